@@ -1,0 +1,18 @@
+/**
+ * Names of the environment variables the checker function reads. Shared by the handler's config
+ * loader (`lambda/config.ts`) and the CDK constructs (`lib/`), so the two can never drift apart.
+ */
+
+/** Bucket the verdicts are written to (required in the function). */
+export const ENV_VERDICT_BUCKET = 'VERDICT_BUCKET';
+/** Policy: a preset name (`us`), inline policy JSON, or the `s3://` URL of a policy JSON object. */
+export const ENV_POLICY = 'RESIDENCY_POLICY';
+/** Comma-separated `s3://bucket/key` URLs of MMDB databases to use instead of the bundled ones. */
+export const ENV_GEOIP_DBS = 'RESIDENCY_GEOIP_DBS';
+/** Key prefix under which verdicts are written in the verdict bucket. */
+export const ENV_VERDICT_PREFIX = 'RESIDENCY_VERDICT_PREFIX';
+/** Standard SDK variable: when set, the S3 client uses this endpoint with path-style addressing. */
+export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';
+
+/** Default key prefix of verdicts in the verdict bucket. */
+export const DEFAULT_VERDICT_PREFIX = 'verdicts/';
