@@ -1,0 +1,126 @@
+/** `residency check <file>...`: check local logs and write verdicts. */
+import { parseArgs } from 'node:util';
+import { openLogFile } from '../../lambda/adapters/fs-log-source';
+import { VerdictNamer, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
+import { loadGeoDatabases } from '../../lambda/adapters/load-geo-database';
+import { runCheck } from '../../lambda/engine/check';
+import { InputError, UsageError } from '../../lambda/engine/errors';
+import { findFormat, FORMATS } from '../../lambda/engine/parsers';
+import type { FormatName } from '../../lambda/engine/types';
+import { renderSummary } from '../../lambda/engine/verdict/render-summary';
+import type { Verdict } from '../../lambda/engine/verdict/verdict';
+import { TOOL_VERSION } from '../../lambda/version';
+import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
+
+/** Exit codes shared by every command that judges logs. */
+export const EXIT_COMPLIANT = 0;
+export const EXIT_VIOLATIONS = 1;
+export const EXIT_ERROR = 2;
+
+export const CHECK_HELP = `Usage: residency check <file>... [options]
+
+Checks connection logs against a jurisdiction and writes one verdict per file.
+Formats are detected from content (gzip included): Zeek conn.log (TSV or JSON),
+AWS VPC Flow Logs, PCAPdroid connections CSV, CSV with a destination column.
+'-' reads standard input.
+
+Policy (one of):
+  -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA
+      --deny LIST          countries that are always violations, e.g. foreign-adversaries
+  -p, --policy FILE        a policy JSON file (see docs/policy.md)
+
+Options:
+      --db FILE            MMDB country/city database (repeatable; default: the bundled one)
+      --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
+      --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx
+  -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
+      --json               print each verdict as one JSON line on standard output
+  -q, --quiet              print nothing but errors
+      --no-color           no colours (also NO_COLOR=1)
+  -h, --help               this help
+
+Exit status: 0 all compliant, 1 violations found, 2 error (unreadable input, unknown
+format, bad policy or arguments).
+`;
+
+/** Writes a line to stderr prefixed the way every CLI error is. */
+export function printError(message: string): void {
+  process.stderr.write(`residency: ${message}\n`);
+}
+
+/** Runs `check`; returns the exit code. */
+export async function checkCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...POLICY_OPTIONS,
+      db: { type: 'string', multiple: true },
+      format: { type: 'string' },
+      columns: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(CHECK_HELP);
+    return EXIT_COMPLIANT;
+  }
+  if (positionals.length === 0) throw new UsageError('check: name at least one log file (or - for standard input)');
+  if (values.format !== undefined && !findFormat(values.format)) {
+    throw new UsageError(`--format: unknown format '${values.format}' (known: ${FORMATS.map((f) => f.name).join(', ')})`);
+  }
+  const policy = resolvePolicy(values);
+  const databases = loadGeoDatabases(values.db ?? []);
+  const columns = parseColumns(values.columns);
+  const outDir = values.out ?? 'verdicts';
+  const color = useColor(process.stdout, values['no-color']);
+  const namer = new VerdictNamer();
+  let exit = EXIT_COMPLIANT;
+  for (const file of positionals) {
+    const name = namer.name(file);
+    let verdict: Verdict;
+    try {
+      const source = await openLogFile(file);
+      verdict = await runCheck(source, {
+        name: file === '-' ? 'stdin' : file,
+        policy,
+        databases,
+        format: values.format as FormatName | undefined,
+        parserOptions: columns ? { columns } : {},
+        toolVersion: TOOL_VERSION,
+        now: new Date(),
+      });
+    } catch (err) {
+      if (err instanceof InputError) {
+        printError(err.message);
+        exit = EXIT_ERROR;
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code !== undefined) {
+        printError(`${file}: read failed (${(err as Error).message})`);
+        exit = EXIT_ERROR;
+        continue;
+      }
+      throw err;
+    }
+    const path = writeOutput(outDir, name, '.verdict.json', `${JSON.stringify(verdict, null, 2)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
+    if (verdict.error) {
+      printError(`${file}: ${verdict.error}`);
+      exit = EXIT_ERROR;
+    } else if (!verdict.compliant && exit !== EXIT_ERROR) {
+      exit = EXIT_VIOLATIONS;
+    }
+    if (!values.quiet && !verdict.error) {
+      const out = values.json ? process.stderr : process.stdout;
+      out.write(renderSummary(verdict, { color: values.json ? useColor(process.stderr, values['no-color']) : color }));
+      out.write(`Verdict: ${path}\n\n`);
+    }
+  }
+  return exit;
+}

@@ -1,0 +1,68 @@
+/** Shared option handling for the CLI commands. */
+import { readFileSync } from 'node:fs';
+import { PolicyError, UsageError } from '../../lambda/engine/errors';
+import { compilePolicy, parsePolicyJson, policyFromLists, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+
+/** Options every policy-taking command accepts. */
+export interface PolicyFlags {
+  jurisdiction?: string;
+  deny?: string;
+  policy?: string;
+}
+
+/** The `parseArgs` descriptors of the policy flags. */
+export const POLICY_OPTIONS = {
+  jurisdiction: { type: 'string', short: 'j' },
+  deny: { type: 'string' },
+  policy: { type: 'string', short: 'p' },
+} as const;
+
+/** Builds the policy from `--jurisdiction`/`--deny` or `--policy FILE`. */
+export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
+  if (flags.policy !== undefined) {
+    if (flags.jurisdiction !== undefined || flags.deny !== undefined) {
+      throw new UsageError('give either --policy FILE or --jurisdiction/--deny, not both');
+    }
+    let text: string;
+    try {
+      text = readFileSync(flags.policy, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new PolicyError(`${flags.policy}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
+    }
+    return compilePolicy(parsePolicyJson(text, flags.policy));
+  }
+  if (flags.jurisdiction === undefined && flags.deny === undefined) {
+    throw new UsageError('no policy: give --jurisdiction (e.g. us, eu, US,CA), --deny, or --policy FILE');
+  }
+  try {
+    return compilePolicy(policyFromLists(flags.jurisdiction, flags.deny));
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      const flag = flags.deny !== undefined && /deniedCountries/.test(err.message) ? '--deny' : '--jurisdiction';
+      throw new PolicyError(err.message.replace(/^(allowed|denied)Countries(\[\d+\])?/, flag));
+    }
+    throw err;
+  }
+}
+
+/** Parses `--columns dst=remote_ip,bytes_out=tx`. */
+export function parseColumns(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      throw new UsageError(`--columns: expected name=column pairs such as dst=remote_ip, got '${part}'`);
+    }
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Whether to colour output: only on a terminal, never with NO_COLOR or --no-color. */
+export function useColor(stream: NodeJS.WriteStream, noColorFlag: boolean | undefined): boolean {
+  if (noColorFlag) return false;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  return stream.isTTY === true;
+}

@@ -1,0 +1,57 @@
+/** `residency policy validate <file>` and `residency policy show <preset>`. */
+import { readFileSync } from 'node:fs';
+import { PolicyError, UsageError } from '../../lambda/engine/errors';
+import { compilePolicy, parsePolicyJson, policyFromLists } from '../../lambda/engine/policy/policy';
+import { findPreset, listPresets } from '../../lambda/engine/policy/presets';
+
+export const POLICY_HELP = `Usage:
+  residency policy validate <file>   check a policy file; prints the effective policy and its hash
+  residency policy show <preset>     print a preset as a policy file you can edit
+  residency policy list              list the presets
+`;
+
+/** Runs `policy ...`; returns the exit code. */
+export function policyCommand(argv: string[]): number {
+  const [sub, arg, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(POLICY_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (rest.length > 0) throw new UsageError(`policy ${sub}: unexpected argument '${rest[0]}'`);
+  if (sub === 'list') {
+    for (const p of listPresets()) process.stdout.write(`${p.name.padEnd(20)} ${p.description}\n`);
+    return 0;
+  }
+  if (arg === undefined) throw new UsageError(`policy ${sub}: missing argument (see residency policy --help)`);
+  if (sub === 'validate') {
+    let text: string;
+    try {
+      text = readFileSync(arg, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new PolicyError(`${arg}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
+    }
+    const compiled = compilePolicy(parsePolicyJson(text, arg));
+    process.stdout.write(`${arg}: valid policy, sha256 ${compiled.sha256}\n`);
+    process.stdout.write(`${JSON.stringify(compiled.policy, null, 2)}\n`);
+    return 0;
+  }
+  if (sub === 'show') {
+    const preset = findPreset(arg);
+    if (!preset) {
+      throw new UsageError(`policy show: unknown preset '${arg}' (known: ${listPresets().map((p) => p.name).join(', ')})`);
+    }
+    const isDeny = preset.name === 'foreign-adversaries';
+    const policy = isDeny ? policyFromLists(undefined, preset.name) : policyFromLists(preset.name, undefined);
+    const file = {
+      name: preset.description,
+      ...(isDeny ? { deniedCountries: [preset.name] } : { allowedCountries: [preset.name] }),
+      unknown: policy.unknown,
+      localNetworks: policy.localNetworks,
+    };
+    process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
+    process.stderr.write(`# ${preset.name}: ${preset.countries.join(', ')}\n`);
+    return 0;
+  }
+  throw new UsageError(`policy: unknown subcommand '${sub}' (validate, show, list)`);
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The residency command line. Each command maps its flags onto the engine's options; errors become
+ * one line on standard error and exit status 2, never a stack trace.
+ */
+import { ResidencyError } from '../lambda/engine/errors';
+import { TOOL_VERSION } from '../lambda/version';
+import { checkCommand, EXIT_ERROR, printError } from './cli/check-command';
+import { policyCommand } from './cli/policy-command';
+
+const HELP = `residency ${TOOL_VERSION}: where did the data in this connection log go, and was it allowed?
+
+Usage: residency <command> [options]
+
+Commands:
+  check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
+  policy validate|show|list
+                         check a policy file, print a preset
+
+Example:
+  residency check conn.log --jurisdiction us --deny foreign-adversaries
+
+Options: -h, --help   this help;  -v, --version   the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? EXIT_ERROR : 0;
+    case '-v':
+    case '--version':
+    case 'version':
+      process.stdout.write(`${TOOL_VERSION}\n`);
+      return 0;
+    case 'check':
+      return checkCommand(rest);
+    case 'policy':
+      return policyCommand(rest);
+    default:
+      printError(`unknown command '${command}' (try residency --help)`);
+      return EXIT_ERROR;
+  }
+}
+
+/** Translates any error into one line and exit status 2. */
+function report(err: unknown): number {
+  if (err instanceof ResidencyError) {
+    printError(err.message);
+  } else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    printError(`${(err as Error).message} (try --help)`);
+  } else {
+    printError(`internal error: ${(err as Error)?.message ?? String(err)}`);
+    if (process.env.RESIDENCY_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  }
+  return EXIT_ERROR;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);

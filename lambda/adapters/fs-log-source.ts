@@ -1,0 +1,38 @@
+/** Local files (and standard input) as byte streams for the engine. */
+import { promises as fsp } from 'node:fs';
+import { InputError } from '../engine/errors';
+
+/** Read size for local files: large chunks keep per-chunk overhead negligible. */
+export const FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** Explains a filesystem error in one line. */
+export function describeFsError(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return `${path}: no such file`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${path}: permission denied`;
+    case 'EISDIR':
+      return `${path}: is a directory, not a log file`;
+    default:
+      return `${path}: cannot read (${(err as Error).message})`;
+  }
+}
+
+/**
+ * Opens a log file (or `-` for standard input) as a stream of chunks. Fails early, with a one-line
+ * {@link InputError}, when the file cannot be opened.
+ */
+export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Array>> {
+  if (path === '-') return process.stdin;
+  try {
+    const st = await fsp.stat(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const handle = await fsp.open(path, 'r');
+    return handle.createReadStream({ highWaterMark: FILE_CHUNK_BYTES, autoClose: true });
+  } catch (err) {
+    throw new InputError(describeFsError(path, err), { cause: err });
+  }
+}

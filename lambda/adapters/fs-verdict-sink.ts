@@ -1,0 +1,34 @@
+/** Writes verdicts (and reports) into a local folder. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+/**
+ * A safe file name for the verdict of an input: the input's base name (never a path, so nothing
+ * escapes the output folder), with control characters and separators replaced.
+ */
+export function verdictBaseName(inputPath: string): string {
+  const base = inputPath === '-' ? 'stdin' : basename(inputPath);
+  // eslint-disable-next-line no-control-regex
+  const safe = base.replace(/[\u0000-\u001f\u007f/\\:]/g, '_').replace(/^\.+$/, '_');
+  return safe === '' ? 'input' : safe;
+}
+
+/** Allocates unique verdict names within one run, so two inputs named alike do not collide. */
+export class VerdictNamer {
+  private readonly used = new Map<string, number>();
+
+  name(inputPath: string): string {
+    const base = verdictBaseName(inputPath);
+    const n = (this.used.get(base) ?? 0) + 1;
+    this.used.set(base, n);
+    return n === 1 ? base : `${base}~${n}`;
+  }
+}
+
+/** Writes `DIR/<name><suffix>` and returns its path. */
+export function writeOutput(dir: string, name: string, suffix: string, content: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}${suffix}`);
+  writeFileSync(path, content);
+  return path;
+}

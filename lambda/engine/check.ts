@@ -1,0 +1,140 @@
+/**
+ * The engine's entry point: a byte stream in, a verdict out. Pure: no filesystem, network or
+ * clock of its own (time and tool version are passed in).
+ */
+import { InputError, ResidencyError } from './errors';
+import type { GeoLookup } from './geo/geo-lookup';
+import { decodeInput, SourceError } from './input/decode';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
+import { detectFormat, findFormat, type FormatDefinition } from './parsers';
+import type { CompiledPolicy } from './policy/policy';
+import type { FormatName, ParserOptions } from './types';
+import { Aggregator } from './verdict/aggregate';
+import { buildVerdict, errorVerdict } from './verdict/build-verdict';
+import type { Verdict } from './verdict/verdict';
+
+/** Everything a check needs besides the bytes. */
+export interface CheckOptions {
+  /** Name of the input, as the verdict should cite it (file name or S3 key). */
+  name: string;
+  policy: CompiledPolicy;
+  databases: readonly GeoLookup[];
+  /** Skip detection and read the input as this format. */
+  format?: FormatName;
+  parserOptions?: ParserOptions;
+  toolVersion: string;
+  /** The time of the check (only `checkedAt` depends on it). */
+  now: Date;
+  /** Extra facts about where the input came from (S3 bucket, key, versionId, etag). */
+  source?: Record<string, string | null>;
+  /** Longest line accepted, in bytes. @default 1 MiB */
+  maxLineBytes?: number;
+  /** Largest decoded input accepted, in bytes. @default unlimited */
+  maxDecodedBytes?: number;
+  /** Called now and then with the number of input bytes read so far (for progress bars). */
+  onProgress?: (bytesRead: number) => void;
+}
+
+/** How many bytes of decoded input format detection looks at. */
+export const DETECT_BYTES = 64 * 1024;
+const DETECT_LINES = 20;
+
+function headLines(chunks: readonly Buffer[]): string[] {
+  let text = Buffer.concat(chunks).subarray(0, DETECT_BYTES).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = text.split(/\r?\n/);
+  // The last piece may be cut mid-line; drop it unless it is all there is.
+  if (lines.length > 1 && Buffer.concat(chunks).length > DETECT_BYTES) lines.pop();
+  return lines.filter((l) => l.trim() !== '').slice(0, DETECT_LINES);
+}
+
+/**
+ * Checks one connection log against a policy.
+ *
+ * Whole-input problems (unknown format, corrupt gzip, a log with no usable record) give an error
+ * verdict (`compliant: false`, `error`). Failures of the byte source itself (I/O) are rethrown as
+ * the source's original error, so a caller can retry.
+ *
+ * @example
+ * const verdict = await runCheck(fs.createReadStream('conn.log'), {
+ *   name: 'conn.log', policy: compilePolicy(policyFromLists('us', undefined)),
+ *   databases: [geo], toolVersion: '0.1.0', now: new Date(),
+ * });
+ */
+export async function runCheck(source: AsyncIterable<Uint8Array>, options: CheckOptions): Promise<Verdict> {
+  const { stats, chunks } = decodeInput(source, options.maxDecodedBytes);
+  const agg = new Aggregator(options.policy, options.databases);
+  let format: FormatDefinition | null = null;
+  let formatSource: 'detected' | 'option' | null = null;
+  try {
+    if (options.format) {
+      format = findFormat(options.format) ?? null;
+      if (!format) throw new InputError(`unknown format '${options.format}'`);
+      formatSource = 'option';
+    }
+    const it = chunks[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let done = false;
+    while (headBytes < DETECT_BYTES) {
+      const next = await it.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      head.push(next.value);
+      headBytes += next.value.length;
+    }
+    if (headBytes === 0) throw new InputError('input is empty');
+    if (!format) {
+      format = detectFormat(headLines(head));
+      formatSource = 'detected';
+      if (!format) {
+        throw new InputError(
+          'unknown log format: not a Zeek conn.log, VPC flow log, PCAPdroid CSV or CSV with a destination column (use --format to choose)',
+        );
+      }
+    }
+    const parser = format.create(options.parserOptions ?? {});
+    const splitter = new LineSplitter(
+      (buf, start, end, lineNo) => parser.line(buf, start, end, lineNo, agg),
+      (lineNo, length) => agg.skip(lineNo, `line longer than ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes`, `${length} bytes`),
+      options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    );
+    // A UTF-8 byte order mark is not part of the first line.
+    const first = head[0]!;
+    if (first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
+    let sinceProgress = 0;
+    for (const chunk of head) splitter.push(chunk);
+    if (!done) {
+      for (;;) {
+        const next = await it.next();
+        if (next.done) break;
+        splitter.push(next.value);
+        sinceProgress += next.value.length;
+        if (options.onProgress && sinceProgress >= 8 * 1024 * 1024) {
+          sinceProgress = 0;
+          options.onProgress(stats.bytes);
+        }
+      }
+    }
+    splitter.end();
+    parser.finish(agg);
+    if (agg.records === 0) {
+      throw new InputError(`no records found in this ${format.name} log`);
+    }
+    if (agg.connections === 0 && agg.noDataRecords === 0) {
+      throw new InputError(
+        `none of the ${agg.records} records could be read as ${format.name} (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof SourceError) throw err.original;
+    if (err instanceof ResidencyError) {
+      // Drain nothing more: the verdict cites what was read.
+      return errorVerdict(err.message, { options, stats, format: format?.name ?? null, formatSource, agg });
+    }
+    throw err;
+  }
+  return buildVerdict({ options, stats, format: format.name, formatSource, agg });
+}

@@ -1,0 +1,101 @@
+/**
+ * Country lookups over a MaxMind-format (MMDB) database, through the `maxmind` package's pure
+ * `Reader` built from a Buffer (the adapters read the bytes from disk or S3).
+ */
+import { createHash } from 'node:crypto';
+import { Reader } from 'maxmind';
+import { GeoDatabaseError } from '../errors';
+
+/** What a verdict cites about a database. */
+export interface GeoDatabaseInfo {
+  /** File or object name the database was read from. */
+  name: string;
+  /** `databaseType` from the MMDB metadata. */
+  databaseType: string;
+  /** Build time from the MMDB metadata, ISO 8601. */
+  buildEpoch: string;
+  /** SHA-256 of the database file. */
+  sha256: string;
+  /** Size of the database file in bytes. */
+  bytes: number;
+}
+
+/** A country database. */
+export interface GeoLookup {
+  readonly info: GeoDatabaseInfo;
+  /** ISO 3166-1 alpha-2 code of the country the address is located in, or null when unknown. */
+  country(ip: string): string | null;
+}
+
+type MmdbRecord = Record<string, unknown> | null;
+
+function isoCode(value: unknown): string | null {
+  if (typeof value === 'string' && /^[A-Za-z]{2}$/.test(value)) return value.toUpperCase();
+  return null;
+}
+
+/**
+ * Reads the country from the record layouts in use: GeoIP2/GeoLite2 and DB-IP
+ * (`country.iso_code`), ip-location-db and IPinfo (`country_code`), and flat variants.
+ */
+export function countryOfRecord(record: MmdbRecord): string | null {
+  if (!record || typeof record !== 'object') return null;
+  const flat = isoCode(record.country_code) ?? isoCode(record.country_iso_code);
+  if (flat) return flat;
+  const country = record.country;
+  if (country && typeof country === 'object') {
+    const code = isoCode((country as Record<string, unknown>).iso_code);
+    if (code) return code;
+  }
+  return isoCode(country);
+}
+
+/**
+ * Opens an MMDB database held in memory.
+ *
+ * @example
+ * const geo = openGeoDatabase('geo.mmdb', fs.readFileSync('geo.mmdb'));
+ * geo.country('8.8.8.8'); // 'US'
+ */
+export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
+  let reader: Reader<Record<string, unknown>>;
+  try {
+    reader = new Reader<Record<string, unknown>>(bytes);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new GeoDatabaseError(`${name}: not a readable MMDB database (${why})`, { cause: err });
+  }
+  const meta = reader.metadata;
+  const databaseType = String(meta.databaseType ?? '');
+  if (/\b(asn|isp|connection|anonymous|domain)\b/i.test(databaseType) && !/country|city/i.test(databaseType)) {
+    throw new GeoDatabaseError(
+      `${name}: database type '${databaseType}' has no countries; give a country or city database`,
+    );
+  }
+  const buildEpoch = meta.buildEpoch instanceof Date ? meta.buildEpoch : new Date(Number(meta.buildEpoch) * 1000);
+  const info: GeoDatabaseInfo = {
+    name,
+    databaseType,
+    buildEpoch: Number.isNaN(buildEpoch.getTime()) ? '' : buildEpoch.toISOString(),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+  };
+  const lookup: GeoLookup = {
+    info,
+    country(ip: string): string | null {
+      try {
+        return countryOfRecord(reader.get(ip));
+      } catch (err) {
+        // Addresses are validated before lookup, so a failure here means a corrupt search tree.
+        const why = err instanceof Error ? err.message : String(err);
+        throw new GeoDatabaseError(`${name}: corrupt database (lookup of ${ip} failed: ${why})`, {
+          cause: err,
+        });
+      }
+    },
+  };
+  // Probe the search tree once so a truncated or corrupt file fails now, naming the file.
+  lookup.country('1.1.1.1');
+  if (meta.ipVersion === 6) lookup.country('2001:4860:4860::8888');
+  return lookup;
+}

@@ -1,0 +1,127 @@
+/**
+ * Input decoding: hashes the bytes exactly as uploaded, detects gzip by its magic bytes (never by
+ * the file name) and streams the decoded bytes onward.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { InputError } from '../errors';
+
+/** What decoding learned about the input; filled in as the stream is read. */
+export interface DecodeStats {
+  bytes: number;
+  decodedBytes: number;
+  compression: 'gzip' | 'none';
+  sha256: string;
+}
+
+/** Wraps an error thrown by the byte source (an I/O fault, not the user's data). */
+export class SourceError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original));
+    this.name = 'SourceError';
+  }
+}
+
+const GZIP_OUT_CHUNK = 256 * 1024;
+
+async function* hashed(
+  first: Buffer,
+  rest: AsyncIterator<Uint8Array>,
+  hash: Hash,
+  stats: DecodeStats,
+): AsyncGenerator<Buffer> {
+  hash.update(first);
+  stats.bytes += first.length;
+  yield first;
+  for (;;) {
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await rest.next();
+    } catch (err) {
+      throw new SourceError(err);
+    }
+    if (next.done) break;
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    hash.update(chunk);
+    stats.bytes += chunk.length;
+    yield chunk;
+  }
+  stats.sha256 = hash.digest('hex');
+}
+
+/**
+ * Decodes a byte stream. The returned stats are complete once the returned iterable is exhausted.
+ * Errors of the source surface as {@link SourceError}; corrupt gzip as {@link InputError}.
+ */
+export function decodeInput(
+  source: AsyncIterable<Uint8Array>,
+  maxDecodedBytes = Number.MAX_SAFE_INTEGER,
+): { stats: DecodeStats; chunks: AsyncIterable<Buffer> } {
+  const stats: DecodeStats = { bytes: 0, decodedBytes: 0, compression: 'none', sha256: '' };
+  const hash = createHash('sha256');
+  async function* run(): AsyncGenerator<Buffer> {
+    const it = source[Symbol.asyncIterator]();
+    let first: Buffer | null = null;
+    // Skip empty chunks so the magic bytes are seen whole.
+    while (first === null) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        throw new SourceError(err);
+      }
+      if (next.done) {
+        stats.sha256 = hash.digest('hex');
+        return;
+      }
+      if (next.value.length > 0) first = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    }
+    // A one-byte first chunk cannot show the two magic bytes; gzip needs both.
+    const isGzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    const raw = hashed(first, it, hash, stats);
+    if (!isGzip) {
+      for await (const chunk of raw) {
+        stats.decodedBytes += chunk.length;
+        if (stats.decodedBytes > maxDecodedBytes) {
+          throw new InputError(`input is larger than the limit of ${maxDecodedBytes} bytes`);
+        }
+        yield chunk;
+      }
+      return;
+    }
+    stats.compression = 'gzip';
+    const gunzip = createGunzip({ chunkSize: GZIP_OUT_CHUNK });
+    const input = Readable.from(raw);
+    let sourceFailure: unknown = null;
+    input.on('error', (err) => {
+      sourceFailure = err;
+      gunzip.destroy(err);
+    });
+    input.pipe(gunzip);
+    try {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        stats.decodedBytes += chunk.length;
+        if (stats.decodedBytes > maxDecodedBytes) {
+          throw new InputError(
+            `gzip data expands past the limit of ${maxDecodedBytes} bytes (${stats.bytes} bytes read)`,
+          );
+        }
+        yield chunk;
+      }
+    } catch (err) {
+      if (sourceFailure instanceof SourceError) throw sourceFailure;
+      if (err instanceof InputError || err instanceof SourceError) throw err;
+      const code = (err as { code?: string }).code;
+      const why =
+        code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))
+          ? 'gzip data ends early (truncated file?)'
+          : `corrupt gzip data (${(err as Error).message})`;
+      throw new InputError(`${why} after ${stats.decodedBytes} decoded bytes`, { cause: err });
+    } finally {
+      input.destroy();
+      gunzip.destroy();
+    }
+  }
+  return { stats, chunks: run() };
+}

@@ -1,0 +1,97 @@
+/**
+ * Splits a byte stream into lines without decoding it: parsers read fields straight from the
+ * bytes. `\n` ends a line; a `\r` before it is dropped, so CRLF files read the same.
+ */
+
+/** Default longest line accepted; longer lines are skipped records, not a crash or a hang. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+/** Receives each line as a window on a buffer that is only valid during the call. */
+export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: number) => void;
+/** Receives each line that was too long (its content is dropped). */
+export type LongLineHandler = (lineNo: number, length: number) => void;
+
+/** Incremental line splitter over byte chunks. */
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private overLong = false;
+  lineNo = 0;
+
+  constructor(
+    private readonly onLine: LineHandler,
+    private readonly onLongLine: LongLineHandler,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  ) {}
+
+  private emit(buf: Buffer, start: number, end: number): void {
+    this.lineNo++;
+    if (end > start && buf[end - 1] === 13) end--;
+    this.onLine(buf, start, end, this.lineNo);
+  }
+
+  /** Feeds the next chunk. */
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    if (this.carryBytes > 0 || this.overLong) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.addCarry(chunk, 0, len);
+        return;
+      }
+      this.addCarry(chunk, 0, nl);
+      this.flushCarry();
+      pos = nl + 1;
+    }
+    const max = this.maxLineBytes;
+    while (pos < len) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl < 0) {
+        this.addCarry(chunk, pos, len);
+        return;
+      }
+      if (nl - pos > max + 1) {
+        this.lineNo++;
+        this.onLongLine(this.lineNo, nl - pos);
+      } else {
+        this.emit(chunk, pos, nl);
+      }
+      pos = nl + 1;
+    }
+  }
+
+  private addCarry(chunk: Buffer, start: number, end: number): void {
+    if (this.overLong) {
+      this.carryBytes += end - start;
+      return;
+    }
+    if (this.carryBytes + (end - start) > this.maxLineBytes + 1) {
+      // Keep counting, stop keeping: memory stays bounded whatever the line length.
+      this.overLong = true;
+      this.carry = [];
+      this.carryBytes += end - start;
+      return;
+    }
+    this.carry.push(chunk.subarray(start, end));
+    this.carryBytes += end - start;
+  }
+
+  private flushCarry(): void {
+    if (this.overLong) {
+      this.lineNo++;
+      this.onLongLine(this.lineNo, this.carryBytes);
+    } else {
+      const line = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryBytes);
+      this.emit(line, 0, line.length);
+    }
+    this.carry = [];
+    this.carryBytes = 0;
+    this.overLong = false;
+  }
+
+  /** Flushes a last line without a terminator. */
+  end(): void {
+    if (this.carryBytes > 0 || this.overLong) this.flushCarry();
+  }
+}

@@ -1,0 +1,83 @@
+/** Helpers that read values straight from bytes, so parsers need not decode whole lines. */
+
+/** Node's Buffer has these fast, encoding-specific slicers; `toString(enc, s, e)` calls them. */
+interface SlicingBuffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Text of `buf[start, end)`, bytes as Latin-1 (IP addresses, numbers and keywords are ASCII). */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as SlicingBuffer).latin1Slice(start, end);
+}
+
+/** Text of `buf[start, end)` decoded as UTF-8 (hostnames, app names). */
+export function utf8(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as SlicingBuffer).utf8Slice(start, end);
+}
+
+/** A non-negative decimal integer, or -1 when the bytes are not one (or exceed 2^53). */
+export function parseUint(buf: Buffer, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Epoch seconds with an optional fraction (`1591367999.305988`) as milliseconds; NaN when the
+ * bytes are not such a number.
+ */
+export function parseEpochSecondsMs(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  let secs = 0;
+  let digits = 0;
+  while (i < end) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) break;
+    secs = secs * 10 + c;
+    digits++;
+    i++;
+  }
+  if (digits === 0 || digits > 12) return NaN;
+  let ms = secs * 1000;
+  if (i < end) {
+    if (buf[i] !== 46) return NaN;
+    i++;
+    let scale = 100;
+    for (; i < end; i++) {
+      const c = buf[i]! - 48;
+      if (c < 0 || c > 9) return NaN;
+      ms += c * scale;
+      scale /= 10;
+    }
+  }
+  return ms;
+}
+
+/** True when `buf[start, end)` equals the ASCII string `s`. */
+export function bytesEqual(buf: Buffer, start: number, end: number, s: string): boolean {
+  if (end - start !== s.length) return false;
+  for (let i = 0; i < s.length; i++) if (buf[start + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Epoch seconds or milliseconds, or an ISO 8601 date, as epoch milliseconds; NaN when neither. */
+export function parseTimestampText(text: string): number {
+  const t = text.trim();
+  if (t === '') return NaN;
+  if (/^\d+(\.\d+)?$/.test(t)) {
+    const n = Number(t);
+    // Ten-digit seconds run to 2286; thirteen digits are milliseconds.
+    return n >= 1e11 ? n : n * 1000;
+  }
+  // ISO 8601, or `YYYY-MM-DD HH:MM:SS` without zone (read as UTC, as tools that omit it write UTC).
+  const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t) ? `${t.replace(' ', 'T')}Z` : t;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(iso)) return NaN;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? NaN : ms;
+}

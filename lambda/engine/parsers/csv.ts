@@ -1,0 +1,153 @@
+/**
+ * An RFC 4180 field splitter over the bytes of one line (https://www.rfc-editor.org/rfc/rfc4180):
+ * fields are separated by a delimiter byte; a field that starts with `"` runs to the next lone `"`,
+ * and `""` inside it stands for one `"`. Offsets go into a reusable {@link CsvFields}, so splitting
+ * allocates nothing; only the fields a parser needs become strings.
+ *
+ * Out of RFC 4180: the line splitter hands over single lines, so a quoted field holding a line
+ * break arrives cut in two and reads as an unterminated quoted field. Spaces before an opening
+ * quote or after a closing one are dropped (`a, "b"` is common in hand-written files); other text
+ * after a closing quote makes the field read raw, quotes included, as lenient readers do.
+ */
+import { latin1, utf8 } from './bytes';
+
+const QUOTE = 34;
+const SPACE = 32;
+
+/** Field offsets of the last split line; grows as needed and is reused line after line. */
+export class CsvFields {
+  /** Start and end offset of field i at `[2i]` and `[2i + 1]` (quotes excluded). */
+  pos: Int32Array;
+  /** 1 when field i was quoted and holds `""` escapes that {@link csvText} must undo. */
+  escaped: Uint8Array;
+  /** Number of fields of the last split line. */
+  count = 0;
+
+  constructor(capacity = 32) {
+    this.pos = new Int32Array(capacity * 2);
+    this.escaped = new Uint8Array(capacity);
+  }
+
+  /** Makes room for `n` fields, keeping what is stored. */
+  grow(n: number): void {
+    if (n <= this.escaped.length) return;
+    const cap = Math.max(n, this.escaped.length * 2);
+    const pos = new Int32Array(cap * 2);
+    pos.set(this.pos);
+    const escaped = new Uint8Array(cap);
+    escaped.set(this.escaped);
+    this.pos = pos;
+    this.escaped = escaped;
+  }
+}
+
+/** {@link splitCsvLine} result for a line whose last quoted field is not closed. */
+export const UNTERMINATED_QUOTE = -1;
+
+/**
+ * Splits `buf[start, end)` on the `delimiter` byte into `out` and returns the field count, or
+ * {@link UNTERMINATED_QUOTE}. An empty line is one empty field. With `limit`, stops after that many
+ * fields (the rest of the line is not examined).
+ */
+export function splitCsvLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  delimiter: number,
+  out: CsvFields,
+  limit = 0x7fffffff,
+): number {
+  let n = 0;
+  let i = start;
+  for (;;) {
+    if (n >= out.escaped.length) out.grow(n + 1);
+    const pos = out.pos;
+    // A field may open with a quote after spaces.
+    let q = i;
+    while (q < end && buf[q] === SPACE) q++;
+    if (q < end && buf[q] === QUOTE) {
+      const fieldStart = i;
+      let j = q + 1;
+      let escaped = 0;
+      let close = -1;
+      while (j < end) {
+        const c = buf[j];
+        if (c === QUOTE) {
+          if (j + 1 < end && buf[j + 1] === QUOTE) {
+            escaped = 1;
+            j += 2;
+            continue;
+          }
+          close = j;
+          break;
+        }
+        j++;
+      }
+      if (close < 0) {
+        out.count = n;
+        return UNTERMINATED_QUOTE;
+      }
+      let k = close + 1;
+      while (k < end && buf[k] === SPACE) k++;
+      if (k === end || buf[k] === delimiter) {
+        pos[n * 2] = q + 1;
+        pos[n * 2 + 1] = close;
+        out.escaped[n] = escaped;
+      } else {
+        // Text after the closing quote: read the whole field raw.
+        while (k < end && buf[k] !== delimiter) k++;
+        pos[n * 2] = fieldStart;
+        pos[n * 2 + 1] = k;
+        out.escaped[n] = 0;
+      }
+      n++;
+      if (k === end || n === limit) break;
+      i = k + 1;
+      continue;
+    }
+    let j = i;
+    while (j < end && buf[j] !== delimiter) j++;
+    pos[n * 2] = i;
+    pos[n * 2 + 1] = j;
+    out.escaped[n] = 0;
+    n++;
+    if (j === end || n === limit) break;
+    i = j + 1;
+  }
+  out.count = n;
+  return n;
+}
+
+/** Text of field `i` of the last split line, `""` unescaped; `decode` picks the byte decoding. */
+export function csvText(buf: Buffer, fields: CsvFields, i: number, decode: 'latin1' | 'utf8' = 'utf8'): string {
+  const s = fields.pos[i * 2]!;
+  const e = fields.pos[i * 2 + 1]!;
+  const text = decode === 'utf8' ? utf8(buf, s, e) : latin1(buf, s, e);
+  return fields.escaped[i] === 1 ? text.replaceAll('""', '"') : text;
+}
+
+/** First offset of `buf[start, end)` that is not a space or tab. */
+export function skipBlanks(buf: Buffer, start: number, end: number): number {
+  while (start < end && (buf[start] === SPACE || buf[start] === 9)) start++;
+  return start;
+}
+
+/** End offset of `buf[start, end)` with trailing spaces and tabs left out. */
+export function trimBlanksEnd(buf: Buffer, start: number, end: number): number {
+  while (end > start && (buf[end - 1] === SPACE || buf[end - 1] === 9)) end--;
+  return end;
+}
+
+/**
+ * Splits a decoded line (a header) into unescaped field texts. For headers and detection only:
+ * it allocates, and returns null for an unterminated quoted field.
+ */
+export function splitCsvText(line: string, delimiter: string): string[] | null {
+  const buf = Buffer.from(line, 'utf8');
+  const fields = new CsvFields();
+  const n = splitCsvLine(buf, 0, buf.length, delimiter.charCodeAt(0), fields);
+  if (n === UNTERMINATED_QUOTE) return null;
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) names.push(csvText(buf, fields, i));
+  return names;
+}

@@ -1,0 +1,76 @@
+/**
+ * The format registry and content-based detection. Each format looks at the first lines of the
+ * decoded input and says how sure it is; the surest wins. `--format` bypasses detection.
+ */
+import type { FormatName, LineParser, ParserOptions } from '../types';
+import { ZeekJsonParser } from './zeek-json';
+import { ZeekTsvParser } from './zeek-tsv';
+
+/** A log format the engine can read. */
+export interface FormatDefinition {
+  readonly name: FormatName;
+  readonly description: string;
+  /**
+   * How sure the format is that these first lines are its own: 0 (no) to 1 (certain).
+   * `lines` are the first non-empty lines (BOM removed), decoded as UTF-8.
+   */
+  detect(lines: readonly string[]): number;
+  create(options: ParserOptions): LineParser;
+}
+
+function firstJsonObject(lines: readonly string[]): Record<string, unknown> | null {
+  const first = lines.find((l) => l.trim() !== '');
+  if (!first || !first.trimStart().startsWith('{')) return null;
+  try {
+    const v: unknown = JSON.parse(first);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+const zeekTsv: FormatDefinition = {
+  name: 'zeek-tsv',
+  description: 'Zeek conn.log, TSV with #separator/#fields header lines',
+  detect: (lines) => (lines.some((l) => l.startsWith('#separator') || l.startsWith('#fields\t')) ? 1 : 0),
+  create: () => new ZeekTsvParser(),
+};
+
+const zeekJson: FormatDefinition = {
+  name: 'zeek-json',
+  description: 'Zeek conn.log, JSON lines',
+  detect: (lines) => {
+    const o = firstJsonObject(lines);
+    if (!o) return 0;
+    const id = o.id as Record<string, unknown> | undefined;
+    return 'id.resp_h' in o || (id && typeof id === 'object' && 'resp_h' in id) ? 1 : 0;
+  },
+  create: () => new ZeekJsonParser(),
+};
+
+/** Every format, in the order detection breaks ties. */
+export const FORMATS: readonly FormatDefinition[] = [zeekTsv, zeekJson];
+
+/** Finds a format by name. */
+export function findFormat(name: string): FormatDefinition | undefined {
+  return FORMATS.find((f) => f.name === name);
+}
+
+/** The best-matching format for the first lines, or null when none is confident enough. */
+export function detectFormat(lines: readonly string[]): FormatDefinition | null {
+  let best: FormatDefinition | null = null;
+  let bestScore = 0;
+  for (const f of FORMATS) {
+    let score = 0;
+    try {
+      score = f.detect(lines);
+    } catch {
+      score = 0;
+    }
+    if (score > bestScore) {
+      best = f;
+      bestScore = score;
+    }
+  }
+  return bestScore >= 0.5 ? best : null;
+}

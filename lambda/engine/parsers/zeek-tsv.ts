@@ -1,0 +1,154 @@
+/**
+ * Zeek `conn.log` in its default TSV form (https://docs.zeek.org/en/master/log-formats.html).
+ * The header lines define the layout: `#separator` (written with `\x` escapes, e.g. `\x09`),
+ * `#empty_field`, `#unset_field` and `#fields`. A new `#fields` line (concatenated logs) starts a
+ * new layout. Fields are located by scanning bytes; only the needed ones become strings.
+ */
+import { InputError } from '../errors';
+import type { FlowRecord, LineParser, RecordSink } from '../types';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseUint } from './bytes';
+import { newRecord, resetRecord } from './record';
+
+const WANTED = [
+  'id.orig_h',
+  'id.resp_h',
+  'id.orig_p',
+  'id.resp_p',
+  'proto',
+  'orig_bytes',
+  'resp_bytes',
+  'ts',
+  'duration',
+] as const;
+
+/** Decodes Zeek's `\xNN` escapes in header values. */
+function unescapeZeek(s: string): string {
+  return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Parser for Zeek TSV logs. */
+export class ZeekTsvParser implements LineParser {
+  readonly format = 'zeek-tsv' as const;
+  private sep = 9;
+  private unset = '-';
+  private empty = '(empty)';
+  private path = '';
+  /** Column index of each wanted field, -1 when absent; null before `#fields`. */
+  private cols: Int32Array | null = null;
+  private neededCount = 0;
+  private fieldCount = 0;
+  /** start,end byte offsets of each column up to the last needed one. */
+  private pos = new Int32Array(0);
+  private readonly rec: FlowRecord = newRecord();
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (start === end) return;
+    if (buf[start] === 35) {
+      this.header(latin1(buf, start, end), lineNo);
+      return;
+    }
+    const cols = this.cols;
+    if (cols === null) {
+      sink.skip(lineNo, 'record before the #fields header line');
+      return;
+    }
+    // Locate the columns we need, stopping after the last one.
+    const pos = this.pos;
+    const need = this.neededCount;
+    const sep = this.sep;
+    let col = 0;
+    let fieldStart = start;
+    for (let i = start; i < end; i++) {
+      if (buf[i] === sep) {
+        pos[col * 2] = fieldStart;
+        pos[col * 2 + 1] = i;
+        col++;
+        fieldStart = i + 1;
+        if (col === need) break;
+      }
+    }
+    if (col < need) {
+      pos[col * 2] = fieldStart;
+      pos[col * 2 + 1] = end;
+      col++;
+    }
+    if (col < need) {
+      sink.skip(lineNo, `record has fewer fields than the #fields header names (${this.fieldCount})`);
+      return;
+    }
+    const r = this.rec;
+    resetRecord(r, lineNo);
+    const oh = cols[0]!;
+    const rh = cols[1]!;
+    r.origIp = this.text(buf, pos[oh * 2]!, pos[oh * 2 + 1]!);
+    r.respIp = this.text(buf, pos[rh * 2]!, pos[rh * 2 + 1]!);
+    let c = cols[2]!;
+    if (c >= 0) r.origPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[3]!;
+    if (c >= 0) r.respPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[4]!;
+    if (c >= 0) r.proto = latin1(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[5]!;
+    if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[6]!;
+    if (c >= 0) r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[7]!;
+    if (c >= 0) {
+      const ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+      r.firstSeenMs = ts;
+      const d = cols[8]!;
+      if (d >= 0) {
+        const dur = parseEpochSecondsMs(buf, pos[d * 2]!, pos[d * 2 + 1]!);
+        r.lastSeenMs = dur === dur ? ts + dur : ts;
+      } else {
+        r.lastSeenMs = ts;
+      }
+    }
+    if (r.origIp === '' || r.respIp === '') {
+      sink.skip(lineNo, r.origIp === '' ? 'id.orig_h is unset' : 'id.resp_h is unset');
+      return;
+    }
+    sink.flow(r);
+  }
+
+  /** An address field, with the unset and empty markers read as missing. */
+  private text(buf: Buffer, s: number, e: number): string {
+    if (bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty)) return '';
+    return latin1(buf, s, e);
+  }
+
+  private header(line: string, lineNo: number): void {
+    if (line.startsWith('#separator')) {
+      const value = unescapeZeek(line.slice('#separator'.length).trim());
+      if (value.length === 1) this.sep = value.charCodeAt(0);
+      return;
+    }
+    const tab = line.indexOf(String.fromCharCode(this.sep));
+    if (tab < 0) return;
+    const key = line.slice(0, tab);
+    const value = line.slice(tab + 1);
+    if (key === '#unset_field') this.unset = unescapeZeek(value);
+    else if (key === '#empty_field') this.empty = unescapeZeek(value);
+    else if (key === '#path') this.path = value;
+    else if (key === '#fields') this.setFields(value.split(String.fromCharCode(this.sep)), lineNo);
+  }
+
+  private setFields(names: string[], lineNo: number): void {
+    const cols = new Int32Array(WANTED.length).fill(-1);
+    WANTED.forEach((name, i) => {
+      cols[i] = names.indexOf(name);
+    });
+    if (cols[0]! < 0 || cols[1]! < 0) {
+      const what = this.path ? `a Zeek ${this.path}.log` : 'this Zeek log';
+      throw new InputError(
+        `line ${lineNo}: #fields has no id.orig_h/id.resp_h columns: ${what} is not a conn.log`,
+      );
+    }
+    this.cols = cols;
+    this.fieldCount = names.length;
+    this.neededCount = Math.max(...cols) + 1;
+    this.pos = new Int32Array(this.neededCount * 2);
+  }
+
+  finish(): void {}
+}

@@ -1,0 +1,243 @@
+/**
+ * Policies: which countries data may go to, which it must never go to, and what counts as the
+ * monitored side. Parsing is strict: an unknown field or a bad value is a {@link PolicyError}
+ * naming the field.
+ */
+import { createHash } from 'node:crypto';
+import { PolicyError } from '../errors';
+import { parseCidr, type Cidr } from '../net/ip';
+import { isCountryCode } from './countries';
+import { findPreset } from './presets';
+
+/** What to do with a public address that no database can place. */
+export type UnknownAction = 'fail' | 'warn';
+
+/** The keyword in `localNetworks` that stands for every non-public range. */
+export const NON_PUBLIC = 'non-public';
+
+/** The effective policy, as recorded in the verdict (and hashed). */
+export interface Policy {
+  /** A label for people ("Drone programme: US only"). */
+  name: string | null;
+  /** Countries data may go to; null when only the deny list applies. */
+  allowedCountries: string[] | null;
+  /** The presets and codes the allowed set was built from, as written. */
+  allowedFrom: string[];
+  /** Countries that are always violations. */
+  deniedCountries: string[];
+  /** For each denied country, the preset (or `deniedCountries`) that denies it. */
+  deniedBy: Record<string, string>;
+  /** Networks that are always allowed, whatever their country. */
+  allowCidrs: string[];
+  /** The monitored side: CIDRs, or `non-public` for every non-public range. */
+  localNetworks: string[];
+  /** Public addresses that no database can place. */
+  unknown: UnknownAction;
+}
+
+/** A policy compiled for evaluation. */
+export interface CompiledPolicy {
+  readonly policy: Policy;
+  readonly sha256: string;
+  readonly allowed: ReadonlySet<string> | null;
+  readonly denied: ReadonlySet<string>;
+  readonly allowCidrs: readonly Cidr[];
+  readonly localCidrs: readonly Cidr[];
+  readonly localIncludesNonPublic: boolean;
+  /** Human wording of the allowed set, e.g. `US` or `eu (27 countries)`. */
+  readonly allowedLabel: string;
+}
+
+const POLICY_FIELDS = new Set([
+  '$schema',
+  'name',
+  'description',
+  'allowedCountries',
+  'deniedCountries',
+  'allowCidrs',
+  'localNetworks',
+  'unknown',
+]);
+
+/** Expands presets and codes into countries; throws naming `field` on a bad entry. */
+function expandCountries(
+  entries: readonly unknown[],
+  field: string,
+): { countries: string[]; from: string[]; source: Map<string, string> } {
+  const countries = new Set<string>();
+  const source = new Map<string, string>();
+  const from: string[] = [];
+  entries.forEach((entry, i) => {
+    if (typeof entry !== 'string' || entry.trim() === '') {
+      throw new PolicyError(`${field}[${i}]: expected a country code or preset name, got ${JSON.stringify(entry)}`);
+    }
+    const text = entry.trim();
+    const preset = findPreset(text);
+    if (preset) {
+      from.push(preset.name);
+      for (const c of preset.countries) {
+        countries.add(c);
+        if (!source.has(c)) source.set(c, preset.name);
+      }
+      return;
+    }
+    const code = text.toUpperCase();
+    if (!isCountryCode(code)) {
+      const hint = code === 'UK' ? ' (the United Kingdom is GB)' : '';
+      throw new PolicyError(
+        `${field}[${i}]: '${text}' is neither an ISO 3166-1 alpha-2 country code nor a preset${hint}`,
+      );
+    }
+    from.push(code);
+    countries.add(code);
+    if (!source.has(code)) source.set(code, field);
+  });
+  return { countries: [...countries].sort(), from, source };
+}
+
+function stringArray(value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw new PolicyError(`${field}: expected an array of strings`);
+  return value.map((v, i) => {
+    if (typeof v !== 'string') throw new PolicyError(`${field}[${i}]: expected a string, got ${JSON.stringify(v)}`);
+    return v.trim();
+  });
+}
+
+function cidrList(values: readonly string[], field: string, allowKeyword: boolean): string[] {
+  return values.map((v, i) => {
+    if (allowKeyword && v.toLowerCase() === NON_PUBLIC) return NON_PUBLIC;
+    const cidr = parseCidr(v);
+    if (!cidr) throw new PolicyError(`${field}[${i}]: '${v}' is not a CIDR network such as 203.0.113.0/24`);
+    return cidr.text;
+  });
+}
+
+/** Input of {@link buildPolicy}: the JSON fields of a policy file. */
+export interface PolicyInput {
+  name?: unknown;
+  description?: unknown;
+  allowedCountries?: unknown;
+  deniedCountries?: unknown;
+  allowCidrs?: unknown;
+  localNetworks?: unknown;
+  unknown?: unknown;
+}
+
+/** Validates policy fields and returns the effective policy. */
+export function buildPolicy(input: PolicyInput): Policy {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new PolicyError('policy: expected a JSON object');
+  }
+  for (const key of Object.keys(input)) {
+    if (!POLICY_FIELDS.has(key)) {
+      throw new PolicyError(`${key}: unknown policy field (known: ${[...POLICY_FIELDS].filter((f) => f !== '$schema').join(', ')})`);
+    }
+  }
+  if (input.name !== undefined && typeof input.name !== 'string') throw new PolicyError('name: expected a string');
+  if (input.allowedCountries === undefined && input.deniedCountries === undefined) {
+    throw new PolicyError('allowedCountries: a policy needs allowedCountries, deniedCountries, or both');
+  }
+  let allowed: ReturnType<typeof expandCountries> | null = null;
+  if (input.allowedCountries !== undefined && input.allowedCountries !== null) {
+    if (!Array.isArray(input.allowedCountries)) throw new PolicyError('allowedCountries: expected an array');
+    allowed = expandCountries(input.allowedCountries, 'allowedCountries');
+  }
+  let denied = { countries: [] as string[], from: [] as string[], source: new Map<string, string>() };
+  if (input.deniedCountries !== undefined) {
+    if (!Array.isArray(input.deniedCountries)) throw new PolicyError('deniedCountries: expected an array');
+    denied = expandCountries(input.deniedCountries, 'deniedCountries');
+  }
+  // 15 CFR 791.4 and PRC law treat Hong Kong and Macau as part of China; databases report them apart.
+  if (denied.source.has('CN')) {
+    const why = denied.source.get('CN')!;
+    for (const c of ['HK', 'MO']) if (!denied.source.has(c)) denied.source.set(c, `${why} (China includes ${c})`);
+  }
+  const deniedCountries = [...denied.source.keys()].sort();
+  const deniedBy: Record<string, string> = {};
+  for (const c of deniedCountries) deniedBy[c] = denied.source.get(c)!;
+  const unknown = input.unknown ?? 'fail';
+  if (unknown !== 'fail' && unknown !== 'warn') {
+    throw new PolicyError(`unknown: expected "fail" or "warn", got ${JSON.stringify(unknown)}`);
+  }
+  const localNetworks =
+    input.localNetworks === undefined
+      ? [NON_PUBLIC]
+      : cidrList(stringArray(input.localNetworks, 'localNetworks'), 'localNetworks', true);
+  if (localNetworks.length === 0) throw new PolicyError('localNetworks: must name at least one network (or "non-public")');
+  return {
+    name: typeof input.name === 'string' ? input.name : null,
+    allowedCountries: allowed ? allowed.countries : null,
+    allowedFrom: allowed ? allowed.from : [],
+    deniedCountries,
+    deniedBy,
+    allowCidrs: input.allowCidrs === undefined ? [] : cidrList(stringArray(input.allowCidrs, 'allowCidrs'), 'allowCidrs', false),
+    localNetworks,
+    unknown,
+  };
+}
+
+/** Parses a policy JSON document; `source` names it in errors. */
+export function parsePolicyJson(text: string, source: string): Policy {
+  let data: unknown;
+  try {
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new PolicyError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    return buildPolicy(data as PolicyInput);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new PolicyError(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Builds a policy from command-line style lists: `jurisdiction` = allowed presets/codes
+ * (`us,CA`), `deny` = denied presets/codes.
+ */
+export function policyFromLists(jurisdiction: string | undefined, deny: string | undefined): Policy {
+  const split = (s: string | undefined): string[] | undefined =>
+    s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const allowedCountries = split(jurisdiction);
+  const deniedCountries = split(deny);
+  if (allowedCountries && allowedCountries.length === 0) {
+    throw new PolicyError('--jurisdiction: expected country codes or preset names, such as us or US,CA');
+  }
+  return buildPolicy({ allowedCountries, deniedCountries });
+}
+
+/** Canonical JSON: sorted keys, so equal policies hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj)
+      .sort()
+      .filter((k) => obj[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function describeAllowed(policy: Policy): string {
+  const list = policy.allowedCountries ?? [];
+  if (list.length <= 8) return list.join(', ');
+  return `${policy.allowedFrom.join(', ')} (${list.length} countries)`;
+}
+
+/** Compiles a policy for evaluation. */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const parse = (list: readonly string[]): Cidr[] => list.filter((x) => x !== NON_PUBLIC).map((x) => parseCidr(x)!);
+  return {
+    policy,
+    sha256: createHash('sha256').update(canonicalJson(policy)).digest('hex'),
+    allowed: policy.allowedCountries ? new Set(policy.allowedCountries) : null,
+    denied: new Set(policy.deniedCountries),
+    allowCidrs: parse(policy.allowCidrs),
+    localCidrs: parse(policy.localNetworks),
+    localIncludesNonPublic: policy.localNetworks.includes(NON_PUBLIC),
+    allowedLabel: describeAllowed(policy),
+  };
+}

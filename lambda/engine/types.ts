@@ -1,0 +1,94 @@
+/**
+ * Types shared across the engine. Parsers emit {@link FlowRecord}s into a {@link RecordSink};
+ * the aggregator folds them into per-destination totals; the verdict is plain JSON data.
+ */
+
+/** Log formats the engine reads. */
+export type FormatName =
+  | 'zeek-tsv'
+  | 'zeek-json'
+  | 'vpc-flow'
+  | 'pcapdroid-csv'
+  | 'generic-csv';
+
+/**
+ * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a
+ * single object for speed: a sink must copy whatever it keeps.
+ */
+export interface FlowRecord {
+  /** 1-based line number (record index for binary formats): the evidence pointer. */
+  line: number;
+  /** Address of the side that opened the connection (VPC: `srcaddr`; PCAPdroid: `SrcIP`). */
+  origIp: string;
+  /** Port of the originator, -1 when unknown. */
+  origPort: number;
+  /** Address of the side that answered (VPC: `dstaddr`; PCAPdroid: `DstIp`). */
+  respIp: string;
+  /** Port of the responder, -1 when unknown. */
+  respPort: number;
+  /** Transport protocol in lower case (`tcp`, `udp`, `icmp`, ...) or its IANA number. */
+  proto: string;
+  /** Payload bytes from the originator to the responder; -1 when the log does not say. */
+  origBytes: number;
+  /** Payload bytes from the responder to the originator; -1 when the log does not say. */
+  respBytes: number;
+  /** Start of the connection in epoch milliseconds, NaN when unknown. */
+  firstSeenMs: number;
+  /** End (or last packet) of the connection in epoch milliseconds, NaN when unknown. */
+  lastSeenMs: number;
+  /** The network refused the connection (VPC `REJECT`): nothing was sent. */
+  rejected: boolean;
+  /** Hostname the evidence names for the responder, if any. */
+  hostname: string | null;
+  /** App or device that made the connection, if the log names it. */
+  app: string | null;
+}
+
+/** Where parsers put what they read. Every data line ends in exactly one of these calls. */
+export interface RecordSink {
+  flow(record: FlowRecord): void;
+  /** A record that could not be used; `reason` is a short stable phrase, `detail` the value seen. */
+  skip(line: number, reason: string, detail?: string): void;
+  /** A record that by design carries no connection (VPC `NODATA` / `SKIPDATA`). */
+  noData(line: number, status: string): void;
+}
+
+/** A parser for a line-oriented format. Header and comment lines produce no sink call. */
+export interface LineParser {
+  readonly format: FormatName;
+  /** Handles bytes `[start, end)` of `buf` (line terminator already removed). */
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void;
+  /** Called once after the last line. */
+  finish(sink: RecordSink): void;
+}
+
+/** Options a parser may take from the user. */
+export interface ParserOptions {
+  /** Generic CSV: column mapping such as `{ dst: 'remote_ip', bytes_out: 'tx' }`. */
+  columns?: Readonly<Record<string, string>>;
+}
+
+/** Address classes from the IANA special-purpose address registries. */
+export type AddressClass =
+  | 'public'
+  | 'private'
+  | 'carrier-grade-nat'
+  | 'loopback'
+  | 'link-local'
+  | 'multicast'
+  | 'broadcast'
+  | 'documentation'
+  | 'benchmarking'
+  | 'reserved'
+  | 'unspecified'
+  | 'this-network'
+  | 'ietf-protocol'
+  | 'unique-local'
+  | 'site-local'
+  | 'discard-only'
+  | 'teredo'
+  | '6to4'
+  | 'local-nat64';
+
+/** Status of a destination in the verdict. */
+export type DestinationStatus = 'allowed' | 'violation' | 'unknown' | 'non-public' | 'blocked';

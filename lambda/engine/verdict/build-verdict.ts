@@ -1,0 +1,180 @@
+/**
+ * Turns the aggregator's totals into the verdict. Ordering is fixed (status, then bytes, then
+ * address), so the same input, databases and policy give a byte-identical verdict apart from
+ * `checkedAt`.
+ */
+import type { CheckOptions } from '../check';
+import type { DecodeStats } from '../input/decode';
+import type { DestinationStatus, FormatName } from '../types';
+import type { Aggregator, DestinationAggregate } from './aggregate';
+import {
+  VERDICT_SCHEMA_VERSION,
+  type Verdict,
+  type VerdictDestination,
+  type VerdictViolation,
+} from './verdict';
+
+/** Order of statuses in the verdict: what needs attention first. */
+const STATUS_RANK: Record<DestinationStatus, number> = {
+  violation: 0,
+  unknown: 1,
+  blocked: 2,
+  allowed: 3,
+  'non-public': 4,
+};
+
+interface BuildInput {
+  options: CheckOptions;
+  stats: DecodeStats;
+  format: FormatName | null;
+  formatSource: 'detected' | 'option' | null;
+  agg: Aggregator;
+}
+
+function iso(ms: number): string | null {
+  return ms === ms ? new Date(ms).toISOString() : null;
+}
+
+function statusOf(d: DestinationAggregate): DestinationStatus {
+  if (d.facts.status === 'non-public') return 'non-public';
+  // Reached only by connections the network refused: nothing left, so nothing to flag.
+  if (d.connections === 0 && d.blockedAttempts > 0) return 'blocked';
+  return d.facts.status;
+}
+
+function compareDestinations(a: VerdictDestination, b: VerdictDestination): number {
+  return (
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+    b.bytesSent - a.bytesSent ||
+    b.connections - a.connections ||
+    (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)
+  );
+}
+
+function destinationsOf(agg: Aggregator): VerdictDestination[] {
+  const out: VerdictDestination[] = [];
+  for (const d of agg.destinations.values()) {
+    const status = statusOf(d);
+    out.push({
+      ip: d.facts.ip,
+      country: d.facts.country,
+      countries: d.facts.countries,
+      addressClass: d.facts.addressClass,
+      status,
+      rule: status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : d.facts.rule,
+      connections: d.connections,
+      blockedAttempts: d.blockedAttempts,
+      bytesSent: d.bytesSent,
+      bytesReceived: d.bytesReceived,
+      connectionsWithUnknownBytes: d.connectionsWithUnknownBytes,
+      firstSeen: iso(d.firstSeenMs),
+      lastSeen: iso(d.lastSeenMs),
+      ports: [...d.ports].sort((a, b) => a - b),
+      protocols: [...d.protocols].sort(),
+      hostnames: [...d.hostnames].sort(),
+      apps: [...d.apps].sort(),
+      evidenceLines: d.evidenceLines.slice().sort((a, b) => a - b),
+    });
+  }
+  return out.sort(compareDestinations);
+}
+
+function countriesOf(destinations: readonly VerdictDestination[]): Verdict['countries'] {
+  const byKey = new Map<string, Verdict['countries'][number]>();
+  for (const d of destinations) {
+    const key = `${d.country ?? ''}|${d.status}`;
+    let c = byKey.get(key);
+    if (!c) {
+      c = { country: d.country, status: d.status, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
+      byKey.set(key, c);
+    }
+    c.destinations++;
+    c.connections += d.connections;
+    c.bytesSent += d.bytesSent;
+    c.bytesReceived += d.bytesReceived;
+  }
+  return [...byKey.values()].sort(
+    (a, b) =>
+      STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+      b.bytesSent - a.bytesSent ||
+      (a.country ?? '~').localeCompare(b.country ?? '~'),
+  );
+}
+
+function skippedByReason(agg: Aggregator): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of [...agg.skippedByReason.keys()].sort()) out[k] = agg.skippedByReason.get(k)!;
+  return out;
+}
+
+function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | 'policy' | 'databases'> {
+  const { options, stats } = b;
+  return {
+    tool: { name: 'residency', version: options.toolVersion },
+    checkedAt: options.now.toISOString(),
+    input: {
+      name: options.name,
+      sha256: stats.sha256 || null,
+      bytes: stats.bytes,
+      decodedBytes: stats.decodedBytes,
+      compression: stats.compression,
+      format: b.format,
+      formatSource: b.formatSource,
+      ...(options.source ? { source: options.source } : {}),
+    },
+    policy: { ...options.policy.policy, sha256: options.policy.sha256 },
+    databases: options.databases.map((g) => ({ ...g.info })),
+  };
+}
+
+/** The verdict of a completed check. */
+export function buildVerdict(b: BuildInput): Verdict {
+  const { agg } = b;
+  const destinations = destinationsOf(agg);
+  const violating = destinations.filter((d) => d.status === 'violation');
+  const violations: VerdictViolation[] = violating.map((d) => ({
+    ip: d.ip,
+    country: d.country,
+    rule: d.rule ?? 'violation',
+    hostnames: d.hostnames,
+    bytesSent: d.bytesSent,
+    connections: d.connections,
+    evidenceLines: d.evidenceLines,
+  }));
+  let bytesSent = 0;
+  let bytesReceived = 0;
+  let bytesSentViolating = 0;
+  for (const d of destinations) {
+    bytesSent += d.bytesSent;
+    bytesReceived += d.bytesReceived;
+    if (d.status === 'violation') bytesSentViolating += d.bytesSent;
+  }
+  return {
+    schemaVersion: VERDICT_SCHEMA_VERSION,
+    compliant: violations.length === 0,
+    ...header(b),
+    totals: {
+      records: agg.records,
+      connections: agg.connections,
+      skipped: agg.skipped,
+      noData: agg.noDataRecords,
+      bytesSent,
+      bytesSentViolating,
+      bytesReceived,
+      destinations: destinations.length,
+      violatingDestinations: violations.length,
+      skippedByReason: skippedByReason(agg),
+    },
+    countries: countriesOf(destinations),
+    destinations,
+    violations,
+    warnings: destinations.filter((d) => d.status === 'unknown').map((d) => ({ ip: d.ip, rule: d.rule ?? '' })),
+    errors: agg.errors.slice(),
+  };
+}
+
+/** The verdict of an input that could not be checked: never compliant, with the reason. */
+export function errorVerdict(message: string, b: BuildInput): Verdict {
+  const { schemaVersion, compliant: _wasCompliant, ...rest } = buildVerdict(b);
+  return { schemaVersion, compliant: false, error: message, ...rest };
+}

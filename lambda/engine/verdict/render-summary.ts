@@ -1,0 +1,91 @@
+/** Verdict → the short human summary the CLI prints. Pure string building. */
+import type { Verdict } from './verdict';
+
+/** Rendering options. */
+export interface SummaryOptions {
+  /** Use ANSI colours. @default false */
+  color?: boolean;
+  /** How many violating destinations to list. @default 10 */
+  topViolations?: number;
+}
+
+/** Formats a byte count with binary-free SI units (1.2 kB, 3.4 MB). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function padLeft(s: string, n: number): string {
+  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
+}
+
+/** One line stating the policy in plain words. */
+export function describePolicy(v: Verdict): string {
+  const p = v.policy;
+  const parts: string[] = [];
+  if (p.allowedCountries) parts.push(`data must stay in: ${p.allowedCountries.join(', ')}`);
+  if (p.deniedCountries.length > 0) parts.push(`never to: ${p.deniedCountries.join(', ')}`);
+  if (p.allowCidrs.length > 0) parts.push(`allowlisted networks: ${p.allowCidrs.join(', ')}`);
+  return parts.join('; ');
+}
+
+/** Renders the summary of one verdict. */
+export function renderSummary(v: Verdict, options: SummaryOptions = {}): string {
+  const c = options.color
+    ? { red: (s: string) => `\x1b[31m${s}\x1b[0m`, green: (s: string) => `\x1b[32m${s}\x1b[0m`, yellow: (s: string) => `\x1b[33m${s}\x1b[0m`, bold: (s: string) => `\x1b[1m${s}\x1b[0m` }
+    : { red: (s: string) => s, green: (s: string) => s, yellow: (s: string) => s, bold: (s: string) => s };
+  const lines: string[] = [];
+  const t = v.totals;
+  const hash = v.input.sha256 ? `sha256 ${v.input.sha256.slice(0, 16)}…` : 'not fully read';
+  lines.push(c.bold(`${v.input.name}`) + ` (${v.input.format ?? 'unknown format'}${v.input.compression === 'gzip' ? ', gzip' : ''}, ${formatBytes(v.input.bytes)}, ${hash})`);
+  lines.push(`Policy: ${describePolicy(v)}`);
+  if (v.error) {
+    lines.push(c.red(`Result: ERROR, could not check: ${v.error}`));
+    return `${lines.join('\n')}\n`;
+  }
+  if (v.compliant) {
+    lines.push(c.green(`Result: COMPLIANT`) + ` (${t.destinations} destinations, ${formatBytes(t.bytesSent)} sent)`);
+  } else {
+    lines.push(
+      c.red(`Result: NOT COMPLIANT`) +
+        ` (${t.violatingDestinations} of ${t.destinations} destinations in violation, ${formatBytes(t.bytesSentViolating)} of ${formatBytes(t.bytesSent)} sent outside the policy)`,
+    );
+  }
+  lines.push('');
+  lines.push(`  ${pad('Country', 8)}${pad('Status', 11)}${padLeft('Dest', 7)}${padLeft('Conns', 10)}${padLeft('Sent', 11)}${padLeft('Received', 11)}`);
+  for (const row of v.countries) {
+    const status = row.status === 'violation' ? c.red(pad(row.status, 11)) : row.status === 'allowed' ? c.green(pad(row.status, 11)) : c.yellow(pad(row.status, 11));
+    lines.push(
+      `  ${pad(row.country ?? '--', 8)}${status}${padLeft(String(row.destinations), 7)}${padLeft(String(row.connections), 10)}${padLeft(formatBytes(row.bytesSent), 11)}${padLeft(formatBytes(row.bytesReceived), 11)}`,
+    );
+  }
+  const top = options.topViolations ?? 10;
+  if (v.violations.length > 0) {
+    lines.push('');
+    lines.push(c.bold('Top violating destinations:'));
+    for (const x of v.violations.slice(0, top)) {
+      const names = x.hostnames.length > 0 ? ` ${x.hostnames.slice(0, 3).join(', ')}` : '';
+      lines.push(`  ${x.ip} (${x.country ?? '??'})${names}: ${x.connections} conns, ${formatBytes(x.bytesSent)} sent; ${x.rule} [lines ${x.evidenceLines.slice(0, 5).join(', ')}]`);
+    }
+    if (v.violations.length > top) lines.push(`  … and ${v.violations.length - top} more (see the verdict JSON)`);
+  }
+  for (const w of v.warnings.slice(0, top)) lines.push(c.yellow(`  warning: ${w.ip}: ${w.rule}`));
+  lines.push('');
+  lines.push(`Records ${t.records}: ${t.connections} connections, ${t.skipped} skipped, ${t.noData} without data.`);
+  if (t.skipped > 0) {
+    const reasons = Object.entries(t.skippedByReason).map(([k, n]) => `${n}× ${k}`).join('; ');
+    lines.push(c.yellow(`Skipped: ${reasons} (first at line ${v.errors[0]?.line ?? '?'})`));
+  }
+  return `${lines.join('\n')}\n`;
+}

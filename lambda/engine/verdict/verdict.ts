@@ -1,0 +1,99 @@
+/**
+ * The verdict: the machine-readable contract other tools read (documented in docs/verdict.md).
+ * Fields are only ever added, never renamed or removed.
+ */
+import type { GeoDatabaseInfo } from '../geo/geo-lookup';
+import type { Policy } from '../policy/policy';
+import type { AddressClass, DestinationStatus, FormatName } from '../types';
+
+/** Version of the verdict layout; bumped when fields are added. */
+export const VERDICT_SCHEMA_VERSION = 1;
+
+export interface VerdictInput {
+  name: string;
+  /** SHA-256 of the bytes as uploaded (before any gzip decoding); null if reading stopped early. */
+  sha256: string | null;
+  /** Size of the input as uploaded. */
+  bytes: number;
+  /** Size after gzip decoding (equal to `bytes` for plain input). */
+  decodedBytes: number;
+  /** `gzip` or `none`. */
+  compression: 'gzip' | 'none';
+  format: FormatName | null;
+  /** How the format was chosen. */
+  formatSource: 'detected' | 'option' | null;
+  /** Where the object came from, when not a local file (S3 `versionId`, `etag`, `bucket`, `key`). */
+  source?: Record<string, string | null>;
+}
+
+export interface VerdictDestination {
+  ip: string;
+  country: string | null;
+  /** Each database's country, by database name. */
+  countries: Record<string, string | null>;
+  addressClass: AddressClass;
+  status: DestinationStatus;
+  /** The rule that decided the status, in words (null for plainly allowed or non-public). */
+  rule: string | null;
+  connections: number;
+  /** Connections the network refused (VPC `REJECT`): nothing was sent on them. */
+  blockedAttempts: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Connections whose byte counts the log did not give. */
+  connectionsWithUnknownBytes: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  ports: number[];
+  protocols: string[];
+  hostnames: string[];
+  apps: string[];
+  /** First line numbers of the records that reached this destination. */
+  evidenceLines: number[];
+}
+
+export interface VerdictViolation {
+  ip: string;
+  country: string | null;
+  rule: string;
+  hostnames: string[];
+  bytesSent: number;
+  connections: number;
+  evidenceLines: number[];
+}
+
+export interface VerdictTotals {
+  /** Data records read (header and comment lines excluded). */
+  records: number;
+  /** Records attributed to a destination. */
+  connections: number;
+  /** Records that could not be used (see `errors` and `skippedByReason`). */
+  skipped: number;
+  /** Records that by design carry no connection (VPC NODATA/SKIPDATA). */
+  noData: number;
+  bytesSent: number;
+  bytesSentViolating: number;
+  bytesReceived: number;
+  destinations: number;
+  violatingDestinations: number;
+  skippedByReason: Record<string, number>;
+}
+
+export interface Verdict {
+  schemaVersion: number;
+  compliant: boolean;
+  /** Present when the input could not be checked; the verdict is then never compliant. */
+  error?: string;
+  tool: { name: 'residency'; version: string };
+  checkedAt: string;
+  input: VerdictInput;
+  policy: Policy & { sha256: string };
+  databases: GeoDatabaseInfo[];
+  totals: VerdictTotals;
+  countries: { country: string | null; status: DestinationStatus; destinations: number; connections: number; bytesSent: number; bytesReceived: number }[];
+  destinations: VerdictDestination[];
+  violations: VerdictViolation[];
+  /** Destinations that only warn (policy `unknown: warn`). */
+  warnings: { ip: string; rule: string }[];
+  errors: { line: number; reason: string }[];
+}
