@@ -1,0 +1,62 @@
+import { createS3Client } from '../../lambda/adapters/s3-client';
+
+describe('createS3Client', () => {
+  it('uses AWS_ENDPOINT_URL_S3 as the endpoint, with path-style addressing', async () => {
+    // Act
+    const client = createS3Client({
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
+      AWS_REGION: 'eu-west-1',
+    });
+
+    // Assess
+    const endpoint = await client.config.endpoint?.();
+    expect(endpoint).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: 4566 });
+    expect(client.config.forcePathStyle).toBe(true);
+    expect(await client.config.region()).toBe('eu-west-1');
+    client.destroy();
+  });
+
+  it('keeps the SDK defaults (virtual-hosted style, checksums when supported) without it', async () => {
+    // Act
+    const client = createS3Client({ AWS_REGION: 'eu-west-1' });
+
+    // Assess
+    expect(client.config.endpoint).toBeUndefined();
+    expect(client.config.forcePathStyle).toBeFalsy();
+    expect(await client.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
+    expect(await client.config.responseChecksumValidation()).toBe('WHEN_SUPPORTED');
+    client.destroy();
+  });
+
+  it('treats an empty AWS_ENDPOINT_URL_S3 as unset', () => {
+    // Act
+    const client = createS3Client({ AWS_ENDPOINT_URL_S3: '', AWS_REGION: 'eu-west-1' });
+
+    // Assess
+    expect(client.config.forcePathStyle).toBeFalsy();
+    client.destroy();
+  });
+
+  it('lets overrides win over the environment', async () => {
+    // Act
+    const client = createS3Client(
+      { AWS_REGION: 'eu-west-1' },
+      { region: 'us-east-2', maxAttempts: 1 },
+    );
+
+    // Assess
+    expect(await client.config.region()).toBe('us-east-2');
+    expect(await client.config.maxAttempts()).toBe(1);
+    client.destroy();
+  });
+
+  it.each(['localhost:4566', 'ftp://127.0.0.1', 'not a url'])(
+    'refuses AWS_ENDPOINT_URL_S3=%j, naming the variable',
+    (value) => {
+      // Act + Assess
+      expect(() => createS3Client({ AWS_ENDPOINT_URL_S3: value })).toThrow(
+        `Environment variable AWS_ENDPOINT_URL_S3 must be an http(s) URL such as http://127.0.0.1:4566, got '${value}'`,
+      );
+    },
+  );
+});

@@ -1,0 +1,276 @@
+/**
+ * A real S3-protocol server for integration tests: fauxqs (in-memory S3 + SQS + SNS emulator)
+ * started in a child process on a random free port, bound to 127.0.0.1 only.
+ *
+ * Why a child process: fauxqs is ESM-only (`exports` has only an `import` condition), and jest
+ * without `--experimental-vm-modules` can neither `import()` nor `require()` it (jest intercepts
+ * `createRequire` too). A child `node` process loads it natively, and killing that process is
+ * also the most faithful way to simulate "S3 is down".
+ *
+ * Why `buildApp` + `listen` instead of fauxqs' `startFauxqs`: `startFauxqs` always listens on
+ * 0.0.0.0; a test server has no business being reachable from the network.
+ *
+ * @example
+ *   let s3: LocalS3;
+ *   beforeAll(async () => { s3 = await startLocalS3(); await s3.createBucket('logs'); });
+ *   afterAll(() => s3.stop());
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+
+/** Region the local clients sign for (fauxqs derives the region from the signature). */
+export const LOCAL_S3_REGION = 'us-east-1';
+/** How long to wait for the child process to report its listening address. */
+export const LOCAL_S3_START_TIMEOUT_MS = 15_000;
+/** How long `stop()` waits after SIGTERM before it sends SIGKILL. */
+export const LOCAL_S3_STOP_GRACE_MS = 2_000;
+
+/** A running local S3 server and a client pointed at it. */
+export interface LocalS3 {
+  /** Base URL of the server, e.g. `http://127.0.0.1:41234` (also serves SQS and SNS). */
+  readonly endpoint: string;
+  /** Client with test settings: path-style, dummy credentials, checksums only when required. */
+  readonly client: S3Client;
+  /** Whether the server process is still running (false after `stop()` or a crash). */
+  readonly isRunning: boolean;
+  /** Another client for this server, e.g. with `maxAttempts: 1`; destroyed by `stop()`. */
+  createClient(overrides?: S3ClientConfig): S3Client;
+  /** Creates a bucket through the S3 API; the name defaults to a fresh unique one. Returns it. */
+  createBucket(name?: string): Promise<string>;
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after a grace period), then destroys the clients this
+   * handle made. Idempotent. To simulate "S3 is down" mid-test, make the client that should see
+   * the outage with `new S3Client(localS3ClientConfig(endpoint))` and destroy it yourself.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * S3 client settings for a local S3-protocol server.
+ *
+ * Checksums are `WHEN_REQUIRED` because local emulators neither return nor check the flexible
+ * checksums the SDK sends by default (production clients keep the SDK default).
+ */
+export function localS3ClientConfig(
+  endpoint: string,
+  overrides: S3ClientConfig = {},
+): S3ClientConfig {
+  return {
+    endpoint,
+    region: LOCAL_S3_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...overrides,
+  };
+}
+
+/** A bucket name that is valid for S3 and unique enough for one test run. */
+export function uniqueBucketName(prefix = 'test'): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+// Runs in the child as an ES module; `fauxqs` resolves from the repository root (the cwd).
+// The child exits when its stdin closes, so a crashed jest worker cannot leave it running.
+const CHILD_SCRIPT = `
+import { buildApp } from 'fauxqs';
+const app = buildApp({ logger: false });
+const address = await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(JSON.stringify({ address }) + '\\n');
+let closing = false;
+const shutdown = () => {
+  if (closing) return;
+  closing = true;
+  app.close().finally(() => process.exit(0));
+};
+process.on('SIGTERM', shutdown);
+process.stdin.on('end', shutdown);
+process.stdin.resume();
+`;
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Starts fauxqs on 127.0.0.1 on a free port; resolves once it accepts connections. */
+export async function startLocalS3(): Promise<LocalS3> {
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', CHILD_SCRIPT], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FAUXQS_LOGGER: 'false' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let running = true;
+  void exited.then(() => {
+    running = false;
+  });
+
+  let endpoint: string;
+  try {
+    endpoint = await readListeningAddress(child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
+
+  const clients: S3Client[] = [];
+  const createClient = (overrides?: S3ClientConfig): S3Client => {
+    const client = new S3Client(localS3ClientConfig(endpoint, overrides));
+    clients.push(client);
+    return client;
+  };
+  const client = createClient();
+
+  return {
+    endpoint,
+    client,
+    get isRunning() {
+      return running;
+    },
+    createClient,
+    async createBucket(name = uniqueBucketName()) {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    async stop() {
+      if (running) {
+        child.stdin.end();
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), LOCAL_S3_STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      // Only after the server is gone, so a mid-test stop() is seen by clients as the server
+      // dropping their connections, not as the client closing its own sockets.
+      for (const c of clients.splice(0)) c.destroy();
+    },
+  };
+}
+
+/** Reads the child's first stdout line (`{"address": ...}`), or fails with its stderr. */
+function readListeningAddress(child: ChildProcessWithoutNullStreams): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const fail = (reason: string): void => {
+      cleanup();
+      reject(new Error(`local S3 server did not start: ${reason}${stderr ? `\n${stderr}` : ''}`));
+    };
+    const onStdout = (chunk: Buffer): void => {
+      stdout += chunk.toString('utf8');
+      const newline = stdout.indexOf('\n');
+      if (newline === -1) return;
+      cleanup();
+      try {
+        const { address } = JSON.parse(stdout.slice(0, newline)) as { address: string };
+        resolve(address);
+      } catch {
+        reject(
+          new Error(`local S3 server printed an unexpected line: ${stdout.slice(0, newline)}`),
+        );
+      }
+    };
+    const onStderr = (chunk: Buffer): void => {
+      stderr += chunk.toString('utf8');
+    };
+    const onClose = (code: number | null): void => fail(`process exited with code ${code}`);
+    const timer = setTimeout(
+      () => fail(`no address after ${LOCAL_S3_START_TIMEOUT_MS} ms`),
+      LOCAL_S3_START_TIMEOUT_MS,
+    );
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stdout.off('data', onStdout);
+      child.off('close', onClose);
+      // Keep draining both pipes so a chatty child can never block on a full pipe buffer.
+      child.stdout.resume();
+    };
+    child.stdout.on('data', onStdout);
+    child.stderr.on('data', onStderr);
+    child.once('close', onClose);
+  });
+}
+
+/** An HTTP request as the S3 client sent it, for assertions. */
+export interface RecordedS3Request {
+  readonly commandName: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+interface WireRequest {
+  method: string;
+  path: string;
+  query?: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** Records every request `client` sends from now on (after signing, as it goes on the wire). */
+export function recordS3Requests(client: S3Client): RecordedS3Request[] {
+  const recorded: RecordedS3Request[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as WireRequest;
+      recorded.push({
+        commandName: context.commandName ?? 'unknown',
+        method: request.method,
+        path: request.path,
+        query: { ...request.query },
+        headers: { ...request.headers },
+      });
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'recordS3Requests' },
+  );
+  return recorded;
+}
+
+/**
+ * Makes `client` see S3's conditional-write answer: a PutObject with `If-None-Match: *` on a key
+ * that exists gets 412 PreconditionFailed, as from S3 (same XML error body).
+ *
+ * fauxqs 1.9.2 (like other local S3 servers) ignores `If-None-Match` on PUT and would silently
+ * overwrite, so the check is done here with a HeadObject first. It is not atomic; it only lets
+ * tests exercise the caller's handling of S3's real answer, parsed by the real SDK deserializer.
+ */
+export function emulateConditionalWrites(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as WireRequest;
+      const ifNoneMatch = request.headers['if-none-match'] ?? request.headers['If-None-Match'];
+      if (context.commandName !== 'PutObjectCommand' || ifNoneMatch !== '*') return next(args);
+      const [, bucket, ...keyParts] = request.path.split('/');
+      const key = keyParts.map(decodeURIComponent).join('/');
+      const exists = await client
+        .send(new HeadObjectCommand({ Bucket: decodeURIComponent(bucket ?? ''), Key: key }))
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!exists) return next(args);
+      const xml =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
+        '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
+        '<Condition>If-None-Match</Condition><RequestId>EMULATED</RequestId></Error>';
+      const response = {
+        statusCode: 412,
+        reason: 'Precondition Failed',
+        headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'EMULATED' },
+        body: Readable.from([Buffer.from(xml, 'utf8')]),
+      };
+      // Returned below the SDK's deserializer, which turns it into the same error S3's reply would.
+      return { response, output: undefined as never };
+    },
+    { step: 'deserialize', priority: 'low', name: 'emulateConditionalWrites' },
+  );
+}
