@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { UsageError } from '../engine';
 import { ENV_S3_ENDPOINT } from '../env-names';
 
 /** The environment variables `createS3Client` looks at (usually `process.env`). */
@@ -12,7 +13,7 @@ export type S3ClientEnv = Readonly<Record<string, string | undefined>>;
  * Otherwise the SDK defaults apply, including its default checksum behaviour. `AWS_REGION`, when
  * present in `env`, sets the region. `overrides` win over both (e.g. `maxAttempts`).
  *
- * @throws Error naming the variable when `AWS_ENDPOINT_URL_S3` is not an http(s) URL.
+ * @throws UsageError naming the variable when `AWS_ENDPOINT_URL_S3` is not an http(s) URL.
  */
 export function createS3Client(env: S3ClientEnv, overrides: S3ClientConfig = {}): S3Client {
   const endpoint = env[ENV_S3_ENDPOINT]?.trim();
@@ -35,7 +36,7 @@ function assertHttpUrl(value: string): void {
     protocol = undefined;
   }
   if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new Error(
+    throw new UsageError(
       `Environment variable ${ENV_S3_ENDPOINT} must be an http(s) URL such as http://127.0.0.1:4566, got '${value}'`,
     );
   }

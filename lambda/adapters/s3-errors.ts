@@ -5,9 +5,11 @@
  * unchanged so the caller can tell transient failures from bad input.
  */
 
+import { ResidencyError } from '../engine';
+
 /** Base class of the S3 adapter errors; `name` is set so logs show the subclass. */
-export class S3AdapterError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+export class S3AdapterError extends ResidencyError {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3AdapterError';
   }
@@ -15,7 +17,7 @@ export class S3AdapterError extends Error {
 
 /** A string that is not a usable `s3://bucket/key` URL. */
 export class S3UrlError extends S3AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3UrlError';
   }
@@ -23,7 +25,7 @@ export class S3UrlError extends S3AdapterError {
 
 /** The bucket or object does not exist (S3 answered 404). */
 export class S3ObjectNotFoundError extends S3AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3ObjectNotFoundError';
   }
@@ -31,7 +33,7 @@ export class S3ObjectNotFoundError extends S3AdapterError {
 
 /** An object is larger than the caller allows to be read into memory. */
 export class S3ObjectTooLargeError extends S3AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3ObjectTooLargeError';
   }
@@ -39,7 +41,7 @@ export class S3ObjectTooLargeError extends S3AdapterError {
 
 /** An object's body ended before (or ran past) the length S3 announced for it. */
 export class S3TruncatedReadError extends S3AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3TruncatedReadError';
   }
@@ -47,7 +49,7 @@ export class S3TruncatedReadError extends S3AdapterError {
 
 /** An object did not appear within the time a caller was willing to wait. */
 export class S3WaitTimeoutError extends S3AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'S3WaitTimeoutError';
   }

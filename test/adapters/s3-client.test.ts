@@ -1,4 +1,5 @@
 import { createS3Client } from '../../lambda/adapters/s3-client';
+import { UsageError } from '../../lambda/engine';
 
 describe('createS3Client', () => {
   it('uses AWS_ENDPOINT_URL_S3 as the endpoint, with path-style addressing', async () => {
@@ -54,6 +55,7 @@ describe('createS3Client', () => {
     'refuses AWS_ENDPOINT_URL_S3=%j, naming the variable',
     (value) => {
       // Act + Assess
+      expect(() => createS3Client({ AWS_ENDPOINT_URL_S3: value })).toThrow(UsageError);
       expect(() => createS3Client({ AWS_ENDPOINT_URL_S3: value })).toThrow(
         `Environment variable AWS_ENDPOINT_URL_S3 must be an http(s) URL such as http://127.0.0.1:4566, got '${value}'`,
       );

@@ -1,5 +1,6 @@
 import { S3UrlError } from '../../lambda/adapters/s3-errors';
 import { formatS3Url, parseS3Url } from '../../lambda/adapters/s3-url';
+import { ResidencyError } from '../../lambda/engine';
 
 describe('parseS3Url', () => {
   it.each([
@@ -46,6 +47,7 @@ describe('parseS3Url', () => {
   ])('rejects %j with a message saying what was expected', (url, message) => {
     // Act + Assess
     expect(() => parseS3Url(url)).toThrow(S3UrlError);
+    expect(() => parseS3Url(url)).toThrow(ResidencyError);
     expect(() => parseS3Url(url)).toThrow(message);
   });
 
