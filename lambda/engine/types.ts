@@ -42,6 +42,16 @@ export interface FlowRecord {
   hostname: string | null;
   /** App or device that made the connection, if the log names it. */
   app: string | null;
+  /**
+   * Fast path for byte-scanning parsers: when non-null, the addresses are the byte ranges
+   * `[origIpStart, origIpEnd)` and `[respIpStart, respIpEnd)` of this buffer, and `origIp`/`respIp`
+   * are ignored. Saves creating two strings per record.
+   */
+  ipBytes: Buffer | null;
+  origIpStart: number;
+  origIpEnd: number;
+  respIpStart: number;
+  respIpEnd: number;
 }
 
 /** Where parsers put what they read. Every data line ends in exactly one of these calls. */

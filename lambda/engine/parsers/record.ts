@@ -16,6 +16,11 @@ export function newRecord(): FlowRecord {
     rejected: false,
     hostname: null,
     app: null,
+    ipBytes: null,
+    origIpStart: 0,
+    origIpEnd: 0,
+    respIpStart: 0,
+    respIpEnd: 0,
   };
 }
 
@@ -32,4 +37,5 @@ export function resetRecord(r: FlowRecord, line: number): void {
   r.rejected = false;
   r.hostname = null;
   r.app = null;
+  r.ipBytes = null;
 }

@@ -21,6 +21,14 @@ const WANTED = [
   'duration',
 ] as const;
 
+/** Zeek's transport protocol names, as shared constants so records allocate no string. */
+function internProto(buf: Buffer, s: number, e: number): string {
+  if (bytesEqual(buf, s, e, 'tcp')) return 'tcp';
+  if (bytesEqual(buf, s, e, 'udp')) return 'udp';
+  if (bytesEqual(buf, s, e, 'icmp')) return 'icmp';
+  return latin1(buf, s, e);
+}
+
 /** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -78,16 +86,31 @@ export class ZeekTsvParser implements LineParser {
     }
     const r = this.rec;
     resetRecord(r, lineNo);
-    const oh = cols[0]!;
-    const rh = cols[1]!;
-    r.origIp = this.text(buf, pos[oh * 2]!, pos[oh * 2 + 1]!);
-    r.respIp = this.text(buf, pos[rh * 2]!, pos[rh * 2 + 1]!);
+    const oh = cols[0]! * 2;
+    const rh = cols[1]! * 2;
+    const os = pos[oh]!;
+    const oe = pos[oh + 1]!;
+    const rs = pos[rh]!;
+    const re = pos[rh + 1]!;
+    if (this.isMissing(buf, os, oe)) {
+      sink.skip(lineNo, 'id.orig_h is unset');
+      return;
+    }
+    if (this.isMissing(buf, rs, re)) {
+      sink.skip(lineNo, 'id.resp_h is unset');
+      return;
+    }
+    r.ipBytes = buf;
+    r.origIpStart = os;
+    r.origIpEnd = oe;
+    r.respIpStart = rs;
+    r.respIpEnd = re;
     let c = cols[2]!;
     if (c >= 0) r.origPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[3]!;
     if (c >= 0) r.respPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[4]!;
-    if (c >= 0) r.proto = latin1(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0) r.proto = internProto(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[5]!;
     if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[6]!;
@@ -104,17 +127,12 @@ export class ZeekTsvParser implements LineParser {
         r.lastSeenMs = ts;
       }
     }
-    if (r.origIp === '' || r.respIp === '') {
-      sink.skip(lineNo, r.origIp === '' ? 'id.orig_h is unset' : 'id.resp_h is unset');
-      return;
-    }
     sink.flow(r);
   }
 
-  /** An address field, with the unset and empty markers read as missing. */
-  private text(buf: Buffer, s: number, e: number): string {
-    if (bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty)) return '';
-    return latin1(buf, s, e);
+  /** An address field that holds the unset or empty marker (or nothing). */
+  private isMissing(buf: Buffer, s: number, e: number): boolean {
+    return s === e || bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty);
   }
 
   private header(line: string, lineNo: number): void {

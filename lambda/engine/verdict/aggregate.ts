@@ -4,17 +4,22 @@
  */
 import type { GeoLookup } from '../geo/geo-lookup';
 import { parseIp } from '../net/ip';
+import { latin1 } from '../parsers/bytes';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
+import { ByteKeyTable } from './byte-key-table';
 
 /** How many skipped records are kept with their line and reason. */
 export const MAX_ERRORS_KEPT = 100;
 /** How many evidence line numbers each destination keeps. */
 export const MAX_EVIDENCE_LINES = 10;
-/** Caps on the distinct values a destination lists (the count of ports etc. is not capped). */
+/** Caps on the distinct values a destination lists. */
 export const MAX_PORTS_LISTED = 64;
 export const MAX_NAMES_LISTED = 32;
+const MAX_PROTOCOLS_LISTED = 8;
+/** Bound on cached spellings of addresses: hostile logs can spell one address many ways. */
+const MAX_SPELLINGS_CACHED = 1_000_000;
 
 /** Running totals for one remote address. */
 export interface DestinationAggregate {
@@ -27,10 +32,11 @@ export interface DestinationAggregate {
   firstSeenMs: number;
   lastSeenMs: number;
   lastPort: number;
-  readonly ports: Set<number>;
-  readonly protocols: Set<string>;
-  readonly hostnames: Set<string>;
-  readonly apps: Set<string>;
+  lastProto: string;
+  readonly ports: number[];
+  readonly protocols: string[];
+  hostnames: Set<string> | null;
+  apps: Set<string> | null;
   readonly evidenceLines: number[];
 }
 
@@ -38,6 +44,9 @@ interface Endpoint {
   readonly facts: AddressFacts;
   dest: DestinationAggregate | null;
 }
+
+/** Marks a spelling that is not an IP address (cached like any other). */
+const INVALID: Endpoint = Object.freeze({ facts: null as unknown as AddressFacts, dest: null });
 
 function newDestination(facts: AddressFacts): DestinationAggregate {
   return {
@@ -50,12 +59,19 @@ function newDestination(facts: AddressFacts): DestinationAggregate {
     firstSeenMs: NaN,
     lastSeenMs: NaN,
     lastPort: -2,
-    ports: new Set(),
-    protocols: new Set(),
-    hostnames: new Set(),
-    apps: new Set(),
+    lastProto: '\u0000',
+    ports: [],
+    protocols: [],
+    hostnames: null,
+    apps: null,
     evidenceLines: [],
   };
+}
+
+function addName(set: Set<string> | null, name: string): Set<string> {
+  const s = set ?? new Set<string>();
+  if (s.size < MAX_NAMES_LISTED) s.add(name);
+  return s;
 }
 
 /** Folds records into per-destination totals. */
@@ -66,10 +82,11 @@ export class Aggregator implements RecordSink {
   noDataRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
-  /** Raw address text as the log wrote it → endpoint (null: not an address). */
-  private readonly endpoints = new Map<string, Endpoint | null>();
-  /** Canonical address → destination. */
+  /** Canonical address → destination, in order of first sight. */
   readonly destinations = new Map<string, DestinationAggregate>();
+  /** Address spelling as the log wrote it → endpoint. */
+  private readonly bySpelling = new Map<string, Endpoint>();
+  private readonly bySpellingBytes = new ByteKeyTable<Endpoint>(4096);
   private readonly byCanonical = new Map<string, Endpoint>();
 
   constructor(
@@ -77,22 +94,34 @@ export class Aggregator implements RecordSink {
     private readonly geos: readonly GeoLookup[],
   ) {}
 
-  private endpoint(text: string): Endpoint | null {
-    let ep = this.endpoints.get(text);
-    if (ep !== undefined) return ep;
+  private resolve(text: string): Endpoint {
     const ip = parseIp(text);
-    if (ip === null) {
-      ep = null;
-    } else {
-      // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
-      ep = this.byCanonical.get(ip.text) ?? null;
-      if (ep === null) {
-        ep = { facts: evaluateAddress(ip, this.policy, this.geos), dest: null };
-        this.byCanonical.set(ip.text, ep);
-      }
+    if (ip === null) return INVALID;
+    // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
+    let ep = this.byCanonical.get(ip.text);
+    if (ep === undefined) {
+      ep = { facts: evaluateAddress(ip, this.policy, this.geos), dest: null };
+      this.byCanonical.set(ip.text, ep);
     }
-    // Bound the raw-text cache: hostile logs can spell one address many ways.
-    if (this.endpoints.size < 1_000_000) this.endpoints.set(text, ep);
+    return ep;
+  }
+
+  private endpoint(text: string): Endpoint {
+    let ep = this.bySpelling.get(text);
+    if (ep === undefined) {
+      ep = this.resolve(text);
+      if (this.bySpelling.size < MAX_SPELLINGS_CACHED) this.bySpelling.set(text, ep);
+    }
+    return ep;
+  }
+
+  private endpointBytes(buf: Buffer, start: number, end: number): Endpoint {
+    const table = this.bySpellingBytes;
+    let ep = table.get(buf, start, end);
+    if (ep === undefined) {
+      ep = this.resolve(latin1(buf, start, end));
+      if (table.size < MAX_SPELLINGS_CACHED) table.add(buf, start, end, ep);
+    }
     return ep;
   }
 
@@ -107,14 +136,15 @@ export class Aggregator implements RecordSink {
   }
 
   flow(r: FlowRecord): void {
-    const orig = this.endpoint(r.origIp);
-    if (orig === null) {
-      this.skip(r.line, 'source address is not an IP address', r.origIp);
+    const b = r.ipBytes;
+    const orig = b === null ? this.endpoint(r.origIp) : this.endpointBytes(b, r.origIpStart, r.origIpEnd);
+    if (orig === INVALID) {
+      this.skip(r.line, 'source address is not an IP address', b === null ? r.origIp : latin1(b, r.origIpStart, r.origIpEnd));
       return;
     }
-    const resp = this.endpoint(r.respIp);
-    if (resp === null) {
-      this.skip(r.line, 'destination address is not an IP address', r.respIp);
+    const resp = b === null ? this.endpoint(r.respIp) : this.endpointBytes(b, r.respIpStart, r.respIpEnd);
+    if (resp === INVALID) {
+      this.skip(r.line, 'destination address is not an IP address', b === null ? r.respIp : latin1(b, r.respIpStart, r.respIpEnd));
       return;
     }
     this.records++;
@@ -136,7 +166,7 @@ export class Aggregator implements RecordSink {
       received = r.respBytes;
       port = r.respPort;
     }
-    const d = this.destinationOf(remote);
+    const d = remote.dest ?? this.destinationOf(remote);
     if (r.rejected) {
       d.blockedAttempts++;
     } else {
@@ -151,11 +181,15 @@ export class Aggregator implements RecordSink {
     if (last === last && !(last <= d.lastSeenMs)) d.lastSeenMs = last;
     if (port !== d.lastPort) {
       d.lastPort = port;
-      if (port >= 0 && d.ports.size < MAX_PORTS_LISTED) d.ports.add(port);
+      if (port >= 0 && d.ports.length < MAX_PORTS_LISTED && !d.ports.includes(port)) d.ports.push(port);
     }
-    if (d.protocols.size < 8 && r.proto !== '') d.protocols.add(r.proto);
-    if (r.hostname !== null && remote === resp && d.hostnames.size < MAX_NAMES_LISTED) d.hostnames.add(r.hostname);
-    if (r.app !== null && d.apps.size < MAX_NAMES_LISTED) d.apps.add(r.app);
+    const proto = r.proto;
+    if (proto !== d.lastProto) {
+      d.lastProto = proto;
+      if (proto !== '' && d.protocols.length < MAX_PROTOCOLS_LISTED && !d.protocols.includes(proto)) d.protocols.push(proto);
+    }
+    if (r.hostname !== null && remote === resp) d.hostnames = addName(d.hostnames, r.hostname);
+    if (r.app !== null) d.apps = addName(d.apps, r.app);
     if (d.evidenceLines.length < MAX_EVIDENCE_LINES) d.evidenceLines.push(r.line);
   }
 
@@ -164,7 +198,8 @@ export class Aggregator implements RecordSink {
     this.skipped++;
     this.skippedByReason.set(reason, (this.skippedByReason.get(reason) ?? 0) + 1);
     if (this.errors.length < MAX_ERRORS_KEPT) {
-      const shown = detail === undefined ? '' : `: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
+      const shown =
+        detail === undefined ? '' : `: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
       this.errors.push({ line, reason: `${reason}${shown}` });
     }
   }

@@ -71,8 +71,8 @@ function destinationsOf(agg: Aggregator): VerdictDestination[] {
       lastSeen: iso(d.lastSeenMs),
       ports: [...d.ports].sort((a, b) => a - b),
       protocols: [...d.protocols].sort(),
-      hostnames: [...d.hostnames].sort(),
-      apps: [...d.apps].sort(),
+      hostnames: d.hostnames ? [...d.hostnames].sort() : [],
+      apps: d.apps ? [...d.apps].sort() : [],
       evidenceLines: d.evidenceLines.slice().sort((a, b) => a - b),
     });
   }
