@@ -1,0 +1,214 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Construct } from 'constructs';
+import { ENV_POLICY, ENV_VERDICT_BUCKET, ENV_VERDICT_PREFIX } from '../../lambda/env-names';
+import { validateKeyPrefix } from './key-prefix';
+
+/** Default memory of the checker function, in MiB. */
+export const DEFAULT_MEMORY_SIZE_MIB = 1024;
+/** Default timeout of the checker function. */
+export const DEFAULT_TIMEOUT = Duration.minutes(5);
+/** Default residency policy: a preset name, inline policy JSON, or an `s3://` URL. */
+export const DEFAULT_RESIDENCY_POLICY = 'us';
+/** Default retention of the function's log group. */
+export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_YEAR;
+/** Handler source, relative to the project root. */
+const HANDLER_ENTRY = path.join('lambda', 'handler.ts');
+
+/**
+ * GeoIP files copied next to the bundled handler, as paths relative to the project root. Each
+ * keeps its file name, so the handler finds `<its own dir>/<name>`. The NRO licence travels with
+ * the database because the data is CC BY 4.0 and needs attribution.
+ */
+export const BUNDLED_GEOIP_FILES: readonly string[] = [
+  'node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb',
+  'node_modules/@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE',
+];
+
+/** Properties of a {@link CheckerFunction}. */
+export interface CheckerFunctionProps {
+  /**
+   * Memory of the function, in MiB.
+   *
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Maximum run time of one invocation (one batch of upload notifications).
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Residency policy the function checks against: a preset name (`us`), inline policy JSON, or
+   * the `s3://` URL of a policy JSON object (the caller must then grant read access to it).
+   *
+   * @default 'us'
+   */
+  readonly residencyPolicy?: string;
+  /**
+   * Retention of the function's log group.
+   *
+   * @default RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Files copied into the bundle directory next to the handler, as paths relative to the
+   * project root; each keeps its file name.
+   *
+   * @default BUNDLED_GEOIP_FILES
+   */
+  readonly bundledFiles?: readonly string[];
+  /**
+   * Directory holding `package-lock.json`, `node_modules/` and `lambda/handler.ts`.
+   *
+   * @default - the nearest ancestor directory of this file that contains `package-lock.json`
+   */
+  readonly projectRoot?: string;
+}
+
+/**
+ * The residency checker Lambda: Node.js 24 on arm64, bundled locally with esbuild together with
+ * the GeoIP database, JSON logs into its own log group, and an execution role holding only
+ * the grants added through {@link readUploads} and {@link writeVerdicts}.
+ */
+export class CheckerFunction extends Construct {
+  /** The function. */
+  public readonly function: IFunction;
+  /** Maximum run time of one invocation. */
+  public readonly timeout: Duration;
+  /** Log group the function writes its JSON logs to. */
+  public readonly logGroup: ILogGroup;
+  private readonly nodejsFunction: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: CheckerFunctionProps = {}) {
+    super(scope, id);
+    const projectRoot = props.projectRoot ?? findProjectRoot(__dirname);
+    const bundledFiles = props.bundledFiles ?? BUNDLED_GEOIP_FILES;
+    for (const file of bundledFiles) {
+      if (!existsSync(path.join(projectRoot, file))) {
+        throw new Error(
+          `CheckerFunction bundledFiles: ${file} not found under ${projectRoot}; ` +
+            "run 'npm ci' first",
+        );
+      }
+    }
+    this.timeout = props.timeout ?? DEFAULT_TIMEOUT;
+
+    const logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+    });
+    // An own role instead of the default one, which carries the AWS managed
+    // AWSLambdaBasicExecutionRole policy (log access to every log group in the account).
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of the residency checker function',
+    });
+    logGroup.grantWrite(role);
+
+    this.nodejsFunction = new NodejsFunction(this, 'Function', {
+      description: 'Checks uploaded connection logs against the data-residency policy',
+      entry: path.join(projectRoot, HANDLER_ENTRY),
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE_MIB,
+      timeout: this.timeout,
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        [ENV_POLICY]: props.residencyPolicy ?? DEFAULT_RESIDENCY_POLICY,
+        // Stack traces in logs and error verdicts point into the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        // Error subclasses are told apart by name; minification must not rename them.
+        keepNames: true,
+        sourceMap: true,
+        sourcesContent: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            bundledFiles.map(
+              (file) =>
+                `cp ${shellQuote(path.join(inputDir, file))} ` +
+                `${shellQuote(path.join(outputDir, path.basename(file)))}`,
+            ),
+        },
+      },
+    });
+    this.function = this.nodejsFunction;
+    this.logGroup = logGroup;
+  }
+
+  /** Lets the function read (only) the objects under `prefix` in `bucket`, any version. */
+  public readUploads(bucket: IBucket, prefix: string): void {
+    validateKeyPrefix('CheckerFunction readUploads prefix', prefix);
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    this.nodejsFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [objects],
+      }),
+    );
+    this.acknowledgeObjectWildcard(objects, `reads only the uploads under '${prefix}'`);
+  }
+
+  /**
+   * Points the function at `bucket` and `prefix` for verdicts (environment variables) and lets
+   * it write and read back (only) the objects under `prefix`.
+   */
+  public writeVerdicts(bucket: IBucket, prefix: string): void {
+    validateKeyPrefix('CheckerFunction writeVerdicts prefix', prefix);
+    this.nodejsFunction.addEnvironment(ENV_VERDICT_BUCKET, bucket.bucketName);
+    this.nodejsFunction.addEnvironment(ENV_VERDICT_PREFIX, prefix);
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    this.nodejsFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
+    );
+    this.acknowledgeObjectWildcard(
+      objects,
+      `writes and reads back only the verdicts under '${prefix}'`,
+    );
+  }
+
+  /**
+   * Acknowledges cdk-nag AwsSolutions-IAM5 for one object-ARN wildcard, which is how IAM scopes a
+   * grant to a key prefix. The finding ID embeds the resource as cdk-nag flattens it.
+   */
+  private acknowledgeObjectWildcard(objectsArn: string, scope: string): void {
+    const resource = flattenCfnReference(Stack.of(this).resolve(objectsArn));
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${resource}]`,
+      reason: `The trailing * is the key-prefix scope of an object ARN: the function ${scope}.`,
+    });
+  }
+}
+
+/** The nearest directory at or above `start` that contains `package-lock.json`. */
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package-lock.json'))) return dir;
+    if (path.dirname(dir) === dir) {
+      throw new Error(`CheckerFunction: no package-lock.json found at or above ${start}`);
+    }
+  }
+}
+
+/** Quotes `value` as one POSIX shell word. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
