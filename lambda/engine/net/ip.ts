@@ -81,7 +81,6 @@ export function parseIpv6(input: string): number[] | null {
       const v4 = parseIpv4(rest);
       if (v4 === null) return null;
       target.push(Math.floor(v4 / 65536), v4 & 0xffff);
-      i = n;
       break;
     }
     let value = 0;

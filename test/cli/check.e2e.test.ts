@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { fixturePath } from '../helpers/engine';
+import { REPO_ROOT, runCli, tempDir } from '../helpers/cli';
+
+const POP3 = fixturePath('zeek', 'conn-pop3.tsv.log');
+const EXAMPLE = join(REPO_ROOT, 'examples', 'drone-app.conn.log');
+
+describe('residency check (end to end)', () => {
+  it('exits 1 and writes the verdict when data leaves the jurisdiction', () => {
+    const out = tempDir();
+    const r = runCli(['check', POP3, '--jurisdiction', 'us', '--out', out]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/NOT COMPLIANT/);
+    expect(r.stdout).toMatch(/212\.227\.15\.166 \(DE\)/);
+    const v = JSON.parse(readFileSync(join(out, 'conn-pop3.tsv.log.verdict.json'), 'utf8'));
+    expect(v).toMatchObject({ compliant: false, input: { name: POP3, format: 'zeek-tsv' }, totals: { records: 11 } });
+  });
+
+  it('exits 0 when every destination is allowed', () => {
+    const out = tempDir();
+    const r = runCli(['check', POP3, '-j', 'eu', '-o', out]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Result: COMPLIANT/);
+  });
+
+  it('checks the bundled example: crash reports to China are violations', () => {
+    const out = tempDir();
+    const r = runCli(['check', EXAMPLE, '-j', 'us', '--deny', 'foreign-adversaries', '-o', out]);
+    expect(r.status).toBe(1);
+    const v = JSON.parse(readFileSync(join(out, 'drone-app.conn.log.verdict.json'), 'utf8'));
+    expect(v.violations.map((x: { ip: string }) => x.ip)).toEqual(
+      expect.arrayContaining(['183.3.226.35', '203.205.254.157', '2402:4e00::1']),
+    );
+    expect(v.violations[0].rule).toBe('CN is denied by foreign-adversaries');
+    expect(v.destinations.find((d: { ip: string }) => d.ip === '52.94.236.248')).toMatchObject({ status: 'allowed', country: 'US' });
+  });
+
+  it('reads standard input with -', () => {
+    const out = tempDir();
+    const r = runCli(['check', '-', '-j', 'us', '-o', out, '--json', '-q'], { input: gzipSync(readFileSync(POP3)) });
+    expect(r.status).toBe(1);
+    const v = JSON.parse(r.stdout.trim());
+    expect(v.input).toMatchObject({ name: 'stdin', compression: 'gzip' });
+  });
+
+  it('prints one JSON verdict per line with --json', () => {
+    const out = tempDir();
+    const r = runCli(['check', POP3, EXAMPLE, '-j', 'us', '-o', out, '--json']);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.map((l) => JSON.parse(l).input.format)).toEqual(['zeek-tsv', 'zeek-tsv']);
+  });
+
+  it('keeps two inputs with the same file name apart', () => {
+    const out = tempDir();
+    const dir = tempDir();
+    const copy = join(dir, 'conn-pop3.tsv.log');
+    copyFileSync(POP3, copy);
+    const r = runCli(['check', POP3, copy, '-j', 'eu', '-o', out, '-q']);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(out, 'conn-pop3.tsv.log~2.verdict.json'), 'utf8')).toMatch(/"compliant": true/);
+  });
+
+  describe('errors: one line, exit 2, no stack trace', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['a missing file', ['check', 'no-such.log', '-j', 'us'], /^residency: no-such\.log: no such file$/],
+      ['no policy', ['check', POP3], /^residency: no policy: give --jurisdiction/],
+      ['a bad country code', ['check', POP3, '-j', 'UK'], /^residency: --jurisdiction: 'UK' is neither .* \(the United Kingdom is GB\)$/],
+      ['an unknown flag', ['check', POP3, '--bogus'], /^residency: Unknown option '--bogus'/],
+      ['an unknown format name', ['check', POP3, '-j', 'us', '--format', 'nope'], /^residency: --format: unknown format 'nope'/],
+      ['a missing database', ['check', POP3, '-j', 'us', '--db', 'missing.mmdb'], /^residency: missing\.mmdb: cannot read GeoIP database \(no such file\)$/],
+      ['an unknown command', ['frobnicate'], /^residency: unknown command 'frobnicate'/],
+    ];
+    it.each(cases)('%s', (_name, args, message) => {
+      const r = runCli(args, { cwd: tempDir() });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('a corrupt database names the file', () => {
+      const dir = tempDir();
+      const db = join(dir, 'broken.mmdb');
+      writeFileSync(db, Buffer.alloc(4096, 7));
+      const r = runCli(['check', POP3, '-j', 'us', '--db', db]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^residency: broken\.mmdb: not a readable MMDB database/);
+    });
+
+    it('a file in an unknown format gets an error verdict and exit 2', () => {
+      const dir = tempDir();
+      const file = join(dir, 'notes.txt');
+      writeFileSync(file, 'dear diary\n');
+      const r = runCli(['check', file, '-j', 'us', '-o', dir]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(/notes\.txt: unknown log format/);
+      const v = JSON.parse(readFileSync(join(dir, 'notes.txt.verdict.json'), 'utf8'));
+      expect(v).toMatchObject({ compliant: false, error: expect.stringMatching(/unknown log format/) });
+    });
+
+    it('a bad policy file names the field', () => {
+      const dir = tempDir();
+      const policy = join(dir, 'policy.json');
+      writeFileSync(policy, JSON.stringify({ allowedCountries: ['US'], allowCidrs: ['10.0.0.0/33'] }));
+      const r = runCli(['check', POP3, '--policy', policy]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(/policy\.json: allowCidrs\[0\]: '10\.0\.0\.0\/33' is not a CIDR network/);
+    });
+  });
+
+  it('documents every flag in --help', () => {
+    const r = runCli(['check', '--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--jurisdiction', '--deny', '--policy', '--db', '--format', '--columns', '--out', '--json', '--quiet']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+});
+
+describe('residency policy', () => {
+  it('validates a policy file and prints its hash', () => {
+    const dir = tempDir();
+    const policy = join(dir, 'p.json');
+    writeFileSync(policy, JSON.stringify({ allowedCountries: ['eu'], deniedCountries: ['foreign-adversaries'] }));
+    const r = runCli(['policy', 'validate', policy]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/valid policy, sha256 [0-9a-f]{64}/);
+  });
+
+  it('shows a preset as an editable policy file', () => {
+    const r = runCli(['policy', 'show', 'five-eyes']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ allowedCountries: ['five-eyes'] });
+  });
+});

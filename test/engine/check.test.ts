@@ -1,0 +1,154 @@
+import { gzipSync } from 'node:zlib';
+import { checkBytes, destination, fixture, policyOf } from '../helpers/engine';
+
+describe('runCheck on real Zeek conn.logs', () => {
+  it('reads the pop3 baseline: 11 records, three German destinations, exact byte totals', async () => {
+    // Prepare: expected values computed with awk over the fixture (orig_bytes/resp_bytes per id.resp_h).
+    const bytes = fixture('zeek', 'conn-pop3.tsv.log');
+
+    // Act
+    const v = await checkBytes(bytes, { policy: policyOf('us') });
+
+    // Assess
+    expect(v.input.format).toBe('zeek-tsv');
+    expect(v.totals).toMatchObject({ records: 11, connections: 11, skipped: 0, bytesSent: 344, bytesReceived: 20503 });
+    expect(v.destinations.map((d) => [d.ip, d.country, d.connections, d.bytesSent]).sort()).toEqual([
+      ['212.227.15.166', 'DE', 5, 344],
+      ['212.227.15.171', 'DE', 3, 0],
+      ['212.227.15.188', 'DE', 3, 0],
+    ]);
+    expect(v.compliant).toBe(false);
+    expect(v.violations[0]).toMatchObject({ ip: '212.227.15.166', rule: 'DE is not in the allowed set US' });
+    expect(v.totals.bytesSentViolating).toBe(344);
+  });
+
+  it('is compliant when the jurisdiction holds every destination', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-pop3.tsv.log'), { policy: policyOf('eu') });
+    expect(v.compliant).toBe(true);
+    expect(v.violations).toEqual([]);
+  });
+
+  it('reads the teredo baseline: IPv6, broadcast, link-local and unset byte counts', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
+    expect(v.totals).toMatchObject({ records: 21, connections: 21, skipped: 0 });
+    expect(destination(v, '2001:4860:0:2001::68')).toMatchObject({ addressClass: 'public', connections: 2, bytesSent: 1679 });
+    expect(destination(v, '83.170.1.38')).toMatchObject({ bytesSent: 2359, bytesReceived: 11243 });
+    expect(destination(v, '255.255.255.255')).toMatchObject({ status: 'non-public', addressClass: 'broadcast' });
+    expect(destination(v, 'ff02::2')).toMatchObject({ status: 'non-public', addressClass: 'multicast' });
+    expect(destination(v, 'fe80::8000:ffff:ffff:fffd')).toMatchObject({ status: 'non-public', addressClass: 'link-local' });
+    // Unset (-) byte counts are unknown, not zero.
+    expect(destination(v, '75.126.130.163').connectionsWithUnknownBytes).toBe(2);
+  });
+
+  it('reads Zeek JSON lines and lists a LAN resolver as non-public', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-zeekdocs.json.log'), { policy: policyOf('us') });
+    expect(v.input.format).toBe('zeek-json');
+    expect(destination(v, '192.168.4.1')).toMatchObject({ status: 'non-public', addressClass: 'private', bytesSent: 62 });
+    expect(destination(v, '31.3.245.133')).toMatchObject({ status: 'violation', country: 'GB', bytesSent: 77, bytesReceived: 295 });
+    expect(destination(v, '31.3.245.133').firstSeen).toBe('2020-06-05T14:39:59.430Z');
+  });
+});
+
+describe('runCheck input handling', () => {
+  const log = fixture('zeek', 'conn-pop3.tsv.log');
+
+  it('detects gzip by its magic bytes and hashes the bytes as uploaded', async () => {
+    const gz = gzipSync(log);
+    const plain = await checkBytes(log);
+    const zipped = await checkBytes(gz, {}, 5);
+    expect(zipped.input.compression).toBe('gzip');
+    expect(zipped.input.bytes).toBe(gz.length);
+    expect(zipped.input.decodedBytes).toBe(log.length);
+    expect(zipped.input.sha256).not.toBe(plain.input.sha256);
+    expect(zipped.totals).toEqual(plain.totals);
+  });
+
+  it('gives the same verdict whatever the chunk size, apart from nothing', async () => {
+    const a = await checkBytes(log, {}, 1);
+    const b = await checkBytes(log, {}, 1 << 20);
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it('reads CRLF line endings and a UTF-8 BOM the same as plain LF', async () => {
+    const crlf = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(log.toString('latin1').replace(/\n/g, '\r\n'), 'latin1')]);
+    const v = await checkBytes(crlf);
+    const plain = await checkBytes(log);
+    expect(v.totals).toEqual(plain.totals);
+    expect(v.destinations).toEqual(plain.destinations);
+  });
+
+  it('gives an error verdict for an unknown format, never a pass', async () => {
+    const v = await checkBytes('hello world\nthis is not a log\n');
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/unknown log format/);
+  });
+
+  it('gives an error verdict for empty input', async () => {
+    const v = await checkBytes('');
+    expect(v).toMatchObject({ compliant: false, error: 'input is empty' });
+  });
+
+  it('gives an error verdict for truncated gzip', async () => {
+    const gz = gzipSync(log);
+    const v = await checkBytes(gz.subarray(0, gz.length - 20));
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/gzip data ends early/);
+  });
+
+  it('gives an error verdict when no record could be read', async () => {
+    const header = log.toString().split('\n').filter((l) => l.startsWith('#')).join('\n');
+    const v = await checkBytes(`${header}\nnot\ta\trecord\n`);
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/none of the 1 records/);
+  });
+
+  it('counts a record with a malformed address as skipped, with line and reason', async () => {
+    const text = log.toString().replace('212.227.15.171', '300.8.8.8');
+    const v = await checkBytes(text);
+    expect(v.totals.skipped).toBe(1);
+    expect(v.errors[0]).toEqual({ line: 12, reason: 'destination address is not an IP address: "300.8.8.8"' });
+    expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData);
+  });
+
+  it('rethrows a failure of the byte source instead of writing a verdict', async () => {
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield log.subarray(0, 100);
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }
+    const { runCheck } = await import('../../lambda/engine/check');
+    const { bundledDatabases } = await import('../helpers/engine');
+    await expect(
+      runCheck(failing(), { name: 'x', policy: policyOf('us'), databases: bundledDatabases(), toolVersion: 't', now: new Date(0) }),
+    ).rejects.toThrow('socket hang up');
+  });
+});
+
+describe('verdict contract', () => {
+  it('carries the evidence: input hash, database build date, policy and its hash, tool version', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-pop3.tsv.log'), { policy: policyOf('us', 'foreign-adversaries') });
+    expect(v.input.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.databases[0]).toMatchObject({ name: 'geo-whois-asn-country.mmdb', databaseType: expect.any(String) });
+    expect(v.databases[0]!.buildEpoch).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(v.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.policy.deniedCountries).toEqual(expect.arrayContaining(['CN', 'HK', 'MO']));
+    expect(v.tool).toEqual({ name: 'residency', version: '0.0.0-test' });
+    expect(v.checkedAt).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('is byte-identical for the same input apart from checkedAt', async () => {
+    const a = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { now: new Date(1) });
+    const b = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { now: new Date(2) });
+    expect({ ...a, checkedAt: '' }).toEqual({ ...b, checkedAt: '' });
+    expect(JSON.stringify({ ...a, checkedAt: '' })).toBe(JSON.stringify({ ...b, checkedAt: '' }));
+  });
+
+  it('lists violations first, each naming its rule and evidence lines', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
+    const ranks = v.destinations.map((d) => d.status);
+    expect(ranks.indexOf('violation')).toBe(0);
+    for (const x of v.violations) {
+      expect(x.rule).toMatch(/is not in the allowed set US/);
+      expect(x.evidenceLines.length).toBeGreaterThan(0);
+    }
+  });
+});
