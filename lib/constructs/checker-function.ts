@@ -138,6 +138,10 @@ export class CheckerFunction extends Construct {
         keepNames: true,
         sourceMap: true,
         sourcesContent: false,
+        // Bundle the AWS SDK too, rather than use the runtime's copy: the SDK version the
+        // integration tests ran against is the one that runs, and it changes only with the lock
+        // file.
+        externalModules: [],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -139,6 +139,19 @@ describe('ResidencyStack with default props', () => {
       });
     });
 
+    it('removes incomplete multipart uploads from the upload and verdict buckets', () => {
+      const buckets = template.findResources('AWS::S3::Bucket');
+      for (const name of ['UploadBucket', 'VerdictBucket']) {
+        expect(buckets[logicalId(template, 'AWS::S3::Bucket', name)]?.Properties).toMatchObject({
+          LifecycleConfiguration: {
+            Rules: [
+              { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' },
+            ],
+          },
+        });
+      }
+    });
+
     it('expires access logs instead of keeping them forever', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
