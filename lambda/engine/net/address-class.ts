@@ -17,6 +17,7 @@ function classifyIpv4(v: number): AddressClass {
   const a = v >>> 24;
   const b = (v >>> 16) & 255;
   const c = (v >>> 8) & 255;
+  const d = v & 255;
   switch (a) {
     case 0:
       return 'this-network';
@@ -32,7 +33,9 @@ function classifyIpv4(v: number): AddressClass {
       return b >= 16 && b <= 31 ? 'private' : 'public';
     case 192:
       if (b === 168) return 'private';
-      if (b === 0 && c === 0) return 'ietf-protocol';
+      // 192.0.0.0/24 is IETF protocol assignments; PCP (RFC 7723) and TURN (RFC 8155) anycast
+      // inside it are globally reachable, as their IPv6 twins 2001:1::1 and 2001:1::2 are.
+      if (b === 0 && c === 0) return d === 9 || d === 10 ? 'public' : 'ietf-protocol';
       if (b === 0 && c === 2) return 'documentation';
       if (b === 88 && c === 99) return 'reserved'; // deprecated 6to4 relay anycast (RFC 7526)
       return 'public';
@@ -74,6 +77,7 @@ function classifyIpv6(g: readonly number[]): AddressClass {
       if (g1 === 3) return 'public'; // AMT, 2001:3::/32
       if (g1 === 4 && g[2] === 0x112) return 'public'; // AS112-v6, 2001:4:112::/48
       if (g1 >= 0x20 && g1 <= 0x2f) return 'public'; // ORCHIDv2 is not routed, but is assigned
+      if (g1 >= 0x30 && g1 <= 0x3f) return 'public'; // DRIP entity tags, 2001:30::/28 (RFC 9374)
       return 'ietf-protocol';
     }
     return 'public';
