@@ -134,7 +134,9 @@ export function buildPolicy(input: PolicyInput): Policy {
     }
   }
   if (input.name !== undefined && typeof input.name !== 'string') throw new PolicyError('name: expected a string');
-  if (input.allowedCountries === undefined && input.deniedCountries === undefined) {
+  // `allowedCountries: null` means "deny list only", so without a deny list nothing is checked.
+  const noAllowed = input.allowedCountries === undefined || input.allowedCountries === null;
+  if (noAllowed && input.deniedCountries === undefined) {
     throw new PolicyError('allowedCountries: a policy needs allowedCountries, deniedCountries, or both');
   }
   let allowed: ReturnType<typeof expandCountries> | null = null;
