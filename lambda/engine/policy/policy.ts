@@ -21,7 +21,7 @@ export interface Policy {
   name: string | null;
   /** Countries data may go to; null when only the deny list applies. */
   allowedCountries: string[] | null;
-  /** The presets and codes the allowed set was built from, as written. */
+  /** The presets and codes the allowed set was built from: presets, then codes, sorted, each once. */
   allowedFrom: string[];
   /** Countries that are always violations. */
   deniedCountries: string[];
@@ -64,9 +64,8 @@ function expandCountries(
   entries: readonly unknown[],
   field: string,
 ): { countries: string[]; from: string[]; source: Map<string, string> } {
-  const countries = new Set<string>();
-  const source = new Map<string, string>();
-  const from: string[] = [];
+  const presets = new Set<string>();
+  const codes = new Set<string>();
   entries.forEach((entry, i) => {
     if (typeof entry !== 'string' || entry.trim() === '') {
       throw new PolicyError(`${field}[${i}]: expected a country code or preset name, got ${JSON.stringify(entry)}`);
@@ -74,11 +73,7 @@ function expandCountries(
     const text = entry.trim();
     const preset = findPreset(text);
     if (preset) {
-      from.push(preset.name);
-      for (const c of preset.countries) {
-        countries.add(c);
-        if (!source.has(c)) source.set(c, preset.name);
-      }
+      presets.add(preset.name);
       return;
     }
     const code = text.toUpperCase();
@@ -88,11 +83,18 @@ function expandCountries(
         `${field}[${i}]: '${text}' is neither an ISO 3166-1 alpha-2 country code nor a preset${hint}`,
       );
     }
-    from.push(code);
-    countries.add(code);
-    if (!source.has(code)) source.set(code, field);
+    codes.add(code);
   });
-  return { countries: [...countries].sort(), from, source };
+  // Canonical order (presets, then codes, each sorted and once), not the order written, so that
+  // reordering a list changes neither the attribution nor the policy hash.
+  const presetNames = [...presets].sort();
+  const codeList = [...codes].sort();
+  const source = new Map<string, string>();
+  for (const name of presetNames) {
+    for (const c of findPreset(name)!.countries) if (!source.has(c)) source.set(c, name);
+  }
+  for (const code of codeList) if (!source.has(code)) source.set(code, field);
+  return { countries: [...source.keys()].sort(), from: [...presetNames, ...codeList], source };
 }
 
 function stringArray(value: unknown, field: string): string[] {
@@ -103,13 +105,15 @@ function stringArray(value: unknown, field: string): string[] {
   });
 }
 
+/** Canonical networks, sorted and each once (order does not matter, and must not change the hash). */
 function cidrList(values: readonly string[], field: string, allowKeyword: boolean): string[] {
-  return values.map((v, i) => {
+  const list = values.map((v, i) => {
     if (allowKeyword && v.toLowerCase() === NON_PUBLIC) return NON_PUBLIC;
     const cidr = parseCidr(v);
     if (!cidr) throw new PolicyError(`${field}[${i}]: '${v}' is not a CIDR network such as 203.0.113.0/24`);
     return cidr.text;
   });
+  return [...new Set(list)].sort();
 }
 
 /** Input of {@link buildPolicy}: the JSON fields of a policy file. */
