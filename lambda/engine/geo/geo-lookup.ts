@@ -80,9 +80,13 @@ export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
   };
+  // An IPv4-only tree is 32 levels deep, so the reader would walk it with the first 32 bits of an
+  // IPv6 address and answer for an unrelated IPv4 network (2a00:1450:: as 42.0.20.80, CN).
+  const ipv4Only = meta.ipVersion === 4;
   const lookup: GeoLookup = {
     info,
     country(ip: string): string | null {
+      if (ipv4Only && ip.includes(':')) return null;
       try {
         return countryOfRecord(reader.get(ip));
       } catch (err) {
