@@ -1,0 +1,380 @@
+import { loadGeoDatabases } from '../../../lambda/adapters/load-geo-database';
+import { openGeoDatabase, type GeoLookup } from '../../../lambda/engine/geo/geo-lookup';
+import { parseIp } from '../../../lambda/engine/net/ip';
+import {
+  evaluateAddress,
+  isLocal,
+  type AddressFacts,
+} from '../../../lambda/engine/policy/evaluate';
+import {
+  buildPolicy,
+  compilePolicy,
+  type CompiledPolicy,
+  type PolicyInput,
+} from '../../../lambda/engine/policy/policy';
+import { writeMmdb } from '../../helpers/mmdb-writer';
+
+const BUNDLED = 'geo-whois-asn-country.mmdb';
+
+/** Addresses whose country the bundled database knows (checked in geo-lookup.test.ts). */
+const US = '8.8.8.8';
+const CN = '1.2.4.8';
+const HK = '203.198.7.66';
+const MO = '60.246.0.1';
+const RU = '77.88.8.8';
+
+let bundled: GeoLookup[];
+beforeAll(() => {
+  bundled = loadGeoDatabases([]);
+});
+
+const policyOf = (input: PolicyInput): CompiledPolicy => compilePolicy(buildPolicy(input));
+
+/** Evaluates one address under a policy with the given databases (the bundled one by default). */
+function evaluate(
+  address: string,
+  input: PolicyInput,
+  geos: readonly GeoLookup[] = bundled,
+): AddressFacts {
+  const ip = parseIp(address);
+  if (!ip) throw new Error(`test setup: ${address} should parse`);
+  return evaluateAddress(ip, policyOf(input), geos);
+}
+
+/**
+ * A database that knows only 8.8.8.0/24 (US): every other public address is one that no database
+ * can place. Built with the test MMDB writer, because a real database that answers null for a
+ * public address is hard to find and changes with every release.
+ */
+function onlyKnowsGoogleDns(name = 'partial.mmdb'): GeoLookup {
+  return openGeoDatabase(name, writeMmdb([{ cidr: '8.8.8.0/24', record: { country_code: 'US' } }]));
+}
+const UNPLACED = '9.9.9.9';
+
+describe('evaluateAddress with the bundled database', () => {
+  it('allows a US address under a US-only policy, citing the database answer', () => {
+    // Act
+    const facts = evaluate(US, { allowedCountries: ['us'] });
+
+    // Assess
+    expect(facts).toEqual({
+      ip: US,
+      addressClass: 'public',
+      local: false,
+      country: 'US',
+      countries: { [BUNDLED]: 'US' },
+      status: 'allowed',
+      rule: null,
+    });
+  });
+
+  it('flags a CN address as not in the allowed set US', () => {
+    // Act
+    const facts = evaluate(CN, { allowedCountries: ['us'] });
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: 'CN',
+      status: 'violation',
+      rule: 'CN is not in the allowed set US',
+    });
+  });
+
+  it('names the presets in the rule when the allowed set is large', () => {
+    // Act
+    const facts = evaluate(US, { allowedCountries: ['eu'] });
+
+    // Assess
+    expect(facts).toMatchObject({
+      status: 'violation',
+      rule: 'US is not in the allowed set eu (27 countries)',
+    });
+  });
+
+  it('flags a CN address as denied by foreign-adversaries', () => {
+    // Act
+    const facts = evaluate(CN, { deniedCountries: ['foreign-adversaries'] });
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: 'CN',
+      status: 'violation',
+      rule: 'CN is denied by foreign-adversaries',
+    });
+  });
+
+  it('flags an RU address as denied by foreign-adversaries', () => {
+    // Act
+    const facts = evaluate(RU, { deniedCountries: ['foreign-adversaries'] });
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: 'RU',
+      status: 'violation',
+      rule: 'RU is denied by foreign-adversaries',
+    });
+  });
+
+  it.each([
+    [HK, 'HK is denied by deniedCountries (China includes HK)'],
+    [MO, 'MO is denied by deniedCountries (China includes MO)'],
+  ])('flags %s when CN is denied, saying China includes it', (address, rule) => {
+    // Act
+    const facts = evaluate(address, { deniedCountries: ['CN'] });
+
+    // Assess
+    expect(facts).toMatchObject({ status: 'violation', rule });
+  });
+
+  it('allows any country that is not denied under a deny-only policy', () => {
+    // Act
+    const facts = evaluate(US, { deniedCountries: ['foreign-adversaries'] });
+
+    // Assess
+    expect(facts).toMatchObject({ country: 'US', status: 'allowed', rule: null });
+  });
+
+  it('lets the deny list beat the allowed set', () => {
+    // Act
+    const facts = evaluate(CN, { allowedCountries: ['CN', 'us'], deniedCountries: ['CN'] });
+
+    // Assess
+    expect(facts).toMatchObject({ status: 'violation', rule: 'CN is denied by deniedCountries' });
+  });
+
+  it('lets allowCidrs beat the deny list', () => {
+    // Act
+    const facts = evaluate(CN, {
+      deniedCountries: ['foreign-adversaries'],
+      allowCidrs: ['1.2.4.0/24'],
+    });
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: 'CN',
+      status: 'allowed',
+      rule: '1.2.4.0/24 is in allowCidrs',
+    });
+  });
+
+  it('lets allowCidrs beat the allowed set', () => {
+    // Act
+    const facts = evaluate(CN, { allowedCountries: ['us'], allowCidrs: ['1.2.4.8'] });
+
+    // Assess
+    expect(facts).toMatchObject({ status: 'allowed', rule: '1.2.4.8/32 is in allowCidrs' });
+  });
+
+  it('does not let allowCidrs for another network help', () => {
+    // Act
+    const facts = evaluate(CN, {
+      allowedCountries: ['us'],
+      allowCidrs: ['1.2.5.0/24', '2001:db8::/32'],
+    });
+
+    // Assess
+    expect(facts.status).toBe('violation');
+  });
+
+  it('evaluates an IPv4-mapped address as the IPv4 address it carries', () => {
+    // Act
+    const facts = evaluate(`::ffff:${CN}`, { allowedCountries: ['us'] });
+
+    // Assess
+    expect(facts).toMatchObject({ ip: CN, country: 'CN', status: 'violation' });
+  });
+
+  it('evaluates an IPv6 address in its canonical form', () => {
+    // Act
+    const facts = evaluate('2001:4860:4860:0000:0000:0000:0000:8888', { allowedCountries: ['us'] });
+
+    // Assess
+    expect(facts).toMatchObject({ ip: '2001:4860:4860::8888', country: 'US', status: 'allowed' });
+  });
+});
+
+describe('evaluateAddress for addresses no database can place', () => {
+  it('is a violation when the policy says unknown: fail', () => {
+    // Act
+    const facts = evaluate(UNPLACED, { allowedCountries: ['us'], unknown: 'fail' }, [
+      onlyKnowsGoogleDns(),
+    ]);
+
+    // Assess
+    expect(facts).toEqual({
+      ip: UNPLACED,
+      addressClass: 'public',
+      local: false,
+      country: null,
+      countries: { 'partial.mmdb': null },
+      status: 'violation',
+      rule: 'no database knows where this address is (policy unknown: fail)',
+    });
+  });
+
+  it('fails by default', () => {
+    // Act
+    const facts = evaluate(UNPLACED, { deniedCountries: ['RU'] }, [onlyKnowsGoogleDns()]);
+
+    // Assess
+    expect(facts.status).toBe('violation');
+  });
+
+  it('is unknown, never compliant, when the policy says unknown: warn', () => {
+    // Act
+    const facts = evaluate(UNPLACED, { allowedCountries: ['us'], unknown: 'warn' }, [
+      onlyKnowsGoogleDns(),
+    ]);
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: null,
+      status: 'unknown',
+      rule: 'no database knows where this address is (policy unknown: warn)',
+    });
+  });
+
+  it('is allowed when allowCidrs covers it', () => {
+    // Act
+    const facts = evaluate(UNPLACED, { allowedCountries: ['us'], allowCidrs: ['9.9.9.0/24'] }, [
+      onlyKnowsGoogleDns(),
+    ]);
+
+    // Assess
+    expect(facts).toMatchObject({ status: 'allowed', rule: '9.9.9.0/24 is in allowCidrs' });
+  });
+
+  it('is unknown with no databases at all', () => {
+    // Act
+    const facts = evaluate(US, { allowedCountries: ['us'], unknown: 'warn' }, []);
+
+    // Assess
+    expect(facts).toMatchObject({ country: null, countries: {}, status: 'unknown' });
+  });
+});
+
+describe('evaluateAddress with several databases', () => {
+  it('takes the first database that knows the address, and records every answer', () => {
+    // Prepare
+    const first = onlyKnowsGoogleDns('first.mmdb');
+    const second = openGeoDatabase(
+      'second.mmdb',
+      writeMmdb([{ cidr: '0.0.0.0/0', record: { country: { iso_code: 'DE' } } }]),
+    );
+
+    // Act
+    const known = evaluate(US, { allowedCountries: ['us'] }, [first, second]);
+    const fallback = evaluate(UNPLACED, { allowedCountries: ['us'] }, [first, second]);
+
+    // Assess
+    expect(known).toMatchObject({
+      country: 'US',
+      countries: { 'first.mmdb': 'US', 'second.mmdb': 'DE' },
+      status: 'allowed',
+    });
+    expect(fallback).toMatchObject({
+      country: 'DE',
+      countries: { 'first.mmdb': null, 'second.mmdb': 'DE' },
+      status: 'violation',
+      rule: 'DE is not in the allowed set US',
+    });
+  });
+});
+
+describe('evaluateAddress for non-public addresses', () => {
+  it.each([
+    ['192.168.1.1', 'private'],
+    ['10.0.0.1', 'private'],
+    ['100.64.0.1', 'carrier-grade-nat'],
+    ['127.0.0.1', 'loopback'],
+    ['169.254.169.254', 'link-local'],
+    ['224.0.0.251', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['fe80::1%eth0', 'link-local'],
+    ['fd00::1', 'unique-local'],
+    ['2001:db8::1', 'documentation'],
+    ['192.0.2.1', 'documentation'],
+  ])(
+    'never flags %s (%s), does not look it up, and counts it as local',
+    (address, addressClass) => {
+      // Act: the strictest policy there is: nothing allowed, unknown fails.
+      const facts = evaluate(address, { allowedCountries: [], unknown: 'fail' });
+
+      // Assess
+      expect(facts).toMatchObject({
+        addressClass,
+        local: true,
+        country: null,
+        countries: {},
+        status: 'non-public',
+        rule: null,
+      });
+    },
+  );
+
+  it('still treats private addresses as non-public when localNetworks leaves them out', () => {
+    // Act
+    const facts = evaluate('192.168.1.1', {
+      allowedCountries: ['us'],
+      localNetworks: ['10.0.0.0/8'],
+    });
+
+    // Assess
+    expect(facts).toMatchObject({ local: false, status: 'non-public' });
+  });
+});
+
+describe('evaluateAddress with custom localNetworks', () => {
+  it('treats a public address inside localNetworks as the monitored side, not a destination', () => {
+    // Act
+    const facts = evaluate(CN, { allowedCountries: ['us'], localNetworks: ['1.2.4.0/24'] });
+
+    // Assess
+    expect(facts).toMatchObject({
+      addressClass: 'public',
+      local: true,
+      country: null,
+      status: 'non-public',
+    });
+  });
+
+  it('judges a public address outside localNetworks as usual', () => {
+    // Act
+    const facts = evaluate(CN, { allowedCountries: ['us'], localNetworks: ['1.2.5.0/24'] });
+
+    // Assess
+    expect(facts).toMatchObject({ local: false, status: 'violation' });
+  });
+
+  it('matches IPv6 localNetworks', () => {
+    // Act
+    const facts = evaluate('2001:4860:4860::8888', {
+      deniedCountries: ['US'],
+      localNetworks: ['2001:4860::/32'],
+    });
+
+    // Assess
+    expect(facts).toMatchObject({ local: true, status: 'non-public' });
+  });
+});
+
+describe('isLocal', () => {
+  it.each([
+    [['non-public'], '192.168.1.1', true],
+    [['non-public'], '8.8.8.8', false],
+    [['8.8.8.0/24'], '8.8.8.8', true],
+    [['8.8.8.0/24'], '192.168.1.1', false],
+    [['non-public', '8.8.8.0/24'], '192.168.1.1', true],
+    [['non-public', '8.8.8.0/24'], '8.8.8.8', true],
+  ])('with localNetworks %j, %s is local: %s', (localNetworks, address, expected) => {
+    // Prepare
+    const ip = parseIp(address)!;
+    const cls = address.startsWith('192.168.') ? 'private' : 'public';
+
+    // Act
+    const local = isLocal(ip, cls, policyOf({ allowedCountries: ['us'], localNetworks }));
+
+    // Assess
+    expect(local).toBe(expected);
+  });
+});
