@@ -1,4 +1,119 @@
-/** S3/SQS entry point of the checker function. Work in progress: replaced by the real handler. */
-export const handler = async (): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> => {
-  throw new Error('handler not implemented yet');
+/**
+ * The checker function: SQS-wrapped S3 events (the deployed path) and direct S3 events. Thin:
+ * event → object references → {@link checkS3Object} → batch response. A log the engine cannot
+ * read gets an error verdict; an S3 fault fails only its own message, which SQS retries and
+ * finally dead-letters.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from './adapters/s3-client';
+import { checkS3Object, decodeEventKey, type ObjectRef } from './adapters/s3-check-object';
+import { CheckResources } from './adapters/s3-check-resources';
+import { loadConfig, type CheckerConfig } from './config';
+
+/** An S3 event notification record (the fields the checker reads). */
+export interface S3EventRecord {
+  eventSource?: string;
+  eventName?: string;
+  s3: { bucket: { name: string }; object: { key: string; versionId?: string; eTag?: string; size?: number } };
+}
+
+/** An SQS message record. */
+export interface SqsRecord {
+  messageId: string;
+  body: string;
+  eventSource?: string;
+}
+
+/** What Lambda hands the function. */
+export interface CheckerEvent {
+  Records?: (SqsRecord | S3EventRecord)[];
+}
+
+/** Partial batch response: the messages to retry. */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** One structured log line (the function's log format is JSON). */
+export function log(level: 'INFO' | 'WARN' | 'ERROR', message: string, fields: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ level, message, ...fields });
+  if (level === 'ERROR') console.error(line);
+  else console.log(line);
+}
+
+/** The S3 objects an SQS message body names (an S3 event, or none for `s3:TestEvent`). */
+export function objectsInMessage(body: string): ObjectRef[] {
+  const event = JSON.parse(body) as { Event?: string; Records?: S3EventRecord[] };
+  if (event.Event === 's3:TestEvent' || !Array.isArray(event.Records)) return [];
+  return event.Records.filter((r) => r.s3?.object?.key !== undefined).map(objectRefOf);
+}
+
+function objectRefOf(r: S3EventRecord): ObjectRef {
+  return {
+    bucket: r.s3.bucket.name,
+    key: decodeEventKey(r.s3.object.key),
+    ...(r.s3.object.versionId ? { versionId: r.s3.object.versionId } : {}),
+    ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
+  };
+}
+
+interface Runtime {
+  client: S3Client;
+  config: CheckerConfig;
+  resources: CheckResources;
+}
+
+let runtime: Runtime | null = null;
+
+/** The client, config and caches of this container, made on first use. */
+function getRuntime(): Runtime {
+  if (runtime === null) {
+    const config = loadConfig(process.env);
+    const client = createS3Client(process.env);
+    runtime = { client, config, resources: new CheckResources(client, config) };
+  }
+  return runtime;
+}
+
+/** Forgets the container state (tests change the environment between cases). */
+export function resetRuntime(): void {
+  runtime = null;
+}
+
+async function checkRef(rt: Runtime, ref: ObjectRef): Promise<void> {
+  const started = Date.now();
+  const outcome = await checkS3Object(rt.client, rt.resources, rt.config, ref);
+  log('INFO', outcome.kind === 'duplicate' ? 'verdict already written' : 'verdict written', {
+    bucket: ref.bucket,
+    key: ref.key,
+    versionId: ref.versionId,
+    verdictKey: outcome.verdictKey,
+    ...(outcome.kind === 'checked' ? { compliant: outcome.compliant, error: outcome.error } : {}),
+    ms: Date.now() - started,
+  });
+}
+
+/** The Lambda entry point. */
+export const handler = async (event: CheckerEvent): Promise<BatchResponse> => {
+  const rt = getRuntime();
+  const failures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records ?? []) {
+    if ('messageId' in record) {
+      try {
+        for (const ref of objectsInMessage(record.body)) await checkRef(rt, ref);
+      } catch (err) {
+        // S3 faults, a bad configuration, or a message that is not an S3 event: retry this message
+        // only; after maxReceiveCount attempts SQS moves it to the dead-letter queue.
+        log('ERROR', 'message failed, will be retried', {
+          messageId: record.messageId,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        });
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    } else {
+      // A direct S3 event (no queue): a failure fails the invocation, and Lambda retries it.
+      await checkRef(rt, objectRefOf(record));
+    }
+  }
+  return { batchItemFailures: failures };
 };

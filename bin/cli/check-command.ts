@@ -1,13 +1,14 @@
 /** `residency check <file>...`: check local logs and write verdicts. */
 import { parseArgs } from 'node:util';
 import { openLogFile } from '../../lambda/adapters/fs-log-source';
-import { VerdictNamer, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
+import { VerdictNamer, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
 import type { FormatName } from '../../lambda/engine/types';
 import { renderSummary } from '../../lambda/engine/verdict/render-summary';
+import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
@@ -108,7 +109,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       }
       throw err;
     }
-    const path = writeOutput(outDir, name, '.verdict.json', `${JSON.stringify(verdict, null, 2)}\n`);
+    const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdict(verdict));
     if (values.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
     if (verdict.error) {
       printError(`${file}: ${verdict.error}`);

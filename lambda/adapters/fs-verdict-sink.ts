@@ -1,5 +1,5 @@
 /** Writes verdicts (and reports) into a local folder. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /**
@@ -30,5 +30,18 @@ export function writeOutput(dir: string, name: string, suffix: string, content: 
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}${suffix}`);
   writeFileSync(path, content);
+  return path;
+}
+
+/** Writes `DIR/<name><suffix>` from pieces of text (a large verdict never becomes one string). */
+export function writeOutputPieces(dir: string, name: string, suffix: string, pieces: Iterable<string>): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}${suffix}`);
+  const fd = openSync(path, 'w');
+  try {
+    for (const piece of pieces) writeSync(fd, piece);
+  } finally {
+    closeSync(fd);
+  }
   return path;
 }

@@ -183,6 +183,15 @@ export class CheckerFunction extends Construct {
     this.nodejsFunction.addToRolePolicy(
       new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
     );
+    // Listing (only under the prefix) makes S3 answer a missing verdict with 404 rather than 403,
+    // so the handler can tell "no verdict yet" from "access denied".
+    this.nodejsFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+    );
     this.acknowledgeObjectWildcard(
       objects,
       `writes and reads back only the verdicts under '${prefix}'`,

@@ -32,6 +32,20 @@ export function isLocal(ip: ParsedIp, cls: AddressClass, policy: CompiledPolicy)
   return false;
 }
 
+function facts(
+  ip: ParsedIp,
+  addressClass: AddressClass,
+  local: boolean,
+  country: string | null,
+  countries: Record<string, string | null>,
+  status: AddressFacts['status'],
+  rule: string | null,
+): AddressFacts {
+  return { ip: ip.text, addressClass, local, country, countries, status, rule };
+}
+
+const NO_COUNTRIES: Readonly<Record<string, string | null>> = Object.freeze({});
+
 /** Classifies, locates and judges one address. */
 export function evaluateAddress(
   ip: ParsedIp,
@@ -40,9 +54,8 @@ export function evaluateAddress(
 ): AddressFacts {
   const addressClass = classifyAddress(ip);
   const local = isLocal(ip, addressClass, policy);
-  const base = { ip: ip.text, addressClass, local };
   if (addressClass !== 'public' || local) {
-    return { ...base, country: null, countries: {}, status: 'non-public', rule: null };
+    return facts(ip, addressClass, local, null, NO_COUNTRIES, 'non-public', null);
   }
   const countries: Record<string, string | null> = {};
   let country: string | null = null;
@@ -53,26 +66,27 @@ export function evaluateAddress(
   }
   for (const cidr of policy.allowCidrs) {
     if (cidrContains(cidr, ip)) {
-      return { ...base, country, countries, status: 'allowed', rule: `${cidr.text} is in allowCidrs` };
+      return facts(ip, addressClass, local, country, countries, 'allowed', `${cidr.text} is in allowCidrs`);
     }
   }
   if (country === null) {
-    return policy.policy.unknown === 'fail'
-      ? { ...base, country, countries, status: 'violation', rule: 'no database knows where this address is (policy unknown: fail)' }
-      : { ...base, country, countries, status: 'unknown', rule: 'no database knows where this address is (policy unknown: warn)' };
+    const fail = policy.policy.unknown === 'fail';
+    return facts(
+      ip,
+      addressClass,
+      local,
+      null,
+      countries,
+      fail ? 'violation' : 'unknown',
+      `no database knows where this address is (policy unknown: ${fail ? 'fail' : 'warn'})`,
+    );
   }
   if (policy.denied.has(country)) {
     const by = policy.policy.deniedBy[country] ?? 'deniedCountries';
-    return { ...base, country, countries, status: 'violation', rule: `${country} is denied by ${by}` };
+    return facts(ip, addressClass, local, country, countries, 'violation', `${country} is denied by ${by}`);
   }
   if (policy.allowed && !policy.allowed.has(country)) {
-    return {
-      ...base,
-      country,
-      countries,
-      status: 'violation',
-      rule: `${country} is not in the allowed set ${policy.allowedLabel}`,
-    };
+    return facts(ip, addressClass, local, country, countries, 'violation', `${country} is not in the allowed set ${policy.allowedLabel}`);
   }
-  return { ...base, country, countries, status: 'allowed', rule: null };
+  return facts(ip, addressClass, local, country, countries, 'allowed', null);
 }

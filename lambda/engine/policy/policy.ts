@@ -247,3 +247,22 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     allowedLabel: describeAllowed(policy),
   };
 }
+
+/**
+ * A policy from a one-string specification (the Lambda's `RESIDENCY_POLICY`): inline JSON
+ * (`{"allowedCountries": ...}`), or a comma-separated list of presets and codes (`us`, `eu,CH`).
+ * A list of deny-only presets (`foreign-adversaries`) is read as a deny list.
+ */
+export function policyFromSpec(spec: string, source: string): Policy {
+  const text = spec.trim();
+  if (text.startsWith('{')) return parsePolicyJson(text, source);
+  const items = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new PolicyError(`${source}: empty policy`);
+  const denyOnly = items.every((x) => x.toLowerCase() === 'foreign-adversaries');
+  try {
+    return denyOnly ? policyFromLists(undefined, text) : policyFromLists(text, undefined);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new PolicyError(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}

@@ -1,6 +1,11 @@
 /**
  * The streaming fold: every record lands here; memory grows with the number of distinct
  * addresses, never with the number of records.
+ *
+ * Laid out for speed, since it runs once per record: address spellings map to endpoint numbers
+ * through a byte-keyed index (no string per record), and each destination's counters live in one
+ * 64-byte row of a Float64Array (one cache line per record). Lists (ports, names, evidence lines)
+ * are kept beside, touched only when something new appears.
  */
 import type { GeoLookup } from '../geo/geo-lookup';
 import { parseIp } from '../net/ip';
@@ -8,7 +13,7 @@ import { latin1 } from '../parsers/bytes';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
-import { ByteKeyTable } from './byte-key-table';
+import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
 
 /** How many skipped records are kept with their line and reason. */
 export const MAX_ERRORS_KEPT = 100;
@@ -21,54 +26,44 @@ const MAX_PROTOCOLS_LISTED = 8;
 /** Bound on cached spellings of addresses: hostile logs can spell one address many ways. */
 const MAX_SPELLINGS_CACHED = 1_000_000;
 
-/** Running totals for one remote address. */
+// Columns of a destination's counter row.
+const C_CONNECTIONS = 0;
+const C_BLOCKED = 1;
+const C_UNKNOWN_BYTES = 2;
+const C_SENT = 3;
+const C_RECEIVED = 4;
+const C_FIRST = 5;
+const C_LAST = 6;
+const C_LAST_PORT = 7;
+const C_PROTO_MASK = 8;
+/** Ports are kept inline in the row until this many distinct ones; the rest go to a list. */
+const C_PORTS = 9;
+const INLINE_PORTS = 7;
+const ROW = 16;
+/** Protocol names get bit numbers in the first-seen order, up to this many (then a list). */
+const MAX_PROTOCOL_BITS = 30;
+
+const INVALID = -1;
+const FLAG_LOCAL = 1;
+
+/** A destination's totals, as the verdict builder reads them. */
 export interface DestinationAggregate {
   readonly facts: AddressFacts;
-  connections: number;
-  blockedAttempts: number;
-  bytesSent: number;
-  bytesReceived: number;
-  connectionsWithUnknownBytes: number;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  lastPort: number;
-  lastProto: string;
-  readonly ports: number[];
-  readonly protocols: string[];
-  hostnames: Set<string> | null;
-  apps: Set<string> | null;
-  readonly evidenceLines: number[];
+  readonly connections: number;
+  readonly blockedAttempts: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly connectionsWithUnknownBytes: number;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  readonly ports: readonly number[];
+  readonly protocols: readonly string[];
+  readonly hostnames: ReadonlySet<string> | null;
+  readonly apps: ReadonlySet<string> | null;
+  readonly evidenceLines: readonly number[];
 }
 
-interface Endpoint {
-  readonly facts: AddressFacts;
-  dest: DestinationAggregate | null;
-}
-
-/** Marks a spelling that is not an IP address (cached like any other). */
-const INVALID: Endpoint = Object.freeze({ facts: null as unknown as AddressFacts, dest: null });
-
-function newDestination(facts: AddressFacts): DestinationAggregate {
-  return {
-    facts,
-    connections: 0,
-    blockedAttempts: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    connectionsWithUnknownBytes: 0,
-    firstSeenMs: NaN,
-    lastSeenMs: NaN,
-    lastPort: -2,
-    lastProto: '\u0000',
-    ports: [],
-    protocols: [],
-    hostnames: null,
-    apps: null,
-    evidenceLines: [],
-  };
-}
-
-function addName(set: Set<string> | null, name: string): Set<string> {
+function addName(set: Set<string> | undefined, name: string): Set<string> {
   const s = set ?? new Set<string>();
   if (s.size < MAX_NAMES_LISTED) s.add(name);
   return s;
@@ -82,31 +77,60 @@ export class Aggregator implements RecordSink {
   noDataRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
-  /** Canonical address → destination, in order of first sight. */
-  readonly destinations = new Map<string, DestinationAggregate>();
-  /** Address spelling as the log wrote it → endpoint. */
-  private readonly bySpelling = new Map<string, Endpoint>();
-  private readonly bySpellingBytes = new ByteKeyTable<Endpoint>(4096);
-  private readonly byCanonical = new Map<string, Endpoint>();
+
+  // Endpoints: one per canonical address.
+  private readonly epFacts: AddressFacts[] = [];
+  private epFlags = new Uint8Array(1024);
+  private epDest = new Int32Array(1024).fill(-1);
+  private readonly byCanonical = new Map<string, number>();
+  // Spellings (as the log wrote them) → endpoint number, or INVALID.
+  private readonly bySpelling = new Map<string, number>();
+  private readonly bySpellingBytes = new ByteKeyIndex(4096);
+  private readonly byIpv4 = new Ipv4Index(4096);
+  // Protocol names → bit numbers.
+  private readonly protocolBits = new Map<string, number>();
+  private readonly protocolNames: string[] = [];
+
+  // Destinations: counter rows plus lists.
+  private destCount = 0;
+  private rows = new Float64Array(1024 * ROW);
+  private destEndpoint = new Int32Array(1024);
+  private readonly destPorts: number[][] = [];
+  private readonly destProtocols: string[][] = [];
+  private readonly destHostnames: (Set<string> | undefined)[] = [];
+  private readonly destApps: (Set<string> | undefined)[] = [];
+  private readonly destEvidence: number[][] = [];
 
   constructor(
     private readonly policy: CompiledPolicy,
     private readonly geos: readonly GeoLookup[],
   ) {}
 
-  private resolve(text: string): Endpoint {
+  /** Endpoint number of an address text, evaluating it on first sight; INVALID when not an IP. */
+  private resolve(text: string): number {
     const ip = parseIp(text);
     if (ip === null) return INVALID;
     // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
     let ep = this.byCanonical.get(ip.text);
     if (ep === undefined) {
-      ep = { facts: evaluateAddress(ip, this.policy, this.geos), dest: null };
+      const facts = evaluateAddress(ip, this.policy, this.geos);
+      ep = this.epFacts.length;
+      this.epFacts.push(facts);
+      if (ep >= this.epFlags.length) {
+        const flags = new Uint8Array(this.epFlags.length * 2);
+        flags.set(this.epFlags);
+        this.epFlags = flags;
+        const dest = new Int32Array(this.epDest.length * 2).fill(-1);
+        dest.set(this.epDest);
+        this.epDest = dest;
+      }
+      this.epFlags[ep] = facts.local ? FLAG_LOCAL : 0;
       this.byCanonical.set(ip.text, ep);
     }
     return ep;
   }
 
-  private endpoint(text: string): Endpoint {
+  private endpoint(text: string): number {
     let ep = this.bySpelling.get(text);
     if (ep === undefined) {
       ep = this.resolve(text);
@@ -115,23 +139,49 @@ export class Aggregator implements RecordSink {
     return ep;
   }
 
-  private endpointBytes(buf: Buffer, start: number, end: number): Endpoint {
-    const table = this.bySpellingBytes;
-    let ep = table.get(buf, start, end);
-    if (ep === undefined) {
-      ep = this.resolve(latin1(buf, start, end));
-      if (table.size < MAX_SPELLINGS_CACHED) table.add(buf, start, end, ep);
+  private endpointBytes(buf: Buffer, start: number, end: number): number {
+    const v4 = parseIpv4Bytes(buf, start, end);
+    if (v4 >= 0) {
+      let ep = this.byIpv4.get(v4);
+      if (ep < 0) {
+        ep = this.resolve(latin1(buf, start, end));
+        this.byIpv4.add(v4, ep);
+      }
+      return ep;
+    }
+    let ep = this.bySpellingBytes.get(buf, start, end);
+    if (ep === -1) {
+      const text = latin1(buf, start, end);
+      ep = this.resolve(text);
+      if (this.bySpellingBytes.size >= MAX_SPELLINGS_CACHED || !this.bySpellingBytes.add(buf, start, end, ep)) {
+        return this.endpoint(text);
+      }
     }
     return ep;
   }
 
-  private destinationOf(ep: Endpoint): DestinationAggregate {
-    let d = ep.dest;
-    if (d === null) {
-      d = newDestination(ep.facts);
-      ep.dest = d;
-      this.destinations.set(ep.facts.ip, d);
+  private newDestination(ep: number): number {
+    const d = this.destCount++;
+    if ((d + 1) * ROW > this.rows.length) {
+      const rows = new Float64Array(this.rows.length * 2);
+      rows.set(this.rows);
+      this.rows = rows;
+      const de = new Int32Array(this.destEndpoint.length * 2);
+      de.set(this.destEndpoint);
+      this.destEndpoint = de;
     }
+    const at = d * ROW;
+    this.rows[at + C_FIRST] = NaN;
+    this.rows[at + C_LAST] = NaN;
+    this.rows[at + C_LAST_PORT] = -2;
+    for (let i = 0; i < INLINE_PORTS; i++) this.rows[at + C_PORTS + i] = -1;
+    this.destEndpoint[d] = ep;
+    this.destPorts.push([]);
+    this.destProtocols.push([]);
+    this.destHostnames.push(undefined);
+    this.destApps.push(undefined);
+    this.destEvidence.push([]);
+    this.epDest[ep] = d;
     return d;
   }
 
@@ -149,11 +199,12 @@ export class Aggregator implements RecordSink {
     }
     this.records++;
     this.connections++;
-    let remote: Endpoint;
+    const flags = this.epFlags;
+    let remote: number;
     let sent: number;
     let received: number;
     let port: number;
-    if (!orig.facts.local && resp.facts.local) {
+    if ((flags[orig]! & FLAG_LOCAL) === 0 && (flags[resp]! & FLAG_LOCAL) !== 0) {
       // The outside party opened the connection: what the monitored side sent is the response.
       remote = orig;
       sent = r.respBytes;
@@ -166,31 +217,65 @@ export class Aggregator implements RecordSink {
       received = r.respBytes;
       port = r.respPort;
     }
-    const d = remote.dest ?? this.destinationOf(remote);
+    let d = this.epDest[remote]!;
+    if (d < 0) d = this.newDestination(remote);
+    const rows = this.rows;
+    const at = d * ROW;
+    const seen = rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!;
     if (r.rejected) {
-      d.blockedAttempts++;
+      rows[at + C_BLOCKED]!++;
     } else {
-      d.connections++;
-      if (sent < 0 || received < 0) d.connectionsWithUnknownBytes++;
-      if (sent > 0) d.bytesSent += sent;
-      if (received > 0) d.bytesReceived += received;
+      rows[at + C_CONNECTIONS]!++;
+      if (sent < 0 || received < 0) rows[at + C_UNKNOWN_BYTES]!++;
+      if (sent > 0) rows[at + C_SENT] += sent;
+      if (received > 0) rows[at + C_RECEIVED] += received;
     }
     const first = r.firstSeenMs;
-    if (first === first && !(first >= d.firstSeenMs)) d.firstSeenMs = first;
+    if (first === first && !(first >= rows[at + C_FIRST]!)) rows[at + C_FIRST] = first;
     const last = r.lastSeenMs === r.lastSeenMs ? r.lastSeenMs : first;
-    if (last === last && !(last <= d.lastSeenMs)) d.lastSeenMs = last;
-    if (port !== d.lastPort) {
-      d.lastPort = port;
-      if (port >= 0 && d.ports.length < MAX_PORTS_LISTED && !d.ports.includes(port)) d.ports.push(port);
+    if (last === last && !(last <= rows[at + C_LAST]!)) rows[at + C_LAST] = last;
+    if (port !== rows[at + C_LAST_PORT] && port >= 0) {
+      rows[at + C_LAST_PORT] = port;
+      this.notePort(d, at, port);
     }
     const proto = r.proto;
-    if (proto !== d.lastProto) {
-      d.lastProto = proto;
-      if (proto !== '' && d.protocols.length < MAX_PROTOCOLS_LISTED && !d.protocols.includes(proto)) d.protocols.push(proto);
+    if (proto !== '') {
+      const bit = this.protocolBits.get(proto) ?? this.protocolBit(proto);
+      if (bit >= 0) {
+        const mask = rows[at + C_PROTO_MASK]!;
+        if ((mask & (1 << bit)) === 0) rows[at + C_PROTO_MASK] = mask | (1 << bit);
+      } else {
+        const protocols = this.destProtocols[d]!;
+        if (protocols.length < MAX_PROTOCOLS_LISTED && !protocols.includes(proto)) protocols.push(proto);
+      }
     }
-    if (r.hostname !== null && remote === resp) d.hostnames = addName(d.hostnames, r.hostname);
-    if (r.app !== null) d.apps = addName(d.apps, r.app);
-    if (d.evidenceLines.length < MAX_EVIDENCE_LINES) d.evidenceLines.push(r.line);
+    if (r.hostname !== null && remote === resp) this.destHostnames[d] = addName(this.destHostnames[d], r.hostname);
+    if (r.app !== null) this.destApps[d] = addName(this.destApps[d], r.app);
+    if (seen < MAX_EVIDENCE_LINES) this.destEvidence[d]!.push(r.line);
+  }
+
+  /** Records a port unless already seen: inline slots first, then the overflow list. */
+  private notePort(d: number, at: number, port: number): void {
+    const rows = this.rows;
+    for (let i = 0; i < INLINE_PORTS; i++) {
+      const p = rows[at + C_PORTS + i]!;
+      if (p === port) return;
+      if (p < 0) {
+        rows[at + C_PORTS + i] = port;
+        return;
+      }
+    }
+    const ports = this.destPorts[d]!;
+    if (ports.length < MAX_PORTS_LISTED - INLINE_PORTS && !ports.includes(port)) ports.push(port);
+  }
+
+  /** The bit number of a protocol name not seen before, or -1 when the bits are used up. */
+  private protocolBit(proto: string): number {
+    if (this.protocolNames.length >= MAX_PROTOCOL_BITS) return -1;
+    const bit = this.protocolNames.length;
+    this.protocolNames.push(proto);
+    this.protocolBits.set(proto, bit);
+    return bit;
   }
 
   skip(line: number, reason: string, detail?: string): void {
@@ -207,5 +292,35 @@ export class Aggregator implements RecordSink {
   noData(): void {
     this.records++;
     this.noDataRecords++;
+  }
+
+  /** Every destination's totals, in order of first sight. */
+  destinations(): DestinationAggregate[] {
+    const out: DestinationAggregate[] = [];
+    const rows = this.rows;
+    for (let d = 0; d < this.destCount; d++) {
+      const at = d * ROW;
+      const ports: number[] = [];
+      for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
+      ports.push(...this.destPorts[d]!);
+      const protocols = this.protocolNames.filter((_, bit) => (rows[at + C_PROTO_MASK]! & (1 << bit)) !== 0);
+      protocols.push(...this.destProtocols[d]!);
+      out.push({
+        facts: this.epFacts[this.destEndpoint[d]!]!,
+        connections: rows[at + C_CONNECTIONS]!,
+        blockedAttempts: rows[at + C_BLOCKED]!,
+        bytesSent: rows[at + C_SENT]!,
+        bytesReceived: rows[at + C_RECEIVED]!,
+        connectionsWithUnknownBytes: rows[at + C_UNKNOWN_BYTES]!,
+        firstSeenMs: rows[at + C_FIRST]!,
+        lastSeenMs: rows[at + C_LAST]!,
+        ports,
+        protocols,
+        hostnames: this.destHostnames[d] ?? null,
+        apps: this.destApps[d] ?? null,
+        evidenceLines: this.destEvidence[d]!,
+      });
+    }
+    return out;
   }
 }

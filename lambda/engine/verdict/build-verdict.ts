@@ -6,7 +6,7 @@
 import type { CheckOptions } from '../check';
 import type { DecodeStats } from '../input/decode';
 import type { DestinationStatus, FormatName } from '../types';
-import type { Aggregator, DestinationAggregate } from './aggregate';
+import { Aggregator, type DestinationAggregate } from './aggregate';
 import {
   VERDICT_SCHEMA_VERSION,
   type Verdict,
@@ -53,7 +53,7 @@ function compareDestinations(a: VerdictDestination, b: VerdictDestination): numb
 
 function destinationsOf(agg: Aggregator): VerdictDestination[] {
   const out: VerdictDestination[] = [];
-  for (const d of agg.destinations.values()) {
+  for (const d of agg.destinations()) {
     const status = statusOf(d);
     out.push({
       ip: d.facts.ip,
@@ -177,4 +177,15 @@ export function buildVerdict(b: BuildInput): Verdict {
 export function errorVerdict(message: string, b: BuildInput): Verdict {
   const { schemaVersion, compliant: _wasCompliant, ...rest } = buildVerdict(b);
   return { schemaVersion, compliant: false, error: message, ...rest };
+}
+
+/** An error verdict for an input that could not even be opened (nothing was read). */
+export function buildErrorOnlyVerdict(message: string, options: CheckOptions): Verdict {
+  return errorVerdict(message, {
+    options,
+    stats: { bytes: 0, decodedBytes: 0, compression: 'none', sha256: '' },
+    format: null,
+    formatSource: null,
+    agg: new Aggregator(options.policy, options.databases),
+  });
 }

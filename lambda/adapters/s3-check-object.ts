@@ -1,0 +1,129 @@
+/**
+ * Checks one uploaded S3 object and stores its verdict: the serverless pipeline's unit of work,
+ * shared by the Lambda handler and `residency serve`.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { runCheck } from '../engine/check';
+import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
+import type { Verdict } from '../engine/verdict/verdict';
+import { verdictJson } from '../engine/verdict/serialize';
+import { TOOL_VERSION } from '../version';
+import type { CheckResources } from './s3-check-resources';
+import { errorCodeOf, httpStatusOf, S3ObjectNotFoundError } from './s3-errors';
+import { unquoteEtag } from './s3-etag';
+import { openS3Object } from './s3-log-source';
+import { JSON_CONTENT_TYPE, putIfAbsent } from './s3-verdict-sink';
+
+/** An object to check, as an S3 event names it (key already URL-decoded). */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag?: string;
+}
+
+/** What happened to one object. */
+export type CheckOutcome =
+  | { kind: 'checked'; verdictKey: string; compliant: boolean; error?: string }
+  | { kind: 'duplicate'; verdictKey: string };
+
+/** Decodes an object key as S3 event notifications write it: URL-encoded, `+` for space. */
+export function decodeEventKey(raw: string): string {
+  return decodeURIComponent(raw.replace(/\+/g, ' '));
+}
+
+/**
+ * The verdict key of an upload key. Keys are kept whole under the verdict prefix; `..` and empty
+ * segments cannot climb out of it, because S3 keys are flat strings, not paths.
+ */
+export function verdictKeyOf(prefix: string, key: string): string {
+  return `${prefix}${key}.verdict.json`;
+}
+
+/** The existing verdict's record of which object version it judged, or null when none exists. */
+async function existingVerdictSource(client: S3Client, bucket: string, key: string): Promise<Record<string, unknown> | null> {
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = await out.Body!.transformToString('utf8');
+    try {
+      const v = JSON.parse(text) as { input?: { source?: Record<string, unknown> } };
+      return v.input?.source ?? {};
+    } catch {
+      return {};
+    }
+  } catch (err) {
+    if (httpStatusOf(err) === 404 || errorCodeOf(err) === 'NoSuchKey') return null;
+    throw err;
+  }
+}
+
+function sameObject(source: Record<string, unknown>, ref: { versionId?: string; etag?: string }): boolean {
+  if (ref.versionId && source.versionId) return source.versionId === ref.versionId;
+  return ref.etag !== undefined && source.etag === ref.etag;
+}
+
+/**
+ * Checks one object and writes its verdict to `verdictBucket/verdictPrefix<key>.verdict.json`.
+ * The same object version checked twice yields one verdict. A log that cannot be read is the
+ * user's error: an error verdict is written and nothing is thrown. S3 faults are thrown, so the
+ * message is retried (and dead-lettered if they persist).
+ */
+export async function checkS3Object(
+  client: S3Client,
+  resources: CheckResources,
+  target: { verdictBucket: string; verdictPrefix: string },
+  ref: ObjectRef,
+  now: () => Date = () => new Date(),
+): Promise<CheckOutcome> {
+  const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
+  const existing = await existingVerdictSource(client, target.verdictBucket, verdictKey);
+  if (existing && sameObject(existing, ref)) return { kind: 'duplicate', verdictKey };
+
+  const policy = await resources.getPolicy();
+  const databases = await resources.getDatabases();
+  let verdict: Verdict;
+  try {
+    const object = await openS3Object(client, ref.bucket, ref.key, ref.versionId ? { versionId: ref.versionId } : {});
+    const source = {
+      bucket: ref.bucket,
+      key: ref.key,
+      versionId: object.versionId ?? ref.versionId ?? null,
+      etag: object.etag ?? (ref.etag ? unquoteEtag(ref.etag) ?? null : null),
+    };
+    if (existing && sameObject(existing, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
+      object.close();
+      return { kind: 'duplicate', verdictKey };
+    }
+    verdict = await runCheck(object.body, {
+      name: ref.key,
+      policy,
+      databases,
+      toolVersion: TOOL_VERSION,
+      now: now(),
+      source,
+    });
+  } catch (err) {
+    if (!(err instanceof S3ObjectNotFoundError)) throw err;
+    // Deleted (or never readable) before we got to it: permanent, so say so instead of retrying.
+    verdict = buildErrorOnlyVerdict(`${ref.key}: object no longer exists in s3://${ref.bucket}`, {
+      name: ref.key,
+      policy,
+      databases,
+      toolVersion: TOOL_VERSION,
+      now: now(),
+      source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null },
+    });
+  }
+  const body = verdictJson(verdict);
+  if (existing === null) {
+    // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
+    const written = await putIfAbsent(client, target.verdictBucket, verdictKey, body);
+    if (!written) return { kind: 'duplicate', verdictKey };
+  } else {
+    // A newer version of the object: the bucket keeps (and locks) the earlier verdict's version.
+    await client.send(
+      new PutObjectCommand({ Bucket: target.verdictBucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
+    );
+  }
+  return { kind: 'checked', verdictKey, compliant: verdict.compliant, ...(verdict.error ? { error: verdict.error } : {}) };
+}

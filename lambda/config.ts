@@ -1,0 +1,48 @@
+/**
+ * The checker function's configuration, read once from the environment; fails fast naming the
+ * variable.
+ */
+import {
+  DEFAULT_VERDICT_PREFIX,
+  ENV_GEOIP_DBS,
+  ENV_POLICY,
+  ENV_VERDICT_BUCKET,
+  ENV_VERDICT_PREFIX,
+} from './env-names';
+import { UsageError } from './engine/errors';
+
+/** Typed, frozen configuration of the checker function. */
+export interface CheckerConfig {
+  readonly verdictBucket: string;
+  readonly verdictPrefix: string;
+  /** `RESIDENCY_POLICY`: preset list, inline JSON, or `s3://` URL. */
+  readonly policySpec: string;
+  /** `RESIDENCY_GEOIP_DBS`: `s3://` URLs of MMDB databases; empty = the bundled ones. */
+  readonly databaseUrls: readonly string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') throw new UsageError(`Environment variable ${name} is required`);
+  return v.trim();
+}
+
+/** Reads the configuration from environment variables. */
+export function loadConfig(env: Env): CheckerConfig {
+  const verdictPrefix = env[ENV_VERDICT_PREFIX] ?? DEFAULT_VERDICT_PREFIX;
+  if (verdictPrefix !== '' && !verdictPrefix.endsWith('/')) {
+    throw new UsageError(`Environment variable ${ENV_VERDICT_PREFIX} must end with '/', got '${verdictPrefix}'`);
+  }
+  const dbs = (env[ENV_GEOIP_DBS] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const url of dbs) {
+    if (!url.startsWith('s3://')) throw new UsageError(`Environment variable ${ENV_GEOIP_DBS}: '${url}' is not an s3:// URL`);
+  }
+  return Object.freeze({
+    verdictBucket: required(env, ENV_VERDICT_BUCKET),
+    verdictPrefix,
+    policySpec: env[ENV_POLICY]?.trim() || 'us',
+    databaseUrls: Object.freeze(dbs),
+  });
+}
