@@ -41,6 +41,8 @@ export class ZeekTsvParser implements LineParser {
   private unset = '-';
   private empty = '(empty)';
   private path = '';
+  private unsetFirst = 45;
+  private emptyFirst = 40;
   /** Column index of each wanted field, -1 when absent; null before `#fields`. */
   private cols: Int32Array | null = null;
   private neededCount = 0;
@@ -132,9 +134,12 @@ export class ZeekTsvParser implements LineParser {
 
   /** An address field that holds the unset or empty marker (or nothing). */
   private isMissing(buf: Buffer, s: number, e: number): boolean {
-    return s === e || bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty);
+    if (s === e) return true;
+    // Addresses start with a hex digit, a colon or a bracket; the markers (`-`, `(empty)`) do not.
+    const c = buf[s]!;
+    if (c !== this.unsetFirst && c !== this.emptyFirst) return false;
+    return bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty);
   }
-
   private header(line: string, lineNo: number): void {
     if (line.startsWith('#separator')) {
       const value = unescapeZeek(line.slice('#separator'.length).trim());
@@ -145,8 +150,13 @@ export class ZeekTsvParser implements LineParser {
     if (tab < 0) return;
     const key = line.slice(0, tab);
     const value = line.slice(tab + 1);
-    if (key === '#unset_field') this.unset = unescapeZeek(value);
-    else if (key === '#empty_field') this.empty = unescapeZeek(value);
+    if (key === '#unset_field') {
+      this.unset = unescapeZeek(value);
+      this.unsetFirst = this.unset.charCodeAt(0);
+    } else if (key === '#empty_field') {
+      this.empty = unescapeZeek(value);
+      this.emptyFirst = this.empty.charCodeAt(0);
+    }
     else if (key === '#path') this.path = value;
     else if (key === '#fields') this.setFields(value.split(String.fromCharCode(this.sep)), lineNo);
   }

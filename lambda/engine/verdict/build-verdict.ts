@@ -31,8 +31,37 @@ interface BuildInput {
   agg: Aggregator;
 }
 
-function iso(ms: number): string | null {
-  return ms === ms ? new Date(ms).toISOString() : null;
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/**
+ * Epoch milliseconds as ISO 8601 (`2026-01-01T00:00:00.000Z`), or null. Same output as
+ * `Date.prototype.toISOString` for years 0-9999, without a Date per call (tens of thousands of
+ * destinations each have two).
+ */
+export function iso(ms: number): string | null {
+  if (ms !== ms || ms < 0 || ms >= 253402300800000) return ms === ms ? new Date(ms).toISOString() : null;
+  const days = Math.floor(ms / 86400000);
+  let rem = ms - days * 86400000;
+  // Civil-from-days (H. Hinnant), proleptic Gregorian.
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const h = Math.floor(rem / 3600000);
+  rem -= h * 3600000;
+  const m = Math.floor(rem / 60000);
+  rem -= m * 60000;
+  const sec = Math.floor(rem / 1000);
+  const milli = Math.floor(rem - sec * 1000);
+  const msText = milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : `${milli}`;
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(h)}:${pad2(m)}:${pad2(sec)}.${msText}Z`;
 }
 
 function statusOf(d: DestinationAggregate): DestinationStatus {
