@@ -276,7 +276,7 @@ describe('ResidencyStack with default props', () => {
       );
     });
 
-    it('grants reads under incoming/ and verdict writes under verdicts/ only', () => {
+    it('grants reads under incoming/ and verdict reads, writes and listing under verdicts/ only', () => {
       const { stack } = synth;
       const uploads = cfn(stack, stack.uploadBucket.bucket.arnForObjects('incoming/*'));
       const verdicts = cfn(stack, stack.verdictBucket.bucket.arnForObjects('verdicts/*'));
@@ -290,11 +290,17 @@ describe('ResidencyStack with default props', () => {
             Resource: uploads,
           }),
           expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: verdicts }),
+          // Listing only under verdicts/, so a missing verdict reads as 404, not 403.
+          expect.objectContaining({
+            Action: 's3:ListBucket',
+            Resource: cfn(stack, stack.verdictBucket.bucket.bucketArn),
+            Condition: { StringLike: { 's3:prefix': ['verdicts/*'] } },
+          }),
         ]),
       );
       // The only other S3 grant: CDK's deploy-time notification handler, on the bucket itself.
       const uploadBucket = cfn(stack, stack.uploadBucket.bucket.bucketArn);
-      expect(s3Statements).toHaveLength(3);
+      expect(s3Statements).toHaveLength(4);
       expect(s3Statements).toContainEqual(
         expect.objectContaining({ Action: 's3:PutBucketNotification', Resource: uploadBucket }),
       );
