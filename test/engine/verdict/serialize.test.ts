@@ -1,0 +1,47 @@
+import fc from 'fast-check';
+import { iso } from '../../../lambda/engine/verdict/build-verdict';
+import { destinationJson, verdictJson } from '../../../lambda/engine/verdict/serialize';
+import type { VerdictDestination } from '../../../lambda/engine/verdict/verdict';
+import { checkBytes, fixture, policyOf } from '../../helpers/engine';
+
+describe('verdict serialization', () => {
+  it('writes JSON that parses back to the same verdict', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us', 'foreign-adversaries') });
+    expect(JSON.parse(verdictJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
+  });
+
+  it('writes an error verdict with compliant and error near the top', async () => {
+    const v = await checkBytes('not a log\n');
+    const text = verdictJson(v);
+    expect(text.split('\n').slice(1, 4)).toEqual(['  "schemaVersion": 1,', '  "compliant": false,', expect.stringMatching(/^ {2}"error": "unknown log format/)]);
+  });
+
+  it('writes each destination exactly as JSON.stringify would, escapes included', () => {
+    const text = fc.string({ unit: 'grapheme' });
+    fc.assert(
+      fc.property(text, text, fc.array(text, { maxLength: 3 }), (ip, rule, hostnames) => {
+        const d: VerdictDestination = {
+          ip, country: 'CN', countries: { 'a.mmdb': 'CN', [rule]: null }, addressClass: 'public', status: 'violation', rule,
+          connections: 3, blockedAttempts: 0, bytesSent: 1.5e15, bytesReceived: 0, connectionsWithUnknownBytes: 1,
+          firstSeen: null, lastSeen: '2020-01-01T00:00:00.000Z', ports: [443, 80], protocols: ['tcp'], hostnames, apps: [], evidenceLines: [1, 2],
+        };
+        expect(destinationJson(d)).toBe(JSON.stringify(d));
+      }),
+    );
+  });
+});
+
+describe('iso', () => {
+  it('matches Date.prototype.toISOString for any millisecond from 1970 to 9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 253402300799999 }), (ms) => {
+        expect(iso(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('is null for an unknown time', () => {
+    expect(iso(NaN)).toBeNull();
+  });
+});
