@@ -29,6 +29,26 @@ export interface GeoLookup {
 
 type MmdbRecord = Record<string, unknown> | null;
 
+/** Most decoded records kept per database before the cache starts afresh. */
+const MAX_CACHED_RECORDS = 100_000;
+
+/**
+ * Decoded data records by their offset in the database. Many networks share one record (a country
+ * database has a few hundred distinct ones), so decoding each once saves most of a lookup's cost.
+ */
+class DecodedRecordCache {
+  private readonly map = new Map<number, unknown>();
+
+  get(key: number): unknown {
+    return this.map.get(key);
+  }
+
+  set(key: number, value: unknown): void {
+    if (this.map.size >= MAX_CACHED_RECORDS) this.map.clear();
+    this.map.set(key, value);
+  }
+}
+
 function isoCode(value: unknown): string | null {
   if (typeof value === 'string' && /^[A-Za-z]{2}$/.test(value)) return value.toUpperCase();
   return null;
@@ -60,7 +80,7 @@ export function countryOfRecord(record: MmdbRecord): string | null {
 export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
   let reader: Reader<Record<string, unknown>>;
   try {
-    reader = new Reader<Record<string, unknown>>(bytes);
+    reader = new Reader<Record<string, unknown>>(bytes, { cache: new DecodedRecordCache() });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new GeoDatabaseError(`${name}: not a readable MMDB database (${why})`, { cause: err });

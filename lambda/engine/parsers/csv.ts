@@ -119,7 +119,12 @@ export function splitCsvLine(
 }
 
 /** Text of field `i` of the last split line, `""` unescaped; `decode` picks the byte decoding. */
-export function csvText(buf: Buffer, fields: CsvFields, i: number, decode: 'latin1' | 'utf8' = 'utf8'): string {
+export function csvText(
+  buf: Buffer,
+  fields: CsvFields,
+  i: number,
+  decode: 'latin1' | 'utf8' = 'utf8',
+): string {
   const s = fields.pos[i * 2]!;
   const e = fields.pos[i * 2 + 1]!;
   const text = decode === 'utf8' ? utf8(buf, s, e) : latin1(buf, s, e);
@@ -150,4 +155,50 @@ export function splitCsvText(line: string, delimiter: string): string[] | null {
   const names: string[] = [];
   for (let i = 0; i < n; i++) names.push(csvText(buf, fields, i));
   return names;
+}
+
+/**
+ * A small direct-mapped cache from byte strings to their decoded text, for values that repeat
+ * record after record (interface IDs, app names, host names): each is decoded once, not per
+ * record. Fixed size, so hostile input costs a string per record, never unbounded memory.
+ */
+export class TextCache {
+  private readonly keys: (Uint8Array | null)[];
+  private readonly texts: string[];
+  private readonly mask: number;
+
+  constructor(slots = 1024) {
+    let n = 16;
+    while (n < slots) n *= 2;
+    this.keys = new Array<Uint8Array | null>(n).fill(null);
+    this.texts = new Array<string>(n).fill('');
+    this.mask = n - 1;
+  }
+
+  /** The text of `buf[start, end)`, as `decode` makes it. */
+  get(
+    buf: Buffer,
+    start: number,
+    end: number,
+    decode: (buf: Buffer, start: number, end: number) => string,
+  ): string {
+    const len = end - start;
+    // Hash the length and up to 32 bytes (the first 8 and the last 24 of longer values).
+    let h = len;
+    const head = len > 32 ? start + 8 : end;
+    for (let i = start; i < head; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    for (let i = head === end ? end : end - 24; i < end; i++)
+      h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const slot = (h ^ (h >>> 15)) & this.mask;
+    const key = this.keys[slot];
+    if (key !== null && key !== undefined && key.length === len) {
+      let i = 0;
+      while (i < len && key[i] === buf[start + i]) i++;
+      if (i === len) return this.texts[slot]!;
+    }
+    const text = decode(buf, start, end);
+    this.keys[slot] = Uint8Array.prototype.slice.call(buf, start, end);
+    this.texts[slot] = text;
+    return text;
+  }
 }

@@ -3,6 +3,9 @@
  * decoded input and says how sure it is; the surest wins. `--format` bypasses detection.
  */
 import type { FormatName, LineParser, ParserOptions } from '../types';
+import { genericCsvFormat } from './generic-csv';
+import { pcapdroidCsvFormat } from './pcapdroid';
+import { vpcFlowFormat } from './vpc-flow';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser } from './zeek-tsv';
 
@@ -49,7 +52,13 @@ const zeekJson: FormatDefinition = {
 };
 
 /** Every format, in the order detection breaks ties. */
-export const FORMATS: readonly FormatDefinition[] = [zeekTsv, zeekJson];
+export const FORMATS: readonly FormatDefinition[] = [
+  zeekTsv,
+  zeekJson,
+  vpcFlowFormat,
+  pcapdroidCsvFormat,
+  genericCsvFormat,
+];
 
 /** Finds a format by name. */
 export function findFormat(name: string): FormatDefinition | undefined {

@@ -5,12 +5,14 @@
  */
 import type { Verdict, VerdictDestination } from './verdict';
 
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** A JSON string literal; the fast path skips JSON.stringify for plain ASCII. */
+/** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
 function str(s: string | null): string {
   if (s === null) return 'null';
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 function strList(xs: readonly string[]): string {

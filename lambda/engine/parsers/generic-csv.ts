@@ -1,0 +1,433 @@
+/**
+ * Any CSV or TSV connection list with a header row: the delimiter (`,`, `;` or tab) is the one the
+ * header uses most, and columns are recognised by common names, compared without case, `_`, `-`,
+ * `.` and spaces (`Dest IP`, `dst_ip` and `ip.dst` all read as the destination). A column mapping
+ * in {@link ParserOptions.columns} (`{ dst: 'peer' }`) overrides recognition.
+ *
+ * Without a source column every record is taken as sent by the monitored side (see
+ * {@link MONITORED_SIDE}). A single `bytes` column counts as bytes sent.
+ */
+import { InputError, UsageError } from '../errors';
+import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
+import type { FormatDefinition } from './index';
+import { bytesEqual, latin1, parseTimestampText, parseUint, utf8 } from './bytes';
+import {
+  CsvFields,
+  csvText,
+  skipBlanks,
+  splitCsvLine,
+  splitCsvText,
+  TextCache,
+  trimBlanksEnd,
+  UNTERMINATED_QUOTE,
+} from './csv';
+import { newRecord, resetRecord } from './record';
+import { ipProtocolName } from './vpc-flow';
+
+/**
+ * The source address given to records of a log without a source column. `0.0.0.0` is "this host
+ * on this network" (RFC 1122 3.2.1.3; IANA special-purpose registry), a non-public address, so the
+ * aggregator takes it as the monitored side and the destination as the remote party: exactly what
+ * a list of destinations means.
+ */
+export const MONITORED_SIDE = '0.0.0.0';
+
+/** Logical columns a mapping may name. */
+export const COLUMN_KEYS = [
+  'dst',
+  'src',
+  'dst_port',
+  'src_port',
+  'proto',
+  'bytes_out',
+  'bytes_in',
+  'start',
+  'end',
+  'host',
+  'app',
+] as const;
+export type ColumnKey = (typeof COLUMN_KEYS)[number];
+
+/** Recognised header names per logical column, normalised (see {@link normalizeColumnName}), best first. */
+// prettier-ignore
+const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>> = {
+  dst: [
+    'dstip', 'dstaddr', 'dstaddress', 'dst', 'destinationip', 'destinationaddress', 'destination',
+    'destip', 'destaddr', 'destaddress', 'dest', 'remoteip', 'remoteaddr', 'remoteaddress',
+    'serverip', 'serveraddr', 'serveraddress', 'daddr', 'ipdst', 'idresph', 'respip', 'respaddr',
+    'responderip', 'targetip', 'peerip', 'peeraddr', 'peeraddress', 'dstipaddr', 'destipaddr',
+    'destinationipaddress', 'da',
+  ],
+  src: [
+    'srcip', 'srcaddr', 'srcaddress', 'src', 'sourceip', 'sourceaddress', 'source', 'localip',
+    'localaddr', 'localaddress', 'clientip', 'clientaddr', 'clientaddress', 'saddr', 'ipsrc',
+    'idorigh', 'origip', 'origaddr', 'originatorip', 'srcipaddr', 'sourceipaddress', 'deviceip',
+    'sa',
+  ],
+  dst_port: [
+    'dstport', 'destinationport', 'destport', 'remoteport', 'serverport', 'dport', 'idrespp',
+    'respport', 'responderport', 'targetport', 'peerport', 'dp', 'port',
+  ],
+  src_port: [
+    'srcport', 'sourceport', 'localport', 'clientport', 'sport', 'idorigp', 'origport',
+    'originatorport', 'sp',
+  ],
+  proto: [
+    'proto', 'protocol', 'transport', 'ipproto', 'ipprotocol', 'l4proto', 'l4protocol',
+    'transportprotocol', 'pr',
+  ],
+  bytes_out: [
+    'bytesout', 'bytessent', 'txbytes', 'sentbytes', 'outbytes', 'bytestoserver', 'origbytes',
+    'srcbytes', 'bytessrc', 'clientbytes', 'uploadbytes', 'bytesupload', 'upbytes', 'bytesup',
+    'outboundbytes', 'bytesoutbound', 'egressbytes', 'bytestx', 'txoctets', 'sentoctets',
+    'octetsout', 'tx',
+    // nfdump `-o csv`: ibyt counts the flow's own bytes (sa to da), obyt the reverse direction.
+    'ibyt',
+  ],
+  bytes_in: [
+    'bytesin', 'bytesreceived', 'bytesrcvd', 'rxbytes', 'receivedbytes', 'rcvdbytes', 'inbytes',
+    'bytestoclient', 'respbytes', 'dstbytes', 'bytesdst', 'serverbytes', 'downloadbytes',
+    'bytesdownload', 'downbytes', 'bytesdown', 'inboundbytes', 'bytesinbound', 'ingressbytes',
+    'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt',
+  ],
+  bytes: [
+    'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
+  ],
+  start: [
+    'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',
+    'flowstart', 'timestart',
+  ],
+  end: [
+    'end', 'endtime', 'endts', 'endtimestamp', 'lastseen', 'stop', 'stoptime', 'flowend', 'timeend',
+    'te',
+  ],
+  time: [
+    'timestamp', 'ts', 'time', 'datetime', 'date', 'eventtime', '@timestamp', 'timegenerated',
+    'receivedat',
+  ],
+  host: [
+    'hostname', 'host', 'sni', 'servername', 'domain', 'domainname', 'fqdn', 'remotehost',
+    'remotehostname', 'serverhost', 'serverhostname', 'dsthost', 'dsthostname', 'desthost',
+    'destinationhost', 'destinationhostname', 'dnsname', 'tlssni',
+  ],
+  app: [
+    'app', 'application', 'appname', 'applicationname', 'packagename', 'package', 'process',
+    'processname', 'program', 'executable', 'image', 'bundleid',
+  ],
+};
+
+/** A header name as compared: lower case, without `_`, `-`, `.` and white space. */
+export function normalizeColumnName(name: string): string {
+  return name.toLowerCase().replace(/[\s_.-]+/g, '');
+}
+
+const DELIMITERS = [',', '\t', ';'];
+
+/** The delimiter a header line uses most (outside quotes); `,` when it has none. */
+export function detectDelimiter(header: string): string {
+  let best = ',';
+  let bestCount = 0;
+  for (const d of DELIMITERS) {
+    let count = 0;
+    let quoted = false;
+    for (let i = 0; i < header.length; i++) {
+      const ch = header[i];
+      if (ch === '"') quoted = !quoted;
+      else if (!quoted && ch === d) count++;
+    }
+    if (count > bestCount) {
+      best = d;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+function findColumn(normalized: readonly string[], synonyms: readonly string[]): number {
+  for (const s of synonyms) {
+    const i = normalized.indexOf(s);
+    if (i >= 0) return i;
+  }
+  return -1;
+}
+
+/** Column index of each logical column (-1 when absent) for a header; throws on a bad mapping. */
+export function resolveColumns(
+  names: readonly string[],
+  mapping: Readonly<Record<string, string>> = {},
+  lineNo = 1,
+): Record<ColumnKey, number> {
+  const normalized = names.map(normalizeColumnName);
+  const cols = {} as Record<ColumnKey, number>;
+  for (const key of COLUMN_KEYS) {
+    const mapped = mapping[key];
+    if (mapped !== undefined) {
+      let i = names.indexOf(mapped);
+      if (i < 0) i = names.findIndex((n) => n.trim() === mapped.trim());
+      if (i < 0) i = normalized.indexOf(normalizeColumnName(mapped));
+      if (i < 0) {
+        throw new InputError(
+          `line ${lineNo}: column '${mapped}' mapped to ${key} is not in the CSV header (columns: ${names.join(', ')})`,
+        );
+      }
+      cols[key] = i;
+    } else {
+      cols[key] = findColumn(normalized, SYNONYMS[key]);
+    }
+  }
+  if (mapping.bytes_out === undefined && cols.bytes_out < 0)
+    cols.bytes_out = findColumn(normalized, SYNONYMS.bytes);
+  if (mapping.start === undefined && cols.start < 0)
+    cols.start = findColumn(normalized, SYNONYMS.time);
+  if (cols.dst < 0) {
+    throw new InputError(
+      `line ${lineNo}: no destination column in the CSV header (columns: ${names.join(', ')}); expected one such as dst_ip, destination or remote_addr, or map one as dst`,
+    );
+  }
+  return cols;
+}
+
+const SEP_LINE = /^sep=(.)\s*$/i;
+
+/** Detection: 0.5 when the first line is a header with a recognisable destination column. */
+export function detectGenericCsv(lines: readonly string[]): number {
+  const candidates = lines.filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const sep = SEP_LINE.exec(candidates[0] ?? '');
+  const header = sep === null ? candidates[0] : candidates[1];
+  if (header === undefined) return 0;
+  const names = splitCsvText(header, sep?.[1] ?? detectDelimiter(header));
+  if (names === null) return 0;
+  const normalized = names.map(normalizeColumnName);
+  return findColumn(normalized, SYNONYMS.dst) >= 0 ? 0.5 : 0;
+}
+
+function validateMapping(mapping: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(mapping)) {
+    if (!(COLUMN_KEYS as readonly string[]).includes(key)) {
+      throw new UsageError(
+        `unknown CSV column key '${key}' (expected one of ${COLUMN_KEYS.join(', ')})`,
+      );
+    }
+  }
+}
+
+/** A count such as `1234`, or `1234.0` / `1.2e3` from spreadsheets; -1 when not a count. */
+function parseCount(buf: Buffer, s: number, e: number): number {
+  const v = parseUint(buf, s, e);
+  if (v >= 0 || e === s) return v;
+  const n = Number(latin1(buf, s, e));
+  return Number.isFinite(n) && n >= 0 ? Math.round(n) : -1;
+}
+
+/** Parser for generic CSV/TSV connection lists. */
+export class GenericCsvParser implements LineParser {
+  readonly format = 'generic-csv' as const;
+  private readonly mapping: Readonly<Record<string, string>>;
+  private delimiter = 44;
+  private forcedDelimiter: string | null = null;
+  private cols: Record<ColumnKey, number> | null = null;
+  /** Number of leading fields a record must have (the last needed column + 1). */
+  private needed = 0;
+  private headerBytes: Buffer = Buffer.alloc(0);
+  /** After nfdump's `Summary` line, until the header comes again. */
+  private inTrailer = false;
+  private readonly fields = new CsvFields(32);
+  private readonly rec: FlowRecord = newRecord();
+  private readonly hosts = new TextCache(1024);
+  private readonly apps = new TextCache(256);
+  /** Where {@link locate} found the address, and the port it split off (-1: none). */
+  private at = 0;
+  private atEnd = 0;
+  private atPort = -1;
+
+  constructor(options: ParserOptions = {}) {
+    this.mapping = options.columns ?? {};
+    validateMapping(this.mapping);
+  }
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (
+      end - start >= 3 &&
+      buf[start] === 0xef &&
+      buf[start + 1] === 0xbb &&
+      buf[start + 2] === 0xbf
+    )
+      start += 3;
+    const first = skipBlanks(buf, start, end);
+    if (first === end || buf[first] === 35) return;
+    const cols = this.cols;
+    if (cols === null) {
+      const text = utf8(buf, start, end);
+      // Excel's `sep=;` line names the delimiter before the header.
+      const sep = SEP_LINE.exec(text);
+      if (sep !== null) {
+        this.forcedDelimiter = sep[1]!;
+        return;
+      }
+      this.header(text, lineNo);
+      this.headerBytes = Buffer.from(buf.subarray(start, end));
+      return;
+    }
+    // The header again (concatenated files): not a record; it also ends an nfdump trailer.
+    const hb = this.headerBytes;
+    if (end - start === hb.length && buf.compare(hb, 0, hb.length, start, end) === 0) {
+      this.inTrailer = false;
+      return;
+    }
+    // nfdump `-o csv` ends with a `Summary` line, a summary header and a totals row: no records.
+    if (this.inTrailer) return;
+    if (bytesEqual(buf, start, trimBlanksEnd(buf, start, end), 'Summary')) {
+      this.inTrailer = true;
+      return;
+    }
+
+    const f = this.fields;
+    const n = splitCsvLine(buf, start, end, this.delimiter, f, this.needed);
+    if (n === UNTERMINATED_QUOTE) {
+      sink.skip(lineNo, 'unterminated quoted field');
+      return;
+    }
+    if (n < this.needed) {
+      sink.skip(
+        lineNo,
+        'record has fewer fields than the header needs',
+        `${n} fields, need ${this.needed}`,
+      );
+      return;
+    }
+    const r = this.rec;
+    resetRecord(r, lineNo);
+    // Addresses go to the aggregator as byte ranges when both are plain (see FlowRecord.ipBytes).
+    if (!this.locate(buf, cols.dst)) {
+      sink.skip(lineNo, 'destination address is empty');
+      return;
+    }
+    const ds = this.at;
+    const de = this.atEnd;
+    r.respPort = this.atPort;
+    const dstPlain = f.escaped[cols.dst] === 0;
+    const hasSrc = cols.src >= 0 && this.locate(buf, cols.src);
+    if (hasSrc) r.origPort = this.atPort;
+    if (hasSrc && dstPlain && f.escaped[cols.src] === 0) {
+      r.ipBytes = buf;
+      r.origIpStart = this.at;
+      r.origIpEnd = this.atEnd;
+      r.respIpStart = ds;
+      r.respIpEnd = de;
+    } else {
+      r.origIp = !hasSrc ? MONITORED_SIDE : this.addressText(buf, cols.src, this.at, this.atEnd);
+      r.respIp = this.addressText(buf, cols.dst, ds, de);
+    }
+    // A port column wins over a port written with the address, unless it is empty.
+    if (cols.dst_port >= 0) r.respPort = this.count(buf, cols.dst_port, r.respPort);
+    if (cols.src_port >= 0) r.origPort = this.count(buf, cols.src_port, r.origPort);
+    if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
+    if (cols.bytes_out >= 0) r.origBytes = this.count(buf, cols.bytes_out, -1);
+    if (cols.bytes_in >= 0) r.respBytes = this.count(buf, cols.bytes_in, -1);
+    if (cols.start >= 0) r.firstSeenMs = parseTimestampText(csvText(buf, f, cols.start, 'latin1'));
+    if (cols.end >= 0) r.lastSeenMs = parseTimestampText(csvText(buf, f, cols.end, 'latin1'));
+    if (cols.host >= 0) r.hostname = this.optionalText(buf, cols.host, this.hosts);
+    if (cols.app >= 0) r.app = this.optionalText(buf, cols.app, this.apps);
+    sink.flow(r);
+  }
+
+  /**
+   * Finds the address in field `col` into {@link at}/{@link atEnd}; false when it is empty or `-`.
+   * `1.2.3.4:443` and `[2001:db8::1]:443` are split, the port left in {@link atPort} (else -1).
+   */
+  private locate(buf: Buffer, col: number): boolean {
+    const f = this.fields;
+    let s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    let e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
+    this.atPort = -1;
+    if (e === s || bytesEqual(buf, s, e, '-')) return false;
+    if (buf[s] === 91) {
+      const close = buf.indexOf(93, s);
+      if (close > s && close < e) {
+        if (close + 1 < e && buf[close + 1] === 58) this.atPort = parseUint(buf, close + 2, e);
+        s++;
+        e = close;
+      }
+    } else {
+      let colons = 0;
+      let lastColon = -1;
+      for (let i = s; i < e; i++) {
+        if (buf[i] === 58) {
+          colons++;
+          lastColon = i;
+        }
+      }
+      // One colon: IPv4 (or a name) with a port; IPv6 has at least two.
+      if (colons === 1) {
+        this.atPort = parseUint(buf, lastColon + 1, e);
+        e = lastColon;
+      }
+    }
+    this.at = s;
+    this.atEnd = e;
+    return true;
+  }
+
+  /** An address as a string: the located range, or the unescaped field when it was quoted with `""`. */
+  private addressText(buf: Buffer, col: number, s: number, e: number): string {
+    return this.fields.escaped[col] === 1
+      ? csvText(buf, this.fields, col, 'latin1').trim()
+      : latin1(buf, s, e);
+  }
+
+  /** A count or port in field `col`; `otherwise` when the field is empty or not a number. */
+  private count(buf: Buffer, col: number, otherwise: number): number {
+    const f = this.fields;
+    const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    const v = parseCount(buf, s, trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!));
+    return v >= 0 ? v : otherwise;
+  }
+
+  private proto(buf: Buffer, col: number): string {
+    const f = this.fields;
+    const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    const e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
+    if (e === s || bytesEqual(buf, s, e, '-')) return '';
+    const n = parseUint(buf, s, e);
+    return n >= 0 ? ipProtocolName(n) : latin1(buf, s, e).toLowerCase();
+  }
+
+  /** Text of field `col`, null when empty or `-`; repeated values share one string via `cache`. */
+  private optionalText(buf: Buffer, col: number, cache: TextCache): string | null {
+    const f = this.fields;
+    if (f.escaped[col] === 1) {
+      const t = csvText(buf, f, col).trim();
+      return t === '' || t === '-' ? null : t;
+    }
+    const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    const e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
+    if (e === s || bytesEqual(buf, s, e, '-')) return null;
+    return cache.get(buf, s, e, utf8);
+  }
+
+  private header(line: string, lineNo: number): void {
+    const delimiter = this.forcedDelimiter ?? detectDelimiter(line);
+    const names = splitCsvText(line, delimiter);
+    if (names === null)
+      throw new InputError(`line ${lineNo}: CSV header has an unterminated quoted field`);
+    const cols = resolveColumns(
+      names.map((n) => n.trim()),
+      this.mapping,
+      lineNo,
+    );
+    this.cols = cols;
+    this.delimiter = delimiter.charCodeAt(0);
+    this.needed = Math.max(...Object.values(cols)) + 1;
+    this.fields.grow(this.needed);
+  }
+
+  finish(): void {}
+}
+
+/** Registry entry: 0.5 for a header with a destination column, below the specific formats. */
+export const genericCsvFormat: FormatDefinition = {
+  name: 'generic-csv',
+  description: 'CSV or TSV with a header row naming a destination column',
+  detect: detectGenericCsv,
+  create: (options) => new GenericCsvParser(options),
+};

@@ -1,0 +1,255 @@
+/**
+ * PCAPdroid's connections export (Connections tab → menu → CSV). Layout, from the writer
+ * (emanuele-f/PCAPdroid `ConnectionsAdapter.dumpConnectionsCsv()` and `strings.xml`
+ * `connections_csv_fields`):
+ *
+ * `IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,PackageName,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,PktsRcvd,FirstSeen,LastSeen[,Malicious]`
+ *
+ * - `PackageName` exists since PCAPdroid PR #462 (2024); older exports lack it; `Malicious` is
+ *   added when malware detection is on. Columns are read by header name.
+ * - `IPProto` is the IANA transport number (6, 17, 1, 58); `Proto` is the nDPI application
+ *   protocol (`TLS`, `HTTPS`, `DNS`, `QUIC`, or `TCP`/`UDP`/`ICMP` when unknown).
+ * - `Info` is the DNS query, TLS SNI or HTTP Host (or a name remembered from an earlier DNS reply);
+ *   empty when unknown.
+ * - `FirstSeen`/`LastSeen` are epoch milliseconds in current releases (the packet time, `pkt_context_t.ms`);
+ *   early releases stored `time(NULL)` seconds, so the magnitude decides.
+ * - `Status` is the UI label (`Active`, `Closed`, `Unreachable`, `Error`), translated to the
+ *   phone's language; only the English `Unreachable` is read (as refused).
+ * - The writer quotes nothing: an app name with a comma adds fields. The columns left of `App` are
+ *   then read from the left, those right of it from the right, and `App` takes what lies between.
+ *   Quoted fields (a file re-saved by a spreadsheet) are read as RFC 4180.
+ */
+import { InputError } from '../errors';
+import type { FlowRecord, LineParser, RecordSink } from '../types';
+import type { FormatDefinition } from './index';
+import { bytesEqual, latin1, parseUint, utf8 } from './bytes';
+import {
+  CsvFields,
+  csvText,
+  skipBlanks,
+  splitCsvLine,
+  TextCache,
+  trimBlanksEnd,
+  UNTERMINATED_QUOTE,
+} from './csv';
+import { newRecord, resetRecord } from './record';
+import { ipProtocolName } from './vpc-flow';
+
+const COMMA = 44;
+const HEADER_PREFIX = 'ipproto,';
+
+/** Columns the parser reads, in slot order (header names compared case-insensitively). */
+const WANTED = [
+  'ipproto',
+  'srcip',
+  'srcport',
+  'dstip',
+  'dstport',
+  'app',
+  'packagename',
+  'status',
+  'info',
+  'bytessent',
+  'bytesrcvd',
+  'firstseen',
+  'lastseen',
+] as const;
+const IPPROTO = 0;
+const SRC_IP = 1;
+const SRC_PORT = 2;
+const DST_IP = 3;
+const DST_PORT = 4;
+const APP = 5;
+const PACKAGE = 6;
+const STATUS = 7;
+const INFO = 8;
+const BYTES_SENT = 9;
+const BYTES_RCVD = 10;
+const FIRST_SEEN = 11;
+const LAST_SEEN = 12;
+
+/** True when the line is a PCAPdroid connections header. */
+export function isPcapdroidHeader(line: string): boolean {
+  return /^ipproto,srcip,srcport,dstip,/i.test(line.trim());
+}
+
+/**
+ * True when `buf[start, end)` looks like a host name: letters, digits, `.`, `-`, `_`, at least one
+ * letter (so IPv4 literals are not names; `:` rules out IPv6), at most 253 bytes.
+ */
+export function isHostnameBytes(buf: Buffer, start: number, end: number): boolean {
+  if (end <= start || end - start > 253) return false;
+  let letter = false;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letter = true;
+    else if (!((c >= 48 && c <= 57) || c === 46 || c === 45 || c === 95)) return false;
+  }
+  return letter;
+}
+
+function lowerLatin1(buf: Buffer, start: number, end: number): string {
+  return latin1(buf, start, end).toLowerCase();
+}
+
+/** Epoch seconds or milliseconds (told apart by magnitude) as milliseconds; 0 and -1 are NaN. */
+function epochMs(v: number): number {
+  if (v <= 0) return NaN;
+  return v >= 1e11 ? v : v * 1000;
+}
+
+/** Parser for PCAPdroid connections CSV. */
+export class PcapdroidCsvParser implements LineParser {
+  readonly format = 'pcapdroid-csv' as const;
+  /** Column of each {@link WANTED} field, -1 when absent; null before the header. */
+  private cols: Int32Array | null = null;
+  private fieldCount = 0;
+  private readonly fields = new CsvFields(24);
+  private readonly rec: FlowRecord = newRecord();
+  /** Fields the current row has beyond the header (commas inside App). */
+  private extra = 0;
+  /** App and host name strings by their bytes: a capture names few, so each is made once. */
+  private readonly apps = new TextCache(256);
+  private readonly names = new TextCache(1024);
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (
+      end - start >= 3 &&
+      buf[start] === 0xef &&
+      buf[start + 1] === 0xbb &&
+      buf[start + 2] === 0xbf
+    )
+      start += 3;
+    if (start === end) return;
+    if (end - start >= HEADER_PREFIX.length && (buf[start] === 73 || buf[start] === 105)) {
+      const head = latin1(buf, start, start + HEADER_PREFIX.length).toLowerCase();
+      if (head === HEADER_PREFIX) {
+        this.header(utf8(buf, start, end), lineNo);
+        return;
+      }
+    }
+    const cols = this.cols;
+    if (cols === null) {
+      sink.skip(lineNo, 'record before the PCAPdroid header line');
+      return;
+    }
+    const f = this.fields;
+    const n = splitCsvLine(buf, start, end, COMMA, f);
+    if (n === UNTERMINATED_QUOTE) {
+      sink.skip(lineNo, 'unterminated quoted field');
+      return;
+    }
+    const extra = n - this.fieldCount;
+    const appCol = cols[APP]!;
+    if (extra < 0 || (extra > 0 && appCol < 0)) {
+      sink.skip(
+        lineNo,
+        'record field count differs from the header',
+        `${n} fields, header names ${this.fieldCount}`,
+      );
+      return;
+    }
+    this.extra = extra;
+
+    const r = this.rec;
+    resetRecord(r, lineNo);
+    const pos = f.pos;
+    const sc = this.field(cols[SRC_IP]!);
+    const dc = this.field(cols[DST_IP]!);
+    if (f.escaped[sc] === 0 && f.escaped[dc] === 0) {
+      // Addresses go to the aggregator as byte ranges (no strings): see FlowRecord.ipBytes.
+      const ss = skipBlanks(buf, pos[sc * 2]!, pos[sc * 2 + 1]!);
+      const se = trimBlanksEnd(buf, ss, pos[sc * 2 + 1]!);
+      const ds = skipBlanks(buf, pos[dc * 2]!, pos[dc * 2 + 1]!);
+      const de = trimBlanksEnd(buf, ds, pos[dc * 2 + 1]!);
+      if (ss === se || ds === de) {
+        sink.skip(lineNo, ss === se ? 'SrcIP is empty' : 'DstIp is empty');
+        return;
+      }
+      r.ipBytes = buf;
+      r.origIpStart = ss;
+      r.origIpEnd = se;
+      r.respIpStart = ds;
+      r.respIpEnd = de;
+    } else {
+      r.origIp = csvText(buf, f, sc, 'latin1').trim();
+      r.respIp = csvText(buf, f, dc, 'latin1').trim();
+      if (r.origIp === '' || r.respIp === '') {
+        sink.skip(lineNo, r.origIp === '' ? 'SrcIP is empty' : 'DstIp is empty');
+        return;
+      }
+    }
+    const p = this.uint(buf, cols[IPPROTO]!);
+    r.proto = p >= 0 ? ipProtocolName(p) : '';
+    r.origPort = this.uint(buf, cols[SRC_PORT]!);
+    r.respPort = this.uint(buf, cols[DST_PORT]!);
+    r.origBytes = this.uint(buf, cols[BYTES_SENT]!);
+    r.respBytes = this.uint(buf, cols[BYTES_RCVD]!);
+    r.firstSeenMs = epochMs(this.uint(buf, cols[FIRST_SEEN]!));
+    r.lastSeenMs = epochMs(this.uint(buf, cols[LAST_SEEN]!));
+    let c = this.field(cols[STATUS]!);
+    if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'Unreachable');
+    c = this.field(cols[INFO]!);
+    if (c >= 0) {
+      const s = pos[c * 2]!;
+      const e = pos[c * 2 + 1]!;
+      if (isHostnameBytes(buf, s, e)) r.hostname = this.names.get(buf, s, e, lowerLatin1);
+    }
+    c = this.field(cols[PACKAGE]!);
+    if (c >= 0 && pos[c * 2 + 1]! > pos[c * 2]!) {
+      r.app = this.appText(buf, pos[c * 2]!, pos[c * 2 + 1]!, c);
+    } else if (appCol >= 0) {
+      // No package name: the display name, across the fields its commas made.
+      const s = pos[appCol * 2]!;
+      const e = pos[(appCol + extra) * 2 + 1]!;
+      if (e > s) r.app = this.appText(buf, s, e, extra === 0 ? appCol : -1);
+    }
+    sink.flow(r);
+  }
+
+  /** Field index of header column `col` (-1 stays -1): columns right of App shift by its commas. */
+  private field(col: number): number {
+    return this.extra > 0 && col > this.cols![APP]! ? col + this.extra : col;
+  }
+
+  private uint(buf: Buffer, col: number): number {
+    const c = this.field(col);
+    if (c < 0) return -1;
+    return parseUint(buf, this.fields.pos[c * 2]!, this.fields.pos[c * 2 + 1]!);
+  }
+
+  /** App text; repeated names share one string. */
+  private appText(buf: Buffer, s: number, e: number, field: number): string {
+    if (field >= 0 && this.fields.escaped[field] === 1) return csvText(buf, this.fields, field);
+    return this.apps.get(buf, s, e, utf8);
+  }
+
+  private header(line: string, lineNo: number): void {
+    const names = line
+      .trim()
+      .split(',')
+      .map((n) => n.trim().toLowerCase());
+    const cols = new Int32Array(WANTED.length);
+    WANTED.forEach((name, i) => {
+      cols[i] = names.indexOf(name);
+    });
+    if (cols[SRC_IP]! < 0 || cols[DST_IP]! < 0) {
+      throw new InputError(
+        `line ${lineNo}: PCAPdroid header has no SrcIP/DstIp column: ${line.trim()}`,
+      );
+    }
+    this.cols = cols;
+    this.fieldCount = names.length;
+    this.fields.grow(names.length + 8);
+  }
+
+  finish(): void {}
+}
+
+/** Registry entry: certain (1) of a first line that is the PCAPdroid header. */
+export const pcapdroidCsvFormat: FormatDefinition = {
+  name: 'pcapdroid-csv',
+  description: 'PCAPdroid connections export (CSV)',
+  detect: (lines) => (lines[0] !== undefined && isPcapdroidHeader(lines[0]) ? 1 : 0),
+  create: () => new PcapdroidCsvParser(),
+};

@@ -1,0 +1,329 @@
+/**
+ * AWS VPC Flow Logs as text (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html):
+ * one record per line, fields separated by spaces, `-` for a value that does not apply. Files
+ * delivered to S3 open with a header line naming the fields, in any custom order (version 2 and later);
+ * CloudWatch Logs exports have no header and use the default version 2 order. A header line in the
+ * middle (concatenated files) switches the layout.
+ *
+ * One record is one direction of a flow: origIp is the sender, respIp the receiver, origBytes the
+ * record's `bytes`, respBytes 0 (the reply is a record of its own). Behind a NAT gateway `srcaddr`
+ * and `dstaddr` name the gateway's interface, while `pkt-srcaddr` and `pkt-dstaddr` carry the
+ * packet's addresses, so the packet-level fields win when present.
+ */
+import { InputError } from '../errors';
+import type { FlowRecord, LineParser, RecordSink } from '../types';
+import type { FormatDefinition } from './index';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseUint } from './bytes';
+import { newRecord, resetRecord } from './record';
+import { TextCache } from './csv';
+
+/** The default (version 2) format, the order of header-less files. */
+export const VPC_DEFAULT_FIELDS = [
+  'version',
+  'account-id',
+  'interface-id',
+  'srcaddr',
+  'dstaddr',
+  'srcport',
+  'dstport',
+  'protocol',
+  'packets',
+  'bytes',
+  'start',
+  'end',
+  'action',
+  'log-status',
+] as const;
+
+const ADDRESS_FIELDS = ['srcaddr', 'dstaddr', 'pkt-srcaddr', 'pkt-dstaddr'];
+
+/** Fields the parser reads, in slot order. */
+const WANTED = [
+  'srcaddr',
+  'dstaddr',
+  'pkt-srcaddr',
+  'pkt-dstaddr',
+  'srcport',
+  'dstport',
+  'protocol',
+  'bytes',
+  'start',
+  'end',
+  'action',
+  'log-status',
+  'interface-id',
+] as const;
+const SRC = 0;
+const DST = 1;
+const PKT_SRC = 2;
+const PKT_DST = 3;
+const SRC_PORT = 4;
+const DST_PORT = 5;
+const PROTOCOL = 6;
+const BYTES = 7;
+const START = 8;
+const END = 9;
+const ACTION = 10;
+const LOG_STATUS = 11;
+const INTERFACE_ID = 12;
+
+const PROTOCOL_NAMES: readonly string[] = Array.from({ length: 256 }, (_, n) => {
+  switch (n) {
+    case 1:
+      return 'icmp';
+    case 6:
+      return 'tcp';
+    case 17:
+      return 'udp';
+    case 58:
+      return 'ipv6-icmp';
+    default:
+      return String(n);
+  }
+});
+
+/** An IANA protocol number as the engine names it (`tcp`, `udp`, `icmp`, `ipv6-icmp`, else the number). */
+export function ipProtocolName(n: number): string {
+  return n >= 0 && n < 256 ? PROTOCOL_NAMES[n]! : String(n);
+}
+
+const SPACE = 32;
+
+/** True when `buf[start, end)` holds the bytes `addr`. */
+function containsAddr(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i + 4 <= end; i++) {
+    if (buf[i] === 97 && buf[i + 1] === 100 && buf[i + 2] === 100 && buf[i + 3] === 114)
+      return true;
+  }
+  return false;
+}
+
+/** The column layout of a header line. */
+interface Layout {
+  /** Column of each {@link WANTED} field, -1 when absent. */
+  readonly cols: Int32Array;
+  /** Column count the header names. */
+  readonly fieldCount: number;
+}
+
+function layoutOf(names: readonly string[], lineNo: number): Layout {
+  const cols = new Int32Array(WANTED.length);
+  WANTED.forEach((name, i) => {
+    cols[i] = names.indexOf(name);
+  });
+  const hasSrc = cols[SRC]! >= 0 || cols[PKT_SRC]! >= 0;
+  const hasDst = cols[DST]! >= 0 || cols[PKT_DST]! >= 0;
+  if (!hasSrc || !hasDst) {
+    throw new InputError(
+      `line ${lineNo}: VPC flow log header has no ${hasSrc ? 'dstaddr/pkt-dstaddr' : 'srcaddr/pkt-srcaddr'} field: ${names.join(' ')}`,
+    );
+  }
+  return { cols, fieldCount: names.length };
+}
+
+const DEFAULT_LAYOUT: Layout = layoutOf(VPC_DEFAULT_FIELDS, 0);
+
+/**
+ * The field names of a VPC header line, or null when the line is not one: every token is a
+ * field-like name (lower case, digits, `-`) and at least one is an address field.
+ */
+export function vpcHeaderFields(line: string): string[] | null {
+  const names = line.trim().split(/ +/);
+  if (!names.every((n) => /^[a-z][a-z0-9-]*$/.test(n))) return null;
+  return names.some((n) => ADDRESS_FIELDS.includes(n)) ? names : null;
+}
+
+/** True for a header-less line in the default version 2 format. */
+export function isDefaultV2Line(line: string): boolean {
+  const t = line.trim().split(/ +/);
+  if (t.length !== VPC_DEFAULT_FIELDS.length || t[0] !== '2') return false;
+  const addr = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
+  const action = t[12]!;
+  const status = t[13]!;
+  return (
+    addr(t[3]!) &&
+    addr(t[4]!) &&
+    (action === 'ACCEPT' || action === 'REJECT' || action === '-') &&
+    (status === 'OK' || status === 'NODATA' || status === 'SKIPDATA')
+  );
+}
+
+/** Parser for VPC flow log text. */
+export class VpcFlowParser implements LineParser {
+  readonly format = 'vpc-flow' as const;
+  private layout: Layout | null = null;
+  /** start,end byte offsets of every column of the current line. */
+  private pos: Int32Array = new Int32Array(64);
+  private readonly rec: FlowRecord = newRecord();
+  /** interface-id strings by their bytes: a log names few interfaces, so each string is made once. */
+  private readonly enis = new TextCache(256);
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (
+      end - start >= 3 &&
+      buf[start] === 0xef &&
+      buf[start + 1] === 0xbb &&
+      buf[start + 2] === 0xbf
+    )
+      start += 3;
+    while (start < end && buf[start] === SPACE) start++;
+    while (end > start && buf[end - 1] === SPACE) end--;
+    if (start === end) return;
+    // Header lines start with a field name; data lines start with a value. Only a first token of
+    // letters and dashes (no digit: ENI, VPC and instance IDs carry hex digits) is worth a look.
+    const c0 = buf[start]!;
+    if (c0 >= 97 && c0 <= 122 && this.maybeHeader(buf, start, end, lineNo)) return;
+
+    // Split on runs of spaces (an AWS documentation example has a double space).
+    let pos: Int32Array = this.pos;
+    let n = 0;
+    let fieldStart = start;
+    for (let i = start; i < end; i++) {
+      if (buf[i] === SPACE) {
+        if (i > fieldStart) {
+          if (n * 2 + 1 >= pos.length) pos = this.growPos();
+          pos[n * 2] = fieldStart;
+          pos[n * 2 + 1] = i;
+          n++;
+        }
+        fieldStart = i + 1;
+      }
+    }
+    if (n * 2 + 1 >= pos.length) pos = this.growPos();
+    pos[n * 2] = fieldStart;
+    pos[n * 2 + 1] = end;
+    n++;
+
+    let layout = this.layout;
+    if (layout === null) {
+      if (n === VPC_DEFAULT_FIELDS.length && bytesEqual(buf, pos[0]!, pos[1]!, '2')) {
+        layout = DEFAULT_LAYOUT;
+        this.layout = layout;
+      } else {
+        sink.skip(
+          lineNo,
+          'record before a header line and not in the default format',
+          `${n} fields`,
+        );
+        return;
+      }
+    }
+    if (n !== layout.fieldCount) {
+      sink.skip(
+        lineNo,
+        'record field count differs from the header',
+        `${n} fields, header names ${layout.fieldCount}`,
+      );
+      return;
+    }
+
+    const cols = layout.cols;
+    let c = cols[LOG_STATUS]!;
+    if (c >= 0) {
+      const s = pos[c * 2]!;
+      const e = pos[c * 2 + 1]!;
+      if (bytesEqual(buf, s, e, 'NODATA')) {
+        sink.noData(lineNo, 'NODATA');
+        return;
+      }
+      if (bytesEqual(buf, s, e, 'SKIPDATA')) {
+        sink.noData(lineNo, 'SKIPDATA');
+        return;
+      }
+    }
+    // Addresses go to the aggregator as byte ranges (no strings): see FlowRecord.ipBytes.
+    const src = this.addressField(buf, cols[PKT_SRC]!, cols[SRC]!);
+    const dst = this.addressField(buf, cols[PKT_DST]!, cols[DST]!);
+    if (src < 0 || dst < 0) {
+      if (src < 0 && dst < 0) {
+        sink.noData(lineNo, c >= 0 ? latin1(buf, pos[c * 2]!, pos[c * 2 + 1]!) : '-');
+      } else {
+        sink.skip(
+          lineNo,
+          src < 0 ? 'record has no source address' : 'record has no destination address',
+        );
+      }
+      return;
+    }
+
+    const r = this.rec;
+    resetRecord(r, lineNo);
+    r.ipBytes = buf;
+    r.origIpStart = pos[src * 2]!;
+    r.origIpEnd = pos[src * 2 + 1]!;
+    r.respIpStart = pos[dst * 2]!;
+    r.respIpEnd = pos[dst * 2 + 1]!;
+    c = cols[SRC_PORT]!;
+    if (c >= 0) r.origPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[DST_PORT]!;
+    if (c >= 0) r.respPort = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[PROTOCOL]!;
+    if (c >= 0) {
+      const p = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+      r.proto = p >= 0 ? ipProtocolName(p) : '';
+    }
+    c = cols[BYTES]!;
+    if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    r.respBytes = 0;
+    c = cols[START]!;
+    if (c >= 0) r.firstSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[END]!;
+    if (c >= 0) r.lastSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    c = cols[ACTION]!;
+    if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'REJECT');
+    c = cols[INTERFACE_ID]!;
+    if (c >= 0) {
+      const s = pos[c * 2]!;
+      const e = pos[c * 2 + 1]!;
+      if (!bytesEqual(buf, s, e, '-')) r.app = this.enis.get(buf, s, e, latin1);
+    }
+    sink.flow(r);
+  }
+
+  /** Column of the packet-level address when logged, else of the interface-level one; -1 when neither. */
+  private addressField(buf: Buffer, pktCol: number, col: number): number {
+    const pos = this.pos;
+    if (pktCol >= 0 && !bytesEqual(buf, pos[pktCol * 2]!, pos[pktCol * 2 + 1]!, '-')) return pktCol;
+    if (col >= 0 && !bytesEqual(buf, pos[col * 2]!, pos[col * 2 + 1]!, '-')) return col;
+    return -1;
+  }
+
+  /** Reads a header line and switches the layout; false when the line is data after all. */
+  private maybeHeader(buf: Buffer, start: number, end: number, lineNo: number): boolean {
+    let i = start;
+    while (i < end && buf[i] !== SPACE) {
+      const c = buf[i]!;
+      if (!((c >= 97 && c <= 122) || c === 45)) return false;
+      i++;
+    }
+    // Every header names an address field: no `addr` in the line, no need to decode it.
+    if (!containsAddr(buf, i, end)) return false;
+    const names = vpcHeaderFields(latin1(buf, start, end));
+    if (names === null) return false;
+    this.layout = layoutOf(names, lineNo);
+    if (this.pos.length < names.length * 2) this.pos = new Int32Array(names.length * 2);
+    return true;
+  }
+
+  private growPos(): Int32Array {
+    const next = new Int32Array(this.pos.length * 2);
+    next.set(this.pos);
+    this.pos = next;
+    return next;
+  }
+
+  finish(): void {}
+}
+
+/** Registry entry: a header naming address fields is certain (1); header-less default v2, 0.8. */
+export const vpcFlowFormat: FormatDefinition = {
+  name: 'vpc-flow',
+  description: 'AWS VPC Flow Logs, space-separated text with or without the header line',
+  detect: (lines) => {
+    const first = lines[0];
+    if (first === undefined) return 0;
+    if (vpcHeaderFields(first) !== null) return 1;
+    return isDefaultV2Line(first) ? 0.8 : 0;
+  },
+  create: () => new VpcFlowParser(),
+};

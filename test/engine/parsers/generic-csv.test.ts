@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError, UsageError } from '../../../lambda/engine/errors';
+import { detectFormat } from '../../../lambda/engine/parsers';
+import {
+  detectDelimiter,
+  detectGenericCsv,
+  GenericCsvParser,
+  MONITORED_SIDE,
+  normalizeColumnName,
+  resolveColumns,
+} from '../../../lambda/engine/parsers/generic-csv';
+import type { ParserOptions } from '../../../lambda/engine/types';
+import { endpoints, parseAll, total } from './harness';
+
+const FIXTURES = join(__dirname, '../../fixtures/csv');
+const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
+const parse = (input: string, options: ParserOptions = {}) =>
+  parseAll(new GenericCsvParser(options), input);
+const firstLines = (text: string) => text.split(/\r?\n/).filter((l) => l.trim() !== '');
+
+describe('generic CSV: nfdump -o csv (real tool output)', () => {
+  it('reads every flow row and none of the Summary trailer', () => {
+    // Act
+    const result = parse(fixture('teredo-nfdump171.csv'));
+
+    // Assess
+    expect(result.flows).toHaveLength(26);
+    expect(result.skips).toEqual([]);
+    expect(total(result.flows, 'origBytes')).toBe(23933);
+    expect(endpoints(result.flows).slice(0, 2)).toEqual([
+      '192.168.2.16 -> 192.168.2.1',
+      '192.168.2.1 -> 192.168.2.16',
+    ]);
+  });
+
+  it('maps sa/da/sp/dp/pr/ibyt/obyt/ts/te', () => {
+    const last = parse(fixture('teredo-nfdump171.csv')).flows.at(-1)!;
+    expect(last).toMatchObject({
+      origIp: '75.126.130.163',
+      respIp: '192.168.2.16',
+      origPort: 80,
+      respPort: 1576,
+      proto: 'tcp',
+      origBytes: 80,
+      respBytes: 0,
+      firstSeenMs: Date.UTC(2008, 4, 16, 15, 50, 47),
+      lastSeenMs: Date.UTC(2008, 4, 16, 15, 51, 14),
+    });
+  });
+
+  it('is detected as generic CSV', () => {
+    expect(detectFormat(firstLines(fixture('teredo-nfdump171.csv')))?.name).toBe('generic-csv');
+  });
+});
+
+describe('generic CSV: recognised columns', () => {
+  it('reads a ;-delimited export with quoted header names and ISO 8601 times', () => {
+    // Act
+    const result = parse(fixture('firewall-export-semicolon.csv'));
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual([
+      '192.168.10.21 -> 52.95.128.179',
+      '192.168.10.21 -> 119.29.29.29',
+      '192.168.10.22 -> 2a00:1450:4001:82b::200e',
+      '192.168.10.24 -> 198.51.100.9',
+    ]);
+    expect(result.skips).toEqual([{ line: 5, reason: 'destination address is empty' }]);
+    expect(result.flows[0]).toMatchObject({
+      respPort: 443,
+      proto: 'tcp',
+      origBytes: 1532,
+      respBytes: 88211,
+      firstSeenMs: Date.UTC(2024, 5, 10, 8, 0, 0),
+      app: 'Backup; nightly',
+    });
+    expect(result.flows[1]!.firstSeenMs).toBe(Date.UTC(2024, 5, 10, 6, 0, 5));
+    expect(result.flows[2]!.firstSeenMs).toBe(Date.UTC(2024, 5, 10, 8, 1, 0));
+    expect(result.flows[3]).toMatchObject({
+      respPort: -1,
+      proto: 'icmp',
+      origBytes: -1,
+      respBytes: -1,
+      app: null,
+    });
+  });
+
+  it('takes records without a source column as sent by the monitored side (0.0.0.0)', () => {
+    // Act
+    const result = parse(fixture('destinations-only.tsv'));
+
+    // Assess
+    expect(MONITORED_SIDE).toBe('0.0.0.0');
+    expect(endpoints(result.flows)).toEqual([
+      '0.0.0.0 -> 1.2.4.8',
+      '0.0.0.0 -> 2001:db8::7',
+      '0.0.0.0 -> 93.184.215.14',
+    ]);
+    expect(result.flows.map((r) => r.respPort)).toEqual([443, 8443, -1]);
+    expect(result.flows.map((r) => r.hostname)).toEqual(['sdns.cn', null, 'example.com']);
+    // A single bytes column counts as sent; received stays unknown.
+    expect(result.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([
+      [5120, -1],
+      [77, -1],
+      [-1, -1],
+    ]);
+  });
+
+  it('recognises names regardless of case, _, -, . and spaces', () => {
+    expect(normalizeColumnName('Dest IP')).toBe('destip');
+    expect(normalizeColumnName('ip.dst')).toBe('ipdst');
+    expect(normalizeColumnName('BYTES_TO-SERVER')).toBe('bytestoserver');
+    const cols = resolveColumns([
+      'ip.src',
+      'ip.dst',
+      'tcp.dstport',
+      'Bytes_Sent',
+      'rx_bytes',
+      'SNI',
+      'process name',
+      'Timestamp',
+    ]);
+    expect(cols).toMatchObject({
+      src: 0,
+      dst: 1,
+      bytes_out: 3,
+      bytes_in: 4,
+      host: 5,
+      app: 6,
+      start: 7,
+      dst_port: -1,
+    });
+  });
+
+  it('reads comma CSV with a UTF-8 BOM, CRLF and a repeated header', () => {
+    const text =
+      '\ufeffsrc_ip,dst_ip,bytes_out\r\n10.0.0.1,8.8.8.8,10\r\nsrc_ip,dst_ip,bytes_out\r\n10.0.0.2,1.1.1.1,20\r\n';
+    const result = parse(text);
+    expect(endpoints(result.flows)).toEqual(['10.0.0.1 -> 8.8.8.8', '10.0.0.2 -> 1.1.1.1']);
+    expect(result.calls).toHaveLength(2);
+  });
+
+  it("honours Excel's sep= line before the header", () => {
+    const text = 'sep=|\ndst|bytes_sent\n8.8.8.8|10\n';
+    expect(parse(text).flows.map((r) => [r.respIp, r.origBytes])).toEqual([['8.8.8.8', 10]]);
+    expect(detectGenericCsv(['sep=|', 'dst|bytes_sent'])).toBe(0.5);
+  });
+
+  it('reads bytes written by spreadsheets (1234.0) and ignores # comment lines', () => {
+    const result = parse(
+      '# exported by tool X\ndst,bytes\n# comment\n8.8.8.8,1234.0\n8.8.4.4,abc\n',
+    );
+    expect(result.flows.map((r) => r.origBytes)).toEqual([1234, -1]);
+  });
+});
+
+describe('generic CSV: column mapping', () => {
+  it('reads columns named by the mapping', () => {
+    // Act
+    const result = parse(fixture('custom-columns.csv'), {
+      columns: { dst: 'peer', start: 'when', bytes_out: 'up', bytes_in: 'down', app: 'who' },
+    });
+
+    // Assess
+    expect(
+      result.flows.map((r) => [r.respIp, r.origBytes, r.respBytes, r.firstSeenMs, r.app]),
+    ).toEqual([
+      ['203.0.113.10', 100, 200, 1718000000000, 'svc-a'],
+      ['203.0.113.11', 300, 400, 1718000000500, 'svc-b'],
+    ]);
+  });
+
+  it('lets a mapping override recognition', () => {
+    const result = parse('dst_ip,real_dst\n10.0.0.1,8.8.8.8\n', { columns: { dst: 'real_dst' } });
+    expect(result.flows[0]!.respIp).toBe('8.8.8.8');
+  });
+
+  it('rejects a mapped column missing from the header, naming it', () => {
+    expect(() => parse('a,b\n1,2\n', { columns: { dst: 'peer' } })).toThrow(InputError);
+    expect(() => parse('a,b\n1,2\n', { columns: { dst: 'peer' } })).toThrow(
+      /column 'peer' mapped to dst is not in the CSV header \(columns: a, b\)/,
+    );
+  });
+
+  it('rejects a header without any destination column, listing the header', () => {
+    expect(() => parse('when,who,bytes\n1,2,3\n')).toThrow(
+      /no destination column in the CSV header \(columns: when, who, bytes\)/,
+    );
+  });
+
+  it('rejects an unknown mapping key as a usage error', () => {
+    expect(() => new GenericCsvParser({ columns: { destination: 'x' } })).toThrow(UsageError);
+  });
+});
+
+describe('generic CSV: bad records', () => {
+  it('skips short rows and unterminated quotes, one call per data line', () => {
+    // Prepare
+    const text = 'src,dst,bytes_out\n10.0.0.1\n10.0.0.1,"8.8.8.8,5\n10.0.0.1,8.8.8.8,5\n';
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(result.skips.map((s) => [s.line, s.reason])).toEqual([
+      [2, 'record has fewer fields than the header needs'],
+      [3, 'unterminated quoted field'],
+    ]);
+    expect(result.flows).toHaveLength(1);
+    expect([...result.callsPerLine.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('reads an empty source field as the monitored side', () => {
+    expect(parse('src,dst\n,8.8.8.8\n').flows[0]!.origIp).toBe('0.0.0.0');
+  });
+});
+
+describe('generic CSV detection', () => {
+  it('gives 0.5 to a header with a destination column, below specific formats', () => {
+    expect(detectGenericCsv(['src_ip,dst_ip,bytes'])).toBe(0.5);
+    expect(detectGenericCsv(['# note', 'Remote Address;Bytes'])).toBe(0.5);
+    expect(detectGenericCsv(firstLines(fixture('destinations-only.tsv')))).toBe(0.5);
+    expect(detectGenericCsv(['a,b,c', '1,2,3'])).toBe(0);
+    expect(detectGenericCsv(['version account-id interface-id srcaddr dstaddr'])).toBe(0);
+  });
+
+  it('picks the delimiter the header uses most, ignoring quoted text', () => {
+    expect(detectDelimiter('a;b;c')).toBe(';');
+    expect(detectDelimiter('a\tb\tc')).toBe('\t');
+    expect(detectDelimiter('"x;y;z",b,c')).toBe(',');
+    expect(detectDelimiter('single')).toBe(',');
+  });
+
+  it('leaves PCAPdroid headers to the PCAPdroid format', () => {
+    const header =
+      'IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,PktsRcvd,FirstSeen,LastSeen';
+    expect(detectGenericCsv([header])).toBe(0.5);
+    expect(detectFormat([header])?.name).toBe('pcapdroid-csv');
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Feeds text through a LineParser the way the engine does (split on `\n`, a `\r` before it
+ * dropped) and records every sink call, so tests can assert on what a parser reported per line.
+ */
+import fc from 'fast-check';
+import type { FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
+
+export type SinkCall =
+  | { kind: 'flow'; line: number; record: FlowRecord }
+  | { kind: 'skip'; line: number; reason: string; detail?: string }
+  | { kind: 'noData'; line: number; status: string };
+
+export interface ParseResult {
+  calls: SinkCall[];
+  flows: FlowRecord[];
+  skips: { line: number; reason: string; detail?: string }[];
+  noData: { line: number; status: string }[];
+  /** Sink calls per line number. */
+  callsPerLine: Map<number, number>;
+}
+
+/**
+ * A sink that copies each record (parsers reuse one object). Addresses passed as byte ranges
+ * (`ipBytes`) are turned into `origIp`/`respIp` text, as the buffer is only valid during the call.
+ */
+export class RecordingSink implements RecordSink {
+  readonly calls: SinkCall[] = [];
+  flow(record: FlowRecord): void {
+    const copy = { ...record };
+    const b = record.ipBytes;
+    if (b !== null) {
+      copy.origIp = b.toString('latin1', record.origIpStart, record.origIpEnd);
+      copy.respIp = b.toString('latin1', record.respIpStart, record.respIpEnd);
+      copy.ipBytes = null;
+    }
+    this.calls.push({ kind: 'flow', line: record.line, record: copy });
+  }
+  skip(line: number, reason: string, detail?: string): void {
+    this.calls.push(
+      detail === undefined
+        ? { kind: 'skip', line, reason }
+        : { kind: 'skip', line, reason, detail },
+    );
+  }
+  noData(line: number, status: string): void {
+    this.calls.push({ kind: 'noData', line, status });
+  }
+}
+
+/** Runs `input` through `parser` line by line and returns what it reported. */
+export function parseAll(parser: LineParser, input: string | Buffer): ParseResult {
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const sink = new RecordingSink();
+  let lineNo = 0;
+  let pos = 0;
+  while (pos < buf.length) {
+    let nl = buf.indexOf(10, pos);
+    if (nl < 0) nl = buf.length;
+    let end = nl;
+    if (end > pos && buf[end - 1] === 13) end--;
+    lineNo++;
+    parser.line(buf, pos, end, lineNo, sink);
+    pos = nl + 1;
+  }
+  parser.finish(sink);
+  const callsPerLine = new Map<number, number>();
+  for (const c of sink.calls) callsPerLine.set(c.line, (callsPerLine.get(c.line) ?? 0) + 1);
+  return {
+    calls: sink.calls,
+    flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
+    skips: sink.calls.flatMap((c) =>
+      c.kind === 'skip'
+        ? [
+            {
+              line: c.line,
+              reason: c.reason,
+              ...(c.detail === undefined ? {} : { detail: c.detail }),
+            },
+          ]
+        : [],
+    ),
+    noData: sink.calls.flatMap((c) =>
+      c.kind === 'noData' ? [{ line: c.line, status: c.status }] : [],
+    ),
+    callsPerLine,
+  };
+}
+
+/** Sum of a byte field over records, counting unknown (-1) as 0. */
+export function total(records: readonly FlowRecord[], field: 'origBytes' | 'respBytes'): number {
+  return records.reduce((s, r) => s + Math.max(0, r[field]), 0);
+}
+
+/** Endpoints as `orig -> resp` strings, for compact assertions. */
+export function endpoints(records: readonly FlowRecord[]): string[] {
+  return records.map((r) => `${r.origIp} -> ${r.respIp}`);
+}
+
+/**
+ * Arbitrary line contents for property tests: raw bytes (any value but `\n`, including invalid
+ * UTF-8), or lines assembled from `vocabulary` words and separators so that near-valid records are
+ * common, not just noise.
+ */
+export function arbitraryLine(
+  vocabulary: readonly string[],
+  separators: readonly string[],
+): fc.Arbitrary<Buffer> {
+  const raw = fc
+    .uint8Array({ maxLength: 200 })
+    .map((a) => Buffer.from(a.map((b) => (b === 10 ? 32 : b))));
+  const word = fc.oneof(
+    fc.constantFrom(...vocabulary),
+    fc.string({ maxLength: 12 }).map((s) => s.replace(/[\r\n]/g, ' ')),
+  );
+  const assembled = fc
+    .array(fc.tuple(word, fc.constantFrom(...separators)), { maxLength: 30 })
+    .map((parts) => Buffer.from(parts.map(([w, sep]) => w + sep).join(''), 'utf8'));
+  return fc.oneof(raw, assembled);
+}
+
+/** Joins lines with `\n` into one input (line i is line number i + 1). */
+export function joinLines(lines: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  lines.forEach((l, i) => {
+    if (i > 0) parts.push(Buffer.from('\n'));
+    parts.push(l);
+  });
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,273 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { InputError } from '../../../lambda/engine/errors';
+import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
+import { VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
+import { endpoints, parseAll, total } from './harness';
+
+const FIXTURES = join(__dirname, '../../fixtures/vpcflow');
+const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
+const parse = (input: string | Buffer) => parseAll(new VpcFlowParser(), input);
+
+describe('VPC flow logs, default v2 format (AWS documentation records)', () => {
+  it('reads accepted, rejected, ICMP and IPv6 records and reports NODATA/SKIPDATA as no data', () => {
+    // Act
+    const result = parse(fixture('default-v2-awsdocs.log'));
+
+    // Assess
+    expect(result.flows).toHaveLength(5);
+    expect(result.noData).toEqual([
+      { line: 4, status: 'NODATA' },
+      { line: 5, status: 'SKIPDATA' },
+    ]);
+    expect(result.skips).toEqual([]);
+    expect(endpoints(result.flows)).toEqual([
+      '172.31.16.139 -> 172.31.16.21',
+      '172.31.9.69 -> 172.31.9.12',
+      '203.0.113.12 -> 172.31.16.139',
+      '172.31.16.139 -> 203.0.113.12',
+      '2001:db8:1234:a100:8d6e:3477:df66:f105 -> 2001:db8:1234:a102:3304:8879:34cf:4071',
+    ]);
+    expect(total(result.flows, 'origBytes')).toBe(4249 + 4249 + 336 + 336 + 8855);
+    expect(result.flows.every((r) => r.respBytes === 0)).toBe(true);
+    expect(result.flows.map((r) => r.rejected)).toEqual([false, true, false, true, false]);
+  });
+
+  it('maps every field of a record', () => {
+    // Act
+    const [first] = parse(fixture('default-v2-awsdocs.log')).flows;
+
+    // Assess
+    expect(first).toMatchObject({
+      line: 2,
+      origIp: '172.31.16.139',
+      origPort: 20641,
+      respIp: '172.31.16.21',
+      respPort: 22,
+      proto: 'tcp',
+      origBytes: 4249,
+      respBytes: 0,
+      firstSeenMs: 1418530010000,
+      lastSeenMs: 1418530070000,
+      rejected: false,
+      hostname: null,
+      app: 'eni-1235b8ca123456789',
+    });
+  });
+
+  it('names ICMP by protocol number 1', () => {
+    const icmp = parse(fixture('default-v2-awsdocs.log')).flows.filter((r) => r.proto === 'icmp');
+    expect(icmp).toHaveLength(2);
+    expect(icmp[0]).toMatchObject({ origPort: 0, respPort: 0 });
+  });
+
+  it('reads the gzip-delivered S3 object the same once decompressed', () => {
+    // Prepare
+    const plain = parse(fixture('default-v2-awsdocs.log'));
+
+    // Act
+    const gz = parse(
+      gunzipSync(
+        fixture('123456789010_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz'),
+      ),
+    );
+
+    // Assess
+    expect(gz.calls).toEqual(plain.calls);
+  });
+
+  it('reads a header-less CloudWatch Logs export in the default format', () => {
+    // Prepare: the fixture without its header line
+    const text = fixture('default-v2-awsdocs.log').toString('utf8').split('\n').slice(1).join('\n');
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(result.flows).toHaveLength(5);
+    expect(result.noData).toHaveLength(2);
+    expect(result.flows[0]!.line).toBe(1);
+  });
+});
+
+describe('VPC flow logs, custom formats', () => {
+  it('reads a v3 custom order with pkt-srcaddr/pkt-dstaddr and the doc double space', () => {
+    // Act
+    const result = parse(fixture('custom-v3-tcpflags-awsdocs.log'));
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(endpoints(result.flows)).toEqual([
+      '52.213.180.42 -> 10.0.0.62',
+      '10.0.0.62 -> 52.213.180.42',
+      '52.213.180.42 -> 10.0.0.62',
+      '10.0.0.62 -> 52.213.180.42',
+    ]);
+    expect(result.flows[3]).toMatchObject({
+      origPort: 5001,
+      respPort: 43638,
+      origBytes: 967,
+      proto: 'tcp',
+    });
+    expect(total(result.flows, 'origBytes')).toBe(568 + 376 + 1260 + 967);
+  });
+
+  it('reads a v5 custom order with flow-direction and traffic-path', () => {
+    // Act
+    const result = parse(fixture('custom-v5-awsdocs.log'));
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual([
+      '52.95.128.179 -> 10.0.0.71',
+      '10.0.0.71 -> 52.95.128.179',
+    ]);
+    expect(result.flows.map((r) => r.origBytes)).toEqual([15044, 471]);
+    expect(result.flows[0]).toMatchObject({
+      origPort: 80,
+      respPort: 34210,
+      firstSeenMs: 1616729292000,
+      app: 'eni-1235b8ca123456789',
+    });
+  });
+
+  it('prefers pkt-dstaddr behind a NAT gateway (dstaddr is the gateway interface)', () => {
+    // Act
+    const result = parse(fixture('custom-natgw-noversion-awsdocs.log'));
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual([
+      '10.0.1.5 -> 203.0.113.5',
+      '10.0.0.220 -> 203.0.113.5',
+      '203.0.113.5 -> 10.0.0.220',
+      '203.0.113.5 -> 10.0.1.5',
+    ]);
+    // No bytes, ports or times in this format: unknown, not zero.
+    expect(result.flows[0]).toMatchObject({
+      origBytes: -1,
+      respBytes: 0,
+      origPort: -1,
+      proto: '',
+      firstSeenMs: NaN,
+    });
+  });
+
+  it('falls back to srcaddr/dstaddr when pkt- fields are -', () => {
+    const text =
+      'version srcaddr dstaddr pkt-srcaddr pkt-dstaddr bytes\n5 10.0.0.1 198.51.100.7 - - 10\n';
+    expect(endpoints(parse(text).flows)).toEqual(['10.0.0.1 -> 198.51.100.7']);
+  });
+
+  it('switches layout at a second header line (concatenated files)', () => {
+    // Prepare
+    const text = [
+      'version srcaddr dstaddr bytes action log-status',
+      '2 10.0.0.1 198.51.100.1 100 ACCEPT OK',
+      'bytes dstaddr srcaddr',
+      '200 198.51.100.2 10.0.0.2',
+    ].join('\n');
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(result.calls.map((c) => c.line)).toEqual([2, 4]);
+    expect(endpoints(result.flows)).toEqual([
+      '10.0.0.1 -> 198.51.100.1',
+      '10.0.0.2 -> 198.51.100.2',
+    ]);
+    expect(result.flows.map((r) => r.origBytes)).toEqual([100, 200]);
+  });
+
+  it('reads a custom format that opens with interface-id', () => {
+    const text =
+      'interface-id srcaddr dstaddr bytes\neni-abc srcaddr-like 1.1.1.1 5\neni-0a1b2c 10.0.0.1 1.1.1.1 7\n';
+    const result = parse(text);
+    expect(result.flows.map((r) => r.app)).toEqual(['eni-abc', 'eni-0a1b2c']);
+    expect(result.flows[1]!.origBytes).toBe(7);
+  });
+});
+
+describe('VPC flow logs, bad records and headers', () => {
+  it('skips a record whose field count differs from the header', () => {
+    const result = parse('version srcaddr dstaddr bytes\n2 10.0.0.1 1.1.1.1\n');
+    expect(result.skips).toEqual([
+      {
+        line: 2,
+        reason: 'record field count differs from the header',
+        detail: '3 fields, header names 4',
+      },
+    ]);
+  });
+
+  it('skips header-less records that are not the default format', () => {
+    const result = parse('5 10.0.0.1 1.1.1.1 80\n');
+    expect(result.skips.map((s) => s.reason)).toEqual([
+      'record before a header line and not in the default format',
+    ]);
+  });
+
+  it('skips a record with only one address and reports all-dash addresses as no data', () => {
+    const result = parse('srcaddr dstaddr log-status\n10.0.0.1 - OK\n- - OK\n');
+    expect(result.skips).toEqual([{ line: 2, reason: 'record has no destination address' }]);
+    expect(result.noData).toEqual([{ line: 3, status: 'OK' }]);
+  });
+
+  it('rejects a header without a destination field as a whole-input error', () => {
+    expect(() => parse('version srcaddr srcport bytes\n')).toThrow(InputError);
+    expect(() => parse('version srcaddr srcport bytes\n')).toThrow(/no dstaddr\/pkt-dstaddr field/);
+  });
+
+  it('names protocols: 17 udp, 58 ipv6-icmp, others by number', () => {
+    const text =
+      'srcaddr dstaddr protocol\n10.0.0.1 1.1.1.1 17\n10.0.0.1 1.1.1.1 58\n10.0.0.1 1.1.1.1 47\n10.0.0.1 1.1.1.1 -\n';
+    expect(parse(text).flows.map((r) => r.proto)).toEqual(['udp', 'ipv6-icmp', '47', '']);
+  });
+
+  it('ignores blank lines and CRLF line ends', () => {
+    const result = parse('srcaddr dstaddr\r\n\r\n10.0.0.1 1.1.1.1\r\n   \n');
+    expect(endpoints(result.flows)).toEqual(['10.0.0.1 -> 1.1.1.1']);
+    expect(result.calls).toHaveLength(1);
+  });
+});
+
+describe('VPC flow log detection', () => {
+  const detect = (text: string) =>
+    findFormat('vpc-flow')!.detect(text.split('\n').filter((l) => l.trim() !== ''));
+
+  it('is certain of a header line naming address fields', () => {
+    for (const f of [
+      'default-v2-awsdocs.log',
+      'custom-v3-tcpflags-awsdocs.log',
+      'custom-v5-awsdocs.log',
+      'custom-natgw-noversion-awsdocs.log',
+    ]) {
+      expect(detect(fixture(f).toString('utf8'))).toBe(1);
+      expect(
+        detectFormat(
+          fixture(f)
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => l !== ''),
+        )?.name,
+      ).toBe('vpc-flow');
+    }
+  });
+
+  it('gives 0.8 to header-less default v2 records', () => {
+    expect(
+      detect(
+        '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK',
+      ),
+    ).toBe(0.8);
+    expect(
+      detect('2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA'),
+    ).toBe(0.8);
+  });
+
+  it('does not claim other text', () => {
+    expect(detect('ts,src,dst\n1,2,3')).toBe(0);
+    expect(detect('#separator \\x09')).toBe(0);
+    expect(detect('hello world')).toBe(0);
+  });
+});
