@@ -8,6 +8,7 @@ import { openGeoDatabase, type GeoLookup } from '../engine/geo/geo-lookup';
 import { compilePolicy, parsePolicyJson, policyFromSpec, type CompiledPolicy } from '../engine/policy/policy';
 import type { CheckerConfig } from '../config';
 import { loadGeoDatabases } from './load-geo-database';
+import { httpStatusOf, S3ObjectNotFoundError } from './s3-errors';
 import { unquoteEtag } from './s3-etag';
 import { readS3ObjectToBuffer } from './s3-log-source';
 import { parseS3Url } from './s3-url';
@@ -39,8 +40,15 @@ export class CheckResources {
 
   private async etagOf(url: string): Promise<string | undefined> {
     const { bucket, key } = parseS3Url(url);
-    const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return unquoteEtag(head.ETag);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return unquoteEtag(head.ETag);
+    } catch (err) {
+      // A HEAD response has no body, so the SDK's error says only "NotFound: UnknownError": name
+      // the object, or the log line does not say which configured URL is wrong.
+      if (httpStatusOf(err) === 404) throw new S3ObjectNotFoundError(`${url}: no such object`, { cause: err });
+      throw err;
+    }
   }
 
   private async fresh<T>(url: string, cached: Cached<T> | null | undefined, load: (bytes: Buffer) => T, max: number): Promise<Cached<T>> {
