@@ -9,9 +9,10 @@ import type { Verdict } from '../engine/verdict/verdict';
 import { verdictJson } from '../engine/verdict/serialize';
 import { TOOL_VERSION } from '../version';
 import type { CheckResources } from './s3-check-resources';
-import { errorCodeOf, httpStatusOf, S3ObjectNotFoundError } from './s3-errors';
+import { errorCodeOf, httpStatusOf, S3AdapterError, S3ObjectNotFoundError } from './s3-errors';
 import { unquoteEtag } from './s3-etag';
 import { openS3Object } from './s3-log-source';
+import { formatS3Url } from './s3-url';
 import { JSON_CONTENT_TYPE, putIfAbsent } from './s3-verdict-sink';
 
 /** An object to check, as an S3 event names it (key already URL-decoded). */
@@ -118,7 +119,18 @@ export async function checkS3Object(
   if (existing === null) {
     // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
     const written = await putIfAbsent(client, target.verdictBucket, verdictKey, body);
-    if (!written) return { kind: 'duplicate', verdictKey };
+    if (!written) {
+      // Someone wrote it since we looked. A duplicate only if it judged the same object version: a
+      // verdict about other bytes (an overwrite's two notifications racing) must not swallow ours.
+      const winner = await existingVerdictSource(client, target.verdictBucket, verdictKey);
+      const judged = verdict.input.source ?? {};
+      if (winner && sameObject(winner, { versionId: judged.versionId ?? undefined, etag: judged.etag ?? undefined })) {
+        return { kind: 'duplicate', verdictKey };
+      }
+      throw new S3AdapterError(
+        `${formatS3Url(target.verdictBucket, verdictKey)}: written meanwhile with the verdict of another version of ${formatS3Url(ref.bucket, ref.key)}; retry to replace it`,
+      );
+    }
   } else {
     // A newer version of the object: the bucket keeps (and locks) the earlier verdict's version.
     await client.send(
