@@ -63,21 +63,33 @@ interface Runtime {
   resources: CheckResources;
 }
 
+/** Test hooks for {@link resetRuntime}. */
+export interface RuntimeOptions {
+  /**
+   * Makes the container's S3 client, e.g. to add middleware in a test.
+   * @default createS3Client(env)
+   */
+  createClient?: (env: NodeJS.ProcessEnv) => S3Client;
+}
+
 let runtime: Runtime | null = null;
+let makeClient: (env: NodeJS.ProcessEnv) => S3Client = (env) => createS3Client(env);
 
 /** The client, config and caches of this container, made on first use. */
 function getRuntime(): Runtime {
   if (runtime === null) {
     const config = loadConfig(process.env);
-    const client = createS3Client(process.env);
+    const client = makeClient(process.env);
     runtime = { client, config, resources: new CheckResources(client, config) };
   }
   return runtime;
 }
 
 /** Forgets the container state (tests change the environment between cases). */
-export function resetRuntime(): void {
+export function resetRuntime(options: RuntimeOptions = {}): void {
+  runtime?.client.destroy();
   runtime = null;
+  makeClient = options.createClient ?? ((env) => createS3Client(env));
 }
 
 async function checkRef(rt: Runtime, ref: ObjectRef): Promise<void> {
