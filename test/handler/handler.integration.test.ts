@@ -1,0 +1,564 @@
+/**
+ * The checker function end to end: `handler()` with real-shaped SQS and S3 events, its own S3
+ * client made from the environment (SDK default checksums, as deployed), against fauxqs on
+ * 127.0.0.1. Nothing here talks to AWS.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambda/adapters/s3-client';
+import { handler, resetRuntime, type CheckerEvent } from '../../lambda/handler';
+import { verdictKeyOf } from '../../lambda/adapters/s3-check-object';
+import type { Verdict } from '../../lambda/engine/verdict/verdict';
+import { fixturePath } from '../helpers/engine';
+import { REPO_ROOT } from '../helpers/cli';
+import {
+  emulateConditionalWrites,
+  recordS3Requests,
+  startLocalS3,
+  type LocalS3,
+  type RecordedS3Request,
+} from '../helpers/local-s3';
+import {
+  md5Etag,
+  s3Event,
+  s3EventBody,
+  s3TestEventBody,
+  sqsEvent,
+  sqsRecord,
+  type S3ObjectFacts,
+  type SqsMessage,
+} from '../helpers/s3-events';
+
+const EXAMPLE = readFileSync(join(REPO_ROOT, 'examples', 'drone-app.conn.log'));
+const POP3 = readFileSync(fixturePath('zeek', 'conn-pop3.tsv.log'));
+const ZEEK_JSON = readFileSync(fixturePath('zeek', 'conn-zeekdocs.json.log'));
+// Not a connection log of any format: deterministic noise (recipe: 40 lines of this LCG's output).
+const MALFORMED = Buffer.from(
+  Array.from({ length: 40 }, (_, i) => `~${((i * 1103515245 + 12345) % 2 ** 31).toString(36)} !? ${i}`).join('\n'),
+);
+// DE is allowed, CN is not: POP3 (212.227.15.x, DE) is compliant, the drone app (CN) is not.
+const POLICY = 'us,de';
+
+const ORIGINAL_ENV = { ...process.env };
+let s3: LocalS3;
+let uploads: string;
+let verdicts: string;
+let logLines: string[];
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Sets the function's environment (on top of the base one) and starts a fresh container. */
+function useEnv(vars: Record<string, string | undefined> = {}): void {
+  process.env = {
+    ...ORIGINAL_ENV,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_PROFILE: undefined,
+    VERDICT_BUCKET: verdicts,
+    RESIDENCY_POLICY: POLICY,
+  };
+  for (const [name, value] of Object.entries(vars)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  resetRuntime();
+}
+
+/** Uploads `bytes` as `key` and returns what an S3 event would say about it. */
+async function upload(key: string, bytes: Uint8Array, bucket = uploads): Promise<S3ObjectFacts> {
+  const out = await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+  const eTag = out.ETag!.replace(/"/g, '');
+  expect(eTag).toBe(md5Etag(bytes));
+  return { bucket, key, size: bytes.byteLength, eTag };
+}
+
+async function readVerdict(key: string): Promise<Verdict & { input: { source: Record<string, string | null> } }> {
+  const out = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: verdictKeyOf('verdicts/', key) }));
+  return JSON.parse(await out.Body!.transformToString('utf8'));
+}
+
+async function verdictKeys(): Promise<string[]> {
+  const out = await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: 'verdicts/' }));
+  return (out.Contents ?? []).map((o) => o.Key!);
+}
+
+function logsMatching(message: string): Record<string, unknown>[] {
+  return logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === message);
+}
+
+beforeAll(async () => {
+  s3 = await startLocalS3();
+  uploads = await s3.createBucket('upload');
+  verdicts = await s3.createBucket('verdict');
+});
+
+afterAll(async () => {
+  resetRuntime();
+  process.env = ORIGINAL_ENV;
+  await s3?.stop();
+});
+
+beforeEach(() => {
+  useEnv();
+  logLines = [];
+  const keep = (line: unknown): void => void logLines.push(String(line));
+  jest.spyOn(console, 'log').mockImplementation(keep);
+  jest.spyOn(console, 'error').mockImplementation(keep);
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+describe('SQS-wrapped S3 events (the deployed path)', () => {
+  it('checks a log whose key has spaces, a plus sign and non-ASCII letters', async () => {
+    // Prepare
+    const key = 'incoming/drone app/Flug+log ü.conn.log';
+    const facts = await upload(key, EXAMPLE);
+    const message = sqsRecord(s3EventBody(facts));
+    expect(JSON.parse(message.body).Records[0].s3.object.key).toBe('incoming/drone+app/Flug%2Blog+%C3%BC.conn.log');
+
+    // Act
+    const response = await handler(sqsEvent(message));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const verdict = await readVerdict(key);
+    expect(verdict).toMatchObject({
+      compliant: false,
+      input: {
+        name: key,
+        format: 'zeek-tsv',
+        compression: 'none',
+        bytes: EXAMPLE.byteLength,
+        sha256: sha256(EXAMPLE),
+        source: { bucket: uploads, key, versionId: null, etag: facts.eTag },
+      },
+      totals: { records: 21, connections: 21, skipped: 0, violatingDestinations: 4, destinations: 11 },
+      policy: { allowedCountries: ['DE', 'US'] },
+    });
+    expect(verdict.error).toBeUndefined();
+    expect(verdict.violations.map((v) => v.country)).toEqual(['CN', 'CN', 'CN', 'CN']);
+    expect(logsMatching('verdict written')).toEqual([
+      expect.objectContaining({ key, compliant: false, verdictKey: verdictKeyOf('verdicts/', key) }),
+    ]);
+  });
+
+  it('checks a gzip-compressed log: hashes the bytes as uploaded', async () => {
+    // Prepare
+    const gz = gzipSync(POP3);
+    const facts = await upload('incoming/pop3/conn.log.gz', gz);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict).toMatchObject({
+      compliant: true,
+      input: {
+        format: 'zeek-tsv',
+        compression: 'gzip',
+        bytes: gz.byteLength,
+        decodedBytes: POP3.byteLength,
+        sha256: sha256(gz),
+        source: { key: facts.key, etag: facts.eTag },
+      },
+      totals: { records: 11, violatingDestinations: 0 },
+    });
+  });
+
+  it('checks every object of a message with several records', async () => {
+    // Prepare
+    const a = await upload('incoming/multi/a.json.log', ZEEK_JSON);
+    const b = await upload('incoming/multi/b.conn.log', POP3);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(a, b))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await readVerdict(a.key)).input.format).toBe('zeek-json');
+    expect((await readVerdict(b.key)).compliant).toBe(true);
+  });
+
+  it('writes an error verdict for a file that is not a connection log, and does not retry it', async () => {
+    // Prepare
+    const facts = await upload('incoming/notes.txt', MALFORMED);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict).toMatchObject({ compliant: false, input: { format: null, sha256: sha256(MALFORMED) } });
+    expect(verdict.error).toMatch(/format/i);
+  });
+
+  it('writes an error verdict for an object deleted before it was checked', async () => {
+    // Prepare
+    const facts = await upload('incoming/gone.conn.log', POP3);
+    await s3.client.send(new DeleteObjectCommand({ Bucket: uploads, Key: facts.key }));
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict.compliant).toBe(false);
+    expect(verdict.error).toBe(`${facts.key}: object no longer exists in s3://${uploads}`);
+  });
+
+  it('writes one verdict when the same message is delivered twice', async () => {
+    // Prepare
+    const facts = await upload('incoming/twice.conn.log', EXAMPLE);
+    const message = sqsRecord(s3EventBody(facts));
+    await handler(sqsEvent(message));
+    const first = await readVerdict(facts.key);
+
+    // Act
+    const response = await handler(sqsEvent(redelivered(message)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await readVerdict(facts.key)).checkedAt).toBe(first.checkedAt);
+    expect(logsMatching('verdict written')).toHaveLength(1);
+    expect(logsMatching('verdict already written')).toEqual([expect.objectContaining({ key: facts.key })]);
+  });
+
+  it('writes one verdict when the same message is delivered twice at the same time', async () => {
+    // Prepare: fauxqs ignores If-None-Match, so conditional writes are emulated (atomically here,
+    // as S3 does them); both invocations must have found no verdict before either writes one.
+    const facts = await upload('incoming/concurrent.conn.log', EXAMPLE);
+    const verdictKey = verdictKeyOf('verdicts/', facts.key);
+    let requests: RecordedS3Request[] = [];
+    resetRuntime({
+      createClient: (env) => {
+        const client = createS3Client(env);
+        emulateConditionalWrites(client);
+        serializeConditionalPuts(client);
+        holdGetsUntil(client, verdictKey, 2);
+        requests = recordS3Requests(client);
+        return client;
+      },
+    });
+    const message = sqsRecord(s3EventBody(facts));
+
+    // Act
+    const responses = await Promise.all([handler(sqsEvent(message)), handler(sqsEvent(message))]);
+
+    // Assess
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(logsMatching('verdict written')).toHaveLength(1);
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+    expect(await verdictKeys()).toContain(verdictKey);
+    const conditionalPuts = requests.filter((r) => r.commandName === 'PutObjectCommand' && r.headers['if-none-match'] === '*');
+    expect(conditionalPuts).toHaveLength(2);
+  });
+
+  it('does not drop the verdict of a newer upload checked at the same time as the older one', async () => {
+    // Prepare: two uploads of one key in quick succession, their notifications handled at once.
+    // "first" reads the old bytes and writes its verdict first; "second" reads the new bytes and
+    // then finds the key taken (S3's 412) by a verdict about other bytes.
+    const key = 'incoming/race/overwritten.conn.log';
+    const old = await upload(key, POP3);
+    const newer: S3ObjectFacts = { ...old, size: EXAMPLE.byteLength, eTag: md5Etag(EXAMPLE) };
+    const verdictKey = verdictKeyOf('verdicts/', key);
+    const who = new AsyncLocalStorage<'first' | 'second'>();
+    const firstRead = deferred();
+    const firstWrote = deferred();
+    resetRuntime({
+      createClient: (env) => {
+        const client = createS3Client(env);
+        emulateConditionalWrites(client);
+        serializeConditionalPuts(client);
+        holdGetsUntil(client, verdictKey, 2);
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const input = args.input as { Key?: string; IfNoneMatch?: string };
+            const caller = who.getStore();
+            if (context.commandName === 'GetObjectCommand' && input.Key === key) {
+              if (caller === 'second') {
+                await firstRead.promise;
+                await s3.client.send(new PutObjectCommand({ Bucket: uploads, Key: key, Body: EXAMPLE }));
+                return next(args);
+              }
+              return next(args).finally(firstRead.resolve);
+            }
+            if (context.commandName === 'PutObjectCommand' && input.IfNoneMatch === '*') {
+              if (caller === 'second') await firstWrote.promise;
+              else return next(args).finally(firstWrote.resolve);
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'orderTheRace' },
+        );
+        return client;
+      },
+    });
+    const oldMessage = sqsRecord(s3EventBody(old), 'old');
+    const newMessage = sqsRecord(s3EventBody(newer), 'new');
+
+    // Act
+    const responses = await Promise.all([
+      who.run('first', () => handler(sqsEvent(oldMessage))),
+      who.run('second', () => handler(sqsEvent(newMessage))),
+    ]);
+
+    // Assess: the newer upload's message is retried, and its retry replaces the verdict.
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [{ itemIdentifier: 'new' }] }]);
+    expect((await readVerdict(key)).input.source.etag).toBe(old.eTag);
+    resetRuntime();
+    expect(await handler(sqsEvent(redelivered(newMessage)))).toEqual({ batchItemFailures: [] });
+    const verdict = await readVerdict(key);
+    expect(verdict.input.source.etag).toBe(newer.eTag);
+    expect(verdict.input.sha256).toBe(sha256(EXAMPLE));
+    expect(verdict.compliant).toBe(false);
+  });
+
+  it('ignores the s3:TestEvent S3 sends when notifications are configured', async () => {
+    // Prepare
+    const before = await verdictKeys();
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3TestEventBody(uploads))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await verdictKeys()).toEqual(before);
+    expect(logLines).toEqual([]);
+  });
+
+  it('fails only the message that is not an S3 event, and checks the rest of the batch', async () => {
+    // Prepare
+    const facts = await upload('incoming/batch/good.conn.log', POP3);
+    const good = sqsRecord(s3EventBody(facts), 'good-message');
+    const bad = sqsRecord('this is not JSON', 'bad-message');
+
+    // Act
+    const response = await handler(sqsEvent(bad, good));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-message' }] });
+    expect((await readVerdict(facts.key)).compliant).toBe(true);
+    expect(logsMatching('message failed, will be retried')).toEqual([
+      expect.objectContaining({ messageId: 'bad-message', level: 'ERROR' }),
+    ]);
+  });
+});
+
+describe('direct S3 events', () => {
+  it('checks the object the record names', async () => {
+    // Prepare
+    const facts = await upload('incoming/direct/Flug+log ü 2.conn.log', EXAMPLE);
+
+    // Act
+    const response = await handler(s3Event(facts));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await readVerdict(facts.key)).input).toMatchObject({ sha256: sha256(EXAMPLE), source: { key: facts.key } });
+  });
+
+  it('fails the invocation when S3 cannot be reached, so Lambda retries it', async () => {
+    // Prepare
+    useEnv({ AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await closedPort()}`, AWS_MAX_ATTEMPTS: '1' });
+    const event: CheckerEvent = s3Event({ bucket: uploads, key: 'incoming/x.log', size: 1, eTag: 'abc' });
+
+    // Act + Assess
+    await expect(handler(event)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('when S3 is down', () => {
+  it('reports the message as a batch item failure, and succeeds once S3 is back', async () => {
+    // Prepare: a second server holding the upload, stopped before the function runs.
+    const other = await startLocalS3();
+    const facts = await (async () => {
+      await other.createBucket(uploads);
+      await other.createBucket(verdicts);
+      await other.client.send(new PutObjectCommand({ Bucket: uploads, Key: 'incoming/down.conn.log', Body: POP3 }));
+      return { bucket: uploads, key: 'incoming/down.conn.log', size: POP3.byteLength, eTag: md5Etag(POP3) };
+    })();
+    useEnv({ AWS_ENDPOINT_URL_S3: other.endpoint, AWS_MAX_ATTEMPTS: '1' });
+    await other.stop();
+    const message = sqsRecord(s3EventBody(facts), 'while-down');
+
+    // Act
+    const started = Date.now();
+    const response = await handler(sqsEvent(message));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'while-down' }] });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(logsMatching('message failed, will be retried')[0]?.error).toMatch(/ECONNREFUSED|socket|ECONNRESET/);
+
+    // Act: the retry reaches an S3 that is up (the original server, holding the same object).
+    await upload(facts.key, POP3);
+    useEnv();
+    const retried = await handler(sqsEvent(redelivered(message)));
+
+    // Assess
+    expect(retried.batchItemFailures).toEqual([]);
+    expect((await readVerdict(facts.key)).compliant).toBe(true);
+  });
+});
+
+describe('RESIDENCY_POLICY', () => {
+  it('takes an inline JSON policy', async () => {
+    // Prepare
+    useEnv({ RESIDENCY_POLICY: '{"allowedCountries": ["US", "CN"]}' });
+    const facts = await upload('incoming/policy/inline.conn.log', EXAMPLE);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict).toMatchObject({ compliant: true, policy: { allowedCountries: ['CN', 'US'] } });
+  });
+
+  it('takes the s3:// URL of a policy object', async () => {
+    // Prepare
+    const config = await s3.createBucket('config');
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: config,
+        Key: 'policies/drone fleet.json',
+        Body: JSON.stringify({ allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'] }),
+      }),
+    );
+    useEnv({ RESIDENCY_POLICY: `s3://${config}/policies/drone fleet.json` });
+    const facts = await upload('incoming/policy/from-s3.conn.log', EXAMPLE);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict.compliant).toBe(false);
+    expect(verdict.policy.deniedCountries).toEqual(expect.arrayContaining(['CN', 'RU']));
+    expect(verdict.violations[0]?.rule).toBe('CN is denied by foreign-adversaries');
+  });
+
+  it.each([
+    ['an unknown country', 'us,xx'],
+    ['invalid JSON', '{"allowedCountries": ['],
+  ])('fails every message when it is %s, naming the variable', async (_what, spec) => {
+    // Prepare
+    useEnv({ RESIDENCY_POLICY: spec });
+    const a = await upload('incoming/policy/bad-a.conn.log', POP3);
+    const b = await upload('incoming/policy/bad-b.conn.log', POP3);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(a), 'a'), sqsRecord(s3EventBody(b), 'b')));
+
+    // Assess: a configuration fault is retried (then dead-lettered), never judged as the log's fault.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }]);
+    const failures = logsMatching('message failed, will be retried');
+    expect(failures).toHaveLength(2);
+    for (const f of failures) expect(f.error).toMatch(/^PolicyError: RESIDENCY_POLICY/);
+    expect(await verdictKeys()).not.toContain(verdictKeyOf('verdicts/', a.key));
+  });
+
+  it('fails every message when the policy object does not exist, naming its URL', async () => {
+    // Prepare
+    useEnv({ RESIDENCY_POLICY: `s3://${uploads}/no/such/policy.json` });
+    const facts = await upload('incoming/policy/missing.conn.log', POP3);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts), 'm')));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
+    expect(logsMatching('message failed, will be retried')[0]?.error).toContain(`s3://${uploads}/no/such/policy.json`);
+  });
+
+  it('fails the invocation when VERDICT_BUCKET is missing, naming the variable', async () => {
+    // Prepare
+    useEnv({ VERDICT_BUCKET: undefined });
+
+    // Act + Assess
+    await expect(handler(sqsEvent(sqsRecord(s3TestEventBody(uploads))))).rejects.toThrow(
+      'Environment variable VERDICT_BUCKET is required',
+    );
+  });
+});
+
+/** The same message, received once more (SQS redelivers it with the same messageId and body). */
+function redelivered(message: SqsMessage): SqsMessage {
+  const count = Number(message.attributes.ApproximateReceiveCount) + 1;
+  return { ...message, attributes: { ...message.attributes, ApproximateReceiveCount: String(count) } };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Makes `If-None-Match: *` PutObjects on `client` one at a time, so the emulated check-then-write
+ * is atomic as S3's is (the emulation alone would let two concurrent writers both succeed).
+ */
+function serializeConditionalPuts(client: S3Client): void {
+  let queue: Promise<unknown> = Promise.resolve();
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const input = args.input as { IfNoneMatch?: string };
+      if (context.commandName !== 'PutObjectCommand' || input.IfNoneMatch !== '*') return next(args);
+      const run = queue.then(() => next(args));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    { step: 'initialize', name: 'serializeConditionalPuts' },
+  );
+}
+
+/** Holds GetObject requests for `key` until `count` of them are waiting, then lets all through. */
+function holdGetsUntil(client: S3Client, key: string, count: number): void {
+  const waiting: (() => void)[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: string };
+      if (context.commandName === 'GetObjectCommand' && input.Key === key && waiting.length < count) {
+        await new Promise<void>((release) => {
+          waiting.push(release);
+          if (waiting.length === count) for (const r of waiting) r();
+        });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'holdGetsUntil' },
+  );
+}
