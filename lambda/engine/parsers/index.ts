@@ -70,7 +70,7 @@ export function detectFormat(lines: readonly string[]): FormatDefinition | null 
   let best: FormatDefinition | null = null;
   let bestScore = 0;
   for (const f of FORMATS) {
-    let score = 0;
+    let score: number;
     try {
       score = f.detect(lines);
     } catch {

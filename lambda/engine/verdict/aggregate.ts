@@ -99,6 +99,9 @@ export class Aggregator implements RecordSink {
   private readonly destProtocols: string[][] = [];
   private readonly destHostnames: (Set<string> | undefined)[] = [];
   private readonly destApps: (Set<string> | undefined)[] = [];
+  /** The last name added, so a run of records with one name costs a comparison, not a Set. */
+  private readonly destLastHostname: (string | null)[] = [];
+  private readonly destLastApp: (string | null)[] = [];
   private readonly destEvidence: number[][] = [];
 
   constructor(
@@ -180,6 +183,8 @@ export class Aggregator implements RecordSink {
     this.destProtocols.push([]);
     this.destHostnames.push(undefined);
     this.destApps.push(undefined);
+    this.destLastHostname.push(null);
+    this.destLastApp.push(null);
     this.destEvidence.push([]);
     this.epDest[ep] = d;
     return d;
@@ -249,8 +254,16 @@ export class Aggregator implements RecordSink {
         if (protocols.length < MAX_PROTOCOLS_LISTED && !protocols.includes(proto)) protocols.push(proto);
       }
     }
-    if (r.hostname !== null && remote === resp) this.destHostnames[d] = addName(this.destHostnames[d], r.hostname);
-    if (r.app !== null) this.destApps[d] = addName(this.destApps[d], r.app);
+    const hostname = r.hostname;
+    if (hostname !== null && remote === resp && hostname !== this.destLastHostname[d]) {
+      this.destLastHostname[d] = hostname;
+      this.destHostnames[d] = addName(this.destHostnames[d], hostname);
+    }
+    const app = r.app;
+    if (app !== null && app !== this.destLastApp[d]) {
+      this.destLastApp[d] = app;
+      this.destApps[d] = addName(this.destApps[d], app);
+    }
     if (seen < MAX_EVIDENCE_LINES) this.destEvidence[d]!.push(r.line);
   }
 
