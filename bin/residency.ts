@@ -16,6 +16,8 @@ Commands:
   check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
   policy validate|show|list
                          check a policy file, print a preset
+  submit <file>...       upload logs to the serverless pipeline, wait for and print its verdicts
+  serve                  run the pipeline locally (S3 emulator + checker) to try submit
 
 Example:
   residency check conn.log --jurisdiction us --deny foreign-adversaries
@@ -41,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(rest);
     case 'policy':
       return policyCommand(rest);
+    // Loaded on demand: the AWS SDK would add its load time to every check.
+    case 'submit':
+      return (await import('./cli/submit-command')).submitCommand(rest);
+    case 'serve':
+      return (await import('./cli/serve-command')).serveCommand(rest);
     default:
       printError(`unknown command '${command}' (try residency --help)`);
       return EXIT_ERROR;
