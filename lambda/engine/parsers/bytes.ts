@@ -81,3 +81,13 @@ export function parseTimestampText(text: string): number {
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? NaN : ms;
 }
+
+/**
+ * Skips a UTF-8 byte order mark at `start` (a file's first line, or a file concatenated onto
+ * another); returns the new start.
+ */
+export function skipBom(buf: Buffer, start: number, end: number): number {
+  return end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf
+    ? start + 3
+    : start;
+}

@@ -10,7 +10,7 @@
 import { InputError, UsageError } from '../errors';
 import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseTimestampText, parseUint, utf8 } from './bytes';
+import { bytesEqual, latin1, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvText,
@@ -246,13 +246,7 @@ export class GenericCsvParser implements LineParser {
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    if (
-      end - start >= 3 &&
-      buf[start] === 0xef &&
-      buf[start + 1] === 0xbb &&
-      buf[start + 2] === 0xbf
-    )
-      start += 3;
+    start = skipBom(buf, start, end);
     const first = skipBlanks(buf, start, end);
     if (first === end || buf[first] === 35) return;
     const cols = this.cols;

@@ -22,7 +22,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseUint, utf8 } from './bytes';
+import { bytesEqual, latin1, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvText,
@@ -113,13 +113,7 @@ export class PcapdroidCsvParser implements LineParser {
   private readonly names = new TextCache(1024);
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    if (
-      end - start >= 3 &&
-      buf[start] === 0xef &&
-      buf[start + 1] === 0xbb &&
-      buf[start + 2] === 0xbf
-    )
-      start += 3;
+    start = skipBom(buf, start, end);
     if (start === end) return;
     if (end - start >= HEADER_PREFIX.length && (buf[start] === 73 || buf[start] === 105)) {
       const head = latin1(buf, start, start + HEADER_PREFIX.length).toLowerCase();

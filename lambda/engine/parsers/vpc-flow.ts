@@ -13,7 +13,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseEpochSecondsMs, parseUint } from './bytes';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { TextCache } from './csv';
 
@@ -159,13 +159,7 @@ export class VpcFlowParser implements LineParser {
   private readonly enis = new TextCache(256);
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    if (
-      end - start >= 3 &&
-      buf[start] === 0xef &&
-      buf[start + 1] === 0xbb &&
-      buf[start + 2] === 0xbf
-    )
-      start += 3;
+    start = skipBom(buf, start, end);
     while (start < end && buf[start] === SPACE) start++;
     while (end > start && buf[end - 1] === SPACE) end--;
     if (start === end) return;
