@@ -1,23 +1,19 @@
 /**
  * A real S3-protocol server for integration tests: fauxqs (in-memory S3 + SQS + SNS emulator)
- * started in a child process on a random free port, bound to 127.0.0.1 only.
+ * started in a child process on a random free port, bound to 127.0.0.1 only, by the same
+ * {@link startLocalS3Server} that `residency serve` uses.
  *
  * Why a child process: fauxqs is ESM-only (`exports` has only an `import` condition), and jest
  * without `--experimental-vm-modules` can neither `import()` nor `require()` it (jest intercepts
  * `createRequire` too). A child `node` process loads it natively, and killing that process is
  * also the most faithful way to simulate "S3 is down".
  *
- * Why `buildApp` + `listen` instead of fauxqs' `startFauxqs`: `startFauxqs` always listens on
- * 0.0.0.0; a test server has no business being reachable from the network.
- *
  * @example
  *   let s3: LocalS3;
  *   beforeAll(async () => { s3 = await startLocalS3(); await s3.createBucket('logs'); });
  *   afterAll(() => s3.stop());
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
@@ -25,13 +21,15 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { startLocalS3Server } from '../../lambda/adapters/local-pipeline';
+
+export {
+  LOCAL_S3_START_TIMEOUT_MS,
+  LOCAL_S3_STOP_GRACE_MS,
+} from '../../lambda/adapters/local-pipeline';
 
 /** Region the local clients sign for (fauxqs derives the region from the signature). */
 export const LOCAL_S3_REGION = 'us-east-1';
-/** How long to wait for the child process to report its listening address. */
-export const LOCAL_S3_START_TIMEOUT_MS = 15_000;
-/** How long `stop()` waits after SIGTERM before it sends SIGKILL. */
-export const LOCAL_S3_STOP_GRACE_MS = 2_000;
 
 /** A running local S3 server and a client pointed at it. */
 export interface LocalS3 {
@@ -79,47 +77,14 @@ export function uniqueBucketName(prefix = 'test'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
-// Runs in the child as an ES module; `fauxqs` resolves from the repository root (the cwd).
-// The child exits when its stdin closes, so a crashed jest worker cannot leave it running.
-const CHILD_SCRIPT = `
-import { buildApp } from 'fauxqs';
-const app = buildApp({ logger: false });
-const address = await app.listen({ host: '127.0.0.1', port: 0 });
-process.stdout.write(JSON.stringify({ address }) + '\\n');
-let closing = false;
-const shutdown = () => {
-  if (closing) return;
-  closing = true;
-  app.close().finally(() => process.exit(0));
-};
-process.on('SIGTERM', shutdown);
-process.stdin.on('end', shutdown);
-process.stdin.resume();
-`;
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
 /** Starts fauxqs on 127.0.0.1 on a free port; resolves once it accepts connections. */
 export async function startLocalS3(): Promise<LocalS3> {
-  const child = spawn(process.execPath, ['--input-type=module', '--eval', CHILD_SCRIPT], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, FAUXQS_LOGGER: 'false' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const server = await startLocalS3Server({ host: '127.0.0.1', port: 0 });
+  const { endpoint } = server;
   let running = true;
-  void exited.then(() => {
+  void server.exited.then(() => {
     running = false;
   });
-
-  let endpoint: string;
-  try {
-    endpoint = await readListeningAddress(child);
-  } catch (error) {
-    child.kill('SIGKILL');
-    await exited;
-    throw error;
-  }
 
   const clients: S3Client[] = [];
   const createClient = (overrides?: S3ClientConfig): S3Client => {
@@ -141,62 +106,12 @@ export async function startLocalS3(): Promise<LocalS3> {
       return name;
     },
     async stop() {
-      if (running) {
-        child.stdin.end();
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), LOCAL_S3_STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       // Only after the server is gone, so a mid-test stop() is seen by clients as the server
       // dropping their connections, not as the client closing its own sockets.
       for (const c of clients.splice(0)) c.destroy();
     },
   };
-}
-
-/** Reads the child's first stdout line (`{"address": ...}`), or fails with its stderr. */
-function readListeningAddress(child: ChildProcessWithoutNullStreams): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const fail = (reason: string): void => {
-      cleanup();
-      reject(new Error(`local S3 server did not start: ${reason}${stderr ? `\n${stderr}` : ''}`));
-    };
-    const onStdout = (chunk: Buffer): void => {
-      stdout += chunk.toString('utf8');
-      const newline = stdout.indexOf('\n');
-      if (newline === -1) return;
-      cleanup();
-      try {
-        const { address } = JSON.parse(stdout.slice(0, newline)) as { address: string };
-        resolve(address);
-      } catch {
-        reject(
-          new Error(`local S3 server printed an unexpected line: ${stdout.slice(0, newline)}`),
-        );
-      }
-    };
-    const onStderr = (chunk: Buffer): void => {
-      stderr += chunk.toString('utf8');
-    };
-    const onClose = (code: number | null): void => fail(`process exited with code ${code}`);
-    const timer = setTimeout(
-      () => fail(`no address after ${LOCAL_S3_START_TIMEOUT_MS} ms`),
-      LOCAL_S3_START_TIMEOUT_MS,
-    );
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout.off('data', onStdout);
-      child.off('close', onClose);
-      // Keep draining both pipes so a chatty child can never block on a full pipe buffer.
-      child.stdout.resume();
-    };
-    child.stdout.on('data', onStdout);
-    child.stderr.on('data', onStderr);
-    child.once('close', onClose);
-  });
 }
 
 /** An HTTP request as the S3 client sent it, for assertions. */
