@@ -6,7 +6,7 @@ import { InputError, ResidencyError } from './errors';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
-import { detectFormat, findFormat, type FormatDefinition } from './parsers';
+import { detectFormat, findFormat, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { Aggregator } from './verdict/aggregate';
@@ -87,7 +87,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     }
     if (headBytes === 0) throw new InputError('input is empty');
     if (!format) {
-      format = detectFormat(headLines(head));
+      format = detectFormat(headLines(head), Buffer.concat(head).subarray(0, DETECT_BYTES));
       formatSource = 'detected';
       if (!format) {
         throw new InputError(
@@ -96,29 +96,41 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       }
     }
     const parser = format.create(options.parserOptions ?? {});
-    const splitter = new LineSplitter(
-      (buf, start, end, lineNo) => parser.line(buf, start, end, lineNo, agg),
-      (lineNo, length) => agg.skip(lineNo, `line longer than ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes`, `${length} bytes`),
-      options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    );
-    // A UTF-8 byte order mark is not part of the first line.
-    const first = head[0]!;
-    if (first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
     let sinceProgress = 0;
-    for (const chunk of head) splitter.push(chunk);
-    if (!done) {
-      for (;;) {
+    const progress = (n: number): void => {
+      sinceProgress += n;
+      if (options.onProgress && sinceProgress >= 8 * 1024 * 1024) {
+        sinceProgress = 0;
+        options.onProgress(stats.bytes);
+      }
+    };
+    if (isChunkParser(parser)) {
+      for (const chunk of head) parser.push(chunk, agg);
+      while (!done) {
+        const next = await it.next();
+        if (next.done) break;
+        parser.push(next.value, agg);
+        progress(next.value.length);
+      }
+    } else {
+      const splitter = new LineSplitter(
+        (buf, start, end, lineNo) => parser.line(buf, start, end, lineNo, agg),
+        (lineNo, length) =>
+          agg.skip(lineNo, `line longer than ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes`, `${length} bytes`),
+        options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      );
+      // A UTF-8 byte order mark is not part of the first line.
+      const first = head[0]!;
+      if (first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
+      for (const chunk of head) splitter.push(chunk);
+      while (!done) {
         const next = await it.next();
         if (next.done) break;
         splitter.push(next.value);
-        sinceProgress += next.value.length;
-        if (options.onProgress && sinceProgress >= 8 * 1024 * 1024) {
-          sinceProgress = 0;
-          options.onProgress(stats.bytes);
-        }
+        progress(next.value.length);
       }
+      splitter.end();
     }
-    splitter.end();
     parser.finish(agg);
     if (agg.records === 0) {
       throw new InputError(`no records found in this ${format.name} log`);

@@ -9,7 +9,13 @@ export type FormatName =
   | 'zeek-json'
   | 'vpc-flow'
   | 'pcapdroid-csv'
-  | 'generic-csv';
+  | 'generic-csv'
+  | 'pcap'
+  | 'pcapng'
+  | 'har'
+  | 'suricata-eve'
+  | 'aws-network-firewall'
+  | 'nfdump-csv';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a
@@ -69,6 +75,18 @@ export interface LineParser {
   /** Handles bytes `[start, end)` of `buf` (line terminator already removed). */
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void;
   /** Called once after the last line. */
+  finish(sink: RecordSink): void;
+}
+
+/**
+ * A parser for a binary or whole-document format (pcap, HAR): it takes the decoded bytes chunk by
+ * chunk, as they arrive. Record "lines" are then packet or entry numbers.
+ */
+export interface ChunkParser {
+  readonly format: FormatName;
+  /** Handles the next chunk of decoded bytes (valid only during the call: copy what you keep). */
+  push(chunk: Buffer, sink: RecordSink): void;
+  /** Called once after the last chunk. */
   finish(sink: RecordSink): void;
 }
 

@@ -2,7 +2,7 @@
  * The format registry and content-based detection. Each format looks at the first lines of the
  * decoded input and says how sure it is; the surest wins. `--format` bypasses detection.
  */
-import type { FormatName, LineParser, ParserOptions } from '../types';
+import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
 import { pcapdroidCsvFormat } from './pcapdroid';
 import { vpcFlowFormat } from './vpc-flow';
@@ -15,10 +15,17 @@ export interface FormatDefinition {
   readonly description: string;
   /**
    * How sure the format is that these first lines are its own: 0 (no) to 1 (certain).
-   * `lines` are the first non-empty lines (BOM removed), decoded as UTF-8.
+   * `lines` are the first non-empty lines (BOM removed), decoded as UTF-8; `head` is the first
+   * decoded bytes (up to 64 KiB), for binary formats that recognise magic numbers.
    */
-  detect(lines: readonly string[]): number;
-  create(options: ParserOptions): LineParser;
+  detect(lines: readonly string[], head?: Buffer): number;
+  /** A line parser, or a chunk parser for binary and whole-document formats. */
+  create(options: ParserOptions): LineParser | ChunkParser;
+}
+
+/** True for parsers that take raw chunks rather than lines. */
+export function isChunkParser(p: LineParser | ChunkParser): p is ChunkParser {
+  return 'push' in p;
 }
 
 function firstJsonObject(lines: readonly string[]): Record<string, unknown> | null {
@@ -66,13 +73,13 @@ export function findFormat(name: string): FormatDefinition | undefined {
 }
 
 /** The best-matching format for the first lines, or null when none is confident enough. */
-export function detectFormat(lines: readonly string[]): FormatDefinition | null {
+export function detectFormat(lines: readonly string[], head: Buffer = Buffer.alloc(0)): FormatDefinition | null {
   let best: FormatDefinition | null = null;
   let bestScore = 0;
   for (const f of FORMATS) {
     let score: number;
     try {
-      score = f.detect(lines);
+      score = f.detect(lines, head);
     } catch {
       score = 0;
     }
