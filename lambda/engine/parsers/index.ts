@@ -4,6 +4,7 @@
  */
 import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
+import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
 import { vpcFlowFormat } from './vpc-flow';
 import { ZeekJsonParser } from './zeek-json';
@@ -58,6 +59,20 @@ const zeekJson: FormatDefinition = {
   create: () => new ZeekJsonParser(),
 };
 
+const pcap: FormatDefinition = {
+  name: 'pcap',
+  description: 'libpcap capture (tcpdump, Wireshark, PCAPdroid), any byte order, µs or ns timestamps',
+  detect: (_lines, head) => (head && captureKind(head) === 'pcap' ? 1 : 0),
+  create: () => new PcapParser('pcap'),
+};
+
+const pcapng: FormatDefinition = {
+  name: 'pcapng',
+  description: 'pcapng capture (Wireshark, dumpcap, tcpdump -w with pcapng)',
+  detect: (_lines, head) => (head && captureKind(head) === 'pcapng' ? 1 : 0),
+  create: () => new PcapParser('pcapng'),
+};
+
 /** Every format, in the order detection breaks ties. */
 export const FORMATS: readonly FormatDefinition[] = [
   zeekTsv,
@@ -65,6 +80,8 @@ export const FORMATS: readonly FormatDefinition[] = [
   vpcFlowFormat,
   pcapdroidCsvFormat,
   genericCsvFormat,
+  pcap,
+  pcapng,
 ];
 
 /** Finds a format by name. */

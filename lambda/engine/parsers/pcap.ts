@@ -1,0 +1,671 @@
+/**
+ * Packet captures: libpcap files and pcapng, read as a stream and folded into connections.
+ *
+ * Formats, from the specifications:
+ * - pcap (https://www.tcpdump.org/manpages/pcap-savefile.5.html, draft-ietf-opsawg-pcap): a
+ *   24-byte file header whose magic gives the byte order and the timestamp unit (`a1b2c3d4`
+ *   microseconds, `a1b23c4d` nanoseconds; `a1b2cd34` is Kuznetzov's patched format with 24-byte
+ *   record headers), then 16-byte record headers `ts_sec, ts_frac, incl_len, orig_len`.
+ * - pcapng (draft-ietf-opsawg-pcapng): blocks `type, total length, body, total length`. A Section
+ *   Header Block (its byte-order magic `1a2b3c4d` sets the order) starts each section and
+ *   forgets the interfaces; Interface Description Blocks give each interface's link type and
+ *   `if_tsresol`/`if_tsoffset`; packets come in Enhanced (6), Simple (3) and obsolete Packet (2)
+ *   blocks. Other blocks are skipped by their length.
+ *
+ * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
+ * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
+ * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
+ * network byte order family).
+ *
+ * Packets are grouped into connections by (protocol, address, port, address, port) in either
+ * direction; the side that sent the first packet is the originator. Bytes are transport payload
+ * (TCP/UDP data, or the whole IP payload for other protocols). IPv4 and IPv6 fragments are not
+ * reassembled: the first fragment carries the ports, later ones are added to its connection
+ * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
+ * Names come from DNS answers in the capture (address → the name asked for) and from TLS
+ * ClientHello SNI (the connection's server); SNI wins.
+ *
+ * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
+ * reported at the end, in order of their first packet, with that packet's number as evidence.
+ * Every packet ends in a connection, a skip (truncated, malformed, orphan fragment) or `noData`
+ * (a frame that is not IP, such as ARP).
+ */
+import type { ChunkParser, FormatName, RecordSink } from '../types';
+import { formatIpv4, formatIpv6, readDnsAnswers, readTlsSni } from './pcap-names';
+import { newRecord, resetRecord } from './record';
+import { ipProtocolName } from './vpc-flow';
+
+/** Largest packet record accepted; beyond it the length field is garbage and reading stops. */
+export const MAX_PACKET_BYTES = 16 * 1024 * 1024;
+/** Largest pcapng block accepted. */
+export const MAX_BLOCK_BYTES = 32 * 1024 * 1024;
+/** Connections kept; packets of further new connections are skipped. */
+export const MAX_CONNECTIONS = 1_000_000;
+/** Addresses remembered with a DNS name. */
+export const MAX_DNS_NAMES = 100_000;
+/** First fragments remembered, so that later fragments find their connection. */
+const MAX_PENDING_FRAGMENTS = 10_000;
+/** Extension headers walked per IPv6 packet. */
+const MAX_IPV6_EXTENSIONS = 16;
+/** VLAN tags unwrapped per Ethernet frame. */
+const MAX_VLAN_TAGS = 8;
+
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_IDB = 1;
+const PCAPNG_OPB = 2;
+const PCAPNG_SPB = 3;
+const PCAPNG_EPB = 6;
+const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+
+const ETHERTYPE_NAMES: Record<number, string> = {
+  0x0806: 'ARP',
+  0x8035: 'RARP',
+  0x88cc: 'LLDP',
+  0x888e: 'EAPOL',
+  0x8863: 'PPPoE discovery',
+  0x8864: 'PPPoE session',
+  0x8847: 'MPLS',
+  0x88f7: 'PTP',
+  0x9000: 'loopback test',
+};
+
+const enum State {
+  FileHeader,
+  PcapRecord,
+  PcapngBlock,
+  Stopped,
+}
+
+/** The pcap file magics, as read big-endian from the first 4 bytes. */
+const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1]);
+
+/** `pcap` when `head` starts with a libpcap magic, `pcapng` for a Section Header Block, else null. */
+export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
+  if (head.length < 4) return null;
+  const magic = head.readUInt32BE(0);
+  if (PCAP_MAGICS.has(magic)) return 'pcap';
+  if (magic === PCAPNG_SHB && head.length >= 12) {
+    const bom = head.readUInt32LE(8);
+    if (bom === PCAPNG_BYTE_ORDER || bom === 0x4d3c2b1a) return 'pcapng';
+  }
+  return null;
+}
+
+interface Interface {
+  linkType: number;
+  /** Milliseconds per timestamp unit, as numerator/denominator to keep decimal units exact. */
+  tsMul: number;
+  tsDiv: number;
+  /** `if_tsoffset`, in milliseconds. */
+  tsOffsetMs: number;
+}
+
+class Connection {
+  origBytes = 0;
+  respBytes = 0;
+  packets = 0;
+  lastMs: number;
+  sni: string | null = null;
+  /** The originator's first TCP payload has been looked at (for a ClientHello). */
+  clientSpoke = false;
+  constructor(
+    readonly firstPacket: number,
+    readonly proto: string,
+    readonly origIp: string,
+    readonly origPort: number,
+    readonly respIp: string,
+    readonly respPort: number,
+    readonly firstMs: number,
+  ) {
+    this.lastMs = firstMs;
+  }
+}
+
+/** Counters a test can check: `packets === inConnections + skipped + noData`. */
+export interface PcapStats {
+  packets: number;
+  inConnections: number;
+  skipped: number;
+  noData: number;
+  /** Skips about the file rather than a packet (a bad block, a cut header). */
+  fileProblems: number;
+  fragments: number;
+  connections: number;
+}
+
+/** Reads pcap and pcapng captures chunk by chunk; see the file comment. */
+export class PcapParser implements ChunkParser {
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Bytes needed (from the start of what is pending) before parsing can go on. */
+  private need = 4;
+  private state = State.FileHeader;
+  private le = true;
+  // pcap file state
+  private pcapLinkType = 0;
+  private pcapNanos = false;
+  private pcapRecordHeader = 16;
+  // pcapng section state
+  private interfaces: Interface[] = [];
+  /** What an unfinished trailing unit is, for the skip reason at the end. */
+  private pendingIsPacket = false;
+
+  private packetNo = 0;
+  private readonly connections = new Map<string, Connection>();
+  private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
+  private readonly dnsNames = new Map<string, string>();
+  readonly stats: PcapStats = {
+    packets: 0,
+    inConnections: 0,
+    skipped: 0,
+    noData: 0,
+    fileProblems: 0,
+    fragments: 0,
+    connections: 0,
+  };
+  // The packet being decoded.
+  private tsMs = NaN;
+  private sink: RecordSink | null = null;
+
+  constructor(readonly format: FormatName = 'pcap') {}
+
+  push(chunk: Buffer, sink: RecordSink): void {
+    if (this.state === State.Stopped || chunk.length === 0) return;
+    if (this.pendingLen + chunk.length < this.need) {
+      this.pending.push(Buffer.from(chunk));
+      this.pendingLen += chunk.length;
+      return;
+    }
+    let buf = chunk;
+    if (this.pendingLen > 0) {
+      this.pending.push(chunk);
+      buf = Buffer.concat(this.pending, this.pendingLen + chunk.length);
+    }
+    this.sink = sink;
+    const pos = this.consume(buf);
+    this.sink = null;
+    const rest = (this.state as State) === State.Stopped ? 0 : buf.length - pos;
+    this.pending = rest > 0 ? [Buffer.from(buf.subarray(pos))] : [];
+    this.pendingLen = rest;
+  }
+
+  finish(sink: RecordSink): void {
+    if (this.pendingLen > 0 && this.state !== State.Stopped) {
+      const detail = `${this.pendingLen} of ${this.need} bytes`;
+      if (this.state === State.FileHeader) {
+        this.fileProblem(sink, 'file ends inside the file header', detail);
+      } else if (this.pendingIsPacket) {
+        this.packetNo++;
+        this.stats.packets++;
+        this.skipPacket(sink, 'file ends inside a packet', detail);
+      } else {
+        this.fileProblem(sink, 'file ends inside a block', detail);
+      }
+    }
+    this.pending = [];
+    this.pendingLen = 0;
+    const r = newRecord();
+    for (const c of this.connections.values()) {
+      resetRecord(r, c.firstPacket);
+      r.origIp = c.origIp;
+      r.origPort = c.origPort;
+      r.respIp = c.respIp;
+      r.respPort = c.respPort;
+      r.proto = c.proto;
+      r.origBytes = c.origBytes;
+      r.respBytes = c.respBytes;
+      r.firstSeenMs = c.firstMs;
+      r.lastSeenMs = c.lastMs;
+      r.hostname = c.sni ?? this.dnsNames.get(c.respIp) ?? null;
+      sink.flow(r);
+    }
+    this.stats.connections = this.connections.size;
+    this.connections.clear();
+    this.fragments.clear();
+  }
+
+  private fileProblem(sink: RecordSink, reason: string, detail?: string): void {
+    this.stats.fileProblems++;
+    sink.skip(this.packetNo + 1, reason, detail);
+  }
+
+  private skipPacket(sink: RecordSink, reason: string, detail?: string): void {
+    this.stats.skipped++;
+    sink.skip(this.packetNo, reason, detail);
+  }
+
+  private stop(reason: string, detail: string): void {
+    this.fileProblem(this.sink!, reason, detail);
+    this.state = State.Stopped;
+  }
+
+  private u16(b: Buffer, at: number): number {
+    return this.le ? b.readUInt16LE(at) : b.readUInt16BE(at);
+  }
+
+  private u32(b: Buffer, at: number): number {
+    return this.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+  }
+
+  /** Parses whole units from `buf`; returns where the unparsed rest starts and sets `need`. */
+  private consume(buf: Buffer): number {
+    let pos = 0;
+    const end = buf.length;
+    for (;;) {
+      const avail = end - pos;
+      switch (this.state) {
+        case State.Stopped:
+          return end;
+        case State.FileHeader: {
+          if (avail < 4) return this.wait(pos, 4, false);
+          const magic = buf.readUInt32BE(pos);
+          if (magic === PCAPNG_SHB) {
+            this.state = State.PcapngBlock;
+            continue;
+          }
+          if (!PCAP_MAGICS.has(magic)) {
+            this.stop('not a pcap or pcapng file', `magic 0x${magic.toString(16).padStart(8, '0')}`);
+            return end;
+          }
+          if (avail < 24) return this.wait(pos, 24, false);
+          this.le = (magic & 0xff) === 0xa1;
+          const native = this.le ? buf.readUInt32LE(pos) : magic;
+          this.pcapNanos = native === 0xa1b23c4d;
+          this.pcapRecordHeader = native === 0xa1b2cd34 ? 24 : 16;
+          // The upper bits of the link-type field carry FCS information.
+          this.pcapLinkType = this.u32(buf, pos + 20) & 0x0fffffff;
+          pos += 24;
+          this.state = State.PcapRecord;
+          continue;
+        }
+        case State.PcapRecord: {
+          const hl = this.pcapRecordHeader;
+          if (avail < hl) return this.wait(pos, hl, true);
+          const incl = this.u32(buf, pos + 8);
+          if (incl > MAX_PACKET_BYTES) {
+            this.stop('bad packet record length', `${incl} bytes at packet ${this.packetNo + 1}`);
+            return end;
+          }
+          if (avail < hl + incl) return this.wait(pos, hl + incl, true);
+          const sec = this.u32(buf, pos);
+          const frac = this.u32(buf, pos + 4);
+          this.tsMs = sec * 1000 + (this.pcapNanos ? frac / 1e6 : frac / 1e3);
+          this.packet(this.pcapLinkType, buf, pos + hl, pos + hl + incl);
+          pos += hl + incl;
+          continue;
+        }
+        case State.PcapngBlock: {
+          if (avail < 12) return this.wait(pos, 12, false);
+          const type = buf.readUInt32BE(pos);
+          if (type === PCAPNG_SHB) {
+            const bom = buf.readUInt32LE(pos + 8);
+            if (bom === PCAPNG_BYTE_ORDER) this.le = true;
+            else if (bom === 0x4d3c2b1a) this.le = false;
+            else {
+              this.stop('bad pcapng section header', `byte-order magic 0x${bom.toString(16)}`);
+              return end;
+            }
+          }
+          const len = this.u32(buf, pos + 4);
+          if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_BYTES) {
+            this.stop('bad pcapng block length', `${len} bytes at packet ${this.packetNo + 1}`);
+            return end;
+          }
+          const btype = this.u32(buf, pos);
+          const isPacket = btype === PCAPNG_EPB || btype === PCAPNG_SPB || btype === PCAPNG_OPB;
+          if (avail < len) return this.wait(pos, len, isPacket);
+          if (this.u32(buf, pos + len - 4) !== len) {
+            this.stop('bad pcapng block length', `leading ${len} and trailing ${this.u32(buf, pos + len - 4)} differ`);
+            return end;
+          }
+          this.block(btype, buf, pos, len);
+          pos += len;
+          continue;
+        }
+      }
+    }
+  }
+
+  private wait(pos: number, need: number, isPacket: boolean): number {
+    this.need = need;
+    this.pendingIsPacket = isPacket;
+    return pos;
+  }
+
+  private block(type: number, b: Buffer, at: number, len: number): void {
+    const sink = this.sink!;
+    switch (type) {
+      case PCAPNG_SHB:
+        this.interfaces = [];
+        return;
+      case PCAPNG_IDB: {
+        if (len < 20) {
+          this.fileProblem(sink, 'bad pcapng interface block', `${len} bytes`);
+          // Keep interface numbering: a placeholder that reads nothing.
+          this.interfaces.push({ linkType: -1, tsMul: 1, tsDiv: 1000, tsOffsetMs: 0 });
+          return;
+        }
+        const iface: Interface = { linkType: this.u16(b, at + 8), tsMul: 1, tsDiv: 1000, tsOffsetMs: 0 };
+        let p = at + 16;
+        const end = at + len - 4;
+        while (p + 4 <= end) {
+          const code = this.u16(b, p);
+          const olen = this.u16(b, p + 2);
+          if (code === 0 || p + 4 + olen > end) break;
+          if (code === 9 && olen >= 1) {
+            const r = b[p + 4]!;
+            const exp = r & 0x7f;
+            if (r & 0x80) {
+              iface.tsMul = 1000;
+              iface.tsDiv = 2 ** exp;
+            } else if (exp >= 3) {
+              iface.tsMul = 1;
+              iface.tsDiv = 10 ** (exp - 3);
+            } else {
+              iface.tsMul = 10 ** (3 - exp);
+              iface.tsDiv = 1;
+            }
+          } else if (code === 14 && olen >= 8) {
+            const hi = this.le ? b.readInt32LE(p + 8) : b.readInt32BE(p + 4);
+            const lo = this.le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 8);
+            iface.tsOffsetMs = (hi * 4294967296 + lo) * 1000;
+          }
+          p += 4 + ((olen + 3) & ~3);
+        }
+        this.interfaces.push(iface);
+        return;
+      }
+      case PCAPNG_EPB:
+      case PCAPNG_OPB: {
+        this.packetNo++;
+        this.stats.packets++;
+        if (len < 32) {
+          this.skipPacket(sink, 'bad pcapng packet block', `${len} bytes`);
+          return;
+        }
+        const ifIndex = type === PCAPNG_EPB ? this.u32(b, at + 8) : this.u16(b, at + 8);
+        const iface = this.interfaces[ifIndex];
+        if (!iface) {
+          this.skipPacket(sink, 'packet on an undeclared interface', String(ifIndex));
+          return;
+        }
+        const ts = this.u32(b, at + 12) * 4294967296 + this.u32(b, at + 16);
+        this.tsMs = (ts * iface.tsMul) / iface.tsDiv + iface.tsOffsetMs;
+        const cap = this.u32(b, at + 20);
+        if (cap > len - 32) {
+          this.skipPacket(sink, 'bad pcapng packet block', `captured length ${cap} exceeds the block`);
+          return;
+        }
+        this.frame(iface.linkType, b, at + 28, at + 28 + cap);
+        return;
+      }
+      case PCAPNG_SPB: {
+        this.packetNo++;
+        this.stats.packets++;
+        const iface = this.interfaces[0];
+        if (!iface || len < 16) {
+          this.skipPacket(sink, iface ? 'bad pcapng packet block' : 'packet on an undeclared interface', '0');
+          return;
+        }
+        this.tsMs = NaN;
+        const cap = Math.min(this.u32(b, at + 8), len - 16);
+        this.frame(iface.linkType, b, at + 12, at + 12 + cap);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** A pcap record: counts it, then decodes the frame. */
+  private packet(linkType: number, b: Buffer, start: number, end: number): void {
+    this.packetNo++;
+    this.stats.packets++;
+    this.frame(linkType, b, start, end);
+  }
+
+  private truncated(what: string, have: number): void {
+    this.skipPacket(this.sink!, 'truncated packet', `${have} bytes captured, ${what} cut short`);
+  }
+
+  private notIp(what: string): void {
+    this.stats.noData++;
+    this.sink!.noData(this.packetNo, what);
+  }
+
+  /** Decodes the link layer of the frame `b[start, end)`. */
+  private frame(linkType: number, b: Buffer, start: number, end: number): void {
+    const have = end - start;
+    switch (linkType) {
+      case 1: {
+        // Ethernet: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type.
+        let p = start + 12;
+        let tags = 0;
+        for (;;) {
+          if (end - p < 2) return this.truncated('Ethernet header', have);
+          const type = b.readUInt16BE(p);
+          if ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && ++tags <= MAX_VLAN_TAGS) {
+            p += 4;
+            continue;
+          }
+          return this.etherType(type, b, p + 2, end);
+        }
+      }
+      case 101:
+      case 12:
+      case 14:
+      case 228:
+      case 229:
+        return this.ip(b, start, end);
+      case 113:
+        // Linux cooked v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
+        if (have < 16) return this.truncated('Linux cooked header', have);
+        return this.etherType(b.readUInt16BE(start + 14), b, start + 16, end);
+      case 276:
+        // Linux cooked v2: protocol first, then reserved, interface, ARPHRD, type, address.
+        if (have < 20) return this.truncated('Linux cooked v2 header', have);
+        return this.etherType(b.readUInt16BE(start), b, start + 20, end);
+      case 0:
+      case 108: {
+        // BSD loopback: a 4-byte address family, in the writer's byte order (0) or network order (108).
+        if (have < 4) return this.truncated('loopback header', have);
+        let family = linkType === 108 ? b.readUInt32BE(start) : b.readUInt32LE(start);
+        if (linkType === 0 && family > 0xffff) family = b.readUInt32BE(start);
+        // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS).
+        if (family === 2 || family === 10 || family === 24 || family === 28 || family === 30) {
+          return this.ip(b, start + 4, end);
+        }
+        return this.notIp(`address family ${family}`);
+      }
+      default:
+        this.skipPacket(this.sink!, 'unsupported link type', String(linkType));
+        return;
+    }
+  }
+
+  private etherType(type: number, b: Buffer, start: number, end: number): void {
+    if (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6) return this.ip(b, start, end);
+    if (type < 0x0600) return this.notIp('802.3 LLC');
+    return this.notIp(ETHERTYPE_NAMES[type] ?? `ethertype 0x${type.toString(16).padStart(4, '0')}`);
+  }
+
+  /** Decodes an IPv4 or IPv6 packet at `b[start, end)` (captured bytes; the packet may be longer). */
+  private ip(b: Buffer, start: number, end: number): void {
+    const have = end - start;
+    if (have < 1) return this.truncated('IP header', have);
+    const version = b[start]! >> 4;
+    if (version === 4) {
+      if (have < 20) return this.truncated('IPv4 header', have);
+      const ihl = (b[start]! & 15) * 4;
+      if (ihl < 20) return this.skipPacket(this.sink!, 'bad IPv4 header', `header length ${ihl}`);
+      if (have < ihl) return this.truncated('IPv4 header', have);
+      let total = b.readUInt16BE(start + 2);
+      // Segmentation offload captures show 0: the captured length is all there is.
+      if (total === 0) total = have;
+      if (total < ihl) return this.skipPacket(this.sink!, 'bad IPv4 header', `total length ${total}`);
+      let proto = b[start + 9]!;
+      const frag = b.readUInt16BE(start + 6);
+      const src = formatIpv4(b, start + 12);
+      const dst = formatIpv4(b, start + 16);
+      let p = start + ihl;
+      let l4len = total - ihl;
+      const capEnd = Math.min(end, start + total);
+      let fragKey: string | null = null;
+      if ((frag & 0x3fff) !== 0) {
+        this.stats.fragments++;
+        fragKey = `4 ${src} ${dst} ${proto} ${b.readUInt16BE(start + 4)}`;
+        if ((frag & 0x1fff) !== 0) return this.laterFragment(fragKey, src, l4len);
+      }
+      // IPv4 AH (RFC 4302): skip it to reach the transport header.
+      if (proto === 51 && capEnd - p >= 2) {
+        const ahLen = (b[p + 1]! + 2) * 4;
+        proto = b[p]!;
+        p += ahLen;
+        l4len -= ahLen;
+        if (l4len < 0) return this.skipPacket(this.sink!, 'bad IPv4 header', 'AH longer than the packet');
+      }
+      return this.transport(proto, src, dst, b, p, capEnd, l4len, fragKey);
+    }
+    if (version === 6) {
+      if (have < 40) return this.truncated('IPv6 header', have);
+      let l4len = b.readUInt16BE(start + 4);
+      // 0 is a jumbogram or an offloaded packet: take the captured length.
+      if (l4len === 0) l4len = have - 40;
+      let next = b[start + 6]!;
+      const src = formatIpv6(b, start + 8);
+      const dst = formatIpv6(b, start + 24);
+      const capEnd = Math.min(end, start + 40 + l4len);
+      let p = start + 40;
+      let fragKey: string | null = null;
+      for (let i = 0; i < MAX_IPV6_EXTENSIONS; i++) {
+        let hl: number;
+        if (next === 0 || next === 43 || next === 60 || next === 51 || next === 44) {
+          if (capEnd - p < (next === 44 ? 8 : 2)) return this.truncated('IPv6 extension header', have);
+          if (next === 44) {
+            hl = 8;
+            this.stats.fragments++;
+            const off = b.readUInt16BE(p + 2) & 0xfff8;
+            const more = b[p + 3]! & 1;
+            if (off !== 0 || more !== 0) fragKey = `6 ${src} ${dst} ${b.readUInt32BE(p + 4)}`;
+            if (off !== 0) return this.laterFragment(fragKey!, src, l4len - hl);
+          } else {
+            hl = next === 51 ? (b[p + 1]! + 2) * 4 : (b[p + 1]! + 1) * 8;
+          }
+          next = b[p]!;
+          p += hl;
+          l4len -= hl;
+          if (l4len < 0) return this.skipPacket(this.sink!, 'bad IPv6 header', 'extension headers longer than the packet');
+          continue;
+        }
+        break;
+      }
+      // 59: no next header; the payload (if any) belongs to no transport.
+      return this.transport(next, src, dst, b, p, capEnd, l4len, fragKey);
+    }
+    return this.notIp(`IP version ${version}`);
+  }
+
+  /** A non-first fragment: its bytes go to the first fragment's connection, when seen. */
+  private laterFragment(key: string, src: string, l4len: number): void {
+    const f = this.fragments.get(key);
+    if (!f) return this.skipPacket(this.sink!, 'IP fragment without its first fragment', key);
+    const c = f.conn;
+    if (src === c.origIp) c.origBytes += l4len;
+    else c.respBytes += l4len;
+    this.touch(c);
+  }
+
+  private touch(c: Connection): void {
+    c.packets++;
+    this.stats.inConnections++;
+    if (this.tsMs === this.tsMs && !(this.tsMs <= c.lastMs)) c.lastMs = this.tsMs;
+  }
+
+  /**
+   * The transport layer at `b[p, capEnd)`; `l4len` is its length on the wire (more than captured
+   * when the snap length cut it).
+   */
+  private transport(
+    proto: number,
+    src: string,
+    dst: string,
+    b: Buffer,
+    p: number,
+    capEnd: number,
+    l4len: number,
+    fragKey: string | null,
+  ): void {
+    const have = capEnd - p;
+    let sport = -1;
+    let dport = -1;
+    let payload = l4len;
+    let name: string;
+    if (proto === 6) {
+      if (have < 13) return this.truncated('TCP header', have);
+      const doff = (b[p + 12]! >> 4) * 4;
+      if (doff < 20 || doff > l4len) return this.skipPacket(this.sink!, 'bad TCP header', `data offset ${doff}`);
+      sport = b.readUInt16BE(p);
+      dport = b.readUInt16BE(p + 2);
+      payload = l4len - doff;
+      name = 'tcp';
+    } else if (proto === 17 || proto === 132 || proto === 136) {
+      // UDP, SCTP and UDP-Lite start with the two ports.
+      const hl = proto === 132 ? 12 : 8;
+      if (have < 4) return this.truncated(`${ipProtocolName(proto).toUpperCase()} header`, have);
+      if (l4len < hl) return this.skipPacket(this.sink!, 'bad UDP header', `length ${l4len}`);
+      sport = b.readUInt16BE(p);
+      dport = b.readUInt16BE(p + 2);
+      payload = l4len - hl;
+      name = ipProtocolName(proto);
+    } else {
+      name = proto === 58 ? 'icmpv6' : ipProtocolName(proto);
+    }
+    const key = `${name} ${src} ${sport} ${dst} ${dport}`;
+    let c = this.connections.get(key);
+    let fromOrig = true;
+    if (c === undefined) {
+      c = this.connections.get(`${name} ${dst} ${dport} ${src} ${sport}`);
+      fromOrig = false;
+      if (c === undefined) {
+        if (this.connections.size >= MAX_CONNECTIONS) {
+          return this.skipPacket(this.sink!, 'too many connections', `more than ${MAX_CONNECTIONS}`);
+        }
+        c = new Connection(this.packetNo, name, src, sport, dst, dport, this.tsMs);
+        this.connections.set(key, c);
+        fromOrig = true;
+      }
+    }
+    if (fromOrig) c.origBytes += payload;
+    else c.respBytes += payload;
+    this.touch(c);
+    if (fragKey !== null) {
+      if (this.fragments.size >= MAX_PENDING_FRAGMENTS) this.fragments.clear();
+      this.fragments.set(fragKey, { conn: c, fromOrig });
+    }
+    if (proto === 17 || proto === 6) {
+      const start = proto === 6 ? p + (b[p + 12]! >> 4) * 4 : p + 8;
+      const stop = Math.min(capEnd, start + payload);
+      if (start >= stop) return;
+      if (sport === 53 || dport === 53 || sport === 5353) {
+        // DNS over TCP prefixes each message with its length (RFC 1035 §4.2.2).
+        if (proto === 6) {
+          if (stop - start >= 2) this.dnsResponse(b, start + 2, Math.min(stop, start + 2 + b.readUInt16BE(start)));
+        } else this.dnsResponse(b, start, stop);
+      } else if (proto === 6 && fromOrig && !c.clientSpoke) {
+        c.clientSpoke = true;
+        const sni = readTlsSni(b, start, stop);
+        if (sni !== null) c.sni = sni;
+      }
+    }
+  }
+
+  private dnsResponse(b: Buffer, start: number, end: number): void {
+    if (end - start < 12) return;
+    readDnsAnswers(b, start, end, (address, name) => {
+      if (this.dnsNames.size < MAX_DNS_NAMES || this.dnsNames.has(address)) this.dnsNames.set(address, name);
+    });
+  }
+}
