@@ -67,6 +67,11 @@ export interface RecordSink {
   skip(line: number, reason: string, detail?: string): void;
   /** A record that by design carries no connection (VPC `NODATA` / `SKIPDATA`). */
   noData(line: number, status: string): void;
+  /**
+   * A record of a connection that happened but names no server address to attribute it to (a HAR
+   * entry without `serverIPAddress`). Sinks without this method get a {@link skip} instead.
+   */
+  unattributed?(line: number, reason: string, detail?: string): void;
 }
 
 /** A parser for a line-oriented format. Header and comment lines produce no sink call. */

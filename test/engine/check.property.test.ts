@@ -11,7 +11,7 @@ describe('runCheck on arbitrary input (properties)', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
         const v = await checkBytes(Buffer.from(bytes), {}, 17);
         expect(typeof v.compliant).toBe('boolean');
-        if (v.error === undefined) expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData);
+        if (v.error === undefined) expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData + v.totals.unattributed);
         else expect(v.compliant).toBe(false);
       }),
       { numRuns: 300 },
@@ -29,7 +29,7 @@ describe('runCheck on arbitrary input (properties)', () => {
         const dataLines = lines.flatMap((l) => l.split(/\r?\n/)).filter((l) => l !== '' && !l.startsWith('#')).length;
         if (v.error === undefined) {
           expect(v.totals.records).toBe(dataLines);
-          expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData);
+          expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData + v.totals.unattributed);
         } else {
           expect(v.compliant).toBe(false);
         }

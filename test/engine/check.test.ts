@@ -107,7 +107,7 @@ describe('runCheck input handling', () => {
     const v = await checkBytes(text);
     expect(v.totals.skipped).toBe(1);
     expect(v.errors[0]).toEqual({ line: 12, reason: 'destination address is not an IP address: "300.8.8.8"' });
-    expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData);
+    expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData + v.totals.unattributed);
   });
 
   it('rethrows a failure of the byte source instead of writing a verdict', async () => {

@@ -4,6 +4,7 @@
  */
 import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
+import { harFormat } from './har';
 import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
 import { vpcFlowFormat } from './vpc-flow';
@@ -80,6 +81,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   vpcFlowFormat,
   pcapdroidCsvFormat,
   genericCsvFormat,
+  harFormat,
   pcap,
   pcapng,
 ];

@@ -69,13 +69,21 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
   return s;
 }
 
+/** A reason with the value seen, quoted and cut to 80 characters. */
+function withDetail(reason: string, detail: string | undefined): string {
+  return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
+}
+
 /** Folds records into per-destination totals. */
 export class Aggregator implements RecordSink {
   records = 0;
   connections = 0;
   skipped = 0;
   noDataRecords = 0;
+  unattributedRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
+  /** The first {@link MAX_ERRORS_KEPT} unattributed records, with line and reason. */
+  readonly unattributedKept: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
 
   // Endpoints: one per canonical address.
@@ -295,11 +303,13 @@ export class Aggregator implements RecordSink {
     this.records++;
     this.skipped++;
     this.skippedByReason.set(reason, (this.skippedByReason.get(reason) ?? 0) + 1);
-    if (this.errors.length < MAX_ERRORS_KEPT) {
-      const shown =
-        detail === undefined ? '' : `: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
-      this.errors.push({ line, reason: `${reason}${shown}` });
-    }
+    if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line, reason: withDetail(reason, detail) });
+  }
+
+  unattributed(line: number, reason: string, detail?: string): void {
+    this.records++;
+    this.unattributedRecords++;
+    if (this.unattributedKept.length < MAX_ERRORS_KEPT) this.unattributedKept.push({ line, reason: withDetail(reason, detail) });
   }
 
   noData(): void {

@@ -193,12 +193,14 @@ export function buildVerdict(b: BuildInput): Verdict {
       destinations: destinations.length,
       violatingDestinations: violations.length,
       skippedByReason: skippedByReason(agg),
+      unattributed: agg.unattributedRecords,
     },
     countries: countriesOf(destinations),
     destinations,
     violations,
     warnings: destinations.filter((d) => d.status === 'unknown').map((d) => ({ ip: d.ip, rule: d.rule ?? '' })),
     errors: agg.errors.slice(),
+    unattributed: agg.unattributedKept.slice(),
   };
 }
 

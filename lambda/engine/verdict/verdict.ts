@@ -77,6 +77,8 @@ export interface VerdictTotals {
   destinations: number;
   violatingDestinations: number;
   skippedByReason: Record<string, number>;
+  /** Records of connections the log names no server address for (HAR entries without `serverIPAddress`). */
+  unattributed: number;
 }
 
 export interface Verdict {
@@ -96,4 +98,6 @@ export interface Verdict {
   /** Destinations that only warn (policy `unknown: warn`). */
   warnings: { ip: string; rule: string }[];
   errors: { line: number; reason: string }[];
+  /** The first 100 unattributed records (see `totals.unattributed`). */
+  unattributed: { line: number; reason: string }[];
 }

@@ -1,0 +1,255 @@
+import { InputError } from '../../../lambda/engine/errors';
+import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
+import { detectHar, HarParser, serverAddress } from '../../../lambda/engine/parsers/har';
+import type { RecordSink } from '../../../lambda/engine/types';
+import { checkBytes, destination, fixture } from '../../helpers/engine';
+import { RecordingSink } from './harness';
+
+/** A recording sink that also records unattributed entries. */
+class HarSink extends RecordingSink implements RecordSink {
+  readonly unattributedCalls: { line: number; reason: string; detail?: string }[] = [];
+  unattributed(line: number, reason: string, detail?: string): void {
+    this.unattributedCalls.push(detail === undefined ? { line, reason } : { line, reason, detail });
+  }
+  get flows() {
+    return this.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : []));
+  }
+  get skips() {
+    return this.calls.flatMap((c) => (c.kind === 'skip' ? [c] : []));
+  }
+}
+
+/** Feeds `input` to a HAR parser in chunks of `chunkSize` bytes, as the engine does. */
+function parseHar(input: Buffer | string, chunkSize = 4096, parser = new HarParser()): HarSink {
+  const buf = typeof input === 'string' ? Buffer.from(input) : input;
+  const sink = new HarSink();
+  for (let i = 0; i < buf.length; i += chunkSize) parser.push(buf.subarray(i, i + chunkSize), sink);
+  parser.finish(sink);
+  return sink;
+}
+
+const har = (entries: unknown[]): string =>
+  JSON.stringify({ log: { version: '1.2', creator: { name: 'test', version: '1' }, entries } });
+const entry = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  startedDateTime: '2024-01-01T00:00:00.000Z',
+  time: 250,
+  request: { method: 'POST', url: 'https://api.example.com/upload', headersSize: 100, bodySize: 900 },
+  response: { status: 200, headersSize: 200, bodySize: 50 },
+  serverIPAddress: '93.184.216.34',
+  ...over,
+});
+
+describe('HAR 1.2 (real captures from mitmproxy test data)', () => {
+  it('reads the Chrome DevTools capture: two attributed entries, the empty serverIPAddress unattributed', () => {
+    // Act
+    const sink = parseHar(fixture('har', 'chrome.har'));
+
+    // Assess
+    expect(sink.flows.map((r) => [r.line, r.respIp, r.respPort, r.hostname])).toEqual([
+      [1, '108.138.246.80', 443, 'mitmproxy.org'],
+      [3, '142.250.185.164', 443, 'www.google.com'],
+    ]);
+    expect(sink.unattributedCalls).toEqual([
+      { line: 2, reason: 'no serverIPAddress (request failed)', detail: 'https://www.google.com/' },
+    ]);
+    expect(sink.skips).toEqual([]);
+    // Chrome leaves headersSize at -1 (HTTP/2): unknown, not zero.
+    expect(sink.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([
+      [-1, -1],
+      [-1, -1],
+    ]);
+    expect(sink.flows[0]).toMatchObject({
+      origIp: '0.0.0.0',
+      proto: 'tcp',
+      firstSeenMs: Date.parse('2023-03-30T00:00:54.250Z'),
+      lastSeenMs: Date.parse('2023-03-30T00:00:54.250Z') + 14.666000031866133,
+      rejected: false,
+    });
+  });
+
+  it('reads the Charles capture with its byte counts and offset timestamp', () => {
+    // Act
+    const sink = parseHar(fixture('har', 'charles.har'));
+
+    // Assess
+    expect(sink.flows).toHaveLength(1);
+    expect(sink.flows[0]).toMatchObject({
+      line: 1,
+      respIp: '13.35.121.50',
+      respPort: 443,
+      hostname: 'mitmproxy.org',
+      origBytes: 68 + 0,
+      respBytes: 0 + 23866,
+      firstSeenMs: Date.parse('2023-03-29T17:37:42.482-07:00'),
+      lastSeenMs: Date.parse('2023-03-29T17:37:42.482-07:00') + 107,
+    });
+  });
+
+  it('reads the mitmproxy savehar capture: two destinations with request and response sizes', () => {
+    // Act
+    const sink = parseHar(fixture('har', 'mitmproxy-successful_log.har'), 100);
+
+    // Assess
+    expect(sink.flows.map((r) => [r.respIp, r.hostname, r.origBytes, r.respBytes])).toEqual([
+      ['93.184.216.34', 'example.com', 61 + 0, 416 + 1256],
+      ['54.211.216.104', 'httpbin.org', 146 + 23, 242 + 453],
+    ]);
+    expect(sink.unattributedCalls).toEqual([]);
+  });
+
+  it('reads a file that starts with a UTF-8 byte order mark; a Chrome socket id is not a port', () => {
+    // Act
+    const sink = parseHar(fixture('har', 'with-bom.har'), 1);
+
+    // Assess
+    expect(sink.flows).toHaveLength(1);
+    expect(sink.flows[0]).toMatchObject({
+      respIp: '99.83.181.31',
+      respPort: 443,
+      hostname: 'signal-metrics-collector-beta.s-onetag.com',
+      origBytes: -1,
+      respBytes: -1,
+    });
+  });
+
+  it.each(['chrome.har', 'charles.har', 'mitmproxy-successful_log.har', 'with-bom.har'])('detects %s as HAR', async (name) => {
+    // Act
+    const v = await checkBytes(fixture('har', name), {}, 1000);
+
+    // Assess
+    expect(v.input.format).toBe('har');
+    expect(v.input.formatSource).toBe('detected');
+  });
+
+  it('reports the empty serverIPAddress as unattributed in the verdict, counts adding up', async () => {
+    // Act
+    const v = await checkBytes(fixture('har', 'chrome.har'));
+
+    // Assess
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toMatchObject({ records: 3, connections: 2, skipped: 0, noData: 0, unattributed: 1 });
+    expect(v.unattributed).toEqual([{ line: 2, reason: 'no serverIPAddress (request failed): "https://www.google.com/"' }]);
+    expect(destination(v, '142.250.185.164')).toMatchObject({ hostnames: ['www.google.com'], connectionsWithUnknownBytes: 1, evidenceLines: [3] });
+    expect(v.destinations.map((d) => d.ip).sort()).toEqual(['108.138.246.80', '142.250.185.164']);
+  });
+});
+
+describe('HAR entries (inline)', () => {
+  it('counts request bytes as sent and response bytes as received', () => {
+    // Act
+    const [r] = parseHar(har([entry()])).flows;
+
+    // Assess
+    expect(r).toMatchObject({ origBytes: 1000, respBytes: 250, respPort: 443, hostname: 'api.example.com' });
+  });
+
+  it('makes a direction unknown when either of its sizes is -1', () => {
+    // Act
+    const [r] = parseHar(
+      har([entry({ request: { url: 'http://x.example/', headersSize: -1, bodySize: 10 }, response: { headersSize: 5, bodySize: -1 } })]),
+    ).flows;
+
+    // Assess
+    expect(r).toMatchObject({ origBytes: -1, respBytes: -1, respPort: 80 });
+  });
+
+  it('reads an IPv6 serverIPAddress in brackets, with or without a port', () => {
+    // Act
+    const flows = parseHar(
+      har([entry({ serverIPAddress: '[2001:db8::1]' }), entry({ serverIPAddress: '[2001:db8::2]:8443' }), entry({ serverIPAddress: '2001:db8::3' })]),
+    ).flows;
+
+    // Assess
+    expect(flows.map((r) => r.respIp)).toEqual(['2001:db8::1', '2001:db8::2', '2001:db8::3']);
+  });
+
+  it('takes the port from the URL, and from a numeric connection only when the scheme has no default', () => {
+    // Act
+    const flows = parseHar(
+      har([
+        entry({ request: { url: 'https://h.example:8443/' }, connection: '443' }),
+        entry({ request: { url: 'gopher://h.example/' }, connection: '70' }),
+        entry({ request: { url: 'gopher://h.example/' }, connection: '159834' }),
+      ]),
+    ).flows;
+
+    // Assess
+    expect(flows.map((r) => r.respPort)).toEqual([8443, 70, -1]);
+  });
+
+  it('uses an address-literal URL when serverIPAddress is missing, without calling it a hostname', () => {
+    // Act
+    const sink = parseHar(har([entry({ serverIPAddress: undefined, request: { url: 'http://[2001:db8::5]:8080/x' } })]));
+
+    // Assess
+    expect(sink.flows[0]).toMatchObject({ respIp: '2001:db8::5', respPort: 8080, hostname: null });
+  });
+
+  it('counts entries without a server address as unattributed, with their entry number', () => {
+    // Act
+    const sink = parseHar(har([entry({ serverIPAddress: '' }), entry({ serverIPAddress: undefined, _fromCache: 'memory' }), entry()]));
+
+    // Assess
+    expect(sink.unattributedCalls).toEqual([
+      { line: 1, reason: 'no serverIPAddress', detail: 'https://api.example.com/upload' },
+      { line: 2, reason: 'no serverIPAddress (served from cache)', detail: 'https://api.example.com/upload' },
+    ]);
+    expect(sink.flows.map((r) => r.line)).toEqual([3]);
+  });
+
+  it('falls back to skip for a sink without unattributed', () => {
+    // Prepare
+    const sink = new RecordingSink();
+    const parser = new HarParser();
+
+    // Act
+    parser.push(Buffer.from(har([entry({ serverIPAddress: '' })])), sink);
+    parser.finish(sink);
+
+    // Assess
+    expect(sink.calls).toEqual([{ kind: 'skip', line: 1, reason: 'no serverIPAddress', detail: 'https://api.example.com/upload' }]);
+  });
+
+  it('skips an entry that is not an object, and leaves a malformed address to the aggregator', () => {
+    // Act
+    const sink = parseHar(har([42, entry({ serverIPAddress: 'not-an-ip' })]));
+
+    // Assess
+    expect(sink.skips).toEqual([{ kind: 'skip', line: 1, reason: 'entry is not an object' }]);
+    expect(sink.flows[0]?.respIp).toBe('not-an-ip');
+  });
+
+  it('throws an InputError for invalid or truncated JSON and for a document without log.entries', () => {
+    expect(() => parseHar(har([entry()]).slice(0, -5))).toThrow(InputError);
+    expect(() => parseHar(har([entry()]).slice(0, -5))).toThrow(/^HAR is not valid JSON \(/);
+    expect(() => parseHar('{"log": {"pages": []}}')).toThrow('not a HAR document: expected {"log": {"entries": [...]}}');
+  });
+
+  it('throws a one-line InputError beyond the size cap', () => {
+    // Prepare
+    const parser = new HarParser(1000);
+
+    // Act + Assess
+    expect(() => parseHar(Buffer.alloc(2000, 32), 100, parser)).toThrow(
+      'HAR file is larger than 1000 bytes, the most that can be read as one JSON document (split the capture into smaller HAR files)',
+    );
+  });
+});
+
+describe('HAR detection', () => {
+  it('is certain for a document opening with a log object, and says no to JSON lines', () => {
+    expect(detectHar(['{', '  "log": {'])).toBe(1);
+    expect(detectHar([], Buffer.from('\ufeff{"log":{"version":"1.2","entries":[]}}'))).toBe(1);
+    expect(detectHar(['{"ts":1,"id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1"}'])).toBe(0);
+    expect(detectHar(['[{"log":{}}]'])).toBe(0);
+    expect(detectFormat([], Buffer.from(har([])))?.name).toBe('har');
+    expect(findFormat('har')?.create({})).toBeInstanceOf(HarParser);
+  });
+
+  it('strips brackets and ports from serverIPAddress values', () => {
+    expect(serverAddress(' [::1]:443 ')).toBe('::1');
+    expect(serverAddress('192.0.2.1:80')).toBe('192.0.2.1');
+    expect(serverAddress('')).toBeNull();
+    expect(serverAddress(7)).toBeNull();
+  });
+});
