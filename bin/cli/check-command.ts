@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { openLogFile } from '../../lambda/adapters/fs-log-source';
 import { VerdictNamer, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
-import { loadGeoDatabases } from '../../lambda/adapters/load-geo-database';
+import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
@@ -31,7 +31,7 @@ Policy (one of):
   -p, --policy FILE        a policy JSON file (see docs/policy.md)
 
 Options:
-      --db FILE            MMDB country/city database (repeatable; default: the bundled one)
+      --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
@@ -77,6 +77,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const policy = resolvePolicy(values);
   const databases = loadGeoDatabases(values.db ?? []);
+  const operator = loadOperatorSources();
   const columns = parseColumns(values.columns);
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);
@@ -91,6 +92,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         name: file === '-' ? 'stdin' : file,
         policy,
         databases,
+        operator,
         format: values.format as FormatName | undefined,
         parserOptions: columns ? { columns } : {},
         toolVersion: TOOL_VERSION,

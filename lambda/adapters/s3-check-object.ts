@@ -82,6 +82,7 @@ export async function checkS3Object(
 
   const policy = await resources.getPolicy();
   const databases = await resources.getDatabases();
+  const operator = resources.getOperator();
   let verdict: Verdict;
   try {
     const object = await openS3Object(client, ref.bucket, ref.key, ref.versionId ? { versionId: ref.versionId } : {});
@@ -99,6 +100,7 @@ export async function checkS3Object(
       name: ref.key,
       policy,
       databases,
+      operator,
       toolVersion: TOOL_VERSION,
       now: now(),
       source,
@@ -110,6 +112,7 @@ export async function checkS3Object(
       name: ref.key,
       policy,
       databases,
+      operator,
       toolVersion: TOOL_VERSION,
       now: now(),
       source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null },

@@ -7,7 +7,8 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { openGeoDatabase, type GeoLookup } from '../engine/geo/geo-lookup';
 import { compilePolicy, parsePolicyJson, policyFromSpec, type CompiledPolicy } from '../engine/policy/policy';
 import type { CheckerConfig } from '../config';
-import { loadGeoDatabases } from './load-geo-database';
+import { loadGeoDatabases, loadOperatorSources } from './load-geo-database';
+import type { OperatorSources } from '../engine/policy/evaluate';
 import { httpStatusOf, S3ObjectNotFoundError } from './s3-errors';
 import { unquoteEtag } from './s3-etag';
 import { readS3ObjectToBuffer } from './s3-log-source';
@@ -31,6 +32,7 @@ export class CheckResources {
   private policy: Cached<CompiledPolicy> | null = null;
   private readonly databases = new Map<string, Cached<GeoLookup>>();
   private bundled: GeoLookup[] | null = null;
+  private operator: OperatorSources | null = null;
 
   constructor(
     private readonly client: S3Client,
@@ -76,6 +78,12 @@ export class CheckResources {
     }
     this.policy = await this.fresh(spec, this.policy, (bytes) => compilePolicy(parsePolicyJson(bytes.toString('utf8'), spec)), MAX_POLICY_BYTES);
     return this.policy.value;
+  }
+
+  /** The bundled operator sources (AS registration countries, ASN table), loaded once. */
+  getOperator(): OperatorSources {
+    this.operator ??= loadOperatorSources();
+    return this.operator;
   }
 
   /** The databases: those named in RESIDENCY_GEOIP_DBS, else the bundled ones. */

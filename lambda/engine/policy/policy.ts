@@ -33,7 +33,16 @@ export interface Policy {
   localNetworks: string[];
   /** Public addresses that no database can place. */
   unknown: UnknownAction;
+  /** Addresses the location databases disagree about, when any answer is outside the policy. */
+  disputed: DisputedAction;
+  /** Addresses located in policy but operated by an AS registered in a denied country. */
+  operator: OperatorAction;
 }
+
+/** What to do when location databases disagree and an answer is outside the policy. */
+export type DisputedAction = 'fail' | 'warn';
+/** What to do with an address operated by an AS registered in a denied country. */
+export type OperatorAction = 'fail' | 'warn' | 'off';
 
 /** A policy compiled for evaluation. */
 export interface CompiledPolicy {
@@ -57,6 +66,8 @@ const POLICY_FIELDS = new Set([
   'allowCidrs',
   'localNetworks',
   'unknown',
+  'disputed',
+  'operator',
 ]);
 
 /** Expands presets and codes into countries; throws naming `field` on a bad entry. */
@@ -125,6 +136,8 @@ export interface PolicyInput {
   allowCidrs?: unknown;
   localNetworks?: unknown;
   unknown?: unknown;
+  disputed?: unknown;
+  operator?: unknown;
 }
 
 /** Validates policy fields and returns the effective policy. */
@@ -165,6 +178,14 @@ export function buildPolicy(input: PolicyInput): Policy {
   if (unknown !== 'fail' && unknown !== 'warn') {
     throw new PolicyError(`unknown: expected "fail" or "warn", got ${JSON.stringify(unknown)}`);
   }
+  const disputed = input.disputed ?? 'fail';
+  if (disputed !== 'fail' && disputed !== 'warn') {
+    throw new PolicyError(`disputed: expected "fail" or "warn", got ${JSON.stringify(disputed)}`);
+  }
+  const operator = input.operator ?? 'warn';
+  if (operator !== 'fail' && operator !== 'warn' && operator !== 'off') {
+    throw new PolicyError(`operator: expected "fail", "warn" or "off", got ${JSON.stringify(operator)}`);
+  }
   const localNetworks =
     input.localNetworks === undefined
       ? [NON_PUBLIC]
@@ -179,6 +200,8 @@ export function buildPolicy(input: PolicyInput): Policy {
     allowCidrs: input.allowCidrs === undefined ? [] : cidrList(stringArray(input.allowCidrs, 'allowCidrs'), 'allowCidrs', false),
     localNetworks,
     unknown,
+    disputed,
+    operator,
   };
 }
 

@@ -10,7 +10,7 @@
 import type { GeoLookup } from '../geo/geo-lookup';
 import { parseIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
-import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
+import { evaluateAddress, type AddressFacts, type OperatorSources } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
@@ -115,6 +115,7 @@ export class Aggregator implements RecordSink {
   constructor(
     private readonly policy: CompiledPolicy,
     private readonly geos: readonly GeoLookup[],
+    private readonly operator: OperatorSources = { country: null, asn: null },
   ) {}
 
   /** Endpoint number of an address text, evaluating it on first sight; INVALID when not an IP. */
@@ -124,7 +125,7 @@ export class Aggregator implements RecordSink {
     // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
     let ep = this.byCanonical.get(ip.text);
     if (ep === undefined) {
-      const facts = evaluateAddress(ip, this.policy, this.geos);
+      const facts = evaluateAddress(ip, this.policy, this.geos, this.operator);
       ep = this.epFacts.length;
       this.epFacts.push(facts);
       if (ep >= this.epFlags.length) {

@@ -103,6 +103,11 @@ function destinationsOf(agg: Aggregator): VerdictDestination[] {
       hostnames: d.hostnames ? [...d.hostnames].sort() : [],
       apps: d.apps ? [...d.apps].sort() : [],
       evidenceLines: d.evidenceLines.slice().sort((a, b) => a - b),
+      disputed: d.facts.disputed,
+      asn: d.facts.asn,
+      asOrganization: d.facts.asOrganization,
+      operatorCountry: d.facts.operatorCountry,
+      warning: status === 'non-public' || status === 'blocked' ? null : d.facts.warning,
     });
   }
   return out.sort(compareDestinations);
@@ -152,7 +157,22 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
       ...(options.source ? { source: options.source } : {}),
     },
     policy: { ...options.policy.policy, sha256: options.policy.sha256 },
-    databases: options.databases.map((g) => ({ ...g.info })),
+    databases: [
+      ...options.databases.map((g) => ({ ...g.info, role: 'location' as const })),
+      ...(options.operator?.country ? [{ ...options.operator.country.info, role: 'operator-country' as const }] : []),
+      ...(options.operator?.asn
+        ? [
+            {
+              name: options.operator.asn.info.name,
+              databaseType: `ASN ranges (${options.operator.asn.info.ranges})`,
+              buildEpoch: '',
+              sha256: options.operator.asn.info.sha256,
+              bytes: 0,
+              role: 'asn' as const,
+            },
+          ]
+        : []),
+    ],
   };
 }
 
@@ -169,6 +189,9 @@ export function buildVerdict(b: BuildInput): Verdict {
     bytesSent: d.bytesSent,
     connections: d.connections,
     evidenceLines: d.evidenceLines,
+    asn: d.asn,
+    asOrganization: d.asOrganization,
+    operatorCountry: d.operatorCountry,
   }));
   let bytesSent = 0;
   let bytesReceived = 0;
@@ -198,7 +221,7 @@ export function buildVerdict(b: BuildInput): Verdict {
     countries: countriesOf(destinations),
     destinations,
     violations,
-    warnings: destinations.filter((d) => d.status === 'unknown').map((d) => ({ ip: d.ip, rule: d.rule ?? '' })),
+    warnings: destinations.filter((d) => d.warning !== null).map((d) => ({ ip: d.ip, rule: d.warning! })),
     errors: agg.errors.slice(),
     unattributed: agg.unattributedKept.slice(),
   };
@@ -217,6 +240,6 @@ export function buildErrorOnlyVerdict(message: string, options: CheckOptions): V
     stats: { bytes: 0, decodedBytes: 0, compression: 'none', sha256: '' },
     format: null,
     formatSource: null,
-    agg: new Aggregator(options.policy, options.databases),
+    agg: new Aggregator(options.policy, options.databases, options.operator),
   });
 }

@@ -43,7 +43,9 @@ export function destinationJson(d: VerdictDestination): string {
     `"status":${str(d.status)},"rule":${str(d.rule)},"connections":${num(d.connections)},"blockedAttempts":${num(d.blockedAttempts)},` +
     `"bytesSent":${num(d.bytesSent)},"bytesReceived":${num(d.bytesReceived)},"connectionsWithUnknownBytes":${num(d.connectionsWithUnknownBytes)},` +
     `"firstSeen":${str(d.firstSeen)},"lastSeen":${str(d.lastSeen)},"ports":[${d.ports.join(',')}],"protocols":${strList(d.protocols)},` +
-    `"hostnames":${strList(d.hostnames)},"apps":${strList(d.apps)},"evidenceLines":[${d.evidenceLines.join(',')}]}`
+    `"hostnames":${strList(d.hostnames)},"apps":${strList(d.apps)},"evidenceLines":[${d.evidenceLines.join(',')}],` +
+    `"disputed":${d.disputed},"asn":${d.asn === null ? 'null' : num(d.asn)},"asOrganization":${str(d.asOrganization)},` +
+    `"operatorCountry":${str(d.operatorCountry)},"warning":${str(d.warning)}}`
   );
 }
 

@@ -50,6 +50,15 @@ export interface VerdictDestination {
   apps: string[];
   /** First line numbers of the records that reached this destination. */
   evidenceLines: number[];
+  /** The location databases disagree about the country (see `countries`). */
+  disputed: boolean;
+  /** Autonomous system operating the address, and its organisation. */
+  asn: number | null;
+  asOrganization: string | null;
+  /** Country the operating AS is registered in. */
+  operatorCountry: string | null;
+  /** A concern the policy only warns about (disputed location, operator, unknown location). */
+  warning: string | null;
 }
 
 export interface VerdictViolation {
@@ -60,6 +69,9 @@ export interface VerdictViolation {
   bytesSent: number;
   connections: number;
   evidenceLines: number[];
+  asn: number | null;
+  asOrganization: string | null;
+  operatorCountry: string | null;
 }
 
 export interface VerdictTotals {
@@ -90,7 +102,7 @@ export interface Verdict {
   checkedAt: string;
   input: VerdictInput;
   policy: Policy & { sha256: string };
-  databases: GeoDatabaseInfo[];
+  databases: (GeoDatabaseInfo & { role: 'location' | 'operator-country' | 'asn' })[];
   totals: VerdictTotals;
   countries: { country: string | null; status: DestinationStatus; destinations: number; connections: number; bytesSent: number; bytesReceived: number }[];
   destinations: VerdictDestination[];

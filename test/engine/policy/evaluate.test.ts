@@ -23,9 +23,13 @@ const HK = '203.198.7.66';
 const MO = '60.246.0.1';
 const RU = '77.88.8.8';
 
+// The rule matrix below is about one database's answer; disputes between the two bundled
+// databases have their own tests at the end.
 let bundled: GeoLookup[];
+let bothBundled: GeoLookup[];
 beforeAll(() => {
-  bundled = loadGeoDatabases([]);
+  bothBundled = loadGeoDatabases([]);
+  bundled = bothBundled.slice(0, 1);
 });
 
 const policyOf = (input: PolicyInput): CompiledPolicy => compilePolicy(buildPolicy(input));
@@ -65,6 +69,11 @@ describe('evaluateAddress with the bundled database', () => {
       countries: { [BUNDLED]: 'US' },
       status: 'allowed',
       rule: null,
+      disputed: false,
+      asn: null,
+      asOrganization: null,
+      operatorCountry: null,
+      warning: null,
     });
   });
 
@@ -209,6 +218,11 @@ describe('evaluateAddress for addresses no database can place', () => {
       countries: { 'partial.mmdb': null },
       status: 'violation',
       rule: 'no database knows where this address is (policy unknown: fail)',
+      disputed: false,
+      asn: null,
+      asOrganization: null,
+      operatorCountry: null,
+      warning: null,
     });
   });
 
@@ -263,14 +277,17 @@ describe('evaluateAddress with several databases', () => {
     );
 
     // Act
-    const known = evaluate(US, { allowedCountries: ['us'] }, [first, second]);
+    const known = evaluate(US, { allowedCountries: ['us'], disputed: 'warn' }, [first, second]);
     const fallback = evaluate(UNPLACED, { allowedCountries: ['us'] }, [first, second]);
 
     // Assess
     expect(known).toMatchObject({
       country: 'US',
       countries: { 'first.mmdb': 'US', 'second.mmdb': 'DE' },
+      disputed: true,
       status: 'allowed',
+      warning:
+        'databases disagree (first.mmdb says US, second.mmdb says DE); DE is not in the allowed set US (policy disputed: warn)',
     });
     expect(fallback).toMatchObject({
       country: 'DE',
@@ -376,5 +393,67 @@ describe('isLocal', () => {
 
     // Assess
     expect(local).toBe(expected);
+  });
+});
+
+describe('evaluateAddress when location databases disagree', () => {
+  const usAndDe = (): GeoLookup[] => [
+    openGeoDatabase('a.mmdb', writeMmdb([{ cidr: '8.8.8.0/24', record: { country_code: 'US' } }])),
+    openGeoDatabase('b.mmdb', writeMmdb([{ cidr: '8.8.8.0/24', record: { country_code: 'DE' } }])),
+  ];
+
+  it('is a violation by default when any answer is outside the jurisdiction, citing every answer', () => {
+    const facts = evaluate(US, { allowedCountries: ['us'] }, usAndDe());
+    expect(facts).toMatchObject({
+      disputed: true,
+      status: 'violation',
+      rule: 'databases disagree (a.mmdb says US, b.mmdb says DE); DE is not in the allowed set US',
+    });
+  });
+
+  it('is allowed when every answer is inside the jurisdiction, though still marked disputed', () => {
+    const facts = evaluate(US, { allowedCountries: ['US', 'DE'] }, usAndDe());
+    expect(facts).toMatchObject({ disputed: true, status: 'allowed', rule: null, warning: null });
+  });
+
+  it('disagrees for real between the two bundled databases (Google DNS over IPv6: US and CA)', () => {
+    const facts = evaluate('2001:4860:4860::8888', { allowedCountries: ['us'] }, bothBundled);
+    expect(facts.disputed).toBe(true);
+    expect(facts.countries).toEqual({ 'geo-whois-asn-country.mmdb': 'US', 'dbip-country.mmdb': 'CA' });
+    expect(facts.status).toBe('violation');
+  });
+});
+
+describe('evaluateAddress and the operator of an address', () => {
+  // A server located in an allowed country but run by an AS registered in a denied one.
+  const located = (): GeoLookup[] => [openGeoDatabase('loc.mmdb', writeMmdb([{ cidr: '47.88.0.0/16', record: { country_code: 'US' } }]))];
+  const operatorCountry = (): GeoLookup =>
+    openGeoDatabase('asn-country.mmdb', writeMmdb([{ cidr: '47.88.0.0/16', record: { country_code: 'CN' } }]));
+  const ip = parseIp('47.88.1.1')!;
+  const policy = (operator: 'fail' | 'warn' | 'off'): CompiledPolicy =>
+    policyOf({ allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'], operator });
+
+  it('flags it with both facts under operator: fail', () => {
+    const facts = evaluateAddress(ip, policy('fail'), located(), { country: operatorCountry(), asn: null });
+    expect(facts).toMatchObject({
+      country: 'US',
+      operatorCountry: 'CN',
+      status: 'violation',
+      rule: 'located in US, operated by an unknown AS registered in CN; CN is denied by foreign-adversaries',
+    });
+  });
+
+  it('warns under operator: warn (the default) and stays allowed', () => {
+    const facts = evaluateAddress(ip, compilePolicy(buildPolicy({ allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'] })), located(), {
+      country: operatorCountry(),
+      asn: null,
+    });
+    expect(facts.status).toBe('allowed');
+    expect(facts.warning).toMatch(/registered in CN; CN is denied by foreign-adversaries \(policy operator: warn\)$/);
+  });
+
+  it('ignores the operator under operator: off', () => {
+    const facts = evaluateAddress(ip, policy('off'), located(), { country: operatorCountry(), asn: null });
+    expect(facts).toMatchObject({ status: 'allowed', warning: null, operatorCountry: 'CN' });
   });
 });

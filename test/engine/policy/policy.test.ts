@@ -36,6 +36,8 @@ describe('buildPolicy', () => {
       allowCidrs: [],
       localNetworks: ['non-public'],
       unknown: 'fail',
+      disputed: 'fail',
+      operator: 'warn',
     });
   });
 
@@ -249,7 +251,7 @@ describe('buildPolicy errors', () => {
 
     // Assess
     expect(error.message).toBe(
-      'allowedCountry: unknown policy field (known: name, description, allowedCountries, deniedCountries, allowCidrs, localNetworks, unknown)',
+      'allowedCountry: unknown policy field (known: name, description, allowedCountries, deniedCountries, allowCidrs, localNetworks, unknown, disputed, operator)',
     );
   });
 

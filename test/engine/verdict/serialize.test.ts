@@ -24,6 +24,7 @@ describe('verdict serialization', () => {
           ip, country: 'CN', countries: { 'a.mmdb': 'CN', [rule]: null }, addressClass: 'public', status: 'violation', rule,
           connections: 3, blockedAttempts: 0, bytesSent: 1.5e15, bytesReceived: 0, connectionsWithUnknownBytes: 1,
           firstSeen: null, lastSeen: '2020-01-01T00:00:00.000Z', ports: [443, 80], protocols: ['tcp'], hostnames, apps: [], evidenceLines: [1, 2],
+          disputed: true, asn: 45102, asOrganization: rule, operatorCountry: null, warning: rule,
         };
         expect(destinationJson(d)).toBe(JSON.stringify(d));
       }),
