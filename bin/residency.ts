@@ -14,6 +14,7 @@ Usage: residency <command> [options]
 
 Commands:
   check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
+  explain <ip>...        what is known about addresses: class, location per database, operator, status
   policy validate|show|list
                          check a policy file, print a preset
   submit <file>...       upload logs to the serverless pipeline, wait for and print its verdicts
@@ -41,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'check':
       return checkCommand(rest);
+    case 'explain':
+      return (await import('./cli/explain-command')).explainCommand(rest);
     case 'policy':
       return policyCommand(rest);
     // Loaded on demand: the AWS SDK would add its load time to every check.
