@@ -22,8 +22,9 @@ export const CHECK_HELP = `Usage: residency check <file>... [options]
 
 Checks connection logs against a jurisdiction and writes one verdict per file.
 Formats are detected from content (gzip included): Zeek conn.log (TSV or JSON),
-AWS VPC Flow Logs, PCAPdroid connections CSV, CSV with a destination column.
-'-' reads standard input.
+AWS VPC Flow Logs, PCAPdroid connections CSV, pcap/pcapng captures, HAR files,
+Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, and any CSV whose
+header names a destination column. '-' reads standard input.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA

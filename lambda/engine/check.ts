@@ -7,7 +7,7 @@ import type { AsnTable } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
-import { detectFormat, findFormat, isChunkParser, type FormatDefinition } from './parsers';
+import { detectFormat, findFormat, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { Aggregator } from './verdict/aggregate';
@@ -94,7 +94,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       formatSource = 'detected';
       if (!format) {
         throw new InputError(
-          'unknown log format: not a Zeek conn.log, VPC flow log, PCAPdroid CSV or CSV with a destination column (use --format to choose)',
+          `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
         );
       }
     }
