@@ -7,6 +7,7 @@ import { genericCsvFormat } from './generic-csv';
 import { harFormat } from './har';
 import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
+import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser } from './zeek-tsv';
@@ -82,6 +83,8 @@ export const FORMATS: readonly FormatDefinition[] = [
   pcapdroidCsvFormat,
   genericCsvFormat,
   harFormat,
+  suricataEveFormat,
+  awsNetworkFirewallFormat,
   pcap,
   pcapng,
 ];

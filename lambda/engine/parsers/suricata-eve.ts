@@ -1,0 +1,362 @@
+/**
+ * Suricata EVE JSON (`eve.json`, one event per line; format:
+ * https://docs.suricata.io/en/latest/output/eve/eve-json-format.html) and AWS Network Firewall
+ * logs, which wrap the same events as `{"firewall_name", "availability_zone", "event_timestamp",
+ * "event": {...}}` (https://docs.aws.amazon.com/network-firewall/latest/developerguide/firewall-logging-contents.html).
+ *
+ * Records come from three event types:
+ * - `flow`: one bidirectional record per flow, `src_*` the client, `dest_*` the server,
+ *   `flow.bytes_toserver` / `flow.bytes_toclient`, `flow.start` / `flow.end`;
+ * - `netflow`: one record per direction (Network Firewall flow logs): `src` to `dest` carried
+ *   `netflow.bytes`, nothing went back on this record (the reverse direction is its own record);
+ * - `alert` with `alert.action` `blocked` (IPS drop or reject; Network Firewall alert logs): a
+ *   refused connection attempt (`rejected`).
+ *
+ * Every other event (`dns`, `tls`, `http`, `quic`, allowed alerts, `stats`, `fileinfo`, ...) is not
+ * a record, like a comment line: it makes no sink call, so a log holding none of the three types
+ * has no records and is reported as such rather than passing with nothing checked. Those events
+ * still give names, see {@link HostnameMemory}.
+ */
+import { parseIp } from '../net/ip';
+import type { FlowRecord, LineParser, RecordSink } from '../types';
+import type { FormatDefinition } from './index';
+import { parseTimestampText, utf8 } from './bytes';
+import { newRecord, resetRecord } from './record';
+import { ipProtocolName } from './vpc-flow';
+
+/** How many address-to-name and flow-to-name pairs are remembered (oldest forgotten first). */
+export const MAX_NAMES_REMEMBERED = 65_536;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1;
+}
+
+function port(v: unknown): number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : -1;
+}
+
+function text(v: unknown): string | null {
+  return typeof v === 'string' && v.trim() !== '' ? v : null;
+}
+
+/**
+ * An EVE time (`2024-01-01T00:00:00.000000+0000`, or without offset in Suricata before 3.x) as
+ * epoch milliseconds; NaN when unreadable. `+0000` becomes `+00:00` for ISO 8601; a time without
+ * offset is read as UTC.
+ */
+export function eveTimeMs(v: unknown): number {
+  if (typeof v !== 'string') return NaN;
+  return parseTimestampText(v.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+}
+
+/** `proto` as the engine names it: `tcp`, `udp`, `icmp`, ...; numeric (`047`) as its IANA name. */
+function protoName(v: unknown): string {
+  if (typeof v === 'number') return ipProtocolName(v);
+  if (typeof v !== 'string') return '';
+  return /^\d{1,3}$/.test(v) ? ipProtocolName(Number(v)) : v.toLowerCase();
+}
+
+/** Canonical text of an address (EVE writes IPv6 fully expanded), or null. */
+function canonical(v: unknown): string | null {
+  return typeof v === 'string' ? (parseIp(v)?.text ?? null) : null;
+}
+
+/** A size-bounded map that forgets its oldest entries. */
+class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    return this.map.get(k);
+  }
+  set(k: K, v: V): void {
+    if (!this.map.has(k) && this.map.size >= this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(k, v);
+  }
+  delete(k: K): void {
+    this.map.delete(k);
+  }
+}
+
+/**
+ * Names learnt from events that are not records, attached to flows read after them. That order
+ * is the usual one: Suricata writes a `flow` event when the flow ends (timeout or shutdown), after
+ * the flow's own `tls`/`http` events, and the DNS answer that gave the address comes before the
+ * connection to it. One pass with bounded maps keeps memory flat; a name learnt only after its
+ * flow's record is not applied (no deferred list).
+ *
+ * - By `flow_id` (exact): `tls.sni`, `quic.sni`, `http.hostname`, kept with the event's `dest_ip`
+ *   so the name is only given to a record whose server is that address.
+ * - By address: the same names for `dest_ip`, and DNS answers (A/AAAA `rdata` named by the query,
+ *   EVE dns formats 1, 2 and 3).
+ */
+export class HostnameMemory {
+  private readonly byFlow: BoundedMap<number, { name: string; server: string }>;
+  private readonly byAddress: BoundedMap<string, string>;
+
+  constructor(max = MAX_NAMES_REMEMBERED) {
+    this.byFlow = new BoundedMap(max);
+    this.byAddress = new BoundedMap(max);
+  }
+
+  /** Learns what an event names, if anything. */
+  learn(ev: Json): void {
+    if (ev.event_type === 'dns') {
+      this.learnDns(ev.dns);
+      return;
+    }
+    // Only events whose direction is known: tls/http/quic transactions are logged from the client
+    // (src) to the server (dest); `fileinfo` and others may be written from the server's side.
+    if (!LEARN_FROM.has(ev.event_type as string)) return;
+    const name = appLayerName(ev);
+    if (name === null) return;
+    const server = canonical(serverOf(ev));
+    if (server === null) return;
+    this.byAddress.set(server, name);
+    if (typeof ev.flow_id === 'number') this.byFlow.set(ev.flow_id, { name, server });
+  }
+
+  /** The name for a record's server: by flow id first, then by address. */
+  nameFor(flowId: unknown, server: string): string | null {
+    const s = canonical(server);
+    if (s === null) return null;
+    if (typeof flowId === 'number') {
+      const f = this.byFlow.get(flowId);
+      if (f !== undefined && f.server === s) return f.name;
+    }
+    return this.byAddress.get(s) ?? null;
+  }
+
+  /** Forgets a flow whose last record has been read. */
+  forgetFlow(flowId: unknown): void {
+    if (typeof flowId === 'number') this.byFlow.delete(flowId);
+  }
+
+  private learnDns(dns: unknown): void {
+    if (!isObject(dns)) return;
+    // Format 3 (Suricata 8) lists `queries`; formats 1 and 2 give the query as `rrname`.
+    const queries = Array.isArray(dns.queries) ? dns.queries : [];
+    const query = text(isObject(queries[0]) ? queries[0].rrname : undefined) ?? text(dns.rrname);
+    if (Array.isArray(dns.answers)) {
+      for (const a of dns.answers) {
+        if (isObject(a) && (a.rrtype === 'A' || a.rrtype === 'AAAA')) this.learnAddress(a.rdata, query ?? text(a.rrname));
+      }
+    } else if (isObject(dns.grouped)) {
+      for (const t of ['A', 'AAAA']) {
+        const list = dns.grouped[t];
+        if (Array.isArray(list)) for (const rdata of list) this.learnAddress(rdata, query);
+      }
+    } else if (dns.rrtype === 'A' || dns.rrtype === 'AAAA') {
+      // Format 1: one event per answer.
+      this.learnAddress(dns.rdata, query);
+    }
+  }
+
+  private learnAddress(rdata: unknown, name: string | null): void {
+    const a = canonical(rdata);
+    if (a !== null && name !== null) this.byAddress.set(a, name);
+  }
+}
+
+const LEARN_FROM: ReadonlySet<string> = new Set(['tls', 'http', 'quic', 'alert']);
+
+/**
+ * The server address of an event: an alert's `flow.dest_ip` (Suricata 7+), the source of an alert
+ * on a packet to the client, else `dest_ip`.
+ */
+function serverOf(ev: Json): unknown {
+  if (isObject(ev.flow) && typeof ev.flow.dest_ip === 'string') return ev.flow.dest_ip;
+  return ev.event_type === 'alert' && ev.direction === 'to_client' ? ev.src_ip : ev.dest_ip;
+}
+
+/** The server name an application-layer event carries (`tls.sni`, `quic.sni`, `http.hostname`). */
+function appLayerName(ev: Json): string | null {
+  if (isObject(ev.tls)) {
+    const sni = text(ev.tls.sni);
+    if (sni !== null) return sni;
+  }
+  if (isObject(ev.quic)) {
+    const sni = text(ev.quic.sni);
+    if (sni !== null) return sni;
+  }
+  if (isObject(ev.http)) {
+    const host = text(ev.http.hostname);
+    if (host !== null && parseIp(host) === null) return host;
+  }
+  return null;
+}
+
+/** Parser for Suricata EVE JSON and AWS Network Firewall logs. */
+export class SuricataEveParser implements LineParser {
+  private readonly rec: FlowRecord = newRecord();
+  private readonly names = new HostnameMemory();
+
+  constructor(readonly format: 'suricata-eve' | 'aws-network-firewall' = 'suricata-eve') {}
+
+  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
+    if (start === end) return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(utf8(buf, start, end));
+    } catch {
+      sink.skip(lineNo, 'not a JSON object');
+      return;
+    }
+    if (!isObject(obj)) {
+      sink.skip(lineNo, 'not a JSON object');
+      return;
+    }
+    // Network Firewall wraps the EVE event; a plain EVE event has event_type at the top.
+    const ev = obj.event_type === undefined && isObject(obj.event) ? obj.event : obj;
+    const type = ev.event_type;
+    if (typeof type !== 'string') {
+      sink.skip(lineNo, 'event has no event_type');
+      return;
+    }
+    switch (type) {
+      case 'flow':
+        this.flow(ev, lineNo, sink);
+        return;
+      case 'netflow':
+        this.netflow(ev, lineNo, sink);
+        return;
+      case 'alert':
+        this.names.learn(ev);
+        if (isObject(ev.alert) && ev.alert.action === 'blocked') this.blocked(ev, lineNo, sink);
+        return;
+      default:
+        this.names.learn(ev);
+    }
+  }
+
+  /** Fills the 5-tuple; false (after a skip) when an address is missing. */
+  private tuple(ev: Json, lineNo: number, sink: RecordSink): boolean {
+    const src = text(ev.src_ip);
+    const dest = text(ev.dest_ip);
+    if (src === null || dest === null) {
+      sink.skip(lineNo, `${String(ev.event_type)} event has no src_ip/dest_ip`);
+      return false;
+    }
+    const r = this.rec;
+    resetRecord(r, lineNo);
+    r.origIp = src;
+    r.respIp = dest;
+    r.origPort = port(ev.src_port);
+    r.respPort = port(ev.dest_port);
+    r.proto = protoName(ev.proto);
+    return true;
+  }
+
+  private flow(ev: Json, lineNo: number, sink: RecordSink): void {
+    if (!this.tuple(ev, lineNo, sink)) return;
+    const r = this.rec;
+    const f = isObject(ev.flow) ? ev.flow : {};
+    r.origBytes = count(f.bytes_toserver);
+    r.respBytes = count(f.bytes_toclient);
+    r.firstSeenMs = eveTimeMs(f.start);
+    r.lastSeenMs = eveTimeMs(f.end);
+    // IPS mode: a dropped flow the server never answered was refused; one it answered did carry data.
+    const action = f.action;
+    r.rejected = (action === 'drop' || action === 'blocked') && r.respBytes <= 0;
+    r.hostname = this.names.nameFor(ev.flow_id, r.respIp);
+    this.names.forgetFlow(ev.flow_id);
+    sink.flow(r);
+  }
+
+  private netflow(ev: Json, lineNo: number, sink: RecordSink): void {
+    if (!this.tuple(ev, lineNo, sink)) return;
+    const r = this.rec;
+    const n = isObject(ev.netflow) ? ev.netflow : {};
+    r.origBytes = count(n.bytes);
+    r.respBytes = r.origBytes < 0 ? -1 : 0;
+    r.firstSeenMs = eveTimeMs(n.start);
+    r.lastSeenMs = eveTimeMs(n.end);
+    r.hostname = this.names.nameFor(ev.flow_id, r.respIp);
+    sink.flow(r);
+  }
+
+  private blocked(ev: Json, lineNo: number, sink: RecordSink): void {
+    // The alerting packet may go to the client: Suricata 7+ gives the flow's own direction in
+    // `flow.src_ip`/`dest_ip` and the packet's in `direction`; older versions only the packet's.
+    const f = isObject(ev.flow) && text(ev.flow.src_ip) !== null && text(ev.flow.dest_ip) !== null ? ev.flow : null;
+    const tupleSource =
+      f !== null
+        ? { ...ev, src_ip: f.src_ip, dest_ip: f.dest_ip, src_port: f.src_port, dest_port: f.dest_port }
+        : ev.direction === 'to_client'
+          ? { ...ev, src_ip: ev.dest_ip, dest_ip: ev.src_ip, src_port: ev.dest_port, dest_port: ev.src_port }
+          : ev;
+    if (!this.tuple(tupleSource, lineNo, sink)) return;
+    const r = this.rec;
+    r.rejected = true;
+    r.firstSeenMs = eveTimeMs(ev.timestamp);
+    r.hostname = appLayerName(ev) ?? this.names.nameFor(ev.flow_id, r.respIp);
+    sink.flow(r);
+  }
+
+  finish(): void {}
+}
+
+/** The first lines that parse as JSON objects. */
+function jsonObjects(lines: readonly string[]): Json[] {
+  const out: Json[] = [];
+  for (const l of lines) {
+    const t = l.trim();
+    if (t === '') continue;
+    if (!t.startsWith('{')) return out;
+    try {
+      const v: unknown = JSON.parse(t);
+      if (!isObject(v)) return out;
+      out.push(v);
+    } catch {
+      return out;
+    }
+  }
+  return out;
+}
+
+function isEveEvent(o: Json): boolean {
+  return typeof o.event_type === 'string';
+}
+
+function hasAddresses(o: Json): boolean {
+  return 'src_ip' in o || 'dest_ip' in o;
+}
+
+/** Detection: 1 when the first JSON lines are EVE events with addresses (0.6 without any). */
+export function detectSuricataEve(lines: readonly string[]): number {
+  const objs = jsonObjects(lines);
+  if (objs.length === 0 || !isEveEvent(objs[0]!)) return 0;
+  return objs.some((o) => isEveEvent(o) && hasAddresses(o)) ? 1 : 0.6;
+}
+
+/** Detection: 1 when the first JSON line is a Network Firewall record wrapping an EVE event. */
+export function detectAwsNetworkFirewall(lines: readonly string[]): number {
+  const first = jsonObjects(lines)[0];
+  if (first === undefined || !isObject(first.event) || !isEveEvent(first.event)) return 0;
+  return 'firewall_name' in first ? 1 : 0.6;
+}
+
+/** Registry entry for Suricata EVE JSON. */
+export const suricataEveFormat: FormatDefinition = {
+  name: 'suricata-eve',
+  description: 'Suricata EVE JSON (eve.json): flow and netflow events, blocked alerts',
+  detect: detectSuricataEve,
+  create: () => new SuricataEveParser('suricata-eve'),
+};
+
+/** Registry entry for AWS Network Firewall flow and alert logs. */
+export const awsNetworkFirewallFormat: FormatDefinition = {
+  name: 'aws-network-firewall',
+  description: 'AWS Network Firewall flow and alert logs (Suricata EVE events wrapped with firewall_name)',
+  detect: detectAwsNetworkFirewall,
+  create: () => new SuricataEveParser('aws-network-firewall'),
+};

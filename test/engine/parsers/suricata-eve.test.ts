@@ -1,0 +1,263 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
+import {
+  detectAwsNetworkFirewall,
+  detectSuricataEve,
+  eveTimeMs,
+  HostnameMemory,
+  SuricataEveParser,
+} from '../../../lambda/engine/parsers/suricata-eve';
+import { checkBytes, destination } from '../../helpers/engine';
+import { endpoints, parseAll, total } from './harness';
+
+const FIXTURES = join(__dirname, '../../fixtures/suricata');
+const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
+const parse = (input: string) => parseAll(new SuricataEveParser(), input);
+const firstLines = (s: string): string[] => s.split('\n').filter((l) => l.trim() !== '').slice(0, 20);
+
+describe('Suricata EVE JSON (synthetic, after the user guide)', () => {
+  it('reads flow events and blocked alerts as records, and nothing else', () => {
+    // Act
+    const result = parse(fixture('eve-synthetic.json'));
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(result.noData).toEqual([]);
+    expect(result.flows.map((r) => r.line)).toEqual([5, 7, 8, 9, 10, 11]);
+    expect(endpoints(result.flows)).toEqual([
+      '10.0.0.5 -> 1.2.4.8',
+      '10.0.0.5 -> 93.184.216.34',
+      '2001:0db8:0000:0000:0000:0000:0000:0005 -> 2a00:1450:4001:0828:0000:0000:0000:200e',
+      '10.0.0.5 -> 10.0.0.2',
+      '10.0.0.5 -> 8.8.8.8',
+      '10.0.0.5 -> 1.2.4.8',
+    ]);
+    // Rejected records carry unknown bytes; the total counts known ones.
+    expect(total(result.flows, 'origBytes')).toBe(478 + 2817 + 71 + 392 + 74);
+    expect(total(result.flows, 'respBytes')).toBe(1960 + 40112 + 87 + 392 + 0);
+  });
+
+  it('reads a flow event: client to server bytes, times with a +0000 offset, names from the HTTP event', () => {
+    // Act
+    const r = parse(fixture('eve-synthetic.json')).flows[1];
+
+    // Assess
+    expect(r).toMatchObject({
+      line: 7,
+      origPort: 50400,
+      respPort: 80,
+      proto: 'tcp',
+      origBytes: 478,
+      respBytes: 1960,
+      firstSeenMs: Date.parse('2024-03-01T10:00:00.998Z'),
+      lastSeenMs: Date.parse('2024-03-01T10:00:01.120Z'),
+      rejected: false,
+      hostname: 'example.com',
+    });
+  });
+
+  it('names an IPv6 flow by the TLS SNI of the same flow_id, and leaves an unnamed resolver unnamed', () => {
+    // Act
+    const flows = parse(fixture('eve-synthetic.json')).flows;
+
+    // Assess
+    expect(flows[2]?.hostname).toBe('www.google.com');
+    expect(flows[3]).toMatchObject({ respIp: '10.0.0.2', proto: 'udp', hostname: null });
+  });
+
+  it('reads an ICMP flow without ports', () => {
+    // Act
+    const icmp = parse(fixture('eve-synthetic.json')).flows[4];
+
+    // Assess
+    expect(icmp).toMatchObject({ proto: 'icmp', origPort: -1, respPort: -1, origBytes: 392, respBytes: 392 });
+  });
+
+  it('counts a blocked alert and a dropped, unanswered flow as refused, named by the SNI', () => {
+    // Act
+    const flows = parse(fixture('eve-synthetic.json')).flows;
+
+    // Assess
+    expect(flows[0]).toMatchObject({ line: 5, rejected: true, respPort: 443, hostname: 'dnspod.cn', firstSeenMs: Date.parse('2024-03-01T10:00:02Z') });
+    expect(flows[5]).toMatchObject({ line: 11, rejected: true, hostname: 'dnspod.cn' });
+  });
+
+  it('detects the file as suricata-eve even though its first event is stats', async () => {
+    // Act
+    const v = await checkBytes(fixture('eve-synthetic.json'));
+
+    // Assess
+    expect(v.input.format).toBe('suricata-eve');
+    expect(v.totals).toMatchObject({ records: 6, connections: 6, skipped: 0, noData: 0, unattributed: 0 });
+    expect(destination(v, '2a00:1450:4001:828::200e')).toMatchObject({ hostnames: ['www.google.com'], bytesSent: 2817, bytesReceived: 40112 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 2, connections: 0, hostnames: ['dnspod.cn'] });
+    expect(destination(v, '93.184.216.34').hostnames).toEqual(['example.com']);
+  });
+});
+
+describe('AWS Network Firewall logs (synthetic, after the AWS developer guide)', () => {
+  it('reads each netflow direction as its own record and a blocked alert as a refused attempt', () => {
+    // Act
+    const result = parseAll(new SuricataEveParser('aws-network-firewall'), fixture('aws-network-firewall-synthetic.log'));
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(result.flows.map((r) => [r.line, r.origIp, r.respIp, r.origBytes, r.respBytes, r.rejected])).toEqual([
+      [1, '10.1.2.15', '8.8.8.8', 70, 0, false],
+      [2, '8.8.8.8', '10.1.2.15', 134, 0, false],
+      [3, '10.1.2.15', '52.216.8.100', 12040, 0, false],
+      [4, '52.216.8.100', '10.1.2.15', 98311, 0, false],
+      [5, '10.1.2.15', '1.2.4.8', -1, -1, true],
+    ]);
+    expect(result.flows[4]?.hostname).toBe('dnspod.cn');
+    expect(result.flows[2]).toMatchObject({
+      firstSeenMs: Date.parse('2024-03-01T10:01:30Z'),
+      lastSeenMs: Date.parse('2024-03-01T10:01:41.5Z'),
+      respPort: 443,
+      proto: 'tcp',
+    });
+  });
+
+  it('is detected as aws-network-firewall; the monitored side sent what it sent, in both directions', async () => {
+    // Act
+    const v = await checkBytes(fixture('aws-network-firewall-synthetic.log'));
+
+    // Assess
+    expect(v.input.format).toBe('aws-network-firewall');
+    expect(v.totals).toMatchObject({ records: 5, connections: 5, skipped: 0 });
+    expect(destination(v, '52.216.8.100')).toMatchObject({ connections: 2, bytesSent: 12040, bytesReceived: 98311, ports: [443] });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 70, bytesReceived: 134, ports: [53] });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
+  });
+});
+
+describe('Suricata EVE lines (inline)', () => {
+  const flow = (over: Record<string, unknown> = {}, f: Record<string, unknown> = {}): string =>
+    JSON.stringify({
+      timestamp: '2024-01-01T00:00:10.000000+0000',
+      flow_id: 42,
+      event_type: 'flow',
+      src_ip: '10.0.0.1',
+      src_port: 40000,
+      dest_ip: '203.0.113.9',
+      dest_port: 443,
+      proto: 'TCP',
+      flow: { bytes_toserver: 10, bytes_toclient: 20, start: '2024-01-01T00:00:00.000000+0000', end: '2024-01-01T00:00:05.000000+0000', ...f },
+      ...over,
+    });
+
+  it('skips lines that are not JSON objects or have no event_type or addresses; ignores blank lines', () => {
+    // Act
+    const result = parse(['not json', '[1,2]', '{"src_ip":"10.0.0.1"}', '', JSON.stringify({ event_type: 'flow', dest_ip: '1.1.1.1' })].join('\n'));
+
+    // Assess
+    expect(result.skips).toEqual([
+      { line: 1, reason: 'not a JSON object' },
+      { line: 2, reason: 'not a JSON object' },
+      { line: 3, reason: 'event has no event_type' },
+      { line: 5, reason: 'flow event has no src_ip/dest_ip' },
+    ]);
+    expect(result.callsPerLine.get(4)).toBeUndefined();
+  });
+
+  it('makes no sink call for events that are not connections', () => {
+    // Act
+    const result = parse(['stats', 'dns', 'tls', 'http', 'fileinfo', 'anomaly', 'drop'].map((t) => JSON.stringify({ event_type: t, src_ip: '10.0.0.1', dest_ip: '1.1.1.1' })).join('\n'));
+
+    // Assess
+    expect(result.calls).toEqual([]);
+  });
+
+  it('reads missing or negative byte counts as unknown, a numeric proto by its IANA name', () => {
+    // Act
+    const [r] = parse(flow({ proto: '006' }, { bytes_toserver: undefined, bytes_toclient: -5 })).flows;
+
+    // Assess
+    expect(r).toMatchObject({ origBytes: -1, respBytes: -1, proto: 'tcp' });
+  });
+
+  it('keeps a dropped flow the server answered as a connection', () => {
+    // Act
+    const [r] = parse(flow({}, { action: 'drop', bytes_toclient: 300 })).flows;
+
+    // Assess
+    expect(r?.rejected).toBe(false);
+  });
+
+  it('names flows from DNS answers in formats 1, 2 and 3, by the query name', () => {
+    // Prepare
+    const dns1 = { event_type: 'dns', dns: { type: 'answer', rrname: 'v1.example', rrtype: 'AAAA', rdata: '2001:0db8:0000:0000:0000:0000:0000:0001' } };
+    const dns2 = { event_type: 'dns', dns: { version: 2, type: 'answer', rrname: 'v2.example', grouped: { A: ['203.0.113.2'] } } };
+    const dns3 = {
+      event_type: 'dns',
+      dns: { version: 3, type: 'response', queries: [{ rrname: 'v3.example', rrtype: 'A' }], answers: [{ rrname: 'cdn.v3.example', rrtype: 'CNAME', rdata: 'x' }, { rrname: 'cdn.v3.example', rrtype: 'A', rdata: '203.0.113.3' }] },
+    };
+    const lines = [dns1, dns2, dns3].map((d) => JSON.stringify(d));
+    lines.push(flow({ flow_id: 1, dest_ip: '2001:db8::1' }), flow({ flow_id: 2, dest_ip: '203.0.113.2' }), flow({ flow_id: 3, dest_ip: '203.0.113.3' }));
+
+    // Act
+    const result = parse(lines.join('\n'));
+
+    // Assess
+    expect(result.flows.map((r) => r.hostname)).toEqual(['v1.example', 'v2.example', 'v3.example']);
+  });
+
+  it('gives a flow_id name only to a record whose server is the named address', () => {
+    // Prepare
+    const tls = JSON.stringify({ event_type: 'tls', flow_id: 7, src_ip: '10.0.0.1', dest_ip: '203.0.113.7', tls: { sni: 'seven.example' } });
+
+    // Act
+    const result = parse([tls, flow({ flow_id: 7, src_ip: '203.0.113.7', dest_ip: '10.0.0.1' }), flow({ flow_id: 7, dest_ip: '203.0.113.7' })].join('\n'));
+
+    // Assess
+    expect(result.flows.map((r) => r.hostname)).toEqual([null, 'seven.example']);
+  });
+
+  it('takes a blocked alert on a packet to the client the right way round', () => {
+    // Prepare
+    const alert = { event_type: 'alert', direction: 'to_client', src_ip: '203.0.113.9', src_port: 443, dest_ip: '10.0.0.1', dest_port: 40000, proto: 'TCP', alert: { action: 'blocked' } };
+
+    // Act
+    const [r] = parse(JSON.stringify(alert)).flows;
+
+    // Assess
+    expect(r).toMatchObject({ origIp: '10.0.0.1', respIp: '203.0.113.9', respPort: 443, rejected: true });
+  });
+
+  it('reads EVE times with and without an offset as UTC instants', () => {
+    expect(eveTimeMs('2019-05-28T23:32:29.025256+0200')).toBe(Date.parse('2019-05-28T21:32:29.025Z'));
+    expect(eveTimeMs('2009-11-24T21:27:09.534255')).toBe(Date.parse('2009-11-24T21:27:09.534Z'));
+    expect(eveTimeMs('yesterday')).toBeNaN();
+    expect(eveTimeMs(12)).toBeNaN();
+  });
+
+  it('forgets the oldest names beyond its bound', () => {
+    // Prepare
+    const memory = new HostnameMemory(2);
+
+    // Act
+    for (const [n, ip] of [['a.example', '203.0.113.1'], ['b.example', '203.0.113.2'], ['c.example', '203.0.113.3']] as const) {
+      memory.learn({ event_type: 'tls', dest_ip: ip, tls: { sni: n } });
+    }
+
+    // Assess
+    expect(['203.0.113.1', '203.0.113.2', '203.0.113.3'].map((ip) => memory.nameFor(undefined, ip))).toEqual([null, 'b.example', 'c.example']);
+  });
+});
+
+describe('Suricata EVE and Network Firewall detection', () => {
+  it('tells the two formats apart and from Zeek JSON', () => {
+    const eve = firstLines(fixture('eve-synthetic.json'));
+    const nfw = firstLines(fixture('aws-network-firewall-synthetic.log'));
+    expect(detectSuricataEve(eve)).toBe(1);
+    expect(detectAwsNetworkFirewall(eve)).toBe(0);
+    expect(detectAwsNetworkFirewall(nfw)).toBe(1);
+    expect(detectSuricataEve(nfw)).toBe(0);
+    expect(detectSuricataEve(['{"ts":1,"id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1"}'])).toBe(0);
+    expect(detectSuricataEve(['{"event_type":"stats","stats":{}}'])).toBe(0.6);
+    expect(detectFormat(eve)?.name).toBe('suricata-eve');
+    expect(detectFormat(nfw)?.name).toBe('aws-network-firewall');
+    expect(findFormat('aws-network-firewall')?.create({}).format).toBe('aws-network-firewall');
+  });
+});
