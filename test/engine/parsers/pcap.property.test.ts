@@ -1,0 +1,96 @@
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
+import { fixture, fixturePath } from '../../helpers/engine';
+import { RecordingSink } from './harness';
+
+const REAL = readdirSync(fixturePath('pcap')).filter((f) => /\.pcap(ng)?$/.test(f));
+const CAPTURES = REAL.map((name) => ({ name, bytes: fixture('pcap', name) }));
+
+/** Runs bytes through the reader in chunks of `chunkSize`; returns its counters and sink calls. */
+function run(bytes: Buffer, chunkSize: number): { stats: PcapStats; sink: RecordingSink } {
+  const sink = new RecordingSink();
+  const parser = new PcapParser();
+  for (let i = 0; i < bytes.length; i += chunkSize) parser.push(bytes.subarray(i, i + chunkSize), sink);
+  parser.finish(sink);
+  return { stats: parser.stats, sink };
+}
+
+/** Every packet is in a connection, skipped or a no-connection record; the sink saw each once. */
+function expectAccounted({ stats, sink }: { stats: PcapStats; sink: RecordingSink }): void {
+  expect(stats.packets).toBe(stats.inConnections + stats.skipped + stats.noData);
+  const count = (kind: string): number => sink.calls.filter((c) => c.kind === kind).length;
+  expect(count('flow')).toBe(stats.connections);
+  expect(count('skip')).toBe(stats.skipped + stats.fileProblems);
+  expect(count('noData')).toBe(stats.noData);
+}
+
+/** The file header of a capture: 24 bytes for pcap, the SHB and IDBs for pcapng. */
+function headerOf(bytes: Buffer): Buffer {
+  if (bytes.readUInt32BE(0) !== 0x0a0d0d0a) return bytes.subarray(0, 24);
+  let at = 0;
+  while (at < bytes.length && (bytes.readUInt32LE(at) === 0x0a0d0d0a || bytes.readUInt32LE(at) === 1)) at += bytes.readUInt32LE(at + 4);
+  return bytes.subarray(0, at);
+}
+
+describe('pcap reader properties', () => {
+  it('never throws on a truncated prefix of a real capture, and accounts for every packet', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...CAPTURES), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 4096 }), (c, cut, chunk) => {
+        // Prepare
+        const prefix = c.bytes.subarray(0, Math.floor(c.bytes.length * cut));
+
+        // Act
+        const result = run(prefix, chunk);
+
+        // Assess
+        expectAccounted(result);
+        expect(result.stats.packets).toBeLessThanOrEqual(run(c.bytes, c.bytes.length).stats.packets);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws or hangs on random bytes after a valid file header', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...CAPTURES), fc.uint8Array({ maxLength: 4000 }), fc.integer({ min: 1, max: 512 }), (c, noise, chunk) => {
+        // Act
+        const result = run(Buffer.concat([headerOf(c.bytes), noise]), chunk);
+
+        // Assess
+        expectAccounted(result);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on a real capture with bytes overwritten', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...CAPTURES),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 20 }),
+        (c, edits) => {
+          // Prepare
+          const bytes = Buffer.from(c.bytes);
+          for (const [where, value] of edits) bytes[Math.floor(where * (bytes.length - 1))] = value;
+
+          // Act
+          const result = run(bytes, 997);
+
+          // Assess
+          expectAccounted(result);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same records whatever the chunk boundaries', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...CAPTURES), fc.integer({ min: 1, max: 3000 }), (c, chunk) => {
+        expect(run(c.bytes, chunk).sink.calls).toEqual(run(c.bytes, c.bytes.length).sink.calls);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

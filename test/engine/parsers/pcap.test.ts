@@ -1,0 +1,277 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectFormat } from '../../../lambda/engine/parsers';
+import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
+import type { FlowRecord } from '../../../lambda/engine/types';
+import { checkBytes, destination, fixture, fixturePath } from '../../helpers/engine';
+import { RecordingSink } from './harness';
+
+interface Parsed {
+  flows: FlowRecord[];
+  skips: { line: number; reason: string; detail?: string }[];
+  noData: { line: number; status: string }[];
+  stats: PcapStats;
+}
+
+/** Runs bytes through the reader in chunks of `chunkSize` (whole when omitted). */
+function parseCapture(bytes: Buffer, chunkSize = bytes.length || 1): Parsed {
+  const sink = new RecordingSink();
+  const parser = new PcapParser();
+  for (let i = 0; i < bytes.length; i += chunkSize) parser.push(bytes.subarray(i, i + chunkSize), sink);
+  parser.finish(sink);
+  return {
+    flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
+    skips: sink.calls.flatMap((c) => (c.kind === 'skip' ? [{ line: c.line, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) }] : [])),
+    noData: sink.calls.flatMap((c) => (c.kind === 'noData' ? [{ line: c.line, status: c.status }] : [])),
+    stats: parser.stats,
+  };
+}
+
+function flowTo(p: Parsed, respIp: string, respPort?: number): FlowRecord {
+  const f = p.flows.find((r) => r.respIp === respIp && (respPort === undefined || r.respPort === respPort));
+  if (!f) throw new Error(`no flow to ${respIp}:${respPort} (have ${p.flows.map((r) => `${r.respIp}:${r.respPort}`).join(', ')})`);
+  return f;
+}
+
+const generated = (name: string): Buffer => fixture('pcap', 'generated', name);
+const T0_MS = 1_700_000_000_000;
+
+const ALL = [
+  ...readdirSync(fixturePath('pcap')).filter((f) => /\.pcap(ng)?$/.test(f)),
+  ...readdirSync(fixturePath('pcap', 'generated'))
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => join('generated', f)),
+];
+
+/** A pcapng block: type, total length, body padded to 4 bytes, total length. */
+function block(type: number, body: Buffer, le: boolean): Buffer {
+  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+  const len = padded.length + 12;
+  const head = Buffer.alloc(8);
+  const tail = Buffer.alloc(4);
+  if (le) {
+    head.writeUInt32LE(type, 0);
+    head.writeUInt32LE(len, 4);
+    tail.writeUInt32LE(len, 0);
+  } else {
+    head.writeUInt32BE(type, 0);
+    head.writeUInt32BE(len, 4);
+    tail.writeUInt32BE(len, 0);
+  }
+  return Buffer.concat([head, padded, tail]);
+}
+
+/**
+ * A one-packet pcapng section in the given byte order (pcapng draft §4.1–4.3): SHB, an IDB for
+ * raw IP (101) with `if_tsresol` 3 (milliseconds), an EPB at `ms` holding `packet`.
+ */
+function pcapngSection(le: boolean, packet: Buffer, ms: number): Buffer {
+  const w16 = (v: number): Buffer => { const b = Buffer.alloc(2); if (le) b.writeUInt16LE(v); else b.writeUInt16BE(v); return b; };
+  const w32 = (v: number): Buffer => { const b = Buffer.alloc(4); if (le) b.writeUInt32LE(v); else b.writeUInt32BE(v); return b; };
+  const shb = block(0x0a0d0d0a, Buffer.concat([w32(0x1a2b3c4d), w16(1), w16(0), Buffer.alloc(8, 0xff)]), le);
+  const tsresol = Buffer.concat([w16(9), w16(1), Buffer.from([3, 0, 0, 0]), w16(0), w16(0)]);
+  const idb = block(1, Buffer.concat([w16(101), w16(0), w32(0), tsresol]), le);
+  const epb = block(6, Buffer.concat([w32(0), w32(Math.floor(ms / 2 ** 32)), w32(ms % 2 ** 32), w32(packet.length), w32(packet.length), packet]), le);
+  return Buffer.concat([shb, idb, epb]);
+}
+
+/** IPv4 + UDP 10.0.0.1:1000 -> 192.0.2.9:2000 with `n` payload bytes (checksums zero). */
+function udpPacket(n: number): Buffer {
+  const p = Buffer.alloc(28 + n);
+  p[0] = 0x45;
+  p.writeUInt16BE(28 + n, 2);
+  p[8] = 64;
+  p[9] = 17;
+  Buffer.from([10, 0, 0, 1, 192, 0, 2, 9]).copy(p, 12);
+  p.writeUInt16BE(1000, 20);
+  p.writeUInt16BE(2000, 22);
+  p.writeUInt16BE(8 + n, 24);
+  return p;
+}
+
+describe('pcap format detection', () => {
+  it.each(ALL)('recognises %s by its magic bytes', (name) => {
+    // Act
+    const f = detectFormat([], fixture('pcap', name).subarray(0, 64 * 1024));
+
+    // Assess
+    expect(f?.name).toBe(name.endsWith('.pcapng') ? 'pcapng' : 'pcap');
+  });
+
+  it('does not claim text', () => {
+    expect(detectFormat(['ts,src,dst'], Buffer.from('ts,src,dst\n'))?.name).not.toMatch(/^pcap/);
+  });
+});
+
+describe('pcap reader', () => {
+  it.each(ALL)('%s: accounts for every packet, whatever the chunk size', (name) => {
+    // Prepare
+    const bytes = fixture('pcap', name);
+
+    // Act
+    const whole = parseCapture(bytes);
+    const small = parseCapture(bytes, 7);
+    const single = parseCapture(bytes, 1);
+
+    // Assess
+    const s = whole.stats;
+    expect(s.packets).toBe(s.inConnections + s.skipped + s.noData);
+    expect(s.packets).toBeGreaterThan(0);
+    expect(small).toEqual(whole);
+    expect(single).toEqual(whole);
+  });
+
+  it('reads a big-endian pcap with stacked VLAN tags, names servers by SNI and by DNS', () => {
+    // Act
+    const p = parseCapture(generated('be-vlan-dns-sni.pcap'));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(p.flows.map((f) => [f.line, f.proto, f.origIp, f.origPort, f.respIp, f.respPort, f.hostname])).toEqual([
+      [1, 'udp', '192.168.10.2', 40000, '9.9.9.9', 53, null],
+      [3, 'tcp', '192.168.10.2', 50000, '93.184.216.34', 443, 'www.example.org'],
+      [10, 'tcp', '192.168.10.2', 50001, '93.184.216.35', 8443, 'api.example.com'],
+    ]);
+    const tls = flowTo(p, '93.184.216.34');
+    expect(tls.firstSeenMs).toBe(T0_MS + 100);
+    expect(tls.lastSeenMs).toBe(T0_MS + 160);
+    expect(flowTo(p, '93.184.216.35')).toMatchObject({ origBytes: 18, respBytes: 19 });
+  });
+
+  it('reads nanosecond timestamps and counts ICMP as a connection without ports', () => {
+    // Act
+    const p = parseCapture(generated('nanosecond.pcap'));
+
+    // Assess
+    const udp = flowTo(p, '198.51.100.7');
+    expect(udp).toMatchObject({ proto: 'udp', origBytes: 100, respBytes: 40 });
+    expect(udp.firstSeenMs).toBeCloseTo(T0_MS + 0.000001, 6);
+    expect(udp.lastSeenMs).toBeCloseTo(T0_MS + 0.500003, 6);
+    expect(flowTo(p, '8.8.4.4')).toMatchObject({ proto: 'icmp', origPort: -1, respPort: -1, origBytes: 64, respBytes: 64 });
+  });
+
+  it('walks IPv6 extension headers and adds later IPv6 fragments to the first one', () => {
+    // Act
+    const p = parseCapture(generated('ipv6-extensions.pcap'));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(flowTo(p, '2001:4860:4860::8888', 7001)).toMatchObject({ origBytes: 30, respBytes: 10 });
+    expect(flowTo(p, '2001:4860:4860::8888', 7101)).toMatchObject({ origBytes: 20 });
+    expect(flowTo(p, '2a00:1450:4001::1')).toMatchObject({ proto: 'udp', respPort: 7201, origBytes: 3000, line: 11 });
+    expect(p.stats.fragments).toBe(3);
+  });
+
+  it('adds later IPv4 fragments to the first one and skips a fragment whose first part is missing', () => {
+    // Act
+    const p = parseCapture(generated('ipv4-fragments.pcap'));
+
+    // Assess
+    expect(flowTo(p, '203.0.113.50', 9001)).toMatchObject({ origBytes: 3000, respBytes: 0 });
+    expect(p.skips).toEqual([{ line: 4, reason: 'IP fragment without its first fragment', detail: '4 10.2.2.2 203.0.113.51 17 777' }]);
+  });
+
+  it('reads null and OpenBSD loopback captures', () => {
+    // Act
+    const nul = parseCapture(generated('loopback-null.pcap'));
+    const loop = parseCapture(generated('loopback-loop.pcap'));
+
+    // Assess
+    expect(nul.flows.map((f) => `${f.origIp} -> ${f.respIp}:${f.respPort}`)).toEqual(['127.0.0.1 -> 127.0.0.1:2222', '::1 -> ::1:2223']);
+    expect(loop.flows.map((f) => `${f.origIp} -> ${f.respIp}:${f.respPort}`)).toEqual(['127.0.0.1 -> 127.0.0.2:4444', '::1 -> ::2:4445']);
+  });
+
+  it('counts a packet cut by the snap length and a file cut inside a packet, and keeps the rest', () => {
+    // Act
+    const p = parseCapture(generated('truncated.pcap'));
+
+    // Assess
+    expect(p.skips.map((s) => [s.line, s.reason])).toEqual([
+      [4, 'truncated packet'],
+      [8, 'file ends inside a packet'],
+    ]);
+    expect(p.flows).toHaveLength(1);
+    expect(p.flows[0]).toMatchObject({ respIp: '198.51.100.9', origBytes: 19, respBytes: 16 });
+  });
+
+  it('reads a pcapng file whose interfaces have different link types', () => {
+    // Act
+    const p = parseCapture(generated('two-interfaces.pcapng'));
+
+    // Assess
+    expect(p.flows.map((f) => [f.line, f.proto, f.respIp, f.hostname])).toEqual([
+      [1, 'udp', '1.1.1.1', null],
+      [2, 'tcp', '151.101.1.69', 'cdn.example.net'],
+    ]);
+    expect(p.flows[0]!.firstSeenMs).toBeCloseTo(Date.parse('2023-11-14T22:13:20.000Z') + 0.001, 6);
+  });
+
+  it('reads pcapng sections of both byte orders one after the other, with if_tsresol', () => {
+    // Prepare
+    const bytes = Buffer.concat([pcapngSection(false, udpPacket(5), 1_600_000_000_123), pcapngSection(true, udpPacket(7), 1_600_000_000_456)]);
+
+    // Act
+    const p = parseCapture(bytes, 5);
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(p.flows).toHaveLength(1);
+    expect(p.flows[0]).toMatchObject({ line: 1, origIp: '10.0.0.1', respIp: '192.0.2.9', origBytes: 12, firstSeenMs: 1_600_000_000_123, lastSeenMs: 1_600_000_000_456 });
+    expect(detectFormat([], bytes)?.name).toBe('pcapng');
+  });
+
+  it('stops at a garbage pcapng block length with a skip, keeping what came before', () => {
+    // Prepare: the third packet block (after SHB, 2 IDBs, 2 EPBs) gets length 0x7ffffff3.
+    const bytes = Buffer.from(generated('two-interfaces.pcapng'));
+    let at = 0;
+    for (let i = 0; i < 5; i++) at += bytes.readUInt32LE(at + 4);
+    bytes.writeUInt32LE(0x7ffffff3, at + 4);
+
+    // Act
+    const p = parseCapture(bytes, 64);
+
+    // Assess
+    expect(p.skips).toEqual([{ line: 3, reason: 'bad pcapng block length', detail: '2147483635 bytes at packet 3' }]);
+    expect(p.flows.map((f) => f.respIp)).toEqual(['1.1.1.1', '151.101.1.69']);
+  });
+
+  it('says so when the bytes are not a capture', () => {
+    expect(parseCapture(Buffer.from('hello world, not a capture')).skips).toEqual([
+      { line: 1, reason: 'not a pcap or pcapng file', detail: 'magic 0x68656c6c' },
+    ]);
+  });
+
+  it('reports ARP and other non-IP frames as records without a connection', () => {
+    // Act
+    const p = parseCapture(fixture('pcap', 'zeek-linux-sll2.pcap'));
+
+    // Assess
+    expect(p.noData).toHaveLength(2);
+    expect(p.flows.map((f) => f.proto)).toEqual(['icmp', 'icmpv6']);
+  });
+});
+
+describe('pcap through runCheck', () => {
+  it('detects the format and names a destination from a DNS answer in the capture', async () => {
+    // Act
+    const v = await checkBytes(fixture('pcap', 'zeek-teredo.pcap'), {}, 1000);
+
+    // Assess
+    expect(v.input.format).toBe('pcap');
+    expect(v.input.formatSource).toBe('detected');
+    const web = destination(v, '67.228.110.120');
+    expect(web.hostnames).toEqual(['www.wireshark.org']);
+    expect(web.bytesSent).toBe(469);
+    expect(web.bytesReceived).toBe(3916);
+    expect(destination(v, '83.170.1.38').connections).toBe(1);
+  });
+
+  it('carries SNI and DNS names of a generated capture into the verdict', async () => {
+    // Act
+    const v = await checkBytes(generated('be-vlan-dns-sni.pcap'), {}, 100);
+
+    // Assess
+    expect(destination(v, '93.184.216.34').hostnames).toEqual(['www.example.org']);
+    expect(destination(v, '93.184.216.35').hostnames).toEqual(['api.example.com']);
+  });
+});

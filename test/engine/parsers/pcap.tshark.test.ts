@@ -1,0 +1,128 @@
+/**
+ * Cross-checks the pcap reader against Wireshark's tshark on every fixture capture.
+ *
+ * What is compared, and why it is exact:
+ * - The set of TCP and UDP conversations (`tshark -z conv,tcp -z conv,udp`): endpoint pairs,
+ *   unordered, one row per 5-tuple. The table's byte columns are frame bytes (link headers
+ *   included) and Wireshark 4 prints them rounded (`11 kB`), so they are not compared.
+ * - Payload bytes per conversation and direction, from per-frame fields: `tcp.len` (TCP payload)
+ *   and `udp.length - 8` (UDP payload), summed per 5-tuple, the direction taken from the first
+ *   frame. tshark reassembles IPv4/IPv6 fragments and reports the datagram's `udp.length` once;
+ *   the reader adds the fragments' payloads to the first fragment's connection: the sums agree.
+ *
+ * Teredo is disabled in tshark: the reader does not decapsulate tunnels, so it reports the outer
+ * UDP conversation, as tshark then does. ICMP errors (whose quoted headers tshark would count as
+ * TCP/UDP) are excluded from the field query.
+ *
+ * tshark is required: `.ci/run` installs it (Debian package `tshark`); without it this test fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PcapParser } from '../../../lambda/engine/parsers/pcap';
+import type { FlowRecord } from '../../../lambda/engine/types';
+import { fixturePath } from '../../helpers/engine';
+import { RecordingSink } from './harness';
+
+const DIR = fixturePath('pcap');
+const CAPTURES = [
+  ...readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f)),
+  ...readdirSync(join(DIR, 'generated'))
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => `generated/${f}`),
+];
+
+function tshark(args: string[]): string {
+  const r = spawnSync('tshark', ['-n', '--disable-protocol', 'teredo', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) {
+    throw new Error(
+      `tshark is required for this test and could not be run (${r.error.message}); install it with 'apt-get install tshark' (.ci/run does)`,
+    );
+  }
+  // A capture cut inside a packet makes tshark exit non-zero after printing what it read.
+  if (r.status !== 0 && !/cut short/.test(r.stderr)) throw new Error(`tshark ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** `proto a b` with the two `address:port` endpoints sorted, so either direction matches. */
+function pairKey(proto: string, a: string, b: string): string {
+  return a < b ? `${proto} ${a} ${b}` : `${proto} ${b} ${a}`;
+}
+
+interface Payload {
+  orig: string;
+  origBytes: number;
+  respBytes: number;
+}
+
+const FIELDS = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.len', 'udp.srcport', 'udp.dstport', 'udp.length'];
+
+/**
+ * One tshark run: per-frame fields (payload bytes per conversation and direction), then the
+ * `-z conv,tcp -z conv,udp` tables (conversation rows, as pair keys).
+ */
+function tsharkView(file: string): { conversations: string[]; payloads: Map<string, Payload> } {
+  const out = tshark([
+    '-r', file,
+    '-Y', '(tcp or udp) and not icmp and not icmpv6',
+    '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f]),
+    '-z', 'conv,tcp', '-z', 'conv,udp',
+  ]);
+  const statsAt = /^={10,}$/m.exec(out)?.index ?? -1;
+  const payloads = new Map<string, Payload>();
+  for (const line of out.slice(0, statsAt < 0 ? out.length : statsAt).split('\n')) {
+    if (line.trim() === '') continue;
+    const [ip4s, ip4d, ip6s, ip6d, ts, td, tlen, us, ud, ulen] = line.split('\t');
+    const src = ip4s || ip6s!;
+    const dst = ip4d || ip6d!;
+    const proto = ts ? 'tcp' : 'udp';
+    const a = `${src}:${ts || us}`;
+    const bytes = proto === 'tcp' ? Number(tlen) : Number(ulen) - 8;
+    const key = pairKey(proto, a, `${dst}:${td || ud}`);
+    let p = payloads.get(key);
+    if (!p) payloads.set(key, (p = { orig: a, origBytes: 0, respBytes: 0 }));
+    if (a === p.orig) p.origBytes += bytes;
+    else p.respBytes += bytes;
+  }
+  const conversations: string[] = [];
+  let proto = '';
+  for (const line of statsAt < 0 ? [] : out.slice(statsAt).split('\n')) {
+    const header = /^(TCP|UDP) Conversations/.exec(line);
+    if (header) proto = header[1]!.toLowerCase();
+    const row = /^(\S+)\s+<->\s+(\S+)\s/.exec(line);
+    if (row) conversations.push(pairKey(proto, row[1]!, row[2]!));
+  }
+  return { conversations: conversations.sort(), payloads };
+}
+
+function readerPayloads(file: string): Map<string, Payload> {
+  const sink = new RecordingSink();
+  const parser = new PcapParser();
+  parser.push(readFileSync(file), sink);
+  parser.finish(sink);
+  const flows = sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : []));
+  const byPair = new Map<string, Payload>();
+  for (const r of flows.filter((f: FlowRecord) => f.proto === 'tcp' || f.proto === 'udp')) {
+    const a = `${r.origIp}:${r.origPort}`;
+    byPair.set(pairKey(r.proto, a, `${r.respIp}:${r.respPort}`), { orig: a, origBytes: r.origBytes, respBytes: r.respBytes });
+  }
+  return byPair;
+}
+
+describe('pcap reader agrees with tshark', () => {
+  it.each(CAPTURES)('%s: same TCP/UDP conversations, same payload bytes each way', (name) => {
+    // Prepare
+    const file = join(DIR, name);
+
+    // Act
+    const ours = readerPayloads(file);
+    const { conversations, payloads } = tsharkView(file);
+
+    // Assess
+    expect([...ours.keys()].sort()).toEqual(conversations);
+    expect(Object.fromEntries([...ours].sort())).toEqual(Object.fromEntries([...payloads].sort()));
+  });
+});
