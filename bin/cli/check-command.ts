@@ -4,6 +4,7 @@ import { openLogFile } from '../../lambda/adapters/fs-log-source';
 import { VerdictNamer, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
+import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek-dns';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
 import type { FormatName } from '../../lambda/engine/types';
@@ -35,6 +36,8 @@ Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx
+      --dns FILE           a Zeek dns.log beside the log: names destinations by the queries
+                           that resolved to them (repeatable)
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
       --json               print each verdict as one JSON line on standard output
   -q, --quiet              print nothing but errors
@@ -50,6 +53,17 @@ export function printError(message: string): void {
   process.stderr.write(`residency: ${message}\n`);
 }
 
+/** Reads Zeek dns.log files into one name index (undefined when none are given). */
+async function readDnsLogs(files: readonly string[]): Promise<NameIndex | undefined> {
+  if (files.length === 0) return undefined;
+  const index: NameIndex = new Map();
+  for (const file of files) {
+    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
+    if (stats.records === 0) throw new InputError(`${file}: --dns: no DNS records found (expected a Zeek dns.log)`);
+  }
+  return index;
+}
+
 /** Runs `check`; returns the exit code. */
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -61,6 +75,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       db: { type: 'string', multiple: true },
       format: { type: 'string' },
       columns: { type: 'string' },
+      dns: { type: 'string', multiple: true },
       out: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -79,6 +94,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const policy = resolvePolicy(values);
   const databases = loadGeoDatabases(values.db ?? []);
   const operator = loadOperatorSources();
+  const names = await readDnsLogs(values.dns ?? []);
   const columns = parseColumns(values.columns);
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);
@@ -94,6 +110,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         policy,
         databases,
         operator,
+        ...(names ? { names } : {}),
         format: values.format as FormatName | undefined,
         parserOptions: columns ? { columns } : {},
         toolVersion: TOOL_VERSION,

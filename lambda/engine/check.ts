@@ -20,6 +20,8 @@ export interface CheckOptions {
   name: string;
   policy: CompiledPolicy;
   databases: readonly GeoLookup[];
+  /** Hostnames from evidence beside the log (a Zeek dns.log), by canonical address. */
+  names?: ReadonlyMap<string, readonly string[]>;
   /** Operator facts: AS numbers and organisations, and the country each AS is registered in. */
   operator?: { country: GeoLookup | null; asn: AsnTable | null };
   /** Skip detection and read the input as this format. */

@@ -80,7 +80,14 @@ function compareDestinations(a: VerdictDestination, b: VerdictDestination): numb
   );
 }
 
-function destinationsOf(agg: Aggregator): VerdictDestination[] {
+/** The destination's names from the log itself and from evidence beside it. */
+function namesOf(d: DestinationAggregate, extra: ReadonlyMap<string, readonly string[]> | undefined): string[] {
+  const more = extra?.get(d.facts.ip);
+  if (!more) return d.hostnames ? [...d.hostnames].sort() : [];
+  return [...new Set([...(d.hostnames ?? []), ...more])].sort();
+}
+
+function destinationsOf(agg: Aggregator, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
   const out: VerdictDestination[] = [];
   for (const d of agg.destinations()) {
     const status = statusOf(d);
@@ -100,7 +107,7 @@ function destinationsOf(agg: Aggregator): VerdictDestination[] {
       lastSeen: iso(d.lastSeenMs),
       ports: [...d.ports].sort((a, b) => a - b),
       protocols: [...d.protocols].sort(),
-      hostnames: d.hostnames ? [...d.hostnames].sort() : [],
+      hostnames: namesOf(d, names),
       apps: d.apps ? [...d.apps].sort() : [],
       evidenceLines: d.evidenceLines.slice().sort((a, b) => a - b),
       disputed: d.facts.disputed,
@@ -179,7 +186,7 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
 /** The verdict of a completed check. */
 export function buildVerdict(b: BuildInput): Verdict {
   const { agg } = b;
-  const destinations = destinationsOf(agg);
+  const destinations = destinationsOf(agg, b.options.names);
   const violating = destinations.filter((d) => d.status === 'violation');
   const violations: VerdictViolation[] = violating.map((d) => ({
     ip: d.ip,
