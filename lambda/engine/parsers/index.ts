@@ -5,6 +5,7 @@
 import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
 import { harFormat } from './har';
+import { nfdumpCsvFormat } from './nfdump';
 import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
 import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
@@ -85,6 +86,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   harFormat,
   suricataEveFormat,
   awsNetworkFirewallFormat,
+  nfdumpCsvFormat,
   pcap,
   pcapng,
 ];

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../../../lambda/engine/errors';
+import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
+import { detectNfdumpCsv, NfdumpCsvParser } from '../../../lambda/engine/parsers/nfdump';
+import { checkBytes, destination } from '../../helpers/engine';
+import { parseAll, total } from './harness';
+
+const FIXTURE = readFileSync(join(__dirname, '../../fixtures/nfdump/teredo-nfdump171.csv'), 'utf8');
+const HEADER = FIXTURE.split('\n')[0]!;
+const parse = (input: string) => parseAll(new NfdumpCsvParser(), input);
+
+describe('nfdump -o csv (real nfdump 1.7.1 output)', () => {
+  it('reads the 26 flows and none of the Summary block', () => {
+    // Act
+    const result = parse(FIXTURE);
+
+    // Assess
+    // awk -F, 'NR>1 && $1=="Summary"{exit} NR>1{n++; i+=$13; o+=$15} END{print n, i, o}' → 26 23933 0
+    expect(result.flows).toHaveLength(26);
+    expect(result.skips).toEqual([]);
+    expect(result.noData).toEqual([]);
+    expect(total(result.flows, 'origBytes')).toBe(23933);
+    expect(total(result.flows, 'respBytes')).toBe(0);
+    expect(Math.max(...result.flows.map((r) => r.line))).toBe(27);
+  });
+
+  it('maps sa/sp to the source, da/dp to the destination, ibyt to bytes sent, ts/te as UTC', () => {
+    // Act
+    const r = parse(FIXTURE).flows.find((f) => f.respIp === '67.228.110.120');
+
+    // Assess
+    expect(r).toMatchObject({
+      origIp: '192.168.2.16',
+      origPort: 1580,
+      respPort: 80,
+      proto: 'tcp',
+      origBytes: 757,
+      respBytes: 0,
+      firstSeenMs: Date.parse('2008-05-16T15:51:14Z'),
+      lastSeenMs: Date.parse('2008-05-16T15:51:15Z'),
+      rejected: false,
+      hostname: null,
+    });
+  });
+
+  it('is detected as nfdump-csv and gives per-destination totals in both directions', async () => {
+    // Act
+    const v = await checkBytes(FIXTURE);
+
+    // Assess
+    expect(v.input.format).toBe('nfdump-csv');
+    expect(v.totals).toMatchObject({ records: 26, connections: 26, skipped: 0, noData: 0, unattributed: 0 });
+    // 192.168.2.16 -> 67.228.110.120 ibyt 757; the reverse flow 67.228.110.120 -> 192.168.2.16 ibyt 4164.
+    expect(destination(v, '67.228.110.120')).toMatchObject({ connections: 2, bytesSent: 757, bytesReceived: 4164, ports: [80] });
+  });
+
+  it('counts a short row as skipped and reads obyt of a bidirectional record as received', () => {
+    // Prepare
+    const row = '2024-01-01 00:00:00,2024-01-01 00:00:09,9.000,10.0.0.1,203.0.113.5,40000,443,TCP,...AP.SF,0,0,10,1500,12,64000';
+
+    // Act
+    const result = parse(`${HEADER}\n${row}\n2024-01-01 00:00:00,short\n`);
+
+    // Assess
+    expect(result.flows[0]).toMatchObject({ origBytes: 1500, respBytes: 64000, respPort: 443 });
+    expect(result.skips).toEqual([{ line: 3, reason: 'record has fewer fields than the header needs', detail: '2 fields, need 15' }]);
+  });
+
+  it('throws an InputError naming the column when forced onto CSV without nfdump columns', () => {
+    expect(() => parse('dst,bytes\n1.1.1.1,5\n')).toThrow(InputError);
+    expect(() => parse('dst,bytes\n1.1.1.1,5\n')).toThrow(/^line 1: column '(sa|da)' mapped to (src|dst) is not in the CSV header/);
+  });
+
+  it('is certain only of the nfdump header', () => {
+    expect(detectNfdumpCsv([HEADER])).toBe(1);
+    expect(detectNfdumpCsv(['ts,te,td,sa,da,sp,dp,pr'])).toBe(1);
+    expect(detectNfdumpCsv(['ts,te,sa,da'])).toBe(0);
+    expect(detectNfdumpCsv(['dst_ip,bytes'])).toBe(0);
+    expect(detectFormat([HEADER, FIXTURE.split('\n')[1]!])?.name).toBe('nfdump-csv');
+    expect(findFormat('nfdump-csv')?.create({}).format).toBe('nfdump-csv');
+  });
+});
