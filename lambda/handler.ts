@@ -92,9 +92,20 @@ export function resetRuntime(options: RuntimeOptions = {}): void {
   makeClient = options.createClient ?? ((env) => createS3Client(env));
 }
 
-async function checkRef(rt: Runtime, ref: ObjectRef): Promise<void> {
+/** The part of Lambda's context the handler uses. */
+export interface CheckerContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * Time kept in reserve at the end of an invocation to write a partial verdict (and the rest of the
+ * batch's responses) before Lambda stops the function.
+ */
+export const STOP_MARGIN_MS = 15_000;
+
+async function checkRef(rt: Runtime, ref: ObjectRef, shouldStop?: () => boolean): Promise<void> {
   const started = Date.now();
-  const outcome = await checkS3Object(rt.client, rt.resources, rt.config, ref);
+  const outcome = await checkS3Object(rt.client, rt.resources, { ...rt.config, ...(shouldStop ? { shouldStop } : {}) }, ref);
   log('INFO', outcome.kind === 'duplicate' ? 'verdict already written' : 'verdict written', {
     bucket: ref.bucket,
     key: ref.key,
@@ -106,13 +117,16 @@ async function checkRef(rt: Runtime, ref: ObjectRef): Promise<void> {
 }
 
 /** The Lambda entry point. */
-export const handler = async (event: CheckerEvent): Promise<BatchResponse> => {
+export const handler = async (event: CheckerEvent, context?: CheckerContext): Promise<BatchResponse> => {
   const rt = getRuntime();
+  // A log too big for the time left is stopped cleanly: its verdict says partial, never compliant.
+  const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS : Infinity;
+  const shouldStop = context ? (): boolean => Date.now() > deadline : undefined;
   const failures: { itemIdentifier: string }[] = [];
   for (const record of event.Records ?? []) {
     if ('messageId' in record) {
       try {
-        for (const ref of objectsInMessage(record.body)) await checkRef(rt, ref);
+        for (const ref of objectsInMessage(record.body)) await checkRef(rt, ref, shouldStop);
       } catch (err) {
         // S3 faults, a bad configuration, or a message that is not an S3 event: retry this message
         // only; after maxReceiveCount attempts SQS moves it to the dead-letter queue.
@@ -124,7 +138,7 @@ export const handler = async (event: CheckerEvent): Promise<BatchResponse> => {
       }
     } else {
       // A direct S3 event (no queue): a failure fails the invocation, and Lambda retries it.
-      await checkRef(rt, objectRefOf(record));
+      await checkRef(rt, objectRefOf(record), shouldStop);
     }
   }
   return { batchItemFailures: failures };

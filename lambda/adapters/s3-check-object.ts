@@ -72,7 +72,7 @@ function sameObject(source: Record<string, unknown>, ref: { versionId?: string; 
 export async function checkS3Object(
   client: S3Client,
   resources: CheckResources,
-  target: { verdictBucket: string; verdictPrefix: string },
+  target: { verdictBucket: string; verdictPrefix: string; shouldStop?: () => boolean },
   ref: ObjectRef,
   now: () => Date = () => new Date(),
 ): Promise<CheckOutcome> {
@@ -104,6 +104,7 @@ export async function checkS3Object(
       toolVersion: TOOL_VERSION,
       now: now(),
       source,
+      ...(target.shouldStop ? { shouldStop: target.shouldStop } : {}),
     });
   } catch (err) {
     if (!(err instanceof S3ObjectNotFoundError)) throw err;

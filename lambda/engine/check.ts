@@ -36,8 +36,31 @@ export interface CheckOptions {
   maxLineBytes?: number;
   /** Largest decoded input accepted, in bytes. @default unlimited */
   maxDecodedBytes?: number;
+  /** Largest gzip expansion accepted (decoded / compressed bytes). @default 1000 */
+  maxGzipRatio?: number;
+  /**
+   * Skipped records after which the input is declared unreadable, when they also outnumber the
+   * connections read (a wrong file, not a few bad lines). @default 10000
+   */
+  maxSkippedRecords?: number;
+  /**
+   * Asked between chunks; returning true stops the check cleanly with a partial, non-compliant
+   * verdict (the function uses it to finish before its time runs out).
+   */
+  shouldStop?: () => boolean;
   /** Called now and then with the number of input bytes read so far (for progress bars). */
   onProgress?: (bytesRead: number) => void;
+}
+
+/** Default of {@link CheckOptions.maxSkippedRecords}. */
+export const DEFAULT_MAX_SKIPPED_RECORDS = 10_000;
+
+/** The check was stopped by {@link CheckOptions.shouldStop}: the verdict is partial. */
+export class StoppedEarlyError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoppedEarlyError';
+  }
 }
 
 /** How many bytes of decoded input format detection looks at. */
@@ -67,7 +90,21 @@ function headLines(chunks: readonly Buffer[]): string[] {
  * });
  */
 export async function runCheck(source: AsyncIterable<Uint8Array>, options: CheckOptions): Promise<Verdict> {
-  const { stats, chunks } = decodeInput(source, options.maxDecodedBytes);
+  const { stats, chunks } = decodeInput(source, options.maxDecodedBytes, options.maxGzipRatio);
+  const maxSkipped = options.maxSkippedRecords ?? DEFAULT_MAX_SKIPPED_RECORDS;
+  /** Called between chunks: stops on a time budget or when the input is clearly not readable. */
+  const checkpoint = (): void => {
+    if (agg.skipped >= maxSkipped && agg.skipped > agg.connections) {
+      throw new InputError(
+        `unreadable as ${format?.name ?? 'this format'}: ${agg.skipped} of ${agg.records} records could not be read (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
+      );
+    }
+    if (options.shouldStop?.()) {
+      throw new StoppedEarlyError(
+        `stopped early after ${stats.bytes} bytes and ${agg.records} records (time budget): this verdict covers only part of the input`,
+      );
+    }
+  };
   const agg = new Aggregator(options.policy, options.databases, options.operator);
   let format: FormatDefinition | null = null;
   let formatSource: 'detected' | 'option' | null = null;
@@ -116,6 +153,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
         if (next.done) break;
         parser.push(next.value, agg);
         progress(next.value.length);
+        checkpoint();
       }
     } else {
       const splitter = new LineSplitter(
@@ -133,6 +171,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
         if (next.done) break;
         splitter.push(next.value);
         progress(next.value.length);
+        checkpoint();
       }
       splitter.end();
     }
@@ -141,15 +180,21 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       throw new InputError(`no records found in this ${format.name} log`);
     }
     if (agg.connections === 0 && agg.noDataRecords === 0) {
+      const first = agg.errors[0] ?? agg.unattributedKept[0];
+      const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
       throw new InputError(
-        `none of the ${agg.records} records could be read as ${format.name} (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
+        `none of the ${agg.records} records ${why} as ${format.name}${first ? ` (first problem: line ${first.line}: ${first.reason})` : ''}`,
       );
     }
   } catch (err) {
     if (err instanceof SourceError) throw err.original;
     if (err instanceof ResidencyError) {
       // Drain nothing more: the verdict cites what was read.
-      return errorVerdict(err.message, { options, stats, format: format?.name ?? null, formatSource, agg });
+      return errorVerdict(
+        err.message,
+        { options, stats, format: format?.name ?? null, formatSource, agg },
+        err instanceof StoppedEarlyError,
+      );
     }
     throw err;
   }

@@ -25,6 +25,11 @@ export class SourceError extends Error {
 
 const GZIP_OUT_CHUNK = 256 * 1024;
 
+/** Largest expansion accepted from gzip: logs compress 5-50 times; a bomb, thousands of times. */
+export const DEFAULT_MAX_GZIP_RATIO = 1000;
+/** Decoded bytes below which the ratio is not judged (small inputs can expand a lot). */
+const RATIO_GRACE_BYTES = 16 * 1024 * 1024;
+
 async function* hashed(
   first: Buffer,
   rest: AsyncIterator<Uint8Array>,
@@ -57,6 +62,7 @@ async function* hashed(
 export function decodeInput(
   source: AsyncIterable<Uint8Array>,
   maxDecodedBytes = Number.MAX_SAFE_INTEGER,
+  maxGzipRatio = DEFAULT_MAX_GZIP_RATIO,
 ): { stats: DecodeStats; chunks: AsyncIterable<Buffer> } {
   const stats: DecodeStats = { bytes: 0, decodedBytes: 0, compression: 'none', sha256: '' };
   const hash = createHash('sha256');
@@ -105,6 +111,11 @@ export function decodeInput(
         if (stats.decodedBytes > maxDecodedBytes) {
           throw new InputError(
             `gzip data expands past the limit of ${maxDecodedBytes} bytes (${stats.bytes} bytes read)`,
+          );
+        }
+        if (stats.decodedBytes > RATIO_GRACE_BYTES && stats.decodedBytes > stats.bytes * maxGzipRatio) {
+          throw new InputError(
+            `gzip data expands more than ${maxGzipRatio} times (${stats.decodedBytes} bytes from ${stats.bytes}): refusing a likely gzip bomb`,
           );
         }
         yield chunk;

@@ -235,9 +235,9 @@ export function buildVerdict(b: BuildInput): Verdict {
 }
 
 /** The verdict of an input that could not be checked: never compliant, with the reason. */
-export function errorVerdict(message: string, b: BuildInput): Verdict {
+export function errorVerdict(message: string, b: BuildInput, partial = false): Verdict {
   const { schemaVersion, compliant: _wasCompliant, ...rest } = buildVerdict(b);
-  return { schemaVersion, compliant: false, error: message, ...rest };
+  return { schemaVersion, compliant: false, error: message, ...(partial ? { partial: true } : {}), ...rest };
 }
 
 /** An error verdict for an input that could not even be opened (nothing was read). */

@@ -98,6 +98,8 @@ export interface Verdict {
   compliant: boolean;
   /** Present when the input could not be checked; the verdict is then never compliant. */
   error?: string;
+  /** Present (true) when the check stopped before the end of the input (time budget). */
+  partial?: boolean;
   tool: { name: 'residency'; version: string };
   checkedAt: string;
   input: VerdictInput;

@@ -49,8 +49,8 @@ describe('generic CSV: nfdump -o csv (real tool output)', () => {
     });
   });
 
-  it('is detected as generic CSV', () => {
-    expect(detectFormat(firstLines(fixture('teredo-nfdump171.csv')))?.name).toBe('generic-csv');
+  it('is detected as nfdump CSV, its own format, though generic CSV could read it too', () => {
+    expect(detectFormat(firstLines(fixture('teredo-nfdump171.csv')))?.name).toBe('nfdump-csv');
   });
 });
 

@@ -1,0 +1,47 @@
+import { gzipSync } from 'node:zlib';
+import { checkBytes, fixture } from '../helpers/engine';
+
+const POP3 = fixture('zeek', 'conn-pop3.tsv.log').toString('latin1');
+const HEADER = POP3.split('\n').filter((l) => l.startsWith('#') && !l.startsWith('#close')).join('\n');
+const RECORD = POP3.split('\n').find((l) => l !== '' && !l.startsWith('#'))!;
+
+describe('limits on hostile input', () => {
+  it('refuses a gzip bomb after reading a bounded amount, never compliant', async () => {
+    // A valid header, then 64 MiB of empty lines: gzip makes that ~64 KiB, an expansion of ~1000.
+    const bomb = gzipSync(Buffer.concat([Buffer.from(`${HEADER}\n`), Buffer.alloc(64 * 1024 * 1024, 10)]));
+    const v = await checkBytes(bomb, {}, 4096);
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/gzip data expands more than 1000 times .*gzip bomb/);
+    expect(v.input.decodedBytes).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('honours a lower expansion limit for repetitive logs', async () => {
+    const text = `${HEADER}\n${`${RECORD}\n`.repeat(200_000)}`;
+    const v = await checkBytes(gzipSync(text), { maxGzipRatio: 20 }, 65536);
+    expect(v.error).toMatch(/expands more than 20 times/);
+  });
+
+  it('declares a file unreadable once bad records outnumber good ones past the limit', async () => {
+    const bad = `${RECORD.replace('212.227.15.188', 'not-an-ip')}\n`.repeat(3000);
+    const v = await checkBytes(`${HEADER}\n${RECORD}\n${bad}`, { maxSkippedRecords: 1000 }, 4096);
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/^unreadable as zeek-tsv: \d+ of \d+ records could not be read \(first problem: line \d+: destination address is not an IP address: "not-an-ip"\)$/);
+  });
+
+  it('keeps reading a file where bad records are the minority', async () => {
+    const mixed = `${RECORD}\n${RECORD.replace('212.227.15.188', 'x')}\n`.repeat(2000);
+    const v = await checkBytes(`${HEADER}\n${mixed}`, { maxSkippedRecords: 100 }, 4096);
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toMatchObject({ connections: 2000, skipped: 2000 });
+  });
+
+  it('stops cleanly on a time budget with a partial, non-compliant verdict', async () => {
+    const big = `${HEADER}\n${`${RECORD}\n`.repeat(50_000)}`;
+    let calls = 0;
+    const v = await checkBytes(big, { shouldStop: () => ++calls > 3 }, 65536);
+    expect(v).toMatchObject({ compliant: false, partial: true });
+    expect(v.error).toMatch(/^stopped early after \d+ bytes and \d+ records \(time budget\)/);
+    expect(v.totals.records).toBeGreaterThan(0);
+    expect(v.totals.records).toBeLessThan(50_000);
+  });
+});
