@@ -58,8 +58,10 @@ export function loadGeoDatabases(paths: readonly string[]): GeoLookup[] {
 export function asnTablePath(): string {
   const beside = join(__dirname, ASN_TABLE_FILE);
   if (existsSync(beside)) return beside;
-  const built = join(__dirname, '..', '..', 'data', ASN_TABLE_FILE);
-  if (existsSync(built)) return built;
+  // dist/lambda/adapters → dist/data; lambda/adapters (sources run by ts-jest) → dist/data.
+  for (const built of [join(__dirname, '..', '..', 'data', ASN_TABLE_FILE), join(__dirname, '..', '..', 'dist', 'data', ASN_TABLE_FILE)]) {
+    if (existsSync(built)) return built;
+  }
   throw new GeoDatabaseError(`${ASN_TABLE_FILE} not found (run npm run build)`);
 }
 

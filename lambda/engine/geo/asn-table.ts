@@ -159,10 +159,15 @@ export class AsnTable {
 
   /** Opens a table made by {@link buildAsnTableBinary}; a bad file is a GeoDatabaseError naming it. */
   constructor(name: string, binary: Buffer) {
-    // Copy into an aligned buffer: typed-array views need 4-byte alignment.
-    const bytes = new Uint8Array(binary.length);
-    bytes.set(binary);
-    const u32 = new Uint32Array(bytes.buffer, 0, Math.floor(bytes.length / 4));
+    // Typed-array views need 4-byte alignment: copy only when the buffer is not aligned (a file
+    // read whole is; a slice of a pooled buffer may not be).
+    let bytes: Uint8Array = binary;
+    if (binary.byteOffset % 4 !== 0) {
+      bytes = new Uint8Array(binary.length);
+      bytes.set(binary);
+    }
+    const base = bytes.byteOffset;
+    const u32 = new Uint32Array(bytes.buffer, base, Math.floor(bytes.length / 4));
     if (u32.length < 13 || u32[0] !== MAGIC || u32[1] !== VERSION) {
       throw new GeoDatabaseError(`${name}: not an ASN table (rebuild it with npm run build)`);
     }
@@ -174,25 +179,25 @@ export class AsnTable {
     if ((bodyStart + bodyWords) * 4 + orgLen !== bytes.length) {
       throw new GeoDatabaseError(`${name}: ASN table is truncated or corrupt`);
     }
-    const at = (word: number, len: number): Uint32Array => new Uint32Array(bytes.buffer, (bodyStart + word) * 4, len);
+    const at = (word: number, len: number): Uint32Array => new Uint32Array(bytes.buffer, base + (bodyStart + word) * 4, len);
     this.v4Start = at(0, n4);
     this.v4End = at(n4, n4);
     this.v4Asn = at(2 * n4, n4);
-    this.v4Org = new Int32Array(bytes.buffer, (bodyStart + 3 * n4) * 4, n4);
+    this.v4Org = new Int32Array(bytes.buffer, base + (bodyStart + 3 * n4) * 4, n4);
     const b = 4 * n4;
     this.v6Start = at(b, n6 * 4);
     this.v6End = at(b + n6 * 4, n6 * 4);
     this.v6Asn = at(b + n6 * 8, n6);
-    this.v6Org = new Int32Array(bytes.buffer, (bodyStart + b + n6 * 9) * 4, n6);
+    this.v6Org = new Int32Array(bytes.buffer, base + (bodyStart + b + n6 * 9) * 4, n6);
     try {
-      this.orgs = JSON.parse(Buffer.from(bytes.buffer, (bodyStart + bodyWords) * 4, orgLen).toString('utf8')) as string[];
+      this.orgs = JSON.parse(Buffer.from(bytes.buffer, base + (bodyStart + bodyWords) * 4, orgLen).toString('utf8')) as string[];
     } catch (err) {
       throw new GeoDatabaseError(`${name}: ASN table organisation list is corrupt`, { cause: err });
     }
     this.info = {
       name,
       ranges: n4 + n6,
-      sha256: Buffer.from(bytes.buffer, 20, 32).toString('hex'),
+      sha256: Buffer.from(bytes.buffer, base + 20, 32).toString('hex'),
     };
   }
 
