@@ -41,11 +41,21 @@ export function log(level: 'INFO' | 'WARN' | 'ERROR', message: string, fields: R
   else console.log(line);
 }
 
-/** The S3 objects an SQS message body names (an S3 event, or none for `s3:TestEvent`). */
+/**
+ * The S3 objects an SQS message body names (an S3 event, or none for `s3:TestEvent`).
+ *
+ * @throws when the body is not an S3 event notification (not JSON, an SNS envelope, another
+ *   service's records): such a message must fail and end in the dead-letter queue, not be
+ *   acknowledged without a verdict.
+ */
 export function objectsInMessage(body: string): ObjectRef[] {
-  const event = JSON.parse(body) as { Event?: string; Records?: S3EventRecord[] };
-  if (event.Event === 's3:TestEvent' || !Array.isArray(event.Records)) return [];
-  return event.Records.filter((r) => r.s3?.object?.key !== undefined).map(objectRefOf);
+  const event = JSON.parse(body) as { Event?: string; Records?: S3EventRecord[] } | null;
+  if (event?.Event === 's3:TestEvent') return [];
+  const records = event?.Records;
+  if (!Array.isArray(records) || records.some((r) => typeof r?.s3?.bucket?.name !== 'string' || typeof r.s3.object?.key !== 'string')) {
+    throw new Error('message is not an S3 event notification (expected Records[].s3.bucket.name and .s3.object.key)');
+  }
+  return records.map(objectRefOf);
 }
 
 function objectRefOf(r: S3EventRecord): ObjectRef {
