@@ -1,7 +1,7 @@
 /** `residency check <file>...`: check local logs and write verdicts. */
 import { parseArgs } from 'node:util';
 import { openLogFile } from '../../lambda/adapters/fs-log-source';
-import { VerdictNamer, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+import { VerdictNamer, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
 import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek-dns';
@@ -13,6 +13,7 @@ import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
+import { parseReportOption, REPORT_KINDS } from './report-options';
 
 /** Exit codes shared by every command that judges logs. */
 export const EXIT_COMPLIANT = 0;
@@ -39,6 +40,9 @@ Options:
       --dns FILE           a Zeek dns.log beside the log: names destinations by the queries
                            that resolved to them (repeatable)
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
+      --report LIST        reports written beside each verdict (default html): html
+                           (DIR/<file name>.report.html, one self-contained page with a map),
+                           md (.report.md, for tickets), csv (.destinations.csv), or none
       --json               print each verdict as one JSON line on standard output
   -q, --quiet              print nothing but errors
       --no-color           no colours (also NO_COLOR=1)
@@ -77,6 +81,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       columns: { type: 'string' },
       dns: { type: 'string', multiple: true },
       out: { type: 'string', short: 'o' },
+      report: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       'no-color': { type: 'boolean' },
@@ -91,6 +96,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   if (values.format !== undefined && !findFormat(values.format)) {
     throw new UsageError(`--format: unknown format '${values.format}' (known: ${FORMATS.map((f) => f.name).join(', ')})`);
   }
+  const reports = parseReportOption(values.report);
   const policy = resolvePolicy(values);
   const databases = loadGeoDatabases(values.db ?? []);
   const operator = loadOperatorSources();
@@ -130,6 +136,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       throw err;
     }
     const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdict(verdict));
+    const reportPaths = reports.map((kind) => writeOutput(outDir, name, REPORT_KINDS[kind].suffix, REPORT_KINDS[kind].render(verdict)));
     if (values.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
     if (verdict.error) {
       printError(`${file}: ${verdict.error}`);
@@ -140,7 +147,9 @@ export async function checkCommand(argv: string[]): Promise<number> {
     if (!values.quiet && !verdict.error) {
       const out = values.json ? process.stderr : process.stdout;
       out.write(renderSummary(verdict, { color: values.json ? useColor(process.stderr, values['no-color']) : color }));
-      out.write(`Verdict: ${path}\n\n`);
+      out.write(`Verdict: ${path}\n`);
+      if (reportPaths.length > 0) out.write(`Report${reportPaths.length > 1 ? 's' : ''}: ${reportPaths.join(', ')}\n`);
+      out.write('\n');
     }
   }
   return exit;

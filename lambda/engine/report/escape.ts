@@ -11,16 +11,31 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Escapes text for a Markdown table cell or paragraph: Markdown punctuation is backslash-escaped,
- * `<` and `>` become entities (no raw HTML), and line breaks become spaces (a cell is one line).
+ * Escapes text for a Markdown table cell or paragraph: emphasis, code, link and table punctuation
+ * is backslash-escaped, `&`, `<` and `>` become entities (no raw HTML, no autolinks in angle
+ * brackets), and line breaks become spaces (a cell is one line).
  */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (ch) => `\\${ch}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]|~#!]/g, (ch) => `\\${ch}`);
+}
+
+/**
+ * A Markdown code span of a name from the log (host name, address, app): nothing inside it is
+ * markup or a link. The fence is longer than any run of backticks inside (CommonMark 6.1); `|` is
+ * escaped, as GFM tables require even in code spans.
+ */
+export function markdownCode(text: string): string {
+  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/\|/g, '\\|');
+  if (flat === '') return '';
+  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') || flat.startsWith(' ') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
 /** Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"). */
