@@ -133,8 +133,16 @@ export const handler = async (event: CheckerEvent, context?: CheckerContext): Pr
   const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS : Infinity;
   const shouldStop = context ? (): boolean => Date.now() > deadline : undefined;
   const failures: { itemIdentifier: string }[] = [];
-  for (const record of event.Records ?? []) {
+  for (const [index, record] of (event.Records ?? []).entries()) {
     if ('messageId' in record) {
+      if (index > 0 && shouldStop?.()) {
+        // Earlier messages used up the time budget: a check started now would stop at its first
+        // checkpoint with a partial verdict, kept as the object's verdict. Retry it in a fresh
+        // invocation instead.
+        log('WARN', 'no time left in this invocation, will be retried', { messageId: record.messageId });
+        failures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
       try {
         for (const ref of objectsInMessage(record.body)) await checkRef(rt, ref, shouldStop);
       } catch (err) {
