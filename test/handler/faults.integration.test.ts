@@ -48,7 +48,7 @@ import {
 import { verdictKeyOf } from '../../lambda/adapters/s3-check-object';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { errorCodeOf } from '../../lambda/adapters/s3-errors';
-import { handler, resetRuntime } from '../../lambda/handler';
+import { handler, resetRuntime, STOP_MARGIN_MS } from '../../lambda/handler';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { REPO_ROOT } from '../helpers/cli';
 import { LOCAL_S3_REGION, recordS3Requests, startLocalS3, type LocalS3 } from '../helpers/local-s3';
@@ -283,6 +283,51 @@ describe('slow S3 responses', () => {
       totals: { records: EXAMPLE_RECORDS * 200, skipped: 0 },
     });
     expect(logsMatching('verdict written')).toEqual([expect.objectContaining({ key: facts.key, compliant: false })]);
+  });
+});
+
+describe('the time budget of one invocation', () => {
+  it('retries the messages it has no time left for, rather than giving them partial verdicts', async () => {
+    // Prepare: 400 ms of budget; the first log's download takes 800 ms (held by a middleware),
+    // so the second message comes up after the deadline.
+    const first = await upload('incoming/budget/first.conn.log', EXAMPLE);
+    const LOG = repeatedLog(200);
+    const second = await upload('incoming/budget/second.conn.log', LOG);
+    useEnv({}, (env) => {
+      const client = createS3Client(env);
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Bucket?: string; Key?: string };
+          if (context.commandName === 'GetObjectCommand' && input.Key === first.key && input.Bucket === uploads) {
+            await new Promise((r) => setTimeout(r, 800));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'slowFirstLog' },
+      );
+      return client;
+    });
+    const messages = [sqsRecord(s3EventBody(first), 'first'), sqsRecord(s3EventBody(second), 'second')];
+
+    // Act
+    const response = await handler(sqsEvent(...messages), { getRemainingTimeInMillis: () => STOP_MARGIN_MS + 400 });
+
+    // Assess: the first log (one chunk) was checked whole; the second was not started.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'second' }] });
+    expect((await readVerdict(first.key)).error).toBeUndefined();
+    expect(logsMatching('no time left in this invocation, will be retried')).toEqual([
+      expect.objectContaining({ level: 'WARN', messageId: 'second' }),
+    ]);
+    expect(await verdictExists(second.key)).toBe(false);
+
+    // Act: the retry, in an invocation of its own.
+    const retried = await handler(sqsEvent(redelivered(messages[1]!)), { getRemainingTimeInMillis: () => 300_000 });
+
+    // Assess
+    expect(retried).toEqual({ batchItemFailures: [] });
+    const verdict = await readVerdict(second.key);
+    expect(verdict.partial).toBeUndefined();
+    expect(verdict.totals.records).toBe(EXAMPLE_RECORDS * 200);
   });
 });
 
