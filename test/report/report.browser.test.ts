@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { renderHtmlReport } from '../../lambda/engine/report/render-html-report';
 import { mapCountries } from '../../lambda/engine/report/world-map';
-import { droneVerdict } from './report-fixtures';
+import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = join(__dirname, '..', '..', 'test-output');
@@ -86,5 +86,29 @@ describe('HTML report in a browser', () => {
     expect(arcs.sort()).toEqual([...expectedCountries].sort());
     expect(arcs).toHaveLength(mapCountries(verdict.destinations).length);
     expect(mapBox?.width).toBeGreaterThan(800);
+  });
+
+  it('runs nothing that a log planted in host names and apps', async () => {
+    // Prepare
+    const verdict = verdictOf(
+      HOSTILE.map((evil, i) => destinationOf({ ip: `1.2.3.${i}`, country: 'CN', status: 'violation', rule: evil, hostnames: [evil], apps: [evil] })),
+    );
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+
+    // Act
+    await page.setContent(renderHtmlReport(verdict), { waitUntil: 'load' });
+    const planted = await page.locator('main script, main img, main svg:not(.world-map)').count();
+    const shown = await page.locator('td.names .name').allInnerTexts();
+    await page.close();
+
+    // Assess
+    expect(dialogs).toEqual([]);
+    expect(planted).toBe(0);
+    expect(shown.sort()).toEqual([...HOSTILE].sort());
   });
 });

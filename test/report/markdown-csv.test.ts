@@ -1,0 +1,62 @@
+import { renderDestinationsCsv } from '../../lambda/engine/report/render-destinations-csv';
+import { renderMarkdownReport } from '../../lambda/engine/report/render-markdown-report';
+import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
+
+describe('renderMarkdownReport', () => {
+  it('summarises the drone example: result, policy in words, violations, evidence', async () => {
+    const md = renderMarkdownReport(await droneVerdict());
+    expect(md).toContain('## residency: NOT COMPLIANT — `drone-app.conn.log`');
+    expect(md).toContain('**Data must stay in: United States**');
+    expect(md).toContain('| `183.3.226.35` | China (CN) | `android.bugly.example` |');
+    expect(md).toMatch(/- Input: `drone-app\.conn\.log` \(zeek-tsv, \d+ bytes\), SHA-256 `[0-9a-f]{64}`/);
+  });
+
+  it('lets no name from the log add HTML, links, images or table columns', () => {
+    // Prepare
+    const evil = ['x|y', '[click](http://evil.example)', '![i](http://evil.example/p.png)', ...HOSTILE, 'a`b'];
+    const v = verdictOf(
+      evil.map((name, i) => destinationOf({ ip: `1.2.3.${i}`, country: 'CN', status: 'violation', rule: name, hostnames: [name], asOrganization: name })),
+      { input: { name: '<img src=x onerror=alert(1)>|`', sha256: null, bytes: 1, decodedBytes: 1, compression: 'none', format: null, formatSource: null } },
+    );
+
+    // Act
+    const md = renderMarkdownReport(v);
+
+    // Assess: every violation row has exactly the table's 6 cells (7 unescaped pipes)
+    const rows = md.split('\n').filter((l) => l.startsWith('| `1.2.3.'));
+    expect(rows).toHaveLength(evil.length);
+    for (const r of rows) expect(r.replace(/\\\|/g, '').split('|')).toHaveLength(8);
+    const outsideCode = md.replace(/(`+)[\s\S]*?\1/g, '');
+    expect(outsideCode).not.toMatch(/<(script|img|svg)/i);
+    expect(outsideCode).not.toMatch(/(^|[^\\])\[[^\]]*\]\(/);
+  });
+
+  it('writes a could-not-check summary for an error verdict', () => {
+    const md = renderMarkdownReport(verdictOf([], { compliant: false, error: 'no usable record' }));
+    expect(md).toContain('COULD NOT CHECK');
+    expect(md).toContain('Could not check this log: no usable record');
+  });
+});
+
+describe('renderDestinationsCsv', () => {
+  it('writes one RFC 4180 row per destination with a header', async () => {
+    const v = await droneVerdict();
+    const csv = renderDestinationsCsv(v);
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toMatch(/^ip,status,country,country_name,/);
+    expect(lines).toHaveLength(v.destinations.length + 2);
+    expect(lines.at(-1)).toBe('');
+    expect(csv).toContain('"Cloudflare, Inc."');
+  });
+
+  it('neutralises spreadsheet formulas in names from the log', () => {
+    const v = verdictOf([
+      destinationOf({ ip: '1.1.1.1', hostnames: ['=HYPERLINK("http://evil","x")'], apps: ['@SUM(A1)'], asOrganization: '+cmd', rule: '-1+2' }),
+    ]);
+    const row = renderDestinationsCsv(v).split('\r\n')[1]!;
+    expect(row).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
+    expect(row).toContain(",'@SUM(A1),");
+    expect(row).toContain(",'+cmd,");
+    expect(row).toContain(",'-1+2,");
+  });
+});
