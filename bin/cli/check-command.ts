@@ -8,7 +8,7 @@ import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
 import type { FormatName } from '../../lambda/engine/types';
-import { renderSummary } from '../../lambda/engine/verdict/render-summary';
+import { printable, renderSummary } from '../../lambda/engine/verdict/render-summary';
 import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
@@ -52,9 +52,9 @@ Exit status: 0 all compliant, 1 violations found, 2 error (unreadable input, unk
 format, bad policy or arguments).
 `;
 
-/** Writes a line to stderr prefixed the way every CLI error is. */
+/** Writes a line to stderr prefixed the way every CLI error is (log text in it made printable). */
 export function printError(message: string): void {
-  process.stderr.write(`residency: ${message}\n`);
+  process.stderr.write(`residency: ${printable(message)}\n`);
 }
 
 /** Reads Zeek dns.log files into one name index (undefined when none are given). */

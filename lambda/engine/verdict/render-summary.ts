@@ -22,6 +22,15 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
+/**
+ * Text from the log made safe for a terminal: control characters (C0, DEL, C1; an ESC would let
+ * a host name in an uploaded log rewrite the screen or the window title) become `\u{XX}` escapes.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u{${ch.charCodeAt(0).toString(16)}}`);
+}
+
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
@@ -48,10 +57,10 @@ export function renderSummary(v: Verdict, options: SummaryOptions = {}): string 
   const lines: string[] = [];
   const t = v.totals;
   const hash = v.input.sha256 ? `sha256 ${v.input.sha256.slice(0, 16)}…` : 'not fully read';
-  lines.push(c.bold(`${v.input.name}`) + ` (${v.input.format ?? 'unknown format'}${v.input.compression === 'gzip' ? ', gzip' : ''}, ${formatBytes(v.input.bytes)}, ${hash})`);
+  lines.push(c.bold(printable(v.input.name)) + ` (${v.input.format ?? 'unknown format'}${v.input.compression === 'gzip' ? ', gzip' : ''}, ${formatBytes(v.input.bytes)}, ${hash})`);
   lines.push(`Policy: ${describePolicy(v)}`);
   if (v.error) {
-    lines.push(c.red(`Result: ERROR, could not check: ${v.error}`));
+    lines.push(c.red(`Result: ERROR, could not check: ${printable(v.error)}`));
     return `${lines.join('\n')}\n`;
   }
   if (v.compliant) {
@@ -75,7 +84,7 @@ export function renderSummary(v: Verdict, options: SummaryOptions = {}): string 
     lines.push('');
     lines.push(c.bold('Top violating destinations:'));
     for (const x of v.violations.slice(0, top)) {
-      const names = x.hostnames.length > 0 ? ` ${x.hostnames.slice(0, 3).join(', ')}` : '';
+      const names = x.hostnames.length > 0 ? ` ${printable(x.hostnames.slice(0, 3).join(', '))}` : '';
       lines.push(`  ${x.ip} (${x.country ?? '??'})${names}: ${x.connections} conns, ${formatBytes(x.bytesSent)} sent; ${x.rule} [lines ${x.evidenceLines.slice(0, 5).join(', ')}]`);
     }
     if (v.violations.length > top) lines.push(`  … and ${v.violations.length - top} more (see the verdict JSON)`);
