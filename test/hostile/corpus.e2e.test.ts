@@ -69,6 +69,11 @@ function expectWellBehaved(out: Outcome, exit: number): void {
   expect(out.ms).toBeLessThan(TIME_LIMIT_MS);
   expect(out.stderr).not.toMatch(/^\s+at /m);
   expect(out.stderr).not.toMatch(/internal error/);
+  // Text from the log never reaches the terminal as control characters (ESC, BEL, C1).
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+  expect(out.stdout).not.toMatch(control);
+  expect(out.stderr).not.toMatch(control);
   expect(out.status).toBe(exit);
   if (exit === 2) expect(out.stderr.trimEnd().split('\n')).toHaveLength(1);
 }
@@ -119,9 +124,11 @@ describe('hostile corpus (test/fixtures/hostile/cases.json)', () => {
           expect(written).toEqual([]);
           return;
         }
-        // Exactly one verdict, named after the input's base name, inside the output folder.
-        expect(written).toEqual([`${c.stdin ? 'stdin' : basename(c.file)}.verdict.json`]);
-        const v = readVerdict(join(out, written[0]!));
+        // The verdict (and any report beside it) named after the input's base name, inside --out.
+        const base = c.stdin ? 'stdin' : basename(c.file);
+        for (const name of written) expect(name.startsWith(`${base}.`)).toBe(true);
+        expect(written).toContain(`${base}.verdict.json`);
+        const v = readVerdict(join(out, `${base}.verdict.json`));
         if (c.verdict.compliant !== undefined) expect(v.compliant).toBe(c.verdict.compliant);
         if (c.verdict.error !== undefined) expect(v.error).toMatch(new RegExp(c.verdict.error, 'u'));
         else expect(v.error).toBeUndefined();
