@@ -504,7 +504,8 @@ function routeBucket(client: S3Client, bucket: string, endpoint: string): void {
 }
 
 /**
- * Makes PutObject requests to the verdict bucket fail `times` times with S3's error reply.
+ * Makes PutObject requests of verdicts (`*.verdict.json` in the verdict bucket) fail `times` times
+ * with S3's error reply; `attempts()` counts those requests.
  *
  * Simulated: fauxqs cannot be made to fail a write. The reply is returned below the SDK's
  * deserializer (and below its retry middleware), so the SDK parses and retries it as S3's own.
@@ -521,8 +522,9 @@ function failVerdictWrites(options: { times: number; status: 500 | 503; code: st
       const client = createS3Client(env);
       client.middlewareStack.add(
         (next, context) => async (args) => {
-          const input = args.input as { Bucket?: string };
-          if (context.commandName !== 'PutObjectCommand' || input.Bucket !== verdicts) return next(args);
+          const input = args.input as { Bucket?: string; Key?: string };
+          const isVerdict = input.Bucket === verdicts && input.Key?.endsWith('.verdict.json') === true;
+          if (context.commandName !== 'PutObjectCommand' || !isVerdict) return next(args);
           attempts++;
           if (failed >= options.times) return next(args);
           failed++;
