@@ -4,6 +4,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runCheck } from '../engine/check';
+import { renderHtmlReport } from '../engine/report';
 import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
 import type { Verdict } from '../engine/verdict/verdict';
 import { verdictJson } from '../engine/verdict/serialize';
@@ -39,6 +40,14 @@ export function decodeEventKey(raw: string): string {
  */
 export function verdictKeyOf(prefix: string, key: string): string {
   return `${prefix}${key}.verdict.json`;
+}
+
+/** Content type of the HTML report. */
+export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
+
+/** The HTML report's key beside a verdict: `<prefix><key>.report.html`. */
+export function reportKeyOf(verdictKey: string): string {
+  return `${verdictKey.replace(/\.verdict\.json$/, '')}.report.html`;
 }
 
 /** The existing verdict's record of which object version it judged, or null when none exists. */
@@ -141,5 +150,14 @@ export async function checkS3Object(
       new PutObjectCommand({ Bucket: target.verdictBucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
     );
   }
+  // The report is a view of the verdict just written, so it follows it (a plain overwrite).
+  await client.send(
+    new PutObjectCommand({
+      Bucket: target.verdictBucket,
+      Key: reportKeyOf(verdictKey),
+      Body: renderHtmlReport(verdict),
+      ContentType: HTML_CONTENT_TYPE,
+    }),
+  );
   return { kind: 'checked', verdictKey, compliant: verdict.compliant, ...(verdict.error ? { error: verdict.error } : {}) };
 }

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { handler, resetRuntime, type CheckerEvent } from '../../lambda/handler';
-import { verdictKeyOf } from '../../lambda/adapters/s3-check-object';
+import { reportKeyOf, verdictKeyOf } from '../../lambda/adapters/s3-check-object';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { fixturePath } from '../helpers/engine';
 import { REPO_ROOT } from '../helpers/cli';
@@ -151,6 +151,9 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
       totals: { records: 21, connections: 21, skipped: 0, violatingDestinations: 5, destinations: 11 },
       policy: { allowedCountries: ['DE', 'US'] },
     });
+    const report = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: reportKeyOf(verdictKeyOf('verdicts/', key)) }));
+    expect(report.ContentType).toBe('text/html; charset=utf-8');
+    expect(await report.Body!.transformToString('utf8')).toContain('NOT COMPLIANT');
     expect(verdict.error).toBeUndefined();
     // Ordered by bytes sent; the US one is disputed (US or CA).
     expect(verdict.violations.map((v) => v.country)).toEqual(['CN', 'CN', 'US', 'CN', 'CN']);
