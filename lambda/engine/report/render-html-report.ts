@@ -39,6 +39,11 @@ function bytes(n: number): string {
   return `<span title="${num(n)} bytes">${e(formatBytes(n))}</span>`;
 }
 
+/** A country cell: non-public addresses have no country to name. */
+function where(country: string | null, status: DestinationStatus): string {
+  return country === null && status === 'non-public' ? '<span class="muted">not public</span>' : e(countryLabel(country));
+}
+
 function statusBadge(status: string): string {
   return `<span class="badge ${e(status)}">${e(status)}</span>`;
 }
@@ -132,7 +137,7 @@ function countriesSection(v: Verdict): string {
     .sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.bytesSent - a.bytesSent)
     .map(
       (c) =>
-        `<tr class="${e(c.status)}"><td>${e(countryLabel(c.country))}</td><td>${statusBadge(c.status)}</td><td class="n">${num(c.destinations)}</td>` +
+        `<tr class="${e(c.status)}"><td>${where(c.country, c.status)}</td><td>${statusBadge(c.status)}</td><td class="n">${num(c.destinations)}</td>` +
         `<td class="n">${num(c.connections)}</td><td class="n">${bytes(c.bytesSent)}</td><td class="n">${bytes(c.bytesReceived)}</td></tr>`,
     );
   if (rows.length === 0) return section('countries', 'By country', '<p class="muted">No destinations.</p>');
@@ -144,7 +149,7 @@ function destinationRow(d: VerdictDestination): string {
   const refused = d.blockedAttempts > 0 ? ` <span class="muted">(+${num(d.blockedAttempts)} refused)</span>` : '';
   return (
     `<tr class="${e(d.status)}"><td>${statusBadge(d.status)}</td><td class="ip">${e(d.ip)}</td>` +
-    `<td>${e(countryLabel(d.country))}${d.disputed ? ' <span class="badge unknown">disputed</span>' : ''}</td>` +
+    `<td>${where(d.country, d.status)}${d.disputed ? ' <span class="badge unknown">disputed</span>' : ''}</td>` +
     `<td class="names">${list(d.hostnames)}</td><td>${operatorCell(d)}</td>` +
     `<td class="n">${bytes(d.bytesSent)}</td><td class="n">${bytes(d.bytesReceived)}</td><td class="n">${num(d.connections)}${refused}</td>` +
     `<td>${time(d.firstSeen)}</td><td>${time(d.lastSeen)}</td><td class="rule">${why || '<span class="muted">—</span>'}</td></tr>`

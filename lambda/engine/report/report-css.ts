@@ -4,7 +4,7 @@ export const REPORT_CSS = `
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#f9fafb}
 main{max-width:1200px;margin:0 auto;padding:24px}
-h1{font-size:20px;margin:0 0 16px}h1 .name{font-weight:400;color:var(--muted);word-break:break-all}
+h1{font-size:20px;margin:0 0 16px}h1 .name{font-weight:400;color:var(--muted);overflow-wrap:anywhere}
 h2{font-size:17px;margin:32px 0 12px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:14px;margin:20px 0 8px}
 .banner{border-radius:8px;padding:16px 20px;border:2px solid}
@@ -34,8 +34,8 @@ th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertic
 th{background:#f2f4f7;font-weight:600;white-space:nowrap}
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.ip,.ip{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
-.name{word-break:break-all}.names .name{display:inline-block;margin-right:6px}
-td.rule{max-width:280px}
+.name{overflow-wrap:anywhere}.names .name{display:inline-block;margin-right:6px}
+td.rule{min-width:220px;max-width:320px}td.names{min-width:140px}
 tr.violation td:first-child{box-shadow:inset 3px 0 var(--red)}tr.unknown td:first-child{box-shadow:inset 3px 0 #f79009}
 .badge{display:inline-block;padding:0 6px;border-radius:9px;font-size:11px;font-weight:700;text-transform:uppercase;white-space:nowrap;border:1px solid}
 .badge.violation{color:var(--red);background:var(--red-bg)}.badge.unknown{color:var(--amber);background:var(--amber-bg)}
