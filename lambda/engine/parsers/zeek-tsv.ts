@@ -157,7 +157,15 @@ export class ZeekTsvParser implements LineParser {
       this.empty = unescapeZeek(value);
       this.emptyFirst = this.empty.charCodeAt(0);
     }
-    else if (key === '#path') this.path = value;
+    else if (key === '#path') {
+      this.path = value;
+      // Other Zeek logs (dns, http, ssl...) have id.orig_h/id.resp_h too, but their records are not
+      // connections: reading one as a conn.log would judge the wrong thing.
+      if (value !== '' && !value.startsWith('conn')) {
+        const hint = value === 'dns' ? ' (give a dns.log beside the conn.log with --dns)' : '';
+        throw new InputError(`line ${lineNo}: this is a Zeek ${value}.log, not a conn.log${hint}`);
+      }
+    }
     else if (key === '#fields') this.setFields(value.split(String.fromCharCode(this.sep)), lineNo);
   }
 
