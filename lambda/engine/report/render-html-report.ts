@@ -49,7 +49,9 @@ function statusBadge(status: string): string {
 }
 
 function time(iso: string | null): string {
-  return iso === null ? '<span class="muted">—</span>' : `<time>${e(iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))}</time>`;
+  if (iso === null) return '<span class="muted">—</span>';
+  const [day, clock] = iso.replace(/\.\d+Z$|Z$/, '').split('T');
+  return clock === undefined ? `<time>${e(iso)}</time>` : `<time>${e(day!)}</time> <time>${e(clock)} UTC</time>`;
 }
 
 function list(items: readonly string[], max = 5): string {
@@ -171,7 +173,7 @@ function destinationsSection(v: Verdict, max: number): string {
   return section(
     'destinations',
     'Destinations',
-    table(['Status', 'Address', 'Country', 'Host names', 'Operator (AS)', 'Sent', 'Received', 'Connections', 'First seen', 'Last seen', 'Rule'], rows, 'wide') + more,
+    `<div class="scroll">${table(['Status', 'Address', 'Country', 'Host names', 'Operator (AS)', 'Sent', 'Received', 'Connections', 'First seen', 'Last seen', 'Rule'], rows, 'wide')}</div>` + more,
   );
 }
 

@@ -3,7 +3,7 @@ export const REPORT_CSS = `
 :root{--red:#b42318;--red-bg:#fef3f2;--green:#067647;--green-bg:#ecfdf3;--amber:#b54708;--amber-bg:#fffaeb;--grey:#667085;--line:#e4e7ec;--ink:#101828;--muted:#667085}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#f9fafb}
-main{max-width:1200px;margin:0 auto;padding:24px}
+main{max-width:1440px;margin:0 auto;padding:24px}
 h1{font-size:20px;margin:0 0 16px}h1 .name{font-weight:400;color:var(--muted);overflow-wrap:anywhere}
 h2{font-size:17px;margin:32px 0 12px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:14px;margin:20px 0 8px}
@@ -34,8 +34,8 @@ th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertic
 th{background:#f2f4f7;font-weight:600;white-space:nowrap}
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.ip,.ip{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
-.name{overflow-wrap:anywhere}.names .name{display:inline-block;margin-right:6px}
-td.rule{min-width:220px;max-width:320px}td.names{min-width:140px}
+.name{overflow-wrap:break-word}.names .name{display:inline-block;margin-right:6px}
+td.rule{max-width:320px}time{white-space:nowrap}.scroll{overflow-x:auto}
 tr.violation td:first-child{box-shadow:inset 3px 0 var(--red)}tr.unknown td:first-child{box-shadow:inset 3px 0 #f79009}
 .badge{display:inline-block;padding:0 6px;border-radius:9px;font-size:11px;font-weight:700;text-transform:uppercase;white-space:nowrap;border:1px solid}
 .badge.violation{color:var(--red);background:var(--red-bg)}.badge.unknown{color:var(--amber);background:var(--amber-bg)}
@@ -47,13 +47,13 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 ul.lines{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
-@media (max-width:800px){.cols{grid-template-columns:1fr}table.wide{display:block;overflow-x:auto}}
+@media (max-width:800px){.cols{grid-template-columns:1fr}}
 @media print{
   @page{size:A4 landscape;margin:12mm}
   body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
   section,figure{break-inside:auto}h2,h3{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}
   figure{break-inside:avoid;border:none}table{font-size:8.5pt}td.rule{max-width:none}
-  .banner{break-inside:avoid}
+  .banner{break-inside:avoid}.scroll{overflow:visible}
 }
 `.replace(/\n/g, '');
