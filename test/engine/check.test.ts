@@ -83,6 +83,17 @@ describe('runCheck input handling', () => {
     expect(v.error).toMatch(/unknown log format/);
   });
 
+  it('refuses a Zeek log whose #path is not conn, pointing a dns.log to --dns', async () => {
+    const v = await checkBytes(log.toString().replace('#path\tconn', '#path\tdns'));
+    expect(v.compliant).toBe(false);
+    expect(v.error).toBe('line 6: this is a Zeek dns.log, not a conn.log (give a dns.log beside the conn.log with --dns)');
+  });
+
+  it('refuses a conn.log header without address columns, naming them', async () => {
+    const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
+    expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');
+  });
+
   it('gives an error verdict for empty input', async () => {
     const v = await checkBytes('');
     expect(v).toMatchObject({ compliant: false, error: 'input is empty' });

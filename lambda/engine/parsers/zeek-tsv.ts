@@ -175,9 +175,9 @@ export class ZeekTsvParser implements LineParser {
       cols[i] = names.indexOf(name);
     });
     if (cols[0]! < 0 || cols[1]! < 0) {
-      const what = this.path ? `a Zeek ${this.path}.log` : 'this Zeek log';
+      // (A #path other than conn was refused already.)
       throw new InputError(
-        `line ${lineNo}: #fields has no id.orig_h/id.resp_h columns: ${what} is not a conn.log`,
+        `line ${lineNo}: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has`,
       );
     }
     this.cols = cols;
