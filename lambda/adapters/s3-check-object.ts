@@ -2,7 +2,7 @@
  * Checks one uploaded S3 object and stores its verdict: the serverless pipeline's unit of work,
  * shared by the Lambda handler and `residency serve`.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runCheck } from '../engine/check';
 import { renderHtmlReport } from '../engine/report';
 import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
@@ -51,20 +51,52 @@ export function reportKeyOf(verdictKey: string): string {
 }
 
 /** The existing verdict's record of which object version it judged, or null when none exists. */
-async function existingVerdictSource(client: S3Client, bucket: string, key: string): Promise<Record<string, unknown> | null> {
+/** An existing verdict: which object version it judged, and its text (null when there is none). */
+async function existingVerdict(client: S3Client, bucket: string, key: string): Promise<{ source: Record<string, unknown>; text: string } | null> {
   try {
     const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = await out.Body!.transformToString('utf8');
     try {
       const v = JSON.parse(text) as { input?: { source?: Record<string, unknown> } };
-      return v.input?.source ?? {};
+      return { source: v.input?.source ?? {}, text };
     } catch {
-      return {};
+      return { source: {}, text };
     }
   } catch (err) {
     if (httpStatusOf(err) === 404 || errorCodeOf(err) === 'NoSuchKey') return null;
     throw err;
   }
+}
+
+async function existingVerdictSource(client: S3Client, bucket: string, key: string): Promise<Record<string, unknown> | null> {
+  return (await existingVerdict(client, bucket, key))?.source ?? null;
+}
+
+/** Writes the HTML report of a verdict beside it. */
+async function putReport(client: S3Client, bucket: string, verdictKey: string, verdict: Verdict): Promise<void> {
+  await client.send(
+    new PutObjectCommand({ Bucket: bucket, Key: reportKeyOf(verdictKey), Body: renderHtmlReport(verdict), ContentType: HTML_CONTENT_TYPE }),
+  );
+}
+
+/**
+ * On a duplicate delivery: if the earlier attempt stored the verdict but failed before its report,
+ * write the report now from the stored verdict (otherwise the retry would never write it).
+ */
+async function ensureReport(client: S3Client, bucket: string, verdictKey: string, verdictText: string): Promise<void> {
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: reportKeyOf(verdictKey) }));
+    return;
+  } catch (err) {
+    if (httpStatusOf(err) !== 404 && errorCodeOf(err) !== 'NotFound') throw err;
+  }
+  let verdict: Verdict;
+  try {
+    verdict = JSON.parse(verdictText) as Verdict;
+  } catch {
+    return; // Not ours to repair: the stored verdict is not JSON.
+  }
+  await putReport(client, bucket, verdictKey, verdict);
 }
 
 function sameObject(source: Record<string, unknown>, ref: { versionId?: string; etag?: string }): boolean {
@@ -86,8 +118,12 @@ export async function checkS3Object(
   now: () => Date = () => new Date(),
 ): Promise<CheckOutcome> {
   const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
-  const existing = await existingVerdictSource(client, target.verdictBucket, verdictKey);
-  if (existing && sameObject(existing, ref)) return { kind: 'duplicate', verdictKey };
+  const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
+  const existing = stored?.source ?? null;
+  if (stored && existing && sameObject(existing, ref)) {
+    await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
+    return { kind: 'duplicate', verdictKey };
+  }
 
   const policy = await resources.getPolicy();
   const databases = await resources.getDatabases();
@@ -150,14 +186,8 @@ export async function checkS3Object(
       new PutObjectCommand({ Bucket: target.verdictBucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
     );
   }
-  // The report is a view of the verdict just written, so it follows it (a plain overwrite).
-  await client.send(
-    new PutObjectCommand({
-      Bucket: target.verdictBucket,
-      Key: reportKeyOf(verdictKey),
-      Body: renderHtmlReport(verdict),
-      ContentType: HTML_CONTENT_TYPE,
-    }),
-  );
+  // The report is a view of the verdict just written, so it follows it (a plain overwrite). Should
+  // this write fail, the message is retried and the duplicate path above writes the report.
+  await putReport(client, target.verdictBucket, verdictKey, verdict);
   return { kind: 'checked', verdictKey, compliant: verdict.compliant, ...(verdict.error ? { error: verdict.error } : {}) };
 }

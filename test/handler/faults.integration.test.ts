@@ -371,6 +371,34 @@ describe('the verdict write fails', () => {
     expect(await verdictExists(facts.key)).toBe(true);
   });
 
+  it('writes the report on the next delivery when only the report write failed', async () => {
+    // Prepare: the verdict is stored, then the report beside it fails once.
+    const facts = await upload('incoming/write/report.conn.log', EXAMPLE);
+    const writes = failVerdictWrites({ times: 1, status: 503, code: 'SlowDown', keySuffix: '.report.html' });
+    useEnv({ AWS_MAX_ATTEMPTS: '1' }, writes.createClient);
+    const message = sqsRecord(s3EventBody(facts), 'report-once');
+    const reportKey = verdictKeyOf('verdicts/', facts.key).replace(/\.verdict\.json$/, '.report.html');
+    const reportExists = async (): Promise<boolean> =>
+      ((await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: reportKey }))).Contents ?? []).length > 0;
+
+    // Act
+    const first = await handler(sqsEvent(message));
+
+    // Assess: retried, with the verdict stored and no report yet.
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'report-once' }] });
+    expect(await verdictExists(facts.key)).toBe(true);
+    expect(await reportExists()).toBe(false);
+
+    // Act: the redelivery is a duplicate for the verdict, but repairs the missing report.
+    const second = await handler(sqsEvent(redelivered(message)));
+
+    // Assess
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(writes.attempts()).toBe(2);
+    expect(await reportExists()).toBe(true);
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+  });
+
   it('acknowledges nothing while the write keeps failing', async () => {
     // Prepare
     const facts = await upload('incoming/write/always.conn.log', EXAMPLE);
@@ -510,7 +538,7 @@ function routeBucket(client: S3Client, bucket: string, endpoint: string): void {
  * Simulated: fauxqs cannot be made to fail a write. The reply is returned below the SDK's
  * deserializer (and below its retry middleware), so the SDK parses and retries it as S3's own.
  */
-function failVerdictWrites(options: { times: number; status: 500 | 503; code: string }): {
+function failVerdictWrites(options: { times: number; status: 500 | 503; code: string; keySuffix?: string }): {
   createClient: (env: NodeJS.ProcessEnv) => S3Client;
   attempts: () => number;
 } {
@@ -523,7 +551,7 @@ function failVerdictWrites(options: { times: number; status: 500 | 503; code: st
       client.middlewareStack.add(
         (next, context) => async (args) => {
           const input = args.input as { Bucket?: string; Key?: string };
-          const isVerdict = input.Bucket === verdicts && input.Key?.endsWith('.verdict.json') === true;
+          const isVerdict = input.Bucket === verdicts && input.Key?.endsWith(options.keySuffix ?? '.verdict.json') === true;
           if (context.commandName !== 'PutObjectCommand' || !isVerdict) return next(args);
           attempts++;
           if (failed >= options.times) return next(args);

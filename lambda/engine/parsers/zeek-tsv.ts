@@ -40,7 +40,6 @@ export class ZeekTsvParser implements LineParser {
   private sep = 9;
   private unset = '-';
   private empty = '(empty)';
-  private path = '';
   private unsetFirst = 45;
   private emptyFirst = 40;
   /** Column index of each wanted field, -1 when absent; null before `#fields`. */
@@ -158,7 +157,6 @@ export class ZeekTsvParser implements LineParser {
       this.emptyFirst = this.empty.charCodeAt(0);
     }
     else if (key === '#path') {
-      this.path = value;
       // Other Zeek logs (dns, http, ssl...) have id.orig_h/id.resp_h too, but their records are not
       // connections: reading one as a conn.log would judge the wrong thing.
       if (value !== '' && !value.startsWith('conn')) {
