@@ -13,6 +13,8 @@ import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
+import { ProgressLine } from './progress';
+import { statSync } from 'node:fs';
 import { parseReportOption, REPORT_KINDS } from './report-options';
 
 /** Exit codes shared by every command that judges logs. */
@@ -68,6 +70,16 @@ async function readDnsLogs(files: readonly string[]): Promise<NameIndex | undefi
   return index;
 }
 
+/** Size of a regular file (for a percentage), or null. */
+function fileSize(file: string): number | null {
+  if (file === '-') return null;
+  try {
+    return statSync(file).size;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `check`; returns the exit code. */
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -106,11 +118,15 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const color = useColor(process.stdout, values['no-color']);
   const namer = new VerdictNamer();
   let exit = EXIT_COMPLIANT;
+  // Progress only where a person watches: a terminal, and neither --quiet nor --json.
+  const showProgress = process.stderr.isTTY === true && !values.quiet && !values.json;
+  let progress: ProgressLine | null = null;
   for (const file of positionals) {
     const name = namer.name(file);
     let verdict: Verdict;
     try {
       const source = await openLogFile(file);
+      progress = showProgress ? new ProgressLine(file === '-' ? 'stdin' : file, fileSize(file)) : null;
       verdict = await runCheck(source, {
         name: file === '-' ? 'stdin' : file,
         policy,
@@ -121,8 +137,11 @@ export async function checkCommand(argv: string[]): Promise<number> {
         parserOptions: columns ? { columns } : {},
         toolVersion: TOOL_VERSION,
         now: new Date(),
+        ...(progress ? { onProgress: progress.update } : {}),
       });
+      progress?.done();
     } catch (err) {
+      progress?.done();
       if (err instanceof InputError) {
         printError(err.message);
         exit = EXIT_ERROR;

@@ -49,7 +49,7 @@ export interface CheckOptions {
    */
   shouldStop?: () => boolean;
   /** Called now and then with the number of input bytes read so far (for progress bars). */
-  onProgress?: (bytesRead: number) => void;
+  onProgress?: (bytesRead: number, records: number) => void;
 }
 
 /** Default of {@link CheckOptions.maxSkippedRecords}. */
@@ -141,9 +141,9 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     let sinceProgress = 0;
     const progress = (n: number): void => {
       sinceProgress += n;
-      if (options.onProgress && sinceProgress >= 8 * 1024 * 1024) {
+      if (options.onProgress && sinceProgress >= 4 * 1024 * 1024) {
         sinceProgress = 0;
-        options.onProgress(stats.bytes);
+        options.onProgress(stats.bytes, agg.records);
       }
     };
     if (isChunkParser(parser)) {
