@@ -46,7 +46,7 @@ Options:
                            (DIR/<file name>.report.html, one self-contained page with a map),
                            md (.report.md, for tickets), csv (.destinations.csv), or none
       --json               print each verdict as one JSON line on standard output
-  -q, --quiet              print nothing but errors
+  -q, --quiet              print nothing but errors (no summary, no progress line)
       --no-color           no colours (also NO_COLOR=1)
   -h, --help               this help
 
