@@ -39,6 +39,11 @@ Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx
+      --max-line-bytes N   longest line read; longer ones are skipped records (default 1048576)
+      --max-bytes N        largest decoded input (default unlimited)
+      --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)
+      --max-skipped N      skipped records after which a file whose bad records outnumber its
+                           good ones is declared unreadable (default 10000)
       --dns FILE           a Zeek dns.log beside the log: names destinations by the queries
                            that resolved to them (repeatable)
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
@@ -70,6 +75,13 @@ async function readDnsLogs(files: readonly string[]): Promise<NameIndex | undefi
   return index;
 }
 
+/** `{ [key]: n }` for a positive whole number flag, `{}` when absent; a bad value is a usage error. */
+function positiveInt(text: string | undefined, flag: string, key: string): Record<string, number> {
+  if (text === undefined) return {};
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new UsageError(`${flag}: expected a positive whole number, got '${text}'`);
+  return { [key]: Number(text) };
+}
+
 /** Size of a regular file (for a percentage), or null. */
 function fileSize(file: string): number | null {
   if (file === '-') return null;
@@ -92,6 +104,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
       format: { type: 'string' },
       columns: { type: 'string' },
       dns: { type: 'string', multiple: true },
+      'max-line-bytes': { type: 'string' },
+      'max-bytes': { type: 'string' },
+      'max-gzip-ratio': { type: 'string' },
+      'max-skipped': { type: 'string' },
       out: { type: 'string', short: 'o' },
       report: { type: 'string' },
       json: { type: 'boolean' },
@@ -118,6 +134,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const color = useColor(process.stdout, values['no-color']);
   const namer = new VerdictNamer();
   let exit = EXIT_COMPLIANT;
+  const limits = {
+    ...positiveInt(values['max-line-bytes'], '--max-line-bytes', 'maxLineBytes'),
+    ...positiveInt(values['max-bytes'], '--max-bytes', 'maxDecodedBytes'),
+    ...positiveInt(values['max-gzip-ratio'], '--max-gzip-ratio', 'maxGzipRatio'),
+    ...positiveInt(values['max-skipped'], '--max-skipped', 'maxSkippedRecords'),
+  };
   // Progress only where a person watches: a terminal, and neither --quiet nor --json.
   const showProgress = process.stderr.isTTY === true && !values.quiet && !values.json;
   let progress: ProgressLine | null = null;
@@ -137,6 +159,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         parserOptions: columns ? { columns } : {},
         toolVersion: TOOL_VERSION,
         now: new Date(),
+        ...limits,
         ...(progress ? { onProgress: progress.update } : {}),
       });
       progress?.done();
