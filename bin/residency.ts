@@ -14,6 +14,7 @@ Usage: residency <command> [options]
 
 Commands:
   check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
+  audit <dir>            re-check every log under a folder; a summary and what changed since --previous
   explain <ip>...        what is known about addresses: class, location per database, operator, status
   policy validate|show|list
                          check a policy file, print a preset
@@ -42,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'check':
       return checkCommand(rest);
+    case 'audit':
+      return (await import('./cli/audit-command')).auditCommand(rest);
     case 'explain':
       return (await import('./cli/explain-command')).explainCommand(rest);
     case 'policy':

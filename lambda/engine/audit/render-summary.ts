@@ -1,0 +1,82 @@
+/** An audit summary as Markdown (`summary.md`, for tickets) and as a few lines for the terminal. Pure. */
+import { printable } from '../verdict/render-summary';
+import type { DatabaseBuild } from './diff';
+import { changedLogs, type AuditCounts, type AuditSummary } from './summary';
+
+/** Text from a log or a file name, safe inside a Markdown table cell. */
+function cell(text: string): string {
+  return printable(text).replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`);
+}
+
+const country = (c: string | null): string => c ?? 'unknown';
+const builds = (dbs: readonly DatabaseBuild[]): string =>
+  dbs.length === 0 ? 'none' : dbs.map((d) => `${cell(d.name)} (built ${d.buildEpoch || 'unknown'})`).join(', ');
+
+function countsLine(c: AuditCounts): string {
+  return `${c.logs} logs: ${c.compliant} compliant, ${c.nonCompliant} non-compliant, ${c.errors} errors; ${c.bytesSentViolating} bytes sent outside the jurisdiction`;
+}
+
+/** `summary.md`: totals, the per-prefix table, what changed since the earlier verdicts, the failures. */
+export function renderAuditMarkdown(s: AuditSummary): string {
+  const out: string[] = [];
+  const t = s.totals;
+  out.push(`# Audit of ${cell(s.directory)}`, '');
+  out.push(`${s.startedAt} – ${s.finishedAt}, residency ${s.tool.version}; databases: ${builds(s.databases)}.`, '');
+  out.push(`**${t.errors > 0 ? 'ERRORS' : t.nonCompliant > 0 ? 'NON-COMPLIANT' : 'COMPLIANT'}**: ${countsLine(t)}.`, '');
+  out.push('| prefix | logs | compliant | non-compliant | errors | bytes sent outside | new violations | resolved | country changes |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const p of s.prefixes) {
+    out.push(
+      `| ${cell(p.prefix)} | ${p.logs} | ${p.compliant} | ${p.nonCompliant} | ${p.errors} | ${p.bytesSentViolating} | ${p.newViolations} | ${p.resolvedViolations} | ${p.countryChanges} |`,
+    );
+  }
+  out.push('');
+  if (s.previous !== null) {
+    out.push(`## Changes since ${cell(s.previous)}`, '');
+    out.push(
+      `${t.compared} of ${t.logs} logs had an earlier verdict: ${t.newViolations} new violations, ${t.resolvedViolations} resolved, ${t.countryChanges} destinations changed country.`,
+      '',
+    );
+    for (const log of changedLogs(s)) {
+      out.push(`### ${cell(log.path)}`, '');
+      for (const v of log.diff.newViolations) out.push(`- new violation: ${v.ip} (${country(v.country)}): ${cell(v.rule)}, ${v.bytesSent} bytes sent`);
+      for (const v of log.diff.resolvedViolations) out.push(`- resolved: ${v.ip} (${country(v.country)})`);
+      for (const c of log.diff.countryChanges) {
+        out.push(`- country changed: ${c.ip} ${country(c.before)} → ${country(c.after)} (databases then: ${builds(c.databasesBefore)}; now: ${builds(c.databasesAfter)})`);
+      }
+      out.push('');
+    }
+  }
+  const failing = s.logs.filter((l) => l.status !== 'compliant');
+  if (failing.length > 0) {
+    out.push('## Logs that are not compliant', '');
+    out.push('| log | status | violating destinations | bytes sent outside | verdict |');
+    out.push('| --- | --- | ---: | ---: | --- |');
+    for (const l of failing) {
+      const status = l.error !== undefined ? `error: ${cell(l.error)}` : l.status;
+      out.push(`| ${cell(l.path)} | ${status} | ${l.violatingDestinations} | ${l.bytesSentViolating} | ${l.verdict === null ? '' : cell(l.verdict)} |`);
+    }
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** A few lines for the terminal: totals, prefixes, and the changes since the earlier verdicts. */
+export function renderAuditText(s: AuditSummary): string {
+  const out: string[] = [countsLine(s.totals)];
+  const width = Math.max(...s.prefixes.map((p) => printable(p.prefix).length), 6);
+  for (const p of s.prefixes) {
+    out.push(`  ${printable(p.prefix).padEnd(width)}  ${p.logs} logs, ${p.compliant} compliant, ${p.nonCompliant} non-compliant, ${p.errors} errors, ${p.bytesSentViolating} bytes outside`);
+  }
+  if (s.previous !== null) {
+    const t = s.totals;
+    out.push(`Since ${printable(s.previous)}: ${t.newViolations} new violations, ${t.resolvedViolations} resolved, ${t.countryChanges} country changes (${t.compared} logs compared)`);
+    for (const log of changedLogs(s)) {
+      for (const v of log.diff.newViolations) out.push(`  ${printable(log.path)}: new violation ${v.ip} (${country(v.country)})`);
+      for (const v of log.diff.resolvedViolations) out.push(`  ${printable(log.path)}: resolved ${v.ip} (${country(v.country)})`);
+      for (const c of log.diff.countryChanges) out.push(`  ${printable(log.path)}: ${c.ip} moved ${country(c.before)} → ${country(c.after)}`);
+    }
+  }
+  for (const l of s.logs) if (l.error !== undefined) out.push(`  ${printable(l.path)}: error: ${printable(l.error)}`);
+  return `${out.join('\n')}\n`;
+}
