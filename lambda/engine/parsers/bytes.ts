@@ -91,3 +91,29 @@ export function skipBom(buf: Buffer, start: number, end: number): number {
     ? start + 3
     : start;
 }
+
+/**
+ * Reads one JSON-lines record: the object on `buf[start, end)` (leading blanks allowed), or null
+ * for a blank line (no sink call) and for a line that is not a JSON object (counted as skipped).
+ */
+export function jsonLineObject(
+  buf: Buffer,
+  start: number,
+  end: number,
+  lineNo: number,
+  sink: { skip(line: number, reason: string): void },
+): Record<string, unknown> | null {
+  while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
+  if (start === end) return null;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(utf8(buf, start, end));
+  } catch {
+    obj = undefined;
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    sink.skip(lineNo, 'not a JSON object');
+    return null;
+  }
+  return obj as Record<string, unknown>;
+}

@@ -20,7 +20,7 @@
 import { parseIp } from '../net/ip';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { parseTimestampText, utf8 } from './bytes';
+import { jsonLineObject, parseTimestampText } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
@@ -202,19 +202,8 @@ export class SuricataEveParser implements LineParser {
   constructor(readonly format: 'suricata-eve' | 'aws-network-firewall' = 'suricata-eve') {}
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
-    if (start === end) return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(utf8(buf, start, end));
-    } catch {
-      sink.skip(lineNo, 'not a JSON object');
-      return;
-    }
-    if (!isObject(obj)) {
-      sink.skip(lineNo, 'not a JSON object');
-      return;
-    }
+    const obj = jsonLineObject(buf, start, end, lineNo, sink) as Json | null;
+    if (obj === null) return;
     // Network Firewall wraps the EVE event; a plain EVE event has event_type at the top.
     const ev = obj.event_type === undefined && isObject(obj.event) ? obj.event : obj;
     const type = ev.event_type;

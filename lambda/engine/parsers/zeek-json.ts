@@ -4,7 +4,7 @@
  * omitted. `ts` is epoch seconds, or ISO 8601 with `json_timestamps=JSON::TS_ISO8601`.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { utf8, parseTimestampText } from './bytes';
+import { jsonLineObject, parseTimestampText } from './bytes';
 import { newRecord, resetRecord } from './record';
 
 function num(v: unknown): number {
@@ -24,20 +24,8 @@ export class ZeekJsonParser implements LineParser {
   private readonly rec: FlowRecord = newRecord();
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
-    if (start === end) return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(utf8(buf, start, end));
-    } catch {
-      sink.skip(lineNo, 'not a JSON object');
-      return;
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      sink.skip(lineNo, 'not a JSON object');
-      return;
-    }
-    const o = obj as Record<string, unknown>;
+    const o = jsonLineObject(buf, start, end, lineNo, sink);
+    if (o === null) return;
     const id = (o.id && typeof o.id === 'object' ? o.id : {}) as Record<string, unknown>;
     const origIp = o['id.orig_h'] ?? id.orig_h;
     const respIp = o['id.resp_h'] ?? id.resp_h;
