@@ -18,6 +18,7 @@ Commands:
   explain <ip>...        what is known about addresses: class, location per database, operator, status
   policy validate|show|list
                          check a policy file, print a preset
+  procurement <dir>      one procurement statement per product folder: PASS/FAIL, per data category
   submit <file>...       upload logs to the serverless pipeline, wait for and print its verdicts
   serve                  run the pipeline locally (S3 emulator + checker) to try submit
 
@@ -49,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/explain-command')).explainCommand(rest);
     case 'policy':
       return policyCommand(rest);
+    case 'procurement':
+      return (await import('./cli/procurement-command')).procurementCommand(rest);
     // Loaded on demand: the AWS SDK would add its load time to every check.
     case 'submit':
       return (await import('./cli/submit-command')).submitCommand(rest);

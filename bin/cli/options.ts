@@ -1,7 +1,7 @@
 /** Shared option handling for the CLI commands. */
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
-import { compilePolicy, parsePolicyJson, policyFromLists, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+import { compilePolicy, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
 
 /** Options every policy-taking command accepts. */
 export interface PolicyFlags {
@@ -17,7 +17,10 @@ export const POLICY_OPTIONS = {
   policy: { type: 'string', short: 'p' },
 } as const;
 
-/** Builds the policy from `--jurisdiction`/`--deny` or `--policy FILE`. */
+/**
+ * Builds the policy from `--jurisdiction`/`--deny` or `--policy FILE`; `--policy` also takes a
+ * policy preset name (`us-gov-drone`) when no file of that name exists.
+ */
 export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
   if (flags.policy !== undefined) {
     if (flags.jurisdiction !== undefined || flags.deny !== undefined) {
@@ -28,6 +31,8 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
       text = readFileSync(flags.policy, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      const preset = code === 'ENOENT' ? policyFromPreset(flags.policy) : undefined;
+      if (preset) return compilePolicy(preset);
       throw new PolicyError(`${flags.policy}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
     }
     return compilePolicy(parsePolicyJson(text, flags.policy));

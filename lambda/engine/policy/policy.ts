@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { PolicyError } from '../errors';
 import { parseCidr, type Cidr } from '../net/ip';
 import { isCountryCode } from './countries';
-import { findPreset } from './presets';
+import { findPolicyPreset, findPreset } from './presets';
 
 /** What to do with a public address that no database can place. */
 export type UnknownAction = 'fail' | 'warn';
@@ -271,14 +271,28 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   };
 }
 
+/** The policy of a policy preset (`us-gov-drone`), or undefined when there is no such preset. */
+export function policyFromPreset(name: string): Policy | undefined {
+  const preset = findPolicyPreset(name);
+  if (!preset) return undefined;
+  return buildPolicy({
+    ...preset.policy,
+    allowedCountries: [...preset.policy.allowedCountries],
+    deniedCountries: [...preset.policy.deniedCountries],
+  });
+}
+
 /**
  * A policy from a one-string specification (the Lambda's `RESIDENCY_POLICY`): inline JSON
- * (`{"allowedCountries": ...}`), or a comma-separated list of presets and codes (`us`, `eu,CH`).
+ * (`{"allowedCountries": ...}`), a policy preset (`us-gov-drone`), or a comma-separated list of
+ * country presets and codes (`us`, `eu,CH`).
  * A list of deny-only presets (`foreign-adversaries`) is read as a deny list.
  */
 export function policyFromSpec(spec: string, source: string): Policy {
   const text = spec.trim();
   if (text.startsWith('{')) return parsePolicyJson(text, source);
+  const preset = policyFromPreset(text);
+  if (preset) return preset;
   const items = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (items.length === 0) throw new PolicyError(`${source}: empty policy`);
   const denyOnly = items.every((x) => x.toLowerCase() === 'foreign-adversaries');

@@ -61,3 +61,45 @@ export function findPreset(name: string): CountryPreset | undefined {
 export function listPresets(): readonly CountryPreset[] {
   return PRESETS;
 }
+
+/** A named whole policy (the fields of a policy file), usable wherever a policy is named. */
+export interface PolicyPreset {
+  readonly name: string;
+  readonly description: string;
+  readonly policy: {
+    readonly name: string;
+    readonly allowedCountries: readonly string[];
+    readonly deniedCountries: readonly string[];
+    readonly unknown: 'fail' | 'warn';
+    readonly disputed: 'fail' | 'warn';
+    readonly operator: 'fail' | 'warn' | 'off';
+  };
+}
+
+const POLICY_PRESETS: readonly PolicyPreset[] = [
+  {
+    name: 'us-gov-drone',
+    description:
+      'US government drone procurement: data stays in the US, never reaches a foreign adversary, and every doubt fails (unknown or disputed location, an operator registered in a foreign adversary)',
+    policy: {
+      name: 'us-gov-drone',
+      allowedCountries: ['us'],
+      deniedCountries: ['foreign-adversaries'],
+      unknown: 'fail',
+      disputed: 'fail',
+      operator: 'fail',
+    },
+  },
+];
+
+const POLICY_BY_NAME = new Map(POLICY_PRESETS.map((p) => [p.name, p]));
+
+/** Looks up a policy preset by its lower-case name. */
+export function findPolicyPreset(name: string): PolicyPreset | undefined {
+  return POLICY_BY_NAME.get(name.trim().toLowerCase());
+}
+
+/** All policy presets. */
+export function listPolicyPresets(): readonly PolicyPreset[] {
+  return POLICY_PRESETS;
+}

@@ -1,0 +1,226 @@
+/** `residency procurement <dir>`: one procurement statement per product, from its logs. */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openLogFile } from '../../lambda/adapters/fs-log-source';
+import { verdictBaseName, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
+import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
+import { runCheck } from '../../lambda/engine/check';
+import { InputError, UsageError } from '../../lambda/engine/errors';
+import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek-dns';
+import { parseCategoryTable, type CategoryTable } from '../../lambda/engine/procurement/categories';
+import { renderStatementMarkdown } from '../../lambda/engine/procurement/render-statement';
+import { buildStatement, type ProcurementStatement } from '../../lambda/engine/procurement/statement';
+import { printable } from '../../lambda/engine/verdict/render-summary';
+import type { Verdict } from '../../lambda/engine/verdict/verdict';
+import { TOOL_VERSION } from '../../lambda/version';
+import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS, printError } from './check-command';
+import { POLICY_OPTIONS, resolvePolicy } from './options';
+
+/** The policy a procurement statement is judged by unless another is named. */
+export const DEFAULT_PROCUREMENT_POLICY = 'us-gov-drone';
+
+/** The category table shipped with the tool. */
+export const CATEGORIES_FILE = 'categories.json';
+
+export const PROCUREMENT_HELP = `Usage: residency procurement <dir> [options]
+
+Checks every log of every product under <dir> and writes one procurement statement
+per product. A product is a folder at the first level of <dir> (all logs under it,
+at any depth); logs directly in <dir> make one product named after <dir>.
+
+A Zeek dns.log (a file named dns.log or *.dns.log, gzip allowed) is not checked:
+it names the destinations of the other logs in the same folder (as check --dns).
+Hidden files are skipped.
+
+Each statement says PASS or FAIL overall, which destinations failed (host name,
+country, operator AS, organisation and its country), and a result per data
+category: flight-logs, media, device-identifiers-and-crash-reports,
+location-checks, map-tiles, analytics, updates (PASS, FAIL, REVIEW, NOT OBSERVED),
+plus 'unclassified' for hosts the category table does not know (never a PASS:
+REVIEW when compliant, FAIL on a violation). See docs/procurement.md.
+
+Options:
+  -p, --policy FILE|PRESET  the policy (default ${DEFAULT_PROCUREMENT_POLICY}: US only, foreign
+                            adversaries denied, unknown, disputed and operator all fail)
+  -j, --jurisdiction LIST   instead of --policy: allowed countries (see check --help)
+      --deny LIST           instead of --policy: denied countries
+      --categories FILE     the host name → category table (default: data/categories.json)
+      --db FILE             MMDB country/city database (repeatable; default: the bundled ones)
+  -o, --out DIR             where statements go (default ./procurement):
+                            DIR/<product>.procurement.md and DIR/<product>.procurement.json
+  -q, --quiet               print nothing but errors
+  -h, --help                this help
+
+Exit status: 0 every product passes, 1 a product fails, 2 error (unreadable
+input or table, bad policy or arguments).
+`;
+
+/** A product: its name and log files (with the DNS logs of each log's folder). */
+export interface Product {
+  name: string;
+  logs: { path: string; dnsLogs: string[] }[];
+}
+
+/** Whether a file is a Zeek dns.log (by name), used for names rather than checked. */
+export function isDnsLogName(file: string): boolean {
+  return /(^|[._-])dns\.log(\.gz)?$/i.test(basename(file));
+}
+
+/** Log files under a folder (recursively; hidden entries skipped), sorted. */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/** Pairs each log with the DNS logs in its folder. */
+function toLogs(files: readonly string[]): Product['logs'] {
+  const dns = files.filter(isDnsLogName);
+  return files
+    .filter((f) => !isDnsLogName(f))
+    .map((path) => ({ path, dnsLogs: dns.filter((d) => resolve(d, '..') === resolve(path, '..')) }));
+}
+
+/** Finds the products under `dir`. */
+export function findProducts(dir: string): Product[] {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`procurement: ${dir}: no such folder`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`procurement: ${dir}: not a folder (name the folder holding one sub-folder per product)`);
+  const products: Product[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.'))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const topFiles = entries.filter((e) => e.isFile()).map((e) => join(dir, e.name));
+  if (topFiles.length > 0) products.push({ name: basename(resolve(dir)), logs: toLogs(topFiles) });
+  for (const e of entries.filter((x) => x.isDirectory())) {
+    products.push({ name: e.name, logs: toLogs(listFiles(join(dir, e.name))) });
+  }
+  const withLogs = products.filter((p) => p.logs.length > 0);
+  if (withLogs.length === 0) throw new UsageError(`procurement: ${dir}: no log files found`);
+  return withLogs;
+}
+
+/** Where the bundled category table is: data/ at the root of the source tree or of the package. */
+export function bundledCategoriesPath(): string {
+  const candidates = [join(__dirname, '..', '..', 'data', CATEGORIES_FILE), join(__dirname, '..', '..', '..', 'data', CATEGORIES_FILE)];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+}
+
+/** Reads a category table and its SHA-256. */
+export function loadCategoryTable(path: string): { table: CategoryTable; sha256: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read category table (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
+  }
+  return { table: parseCategoryTable(bytes.toString('utf8'), path), sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+async function readNames(files: readonly string[]): Promise<NameIndex | undefined> {
+  if (files.length === 0) return undefined;
+  const index: NameIndex = new Map();
+  for (const file of files) {
+    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
+    if (stats.records === 0) throw new InputError(`${file}: no DNS records found (a file named *dns.log is read as a Zeek dns.log)`);
+  }
+  return index;
+}
+
+/** Runs `procurement`; returns the exit code. */
+export async function procurementCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...POLICY_OPTIONS,
+      categories: { type: 'string' },
+      db: { type: 'string', multiple: true },
+      out: { type: 'string', short: 'o' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(PROCUREMENT_HELP);
+    return EXIT_COMPLIANT;
+  }
+  if (positionals.length !== 1) throw new UsageError('procurement: name one folder (one sub-folder of logs per product)');
+  const dir = positionals[0]!;
+  const policyFlags =
+    values.policy === undefined && values.jurisdiction === undefined && values.deny === undefined
+      ? { policy: DEFAULT_PROCUREMENT_POLICY }
+      : values;
+  const policy = resolvePolicy(policyFlags);
+  const { table, sha256: tableSha256 } = loadCategoryTable(values.categories ?? bundledCategoriesPath());
+  const products = findProducts(dir);
+  const databases = loadGeoDatabases(values.db ?? []);
+  const operator = loadOperatorSources();
+  const outDir = values.out ?? 'procurement';
+  const now = new Date();
+  let exit = EXIT_COMPLIANT;
+  const used = new Set<string>();
+  for (const product of products) {
+    const verdicts: Verdict[] = [];
+    const unreadable: { name: string; error: string }[] = [];
+    for (const log of product.logs) {
+      try {
+        const names = await readNames(log.dnsLogs);
+        verdicts.push(
+          await runCheck(await openLogFile(log.path), {
+            name: log.path,
+            policy,
+            databases,
+            operator,
+            ...(names ? { names } : {}),
+            toolVersion: TOOL_VERSION,
+            now,
+          }),
+        );
+      } catch (err) {
+        const message = err instanceof InputError ? err.message : `${log.path}: read failed (${(err as Error).message})`;
+        if (!(err instanceof InputError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+        unreadable.push({ name: log.path, error: message });
+      }
+    }
+    const statement = buildStatement(verdicts, { product: product.name, policy, table, tableSha256, toolVersion: TOOL_VERSION, now, unreadable });
+    let name = verdictBaseName(product.name);
+    for (let n = 2; used.has(name); n++) name = `${verdictBaseName(product.name)}~${n}`;
+    used.add(name);
+    const mdPath = writeOutput(outDir, name, '.procurement.md', renderStatementMarkdown(statement));
+    writeOutput(outDir, name, '.procurement.json', `${JSON.stringify(statement, null, 2)}\n`);
+    const hadError = unreadable.length > 0 || verdicts.some((v) => v.error);
+    for (const u of unreadable) printError(u.error);
+    for (const v of verdicts) if (v.error) printError(`${v.input.name}: ${v.error}`);
+    if (hadError) exit = EXIT_ERROR;
+    else if (statement.result === 'FAIL' && exit !== EXIT_ERROR) exit = EXIT_VIOLATIONS;
+    if (!values.quiet) process.stdout.write(summarize(statement, mdPath));
+  }
+  return exit;
+}
+
+/** A few lines per product for the terminal. */
+function summarize(s: ProcurementStatement, path: string): string {
+  const lines = [`${s.product}: ${s.result}${s.reasons.length > 0 ? ` (${s.reasons.join('; ')})` : ''}`];
+  for (const c of s.categories) lines.push(`  ${c.category.padEnd(38)} ${c.result}`);
+  for (const d of s.failedDestinations) {
+    const host = d.hostnames.join(', ') || '(no host name)';
+    const op = d.asn === null ? 'operator unknown' : `AS${d.asn} ${d.asOrganization ?? ''}, ${d.operatorCountry ?? 'unknown'}`;
+    lines.push(`  failed: ${host} ${d.ip} ${d.country ?? 'unknown'} (${op})`);
+  }
+  lines.push(`  Statement: ${path}`, '');
+  return `${lines.map(printable).join('\n')}\n`;
+}
