@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openLogFile } from '../../lambda/adapters/fs-log-source';
+import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from '../../lambda/adapters/fs-log-source';
 import { VerdictNamer, verdictBaseName, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { diffVerdicts, type DiffableVerdict, type VerdictDiff } from '../../lambda/engine/audit/diff';
@@ -108,6 +108,25 @@ function readPreviousVerdict(folder: string, logPath: string): DiffableVerdict |
   }
 }
 
+/** Yields one chunk. */
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * Opens a log of the folder: a small one is read at once (a 1 MiB stream buffer per file made
+ * audits of many small logs spend their time collecting garbage), a large one streamed.
+ */
+async function openAuditLog(path: string): Promise<AsyncIterable<Uint8Array>> {
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  if (size === undefined || size > FILE_CHUNK_BYTES) return openLogFile(path);
+  try {
+    return once(readFileSync(path));
+  } catch (err) {
+    throw new InputError(describeFsError(path, err), { cause: err });
+  }
+}
+
 /** Runs `audit`; returns the exit code. */
 export async function auditCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -151,7 +170,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
     let verdict: Verdict | null = null;
     let error: string | null = null;
     try {
-      verdict = await runCheck(await openLogFile(file), {
+      verdict = await runCheck(await openAuditLog(file), {
         name: logPath,
         policy,
         databases,
