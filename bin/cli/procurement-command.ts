@@ -129,6 +129,12 @@ export function loadCategoryTable(path: string): { table: CategoryTable; sha256:
   return { table: parseCategoryTable(bytes.toString('utf8'), path), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** SHA-256 and size of a file (a DNS log cited as evidence). */
+function hashFile(path: string): { name: string; sha256: string; bytes: number } {
+  const bytes = readFileSync(path);
+  return { name: path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+}
+
 async function readNames(files: readonly string[]): Promise<NameIndex | undefined> {
   if (files.length === 0) return undefined;
   const index: NameIndex = new Map();
@@ -176,9 +182,11 @@ export async function procurementCommand(argv: string[]): Promise<number> {
   for (const product of products) {
     const verdicts: Verdict[] = [];
     const unreadable: { name: string; error: string }[] = [];
+    const nameSources = new Map<string, { name: string; sha256: string; bytes: number }>();
     for (const log of product.logs) {
       try {
         const names = await readNames(log.dnsLogs);
+        for (const d of log.dnsLogs) if (!nameSources.has(d)) nameSources.set(d, hashFile(d));
         verdicts.push(
           await runCheck(await openLogFile(log.path), {
             name: log.path,
@@ -196,7 +204,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
         unreadable.push({ name: log.path, error: message });
       }
     }
-    const statement = buildStatement(verdicts, { product: product.name, policy, table, tableSha256, toolVersion: TOOL_VERSION, now, unreadable });
+    const statement = buildStatement(verdicts, { product: product.name, policy, table, tableSha256, toolVersion: TOOL_VERSION, now, unreadable, nameSources: [...nameSources.values()] });
     let name = verdictBaseName(product.name);
     for (let n = 2; used.has(name); n++) name = `${verdictBaseName(product.name)}~${n}`;
     used.add(name);

@@ -60,6 +60,10 @@ export function renderStatementMarkdown(s: ProcurementStatement): string {
     const state = i.error ? `error: ${i.error}` : i.partial ? 'partial' : i.compliant ? 'compliant' : 'violations';
     out.push(`  - ${cell(i.name)}: sha256 \`${i.sha256 ?? 'n/a'}\`, ${i.bytes} bytes, ${i.format ?? 'unknown format'}, ${cell(state)}`);
   }
+  if (e.nameSources.length > 0) {
+    out.push('- Host names from DNS logs:');
+    for (const n of e.nameSources) out.push(`  - ${cell(n.name)}: sha256 \`${n.sha256}\`, ${n.bytes} bytes`);
+  }
   out.push('- Databases:');
   for (const d of e.databases) {
     out.push(`  - ${cell(d.name)} (${d.role}, ${cell(d.databaseType)}), built ${d.buildEpoch || 'unknown'}, sha256 \`${d.sha256}\``);

@@ -79,6 +79,8 @@ export interface ProcurementStatement {
     policy: Policy & { sha256: string };
     categoryTable: { name: string; sha256: string; entries: number };
     inputs: StatementInput[];
+    /** DNS logs whose answers named the destinations. */
+    nameSources: { name: string; sha256: string; bytes: number }[];
     databases: (GeoDatabaseInfo & { role: string })[];
   };
 }
@@ -92,6 +94,8 @@ export interface StatementOptions {
   tableSha256: string;
   toolVersion: string;
   now: Date;
+  /** The DNS logs that named destinations, with their hashes (cited as evidence). */
+  nameSources?: readonly { name: string; sha256: string; bytes: number }[];
   /** Logs that could not even be opened (each makes the product FAIL). */
   unreadable?: readonly { name: string; error: string }[];
 }
@@ -262,6 +266,7 @@ export function buildStatement(verdicts: readonly Verdict[], options: StatementO
         })),
         ...unreadable.map((u) => ({ name: u.name, sha256: null, bytes: 0, format: null, compliant: false, error: u.error })),
       ],
+      nameSources: [...(options.nameSources ?? [])],
       databases: first ? first.databases : [],
     },
   };
