@@ -44,7 +44,7 @@ export interface CategoryTable {
   entries: CategoryEntry[];
 }
 
-const ENTRY_FIELDS = new Set(['pattern', 'category', 'source', 'note']);
+const ENTRY_FIELDS = new Set(['pattern', 'category', 'source', 'note', 'sourceChecked']);
 const TABLE_FIELDS = new Set(['$schema', 'description', 'updated', 'entries']);
 /** Host name characters, with `*` for globs. */
 const PATTERN_RE = /^[a-z0-9*_-]+(\.[a-z0-9*_-]+)*$/;
