@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, parsePolicyJson, policyFromLists } from '../../lambda/engine/policy/policy';
-import { findPreset, listPresets } from '../../lambda/engine/policy/presets';
+import { findPolicyPreset, findPreset, listPolicyPresets, listPresets } from '../../lambda/engine/policy/presets';
 
 export const POLICY_HELP = `Usage:
   residency policy validate <file>   check a policy file; prints the effective policy and its hash
@@ -19,7 +19,10 @@ export function policyCommand(argv: string[]): number {
   }
   if (rest.length > 0) throw new UsageError(`policy ${sub}: unexpected argument '${rest[0]}'`);
   if (sub === 'list') {
-    for (const p of listPresets()) process.stdout.write(`${p.name.padEnd(20)} ${p.description}\n`);
+    process.stdout.write('Country sets (for --jurisdiction, --deny, allowedCountries, deniedCountries):\n');
+    for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
+    process.stdout.write('Policies (for --policy and RESIDENCY_POLICY):\n');
+    for (const p of listPolicyPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
     return 0;
   }
   if (arg === undefined) throw new UsageError(`policy ${sub}: missing argument (see residency policy --help)`);
@@ -37,9 +40,14 @@ export function policyCommand(argv: string[]): number {
     return 0;
   }
   if (sub === 'show') {
+    const policyPreset = findPolicyPreset(arg);
+    if (policyPreset) {
+      process.stdout.write(`${JSON.stringify(policyPreset.policy, null, 2)}\n`);
+      return 0;
+    }
     const preset = findPreset(arg);
     if (!preset) {
-      throw new UsageError(`policy show: unknown preset '${arg}' (known: ${listPresets().map((p) => p.name).join(', ')})`);
+      throw new UsageError(`policy show: unknown preset '${arg}' (known: ${[...listPresets(), ...listPolicyPresets()].map((p) => p.name).join(', ')})`);
     }
     const isDeny = preset.name === 'foreign-adversaries';
     const policy = isDeny ? policyFromLists(undefined, preset.name) : policyFromLists(preset.name, undefined);

@@ -136,3 +136,16 @@ describe('residency policy', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ allowedCountries: ['five-eyes'] });
   });
 });
+
+describe('residency policy presets', () => {
+  it('lists country sets and policies, and shows a policy preset as a valid policy file', () => {
+    const list = runCli(['policy', 'list']);
+    expect(list.stdout).toMatch(/Policies \(for --policy and RESIDENCY_POLICY\):\n {2}us-gov-drone /);
+    const show = runCli(['policy', 'show', 'us-gov-drone']);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p.json'), show.stdout);
+    const validate = runCli(['policy', 'validate', join(dir, 'p.json')]);
+    expect(validate.status).toBe(0);
+    expect(JSON.parse(validate.stdout.split('\n').slice(1).join('\n'))).toMatchObject({ operator: 'fail', disputed: 'fail', unknown: 'fail' });
+  });
+});
