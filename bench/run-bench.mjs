@@ -4,7 +4,8 @@
 // whole process, and prints records/second (wall and CPU) and peak RSS. With --also-10m it also
 // runs 10,000,000 records, to show memory stays flat. With --python it runs the Python +
 // libmaxminddb baseline (../shared/bench/python-baseline.py, Debian's python3-maxminddb) on the
-// same file, alternating runs, and prints the ratio of medians.
+// same file, alternating runs, and prints the ratio of medians. The check writes its verdict but
+// no HTML report (--report none), like the baseline, which writes none.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,7 +58,7 @@ for (const records of sizes) {
   const ours = [];
   const theirs = [];
   for (let i = 0; i < runs; i++) {
-    const r = timed(process.execPath, ['-r', rusage, cli, 'check', file, '--jurisdiction', 'us', '--out', join(outDir, 'verdicts'), '--quiet']);
+    const r = timed(process.execPath, ['-r', rusage, cli, 'check', file, '--jurisdiction', 'us', '--out', join(outDir, 'verdicts'), '--quiet', '--report', 'none']);
     if (r.status !== 1 && r.status !== 0) throw new Error(`residency failed (${r.status}): ${r.stderr}`);
     ours.push(r);
     if (withPython) {
