@@ -27,9 +27,7 @@ import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -49,10 +47,10 @@ import { verdictKeyOf } from '../../lambda/adapters/s3-check-object';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { errorCodeOf } from '../../lambda/adapters/s3-errors';
 import { handler, resetRuntime, STOP_MARGIN_MS } from '../../lambda/handler';
-import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { REPO_ROOT } from '../helpers/cli';
+import { handlerRig } from '../helpers/handler-harness';
 import { LOCAL_S3_REGION, recordS3Requests, startLocalS3, type LocalS3 } from '../helpers/local-s3';
-import { md5Etag, s3EventBody, sqsEvent, sqsRecord, type S3ObjectFacts, type SqsMessage } from '../helpers/s3-events';
+import { s3EventBody, sqsEvent, sqsRecord, type S3ObjectFacts, type SqsMessage } from '../helpers/s3-events';
 
 jest.setTimeout(60_000);
 
@@ -61,11 +59,10 @@ const EXAMPLE_RECORDS = 21;
 // DE and US are allowed, CN is not: the drone app's log is not compliant.
 const POLICY = 'us,de';
 
-const ORIGINAL_ENV = { ...process.env };
 let s3: LocalS3;
 let uploads: string;
 let verdicts: string;
-let logLines: string[];
+const { useEnv, upload, readVerdict, verdictExists, logsMatching } = handlerRig(POLICY, (state) => ({ s3, uploads, verdicts } = state));
 
 /**
  * The drone app's log with its records repeated `times` times (Zeek TSV: header once, data lines
@@ -77,33 +74,6 @@ function repeatedLog(times: number): Buffer {
   const data = lines.filter((l) => !l.startsWith('#')).join('\n') + '\n';
   const close = lines.find((l) => l.startsWith('#close')) ?? '';
   return Buffer.concat([Buffer.from(header.join('\n') + '\n'), Buffer.from(data.repeat(times)), Buffer.from(close + '\n')]);
-}
-
-/** Sets the function's environment (on top of the base one) and starts a fresh container. */
-function useEnv(vars: Record<string, string | undefined> = {}, createClient?: (env: NodeJS.ProcessEnv) => S3Client): void {
-  process.env = {
-    ...ORIGINAL_ENV,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_REGION: LOCAL_S3_REGION,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_PROFILE: undefined,
-    VERDICT_BUCKET: verdicts,
-    RESIDENCY_POLICY: POLICY,
-  };
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  resetRuntime(createClient ? { createClient } : {});
-}
-
-/** Uploads `bytes` as `key` (in one PutObject) and returns what an S3 event would say about it. */
-async function upload(key: string, bytes: Uint8Array, client: S3Client = s3.client, bucket = uploads): Promise<S3ObjectFacts> {
-  const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
-  const eTag = out.ETag!.replace(/"/g, '');
-  expect(eTag).toBe(md5Etag(bytes));
-  return { bucket, key, size: bytes.byteLength, eTag };
 }
 
 /** Uploads `bytes` in 8 MiB parts (fauxqs takes at most 11 MiB in one request). */
@@ -123,51 +93,11 @@ async function uploadMultipart(client: S3Client, key: string, bytes: Buffer, buc
   return { bucket, key, size: bytes.byteLength, eTag: done.ETag!.replace(/"/g, '') };
 }
 
-type StoredVerdict = Verdict & { input: { source: Record<string, string | null> } };
-
-async function readVerdict(key: string): Promise<StoredVerdict> {
-  const out = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: verdictKeyOf('verdicts/', key) }));
-  return JSON.parse(await out.Body!.transformToString('utf8')) as StoredVerdict;
-}
-
-async function verdictExists(key: string): Promise<boolean> {
-  const out = await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: verdictKeyOf('verdicts/', key) }));
-  return (out.Contents ?? []).length > 0;
-}
-
-function logsMatching(message: string): Record<string, unknown>[] {
-  return logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === message);
-}
-
 /** The same message, received once more (SQS redelivers it with the same messageId and body). */
 function redelivered(message: SqsMessage): SqsMessage {
   const count = Number(message.attributes.ApproximateReceiveCount) + 1;
   return { ...message, attributes: { ...message.attributes, ApproximateReceiveCount: String(count) } };
 }
-
-beforeAll(async () => {
-  s3 = await startLocalS3();
-  uploads = await s3.createBucket('upload');
-  verdicts = await s3.createBucket('verdict');
-});
-
-afterAll(async () => {
-  resetRuntime();
-  process.env = ORIGINAL_ENV;
-  await s3?.stop();
-});
-
-beforeEach(() => {
-  useEnv();
-  logLines = [];
-  const keep = (line: unknown): void => void logLines.push(String(line));
-  jest.spyOn(console, 'log').mockImplementation(keep);
-  jest.spyOn(console, 'error').mockImplementation(keep);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
 
 describe('the S3 server stops while the handler reads a large log', () => {
   let other: LocalS3 | undefined;

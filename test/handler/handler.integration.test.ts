@@ -19,8 +19,8 @@ import {
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { handler, resetRuntime, type CheckerEvent } from '../../lambda/handler';
 import { reportKeyOf, verdictKeyOf } from '../../lambda/adapters/s3-check-object';
-import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { fixturePath } from '../helpers/engine';
+import { handlerRig } from '../helpers/handler-harness';
 import { REPO_ROOT } from '../helpers/cli';
 import {
   emulateConditionalWrites,
@@ -50,78 +50,17 @@ const MALFORMED = Buffer.from(
 // DE is allowed, CN is not: POP3 (212.227.15.x, DE) is compliant, the drone app (CN) is not.
 const POLICY = 'us,de';
 
-const ORIGINAL_ENV = { ...process.env };
 let s3: LocalS3;
 let uploads: string;
 let verdicts: string;
-let logLines: string[];
+const { useEnv, upload, readVerdict, logLines, logsMatching } = handlerRig(POLICY, (state) => ({ s3, uploads, verdicts } = state));
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-/** Sets the function's environment (on top of the base one) and starts a fresh container. */
-function useEnv(vars: Record<string, string | undefined> = {}): void {
-  process.env = {
-    ...ORIGINAL_ENV,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_PROFILE: undefined,
-    VERDICT_BUCKET: verdicts,
-    RESIDENCY_POLICY: POLICY,
-  };
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  resetRuntime();
-}
-
-/** Uploads `bytes` as `key` and returns what an S3 event would say about it. */
-async function upload(key: string, bytes: Uint8Array, bucket = uploads): Promise<S3ObjectFacts> {
-  const out = await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
-  const eTag = out.ETag!.replace(/"/g, '');
-  expect(eTag).toBe(md5Etag(bytes));
-  return { bucket, key, size: bytes.byteLength, eTag };
-}
-
-async function readVerdict(key: string): Promise<Verdict & { input: { source: Record<string, string | null> } }> {
-  const out = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: verdictKeyOf('verdicts/', key) }));
-  return JSON.parse(await out.Body!.transformToString('utf8'));
-}
 
 async function verdictKeys(): Promise<string[]> {
   const out = await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: 'verdicts/' }));
   return (out.Contents ?? []).map((o) => o.Key!);
 }
-
-function logsMatching(message: string): Record<string, unknown>[] {
-  return logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === message);
-}
-
-beforeAll(async () => {
-  s3 = await startLocalS3();
-  uploads = await s3.createBucket('upload');
-  verdicts = await s3.createBucket('verdict');
-});
-
-afterAll(async () => {
-  resetRuntime();
-  process.env = ORIGINAL_ENV;
-  await s3?.stop();
-});
-
-beforeEach(() => {
-  useEnv();
-  logLines = [];
-  const keep = (line: unknown): void => void logLines.push(String(line));
-  jest.spyOn(console, 'log').mockImplementation(keep);
-  jest.spyOn(console, 'error').mockImplementation(keep);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
 
 describe('SQS-wrapped S3 events (the deployed path)', () => {
   it('checks a log whose key has spaces, a plus sign and non-ASCII letters', async () => {
@@ -347,7 +286,7 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(await verdictKeys()).toEqual(before);
-    expect(logLines).toEqual([]);
+    expect(logLines()).toEqual([]);
   });
 
   it('fails only the message that is not an S3 event, and checks the rest of the batch', async () => {
