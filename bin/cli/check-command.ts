@@ -1,10 +1,9 @@
 /** `residency check <file>...`: check local logs and write verdicts. */
 import { parseArgs } from 'node:util';
-import { openLogFile } from '../../lambda/adapters/fs-log-source';
+import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { VerdictNamer, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
-import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek-dns';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
 import type { FormatName } from '../../lambda/engine/types';
@@ -64,17 +63,6 @@ export function printError(message: string): void {
   process.stderr.write(`residency: ${printable(message)}\n`);
 }
 
-/** Reads Zeek dns.log files into one name index (undefined when none are given). */
-async function readDnsLogs(files: readonly string[]): Promise<NameIndex | undefined> {
-  if (files.length === 0) return undefined;
-  const index: NameIndex = new Map();
-  for (const file of files) {
-    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
-    if (stats.records === 0) throw new InputError(`${file}: --dns: no DNS records found (expected a Zeek dns.log)`);
-  }
-  return index;
-}
-
 /** `{ [key]: n }` for a positive whole number flag, `{}` when absent; a bad value is a usage error. */
 function positiveInt(text: string | undefined, flag: string, key: string): Record<string, number> {
   if (text === undefined) return {};
@@ -128,7 +116,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const policy = resolvePolicy(values);
   const databases = loadGeoDatabases(values.db ?? []);
   const operator = loadOperatorSources();
-  const names = await readDnsLogs(values.dns ?? []);
+  const names = await readDnsLogFiles(values.dns ?? [], '--dns expects a Zeek dns.log');
   const columns = parseColumns(values.columns);
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);

@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openLogFile } from '../../lambda/adapters/fs-log-source';
+import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { verdictBaseName, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
 import { InputError, UsageError } from '../../lambda/engine/errors';
-import { readZeekDnsNames, type NameIndex } from '../../lambda/engine/names/zeek-dns';
 import { parseCategoryTable, type CategoryTable } from '../../lambda/engine/procurement/categories';
 import { renderStatementMarkdown } from '../../lambda/engine/procurement/render-statement';
 import { buildStatement, type ProcurementStatement } from '../../lambda/engine/procurement/statement';
@@ -135,16 +134,6 @@ function hashFile(path: string): { name: string; sha256: string; bytes: number }
   return { name: path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 }
 
-async function readNames(files: readonly string[]): Promise<NameIndex | undefined> {
-  if (files.length === 0) return undefined;
-  const index: NameIndex = new Map();
-  for (const file of files) {
-    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
-    if (stats.records === 0) throw new InputError(`${file}: no DNS records found (a file named *dns.log is read as a Zeek dns.log)`);
-  }
-  return index;
-}
-
 /** Runs `procurement`; returns the exit code. */
 export async function procurementCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -185,7 +174,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
     const nameSources = new Map<string, { name: string; sha256: string; bytes: number }>();
     for (const log of product.logs) {
       try {
-        const names = await readNames(log.dnsLogs);
+        const names = await readDnsLogFiles(log.dnsLogs, 'a file named *dns.log is read as a Zeek dns.log');
         for (const d of log.dnsLogs) if (!nameSources.has(d)) nameSources.set(d, hashFile(d));
         verdicts.push(
           await runCheck(await openLogFile(log.path), {

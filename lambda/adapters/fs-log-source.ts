@@ -1,6 +1,7 @@
 /** Local files (and standard input) as byte streams for the engine. */
 import { promises as fsp } from 'node:fs';
 import { InputError } from '../engine/errors';
+import { readZeekDnsNames, type NameIndex } from '../engine/names/zeek-dns';
 
 /** Read size for local files: large chunks keep per-chunk overhead negligible. */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
@@ -35,4 +36,18 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
   } catch (err) {
     throw new InputError(describeFsError(path, err), { cause: err });
   }
+}
+
+/**
+ * Reads Zeek dns.log files into one name index (undefined when none are given). A file without
+ * DNS records is an error; `why` says, in the message, why it was read as a dns.log.
+ */
+export async function readDnsLogFiles(files: readonly string[], why: string): Promise<NameIndex | undefined> {
+  if (files.length === 0) return undefined;
+  const index: NameIndex = new Map();
+  for (const file of files) {
+    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
+    if (stats.records === 0) throw new InputError(`${file}: no DNS records found (${why})`);
+  }
+  return index;
 }
