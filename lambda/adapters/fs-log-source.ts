@@ -40,14 +40,15 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
 
 /**
  * Reads Zeek dns.log files into one name index (undefined when none are given). A file without
- * DNS records is an error; `why` says, in the message, why it was read as a dns.log.
+ * one usable DNS record is an error; `why` says, in the message, why it was read as a dns.log.
  */
 export async function readDnsLogFiles(files: readonly string[], why: string): Promise<NameIndex | undefined> {
   if (files.length === 0) return undefined;
   const index: NameIndex = new Map();
   for (const file of files) {
     const { stats } = await readZeekDnsNames(await openLogFile(file), index);
-    if (stats.records === 0) throw new InputError(`${file}: no DNS records found (${why})`);
+    // Lines it could not use do not count: a file of junk is not a dns.log.
+    if (stats.records === stats.skipped) throw new InputError(`${file}: no DNS records found (${why})`);
   }
   return index;
 }

@@ -149,3 +149,14 @@ describe('residency policy presets', () => {
     expect(JSON.parse(validate.stdout.split('\n').slice(1).join('\n'))).toMatchObject({ operator: 'fail', disputed: 'fail', unknown: 'fail' });
   });
 });
+
+describe('residency check --dns', () => {
+  it('exits 2 naming a file that is not a dns.log, instead of silently naming nothing', () => {
+    const dir = tempDir();
+    const junk = join(dir, 'junk.log');
+    writeFileSync(junk, 'x\nnot dns either\n');
+    const r = runCli(['check', EXAMPLE, '--dns', junk, '-j', 'us', '-o', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`residency: ${junk}: no DNS records found (--dns expects a Zeek dns.log)`);
+  });
+});
