@@ -67,12 +67,13 @@ export class StoppedEarlyError extends InputError {
 export const DETECT_BYTES = 64 * 1024;
 const DETECT_LINES = 20;
 
-function headLines(chunks: readonly Buffer[]): string[] {
-  let text = Buffer.concat(chunks).subarray(0, DETECT_BYTES).toString('utf8');
+/** The first non-empty lines of `bytes`, the input's first bytes (`truncated` when there is more). */
+function headLines(bytes: Buffer, truncated: boolean): string[] {
+  let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = text.split(/\r?\n/);
   // The last piece may be cut mid-line; drop it unless it is all there is.
-  if (lines.length > 1 && Buffer.concat(chunks).length > DETECT_BYTES) lines.pop();
+  if (lines.length > 1 && truncated) lines.pop();
   return lines.filter((l) => l.trim() !== '').slice(0, DETECT_LINES);
 }
 
@@ -129,7 +130,9 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     }
     if (headBytes === 0) throw new InputError('input is empty');
     if (!format) {
-      format = detectFormat(headLines(head), Buffer.concat(head).subarray(0, DETECT_BYTES));
+      const all = Buffer.concat(head);
+      const start = all.subarray(0, DETECT_BYTES);
+      format = detectFormat(headLines(start, all.length > DETECT_BYTES), start);
       formatSource = 'detected';
       if (!format) {
         throw new InputError(
