@@ -1,13 +1,50 @@
 import fc from 'fast-check';
 import { iso } from '../../../lambda/engine/verdict/build-verdict';
-import { destinationJson, verdictJson } from '../../../lambda/engine/verdict/serialize';
-import type { VerdictDestination } from '../../../lambda/engine/verdict/verdict';
+import { destinationJson, serializeVerdict, verdictJson } from '../../../lambda/engine/verdict/serialize';
+import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
+
+/** The layout, spelled out with JSON.stringify: what the byte writer must reproduce exactly. */
+function referenceJson(v: Verdict): string {
+  const lists = new Set(['countries', 'destinations', 'violations', 'warnings', 'errors']);
+  const keys = Object.keys(v);
+  let out = '{\n';
+  keys.forEach((key, k) => {
+    const value = (v as unknown as Record<string, unknown>)[key];
+    const comma = k < keys.length - 1 ? ',' : '';
+    if (lists.has(key) && Array.isArray(value) && value.length > 0) {
+      out += `  ${JSON.stringify(key)}: [\n${value.map((x) => `    ${JSON.stringify(x)}`).join(',\n')}\n  ]${comma}\n`;
+    } else {
+      out += `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}${comma}\n`;
+    }
+  });
+  return `${out}}\n`;
+}
 
 describe('verdict serialization', () => {
   it('writes JSON that parses back to the same verdict', async () => {
     const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us', 'foreign-adversaries') });
     expect(JSON.parse(verdictJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
+  });
+
+  it.each([
+    ['zeek', 'conn-teredo.tsv.log'],
+    ['pcap', 'zeek-dns-ech-rawip.pcap'],
+    ['har', 'chrome.har'],
+    ['suricata', 'eve-synthetic.json'],
+  ])('writes %s/%s byte for byte as the layout defines', async (dir, file) => {
+    const v = await checkBytes(fixture(dir, file), { policy: policyOf('us', 'foreign-adversaries') });
+    expect(v.destinations.length).toBeGreaterThan(0);
+    expect(verdictJson(v)).toBe(referenceJson(v));
+  });
+
+  it('hands out a large verdict in bounded pieces', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
+    const many = { ...v, destinations: Array.from({ length: 4000 }, () => v.destinations).flat() };
+    const pieces = [...serializeVerdict(many)];
+    expect(pieces.length).toBeGreaterThan(2);
+    for (const p of pieces) expect(p.length).toBeLessThanOrEqual(80 * 1024);
+    expect(pieces.join('')).toBe(referenceJson(many));
   });
 
   it('writes an error verdict with compliant and error near the top', async () => {
