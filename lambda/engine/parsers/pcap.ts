@@ -31,8 +31,9 @@
  * (a frame that is not IP, such as ARP).
  */
 import type { ChunkParser, FormatName, RecordSink } from '../types';
-import { formatIpv4, formatIpv6, readDnsAnswers, readTlsSni } from './pcap-names';
+import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
 import { newRecord, resetRecord } from './record';
+import { ClientHelloReader } from './tls-hello';
 import { ipProtocolName } from './vpc-flow';
 
 /** Largest packet record accepted; beyond it the length field is garbage and reading stops. */
@@ -45,6 +46,8 @@ export const MAX_CONNECTIONS = 1_000_000;
 export const MAX_DNS_NAMES = 100_000;
 /** First fragments remembered, so that later fragments find their connection. */
 const MAX_PENDING_FRAGMENTS = 10_000;
+/** Connections gathering a ClientHello across segments at once (each holds up to 16 kB). */
+const MAX_GATHERING_HELLOS = 1024;
 /** Extension headers walked per IPv6 packet. */
 const MAX_IPV6_EXTENSIONS = 16;
 /** VLAN tags unwrapped per Ethernet frame. */
@@ -109,8 +112,12 @@ class Connection {
   packets = 0;
   lastMs: number;
   sni: string | null = null;
-  /** The originator's first TCP payload has been looked at (for a ClientHello). */
-  clientSpoke = false;
+  /** Gathers the originator's first TLS record (a ClientHello); null once done or not started. */
+  hello: ClientHelloReader | null = null;
+  /** The originator's TCP payload has been looked at for a ClientHello, and nothing more is to come. */
+  helloDone = false;
+  /** Sequence number of the originator's first payload byte, once its SYN is seen. */
+  helloStartSeq: number | null = null;
   constructor(
     readonly firstPacket: number,
     readonly proto: string,
@@ -157,6 +164,8 @@ export class PcapParser implements ChunkParser {
   private readonly connections = new Map<string, Connection>();
   private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
   private readonly dnsNames = new Map<string, string>();
+  /** Connections whose ClientHello reader holds a partial record. */
+  private gatheringHellos = 0;
   readonly stats: PcapStats = {
     packets: 0,
     inConnections: 0,
@@ -209,6 +218,12 @@ export class PcapParser implements ChunkParser {
     this.pendingLen = 0;
     const r = newRecord();
     for (const c of this.connections.values()) {
+      if (c.hello !== null) {
+        // The capture ended while a ClientHello was still coming: read what came.
+        c.hello.end();
+        if (c.hello.sni !== null) c.sni = c.hello.sni;
+        c.hello = null;
+      }
       resetRecord(r, c.firstPacket);
       r.origIp = c.origIp;
       r.origPort = c.origPort;
@@ -224,6 +239,7 @@ export class PcapParser implements ChunkParser {
     }
     this.stats.connections = this.connections.size;
     this.connections.clear();
+    this.gatheringHellos = 0;
     this.fragments.clear();
   }
 
@@ -641,6 +657,10 @@ export class PcapParser implements ChunkParser {
     if (fromOrig) c.origBytes += payload;
     else c.respBytes += payload;
     this.touch(c);
+    // A SYN from the originator: its first payload byte will be the next sequence number.
+    if (proto === 6 && fromOrig && capEnd - p > 13 && (b[p + 13]! & 0x12) === 0x02) {
+      c.helloStartSeq = (b.readUInt32BE(p + 4) + 1) >>> 0;
+    }
     if (fragKey !== null) {
       if (this.fragments.size >= MAX_PENDING_FRAGMENTS) this.fragments.clear();
       this.fragments.set(fragKey, { conn: c, fromOrig });
@@ -654,12 +674,33 @@ export class PcapParser implements ChunkParser {
         if (proto === 6) {
           if (stop - start >= 2) this.dnsResponse(b, start + 2, Math.min(stop, start + 2 + b.readUInt16BE(start)));
         } else this.dnsResponse(b, start, stop);
-      } else if (proto === 6 && fromOrig && !c.clientSpoke) {
-        c.clientSpoke = true;
-        const sni = readTlsSni(b, start, stop);
-        if (sni !== null) c.sni = sni;
+      } else if (proto === 6 && fromOrig && !c.helloDone) {
+        this.clientHello(c, b, start, stop, b.readUInt32BE(p + 4), payload);
       }
     }
+  }
+
+  /** Feeds a client segment to the connection's ClientHello reader. */
+  private clientHello(c: Connection, b: Buffer, start: number, stop: number, seq: number, wireLength: number): void {
+    let reader = c.hello;
+    if (reader === null) {
+      reader = new ClientHelloReader(c.helloStartSeq);
+      reader.push(b, start, stop, seq, wireLength);
+      // Most ClientHellos end here; the rest gather, within a bound on how many at once.
+      if (!reader.done && this.gatheringHellos < MAX_GATHERING_HELLOS) {
+        c.hello = reader;
+        this.gatheringHellos++;
+        return;
+      }
+      reader.end();
+    } else {
+      reader.push(b, start, stop, seq, wireLength);
+      if (!reader.done) return;
+      c.hello = null;
+      this.gatheringHellos--;
+    }
+    c.helloDone = true;
+    if (reader.sni !== null) c.sni = reader.sni;
   }
 
   private dnsResponse(b: Buffer, start: number, end: number): void {

@@ -98,12 +98,36 @@ function tsharkView(file: string): { conversations: string[]; payloads: Map<stri
   return { conversations: conversations.sort(), payloads };
 }
 
-function readerPayloads(file: string): Map<string, Payload> {
+function readerFlows(file: string): FlowRecord[] {
   const sink = new RecordingSink();
   const parser = new PcapParser();
   parser.push(readFileSync(file), sink);
   parser.finish(sink);
-  const flows = sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : []));
+  return sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : []));
+}
+
+/**
+ * The server name of each TLS-over-TCP ClientHello tshark finds, by client → server pair.
+ * tshark reassembles the TCP stream (out-of-order segments too, with the option set).
+ */
+function tsharkServerNames(file: string): Map<string, string> {
+  const out = tshark([
+    '-r', file,
+    '-o', 'tcp.reassemble_out_of_order:TRUE',
+    '-Y', 'tls.handshake.type == 1 and tcp',
+    '-T', 'fields', ...['ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tls.handshake.extensions_server_name'].flatMap((f) => ['-e', f]),
+  ]);
+  const names = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    if (line.trim() === '') continue;
+    const [ip4s, ip6s, sport, ip4d, ip6d, dport, sni] = line.split('\t');
+    if (sni) names.set(`${ip4s || ip6s}:${sport} -> ${ip4d || ip6d}:${dport}`, sni);
+  }
+  return names;
+}
+
+function readerPayloads(file: string): Map<string, Payload> {
+  const flows = readerFlows(file);
   const byPair = new Map<string, Payload>();
   for (const r of flows.filter((f: FlowRecord) => f.proto === 'tcp' || f.proto === 'udp')) {
     const a = `${r.origIp}:${r.origPort}`;
@@ -124,5 +148,23 @@ describe('pcap reader agrees with tshark', () => {
     // Assess
     expect([...ours.keys()].sort()).toEqual(conversations);
     expect(Object.fromEntries([...ours].sort())).toEqual(Object.fromEntries([...payloads].sort()));
+  });
+});
+
+describe('pcap reader finds the TLS server names tshark finds', () => {
+  const withNames = CAPTURES.filter((name) => tsharkServerNames(join(DIR, name)).size > 0);
+
+  it('has captures with ClientHellos to compare, one split across TCP segments', () => {
+    expect(withNames).toEqual(expect.arrayContaining(['generated/tls-split-hello.pcap', 'generated/be-vlan-dns-sni.pcap']));
+  });
+
+  it.each(withNames)('%s: every ClientHello server name, on its connection', (name) => {
+    const file = join(DIR, name);
+    const expected = tsharkServerNames(file);
+    const ours = new Map<string, string | null>();
+    for (const r of readerFlows(file)) {
+      if (r.proto === 'tcp') ours.set(`${r.origIp}:${r.origPort} -> ${r.respIp}:${r.respPort}`, r.hostname);
+    }
+    for (const [pair, sni] of expected) expect([pair, ours.get(pair)]).toEqual([pair, sni]);
   });
 });
