@@ -115,14 +115,12 @@ describe('ClientHelloReader', () => {
         const order = [...segs].sort((x, y) => rank(x[0]) - rank(y[0]));
         // How many segments wait for an earlier one, at worst, in this order.
         let next = 0;
-        let waiting = 0;
         let worst = 0;
         const arrived = new Set<number>();
         for (const [seq] of order) {
           arrived.add(seq);
           while (arrived.has(segs[next]?.[0] ?? -1)) next++;
-          waiting = arrived.size - next;
-          worst = Math.max(worst, waiting);
+          worst = Math.max(worst, arrived.size - next);
         }
         fc.pre(worst <= 4 && segs.length <= MAX_HELLO_SEGMENTS);
         expect(read(order).sni).toBe('tiles.example.com');
