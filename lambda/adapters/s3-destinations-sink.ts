@@ -13,7 +13,7 @@ import {
   verdictIdOf,
 } from '../engine/verdict/destinations-jsonl';
 import type { Verdict } from '../engine/verdict/verdict';
-import { objectExists, putIfAbsent } from './s3-verdict-sink';
+import { putIfAbsent } from './s3-verdict-sink';
 
 /** Content type of the destinations objects: a gzip file (no `Content-Encoding`, so nothing unpacks it on the way). */
 export const DESTINATIONS_CONTENT_TYPE = 'application/gzip';
@@ -71,7 +71,8 @@ export async function putDestinations(
 /**
  * On a duplicate delivery: if the earlier attempt stored the verdict but not its destinations
  * object, writes it now from the stored verdict (the same key and bytes the first attempt would
- * have written).
+ * have written). There is no look first: the write is conditional, so S3 refuses it when the object
+ * is there, and the function needs no permission but `s3:PutObject` under the prefix.
  */
 export async function ensureDestinations(
   client: S3Client,
@@ -86,8 +87,5 @@ export async function ensureDestinations(
   } catch {
     return { kind: 'none' }; // Not ours to repair: the stored verdict is not JSON.
   }
-  const key = destinationsKeyOf(prefix, verdict, verdictKey);
-  if (key === null) return { kind: 'none' };
-  if (await objectExists(client, bucket, key)) return { kind: 'already-written', key };
   return putDestinations(client, bucket, prefix, verdictKey, verdict);
 }

@@ -25,13 +25,12 @@ export interface DestinationRowsContext {
 const LARGEST_BIGINT = 2 ** 63;
 
 /**
- * A Hive `bigint` as JSON: an integer written without exponent, or null when the value is not an
- * integer that fits (a sum past 2^63 cannot be stored; `1e+21` would make the whole file unreadable).
+ * A Hive `bigint` as JSON: an integer, or null when the value is not an integer that fits (a sum
+ * past 2^63 cannot be stored, and its `1e+21` form would make Athena fail on the whole file).
+ * Integers below 2^63 never print with an exponent.
  */
 function bigint(n: number | null | undefined): string {
-  if (typeof n !== 'number' || !Number.isInteger(n)) return 'null';
-  if (Number.isSafeInteger(n)) return String(n);
-  return Math.abs(n) < LARGEST_BIGINT ? BigInt(n).toString() : 'null';
+  return typeof n === 'number' && Number.isInteger(n) && Math.abs(n) < LARGEST_BIGINT ? String(n) : 'null';
 }
 
 function bigintList(xs: readonly number[] | null | undefined): string {
