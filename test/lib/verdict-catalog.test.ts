@@ -326,7 +326,7 @@ describe('the destinations table of the synthesized stack', () => {
 });
 
 /** The resources whose logical ID starts with `prefix`. */
-function filterByPath(resources: Record<string, { Properties: Record<string, unknown> }>, prefix: string) {
+function filterByPath<T>(resources: Record<string, T>, prefix: string): Record<string, T> {
   return Object.fromEntries(Object.entries(resources).filter(([id]) => id.startsWith(prefix)));
 }
 
@@ -429,7 +429,12 @@ describe('docs/athena.md', () => {
     const walk = (t: HiveType): void => {
       if (t.kind === 'array') walk(t.element);
       else if (t.kind === 'map') walk(t.value);
-      else if (t.kind === 'struct') for (const [f, ft] of t.fields) fields.add(f), walk(ft);
+      else if (t.kind === 'struct') {
+        for (const [f, ft] of t.fields) {
+          fields.add(f);
+          walk(ft);
+        }
+      }
     };
     for (const c of DESTINATION_COLUMNS) walk(parseHiveType(c.type));
     return fields;
