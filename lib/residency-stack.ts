@@ -181,7 +181,10 @@ export class ResidencyStack extends Stack {
       this.verdictCatalog.destinationsPrefix,
       this.verdictBucket.verdictPrefix,
     );
-    this.checker.writeDestinations(this.verdictBucket.bucket, this.verdictCatalog.destinationsPrefix);
+    this.checker.writeDestinations(
+      this.verdictBucket.bucket,
+      this.verdictCatalog.destinationsPrefix,
+    );
     new CfnOutput(this, 'DestinationsPrefix', {
       description: 'Key prefix (in the verdict bucket) of the destinations JSON Lines',
       value: this.verdictCatalog.destinationsPrefix,

@@ -87,7 +87,8 @@ export interface CheckerFunctionProps {
 /**
  * The residency checker Lambda: Node.js 24 on arm64, bundled locally with esbuild together with
  * the GeoIP database, JSON logs into its own log group, and an execution role holding only
- * the grants added through {@link readUploads}, {@link writeVerdicts} and {@link writeDestinations}.
+ * the grants added through {@link readUploads}, {@link writeVerdicts} and
+ * {@link writeDestinations}.
  */
 export class CheckerFunction extends Construct {
   /** The function. */
@@ -221,7 +222,10 @@ export class CheckerFunction extends Construct {
     this.nodejsFunction.addToRolePolicy(
       new PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }),
     );
-    this.acknowledgeObjectWildcard(objects, `only creates the destinations objects under '${prefix}'`);
+    this.acknowledgeObjectWildcard(
+      objects,
+      `only creates the destinations objects under '${prefix}'`,
+    );
   }
 
   /**

@@ -29,7 +29,10 @@ export function validateKeyPrefix(what: string, prefix: string): string {
  */
 export function validateDisjointPrefixes(what: string, prefix: string, other: string): string {
   if (prefix.startsWith(other) || other.startsWith(prefix)) {
-    throw new Error(`${what}: '${prefix}' overlaps the prefix '${other}'; choose one that neither contains nor is contained in it`);
+    throw new Error(
+      `${what}: '${prefix}' overlaps the prefix '${other}'; ` +
+        'choose one that neither contains nor is contained in it',
+    );
   }
   return prefix;
 }

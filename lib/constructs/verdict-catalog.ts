@@ -116,8 +116,20 @@ export class VerdictCatalog extends Construct {
       'VerdictCatalog destinationsPrefix',
       props.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX,
     );
-    this.databaseName = checkName('databaseName', props.databaseName ?? baseName, /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'");
-    this.tableName = checkName('tableName', props.tableName ?? DEFAULT_DESTINATIONS_TABLE_NAME, /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'");
+    const glueName = /^[a-z0-9_]{1,255}$/;
+    const glueRule = "lower-case letters, digits and '_'";
+    this.databaseName = checkName(
+      'databaseName',
+      props.databaseName ?? baseName,
+      glueName,
+      glueRule,
+    );
+    this.tableName = checkName(
+      'tableName',
+      props.tableName ?? DEFAULT_DESTINATIONS_TABLE_NAME,
+      glueName,
+      glueRule,
+    );
     this.workGroupName = checkName(
       'workGroupName',
       props.workGroupName ?? `${baseName.replace(/_/g, '-')}-audit`,
@@ -125,21 +137,31 @@ export class VerdictCatalog extends Construct {
       "letters, digits, '.', '_' and '-'",
     );
     const firstCheckDate = props.firstCheckDate ?? DEFAULT_FIRST_CHECK_DATE;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(firstCheckDate) || Number.isNaN(Date.parse(`${firstCheckDate}T00:00:00Z`))) {
-      throw new Error(`VerdictCatalog firstCheckDate: expected a date as yyyy-MM-dd, got '${firstCheckDate}'`);
+    const firstCheckTime = Date.parse(`${firstCheckDate}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(firstCheckDate) || Number.isNaN(firstCheckTime)) {
+      throw new Error(
+        `VerdictCatalog firstCheckDate: expected a date as yyyy-MM-dd, got '${firstCheckDate}'`,
+      );
     }
     const retentionDays = props.resultRetentionDays ?? DEFAULT_RESULT_RETENTION_DAYS;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) {
-      throw new Error(`VerdictCatalog resultRetentionDays: expected a whole number of days >= 1, got ${retentionDays}`);
+      throw new Error(
+        'VerdictCatalog resultRetentionDays: expected a whole number of days >= 1, ' +
+          `got ${retentionDays}`,
+      );
     }
     const cutoff = props.bytesScannedCutoffPerQuery ?? DEFAULT_BYTES_SCANNED_CUTOFF_PER_QUERY;
     // Athena's minimum; CloudFormation takes the property as a 32-bit integer.
     if (!Number.isInteger(cutoff) || cutoff < 10_000_000 || cutoff > 2 ** 31 - 1) {
-      throw new Error(`VerdictCatalog bytesScannedCutoffPerQuery: expected a whole number from 10000000 to 2147483647, got ${cutoff}`);
+      throw new Error(
+        'VerdictCatalog bytesScannedCutoffPerQuery: expected a whole number from 10000000 to ' +
+          `2147483647, got ${cutoff}`,
+      );
     }
     this.verdictBucket = props.verdictBucket;
 
     const location = `s3://${props.verdictBucket.bucketName}/${this.destinationsPrefix}`;
+    const dt = DESTINATIONS_PARTITION_COLUMN.name;
     this.database = new CfnDatabase(this, 'Database', {
       catalogId: stack.account,
       databaseInput: {
@@ -153,7 +175,8 @@ export class VerdictCatalog extends Construct {
       databaseName: this.database.ref,
       tableInput: {
         name: this.tableName,
-        description: 'One row per destination of every verdict, with the verdict context (docs/athena.md)',
+        description:
+          'One row per destination of every verdict, with the verdict context (docs/athena.md)',
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [{ ...DESTINATIONS_PARTITION_COLUMN }],
         parameters: {
@@ -163,12 +186,13 @@ export class VerdictCatalog extends Construct {
           // Partition projection: Athena computes the partitions from these properties instead of
           // reading them from the catalog, so a new day's objects are queryable as soon as written.
           'projection.enabled': 'true',
-          [`projection.${DESTINATIONS_PARTITION_COLUMN.name}.type`]: 'date',
-          [`projection.${DESTINATIONS_PARTITION_COLUMN.name}.format`]: DESTINATIONS_PARTITION_FORMAT,
-          [`projection.${DESTINATIONS_PARTITION_COLUMN.name}.range`]: `${firstCheckDate},NOW`,
-          [`projection.${DESTINATIONS_PARTITION_COLUMN.name}.interval`]: '1',
-          [`projection.${DESTINATIONS_PARTITION_COLUMN.name}.interval.unit`]: 'DAYS',
-          'storage.location.template': `${location}${DESTINATIONS_PARTITION_COLUMN.name}=\${${DESTINATIONS_PARTITION_COLUMN.name}}/`,
+          [`projection.${dt}.type`]: 'date',
+          [`projection.${dt}.format`]: DESTINATIONS_PARTITION_FORMAT,
+          [`projection.${dt}.range`]: `${firstCheckDate},NOW`,
+          [`projection.${dt}.interval`]: '1',
+          [`projection.${dt}.interval.unit`]: 'DAYS',
+          // `${dt}` is filled in by Athena (a literal here: Fn::Join does not substitute).
+          'storage.location.template': `${location}${dt}=\${${dt}}/`,
         },
         storageDescriptor: {
           location,
@@ -220,7 +244,11 @@ export class VerdictCatalog extends Construct {
   public grantQuery(grantee: IGrantable): void {
     const stack = Stack.of(this);
     const arn = (service: string, resource: string, resourceName?: string): string =>
-      stack.formatArn({ service, resource, ...(resourceName !== undefined ? { resourceName } : {}) });
+      stack.formatArn({
+        service,
+        resource,
+        ...(resourceName !== undefined ? { resourceName } : {}),
+      });
     const principal = grantee.grantPrincipal;
     principal.addToPrincipalPolicy(
       new PolicyStatement({
@@ -261,11 +289,19 @@ export class VerdictCatalog extends Construct {
       }),
     );
     principal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.verdictBucket.bucketArn] }),
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation'],
+        resources: [this.verdictBucket.bucketArn],
+      }),
     );
     principal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        actions: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+        ],
         resources: [this.resultsBucket.arnForObjects(`${QUERY_RESULTS_PREFIX}*`)],
       }),
     );
@@ -279,6 +315,8 @@ export class VerdictCatalog extends Construct {
 }
 
 function checkName(prop: string, value: string, pattern: RegExp, rule: string): string {
-  if (!pattern.test(value)) throw new Error(`VerdictCatalog ${prop}: expected ${rule}, got '${value}'`);
+  if (!pattern.test(value)) {
+    throw new Error(`VerdictCatalog ${prop}: expected ${rule}, got '${value}'`);
+  }
   return value;
 }
