@@ -3,7 +3,9 @@
  * variable.
  */
 import {
+  DEFAULT_DESTINATIONS_PREFIX,
   DEFAULT_VERDICT_PREFIX,
+  ENV_DESTINATIONS_PREFIX,
   ENV_GEOIP_DBS,
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
@@ -15,6 +17,8 @@ import { UsageError } from './engine/errors';
 export interface CheckerConfig {
   readonly verdictBucket: string;
   readonly verdictPrefix: string;
+  /** `RESIDENCY_DESTINATIONS_PREFIX`: where each verdict's destinations go as JSON Lines. */
+  readonly destinationsPrefix: string;
   /** `RESIDENCY_POLICY`: preset list, inline JSON, or `s3://` URL. */
   readonly policySpec: string;
   /** `RESIDENCY_GEOIP_DBS`: `s3://` URLs of MMDB databases; empty = the bundled ones. */
@@ -35,6 +39,12 @@ export function loadConfig(env: Env): CheckerConfig {
   if (verdictPrefix !== '' && !verdictPrefix.endsWith('/')) {
     throw new UsageError(`Environment variable ${ENV_VERDICT_PREFIX} must end with '/', got '${verdictPrefix}'`);
   }
+  const destinationsPrefix = env[ENV_DESTINATIONS_PREFIX] ?? DEFAULT_DESTINATIONS_PREFIX;
+  if (!/^[^/*?][^*?]*\/$/.test(destinationsPrefix)) {
+    throw new UsageError(
+      `Environment variable ${ENV_DESTINATIONS_PREFIX} must be a key prefix ending with '/' (no leading '/', no wildcard), got '${destinationsPrefix}'`,
+    );
+  }
   const dbs = (env[ENV_GEOIP_DBS] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const url of dbs) {
     if (!url.startsWith('s3://')) throw new UsageError(`Environment variable ${ENV_GEOIP_DBS}: '${url}' is not an s3:// URL`);
@@ -42,6 +52,7 @@ export function loadConfig(env: Env): CheckerConfig {
   return Object.freeze({
     verdictBucket: required(env, ENV_VERDICT_BUCKET),
     verdictPrefix,
+    destinationsPrefix,
     policySpec: env[ENV_POLICY]?.trim() || 'us',
     databaseUrls: Object.freeze(dbs),
   });

@@ -11,8 +11,15 @@ export const ENV_POLICY = 'RESIDENCY_POLICY';
 export const ENV_GEOIP_DBS = 'RESIDENCY_GEOIP_DBS';
 /** Key prefix under which verdicts are written in the verdict bucket. */
 export const ENV_VERDICT_PREFIX = 'RESIDENCY_VERDICT_PREFIX';
+/**
+ * Key prefix in the verdict bucket under which each verdict's destinations are written as JSON Lines,
+ * partitioned by check date (`<prefix>dt=yyyy-MM-dd/`), for Athena.
+ */
+export const ENV_DESTINATIONS_PREFIX = 'RESIDENCY_DESTINATIONS_PREFIX';
 /** Standard SDK variable: when set, the S3 client uses this endpoint with path-style addressing. */
 export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';
 
 /** Default key prefix of verdicts in the verdict bucket. */
 export const DEFAULT_VERDICT_PREFIX = 'verdicts/';
+/** Default key prefix of the destinations JSON Lines in the verdict bucket. */
+export const DEFAULT_DESTINATIONS_PREFIX = 'destinations/';

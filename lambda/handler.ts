@@ -121,7 +121,9 @@ async function checkRef(rt: Runtime, ref: ObjectRef, shouldStop?: () => boolean)
     key: ref.key,
     versionId: ref.versionId,
     verdictKey: outcome.verdictKey,
-    ...(outcome.kind === 'checked' ? { compliant: outcome.compliant, error: outcome.error } : {}),
+    ...(outcome.kind === 'checked'
+      ? { compliant: outcome.compliant, error: outcome.error, destinationsKey: outcome.destinationsKey }
+      : {}),
     ms: Date.now() - started,
   });
 }

@@ -8,8 +8,10 @@ import { AccessLogBucket } from './constructs/access-log-bucket';
 import { CheckerAlarms } from './constructs/checker-alarms';
 import { CheckerFunction } from './constructs/checker-function';
 import { IntakeQueue } from './constructs/intake-queue';
+import { validateDisjointPrefixes } from './constructs/key-prefix';
 import { UploadBucket } from './constructs/upload-bucket';
 import { VerdictBucket } from './constructs/verdict-bucket';
+import { VerdictCatalog } from './constructs/verdict-catalog';
 
 /** Default number of upload notifications handed to one invocation. */
 export const DEFAULT_BATCH_SIZE = 10;
@@ -82,6 +84,14 @@ export interface ResidencyStackProps extends StackProps {
    * @default - no alarm actions
    */
   readonly alarmTopic?: ITopic;
+  /**
+   * Key prefix in the verdict bucket under which each verdict's destinations are written as JSON
+   * Lines for Athena (`<prefix>dt=yyyy-MM-dd/<verdict id>.jsonl.gz`); must not overlap the verdict
+   * prefix.
+   *
+   * @default 'destinations/'
+   */
+  readonly destinationsPrefix?: string;
 }
 
 /**
@@ -97,6 +107,8 @@ export class ResidencyStack extends Stack {
   public readonly intakeQueue: IntakeQueue;
   /** The checker function. */
   public readonly checker: CheckerFunction;
+  /** The Glue table over every verdict's destinations, and the Athena workgroup to query it. */
+  public readonly verdictCatalog: VerdictCatalog;
 
   constructor(scope: Construct, id: string, props: ResidencyStackProps = {}) {
     super(scope, id, props);
@@ -155,6 +167,39 @@ export class ResidencyStack extends Stack {
     new CfnOutput(this, 'VerdictPrefix', {
       description: 'Key prefix of the verdicts',
       value: this.verdictBucket.verdictPrefix,
+    });
+
+    // Query at scale: every verdict's destinations as JSON Lines beside the verdicts, a Glue table
+    // over them and an Athena workgroup for auditors (docs/athena.md).
+    this.verdictCatalog = new VerdictCatalog(this, 'Catalog', {
+      verdictBucket: this.verdictBucket.bucket,
+      accessLogBucket: accessLogs.bucket,
+      destinationsPrefix: props.destinationsPrefix,
+    });
+    validateDisjointPrefixes(
+      'ResidencyStack destinationsPrefix',
+      this.verdictCatalog.destinationsPrefix,
+      this.verdictBucket.verdictPrefix,
+    );
+    this.checker.writeDestinations(
+      this.verdictBucket.bucket,
+      this.verdictCatalog.destinationsPrefix,
+    );
+    new CfnOutput(this, 'DestinationsPrefix', {
+      description: 'Key prefix (in the verdict bucket) of the destinations JSON Lines',
+      value: this.verdictCatalog.destinationsPrefix,
+    });
+    new CfnOutput(this, 'AthenaDatabaseName', {
+      description: 'Glue database of the destinations table',
+      value: this.verdictCatalog.databaseName,
+    });
+    new CfnOutput(this, 'AthenaTableName', {
+      description: 'Glue table with one row per destination of every verdict',
+      value: this.verdictCatalog.tableName,
+    });
+    new CfnOutput(this, 'AthenaWorkGroupName', {
+      description: 'Athena workgroup to query the destinations table in',
+      value: this.verdictCatalog.workGroupName,
     });
   }
 }

@@ -24,7 +24,8 @@ export const AUDIT_HELP = `Usage: residency audit <dir> [options]
 Re-checks every log under a folder (recursively) with today's databases and policy, writes
 each verdict and a summary of the run, and with --previous lists what changed since an
 earlier run: new violations, resolved ones, destinations whose country changed.
-Skipped: hidden files and folders, *.verdict.json, *.report.*, *.destinations.csv.
+Skipped: hidden files and folders, *.verdict.json, *.report.*, *.destinations.csv,
+*.destinations.jsonl.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA
@@ -45,7 +46,7 @@ Exit status: 0 all compliant, 1 any log not compliant, 2 any log could not be ch
 `;
 
 /** File names that are outputs of residency itself, never logs. */
-const OUTPUT_FILE = /\.verdict\.json$|\.report\.[^/]*$|\.destinations\.csv$/;
+const OUTPUT_FILE = /\.verdict\.json$|\.report\.[^/]*$|\.destinations\.csv$|\.destinations\.jsonl$/;
 
 /** Every log file under `root`, as `/`-separated paths relative to it, in sorted order. */
 export function listAuditLogs(root: string, exclude: readonly string[] = []): string[] {

@@ -48,7 +48,9 @@ Options:
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
       --report LIST        reports written beside each verdict (default html): html
                            (DIR/<file name>.report.html, one self-contained page with a map),
-                           md (.report.md, for tickets), csv (.destinations.csv), or none
+                           md (.report.md, for tickets), csv (.destinations.csv), jsonl
+                           (.destinations.jsonl, one JSON line per destination, the rows the
+                           deployed function writes for Athena), or none
       --json               print each verdict as one JSON line on standard output
   -q, --quiet              print nothing but errors (no summary, no progress line)
       --no-color           no colours (also NO_COLOR=1)
@@ -166,7 +168,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
       throw err;
     }
     const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdict(verdict));
-    const reportPaths = reports.map((kind) => writeOutput(outDir, name, REPORT_KINDS[kind].suffix, REPORT_KINDS[kind].render(verdict)));
+    const reportPaths = reports.map((kind) => {
+      const report = REPORT_KINDS[kind].render(verdict, path);
+      return typeof report === 'string'
+        ? writeOutput(outDir, name, REPORT_KINDS[kind].suffix, report)
+        : writeOutputPieces(outDir, name, REPORT_KINDS[kind].suffix, report);
+    });
     if (values.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
     if (verdict.error) {
       printError(`${file}: ${verdict.error}`);

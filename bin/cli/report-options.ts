@@ -1,16 +1,31 @@
-/** `check --report html,md,csv`: which reports to write beside each verdict. */
+/** `check --report html,md,csv,jsonl`: which reports to write beside each verdict. */
 import { UsageError } from '../../lambda/engine/errors';
 import { renderDestinationsCsv, renderHtmlReport, renderMarkdownReport } from '../../lambda/engine/report';
+import { serializeDestinationsJsonl } from '../../lambda/engine/verdict/destinations-jsonl';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 
 /** A report kind `--report` accepts. */
-export type ReportKind = 'html' | 'md' | 'csv';
+export type ReportKind = 'html' | 'md' | 'csv' | 'jsonl';
 
-/** Each kind: the suffix of its file beside `<name>.verdict.json`, and its renderer. */
-export const REPORT_KINDS: Readonly<Record<ReportKind, { suffix: string; render: (v: Verdict) => string }>> = {
+/**
+ * A report's text: one string, or pieces for a report that grows with the number of destinations
+ * (written piece by piece, never joined).
+ */
+export type ReportText = string | Iterable<string>;
+
+/**
+ * Each kind: the suffix of its file beside `<name>.verdict.json`, and its renderer (given the
+ * verdict and the path its verdict was written to).
+ */
+export const REPORT_KINDS: Readonly<
+  Record<ReportKind, { suffix: string; render: (v: Verdict, verdictPath: string) => ReportText }>
+> = {
   html: { suffix: '.report.html', render: (v) => renderHtmlReport(v) },
-  md: { suffix: '.report.md', render: renderMarkdownReport },
-  csv: { suffix: '.destinations.csv', render: renderDestinationsCsv },
+  md: { suffix: '.report.md', render: (v) => renderMarkdownReport(v) },
+  csv: { suffix: '.destinations.csv', render: (v) => renderDestinationsCsv(v) },
+  // The rows the deployed function writes for Athena (docs/athena.md), uncompressed; empty for a
+  // verdict without destinations, so no file of an earlier run is left beside the new verdict.
+  jsonl: { suffix: '.destinations.jsonl', render: (v, verdictPath) => serializeDestinationsJsonl(v, { verdictKey: verdictPath }) },
 };
 
 /** Reports written when `--report` is not given. */
@@ -21,8 +36,8 @@ function isReportKind(s: string): s is ReportKind {
 }
 
 /**
- * Parses `--report`: a comma-separated list of `html`, `md`, `csv`, or `none`. Each kind once, in
- * the order given. Throws a {@link UsageError} (exit 2) on anything else.
+ * Parses `--report`: a comma-separated list of `html`, `md`, `csv`, `jsonl`, or `none`. Each kind
+ * once, in the order given. Throws a {@link UsageError} (exit 2) on anything else.
  */
 export function parseReportOption(value: string | undefined): ReportKind[] {
   if (value === undefined) return [...DEFAULT_REPORTS];
@@ -32,7 +47,7 @@ export function parseReportOption(value: string | undefined): ReportKind[] {
   for (const item of items) {
     if (!isReportKind(item)) {
       const seen = item === '' ? 'an empty entry' : item === 'none' ? "'none' with other kinds" : `'${item}'`;
-      throw new UsageError(`--report: unknown report kind ${seen} (expected a list of html, md, csv, or none)`);
+      throw new UsageError(`--report: unknown report kind ${seen} (expected a list of html, md, csv, jsonl, or none)`);
     }
     if (!kinds.includes(item)) kinds.push(item);
   }

@@ -12,7 +12,7 @@ import { CheckResources } from '../../lambda/adapters/s3-check-resources';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { formatS3Url } from '../../lambda/adapters/s3-url';
 import type { CheckerConfig } from '../../lambda/config';
-import { DEFAULT_VERDICT_PREFIX, ENV_S3_ENDPOINT } from '../../lambda/env-names';
+import { DEFAULT_DESTINATIONS_PREFIX, DEFAULT_VERDICT_PREFIX, ENV_S3_ENDPOINT } from '../../lambda/env-names';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, policyFromSpec, type Policy } from '../../lambda/engine/policy/policy';
 import { EXIT_COMPLIANT, EXIT_ERROR, printError } from './check-command';
@@ -96,6 +96,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const config: CheckerConfig = {
     verdictBucket,
     verdictPrefix: DEFAULT_VERDICT_PREFIX,
+    destinationsPrefix: DEFAULT_DESTINATIONS_PREFIX,
     policySpec: policySpecOf(values.policy),
     databaseUrls: [],
   };

@@ -8,8 +8,10 @@ import { renderHtmlReport } from '../engine/report';
 import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
 import type { Verdict } from '../engine/verdict/verdict';
 import { verdictJson } from '../engine/verdict/serialize';
+import { DEFAULT_DESTINATIONS_PREFIX } from '../env-names';
 import { TOOL_VERSION } from '../version';
 import type { CheckResources } from './s3-check-resources';
+import { ensureDestinations, putDestinations } from './s3-destinations-sink';
 import { errorCodeOf, httpStatusOf, S3AdapterError, S3ObjectNotFoundError } from './s3-errors';
 import { unquoteEtag } from './s3-etag';
 import { openS3Object } from './s3-log-source';
@@ -26,7 +28,7 @@ export interface ObjectRef {
 
 /** What happened to one object. */
 export type CheckOutcome =
-  | { kind: 'checked'; verdictKey: string; compliant: boolean; error?: string }
+  | { kind: 'checked'; verdictKey: string; compliant: boolean; error?: string; destinationsKey?: string }
   | { kind: 'duplicate'; verdictKey: string };
 
 /** Decodes an object key as S3 event notifications write it: URL-encoded, `+` for space. */
@@ -104,24 +106,40 @@ function sameObject(source: Record<string, unknown>, ref: { versionId?: string; 
   return ref.etag !== undefined && source.etag === ref.etag;
 }
 
+/** Where {@link checkS3Object} writes. */
+export interface CheckTarget {
+  verdictBucket: string;
+  verdictPrefix: string;
+  /**
+   * Prefix (in the verdict bucket) of the destinations JSON Lines.
+   * @default DEFAULT_DESTINATIONS_PREFIX
+   */
+  destinationsPrefix?: string;
+  shouldStop?: () => boolean;
+}
+
 /**
- * Checks one object and writes its verdict to `verdictBucket/verdictPrefix<key>.verdict.json`.
- * The same object version checked twice yields one verdict. A log that cannot be read is the
- * user's error: an error verdict is written and nothing is thrown. S3 faults are thrown, so the
- * message is retried (and dead-lettered if they persist).
+ * Checks one object and writes its verdict to `verdictBucket/verdictPrefix<key>.verdict.json`,
+ * then its HTML report beside it and its destinations as JSON Lines under the destinations prefix.
+ * The same object version checked twice yields one verdict (and writes whichever of the other two
+ * the first attempt did not). A log that cannot be read is the user's error: an error verdict is
+ * written and nothing is thrown. S3 faults are thrown, so the message is retried (and
+ * dead-lettered if they persist).
  */
 export async function checkS3Object(
   client: S3Client,
   resources: CheckResources,
-  target: { verdictBucket: string; verdictPrefix: string; shouldStop?: () => boolean },
+  target: CheckTarget,
   ref: ObjectRef,
   now: () => Date = () => new Date(),
 ): Promise<CheckOutcome> {
   const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
+  const destinationsPrefix = target.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX;
   const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
   const existing = stored?.source ?? null;
   if (stored && existing && sameObject(existing, ref)) {
     await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
+    await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
     return { kind: 'duplicate', verdictKey };
   }
 
@@ -137,8 +155,10 @@ export async function checkS3Object(
       versionId: object.versionId ?? ref.versionId ?? null,
       etag: object.etag ?? (ref.etag ? unquoteEtag(ref.etag) ?? null : null),
     };
-    if (existing && sameObject(existing, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
+    if (stored && existing && sameObject(existing, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
       object.close();
+      await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
+      await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
       return { kind: 'duplicate', verdictKey };
     }
     verdict = await runCheck(object.body, {
@@ -186,8 +206,16 @@ export async function checkS3Object(
       new PutObjectCommand({ Bucket: target.verdictBucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
     );
   }
-  // The report is a view of the verdict just written, so it follows it (a plain overwrite). Should
-  // this write fail, the message is retried and the duplicate path above writes the report.
+  // The report and the destinations are views of the verdict just written, so they follow it (the
+  // report a plain overwrite, the destinations write-once under a key of their own). Should either
+  // write fail, the message is retried and the duplicate path above writes what is missing.
   await putReport(client, target.verdictBucket, verdictKey, verdict);
-  return { kind: 'checked', verdictKey, compliant: verdict.compliant, ...(verdict.error ? { error: verdict.error } : {}) };
+  const destinations = await putDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, verdict);
+  return {
+    kind: 'checked',
+    verdictKey,
+    compliant: verdict.compliant,
+    ...(verdict.error ? { error: verdict.error } : {}),
+    ...(destinations.kind === 'none' ? {} : { destinationsKey: destinations.key }),
+  };
 }

@@ -8,7 +8,12 @@ import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
-import { ENV_POLICY, ENV_VERDICT_BUCKET, ENV_VERDICT_PREFIX } from '../../lambda/env-names';
+import {
+  ENV_DESTINATIONS_PREFIX,
+  ENV_POLICY,
+  ENV_VERDICT_BUCKET,
+  ENV_VERDICT_PREFIX,
+} from '../../lambda/env-names';
 import { validateKeyPrefix } from './key-prefix';
 
 /** Default memory of the checker function, in MiB. */
@@ -82,7 +87,8 @@ export interface CheckerFunctionProps {
 /**
  * The residency checker Lambda: Node.js 24 on arm64, bundled locally with esbuild together with
  * the GeoIP database, JSON logs into its own log group, and an execution role holding only
- * the grants added through {@link readUploads} and {@link writeVerdicts}.
+ * the grants added through {@link readUploads}, {@link writeVerdicts} and
+ * {@link writeDestinations}.
  */
 export class CheckerFunction extends Construct {
   /** The function. */
@@ -200,6 +206,25 @@ export class CheckerFunction extends Construct {
     this.acknowledgeObjectWildcard(
       objects,
       `writes and reads back only the verdicts under '${prefix}'`,
+    );
+  }
+
+  /**
+   * Points the function at `prefix` of `bucket` (the verdict bucket) for the destinations JSON
+   * Lines (environment variable) and lets it create (only) the objects under `prefix`. Nothing
+   * else: the write is conditional (`If-None-Match: *`), so the function never reads, lists or
+   * replaces what is there.
+   */
+  public writeDestinations(bucket: IBucket, prefix: string): void {
+    validateKeyPrefix('CheckerFunction writeDestinations prefix', prefix);
+    this.nodejsFunction.addEnvironment(ENV_DESTINATIONS_PREFIX, prefix);
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    this.nodejsFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }),
+    );
+    this.acknowledgeObjectWildcard(
+      objects,
+      `only creates the destinations objects under '${prefix}'`,
     );
   }
 

@@ -19,3 +19,20 @@ export function validateKeyPrefix(what: string, prefix: string): string {
   }
   return prefix;
 }
+
+/**
+ * Checks that neither of two key prefixes contains the other, so the objects under one are never
+ * listed under the other (a table over `prefix` must not read what is written under `other`).
+ *
+ * @param what the prop being checked, named in the error message
+ * @returns `prefix` unchanged
+ */
+export function validateDisjointPrefixes(what: string, prefix: string, other: string): string {
+  if (prefix.startsWith(other) || other.startsWith(prefix)) {
+    throw new Error(
+      `${what}: '${prefix}' overlaps the prefix '${other}'; ` +
+        'choose one that neither contains nor is contained in it',
+    );
+  }
+  return prefix;
+}

@@ -58,6 +58,7 @@ describe('residency audit', () => {
     'drone-b/conn.log.verdict.json': '{}',
     'drone-b/conn.log.report.html': '<html></html>',
     'drone-b/conn.log.destinations.csv': 'ip\n',
+    'drone-b/conn.log.destinations.jsonl': '{"ip":"8.8.8.8"}\n',
     'drone-b/.DS_Store': 'x',
   });
 

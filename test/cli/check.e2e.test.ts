@@ -1,6 +1,9 @@
-import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DESTINATION_COLUMNS } from '../../lambda/engine/verdict/destination-columns';
+import type { Verdict } from '../../lambda/engine/verdict/verdict';
+import { parseRows } from '../helpers/destination-rows';
 import { fixturePath } from '../helpers/engine';
 import { REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
@@ -108,6 +111,48 @@ describe('residency check (end to end)', () => {
       const r = runCli(['check', POP3, '--policy', policy]);
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toMatch(/policy\.json: allowCidrs\[0\]: '10\.0\.0\.0\/33' is not a CIDR network/);
+    });
+  });
+
+  describe('--report jsonl', () => {
+    it('writes one JSON line per destination beside the verdict, the rows the function writes for Athena', () => {
+      // Prepare
+      const out = tempDir();
+
+      // Act
+      const r = runCli(['check', EXAMPLE, '-j', 'us', '--deny', 'foreign-adversaries', '-o', out, '--report', 'jsonl']);
+
+      // Assess
+      expect(r.status).toBe(1);
+      const verdictPath = join(out, 'drone-app.conn.log.verdict.json');
+      const rowsPath = join(out, 'drone-app.conn.log.destinations.jsonl');
+      expect(r.stdout).toContain(`Report: ${rowsPath}`);
+      expect(existsSync(join(out, 'drone-app.conn.log.report.html'))).toBe(false);
+      const verdict = JSON.parse(readFileSync(verdictPath, 'utf8')) as Verdict;
+      const rows = parseRows(readFileSync(rowsPath, 'utf8'));
+      expect(rows.map((row) => row.ip)).toEqual(verdict.destinations.map((d) => d.ip));
+      for (const row of rows) {
+        expect(Object.keys(row)).toEqual(DESTINATION_COLUMNS.map((c) => c.name));
+        expect(row).toMatchObject({ verdict_key: verdictPath, checked_at: verdict.checkedAt, input_sha256: verdict.input.sha256 });
+      }
+      expect(rows[0]).toMatchObject({ status: 'violation', country: 'CN', rule: 'CN is denied by foreign-adversaries' });
+    });
+
+    it('leaves an empty file for an error verdict, replacing one of an earlier run', () => {
+      // Prepare
+      const dir = tempDir();
+      const file = join(dir, 'notes.txt');
+      writeFileSync(file, 'dear diary\n');
+      const rowsPath = join(dir, 'notes.txt.destinations.jsonl');
+      writeFileSync(rowsPath, '{"ip":"183.3.226.35"}\n');
+
+      // Act
+      const r = runCli(['check', file, '-j', 'us', '-o', dir, '--report', 'html,jsonl']);
+
+      // Assess
+      expect(r.status).toBe(2);
+      expect(readFileSync(rowsPath, 'utf8')).toBe('');
+      expect(existsSync(join(dir, 'notes.txt.report.html'))).toBe(true);
     });
   });
 

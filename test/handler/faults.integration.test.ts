@@ -9,8 +9,8 @@
  * | S3 server stops mid-stream            | real: the server process holding the log is stopped while   |
  * |                                       | the handler reads its body                                  |
  * | slow S3                               | real: a TCP proxy on 127.0.0.1 that holds every chunk       |
- * | verdict write fails (500/503)         | simulated: fauxqs cannot be told to fail one PutObject, so  |
- * |                                       | a middleware answers it with S3's error response (parsed by |
+ * | verdict (report, destinations) write  | simulated: fauxqs cannot be told to fail one PutObject, so  |
+ * | fails (500/503)                       | a middleware answers it with S3's error response (parsed by |
  * |                                       | the SDK's real deserializer)                                |
  * | poison message, DLQ after 3 receives  | real: fauxqs SQS with RedrivePolicy maxReceiveCount 3       |
  * | redrive from the DLQ                  | real queues; the move is done by hand because fauxqs 1.9.2  |
@@ -62,7 +62,10 @@ const POLICY = 'us,de';
 let s3: LocalS3;
 let uploads: string;
 let verdicts: string;
-const { useEnv, upload, readVerdict, verdictExists, logsMatching } = handlerRig(POLICY, (state) => ({ s3, uploads, verdicts } = state));
+const { useEnv, upload, readVerdict, verdictExists, logsMatching, destinationKeys, readDestinations } = handlerRig(
+  POLICY,
+  (state) => ({ s3, uploads, verdicts } = state),
+);
 
 /**
  * The drone app's log with its records repeated `times` times (Zeek TSV: header once, data lines
@@ -327,6 +330,38 @@ describe('the verdict write fails', () => {
     expect(writes.attempts()).toBe(2);
     expect(await reportExists()).toBe(true);
     expect(logsMatching('verdict already written')).toHaveLength(1);
+  });
+
+  it('writes the destinations on the next delivery when only their write failed', async () => {
+    // Prepare: the verdict and its report are stored, then the destinations object fails once.
+    const facts = await upload('incoming/write/destinations.conn.log', EXAMPLE);
+    const writes = failVerdictWrites({ times: 1, status: 503, code: 'SlowDown', keySuffix: '.jsonl.gz' });
+    useEnv({ AWS_MAX_ATTEMPTS: '1' }, writes.createClient);
+    const message = sqsRecord(s3EventBody(facts), 'destinations-once');
+    const before = await destinationKeys();
+
+    // Act
+    const first = await handler(sqsEvent(message));
+
+    // Assess: retried, with the verdict stored and no destinations yet.
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'destinations-once' }] });
+    expect(logsMatching('message failed, will be retried')[0]?.error).toMatch(/SlowDown/);
+    expect(await verdictExists(facts.key)).toBe(true);
+    expect(await destinationKeys()).toEqual(before);
+
+    // Act: the redelivery is a duplicate for the verdict, but writes the missing destinations.
+    const second = await handler(sqsEvent(redelivered(message)));
+
+    // Assess: one object, whose rows are those of the stored verdict.
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(writes.attempts()).toBe(2);
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+    const added = (await destinationKeys()).filter((k) => !before.includes(k));
+    expect(added).toHaveLength(1);
+    const verdict = await readVerdict(facts.key);
+    const { rows } = await readDestinations(added[0]!);
+    expect(rows.map((r) => r.ip)).toEqual(verdict.destinations.map((d) => d.ip));
+    expect(rows[0]).toMatchObject({ checked_at: verdict.checkedAt, input_sha256: verdict.input.sha256 });
   });
 
   it('acknowledges nothing while the write keeps failing', async () => {

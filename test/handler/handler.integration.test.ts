@@ -19,6 +19,7 @@ import {
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { handler, resetRuntime, type CheckerEvent } from '../../lambda/handler';
 import { reportKeyOf, verdictKeyOf } from '../../lambda/adapters/s3-check-object';
+import { rowsText } from '../helpers/destination-rows';
 import { fixturePath } from '../helpers/engine';
 import { handlerRig } from '../helpers/handler-harness';
 import { REPO_ROOT } from '../helpers/cli';
@@ -53,7 +54,10 @@ const POLICY = 'us,de';
 let s3: LocalS3;
 let uploads: string;
 let verdicts: string;
-const { useEnv, upload, readVerdict, logLines, logsMatching } = handlerRig(POLICY, (state) => ({ s3, uploads, verdicts } = state));
+const { useEnv, upload, readVerdict, logLines, logsMatching, destinationKeys, readDestinations } = handlerRig(
+  POLICY,
+  (state) => ({ s3, uploads, verdicts } = state),
+);
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -213,7 +217,11 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(logsMatching('verdict already written')).toHaveLength(1);
     expect(await verdictKeys()).toContain(verdictKey);
     const conditionalPuts = requests.filter((r) => r.commandName === 'PutObjectCommand' && r.headers['if-none-match'] === '*');
-    expect(conditionalPuts).toHaveLength(2);
+    expect(conditionalPuts.filter((r) => r.path.endsWith('.verdict.json'))).toHaveLength(2);
+    // The winner then wrote the verdict's destinations, once.
+    const destinationsKey = logsMatching('verdict written')[0]?.destinationsKey as string;
+    expect(conditionalPuts.filter((r) => r.path.endsWith('.jsonl.gz'))).toHaveLength(1);
+    expect(await destinationKeys()).toContain(destinationsKey);
   });
 
   it('does not drop the verdict of a newer upload checked at the same time as the older one', async () => {
@@ -361,6 +369,162 @@ describe('when S3 is down', () => {
     // Assess
     expect(retried.batchItemFailures).toEqual([]);
     expect((await readVerdict(facts.key)).compliant).toBe(true);
+  });
+});
+
+describe('destinations as JSON Lines, for Athena', () => {
+  it('writes the verdict\'s destinations, gzip-compressed, under the partition of its check date', async () => {
+    // Prepare
+    const facts = await upload('incoming/athena/drone.conn.log', EXAMPLE);
+    const before = await destinationKeys();
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess: one new object at destinations/dt=<UTC date of the check>/<verdict id>.jsonl.gz.
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    const verdictKey = verdictKeyOf('verdicts/', facts.key);
+    const added = (await destinationKeys()).filter((k) => !before.includes(k));
+    expect(added).toEqual([expect.stringMatching(new RegExp(`^destinations/dt=${verdict.checkedAt.slice(0, 10)}/[0-9a-f]{32}\\.jsonl\\.gz$`))]);
+    const key = added[0]!;
+    expect(logsMatching('verdict written')).toEqual([expect.objectContaining({ key: facts.key, destinationsKey: key })]);
+
+    // Assess: one row per destination of the stored verdict, with its context.
+    const stored = await readDestinations(key);
+    expect(stored.contentType).toBe('application/gzip');
+    expect(stored.rows).toHaveLength(verdict.destinations.length);
+    stored.rows.forEach((row, i) => {
+      const d = verdict.destinations[i]!;
+      expect(row).toMatchObject({
+        ip: d.ip,
+        country: d.country,
+        status: d.status,
+        rule: d.rule,
+        bytes_sent: d.bytesSent,
+        connections: d.connections,
+        hostnames: d.hostnames,
+        verdict_id: key.slice(key.lastIndexOf('/') + 1, -'.jsonl.gz'.length),
+        verdict_key: verdictKey,
+        checked_at: verdict.checkedAt,
+        verdict_compliant: false,
+        input_name: facts.key,
+        input_sha256: sha256(EXAMPLE),
+        input_format: 'zeek-tsv',
+        policy_sha256: verdict.policy.sha256,
+      });
+    });
+    expect(stored.rows.filter((r) => r.status === 'violation').map((r) => r.country)).toEqual(['CN', 'CN', 'US', 'CN', 'CN']);
+    // Exactly the engine's rows of the verdict as stored (what a redelivery would rebuild).
+    expect(stored.text).toBe(rowsText(verdict, verdictKey));
+  });
+
+  it('writes the destinations once when the same message is delivered twice', async () => {
+    // Prepare: conditional writes answered as S3 answers them (fauxqs ignores If-None-Match).
+    const facts = await upload('incoming/athena/twice.conn.log', EXAMPLE);
+    let requests: RecordedS3Request[] = [];
+    const conditional = (env: NodeJS.ProcessEnv): S3Client => {
+      const client = createS3Client(env);
+      emulateConditionalWrites(client);
+      requests = recordS3Requests(client);
+      return client;
+    };
+    useEnv({}, conditional);
+    const message = sqsRecord(s3EventBody(facts));
+    await handler(sqsEvent(message));
+    const key = logsMatching('verdict written')[0]?.destinationsKey as string;
+    const first = await readDestinations(key);
+    const keysAfterFirst = await destinationKeys();
+
+    // Act
+    useEnv({}, conditional);
+    const response = await handler(sqsEvent(redelivered(message)));
+
+    // Assess: the redelivery tried only a conditional write of the same key, which S3 refused.
+    expect(response.batchItemFailures).toEqual([]);
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+    const puts = requests.filter((r) => r.commandName === 'PutObjectCommand');
+    expect(puts).toEqual([expect.objectContaining({ headers: expect.objectContaining({ 'if-none-match': '*' }) })]);
+    expect(decodeURIComponent(puts[0]!.path)).toBe(`/${verdicts}/${key}`);
+    expect(await destinationKeys()).toEqual(keysAfterFirst);
+    expect(Buffer.from((await readDestinations(key)).bytes)).toEqual(Buffer.from(first.bytes));
+  });
+
+  it('writes the missing destinations on a redelivery, byte for byte as the first time', async () => {
+    // Prepare: checked, then its destinations object is gone (a failed write leaves the same state).
+    const facts = await upload('incoming/athena/restore.conn.log', EXAMPLE);
+    const message = sqsRecord(s3EventBody(facts));
+    await handler(sqsEvent(message));
+    const key = logsMatching('verdict written')[0]?.destinationsKey as string;
+    const first = await readDestinations(key);
+    await s3.client.send(new DeleteObjectCommand({ Bucket: verdicts, Key: key }));
+    expect(await destinationKeys()).not.toContain(key);
+
+    // Act
+    const response = await handler(sqsEvent(redelivered(message)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+    expect(Buffer.from((await readDestinations(key)).bytes)).toEqual(Buffer.from(first.bytes));
+  });
+
+  it('writes a second object for the verdict of a new version of the upload, and keeps the first', async () => {
+    // Prepare
+    const key = 'incoming/athena/replaced.conn.log';
+    await handler(sqsEvent(sqsRecord(s3EventBody(await upload(key, POP3)))));
+    const before = await destinationKeys();
+
+    // Act: the same key uploaded again with other bytes.
+    await handler(sqsEvent(sqsRecord(s3EventBody(await upload(key, EXAMPLE)))));
+
+    // Assess: two verdicts, two objects, each with the rows of its own input.
+    const [older, newer] = logsMatching('verdict written').map((l) => l.destinationsKey as string);
+    expect(older).not.toBe(newer);
+    expect(await destinationKeys()).toEqual([...before, newer].sort());
+    expect((await readDestinations(older!)).rows[0]).toMatchObject({ input_sha256: sha256(POP3), verdict_compliant: true });
+    expect((await readDestinations(newer!)).rows[0]).toMatchObject({ input_sha256: sha256(EXAMPLE), verdict_compliant: false });
+  });
+
+  it('writes no destinations object for an error verdict, also on redelivery', async () => {
+    // Prepare
+    const facts = await upload('incoming/athena/notes.txt', MALFORMED);
+    const before = await destinationKeys();
+    const message = sqsRecord(s3EventBody(facts));
+
+    // Act
+    const responses = [await handler(sqsEvent(message)), await handler(sqsEvent(redelivered(message)))];
+
+    // Assess
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect((await readVerdict(facts.key)).error).toMatch(/format/i);
+    expect(await destinationKeys()).toEqual(before);
+    expect(logsMatching('verdict written')[0]).not.toHaveProperty('destinationsKey');
+  });
+
+  it('writes under RESIDENCY_DESTINATIONS_PREFIX', async () => {
+    // Prepare
+    useEnv({ RESIDENCY_DESTINATIONS_PREFIX: 'athena/rows/' });
+    const facts = await upload('incoming/athena/prefixed.conn.log', POP3);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const keys = await destinationKeys('athena/rows/');
+    expect(keys).toEqual([expect.stringMatching(/^athena\/rows\/dt=\d{4}-\d{2}-\d{2}\/[0-9a-f]{32}\.jsonl\.gz$/)]);
+    expect((await readDestinations(keys[0]!)).rows[0]).toMatchObject({ ip: '212.227.15.166', country: 'DE', status: 'allowed' });
+  });
+
+  it.each(['rows', '/rows/', 'rows/*/'])('fails the invocation when RESIDENCY_DESTINATIONS_PREFIX is %j, naming the variable', async (prefix) => {
+    // Prepare
+    useEnv({ RESIDENCY_DESTINATIONS_PREFIX: prefix });
+
+    // Act + Assess
+    await expect(handler(sqsEvent(sqsRecord(s3TestEventBody(uploads))))).rejects.toThrow(
+      /^Environment variable RESIDENCY_DESTINATIONS_PREFIX must be a key prefix ending with '\/'/,
+    );
   });
 });
 

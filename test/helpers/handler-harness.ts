@@ -3,11 +3,13 @@
  * the function's environment, captured log lines, and the reads tests assess with. Registers its
  * own jest hooks; call it once at the top of a test file.
  */
+import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { verdictKeyOf } from '../../lambda/adapters/s3-check-object';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { resetRuntime } from '../../lambda/handler';
 import { LOCAL_S3_REGION, startLocalS3, type LocalS3 } from './local-s3';
+import { parseRows, type DestinationRow } from './destination-rows';
 import { md5Etag, type S3ObjectFacts } from './s3-events';
 
 /** A verdict as stored by the function (its input always names the S3 object). */
@@ -28,6 +30,10 @@ export interface HandlerRig {
   upload(key: string, bytes: Uint8Array, options?: { client?: S3Client; bucket?: string }): Promise<S3ObjectFacts>;
   readVerdict(key: string): Promise<StoredVerdict>;
   verdictExists(key: string): Promise<boolean>;
+  /** Keys of the destinations objects in the verdict bucket, sorted. */
+  destinationKeys(prefix?: string): Promise<string[]>;
+  /** A destinations object: its bytes as stored, its JSON Lines text and rows, its content type. */
+  readDestinations(key: string): Promise<{ bytes: Uint8Array; text: string; rows: DestinationRow[]; contentType: string | undefined }>;
   /** The function's JSON log lines written since the test began. */
   logLines(): string[];
   logsMatching(message: string): Record<string, unknown>[];
@@ -82,6 +88,24 @@ export function handlerRig(policy: string, onState: (state: HandlerRigState) => 
       const { s3, verdicts } = live();
       const out = await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: verdictKeyOf('verdicts/', key) }));
       return (out.Contents ?? []).length > 0;
+    },
+    async destinationKeys(prefix = 'destinations/') {
+      const { s3, verdicts } = live();
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const out = await s3.client.send(new ListObjectsV2Command({ Bucket: verdicts, Prefix: prefix, ContinuationToken: token }));
+        keys.push(...(out.Contents ?? []).map((o) => o.Key!));
+        token = out.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    },
+    async readDestinations(key) {
+      const { s3, verdicts } = live();
+      const out = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: key }));
+      const bytes = await out.Body!.transformToByteArray();
+      const text = gunzipSync(bytes).toString('utf8');
+      return { bytes, text, rows: parseRows(text), contentType: out.ContentType };
     },
     logLines: () => lines,
     logsMatching: (message) =>

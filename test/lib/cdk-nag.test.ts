@@ -74,6 +74,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/' +
         'AWSLambdaBasicExecutionRole]',
       'Residency/Checker: AwsSolutions-IAM5[Resource::<UploadBucket84BF9F0F.Arn>/incoming/*]',
+      'Residency/Checker: AwsSolutions-IAM5[Resource::<VerdictBucket05F5944F.Arn>/destinations/*]',
       'Residency/Checker: AwsSolutions-IAM5[Resource::<VerdictBucket05F5944F.Arn>/verdicts/*]',
     ]);
     for (const { reason } of acks) expect(reason.length).toBeGreaterThan(40);

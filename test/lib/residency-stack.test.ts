@@ -5,7 +5,12 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ObjectLockMode } from 'aws-cdk-lib/aws-s3';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
-import { ENV_POLICY, ENV_VERDICT_BUCKET, ENV_VERDICT_PREFIX } from '../../lambda/env-names';
+import {
+  ENV_DESTINATIONS_PREFIX,
+  ENV_POLICY,
+  ENV_VERDICT_BUCKET,
+  ENV_VERDICT_PREFIX,
+} from '../../lambda/env-names';
 import { BUNDLED_GEOIP_FILES } from '../../lib/constructs/checker-function';
 import { ResidencyStack, type ResidencyStackProps } from '../../lib/residency-stack';
 import { newTestApp, PROJECT_ROOT, SKIP_BUNDLING } from './test-app';
@@ -68,8 +73,8 @@ describe('ResidencyStack with default props', () => {
   });
 
   describe('buckets', () => {
-    it('creates the upload, verdict and access-log buckets and nothing else', () => {
-      template.resourceCountIs('AWS::S3::Bucket', 3);
+    it('creates the upload, verdict, access-log and query-results buckets and nothing else', () => {
+      template.resourceCountIs('AWS::S3::Bucket', 4);
     });
 
     it('blocks all public access on every bucket', () => {
@@ -100,7 +105,7 @@ describe('ResidencyStack with default props', () => {
     });
 
     it('denies every non-TLS request in every bucket policy', () => {
-      template.resourceCountIs('AWS::S3::BucketPolicy', 3);
+      template.resourceCountIs('AWS::S3::BucketPolicy', 4);
       template.allResourcesProperties('AWS::S3::BucketPolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -115,7 +120,7 @@ describe('ResidencyStack with default props', () => {
       });
     });
 
-    it('logs access to the upload and verdict buckets into the access-log bucket', () => {
+    it('logs access to the upload, verdict and query-results buckets into the access-log bucket', () => {
       const buckets = template.findResources('AWS::S3::Bucket');
       const logBucket = logicalId(template, 'AWS::S3::Bucket', 'AccessLogs');
       const loggingOf = (id: string): unknown => buckets[id]?.Properties.LoggingConfiguration;
@@ -126,6 +131,10 @@ describe('ResidencyStack with default props', () => {
       expect(loggingOf(logicalId(template, 'AWS::S3::Bucket', 'VerdictBucket'))).toEqual({
         DestinationBucketName: { Ref: logBucket },
         LogFilePrefix: 'verdict/',
+      });
+      expect(loggingOf(logicalId(template, 'AWS::S3::Bucket', 'CatalogResultsBucket'))).toEqual({
+        DestinationBucketName: { Ref: logBucket },
+        LogFilePrefix: 'athena-results/',
       });
     });
 
@@ -241,6 +250,7 @@ describe('ResidencyStack with default props', () => {
             [ENV_VERDICT_BUCKET]: { Ref: verdictBucket },
             [ENV_POLICY]: 'us',
             [ENV_VERDICT_PREFIX]: 'verdicts/',
+            [ENV_DESTINATIONS_PREFIX]: 'destinations/',
           },
         },
       });
@@ -276,10 +286,11 @@ describe('ResidencyStack with default props', () => {
       );
     });
 
-    it('grants reads under incoming/ and verdict reads, writes and listing under verdicts/ only', () => {
+    it('grants reads under incoming/, verdict reads, writes and listing under verdicts/, and creation under destinations/ only', () => {
       const { stack } = synth;
       const uploads = cfn(stack, stack.uploadBucket.bucket.arnForObjects('incoming/*'));
       const verdicts = cfn(stack, stack.verdictBucket.bucket.arnForObjects('verdicts/*'));
+      const destinations = cfn(stack, stack.verdictBucket.bucket.arnForObjects('destinations/*'));
       const s3Statements = allowStatements(template).filter((s) =>
         asArray(s.Action).some((a) => String(a).startsWith('s3:')),
       );
@@ -296,11 +307,13 @@ describe('ResidencyStack with default props', () => {
             Resource: cfn(stack, stack.verdictBucket.bucket.bucketArn),
             Condition: { StringLike: { 's3:prefix': ['verdicts/*'] } },
           }),
+          // The destinations JSON Lines: created (write-once), never read, listed or replaced.
+          expect.objectContaining({ Action: 's3:PutObject', Resource: destinations }),
         ]),
       );
       // The only other S3 grant: CDK's deploy-time notification handler, on the bucket itself.
       const uploadBucket = cfn(stack, stack.uploadBucket.bucket.bucketArn);
-      expect(s3Statements).toHaveLength(4);
+      expect(s3Statements).toHaveLength(5);
       expect(s3Statements).toContainEqual(
         expect.objectContaining({ Action: 's3:PutBucketNotification', Resource: uploadBucket }),
       );
@@ -311,6 +324,7 @@ describe('ResidencyStack with default props', () => {
       const allowedWildcards = [
         cfn(stack, stack.uploadBucket.bucket.arnForObjects('incoming/*')),
         cfn(stack, stack.verdictBucket.bucket.arnForObjects('verdicts/*')),
+        cfn(stack, stack.verdictBucket.bucket.arnForObjects('destinations/*')),
       ];
       const statements = allowStatements(template);
       expect(statements.length).toBeGreaterThan(0);
@@ -378,7 +392,37 @@ describe('ResidencyStack with overridden props', () => {
       functionMemorySize: 3008,
       functionTimeout: Duration.minutes(12),
       alarmTopic,
+      destinationsPrefix: 'athena/rows/',
     })));
+  });
+
+  it('writes, grants and catalogs the destinations under the given prefix', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV_DESTINATIONS_PREFIX]: 'athena/rows/' }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 's3:PutObject',
+            Resource: { 'Fn::Join': ['', [Match.anyValue(), '/athena/rows/*']] },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        StorageDescriptor: Match.objectLike({
+          Location: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/athena/rows/']] },
+        }),
+        Parameters: Match.objectLike({
+          'storage.location.template': {
+            'Fn::Join': ['', ['s3://', Match.anyValue(), '/athena/rows/dt=${dt}/']],
+          },
+        }),
+      }),
+    });
+    template.hasOutput('DestinationsPrefix', { Value: 'athena/rows/' });
   });
 
   it('locks verdicts with the given mode and period', () => {
@@ -462,6 +506,20 @@ describe('ResidencyStack props validation', () => {
 
   it('rejects a wildcard verdict prefix', () => {
     expect(build({ verdictPrefix: 'verdicts/*' })).toThrow(/verdictPrefix/);
+  });
+
+  it.each([
+    ['the verdict prefix itself', 'verdicts/', {}],
+    ['a prefix inside the verdict prefix', 'verdicts/destinations/', {}],
+    ['a prefix holding the verdict prefix', 'audit/', { verdictPrefix: 'audit/verdicts/' }],
+  ])('rejects %s as destinations prefix', (_what, destinationsPrefix, more) => {
+    expect(build({ destinationsPrefix, ...more })).toThrow(
+      /destinationsPrefix: '.*' overlaps the prefix '.*verdicts\/'/,
+    );
+  });
+
+  it.each(['', 'destinations/*', '/destinations/'])('rejects destinations prefix %j', (destinationsPrefix) => {
+    expect(build({ destinationsPrefix })).toThrow(/destinationsPrefix: expected a non-empty S3 key prefix/);
   });
 
   it.each([0, 1.5, -1])('rejects %p retention days', (verdictRetentionDays) => {

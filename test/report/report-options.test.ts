@@ -8,12 +8,13 @@ describe('parseReportOption', () => {
 
   it('takes a list, each kind once, and none for no report', () => {
     expect(parseReportOption('html,md,csv')).toEqual(['html', 'md', 'csv']);
+    expect(parseReportOption('jsonl,html')).toEqual(['jsonl', 'html']);
     expect(parseReportOption('csv, MD,csv')).toEqual(['csv', 'md']);
     expect(parseReportOption('none')).toEqual([]);
   });
 
-  it.each(['pdf', 'html,', 'none,html', ''])('rejects %j with a usage error', (value) => {
+  it.each(['pdf', 'json', 'html,', 'none,html', ''])('rejects %j with a usage error', (value) => {
     expect(() => parseReportOption(value)).toThrow(UsageError);
-    expect(() => parseReportOption(value)).toThrow(/^--report: unknown report kind .* \(expected a list of html, md, csv, or none\)$/);
+    expect(() => parseReportOption(value)).toThrow(/^--report: unknown report kind .* \(expected a list of html, md, csv, jsonl, or none\)$/);
   });
 });

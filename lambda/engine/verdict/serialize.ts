@@ -6,7 +6,7 @@
 import type { Verdict, VerdictDestination } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
-function str(s: string | null): string {
+export function str(s: string | null): string {
   if (s === null) return 'null';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -15,7 +15,8 @@ function str(s: string | null): string {
   return `"${s}"`;
 }
 
-function strList(xs: readonly string[]): string {
+/** A JSON array of strings. */
+export function strList(xs: readonly string[]): string {
   if (xs.length === 0) return '[]';
   let out = '[';
   for (let i = 0; i < xs.length; i++) out += (i > 0 ? ',' : '') + str(xs[i]!);
