@@ -170,7 +170,11 @@ describe('residency serve + submit', () => {
     expect(r.stderr).toMatch(/Result: NOT COMPLIANT \(5 of 11 destinations in violation/);
     expect(r.stderr).toContain('183.3.226.35 (CN): 2 conns, 23 kB sent; CN is not in the allowed set DE, US');
     expect(r.stderr).toContain(`Verdict: s3://${VERDICTS}/verdicts/incoming/drone-app.conn.log.verdict.json`);
-    expect(served.output()).toMatch(/ incoming\/drone-app\.conn\.log: NOT COMPLIANT -> /);
+    // serve prints its line once the report and the destinations are written too, after the
+    // verdict that submit waits for.
+    const line = / incoming\/drone-app\.conn\.log: NOT COMPLIANT -> /;
+    await waitFor(() => line.test(served.output()), () => `serve printed no line for the upload:\n${served.output()}`, undefined, 5000);
+    expect(served.output()).toMatch(line);
   });
 
   it('exits 0 when every destination is allowed', async () => {
