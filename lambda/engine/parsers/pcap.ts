@@ -23,7 +23,9 @@
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
  * Names come from DNS answers in the capture (address → the name asked for) and from TLS
- * ClientHello SNI (the connection's server); SNI wins.
+ * ClientHello SNI (the connection's server): over TCP from the client's first payload, over QUIC
+ * (UDP, recognised by the packet, not the port) from the CRYPTO frames of the client's Initial
+ * packets, decrypted as `quic-initial.ts` describes. SNI wins.
  *
  * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
  * reported at the end, in order of their first packet, with that packet's number as evidence.
@@ -32,6 +34,7 @@
  */
 import type { ChunkParser, FormatName, RecordSink } from '../types';
 import { formatIpv4, formatIpv6, readDnsAnswers, readTlsSni } from './pcap-names';
+import { QuicInitialTable } from './quic-initial';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
@@ -111,6 +114,8 @@ class Connection {
   sni: string | null = null;
   /** The originator's first TCP payload has been looked at (for a ClientHello). */
   clientSpoke = false;
+  /** The originator's UDP datagrams have said all they will about a QUIC ClientHello. */
+  quicDecided = false;
   constructor(
     readonly firstPacket: number,
     readonly proto: string,
@@ -157,6 +162,7 @@ export class PcapParser implements ChunkParser {
   private readonly connections = new Map<string, Connection>();
   private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
   private readonly dnsNames = new Map<string, string>();
+  private readonly quicInitials = new QuicInitialTable<Connection>();
   readonly stats: PcapStats = {
     packets: 0,
     inConnections: 0,
@@ -225,6 +231,7 @@ export class PcapParser implements ChunkParser {
     this.stats.connections = this.connections.size;
     this.connections.clear();
     this.fragments.clear();
+    this.quicInitials.clear();
   }
 
   private fileProblem(sink: RecordSink, reason: string, detail?: string): void {
@@ -658,7 +665,18 @@ export class PcapParser implements ChunkParser {
         c.clientSpoke = true;
         const sni = readTlsSni(b, start, stop);
         if (sni !== null) c.sni = sni;
+      } else if (proto === 17 && fromOrig && !c.quicDecided) {
+        this.quicDatagram(c, b, start, stop);
       }
+    }
+  }
+
+  /** A client datagram of a UDP connection, on any port: QUIC is recognised by its Initial packet. */
+  private quicDatagram(c: Connection, b: Buffer, start: number, end: number): void {
+    const quic = this.quicInitials.push(c, b, start, end);
+    if (quic.state === 'done') {
+      c.quicDecided = true;
+      if (quic.sni !== null) c.sni = quic.sni;
     }
   }
 
