@@ -1,6 +1,8 @@
 import {
   clientInitialKeys,
+  MAX_CRYPTO_BYTES,
   MAX_DATAGRAMS,
+  MAX_INITIALS,
   MAX_READERS,
   openInitial,
   QuicInitialReader,
@@ -8,6 +10,7 @@ import {
   startsWithQuicInitial,
 } from '../../../lambda/engine/parsers/quic-initial';
 import { readClientHelloSni, readTlsSni } from '../../../lambda/engine/parsers/pcap-names';
+import { cryptoFrame, protectInitial } from './quic-packets';
 import { RFC9001_CLIENT_INITIAL, RFC9369_CLIENT_INITIAL, RFC_CRYPTO_FRAME } from './quic-vectors';
 
 const RFC_DCID = Buffer.from('8394c8f03e515708', 'hex');
@@ -133,6 +136,81 @@ describe('QUIC Initial reader', () => {
     expect(progress.slice(0, MAX_DATAGRAMS).every((p) => p.state === 'pending')).toBe(true);
     expect(progress[MAX_DATAGRAMS]).toEqual({ state: 'done', sni: null });
     expect(reader.push(RFC9001_CLIENT_INITIAL, 0, RFC9001_CLIENT_INITIAL.length)).toEqual({ state: 'done', sni: null });
+  });
+
+  it('puts a ClientHello together from Initials that arrive in reverse order', () => {
+    // Prepare
+    const hello = RFC_CRYPTO_FRAME.subarray(4);
+    const first = protectInitial(1, 0, cryptoFrame(0, hello.subarray(0, 100)));
+    const second = protectInitial(1, 1, cryptoFrame(100, hello.subarray(100)));
+
+    // Act
+    const reader = new QuicInitialReader();
+    const afterSecond = reader.push(second, 0, second.length);
+    const afterFirst = reader.push(first, 0, first.length);
+
+    // Assess
+    expect(afterSecond).toEqual({ state: 'pending' });
+    expect(afterFirst).toEqual({ state: 'done', sni: 'example.com' });
+  });
+
+  it('opens Initials with keys from a later DCID when the first DCID\'s keys fail (after a Retry)', () => {
+    // Prepare: the first Initial does not open (flipped tag); the client then starts over with a
+    // new DCID, as it does after a Retry (RFC 9001 §5.2).
+    const lost = protectInitial(1, 0, Buffer.from([1]));
+    lost[lost.length - 1]! ^= 1;
+    const retried = protectInitial(1, 1, cryptoFrame(0, RFC_CRYPTO_FRAME.subarray(4)), Buffer.from('f067a5502a4262b5', 'hex'));
+
+    // Act
+    const progress = readAll(lost, retried);
+
+    // Assess
+    expect(progress).toEqual({ state: 'done', sni: 'example.com' });
+  });
+
+  it(`gives up after ${MAX_INITIALS} Initials without a whole ClientHello`, () => {
+    // Prepare: Initials holding only a PING each.
+    const pings = Array.from({ length: MAX_INITIALS + 1 }, (_, pn) => protectInitial(1, pn, Buffer.from([1])));
+
+    // Act
+    const reader = new QuicInitialReader();
+    const progress = pings.map((d) => reader.push(d, 0, d.length));
+
+    // Assess
+    expect(progress.slice(0, MAX_INITIALS).every((p) => p.state === 'pending')).toBe(true);
+    expect(progress[MAX_INITIALS]).toEqual({ state: 'done', sni: null });
+  });
+
+  it.each([
+    ['CRYPTO data past MAX_CRYPTO_BYTES', cryptoFrame(MAX_CRYPTO_BYTES - 2, Buffer.from('abcd'))],
+    ['a ClientHello longer than MAX_CRYPTO_BYTES', cryptoFrame(0, Buffer.from([1, 0x01, 0x00, 0x00]))],
+    ['a handshake message other than ClientHello', cryptoFrame(0, Buffer.from([2, 0, 0, 4, 3, 3, 0, 0]))],
+    [
+      'CRYPTO data in more than 256 crumbs',
+      Buffer.concat(Array.from({ length: 300 }, (_, i) => cryptoFrame(10 + 2 * i, Buffer.from([0xaa])))),
+    ],
+  ])('gives up, with no name, on %s', (_what, frames) => {
+    // Act
+    const progress = readAll(protectInitial(1, 0, frames));
+
+    // Assess
+    expect(progress).toEqual({ state: 'done', sni: null });
+  });
+
+  it('walks ACK, PING and PADDING frames before the CRYPTO frame, and stops at a frame an Initial cannot hold', () => {
+    // Prepare: ACK (largest 9, delay 0, 1 more range, first range 1, gap 0, length 5), ACK_ECN
+    // (largest 0, delay 0, no more ranges, first range 0, ECN counts 1 2 3), PING, PADDING; then a
+    // STREAM frame (0x08) which an Initial may not carry: the CRYPTO frame after it is not read.
+    const lead = Buffer.from('02090001010005030000000001020301000000', 'hex');
+    const hello = cryptoFrame(0, RFC_CRYPTO_FRAME.subarray(4));
+
+    // Act
+    const walked = readAll(protectInitial(1, 0, Buffer.concat([lead, hello])));
+    const stopped = readAll(protectInitial(1, 0, Buffer.concat([lead, Buffer.from([0x08, 0, 0]), hello])));
+
+    // Assess
+    expect(walked).toEqual({ state: 'done', sni: 'example.com' });
+    expect(stopped).toEqual({ state: 'pending' });
   });
 
   it('ignores a datagram that is not a long-header packet of a known version', () => {
