@@ -168,7 +168,7 @@ function locatePacket(b: Buffer, p: number, end: number): LongPacket | null {
   const isInitial = type === v.initialType;
   if (isInitial) {
     const token = readVarint(b, q, end);
-    if (token === null || token.value > end) return null;
+    if (token === null || token.value > end - q - token.size) return null;
     q += token.size + token.value;
   }
   const length = readVarint(b, q, end);
