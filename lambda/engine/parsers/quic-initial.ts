@@ -20,8 +20,8 @@
  * read. A datagram may hold several packets one after the other (coalesced, RFC 9000 §12.2); only
  * Initials are opened.
  *
- * Everything is bounded: a connection is given up after `MAX_INITIALS` Initials or
- * `MAX_DATAGRAMS` client datagrams, the reassembled stream is at most `MAX_CRYPTO_BYTES`, and
+ * Everything is bounded: only datagrams of 1200 bytes or more are read (as clients send Initials),
+ * a connection is given up after `MAX_INITIALS` Initials or `MAX_DATAGRAMS` client datagrams, the reassembled stream is at most `MAX_CRYPTO_BYTES`, and
  * `QuicInitialTable` keeps at most `MAX_READERS` connections in progress, forgetting each once
  * it is decided. Malformed input yields no name, never an exception.
  */
@@ -38,6 +38,12 @@ export const MAX_CRYPTO_BYTES = 64 * 1024;
 const MAX_PIECES = 256;
 /** Connections whose ClientHello is still being put together; the least recently fed is dropped. */
 export const MAX_READERS = 1024;
+/**
+ * Smallest datagram that carries a client Initial: clients pad them to 1200 bytes (RFC 9000
+ * §14.1) and servers drop shorter ones. Holding to it also bounds the decryption work a capture
+ * can ask for to one attempt per 1200 bytes.
+ */
+export const MIN_INITIAL_DATAGRAM_BYTES = 1200;
 /** Connection IDs are at most 20 bytes in QUIC v1 and v2 (RFC 9000 §17.2). */
 const MAX_CID_BYTES = 20;
 /** AEAD_AES_128_GCM tag, and the header-protection sample. */
@@ -178,9 +184,9 @@ function locatePacket(b: Buffer, p: number, end: number): LongPacket | null {
   return { version, isInitial, dcid: b.subarray(p + 6, p + 6 + dcidLen), start: p, pnAt, end: pnAt + length.value };
 }
 
-/** True when the datagram `b[start, end)` starts with a QUIC v1 or v2 Initial packet. */
+/** True when the datagram `b[start, end)` is a client's: 1200 bytes or more, starting with a QUIC v1 or v2 Initial. */
 export function startsWithQuicInitial(b: Buffer, start: number, end: number): boolean {
-  return locatePacket(b, start, end)?.isInitial === true;
+  return end - start >= MIN_INITIAL_DATAGRAM_BYTES && locatePacket(b, start, end)?.isInitial === true;
 }
 
 /** An opened Initial: its full packet number and plaintext frames. */
@@ -276,6 +282,7 @@ export class QuicInitialReader {
   push(b: Buffer, start: number, end: number): QuicSniProgress {
     if (this.result !== null) return this.result;
     if (++this.datagrams > MAX_DATAGRAMS) return this.decide();
+    if (end - start < MIN_INITIAL_DATAGRAM_BYTES) return PENDING;
     let p = start;
     while (p < end) {
       const packet = locatePacket(b, p, end);

@@ -213,6 +213,19 @@ describe('QUIC Initial reader', () => {
     expect(stopped).toEqual({ state: 'pending' });
   });
 
+  it('reads no Initial from a datagram under 1200 bytes, which no client sends', () => {
+    // Prepare
+    const short = protectInitial(1, 0, cryptoFrame(0, RFC_CRYPTO_FRAME.subarray(4)), undefined, 1199);
+    const padded = protectInitial(1, 0, cryptoFrame(0, RFC_CRYPTO_FRAME.subarray(4)));
+
+    // Assess
+    expect(short.length).toBe(1199);
+    expect(startsWithQuicInitial(short, 0, short.length)).toBe(false);
+    expect(readAll(short)).toEqual({ state: 'pending' });
+    expect(new QuicInitialTable<string>().push('a', short, 0, short.length)).toEqual({ state: 'done', sni: null });
+    expect(readAll(padded)).toEqual({ state: 'done', sni: 'example.com' });
+  });
+
   it('ignores a datagram that is not a long-header packet of a known version', () => {
     // Prepare
     const shortHeader = Buffer.from('4100112233445566778899aabbccddeeff00112233', 'hex');

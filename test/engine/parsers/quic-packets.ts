@@ -10,14 +10,16 @@ import { clientInitialKeys } from '../../../lambda/engine/parsers/quic-initial';
 export const DCID = Buffer.from('8394c8f03e515708', 'hex');
 
 /**
- * A client Initial protected as RFC 9001 §5 says (v1 or v2), carrying `payload` as its frames:
- * 4-byte packet number, no token, an empty SCID, keys from `dcid`.
+ * A client Initial protected as RFC 9001 §5 says (v1 or v2), carrying `payload` as its frames
+ * and PADDING up to `size` bytes (1200, as clients send them): 4-byte packet number, no token, an
+ * empty SCID, keys from `dcid`.
  */
-export function protectInitial(version: number, pn: number, payload: Buffer, dcid = DCID): Buffer {
+export function protectInitial(version: number, pn: number, payload: Buffer, dcid = DCID, size = 1200): Buffer {
   const keys = clientInitialKeys(version, dcid)!;
   const type = version === 1 ? 0 : 1;
-  const body = payload.length < 16 ? Buffer.concat([payload, Buffer.alloc(16 - payload.length)]) : payload;
   const header = Buffer.alloc(1 + 4 + 1 + dcid.length + 1 + 1 + 2 + 4);
+  const padding = Math.max(16 - payload.length, size - header.length - payload.length - 16, 0);
+  const body = Buffer.concat([payload, Buffer.alloc(padding)]);
   let p = header.writeUInt8(0xc3 | (type << 4), 0);
   p = header.writeUInt32BE(version, p);
   p = header.writeUInt8(dcid.length, p);
