@@ -184,7 +184,10 @@ function locatePacket(b: Buffer, p: number, end: number): LongPacket | null {
   return { version, isInitial, dcid: b.subarray(p + 6, p + 6 + dcidLen), start: p, pnAt, end: pnAt + length.value };
 }
 
-/** True when the datagram `b[start, end)` is a client's: 1200 bytes or more, starting with a QUIC v1 or v2 Initial. */
+/**
+ * True when the datagram `b[start, end)` can be a client's first: 1200 bytes or more, starting
+ * with a QUIC v1 or v2 Initial packet.
+ */
 export function startsWithQuicInitial(b: Buffer, start: number, end: number): boolean {
   return end - start >= MIN_INITIAL_DATAGRAM_BYTES && locatePacket(b, start, end)?.isInitial === true;
 }
