@@ -23,9 +23,9 @@
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
  * Names come from DNS answers in the capture (address → the name asked for) and from TLS
- * ClientHello SNI (the connection's server): over TCP from the client's first payload, over QUIC
- * (UDP, recognised by the packet, not the port) from the CRYPTO frames of the client's Initial
- * packets, decrypted as `quic-initial.ts` describes. SNI wins.
+ * ClientHello SNI (the connection's server); SNI wins. QUIC connections (UDP, recognised by the
+ * packet, not the port) get their SNI from the client's Initial packets, decrypted as
+ * `quic-initial.ts` describes.
  *
  * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
  * reported at the end, in order of their first packet, with that packet's number as evidence.
