@@ -1,8 +1,8 @@
 /**
  * Names inside captured payloads, for the pcap reader: DNS answers (RFC 1035 §4.1, name
  * compression §4.1.4) and the TLS ClientHello `server_name` extension (RFC 8446 §4.1.2, RFC 6066
- * §3). Each parser looks at one packet's captured bytes only (no reassembly) and never reads past
- * `end`; anything malformed yields nothing.
+ * §3). Each parser looks at the bytes it is given only (no reassembly; QUIC's CRYPTO frames are
+ * put together in `quic-initial.ts`) and never reads past `end`; anything malformed yields nothing.
  */
 
 /** Longest hostname accepted (RFC 1035 §2.3.4, without the trailing dot). */
@@ -146,15 +146,22 @@ export function readDnsAnswers(
   }
 }
 
-/** The `server_name` of a TLS ClientHello starting at `b[start]`, or null (not one, or cut short). */
+/** The `server_name` of a TLS ClientHello record starting at `b[start]`, or null (not one, or cut short). */
 export function readTlsSni(b: Buffer, start: number, end: number): string | null {
-  // TLS record: type 22 (handshake), version 3.x, length.
+  // TLS record: type 22 (handshake), version 3.x, length; the handshake message follows.
   if (end - start < 9 || b[start] !== 22 || b[start + 1] !== 3) return null;
-  const recordEnd = Math.min(end, start + 5 + b.readUInt16BE(start + 3));
-  // Handshake: type 1 (ClientHello), 24-bit length.
-  if (b[start + 5] !== 1) return null;
-  const hsEnd = Math.min(recordEnd, start + 9 + ((b[start + 6]! << 16) | b.readUInt16BE(start + 7)));
-  let p = start + 9 + 2 + 32; // client_version, random
+  return readClientHelloSni(b, start + 5, Math.min(end, start + 5 + b.readUInt16BE(start + 3)));
+}
+
+/**
+ * The `server_name` of a ClientHello handshake message (type 1, 24-bit length, body; RFC 8446
+ * §4) starting at `b[start]`, without a TLS record around it (QUIC carries it in CRYPTO frames),
+ * or null (not one, or cut short).
+ */
+export function readClientHelloSni(b: Buffer, start: number, end: number): string | null {
+  if (end - start < 4 || b[start] !== 1) return null;
+  const hsEnd = Math.min(end, start + 4 + ((b[start + 1]! << 16) | b.readUInt16BE(start + 2)));
+  let p = start + 4 + 2 + 32; // client_version, random
   if (p + 1 > hsEnd) return null;
   p += 1 + b[p]!; // session id
   if (p + 2 > hsEnd) return null;

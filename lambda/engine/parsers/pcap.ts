@@ -23,7 +23,9 @@
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
  * Names come from DNS answers in the capture (address → the name asked for) and from TLS
- * ClientHello SNI (the connection's server); SNI wins.
+ * ClientHello SNI (the connection's server); SNI wins. QUIC connections (UDP, recognised by the
+ * packet, not the port) get their SNI from the client's Initial packets, decrypted as
+ * `quic-initial.ts` describes.
  *
  * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
  * reported at the end, in order of their first packet, with that packet's number as evidence.
@@ -32,6 +34,7 @@
  */
 import type { ChunkParser, FormatName, RecordSink } from '../types';
 import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
+import { QuicInitialTable } from './quic-initial';
 import { newRecord, resetRecord } from './record';
 import { ClientHelloReader } from './tls-hello';
 import { ipProtocolName } from './vpc-flow';
@@ -118,6 +121,8 @@ class Connection {
   helloDone = false;
   /** Sequence number of the originator's first payload byte, once its SYN is seen. */
   helloStartSeq: number | null = null;
+  /** The originator's UDP datagrams have said all they will about a QUIC ClientHello. */
+  quicDecided = false;
   constructor(
     readonly firstPacket: number,
     readonly proto: string,
@@ -166,6 +171,7 @@ export class PcapParser implements ChunkParser {
   private readonly dnsNames = new Map<string, string>();
   /** Connections whose ClientHello reader holds a partial record. */
   private gatheringHellos = 0;
+  private readonly quicInitials = new QuicInitialTable<Connection>();
   readonly stats: PcapStats = {
     packets: 0,
     inConnections: 0,
@@ -241,6 +247,7 @@ export class PcapParser implements ChunkParser {
     this.connections.clear();
     this.gatheringHellos = 0;
     this.fragments.clear();
+    this.quicInitials.clear();
   }
 
   private fileProblem(sink: RecordSink, reason: string, detail?: string): void {
@@ -676,6 +683,8 @@ export class PcapParser implements ChunkParser {
         } else this.dnsResponse(b, start, stop);
       } else if (proto === 6 && fromOrig && !c.helloDone) {
         this.clientHello(c, b, start, stop, b.readUInt32BE(p + 4), payload);
+      } else if (proto === 17 && fromOrig && !c.quicDecided) {
+        this.quicDatagram(c, b, start, stop);
       }
     }
   }
@@ -701,6 +710,15 @@ export class PcapParser implements ChunkParser {
     }
     c.helloDone = true;
     if (reader.sni !== null) c.sni = reader.sni;
+  }
+
+  /** A client datagram of a UDP connection, on any port: QUIC is recognised by its Initial packet. */
+  private quicDatagram(c: Connection, b: Buffer, start: number, end: number): void {
+    const quic = this.quicInitials.push(c, b, start, end);
+    if (quic.state === 'done') {
+      c.quicDecided = true;
+      if (quic.sni !== null) c.sni = quic.sni;
+    }
   }
 
   private dnsResponse(b: Buffer, start: number, end: number): void {

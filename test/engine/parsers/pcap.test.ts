@@ -251,6 +251,50 @@ describe('pcap reader', () => {
   });
 });
 
+describe('pcap reader: QUIC', () => {
+  it('names a QUIC v1 connection by the SNI of its client Initial, not by the server\'s answer', () => {
+    // Act
+    const p = parseCapture(generated('quic-v1-initial.pcap'));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(p.flows.map((f) => [f.line, f.proto, f.origIp, f.origPort, f.respIp, f.respPort, f.hostname])).toEqual([
+      [1, 'udp', '192.168.20.2', 52000, '198.51.100.20', 443, 'quic.example.com'],
+    ]);
+  });
+
+  it('puts a ClientHello split over two Initials, its CRYPTO frames out of order, back together', () => {
+    // Act
+    const p = parseCapture(generated('quic-v1-split-reordered.pcap'));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(flowTo(p, '2001:db8:4433::20', 443)).toMatchObject({ proto: 'udp', hostname: 'split.quic.example.org', origBytes: 2400 });
+  });
+
+  it('names a QUIC v2 connection on a port other than 443', () => {
+    // Act
+    const p = parseCapture(generated('quic-v2-initial.pcap'));
+
+    // Assess
+    expect(flowTo(p, '203.0.113.30', 4433).hostname).toBe('v2.quic.example.net');
+  });
+
+  it('gives no name to garbage, to an Initial with a random or corrupted payload, or to a cut Initial', () => {
+    // Act
+    const p = parseCapture(generated('quic-malformed.pcap'));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(p.flows.map((f) => [f.respIp, f.respPort, f.hostname])).toEqual([
+      ['203.0.113.40', 443, null],
+      ['203.0.113.41', 443, null],
+      ['203.0.113.42', 443, null],
+      ['203.0.113.43', 443, null],
+    ]);
+  });
+});
+
 describe('pcap through runCheck', () => {
   it('detects the format and names a destination from a DNS answer in the capture', async () => {
     // Act
@@ -273,5 +317,13 @@ describe('pcap through runCheck', () => {
     // Assess
     expect(destination(v, '93.184.216.34').hostnames).toEqual(['www.example.org']);
     expect(destination(v, '93.184.216.35').hostnames).toEqual(['api.example.com']);
+  });
+
+  it('carries the SNI of a QUIC Initial into the verdict', async () => {
+    // Act
+    const v = await checkBytes(generated('quic-v1-split-reordered.pcap'), {}, 100);
+
+    // Assess
+    expect(destination(v, '2001:db8:4433::20').hostnames).toEqual(['split.quic.example.org']);
   });
 });

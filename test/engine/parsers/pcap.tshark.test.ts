@@ -10,6 +10,12 @@
  *   frame. tshark reassembles IPv4/IPv6 fragments and reports the datagram's `udp.length` once;
  *   the reader adds the fragments' payloads to the first fragment's connection: the sums agree.
  *
+ * - The server name of each QUIC conversation: tshark decrypts client Initial packets and
+ *   reassembles their CRYPTO frames (`tls.handshake.extensions_server_name` on UDP frames); the
+ *   reader must attach the same SNI to the connection. On the generated QUIC captures, which hold
+ *   no DNS, the comparison covers every UDP conversation both ways (a name where tshark has one,
+ *   none where it has none); on the others, every name tshark finds must be the reader's.
+ *
  * Teredo is disabled in tshark: the reader does not decapsulate tunnels, so it reports the outer
  * UDP conversation, as tshark then does. ICMP errors (whose quoted headers tshark would count as
  * TCP/UDP) are excluded from the field query.
@@ -58,13 +64,28 @@ interface Payload {
   respBytes: number;
 }
 
-const FIELDS = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.len', 'udp.srcport', 'udp.dstport', 'udp.length'];
+const FIELDS = [
+  'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.len', 'udp.srcport', 'udp.dstport', 'udp.length',
+  'tls.handshake.extensions_server_name',
+];
+
+interface TsharkView {
+  conversations: string[];
+  payloads: Map<string, Payload>;
+  /** The server name in each UDP (QUIC) conversation's decrypted Initial packets, by pair key. */
+  quicNames: Map<string, string>;
+}
+
+const views = new Map<string, TsharkView>();
 
 /**
- * One tshark run: per-frame fields (payload bytes per conversation and direction), then the
- * `-z conv,tcp -z conv,udp` tables (conversation rows, as pair keys).
+ * One tshark run per file (kept for the other tests): per-frame fields (payload bytes per
+ * conversation and direction, QUIC server names), then the `-z conv,tcp -z conv,udp` tables
+ * (conversation rows, as pair keys).
  */
-function tsharkView(file: string): { conversations: string[]; payloads: Map<string, Payload> } {
+function tsharkView(file: string): TsharkView {
+  const seen = views.get(file);
+  if (seen) return seen;
   const out = tshark([
     '-r', file,
     '-Y', '(tcp or udp) and not icmp and not icmpv6',
@@ -73,9 +94,10 @@ function tsharkView(file: string): { conversations: string[]; payloads: Map<stri
   ]);
   const statsAt = /^={10,}$/m.exec(out)?.index ?? -1;
   const payloads = new Map<string, Payload>();
+  const quicNames = new Map<string, string>();
   for (const line of out.slice(0, statsAt < 0 ? out.length : statsAt).split('\n')) {
     if (line.trim() === '') continue;
-    const [ip4s, ip4d, ip6s, ip6d, ts, td, tlen, us, ud, ulen] = line.split('\t');
+    const [ip4s, ip4d, ip6s, ip6d, ts, td, tlen, us, ud, ulen, sni] = line.split('\t');
     const src = ip4s || ip6s!;
     const dst = ip4d || ip6d!;
     const proto = ts ? 'tcp' : 'udp';
@@ -86,6 +108,11 @@ function tsharkView(file: string): { conversations: string[]; payloads: Map<stri
     if (!p) payloads.set(key, (p = { orig: a, origBytes: 0, respBytes: 0 }));
     if (a === p.orig) p.origBytes += bytes;
     else p.respBytes += bytes;
+    if (proto === 'udp' && sni) {
+      const known = quicNames.get(key);
+      if (known !== undefined && known !== sni) throw new Error(`${file}: tshark names ${key} both ${known} and ${sni}`);
+      quicNames.set(key, sni);
+    }
   }
   const conversations: string[] = [];
   let proto = '';
@@ -95,7 +122,9 @@ function tsharkView(file: string): { conversations: string[]; payloads: Map<stri
     const row = /^(\S+)\s+<->\s+(\S+)\s/.exec(line);
     if (row) conversations.push(pairKey(proto, row[1]!, row[2]!));
   }
-  return { conversations: conversations.sort(), payloads };
+  const view = { conversations: conversations.sort(), payloads, quicNames };
+  views.set(file, view);
+  return view;
 }
 
 function readerFlows(file: string): FlowRecord[] {
@@ -127,14 +156,24 @@ function tsharkServerNames(file: string): Map<string, string> {
 }
 
 function readerPayloads(file: string): Map<string, Payload> {
-  const flows = readerFlows(file);
   const byPair = new Map<string, Payload>();
-  for (const r of flows.filter((f: FlowRecord) => f.proto === 'tcp' || f.proto === 'udp')) {
+  for (const r of readerFlows(file).filter((f) => f.proto === 'tcp' || f.proto === 'udp')) {
     const a = `${r.origIp}:${r.origPort}`;
     byPair.set(pairKey(r.proto, a, `${r.respIp}:${r.respPort}`), { orig: a, origBytes: r.origBytes, respBytes: r.respBytes });
   }
   return byPair;
 }
+
+/** The reader's name for each UDP connection, by pair key (null: none). */
+function readerUdpNames(file: string): Map<string, string | null> {
+  const names = new Map<string, string | null>();
+  for (const r of readerFlows(file).filter((f) => f.proto === 'udp')) {
+    names.set(pairKey('udp', `${r.origIp}:${r.origPort}`, `${r.respIp}:${r.respPort}`), r.hostname);
+  }
+  return names;
+}
+
+const QUIC_CAPTURES = CAPTURES.filter((f) => /(^|\/)quic-[^/]*\.pcap$/.test(f));
 
 describe('pcap reader agrees with tshark', () => {
   it.each(CAPTURES)('%s: same TCP/UDP conversations, same payload bytes each way', (name) => {
@@ -166,5 +205,37 @@ describe('pcap reader finds the TLS server names tshark finds', () => {
       if (r.proto === 'tcp') ours.set(`${r.origIp}:${r.origPort} -> ${r.respIp}:${r.respPort}`, r.hostname);
     }
     for (const [pair, sni] of expected) expect([pair, ours.get(pair)]).toEqual([pair, sni]);
+  });
+});
+
+describe('pcap reader names QUIC connections as tshark does', () => {
+  it('has QUIC captures to compare', () => {
+    expect(QUIC_CAPTURES.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(QUIC_CAPTURES)('%s: the same SNI, or none, on every UDP conversation', (name) => {
+    // Prepare
+    const file = join(DIR, name);
+
+    // Act
+    const ours = readerUdpNames(file);
+    const theirs = tsharkView(file).quicNames;
+
+    // Assess
+    const expected = new Map([...ours.keys()].map((k) => [k, theirs.get(k) ?? null]));
+    expect([...theirs.keys()].filter((k) => !ours.has(k))).toEqual([]);
+    expect(Object.fromEntries([...ours].sort())).toEqual(Object.fromEntries([...expected].sort()));
+  });
+
+  it.each(CAPTURES)('%s: every QUIC SNI tshark finds is the reader\'s name for that connection', (name) => {
+    // Prepare
+    const file = join(DIR, name);
+
+    // Act
+    const ours = readerUdpNames(file);
+    const theirs = tsharkView(file).quicNames;
+
+    // Assess
+    expect(Object.fromEntries([...theirs].map(([k]) => [k, ours.get(k)]).sort())).toEqual(Object.fromEntries([...theirs].sort()));
   });
 });
