@@ -13,6 +13,7 @@ import { auditSummaryJson } from '../engine/audit/serialize';
 import type { AuditOutcome, AuditSummary } from '../engine/audit/summary';
 import { verdictJson } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
+import { UsageError } from '../engine/errors';
 import { HTML_CONTENT_TYPE } from './s3-check-object';
 import { errorCodeOf, httpStatusOf, S3AdapterError, S3UrlError } from './s3-errors';
 import { listObjects, type ListedObject } from './s3-list-keys';
@@ -119,6 +120,9 @@ export class S3VerdictFolder {
    */
   static async resolve(client: S3Client, bucket: string, prefix: string): Promise<S3VerdictFolder> {
     const folder = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    // A listing rather than a HEAD: it tells a missing bucket (NoSuchBucket) from an empty prefix.
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, MaxKeys: 1 }));
+    if ((page.Contents ?? []).length === 0) throw new UsageError(`${formatS3Url(bucket, folder)}: no verdicts there`);
     const isRun = await objectExists(client, bucket, `${folder}summary.json`);
     return new S3VerdictFolder(client, bucket, isRun ? `${folder}verdicts/` : folder);
   }
