@@ -53,28 +53,44 @@ export function outermostPrefixes(prefixes: readonly string[]): string[] {
   return sorted.filter((p, i) => !sorted.slice(0, i).some((q) => p.startsWith(q)));
 }
 
+/** One key of a scan: a log, or a key skipped as not one. */
+export type ScannedKey = { kind: 'log'; object: AuditObject } | { kind: 'skip'; reason: AuditSkipReason };
+
 /**
- * Lists the logs under each of `prefixes` (each listed on its own, so a grant scoped to the
- * prefixes suffices), with paths relative to their common folder.
+ * Yields every key under each of `prefixes` (each listed on its own, so a grant scoped to the
+ * prefixes suffices) as a log, with its path relative to their common folder, or as skipped.
+ * One page of 1,000 keys is held at a time.
  */
+export async function* scanAuditPrefixes(
+  client: S3Client,
+  bucket: string,
+  prefixes: readonly string[],
+  pageSize?: number,
+): AsyncGenerator<ScannedKey> {
+  const root = auditRoot(prefixes);
+  for (const prefix of outermostPrefixes(prefixes)) {
+    for await (const object of listObjects(client, bucket, prefix, pageSize ? { pageSize } : {})) {
+      const found = classifyAuditKey(object.key, root, prefixes);
+      yield found.kind === 'log' ? { kind: 'log', object: { ...object, path: found.path } } : found;
+    }
+  }
+}
+
+/** Lists the logs under each of `prefixes` (see {@link scanAuditPrefixes}). */
 export async function listAuditObjects(
   client: S3Client,
   bucket: string,
   prefixes: readonly string[],
   options: ListAuditObjectsOptions = {},
 ): Promise<AuditListing> {
-  const root = auditRoot(prefixes);
   const objects: AuditObject[] = [];
   const skipped: Record<AuditSkipReason, number> = { folder: 0, hidden: 0, output: 0, outside: 0 };
-  for (const prefix of outermostPrefixes(prefixes)) {
-    let page = 0;
-    for await (const object of listObjects(client, bucket, prefix, options.pageSize ? { pageSize: options.pageSize } : {})) {
-      const found = classifyAuditKey(object.key, root, prefixes);
-      if (found.kind === 'log') objects.push({ ...object, path: found.path });
-      else skipped[found.reason] += 1;
-      // Between pages of 1,000, as S3 hands them out: a page is cheap, and at most one is lost.
-      if (++page % (options.pageSize ?? 1000) === 0 && options.shouldStop?.()) return { objects, skipped, complete: false };
-    }
+  let seen = 0;
+  for await (const key of scanAuditPrefixes(client, bucket, prefixes, options.pageSize)) {
+    if (key.kind === 'log') objects.push(key.object);
+    else skipped[key.reason] += 1;
+    // Asked once a page: a page is cheap, and at most one is lost.
+    if (++seen % (options.pageSize ?? 1000) === 0 && options.shouldStop?.()) return { objects, skipped, complete: false };
   }
   return { objects, skipped, complete: true };
 }
