@@ -310,8 +310,9 @@ export const handler = async (event: unknown, context?: AuditContext): Promise<u
     case 'plan': {
       const plan = await makePlan(rt, parsed.startedAt ?? new Date());
       log('INFO', 'audit planned', { run: formatS3Url(plan.verdictBucket, plan.runPrefix), previous: plan.previous });
-      // The state the machine carries on: the plan, and the slots the Map state and its Catch fill.
-      return { plan, map: null, mapError: null };
+      // The state the machine carries on: the plan, where the map run's results go, and the slots
+      // the Map state and its Catch fill.
+      return { plan, resultPrefix: `${plan.runPrefix}map`, map: null, mapError: null };
     }
     case 'batch':
       return checkBatch(rt, parsed.items, parsed.plan, context);

@@ -243,6 +243,7 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
         verdictBucket: b.verdicts,
         previous: 'audits/2026-02-01T03-00-00.000Z/verdicts/',
       },
+      resultPrefix: 'audits/2026-04-01T03-00-00.123Z/map',
       map: null,
       mapError: null,
     });
