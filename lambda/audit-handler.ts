@@ -269,12 +269,12 @@ async function reduce(rt: Runtime, plan: AuditPlan, map: MapRunOutput | null, ma
   const summarizer = summarizerOf(plan);
   const seen = new Set<string>();
   let notReached = 0;
-  for await (const outcome of new S3AuditRun(rt.client, plan.verdictBucket, plan.runPrefix).readBatches()) {
-    if (seen.has(outcome.path)) continue;
+  const batches = await new S3AuditRun(rt.client, plan.verdictBucket, plan.runPrefix).readBatches((outcome) => {
+    if (seen.has(outcome.path)) return;
     seen.add(outcome.path);
     summarizer.addOutcome(outcome);
     if (outcome.notChecked) notReached += 1;
-  }
+  });
   if (notReached > 0) summarizer.markIncomplete(`time budget: batches did not reach ${notReached} logs`);
   if (mapError !== null) {
     summarizer.markIncomplete(`the Distributed Map failed (${[mapError.Error, mapError.Cause].filter(Boolean).join(': ').slice(0, 300)})`);
@@ -282,11 +282,15 @@ async function reduce(rt: Runtime, plan: AuditPlan, map: MapRunOutput | null, ma
   const failed = await unfinishedBatches(rt.client, map);
   const startedAt = new Date(plan.startedAt).getTime();
   let unreported = 0;
+  let newerThanRun = 0;
   let listed = 0;
   for await (const key of scanAuditPrefixes(rt.client, plan.auditBucket, plan.prefixes)) {
     if (key.kind === 'skip') {
       summarizer.addSkipped();
-    } else if (!seen.has(key.object.path) && (key.object.lastModified?.getTime() ?? 0) <= startedAt) {
+    } else if (!seen.has(key.object.path) && (key.object.lastModified?.getTime() ?? 0) > startedAt) {
+      // Written after the run started: the next run's.
+      newerThanRun += 1;
+    } else if (!seen.has(key.object.path)) {
       seen.add(key.object.path);
       summarizer.addOutcome(notCheckedOutcome(key.object.path, failed.get(key.object.key) ?? 'no batch reported it (the map run stopped before it)'));
       unreported += 1;
@@ -297,6 +301,7 @@ async function reduce(rt: Runtime, plan: AuditPlan, map: MapRunOutput | null, ma
     }
   }
   if (unreported > 0) summarizer.markIncomplete(`${unreported} logs were not checked: no batch reported them`);
+  log('INFO', 'audit batches read', { batches, logsReported: seen.size - unreported, newerThanRun });
   return finish(rt, plan, summarizer);
 }
 

@@ -10,6 +10,7 @@ import { parseDiffableVerdict, type DiffableVerdict } from '../engine/audit/diff
 import { renderAuditHtml } from '../engine/audit/render-html';
 import { renderAuditMarkdown } from '../engine/audit/render-summary';
 import { auditSummaryJson } from '../engine/audit/serialize';
+import { forEachLimited } from '../engine/audit/audit-log';
 import type { AuditOutcome, AuditSummary } from '../engine/audit/summary';
 import { verdictJson } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
@@ -19,6 +20,9 @@ import { errorCodeOf, httpStatusOf, S3AdapterError, S3UrlError } from './s3-erro
 import { listObjects, type ListedObject } from './s3-list-keys';
 import { formatS3Url } from './s3-url';
 import { JSON_CONTENT_TYPE, objectExists, putObjectFromPieces } from './s3-verdict-sink';
+
+/** Batch objects read at a time when a run is summarized. */
+export const BATCH_READ_CONCURRENCY = 16;
 
 /** Content type of summary.md. */
 export const MARKDOWN_CONTENT_TYPE = 'text/markdown; charset=utf-8';
@@ -228,20 +232,26 @@ export class S3AuditRun {
     return key;
   }
 
-  /** Every outcome the batches of this run wrote. */
-  async *readBatches(): AsyncGenerator<AuditOutcome> {
-    for await (const object of listObjects(this.client, this.bucket, `${this.runPrefix}batches/`)) {
-      const text = await readTextIfExists(this.client, this.bucket, object.key);
-      if (text === null) continue;
+  /**
+   * Hands every outcome the batches of this run wrote to `onOutcome`, reading `concurrency`
+   * batch objects at a time (a run of a million logs has ten thousand of them).
+   */
+  async readBatches(onOutcome: (outcome: AuditOutcome) => void, concurrency = BATCH_READ_CONCURRENCY): Promise<number> {
+    const keys: string[] = [];
+    for await (const object of listObjects(this.client, this.bucket, `${this.runPrefix}batches/`)) keys.push(object.key);
+    await forEachLimited(keys, concurrency, async (key) => {
+      const text = await readTextIfExists(this.client, this.bucket, key);
+      if (text === null) return;
       let outcomes: unknown;
       try {
         outcomes = (JSON.parse(text) as { outcomes?: unknown }).outcomes;
       } catch (err) {
-        throw new S3AdapterError(`${formatS3Url(this.bucket, object.key)}: not a batch of audit outcomes (${(err as Error).message})`);
+        throw new S3AdapterError(`${formatS3Url(this.bucket, key)}: not a batch of audit outcomes (${(err as Error).message})`);
       }
-      if (!Array.isArray(outcomes)) throw new S3AdapterError(`${formatS3Url(this.bucket, object.key)}: not a batch of audit outcomes (no outcomes list)`);
-      yield* outcomes as AuditOutcome[];
-    }
+      if (!Array.isArray(outcomes)) throw new S3AdapterError(`${formatS3Url(this.bucket, key)}: not a batch of audit outcomes (no outcomes list)`);
+      for (const outcome of outcomes as AuditOutcome[]) onOutcome(outcome);
+    });
+    return keys.length;
   }
 
   /** Writes summary.json, summary.md and summary.html; returns the key of summary.json. */

@@ -372,6 +372,19 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
       ['drone-c/conn.log', 'not checked: no batch reported it (the map run stopped before it)'],
     ]);
   });
+  it('leaves logs written after the run started to the next run, and counts them in its log', async () => {
+    // Prepare: a run that started before these logs were uploaded, and whose map found nothing.
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1');
+    const { plan } = (await auditHandler({ mode: 'plan', startedAt: '2020-01-01T00:00:00.000Z' }, PLENTY)) as { plan: AuditPlan };
+
+    // Act
+    const result = (await auditHandler({ mode: 'reduce', plan, map: null, mapError: null }, PLENTY)) as AuditResult;
+
+    // Assess
+    expect(result).toMatchObject({ complete: true, totals: { logs: 0 } });
+    expect(logsMatching('audit batches read')).toEqual([expect.objectContaining({ batches: 0, logsReported: 0, newerThanRun: 3 })]);
+  });
 });
 
 describe('bad events and configuration', () => {
