@@ -276,10 +276,13 @@ async function reduce(rt: Runtime, plan: AuditPlan, map: MapRunOutput | null, ma
     if (outcome.notChecked) notReached += 1;
   });
   if (notReached > 0) summarizer.markIncomplete(`time budget: batches did not reach ${notReached} logs`);
-  if (mapError !== null) {
-    summarizer.markIncomplete(`the Distributed Map failed (${[mapError.Error, mapError.Cause].filter(Boolean).join(': ').slice(0, 300)})`);
+  let failed = new Map<string, string>();
+  try {
+    failed = await unfinishedBatches(rt.client, map);
+  } catch (err) {
+    // The reasons are a courtesy: without them each log no batch reported still is in the summary.
+    log('WARN', 'the map run results could not be read', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   }
-  const failed = await unfinishedBatches(rt.client, map);
   const startedAt = new Date(plan.startedAt).getTime();
   let unreported = 0;
   let newerThanRun = 0;
@@ -301,6 +304,13 @@ async function reduce(rt: Runtime, plan: AuditPlan, map: MapRunOutput | null, ma
     }
   }
   if (unreported > 0) summarizer.markIncomplete(`${unreported} logs were not checked: no batch reported them`);
+  if (mapError !== null) {
+    const failure = `the Distributed Map failed (${[mapError.Error, mapError.Cause].filter(Boolean).join(': ').slice(0, 300)})`;
+    // The run is complete when every log was checked, even if the map run failed afterwards (say,
+    // writing its own results): the summary is made from the batches' outcomes.
+    if (unreported > 0 || notReached > 0) summarizer.markIncomplete(failure);
+    else log('WARN', 'the map run failed after every log was checked', { error: failure });
+  }
   log('INFO', 'audit batches read', { batches, logsReported: seen.size - unreported, newerThanRun });
   return finish(rt, plan, summarizer);
 }

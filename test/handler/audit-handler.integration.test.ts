@@ -364,7 +364,7 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
     const s = await summaryOf(result);
     expect(result.complete).toBe(false);
     expect(s.incompleteReason).toBe(
-      'the Distributed Map failed (States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded); 2 logs were not checked: no batch reported them',
+      '2 logs were not checked: no batch reported them; the Distributed Map failed (States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded)',
     );
     expect(s.totals).toMatchObject({ logs: 4, compliant: 2, errors: 2, notChecked: 2 });
     expect(s.logs.filter((l) => l.notChecked).map((l) => [l.path, l.error])).toEqual([
@@ -372,6 +372,23 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
       ['drone-c/conn.log', 'not checked: no batch reported it (the map run stopped before it)'],
     ]);
   });
+  it('is complete when every log was checked, even if the map run failed afterwards', async () => {
+    // Prepare: every batch reported; the map run then failed writing its own results.
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1');
+    const { plan } = (await auditHandler({ mode: 'plan', startedAt: new Date(Date.now() + 1000).toISOString() }, PLENTY)) as { plan: AuditPlan };
+    await auditHandler({ Items: await listedItems(b.uploads, 'incoming/'), BatchInput: { plan } }, PLENTY);
+
+    // Act
+    const result = (await auditHandler({ mode: 'reduce', plan, map: null, mapError: { Error: 'States.ResultWriterFailed', Cause: 'AccessDenied' } }, PLENTY)) as AuditResult;
+
+    // Assess
+    expect(result).toMatchObject({ complete: true, totals: { logs: 3, notChecked: 0 } });
+    expect(logsMatching('the map run failed after every log was checked')).toEqual([
+      expect.objectContaining({ level: 'WARN', error: 'the Distributed Map failed (States.ResultWriterFailed: AccessDenied)' }),
+    ]);
+  });
+
   it('leaves logs written after the run started to the next run, and counts them in its log', async () => {
     // Prepare: a run that started before these logs were uploaded, and whose map found nothing.
     const b = await freshBuckets();
