@@ -19,7 +19,10 @@ import { validateKeyPrefix } from './key-prefix';
 
 /** Default memory of the audit function, in MiB: the reduce step holds one line per log. */
 export const DEFAULT_AUDIT_MEMORY_SIZE_MIB = 2048;
-/** Default timeout of the audit function (a `run` or `reduce` invocation; a batch stops itself after 4 minutes). */
+/**
+ * Default timeout of the audit function (a `run` or `reduce` invocation; a batch stops itself
+ * after 4 minutes).
+ */
 export const DEFAULT_AUDIT_TIMEOUT = Duration.minutes(15);
 /** Handler source of the audit function, relative to the project root. */
 const AUDIT_HANDLER_ENTRY = path.join('lambda', 'audit-handler.ts');
@@ -28,7 +31,7 @@ const AUDIT_HANDLER_ENTRY = path.join('lambda', 'audit-handler.ts');
 export interface AuditFunctionProps {
   /** The bucket whose logs are audited (the upload bucket). */
   readonly auditBucket: IBucket;
-  /** Key prefixes of that bucket the audit covers (a device, an app, a product); literal, no wildcards. */
+  /** Key prefixes of that bucket the audit covers (a device, an app, a product); no wildcards. */
   readonly auditPrefixes: readonly string[];
   /** Where verdicts are, and where audit runs are written. */
   readonly verdictBucket: IBucket;
@@ -85,16 +88,27 @@ export class AuditFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AuditFunctionProps) {
     super(scope, id);
-    if (props.auditPrefixes.length === 0) throw new Error('AuditFunction auditPrefixes: expected at least one key prefix');
-    this.auditPrefixes = props.auditPrefixes.map((p) => validateKeyPrefix('AuditFunction auditPrefixes', p));
-    this.outputPrefix = validateKeyPrefix('AuditFunction outputPrefix', props.outputPrefix ?? DEFAULT_AUDIT_OUTPUT_PREFIX);
-    if (!this.outputPrefix.endsWith('/')) throw new Error(`AuditFunction outputPrefix: expected a folder ending in '/', got '${this.outputPrefix}'`);
+    if (props.auditPrefixes.length === 0) {
+      throw new Error('AuditFunction auditPrefixes: expected at least one key prefix');
+    }
+    this.auditPrefixes = props.auditPrefixes.map((p) =>
+      validateKeyPrefix('AuditFunction auditPrefixes', p),
+    );
+    this.outputPrefix = validateKeyPrefix(
+      'AuditFunction outputPrefix',
+      props.outputPrefix ?? DEFAULT_AUDIT_OUTPUT_PREFIX,
+    );
+    if (!this.outputPrefix.endsWith('/')) {
+      throw new Error(
+        `AuditFunction outputPrefix: expected a folder ending in '/', got '${this.outputPrefix}'`,
+      );
+    }
     const verdictPrefix = validateKeyPrefix('AuditFunction verdictPrefix', props.verdictPrefix);
     this.timeout = props.timeout ?? DEFAULT_AUDIT_TIMEOUT;
 
     const fn = new CheckerFunction(this, 'Function', {
       entry: AUDIT_HANDLER_ENTRY,
-      description: 'Re-checks the logs under the audited prefixes with today\'s databases and policy',
+      description: "Re-checks the audited logs with today's databases and policy",
       memorySize: props.memorySize ?? DEFAULT_AUDIT_MEMORY_SIZE_MIB,
       timeout: this.timeout,
       residencyPolicy: props.residencyPolicy,
@@ -110,22 +124,41 @@ export class AuditFunction extends Construct {
     const logs = this.auditPrefixes.map((p) => props.auditBucket.arnForObjects(`${p}*`));
     const checkerVerdicts = props.verdictBucket.arnForObjects(`${verdictPrefix}*`);
     const runs = props.verdictBucket.arnForObjects(`${this.outputPrefix}*`);
-    const grant = (actions: string[], resources: string[], conditions?: Record<string, unknown>): void => {
-      this.function.addToRolePolicy(new PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }));
+    const grant = (
+      actions: string[],
+      resources: string[],
+      conditions?: Record<string, unknown>,
+    ): void => {
+      this.function.addToRolePolicy(
+        new PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }),
+      );
     };
     grant(['s3:GetObject'], logs);
-    grant(['s3:ListBucket'], [props.auditBucket.bucketArn], { StringLike: { 's3:prefix': this.auditPrefixes.map((p) => `${p}*`) } });
+    grant(['s3:ListBucket'], [props.auditBucket.bucketArn], {
+      StringLike: { 's3:prefix': this.auditPrefixes.map((p) => `${p}*`) },
+    });
     grant(['s3:GetObject'], [checkerVerdicts]);
     grant(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], [runs]);
     // Listing (only under the two prefixes) finds earlier runs and this run's batches, and makes S3
     // answer a missing verdict with 404 rather than 403.
-    grant(['s3:ListBucket'], [props.verdictBucket.bucketArn], { StringLike: { 's3:prefix': [`${verdictPrefix}*`, `${this.outputPrefix}*`] } });
+    grant(['s3:ListBucket'], [props.verdictBucket.bucketArn], {
+      StringLike: { 's3:prefix': [`${verdictPrefix}*`, `${this.outputPrefix}*`] },
+    });
 
-    for (const [arn, p] of logs.map((arn, i) => [arn, this.auditPrefixes[i]] as const)) {
-      acknowledgeObjectWildcard(this, arn, `the audit function reads only the logs under '${p}'`);
-    }
-    acknowledgeObjectWildcard(this, checkerVerdicts, `the audit function reads only the checker's verdicts under '${verdictPrefix}'`);
-    acknowledgeObjectWildcard(this, runs, `the audit function writes and reads back only its runs under '${this.outputPrefix}'`);
+    this.auditPrefixes.forEach((p, i) => {
+      const what = `the audit function reads only the logs under '${p}'`;
+      acknowledgeObjectWildcard(this, logs[i]!, what);
+    });
+    acknowledgeObjectWildcard(
+      this,
+      checkerVerdicts,
+      `the audit function reads only the checker's verdicts under '${verdictPrefix}'`,
+    );
+    acknowledgeObjectWildcard(
+      this,
+      runs,
+      `the audit function writes and reads back only its runs under '${this.outputPrefix}'`,
+    );
   }
 }
 
@@ -133,7 +166,11 @@ export class AuditFunction extends Construct {
  * Acknowledges cdk-nag AwsSolutions-IAM5 for one object-ARN wildcard on `scope`, which is how IAM
  * scopes a grant to a key prefix. The finding ID embeds the resource as cdk-nag flattens it.
  */
-export function acknowledgeObjectWildcard(scope: Construct, objectsArn: string, what: string): void {
+export function acknowledgeObjectWildcard(
+  scope: Construct,
+  objectsArn: string,
+  what: string,
+): void {
   const resource = flattenCfnReference(Stack.of(scope).resolve(objectsArn));
   Validations.of(scope).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${resource}]`,

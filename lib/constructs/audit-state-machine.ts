@@ -1,5 +1,10 @@
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -112,13 +117,15 @@ class PrefixListItemReader extends S3ObjectsItemReader {
       new PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.listedBucket.bucketArn],
-        ...(this.listedPrefix !== '' ? { conditions: { StringLike: { 's3:prefix': [`${this.listedPrefix}*`] } } } : {}),
+        ...(this.listedPrefix !== ''
+          ? { conditions: { StringLike: { 's3:prefix': [`${this.listedPrefix}*`] } } }
+          : {}),
       }),
     ];
   }
 }
 
-/** The result writer, with its grant scoped to the audit runs' prefix rather than the whole bucket. */
+/** The result writer, with its grant scoped to the audit runs' prefix, not the whole bucket. */
 class PrefixResultWriter extends ResultWriterV2 {
   constructor(
     private readonly resultBucket: IBucket,
@@ -131,7 +138,12 @@ class PrefixResultWriter extends ResultWriterV2 {
   public providePolicyStatements(): PolicyStatement[] {
     return [
       new PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        actions: [
+          's3:PutObject',
+          's3:GetObject',
+          's3:ListMultipartUploadParts',
+          's3:AbortMultipartUpload',
+        ],
         resources: [this.resultBucket.arnForObjects(`${this.resultPrefix}*`)],
       }),
     ];
@@ -142,7 +154,10 @@ class PrefixResultWriter extends ResultWriterV2 {
 function scheduleOf(schedule: string | Schedule): Schedule {
   if (typeof schedule !== 'string') return schedule;
   if (!/^(cron|rate)\(.+\)$/.test(schedule.trim())) {
-    throw new Error(`AuditStateMachine schedule: expected a cron(...) or rate(...) expression, e.g. '${DEFAULT_AUDIT_SCHEDULE}', got '${schedule}'`);
+    throw new Error(
+      'AuditStateMachine schedule: expected a cron(...) or rate(...) expression, ' +
+        `e.g. '${DEFAULT_AUDIT_SCHEDULE}', got '${schedule}'`,
+    );
   }
   return Schedule.expression(schedule.trim());
 }
@@ -165,22 +180,32 @@ export class AuditStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: AuditStateMachineProps) {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? DEFAULT_AUDIT_MAX_CONCURRENCY;
-    const tolerated = props.toleratedFailurePercentage ?? DEFAULT_AUDIT_TOLERATED_FAILURE_PERCENTAGE;
+    const tolerated =
+      props.toleratedFailurePercentage ?? DEFAULT_AUDIT_TOLERATED_FAILURE_PERCENTAGE;
     const itemsPerBatch = props.itemsPerBatch ?? DEFAULT_AUDIT_ITEMS_PER_BATCH;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 10_000) {
-      throw new Error(`AuditStateMachine maxConcurrency: expected a whole number from 1 to 10000, got ${maxConcurrency}`);
+      throw new Error(
+        `AuditStateMachine maxConcurrency: expected a whole number from 1 to 10000, got ${maxConcurrency}`,
+      );
     }
     if (!(tolerated >= 0 && tolerated <= 100)) {
-      throw new Error(`AuditStateMachine toleratedFailurePercentage: expected 0 to 100, got ${tolerated}`);
+      throw new Error(
+        `AuditStateMachine toleratedFailurePercentage: expected 0 to 100, got ${tolerated}`,
+      );
     }
     if (!Number.isInteger(itemsPerBatch) || itemsPerBatch < 1) {
-      throw new Error(`AuditStateMachine itemsPerBatch: expected a whole number of at least 1, got ${itemsPerBatch}`);
+      throw new Error(
+        `AuditStateMachine itemsPerBatch: expected a whole number of at least 1, got ${itemsPerBatch}`,
+      );
     }
 
     const plan = new LambdaInvoke(this, 'Plan', {
       comment: 'Names the run folder after the execution start and finds the earlier verdicts',
       lambdaFunction: props.auditFunction,
-      payload: TaskInput.fromObject({ mode: 'plan', startedAt: JsonPath.stringAt('$$.Execution.StartTime') }),
+      payload: TaskInput.fromObject({
+        mode: 'plan',
+        startedAt: JsonPath.stringAt('$$.Execution.StartTime'),
+      }),
       outputPath: '$.Payload',
     });
     plan.addRetry({ maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
@@ -205,13 +230,17 @@ export class AuditStateMachine extends Construct {
       maxConcurrency,
       toleratedFailurePercentage: tolerated,
       mapExecutionType: StateMachineType.EXPRESS,
-      resultWriterV2: new PrefixResultWriter(props.verdictBucket, props.outputPrefix, JsonPath.stringAt('$.resultPrefix')),
+      resultWriterV2: new PrefixResultWriter(
+        props.verdictBucket,
+        props.outputPrefix,
+        JsonPath.stringAt('$.resultPrefix'),
+      ),
       resultPath: '$.map',
     });
     checkLogs.itemProcessor(checkBatch);
 
     const summarize = new LambdaInvoke(this, 'Summarize', {
-      comment: 'Writes summary.json and summary.html; logs no batch reported are listed as not checked',
+      comment: 'Writes summary.json and .html; logs no batch reported are listed as not checked',
       lambdaFunction: props.auditFunction,
       payload: TaskInput.fromObject({
         mode: 'reduce',
@@ -227,11 +256,17 @@ export class AuditStateMachine extends Construct {
 
     const done = new Choice(this, 'Complete?')
       .when(Condition.booleanEquals('$.complete', true), new Succeed(this, 'Done'))
-      .otherwise(new Fail(this, 'Incomplete', { error: 'AuditIncomplete', causePath: '$.summary' }));
+      .otherwise(
+        new Fail(this, 'Incomplete', { error: 'AuditIncomplete', causePath: '$.summary' }),
+      );
 
-    this.logGroup = new LogGroup(this, 'LogGroup', { retention: props.logRetention ?? RetentionDays.ONE_YEAR });
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+    });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
-      comment: 'Residency audit: re-checks the logs under the audited prefixes and writes audits/<timestamp>/summary.json',
+      comment:
+        'Residency audit: re-checks the logs under the audited prefixes and writes ' +
+        'audits/<timestamp>/summary.json',
       definitionBody: DefinitionBody.fromChainable(plan.next(checkLogs).next(summarize).next(done)),
       stateMachineType: StateMachineType.STANDARD,
       timeout: props.timeout ?? DEFAULT_AUDIT_TIMEOUT,
@@ -239,7 +274,11 @@ export class AuditStateMachine extends Construct {
       // Execution data would copy every batch's keys into the logs; the run folder has them.
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
-    acknowledgeObjectWildcard(this, props.verdictBucket.arnForObjects(`${props.outputPrefix}*`), `the map run writes its results only under '${props.outputPrefix}'`);
+    acknowledgeObjectWildcard(
+      this,
+      props.verdictBucket.arnForObjects(`${props.outputPrefix}*`),
+      `the map run writes its results only under '${props.outputPrefix}'`,
+    );
     this.acknowledgeStateMachineWildcards(props.auditFunction);
 
     this.rule = new Rule(this, 'Schedule', {
@@ -249,7 +288,7 @@ export class AuditStateMachine extends Construct {
     });
 
     const actions = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
-    const alarm = (alarmId: string, metric: ReturnType<StateMachine['metricFailed']>, description: string): void => {
+    const alarm = (alarmId: string, metric: IMetric, description: string): void => {
       const a = new Alarm(this, alarmId, {
         alarmDescription: description,
         metric,
@@ -263,8 +302,17 @@ export class AuditStateMachine extends Construct {
         a.addOkAction(action);
       }
     };
-    alarm('FailedAlarm', this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'An audit run failed or is incomplete: see its summary.json');
-    alarm('TimedOutAlarm', this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'An audit run timed out before writing its summary');
+    const every5Minutes = { period: Duration.minutes(5), statistic: 'Sum' };
+    alarm(
+      'FailedAlarm',
+      this.stateMachine.metricFailed(every5Minutes),
+      'An audit run failed or is incomplete: see its summary.json',
+    );
+    alarm(
+      'TimedOutAlarm',
+      this.stateMachine.metricTimedOut(every5Minutes),
+      'An audit run timed out before writing its summary',
+    );
   }
 
   /**
@@ -276,30 +324,38 @@ export class AuditStateMachine extends Construct {
     const flat = (value: string): string => flattenCfnReference(stack.resolve(value));
     const name = Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn));
     const executions = (resourceName: string): string =>
-      stack.formatArn({ service: 'states', resource: 'execution', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     const acks: [string, string][] = [
       [
         `${fn.functionArn}:*`,
-        'CDK grants the Lambda task the function and its versions and aliases (:*); it is the audit function only.',
+        'CDK grants the Lambda task the function and its versions and aliases (:*); ' +
+          'it is the audit function only.',
       ],
       [
         '*',
-        'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs delivery (*LogDelivery, ' +
-          'DescribeLogGroups, *ResourcePolicies) actions, which AWS documents as not supporting resource-level permissions.',
+        'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs ' +
+          'delivery (*LogDelivery, DescribeLogGroups, *ResourcePolicies) actions, which AWS ' +
+          'documents as not supporting resource-level permissions.',
       ],
       [
         executions(`${name}:*`),
-        'The Distributed Map describes and stops its own child executions, whose names Step Functions generates: ' +
-          'executions of this state machine only.',
+        'The Distributed Map describes and stops its own child executions, whose names Step ' +
+          'Functions generates: executions of this state machine only.',
       ],
       [
         executions(`${name}/*:*`),
-        'The Distributed Map redrives its own map runs, whose names Step Functions generates: map runs of this state machine only.',
+        'The Distributed Map redrives its own map runs, whose names Step Functions generates: ' +
+          'map runs of this state machine only.',
       ],
     ];
     for (const [resource, reason] of acks) {
-      Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource === '*' ? '*' : flat(resource)}]`, reason });
+      const id = `AwsSolutions-IAM5[Resource::${resource === '*' ? '*' : flat(resource)}]`;
+      Validations.of(this.stateMachine).acknowledge({ id, reason });
     }
-
   }
 }

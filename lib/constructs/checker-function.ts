@@ -129,7 +129,10 @@ export class CheckerFunction extends Construct {
     const description = props.description ?? DEFAULT_DESCRIPTION;
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: props.description === undefined ? 'Execution role of the residency checker function' : `Execution role: ${description}`,
+      description:
+        props.description === undefined
+          ? 'Execution role of the residency checker function'
+          : `Execution role: ${description}`,
     });
     logGroup.grantWrite(role);
 
