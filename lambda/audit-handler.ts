@@ -130,24 +130,41 @@ async function auditTarget(rt: Runtime, plan: AuditPlan, shouldStop: () => boole
   };
 }
 
+/**
+ * How a failure to read a log is taken: `batch`, only a log deleted since it was listed is that
+ * log's error, anything else (throttling, access) fails the batch, which Step Functions retries;
+ * `run`, with no one to retry, every read failure is that log's error and the others go on.
+ */
+type ReadFailures = 'batch' | 'run';
+
 /** Checks one log of the upload bucket; its verdict goes to the run folder. */
-function auditObject(rt: Runtime, plan: AuditPlan, target: AuditTarget, key: string, path: string): Promise<AuditOutcome> {
+function auditObject(
+  rt: Runtime,
+  plan: AuditPlan,
+  target: AuditTarget,
+  object: { key: string; path: string },
+  readFailures: ReadFailures,
+): Promise<AuditOutcome> {
+  const { key, path } = object;
   const bucket = plan.auditBucket;
+  const url = formatS3Url(bucket, key);
   return auditLog(
     path,
     {
       open: async () => {
-        const object = await openS3Object(rt.client, bucket, key);
-        return { body: object.body, source: { bucket, key, versionId: object.versionId ?? null, etag: object.etag ?? null } };
+        const opened = await openS3Object(rt.client, bucket, key);
+        return { body: opened.body, source: { bucket, key, versionId: opened.versionId ?? null, etag: opened.etag ?? null } };
       },
       readPrevious: async () => (target.previous ? target.previous.read(path) : null),
       writeVerdict: async (verdict) => target.run.writeVerdict(path, verdict),
     },
     {
       ...target.options,
-      // Deleted since it was listed: that log's error. Anything else (throttling, access) fails
-      // the batch, which Step Functions retries.
-      readFailure: (err) => (err instanceof S3ObjectNotFoundError ? `${formatS3Url(bucket, key)}: object no longer exists` : null),
+      readFailure: (err) => {
+        if (err instanceof S3ObjectNotFoundError) return `${url}: object no longer exists`;
+        if (readFailures === 'batch') return null;
+        return `${url}: read failed (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
+      },
     },
   );
 }
@@ -201,7 +218,7 @@ async function runAudit(rt: Runtime, context: AuditContext | undefined): Promise
   }
   const target = await auditTarget(rt, plan, shouldStop);
   const notReached = await forEachLimited(listing.objects, AUDIT_CONCURRENCY, async (o) => {
-    summarizer.addOutcome(await auditObject(rt, plan, target, o.key, o.path));
+    summarizer.addOutcome(await auditObject(rt, plan, target, o, 'run'));
   }, shouldStop);
   for (const o of notReached) summarizer.addOutcome(notCheckedOutcome(o.path, 'not reached before the time budget of the invocation ran out'));
   if (notReached.length > 0) summarizer.markIncomplete(`time budget: ${notReached.length} of ${listing.objects.length} logs were not reached`);
@@ -237,7 +254,7 @@ async function checkBatch(rt: Runtime, items: MapS3Item[], plan: AuditPlan, cont
   const target = await auditTarget(rt, plan, shouldStop);
   const outcomes: AuditOutcome[] = [];
   const notReached = await forEachLimited(logs, AUDIT_CONCURRENCY, async (o) => {
-    outcomes.push(await auditObject(rt, plan, target, o.key, o.path));
+    outcomes.push(await auditObject(rt, plan, target, o, 'batch'));
   }, shouldStop);
   for (const o of notReached) outcomes.push(notCheckedOutcome(o.path, 'not reached before the time budget of its batch ran out'));
   const id = batchId(items);

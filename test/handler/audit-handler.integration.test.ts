@@ -5,7 +5,8 @@
  * the US to China. The Step Functions inputs are built in the shapes AWS documents (see
  * lambda/audit-events.ts); nothing here talks to AWS.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambda/adapters/s3-client';
 import { AuditEventError, type AuditPlan, type MapS3Item } from '../../lambda/audit-events';
 import { AUDIT_STOP_MARGIN_MS, handler as auditHandler, resetAuditRuntime, type AuditResult, type BatchResult } from '../../lambda/audit-handler';
 import type { AuditSummary } from '../../lambda/engine/audit/summary';
@@ -65,7 +66,12 @@ async function freshBuckets(logs: Record<string, string> = LOGS): Promise<Bucket
 }
 
 /** Both functions' environment: the checker's, plus what the audit covers. */
-function useAuditEnv(b: Buckets, database: 'v1' | 'v2', vars: Record<string, string> = {}): void {
+function useAuditEnv(
+  b: Buckets,
+  database: 'v1' | 'v2',
+  vars: Record<string, string> = {},
+  createClient?: (env: NodeJS.ProcessEnv) => S3Client,
+): void {
   useEnv({
     VERDICT_BUCKET: b.verdicts,
     RESIDENCY_GEOIP_DBS: `s3://${b.databases}/${database}.mmdb`,
@@ -73,7 +79,28 @@ function useAuditEnv(b: Buckets, database: 'v1' | 'v2', vars: Record<string, str
     RESIDENCY_AUDIT_PREFIXES: 'incoming/',
     ...vars,
   });
-  resetAuditRuntime();
+  resetAuditRuntime(createClient ? { createClient } : {});
+}
+
+/**
+ * A client whose GetObject of `key` fails as S3 does when it throttles (503 SlowDown), once
+ * retries are spent. Injected below the SDK: a local S3 server cannot be made to throttle one key.
+ */
+function throttling(key: string): (env: NodeJS.ProcessEnv) => S3Client {
+  return (env) => {
+    const client = createS3Client(env, { maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const path = (args.request as { path?: string }).path ?? '';
+        if (context.commandName === 'GetObjectCommand' && decodeURIComponent(path).endsWith(`/${key}`)) {
+          throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'throttleOneKey' },
+    );
+    return client;
+  };
 }
 
 /** The summary a run or reduce step wrote. */
@@ -184,6 +211,23 @@ describe('run mode (one invocation)', () => {
     expect(logsMatching('audit summary written')).toEqual([expect.objectContaining({ level: 'WARN', complete: false, notChecked: 3 })]);
   });
 
+  it('records a log it cannot read as that log\'s error and checks the others', async () => {
+    // Prepare
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1', {}, throttling('incoming/drone-b/conn.log'));
+
+    // Act
+    const s = await summaryOf((await auditHandler({ mode: 'run' }, PLENTY)) as AuditResult);
+
+    // Assess
+    expect(s).toMatchObject({ complete: true, totals: { logs: 3, compliant: 2, errors: 1, notChecked: 0 } });
+    expect(s.logs.find((l) => l.path === 'drone-b/conn.log')).toMatchObject({
+      status: 'error',
+      verdict: null,
+      error: `s3://${b.uploads}/incoming/drone-b/conn.log: read failed (SlowDown: Please reduce your request rate.)`,
+    });
+  });
+
   it('audits only the configured prefixes and counts what is not a log', async () => {
     // Prepare
     const b = await freshBuckets({
@@ -268,6 +312,40 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
       ['drone-b/conn.log', 'verdicts/drone-b/conn.log.verdict.json', false],
     ]);
     expect(await keysUnder(b.verdicts, `${plan.runPrefix}verdicts/`)).toHaveLength(3);
+  });
+
+  it('gives a log deleted since the listing an error outcome; the batch goes on', async () => {
+    // Prepare
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1');
+    const { plan } = (await auditHandler({ mode: 'plan', startedAt: '2026-04-01T03:00:00.000Z' }, PLENTY)) as { plan: AuditPlan };
+    const items = [...(await listedItems(b.uploads, 'incoming/')), { Key: 'incoming/drone-c/gone.log', Size: 10, Etag: '"x"', LastModified: 1780282800 }];
+
+    // Act
+    const result = (await auditHandler({ Items: items, BatchInput: { plan } }, PLENTY)) as BatchResult;
+
+    // Assess
+    expect(result).toMatchObject({ logs: 4, notChecked: 0 });
+    const written = await readJson<{ outcomes: { path: string; error: string | null }[] }>(b.verdicts, `${plan.runPrefix}batches/${result.batch}.json`);
+    expect(written.outcomes.find((o) => o.path === 'drone-c/gone.log')).toMatchObject({
+      error: `s3://${b.uploads}/incoming/drone-c/gone.log: object no longer exists`,
+      verdictFile: null,
+    });
+  });
+
+  it('fails a batch on an S3 fault, so Step Functions retries it, and writes no outcomes for it', async () => {
+    // Prepare
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1');
+    const { plan } = (await auditHandler({ mode: 'plan', startedAt: '2026-04-01T03:00:00.000Z' }, PLENTY)) as { plan: AuditPlan };
+    useAuditEnv(b, 'v1', {}, throttling('incoming/drone-b/conn.log'));
+
+    // Act
+    const attempt = auditHandler({ Items: await listedItems(b.uploads, 'incoming/'), BatchInput: { plan } }, PLENTY);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'SlowDown' });
+    expect(await keysUnder(b.verdicts, `${plan.runPrefix}batches/`)).toEqual([]);
   });
 
   it('lists the logs of a batch it had no time for as not checked, not dropped', async () => {
