@@ -14,7 +14,8 @@ Usage: residency <command> [options]
 
 Commands:
   check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
-  audit <dir>            re-check every log under a folder; a summary and what changed since --previous
+  audit <dir|s3://...>   re-check every log under a folder or S3 prefix; a summary and what changed
+                         since --previous
   explain <ip>...        what is known about addresses: class, location per database, operator, status
   policy validate|show|list
                          check a policy file, print a preset

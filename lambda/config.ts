@@ -3,8 +3,12 @@
  * variable.
  */
 import {
+  DEFAULT_AUDIT_OUTPUT_PREFIX,
   DEFAULT_DESTINATIONS_PREFIX,
   DEFAULT_VERDICT_PREFIX,
+  ENV_AUDIT_BUCKET,
+  ENV_AUDIT_OUTPUT_PREFIX,
+  ENV_AUDIT_PREFIXES,
   ENV_DESTINATIONS_PREFIX,
   ENV_GEOIP_DBS,
   ENV_POLICY,
@@ -55,5 +59,36 @@ export function loadConfig(env: Env): CheckerConfig {
     destinationsPrefix,
     policySpec: env[ENV_POLICY]?.trim() || 'us',
     databaseUrls: Object.freeze(dbs),
+  });
+}
+
+/** Typed, frozen configuration of the audit function: the checker's, plus what to audit. */
+export interface AuditConfig extends CheckerConfig {
+  /** `RESIDENCY_AUDIT_BUCKET`: the bucket whose logs are re-checked. */
+  readonly auditBucket: string;
+  /** `RESIDENCY_AUDIT_PREFIXES`: key prefixes of that bucket the audit covers. */
+  readonly auditPrefixes: readonly string[];
+  /** `RESIDENCY_AUDIT_OUTPUT_PREFIX`: where runs go in the verdict bucket; ends with `/`. */
+  readonly auditOutputPrefix: string;
+}
+
+/** Reads the audit function's configuration from environment variables. */
+export function loadAuditConfig(env: Env): AuditConfig {
+  const prefixes = required(env, ENV_AUDIT_PREFIXES).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const p of prefixes) {
+    if (/[*?]/.test(p) || p.startsWith('/')) {
+      throw new UsageError(`Environment variable ${ENV_AUDIT_PREFIXES}: '${p}' is not a key prefix (no wildcards, no leading '/')`);
+    }
+  }
+  if (prefixes.length === 0) throw new UsageError(`Environment variable ${ENV_AUDIT_PREFIXES} is required`);
+  const outputPrefix = env[ENV_AUDIT_OUTPUT_PREFIX] ?? DEFAULT_AUDIT_OUTPUT_PREFIX;
+  if (!outputPrefix.endsWith('/') || outputPrefix.startsWith('/')) {
+    throw new UsageError(`Environment variable ${ENV_AUDIT_OUTPUT_PREFIX} must end with '/' (and not start with one), got '${outputPrefix}'`);
+  }
+  return Object.freeze({
+    ...loadConfig(env),
+    auditBucket: required(env, ENV_AUDIT_BUCKET),
+    auditPrefixes: Object.freeze(prefixes),
+    auditOutputPrefix: outputPrefix,
   });
 }

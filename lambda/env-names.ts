@@ -23,3 +23,13 @@ export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';
 export const DEFAULT_VERDICT_PREFIX = 'verdicts/';
 /** Default key prefix of the destinations JSON Lines in the verdict bucket. */
 export const DEFAULT_DESTINATIONS_PREFIX = 'destinations/';
+
+/** Bucket whose logs the audit function re-checks (the upload bucket). */
+export const ENV_AUDIT_BUCKET = 'RESIDENCY_AUDIT_BUCKET';
+/** Comma-separated key prefixes of that bucket the audit covers (a device, an app, a product). */
+export const ENV_AUDIT_PREFIXES = 'RESIDENCY_AUDIT_PREFIXES';
+/** Key prefix in the verdict bucket under which audit runs (`<prefix><timestamp>/`) are written. */
+export const ENV_AUDIT_OUTPUT_PREFIX = 'RESIDENCY_AUDIT_OUTPUT_PREFIX';
+
+/** Default key prefix of audit runs in the verdict bucket. */
+export const DEFAULT_AUDIT_OUTPUT_PREFIX = 'audits/';

@@ -1,10 +1,13 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Schedule } from 'aws-cdk-lib/aws-events';
 import type { ObjectLockMode } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './constructs/access-log-bucket';
+import { AuditFunction } from './constructs/audit-function';
+import { AuditStateMachine } from './constructs/audit-state-machine';
 import { CheckerAlarms } from './constructs/checker-alarms';
 import { CheckerFunction } from './constructs/checker-function';
 import { IntakeQueue } from './constructs/intake-queue';
@@ -92,6 +95,45 @@ export interface ResidencyStackProps extends StackProps {
    * @default 'destinations/'
    */
   readonly destinationsPrefix?: string;
+
+  // --- Scheduled audit (docs/audit.md). Deployed when auditSchedule or auditPrefixes is set. ---
+
+  /**
+   * When the audit runs: a `cron(...)` or `rate(...)` expression, or a Schedule.
+   *
+   * @default - no audit, unless `auditPrefixes` is set; then 'cron(0 3 1 * ? *)'
+   */
+  readonly auditSchedule?: string | Schedule;
+  /**
+   * Key prefixes of the upload bucket the audit re-checks (a device, an app, a product).
+   *
+   * @default - no audit, unless `auditSchedule` is set; then [uploadPrefix]
+   */
+  readonly auditPrefixes?: string[];
+  /**
+   * Batches of logs the audit checks at the same time (Distributed Map `MaxConcurrency`).
+   *
+   * @default 40
+   */
+  readonly auditMaxConcurrency?: number;
+  /**
+   * Share of batches, in percent, that may fail before the audit's map run fails.
+   *
+   * @default 5
+   */
+  readonly auditToleratedFailurePercentage?: number;
+  /**
+   * Logs per batch of the audit.
+   *
+   * @default 100
+   */
+  readonly auditItemsPerBatch?: number;
+  /**
+   * Memory of the audit function, in MiB.
+   *
+   * @default 2048
+   */
+  readonly auditMemorySize?: number;
 }
 
 /**
@@ -109,6 +151,10 @@ export class ResidencyStack extends Stack {
   public readonly checker: CheckerFunction;
   /** The Glue table over every verdict's destinations, and the Athena workgroup to query it. */
   public readonly verdictCatalog: VerdictCatalog;
+  /** The audit function, when the audit is deployed. */
+  public readonly auditFunction?: AuditFunction;
+  /** The audit state machine and its schedule, when the audit is deployed. */
+  public readonly audit?: AuditStateMachine;
 
   constructor(scope: Construct, id: string, props: ResidencyStackProps = {}) {
     super(scope, id, props);
@@ -151,6 +197,36 @@ export class ResidencyStack extends Stack {
       deadLetterQueue: this.intakeQueue.deadLetterQueue,
       alarmTopic: props.alarmTopic,
     });
+
+    // --- Scheduled audit ---
+    if (props.auditSchedule !== undefined || props.auditPrefixes !== undefined) {
+      this.auditFunction = new AuditFunction(this, 'AuditFunction', {
+        auditBucket: this.uploadBucket.bucket,
+        auditPrefixes: props.auditPrefixes ?? [this.uploadBucket.uploadPrefix],
+        verdictBucket: this.verdictBucket.bucket,
+        verdictPrefix: this.verdictBucket.verdictPrefix,
+        residencyPolicy: props.residencyPolicy,
+        memorySize: props.auditMemorySize,
+        logRetention: props.logRetention,
+      });
+      this.audit = new AuditStateMachine(this, 'Audit', {
+        auditFunction: this.auditFunction.function,
+        auditBucket: this.uploadBucket.bucket,
+        auditPrefixes: this.auditFunction.auditPrefixes,
+        verdictBucket: this.verdictBucket.bucket,
+        outputPrefix: this.auditFunction.outputPrefix,
+        schedule: props.auditSchedule,
+        maxConcurrency: props.auditMaxConcurrency,
+        toleratedFailurePercentage: props.auditToleratedFailurePercentage,
+        itemsPerBatch: props.auditItemsPerBatch,
+        logRetention: props.logRetention,
+        alarmTopic: props.alarmTopic,
+      });
+      new CfnOutput(this, 'AuditStateMachineArn', {
+        description: 'State machine of the scheduled audit; start-execution runs one now',
+        value: this.audit.stateMachine.stateMachineArn,
+      });
+    }
 
     new CfnOutput(this, 'UploadBucketName', {
       description: 'Bucket to upload connection logs to',

@@ -1,31 +1,48 @@
 /**
- * `residency audit <dir>`: re-check every log under a folder with today's databases and policy,
- * write each verdict and a summary of the run, and diff against an earlier run's verdicts.
+ * `residency audit <dir | s3://bucket/prefix>`: re-check every log under a folder or S3 prefix with
+ * today's databases and policy, write each verdict and a summary of the run, and diff against an
+ * earlier run's verdicts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from '../../lambda/adapters/fs-log-source';
-import { VerdictNamer, verdictBaseName, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  describeFsReadFailure,
+  FsAuditRun,
+  listFolderLogs,
+  openAuditLog,
+  previousVerdictsFolder,
+  readPreviousVerdict,
+} from '../../lambda/adapters/fs-audit';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
-import { diffVerdicts, type DiffableVerdict, type VerdictDiff } from '../../lambda/engine/audit/diff';
-import { renderAuditMarkdown, renderAuditText } from '../../lambda/engine/audit/render-summary';
+import { createS3Client } from '../../lambda/adapters/s3-client';
+import { listAuditObjects, parseS3Folder, S3VerdictFolder, skippedCount } from '../../lambda/adapters/s3-audit';
+import { S3AdapterError } from '../../lambda/adapters/s3-errors';
+import { openS3Object } from '../../lambda/adapters/s3-log-source';
+import { formatS3Url } from '../../lambda/adapters/s3-url';
+import { auditLog, forEachLimited, type AuditLogIo, type AuditLogOptions } from '../../lambda/engine/audit/audit-log';
+import type { DiffableVerdict } from '../../lambda/engine/audit/diff';
+import { renderAuditText } from '../../lambda/engine/audit/render-summary';
 import { AuditSummarizer } from '../../lambda/engine/audit/summary';
-import { runCheck } from '../../lambda/engine/check';
-import { InputError, UsageError } from '../../lambda/engine/errors';
-import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
-import type { Verdict } from '../../lambda/engine/verdict/verdict';
+import { ResidencyError, UsageError } from '../../lambda/engine/errors';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS } from './check-command';
 import { POLICY_OPTIONS, resolvePolicy } from './options';
 
-export const AUDIT_HELP = `Usage: residency audit <dir> [options]
+export { listFolderLogs, verdictRelativePath } from '../../lambda/adapters/fs-audit';
 
-Re-checks every log under a folder (recursively) with today's databases and policy, writes
-each verdict and a summary of the run, and with --previous lists what changed since an
-earlier run: new violations, resolved ones, destinations whose country changed.
-Skipped: hidden files and folders, *.verdict.json, *.report.*, *.destinations.csv,
-*.destinations.jsonl.
+/** Logs of an S3 prefix checked at a time: S3 latency, not CPU, bounds one at a time. */
+export const S3_AUDIT_CONCURRENCY = 8;
+
+export const AUDIT_HELP = `Usage: residency audit <dir | s3://bucket/prefix> [options]
+
+Re-checks every log under a folder (recursively) or an S3 prefix with today's databases and
+policy, writes each verdict and a summary of the run, and with --previous lists what changed
+since an earlier run: new violations, resolved ones, destinations whose country changed.
+Skipped (and counted): hidden files and folders, *.verdict.json, *.report.*, *.destinations.csv,
+*.destinations.jsonl, S3 folder markers. S3 uses the usual AWS credentials and region; AWS_ENDPOINT_URL_S3 points it at
+another S3 endpoint.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA
@@ -34,10 +51,11 @@ Policy (one of):
 
 Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
-      --previous DIR       an earlier run (OUT/audits/<timestamp>) or its verdicts folder;
-                           each log is compared with its verdict there, by relative path
+      --previous DIR|URL   an earlier run (OUT/audits/<timestamp>, or s3://bucket/audits/<timestamp>/)
+                           or a folder of verdicts; each log is compared with its verdict there,
+                           by relative path
   -o, --out DIR            where the run goes (default .): DIR/audits/<timestamp>/summary.json,
-                           summary.md and verdicts/<relative path>.verdict.json
+                           summary.md, summary.html and verdicts/<relative path>.verdict.json
   -q, --quiet              print nothing but errors
   -h, --help               this help
 
@@ -45,87 +63,84 @@ Exit status: 0 all compliant, 1 any log not compliant, 2 any log could not be ch
 (or bad arguments). See docs/audit.md.
 `;
 
-/** File names that are outputs of residency itself, never logs. */
-const OUTPUT_FILE = /\.verdict\.json$|\.report\.[^/]*$|\.destinations\.csv$|\.destinations\.jsonl$/;
-
-/** Every log file under `root`, as `/`-separated paths relative to it, in sorted order. */
-export function listAuditLogs(root: string, exclude: readonly string[] = []): string[] {
-  const excluded = new Set(exclude.map((p) => resolve(p)));
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (excluded.has(resolve(path))) continue;
-      // Symbolic links to folders are not followed (no loops); links to files are read.
-      const isFile = entry.isFile() || (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile() === true);
-      if (entry.isDirectory()) walk(path);
-      else if (isFile && !OUTPUT_FILE.test(entry.name)) found.push(relative(root, path).split(sep).join('/'));
-    }
-  };
-  walk(root);
-  return found;
+/** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist`. */
+function describeS3Failure(err: unknown): string {
+  if (err instanceof ResidencyError) return err.message;
+  const e = err as { name?: string; message?: string; code?: string; errors?: { message?: string }[] } | null;
+  const message = e?.message || e?.errors?.[0]?.message || '';
+  const name = e?.code ?? e?.name ?? 'Error';
+  return message.includes(name) ? message : `${name}${message ? `: ${message}` : ''}`;
 }
 
-/** The verdict's path under the verdicts folder: each folder name made safe, like a verdict's file name. */
-export function verdictRelativePath(logPath: string): { dir: string; base: string } {
-  const parts = logPath.split('/').map(verdictBaseName);
-  const base = parts.pop() ?? 'input';
-  return { dir: parts.join('/'), base };
-}
+/** Where the earlier verdicts are: a local folder or an S3 prefix. */
+type PreviousSource = { read(path: string): Promise<DiffableVerdict | null> } | null;
 
-/** A folder name for the run from its start time, unique under `parent`. */
-function runFolder(parent: string, startedAt: Date): string {
-  const stamp = startedAt.toISOString().replace(/:/g, '-');
-  for (let n = 1; ; n++) {
-    const path = join(parent, n === 1 ? stamp : `${stamp}~${n}`);
-    if (!existsSync(path)) return path;
+async function previousSource(given: string | undefined, client: () => S3Client): Promise<{ source: PreviousSource; localFolder: string | null }> {
+  if (given === undefined) return { source: null, localFolder: null };
+  if (!given.startsWith('s3://')) {
+    const folder = previousVerdictsFolder(given);
+    return { source: { read: async (path) => readPreviousVerdict(folder, path) }, localFolder: folder };
   }
-}
-
-/** The verdicts folder of `--previous`: a run folder's `verdicts/`, or the folder itself. */
-function previousVerdictsFolder(dir: string): string {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--previous: ${dir}: no such folder`);
-  const inner = join(dir, 'verdicts');
-  return existsSync(join(dir, 'summary.json')) && statSync(inner, { throwIfNoEntry: false })?.isDirectory() ? inner : dir;
-}
-
-/** The earlier verdict of a log, or null when there is none (or it is not a verdict that can be compared). */
-function readPreviousVerdict(folder: string, logPath: string): DiffableVerdict | null {
-  const { dir, base } = verdictRelativePath(logPath);
-  let text: string;
+  const { bucket, prefix } = parseS3Folder(given);
+  let folder: S3VerdictFolder;
   try {
-    text = readFileSync(join(folder, dir, `${base}.verdict.json`), 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const v = JSON.parse(text) as Partial<Verdict>;
-    if (v.error !== undefined || !Array.isArray(v.destinations) || !Array.isArray(v.violations) || !Array.isArray(v.databases)) return null;
-    return v as DiffableVerdict;
-  } catch {
-    return null;
-  }
-}
-
-/** Yields one chunk. */
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
-}
-
-/**
- * Opens a log of the folder: a small one is read at once (a 1 MiB stream buffer per file made
- * audits of many small logs spend their time collecting garbage), a large one streamed.
- */
-async function openAuditLog(path: string): Promise<AsyncIterable<Uint8Array>> {
-  const size = statSync(path, { throwIfNoEntry: false })?.size;
-  if (size === undefined || size > FILE_CHUNK_BYTES) return openLogFile(path);
-  try {
-    return once(readFileSync(path));
+    folder = await S3VerdictFolder.resolve(client(), bucket, prefix);
   } catch (err) {
-    throw new InputError(describeFsError(path, err), { cause: err });
+    throw new S3AdapterError(`--previous: ${given}: cannot read (${describeS3Failure(err)})`, { cause: err });
   }
+  return {
+    source: {
+      read: async (path) => {
+        try {
+          return await folder.read(path);
+        } catch (err) {
+          throw new S3AdapterError(`--previous: ${formatS3Url(folder.bucket, `${folder.prefix}${path}.verdict.json`)}: read failed (${describeS3Failure(err)})`, { cause: err });
+        }
+      },
+    },
+    localFolder: null,
+  };
+}
+
+/** One log to audit: its relative path and how to open it. */
+interface AuditItem {
+  path: string;
+  open: AuditLogIo['open'];
+  readFailure: (err: unknown) => string | null;
+}
+
+/** The logs under a local folder. */
+function folderItems(root: string, exclude: string[]): { items: AuditItem[]; skipped: number } {
+  const { logs, skipped } = listFolderLogs(root, exclude);
+  const items = logs.map((path): AuditItem => {
+    const file = join(root, path);
+    return { path, open: async () => ({ body: await openAuditLog(file) }), readFailure: (err) => describeFsReadFailure(file, err) };
+  });
+  return { items, skipped };
+}
+
+/** The logs under an S3 prefix. */
+async function s3Items(client: S3Client, url: string): Promise<{ items: AuditItem[]; skipped: number }> {
+  const { bucket, prefix } = parseS3Folder(url);
+  let listing;
+  try {
+    listing = await listAuditObjects(client, bucket, [prefix]);
+  } catch (err) {
+    throw new S3AdapterError(`audit: ${formatS3Url(bucket, prefix)}: listing failed (${describeS3Failure(err)})`, { cause: err });
+  }
+  const items = listing.objects.map((o): AuditItem => {
+    const at = formatS3Url(bucket, o.key);
+    return {
+      path: o.path,
+      open: async () => {
+        const object = await openS3Object(client, bucket, o.key);
+        return { body: object.body, source: { bucket, key: o.key, versionId: object.versionId ?? null, etag: object.etag ?? null } };
+      },
+      // Whatever stops one object from being read is that log's error; the others are still checked.
+      readFailure: (err) => `${at}: read failed (${describeS3Failure(err)})`,
+    };
+  });
+  return { items, skipped: skippedCount(listing) };
 }
 
 /** Runs `audit`; returns the exit code. */
@@ -147,74 +162,53 @@ export async function auditCommand(argv: string[]): Promise<number> {
     process.stdout.write(AUDIT_HELP);
     return EXIT_COMPLIANT;
   }
-  if (positionals.length !== 1) throw new UsageError('audit: name one folder of logs (try residency audit --help)');
+  if (positionals.length !== 1) throw new UsageError('audit: name one folder of logs or s3:// prefix (try residency audit --help)');
   const root = positionals[0] as string;
-  if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`audit: ${root}: not a folder`);
+  const isS3 = root.startsWith('s3://');
+  if (isS3) parseS3Folder(root);
+  else if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`audit: ${root}: not a folder`);
   const policy = resolvePolicy(values);
   const databases = loadGeoDatabases(values.db ?? []);
   const operator = loadOperatorSources();
-  const previous = values.previous === undefined ? null : previousVerdictsFolder(values.previous);
 
-  const startedAt = new Date();
-  const auditsDir = join(values.out ?? '.', 'audits');
-  const logs = listAuditLogs(root, [auditsDir, ...(previous ? [previous] : [])]);
-  if (logs.length === 0) throw new UsageError(`audit: ${root}: no log files found`);
-  const runDir = runFolder(auditsDir, startedAt);
-  const verdictsDir = join(runDir, 'verdicts');
-  mkdirSync(verdictsDir, { recursive: true });
+  let client: S3Client | undefined;
+  const s3 = (): S3Client => (client ??= createS3Client(process.env));
+  try {
+    const previous = await previousSource(values.previous, s3);
+    const startedAt = new Date();
+    const auditsDir = join(values.out ?? '.', 'audits');
+    const { items, skipped } = isS3 ? await s3Items(s3(), root) : folderItems(root, [auditsDir, ...(previous.localFolder ? [previous.localFolder] : [])]);
+    if (items.length === 0) throw new UsageError(`audit: ${root}: no log files found`);
+    const run = new FsAuditRun(auditsDir, startedAt);
 
-  const summarizer = new AuditSummarizer({ directory: root, previous: values.previous ?? null, toolVersion: TOOL_VERSION, startedAt });
-  const namers = new Map<string, VerdictNamer>();
-  const started = process.hrtime.bigint();
-  for (const logPath of logs) {
-    const file = join(root, logPath);
-    let verdict: Verdict | null = null;
-    let error: string | null = null;
-    try {
-      verdict = await runCheck(await openAuditLog(file), {
-        name: logPath,
-        policy,
-        databases,
-        operator,
-        toolVersion: TOOL_VERSION,
-        now: new Date(),
-      });
-    } catch (err) {
-      if (err instanceof InputError) error = err.message;
-      else if ((err as NodeJS.ErrnoException).code !== undefined) error = `${file}: read failed (${(err as Error).message})`;
-      else throw err;
+    const summarizer = new AuditSummarizer({ directory: root, previous: values.previous ?? null, toolVersion: TOOL_VERSION, startedAt });
+    summarizer.addSkipped(skipped);
+    const base: Omit<AuditLogOptions, 'readFailure'> = { policy, databases, operator, toolVersion: TOOL_VERSION, now: () => new Date() };
+    const started = process.hrtime.bigint();
+    await forEachLimited(items, isS3 ? S3_AUDIT_CONCURRENCY : 1, async (item) => {
+      const io: AuditLogIo = {
+        open: item.open,
+        readPrevious: async () => (previous.source ? previous.source.read(item.path) : null),
+        writeVerdict: async (verdict) => run.writeVerdict(item.path, verdict),
+      };
+      summarizer.addOutcome(await auditLog(item.path, io, { ...base, readFailure: item.readFailure }));
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const summary = summarizer.summary(new Date());
+    const summaryFile = run.writeSummary(summary);
+
+    const t = summary.totals;
+    if (!values.quiet) {
+      process.stdout.write(renderAuditText(summary));
+      process.stdout.write(`Summary: ${summaryFile}\n`);
+      const rate = (n: number): string => (seconds > 0 ? Math.round(n / seconds).toLocaleString('en-US') : '∞');
+      process.stderr.write(`${t.logs} logs, ${t.records.toLocaleString('en-US')} records in ${seconds.toFixed(2)} s: ${rate(t.logs)} logs/s, ${rate(t.records)} records/s\n`);
+    } else {
+      for (const l of summary.logs) if (l.error !== undefined) process.stderr.write(`residency: ${l.path}: ${l.error}\n`);
     }
-    let verdictFile: string | null = null;
-    let diff: VerdictDiff | null = null;
-    let previousFound = false;
-    if (verdict) {
-      const { dir, base } = verdictRelativePath(logPath);
-      let namer = namers.get(dir);
-      if (!namer) namers.set(dir, (namer = new VerdictNamer()));
-      const written = writeOutputPieces(join(verdictsDir, dir), namer.name(base), '.verdict.json', serializeVerdict(verdict));
-      verdictFile = relative(runDir, written).split(sep).join('/');
-      const before = previous && verdict.error === undefined ? readPreviousVerdict(previous, logPath) : null;
-      if (before) {
-        previousFound = true;
-        diff = diffVerdicts(before, verdict);
-      }
-    }
-    summarizer.add({ path: logPath, verdictFile, verdict, error: error ?? verdict?.error ?? null, diff, previousFound });
+    if (t.errors > 0) return EXIT_ERROR;
+    return t.nonCompliant > 0 ? EXIT_VIOLATIONS : EXIT_COMPLIANT;
+  } finally {
+    client?.destroy();
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const summary = summarizer.summary(new Date());
-  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(join(runDir, 'summary.md'), renderAuditMarkdown(summary));
-
-  const t = summary.totals;
-  if (!values.quiet) {
-    process.stdout.write(renderAuditText(summary));
-    process.stdout.write(`Summary: ${join(runDir, 'summary.json')}\n`);
-    const rate = (n: number): string => (seconds > 0 ? Math.round(n / seconds).toLocaleString('en-US') : '∞');
-    process.stderr.write(`${t.logs} logs, ${t.records.toLocaleString('en-US')} records in ${seconds.toFixed(2)} s: ${rate(t.logs)} logs/s, ${rate(t.records)} records/s\n`);
-  } else {
-    for (const l of summary.logs) if (l.error !== undefined) process.stderr.write(`residency: ${l.path}: ${l.error}\n`);
-  }
-  if (t.errors > 0) return EXIT_ERROR;
-  return t.nonCompliant > 0 ? EXIT_VIOLATIONS : EXIT_COMPLIANT;
 }

@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { S3AdapterError } from './s3-errors';
+import { unquoteEtag } from './s3-etag';
 import { formatS3Url } from './s3-url';
 
 /** Options for `listKeys`. */
@@ -10,18 +11,27 @@ export interface ListKeysOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+/** One object of a listing, as ListObjectsV2 describes it. */
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+  /** Entity tag without the surrounding quotes. */
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+}
+
 /**
- * Yields every key under `prefix`, in S3's (UTF-8 binary) order, following ListObjectsV2
+ * Yields every object under `prefix`, in S3's (UTF-8 binary) order, following ListObjectsV2
  * continuation tokens so listings past 1,000 keys are complete. One page is held at a time.
  *
- * @example for await (const key of listKeys(client, 'verdicts', 'verdicts/2024/')) audit(key);
+ * @example for await (const o of listObjects(client, 'uploads', 'incoming/')) total += o.size;
  */
-export async function* listKeys(
+export async function* listObjects(
   client: S3Client,
   bucket: string,
   prefix = '',
   options: ListKeysOptions = {},
-): AsyncGenerator<string, void, undefined> {
+): AsyncGenerator<ListedObject, void, undefined> {
   let continuationToken: string | undefined;
   do {
     const page = await client.send(
@@ -34,7 +44,8 @@ export async function* listKeys(
       { abortSignal: options.abortSignal },
     );
     for (const object of page.Contents ?? []) {
-      if (object.Key !== undefined) yield object.Key;
+      if (object.Key === undefined) continue;
+      yield { key: object.Key, size: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified };
     }
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !continuationToken) {
@@ -44,4 +55,18 @@ export async function* listKeys(
       );
     }
   } while (continuationToken !== undefined);
+}
+
+/**
+ * Yields every key under `prefix`, in S3's (UTF-8 binary) order (see {@link listObjects}).
+ *
+ * @example for await (const key of listKeys(client, 'verdicts', 'verdicts/2024/')) audit(key);
+ */
+export async function* listKeys(
+  client: S3Client,
+  bucket: string,
+  prefix = '',
+  options: ListKeysOptions = {},
+): AsyncGenerator<string, void, undefined> {
+  for await (const object of listObjects(client, bucket, prefix, options)) yield object.key;
 }

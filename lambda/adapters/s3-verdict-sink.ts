@@ -293,3 +293,62 @@ async function headObjectIfExists(
     throw error;
   }
 }
+
+/**
+ * Writes an object from pieces of text (a summary of a million logs is more than one string may
+ * hold): one PutObject when it fits in one part, otherwise a multipart upload of
+ * `partSizeBytes` parts, aborted if any part fails. Memory stays at one part.
+ */
+export async function putObjectFromPieces(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  pieces: Iterable<string>,
+  contentType: string = JSON_CONTENT_TYPE,
+  partSizeBytes: number = DEFAULT_PART_SIZE_BYTES,
+): Promise<S3ObjectInfo> {
+  if (partSizeBytes < MIN_PART_SIZE_BYTES) {
+    throw new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size), got ${partSizeBytes}`);
+  }
+  let buffered: Buffer[] = [];
+  let bufferedBytes = 0;
+  let uploadId: string | undefined;
+  const parts: CompletedPart[] = [];
+  const flushPart = async (): Promise<void> => {
+    if (uploadId === undefined) {
+      // CRC32 declared up front, as uploadFile does, so each part's checksum matches the upload's.
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, ChecksumAlgorithm: 'CRC32' }));
+      if (created.UploadId === undefined) throw new S3AdapterError(`${formatS3Url(bucket, key)}: CreateMultipartUpload returned no UploadId`);
+      uploadId = created.UploadId;
+    }
+    const body = Buffer.concat(buffered, bufferedBytes);
+    buffered = [];
+    bufferedBytes = 0;
+    const partNumber = parts.length + 1;
+    const output = await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32' }),
+    );
+    parts.push({ PartNumber: partNumber, ETag: output.ETag, ChecksumCRC32: output.ChecksumCRC32 });
+  };
+  try {
+    for (const piece of pieces) {
+      const bytes = Buffer.from(piece, 'utf8');
+      buffered.push(bytes);
+      bufferedBytes += bytes.byteLength;
+      if (bufferedBytes >= partSizeBytes) await flushPart();
+    }
+    if (uploadId === undefined) return await putJsonObject(client, bucket, key, Buffer.concat(buffered, bufferedBytes).toString('utf8'), contentType);
+    if (bufferedBytes > 0) await flushPart();
+    const output = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+    );
+    return { etag: unquoteEtag(output.ETag), versionId: output.VersionId };
+  } catch (error) {
+    if (uploadId !== undefined) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {
+        // The original error matters more; the bucket's lifecycle rule removes what is left.
+      });
+    }
+    throw error;
+  }
+}

@@ -26,6 +26,8 @@ export const DEFAULT_RESIDENCY_POLICY = 'us';
 export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_YEAR;
 /** Handler source, relative to the project root. */
 const HANDLER_ENTRY = path.join('lambda', 'handler.ts');
+/** What the checker function does. */
+const DEFAULT_DESCRIPTION = 'Checks uploaded connection logs against the data-residency policy';
 
 /**
  * GeoIP files copied next to the bundled handler, as paths relative to the project root. Each
@@ -77,6 +79,18 @@ export interface CheckerFunctionProps {
    */
   readonly bundledFiles?: readonly string[];
   /**
+   * Handler source, relative to the project root; it must export `handler`.
+   *
+   * @default 'lambda/handler.ts'
+   */
+  readonly entry?: string;
+  /**
+   * What the function does, for its description and its role's.
+   *
+   * @default 'Checks uploaded connection logs against the data-residency policy'
+   */
+  readonly description?: string;
+  /**
    * Directory holding `package-lock.json`, `node_modules/` and `lambda/handler.ts`.
    *
    * @default - the nearest ancestor directory of this file that contains `package-lock.json`
@@ -118,15 +132,19 @@ export class CheckerFunction extends Construct {
     });
     // An own role instead of the default one, which carries the AWS managed
     // AWSLambdaBasicExecutionRole policy (log access to every log group in the account).
+    const description = props.description ?? DEFAULT_DESCRIPTION;
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the residency checker function',
+      description:
+        props.description === undefined
+          ? 'Execution role of the residency checker function'
+          : `Execution role: ${description}`,
     });
     logGroup.grantWrite(role);
 
     this.nodejsFunction = new NodejsFunction(this, 'Function', {
-      description: 'Checks uploaded connection logs against the data-residency policy',
-      entry: path.join(projectRoot, HANDLER_ENTRY),
+      description,
+      entry: path.join(projectRoot, props.entry ?? HANDLER_ENTRY),
       handler: 'handler',
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
@@ -167,6 +185,11 @@ export class CheckerFunction extends Construct {
     });
     this.function = this.nodejsFunction;
     this.logGroup = logGroup;
+  }
+
+  /** Sets an environment variable of the function. */
+  public addEnvironment(name: string, value: string): void {
+    this.nodejsFunction.addEnvironment(name, value);
   }
 
   /** Lets the function read (only) the objects under `prefix` in `bucket`, any version. */

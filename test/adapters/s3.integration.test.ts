@@ -16,13 +16,14 @@ import {
   S3TruncatedReadError,
   S3WaitTimeoutError,
 } from '../../lambda/adapters/s3-errors';
-import { listKeys } from '../../lambda/adapters/s3-list-keys';
+import { listKeys, listObjects } from '../../lambda/adapters/s3-list-keys';
 import { openS3Object, readS3ObjectToBuffer } from '../../lambda/adapters/s3-log-source';
 import {
   DEFAULT_PART_SIZE_BYTES,
   objectExists,
   putIfAbsent,
   putJsonObject,
+  putObjectFromPieces,
   uploadFile,
   waitForObject,
   type UploadProgress,
@@ -369,6 +370,60 @@ describe('uploadFile', () => {
 
     // Assess
     await expect(uploading).rejects.toThrow(RangeError);
+  });
+});
+
+describe('putObjectFromPieces', () => {
+  it('writes pieces larger than a part as a multipart upload, byte for byte', async () => {
+    // Prepare: 11 MiB of text in 1 KiB pieces (the shape of a large summary.json).
+    const pieces = Array.from({ length: 11 * 1024 }, (_, i) => `${String(i).padStart(8, '0')}${'x'.repeat(1015)}\n`);
+    const client = s3.createClient();
+    const requests = recordS3Requests(client);
+
+    // Act
+    const info = await putObjectFromPieces(client, bucket, 'audits/run/summary.json', pieces, 'application/json', 5 * MiB);
+    const object = await openS3Object(s3.client, bucket, 'audits/run/summary.json');
+    const { bytes } = await collect(object.body);
+
+    // Assess
+    expect(sha256(bytes)).toBe(sha256(Buffer.from(pieces.join(''))));
+    expect(requests.map((r) => r.commandName)).toEqual([
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+    ]);
+    expect(info.etag).toMatch(/^[0-9a-f]{32}-3$/);
+  });
+
+  it('writes pieces that fit in one part with one PutObject', async () => {
+    // Prepare
+    const client = s3.createClient();
+    const requests = recordS3Requests(client);
+
+    // Act
+    const info = await putObjectFromPieces(client, bucket, 'audits/run/small.json', ['{', '"a":1', '}']);
+
+    // Assess
+    expect(requests.map((r) => r.commandName)).toEqual(['PutObjectCommand']);
+    expect(info.etag).toBe(md5(Buffer.from('{"a":1}')));
+  });
+});
+
+describe('listObjects', () => {
+  it('yields each object with its size, unquoted ETag and time, past one page', async () => {
+    // Prepare
+    const keys = ['fleet/a.log', 'fleet/b.log', 'fleet/c.log'];
+    for (const key of keys) await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(key) }));
+
+    // Act
+    const listed = [];
+    for await (const o of listObjects(s3.client, bucket, 'fleet/', { pageSize: 2 })) listed.push(o);
+
+    // Assess
+    expect(listed.map((o) => [o.key, o.size, o.etag])).toEqual(keys.map((k) => [k, k.length, md5(Buffer.from(k))]));
+    for (const o of listed) expect(o.lastModified).toBeInstanceOf(Date);
   });
 });
 

@@ -1,6 +1,15 @@
 import { diffVerdicts } from '../../lambda/engine/audit/diff';
-import { renderAuditMarkdown } from '../../lambda/engine/audit/render-summary';
-import { auditPrefix, AuditSummarizer, type AuditEntry, type SummarizableVerdict } from '../../lambda/engine/audit/summary';
+import { renderAuditHtml } from '../../lambda/engine/audit/render-html';
+import { renderAuditMarkdown, renderAuditText } from '../../lambda/engine/audit/render-summary';
+import { auditSummaryJson } from '../../lambda/engine/audit/serialize';
+import {
+  auditPrefix,
+  AuditSummarizer,
+  notCheckedOutcome,
+  outcomeOf,
+  type AuditEntry,
+  type SummarizableVerdict,
+} from '../../lambda/engine/audit/summary';
 
 function verdictOf(compliant: boolean, records: number, bytesSentViolating: number, error?: string): SummarizableVerdict {
   return {
@@ -81,5 +90,98 @@ describe('AuditSummarizer', () => {
     expect(s.logs[1]).not.toHaveProperty('diff');
     expect(md).toContain('country changed: 1.2.4.8 US → CN');
     expect(md).toContain('1 of 2 logs had an earlier verdict');
+  });
+});
+
+describe('AuditSummarizer, schema 2', () => {
+  const run = { directory: 's3://uploads/incoming/', previous: null, toolVersion: '0.0.0-test', startedAt: new Date('2026-06-01T00:00:00Z') };
+
+  it('counts logs not checked as errors and says the run is not complete', () => {
+    // Prepare
+    const summarizer = new AuditSummarizer(run);
+
+    // Act
+    summarizer.add(entry('drone-a/conn.log', verdictOf(true, 5, 0)));
+    summarizer.addOutcome(notCheckedOutcome('drone-b/conn.log', 'its batch failed (States.TaskFailed)'));
+    summarizer.addSkipped(2);
+    summarizer.markIncomplete('1 logs were not checked: no batch reported them');
+    const s = summarizer.summary(new Date('2026-06-01T00:01:00Z'));
+
+    // Assess
+    expect(s).toMatchObject({ schemaVersion: 2, complete: false, incompleteReason: '1 logs were not checked: no batch reported them', skipped: 2 });
+    expect(s.totals).toMatchObject({ logs: 2, compliant: 1, errors: 1, notChecked: 1 });
+    expect(s.prefixes.map((p) => [p.prefix, p.notChecked])).toEqual([
+      ['drone-a', 0],
+      ['drone-b', 1],
+    ]);
+    expect(s.logs[1]).toEqual({
+      path: 'drone-b/conn.log',
+      prefix: 'drone-b',
+      status: 'error',
+      verdict: null,
+      error: 'not checked: its batch failed (States.TaskFailed)',
+      records: 0,
+      bytesSentViolating: 0,
+      violatingDestinations: 0,
+      notChecked: true,
+    });
+    expect(s.logs[0]).not.toHaveProperty('notChecked');
+    expect(renderAuditMarkdown(s)).toContain('INCOMPLETE: 1 logs were not checked: no batch reported them; 1 logs were not checked.');
+    expect(renderAuditText(s)).toContain('2 logs: 1 compliant, 0 non-compliant, 1 errors (1 not checked)');
+  });
+
+  it('sums outcomes passed between functions as JSON the same as the entries they came from', () => {
+    // Prepare
+    const entries = [entry('a/conn.log', verdictOf(false, 10, 300)), entry('b/conn.log', verdictOf(true, 5, 0)), entry('c/x.log', null, { error: 'c/x.log: read failed', verdictFile: null })];
+    const direct = new AuditSummarizer(run);
+    const viaJson = new AuditSummarizer(run);
+
+    // Act
+    for (const e of entries) direct.add(e);
+    for (const o of JSON.parse(JSON.stringify(entries.map(outcomeOf)))) viaJson.addOutcome(o);
+
+    // Assess
+    const at = new Date('2026-06-01T00:01:00Z');
+    expect(viaJson.summary(at)).toEqual(direct.summary(at));
+  });
+});
+
+describe('auditSummaryJson', () => {
+  it('writes exactly what JSON.stringify writes, in pieces', () => {
+    // Prepare
+    const summarizer = new AuditSummarizer({ directory: 'logs', previous: 'audits/old', toolVersion: '0.0.0-test', startedAt: new Date('2026-06-01T00:00:00Z') });
+    summarizer.add(entry('drone-a/conn.log', verdictOf(true, 1, 0)));
+    summarizer.add(entry('drone-b/"quoted"\\path.log', verdictOf(false, 2, 100)));
+    summarizer.addOutcome(notCheckedOutcome('drone-c/conn.log', 'not reached'));
+    const s = summarizer.summary(new Date('2026-06-01T00:01:00Z'));
+    const empty = new AuditSummarizer({ directory: 'logs', previous: null, toolVersion: '0.0.0-test', startedAt: new Date(0) }).summary(new Date(0));
+
+    // Act
+    const pieces = [...auditSummaryJson(s)];
+
+    // Assess
+    expect(pieces.length).toBe(s.logs.length + 2);
+    expect(pieces.join('')).toBe(`${JSON.stringify(s, null, 2)}\n`);
+    expect([...auditSummaryJson(empty)].join('')).toBe(`${JSON.stringify(empty, null, 2)}\n`);
+  });
+});
+
+describe('renderAuditHtml', () => {
+  it('escapes names from the logs and caps the lists, pointing to summary.json', () => {
+    // Prepare
+    const summarizer = new AuditSummarizer({ directory: 's3://b/<x>/', previous: null, toolVersion: '0.0.0-test', startedAt: new Date('2026-06-01T00:00:00Z') });
+    summarizer.add(entry('<script>alert(1)</script>/conn.log', verdictOf(false, 1, 10)));
+    for (let i = 0; i < 5; i++) summarizer.add(entry(`d/${i}.log`, verdictOf(false, 1, 10)));
+
+    // Act
+    const html = renderAuditHtml(summarizer.summary(new Date('2026-06-01T00:01:00Z')), { maxFailingLogs: 3 });
+
+    // Assess
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;/conn.log');
+    expect(html).toContain('Audit <span class="name">s3://b/&lt;x&gt;/</span>');
+    expect(html).toContain('NOT COMPLIANT');
+    expect(html).toContain('3 more logs that are not compliant are in summary.json.');
+    expect(html).toContain("default-src 'none'");
   });
 });

@@ -50,6 +50,21 @@ function violationChange(v: DiffableVerdict['violations'][number]): ViolationCha
 
 const byIp = (a: { ip: string }, b: { ip: string }): number => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0);
 
+/**
+ * A stored verdict that can be diffed, or null when `text` is not one (not JSON, an error verdict,
+ * or missing the lists a diff reads): such a log is not compared.
+ */
+export function parseDiffableVerdict(text: string): DiffableVerdict | null {
+  try {
+    const v = JSON.parse(text) as Partial<Verdict> | null;
+    if (v === null || typeof v !== 'object') return null;
+    if (v.error !== undefined || !Array.isArray(v.destinations) || !Array.isArray(v.violations) || !Array.isArray(v.databases)) return null;
+    return v as DiffableVerdict;
+  } catch {
+    return null;
+  }
+}
+
 /** Whether a diff has nothing in it. */
 export function isEmptyDiff(diff: VerdictDiff): boolean {
   return diff.newViolations.length === 0 && diff.resolvedViolations.length === 0 && diff.countryChanges.length === 0;

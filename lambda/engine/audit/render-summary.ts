@@ -13,7 +13,13 @@ const builds = (dbs: readonly DatabaseBuild[]): string =>
   dbs.length === 0 ? 'none' : dbs.map((d) => `${cell(d.name)} (built ${d.buildEpoch || 'unknown'})`).join(', ');
 
 function countsLine(c: AuditCounts): string {
-  return `${c.logs} logs: ${c.compliant} compliant, ${c.nonCompliant} non-compliant, ${c.errors} errors; ${c.bytesSentViolating} bytes sent outside the jurisdiction`;
+  const notChecked = c.notChecked > 0 ? ` (${c.notChecked} not checked)` : '';
+  return `${c.logs} logs: ${c.compliant} compliant, ${c.nonCompliant} non-compliant, ${c.errors} errors${notChecked}; ${c.bytesSentViolating} bytes sent outside the jurisdiction`;
+}
+
+/** The warning of a run that did not get to every log. */
+function incompleteLine(s: AuditSummary): string {
+  return `INCOMPLETE: ${s.incompleteReason ?? 'stopped early'}; ${s.totals.notChecked} logs were not checked.`;
 }
 
 /** `summary.md`: totals, the per-prefix table, what changed since the earlier verdicts, the failures. */
@@ -23,6 +29,7 @@ export function renderAuditMarkdown(s: AuditSummary): string {
   out.push(`# Audit of ${cell(s.directory)}`, '');
   out.push(`${s.startedAt} – ${s.finishedAt}, residency ${s.tool.version}; databases: ${builds(s.databases)}.`, '');
   out.push(`**${t.errors > 0 ? 'ERRORS' : t.nonCompliant > 0 ? 'NON-COMPLIANT' : 'COMPLIANT'}**: ${countsLine(t)}.`, '');
+  if (!s.complete) out.push(`**${cell(incompleteLine(s))}**`, '');
   out.push('| prefix | logs | compliant | non-compliant | errors | bytes sent outside | new violations | resolved | country changes |');
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const p of s.prefixes) {
@@ -64,6 +71,7 @@ export function renderAuditMarkdown(s: AuditSummary): string {
 /** A few lines for the terminal: totals, prefixes, and the changes since the earlier verdicts. */
 export function renderAuditText(s: AuditSummary): string {
   const out: string[] = [countsLine(s.totals)];
+  if (!s.complete) out.push(printable(incompleteLine(s)));
   const width = Math.max(...s.prefixes.map((p) => printable(p.prefix).length), 6);
   for (const p of s.prefixes) {
     out.push(`  ${printable(p.prefix).padEnd(width)}  ${p.logs} logs, ${p.compliant} compliant, ${p.nonCompliant} non-compliant, ${p.errors} errors, ${p.bytesSentViolating} bytes outside`);

@@ -3,11 +3,14 @@
  * jurisdiction, a per-prefix breakdown, and the diff against earlier verdicts). Pure: times and the
  * tool version are passed in.
  */
-import type { Verdict } from '../verdict/verdict';
+import type { Verdict, VerdictTotals } from '../verdict/verdict';
 import { isEmptyDiff, type DatabaseBuild, type VerdictDiff } from './diff';
 
-/** Version of the summary layout; fields are only ever added. */
-export const AUDIT_SUMMARY_SCHEMA_VERSION = 1;
+/**
+ * Version of the summary layout; fields are only ever added. 2 added `complete`,
+ * `incompleteReason`, `skipped`, the `notChecked` counts and `logs[].notChecked`.
+ */
+export const AUDIT_SUMMARY_SCHEMA_VERSION = 2;
 
 /** The prefix of logs directly in the audited folder. */
 export const ROOT_PREFIX = '.';
@@ -36,6 +39,62 @@ export interface AuditEntry {
 
 export type AuditStatus = 'compliant' | 'non-compliant' | 'error';
 
+/** What the summary keeps of a verdict: small enough to pass between functions as JSON. */
+export interface AuditVerdictFacts {
+  compliant: boolean;
+  error?: string;
+  totals: Pick<VerdictTotals, 'records' | 'bytesSent' | 'bytesSentViolating' | 'violatingDestinations'>;
+  policySha256: string;
+  /** The location databases of the verdict. */
+  databases: DatabaseBuild[];
+}
+
+/**
+ * One log's outcome as the summarizer folds it: an {@link AuditEntry} reduced to plain JSON, so a
+ * batch of them can be written by one function and summarized by another.
+ */
+export interface AuditOutcome {
+  /** Path relative to the audited folder, `/`-separated. */
+  path: string;
+  /** Where its verdict was written, relative to the run folder; null when none was. */
+  verdictFile: string | null;
+  /** Why it could not be checked; null when it was. */
+  error: string | null;
+  /** True when the log was found but never checked (not reached in time, its batch failed). */
+  notChecked?: boolean;
+  verdict: AuditVerdictFacts | null;
+  /** The diff against its earlier verdict; null when it has none. */
+  diff: VerdictDiff | null;
+}
+
+/** The facts of a verdict the summary keeps. */
+export function verdictFacts(v: SummarizableVerdict): AuditVerdictFacts {
+  const { records, bytesSent, bytesSentViolating, violatingDestinations } = v.totals;
+  return {
+    compliant: v.compliant,
+    ...(v.error !== undefined ? { error: v.error } : {}),
+    totals: { records, bytesSent, bytesSentViolating, violatingDestinations },
+    policySha256: v.policy.sha256,
+    databases: v.databases.filter((d) => d.role === 'location').map((d) => ({ name: d.name, buildEpoch: d.buildEpoch })),
+  };
+}
+
+/** An {@link AuditEntry} as an {@link AuditOutcome}. */
+export function outcomeOf(entry: AuditEntry): AuditOutcome {
+  return {
+    path: entry.path,
+    verdictFile: entry.verdictFile,
+    error: entry.error ?? entry.verdict?.error ?? null,
+    verdict: entry.verdict ? verdictFacts(entry.verdict) : null,
+    diff: entry.diff,
+  };
+}
+
+/** The outcome of a log that was found but not checked, with the reason (`not checked: <why>`). */
+export function notCheckedOutcome(path: string, why: string): AuditOutcome {
+  return { path, verdictFile: null, error: `not checked: ${why}`, notChecked: true, verdict: null, diff: null };
+}
+
 /** Counts over a set of logs. */
 export interface AuditCounts {
   logs: number;
@@ -47,6 +106,8 @@ export interface AuditCounts {
   /** Sum of the verdicts' `totals.bytesSentViolating`: bytes sent outside the jurisdiction. */
   bytesSentViolating: number;
   violatingDestinations: number;
+  /** Logs found but not checked (not reached in time, their batch failed); counted in `errors` too. */
+  notChecked: number;
   /** Logs compared with an earlier verdict. */
   compared: number;
   newViolations: number;
@@ -64,6 +125,8 @@ export interface AuditLogLine {
   records: number;
   bytesSentViolating: number;
   violatingDestinations: number;
+  /** Present (true) when the log was found but not checked; `error` says why. */
+  notChecked?: true;
   /** Present when an earlier verdict of the log was found. */
   diff?: VerdictDiff;
 }
@@ -74,10 +137,16 @@ export interface AuditSummary {
   tool: { name: 'residency'; version: string };
   startedAt: string;
   finishedAt: string;
-  /** The audited folder, as given. */
+  /** The audited folder (or `s3://bucket/prefix/`), as given. */
   directory: string;
   /** The folder of earlier verdicts compared against, as given; null when none. */
   previous: string | null;
+  /** Whether every log found was checked or tried; false when the run stopped early. */
+  complete: boolean;
+  /** Why the run is not complete (time budget, failed batches); null when it is. */
+  incompleteReason: string | null;
+  /** Files under the folder that are not logs and were not read: hidden, residency's own outputs, folder markers. */
+  skipped: number;
   /** The policy's hash (from the verdicts; null when no log was checked). */
   policySha256: string | null;
   /** The location databases used. */
@@ -96,7 +165,7 @@ export function auditPrefix(path: string): string {
 }
 
 /** The status of one log: an error beats non-compliance. */
-export function auditStatus(entry: Pick<AuditEntry, 'verdict' | 'error'>): AuditStatus {
+export function auditStatus(entry: { verdict: Pick<AuditVerdictFacts, 'compliant' | 'error'> | null; error: string | null }): AuditStatus {
   if (entry.error !== null || entry.verdict === null || entry.verdict.error !== undefined) return 'error';
   return entry.verdict.compliant ? 'compliant' : 'non-compliant';
 }
@@ -111,6 +180,7 @@ function emptyCounts(): AuditCounts {
     bytesSent: 0,
     bytesSentViolating: 0,
     violatingDestinations: 0,
+    notChecked: 0,
     compared: 0,
     newViolations: 0,
     resolvedViolations: 0,
@@ -118,11 +188,12 @@ function emptyCounts(): AuditCounts {
   };
 }
 
-function count(into: AuditCounts, entry: AuditEntry, status: AuditStatus): void {
+function count(into: AuditCounts, entry: AuditOutcome, status: AuditStatus): void {
   into.logs += 1;
   if (status === 'compliant') into.compliant += 1;
   else if (status === 'non-compliant') into.nonCompliant += 1;
   else into.errors += 1;
+  if (entry.notChecked) into.notChecked += 1;
   const totals = entry.verdict?.totals;
   if (totals) {
     into.records += totals.records;
@@ -158,6 +229,8 @@ export class AuditSummarizer {
   private readonly logs: AuditLogLine[] = [];
   private policySha256: string | null = null;
   private databases: DatabaseBuild[] = [];
+  private skipped = 0;
+  private readonly incomplete: string[] = [];
 
   constructor(
     private readonly run: { directory: string; previous: string | null; toolVersion: string; startedAt: Date },
@@ -165,33 +238,49 @@ export class AuditSummarizer {
 
   /** Adds one log's outcome; returns its status. */
   add(entry: AuditEntry): AuditStatus {
-    const status = auditStatus(entry);
-    const prefix = auditPrefix(entry.path);
-    count(this.totals, entry, status);
+    return this.addOutcome(outcomeOf(entry));
+  }
+
+  /** Adds one log's outcome, as a batch step wrote it; returns its status. */
+  addOutcome(outcome: AuditOutcome): AuditStatus {
+    const status = auditStatus(outcome);
+    const prefix = auditPrefix(outcome.path);
+    count(this.totals, outcome, status);
     let forPrefix = this.prefixes.get(prefix);
     if (!forPrefix) {
       forPrefix = emptyCounts();
       this.prefixes.set(prefix, forPrefix);
     }
-    count(forPrefix, entry, status);
-    const v = entry.verdict;
+    count(forPrefix, outcome, status);
+    const v = outcome.verdict;
     if (v && this.policySha256 === null && v.error === undefined) {
-      this.policySha256 = v.policy.sha256;
-      this.databases = v.databases.filter((d) => d.role === 'location').map((d) => ({ name: d.name, buildEpoch: d.buildEpoch }));
+      this.policySha256 = v.policySha256;
+      this.databases = v.databases;
     }
-    const error = entry.error ?? v?.error;
+    const error = outcome.error ?? v?.error;
     this.logs.push({
-      path: entry.path,
+      path: outcome.path,
       prefix,
       status,
-      verdict: entry.verdictFile,
+      verdict: outcome.verdictFile,
       ...(error !== undefined ? { error } : {}),
       records: v?.totals.records ?? 0,
       bytesSentViolating: v?.totals.bytesSentViolating ?? 0,
       violatingDestinations: v?.totals.violatingDestinations ?? 0,
-      ...(entry.diff ? { diff: entry.diff } : {}),
+      ...(outcome.notChecked ? { notChecked: true as const } : {}),
+      ...(outcome.diff ? { diff: outcome.diff } : {}),
     });
     return status;
+  }
+
+  /** Counts files under the folder that are not logs (hidden, residency's outputs, folder markers). */
+  addSkipped(n = 1): void {
+    this.skipped += n;
+  }
+
+  /** Records why the run did not get to every log; the summary then says `complete: false`. */
+  markIncomplete(reason: string): void {
+    this.incomplete.push(reason);
   }
 
   /** The summary so far, finished at the given time. */
@@ -203,6 +292,9 @@ export class AuditSummarizer {
       finishedAt: finishedAt.toISOString(),
       directory: this.run.directory,
       previous: this.run.previous,
+      complete: this.incomplete.length === 0,
+      incompleteReason: this.incomplete.length === 0 ? null : this.incomplete.join('; '),
+      skipped: this.skipped,
       policySha256: this.policySha256,
       databases: this.databases,
       totals: { ...this.totals },

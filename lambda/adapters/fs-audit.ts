@@ -1,0 +1,141 @@
+/**
+ * The file-system side of `residency audit`: the logs under a folder, the earlier verdicts of a
+ * run folder, and the run folder a new audit writes (`OUT/audits/<timestamp>/`).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { parseDiffableVerdict, type DiffableVerdict } from '../engine/audit/diff';
+import { OUTPUT_FILE, runFolderName } from '../engine/audit/audit-paths';
+import { renderAuditHtml } from '../engine/audit/render-html';
+import { renderAuditMarkdown } from '../engine/audit/render-summary';
+import { auditSummaryJson } from '../engine/audit/serialize';
+import type { AuditSummary } from '../engine/audit/summary';
+import { InputError, UsageError } from '../engine/errors';
+import { serializeVerdict } from '../engine/verdict/serialize';
+import type { Verdict } from '../engine/verdict/verdict';
+import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from './fs-log-source';
+import { VerdictNamer, verdictBaseName, writeOutputPieces } from './fs-verdict-sink';
+
+/** The logs under a folder, and how many entries were skipped as not logs. */
+export interface FolderListing {
+  /** `/`-separated paths relative to the folder, in sorted order. */
+  logs: string[];
+  /** Hidden files and folders, residency's outputs, excluded folders (a folder counts once). */
+  skipped: number;
+}
+
+/**
+ * Every log file under `root`. Skipped (and counted): hidden files and folders, residency's own
+ * outputs, and the folders in `exclude`. Symbolic links to files are read; links to folders are
+ * not followed (no loops).
+ */
+export function listFolderLogs(root: string, exclude: readonly string[] = []): FolderListing {
+  const excluded = new Set(exclude.map((p) => resolve(p)));
+  const logs: string[] = [];
+  let skipped = 0;
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.name.startsWith('.') || excluded.has(resolve(path))) {
+        skipped += 1;
+        continue;
+      }
+      const isFile = entry.isFile() || (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile() === true);
+      if (entry.isDirectory()) walk(path);
+      else if (!isFile) continue;
+      else if (OUTPUT_FILE.test(entry.name)) skipped += 1;
+      else logs.push(relative(root, path).split(sep).join('/'));
+    }
+  };
+  walk(root);
+  return { logs, skipped };
+}
+
+/** The verdict's path under the verdicts folder: each folder name made safe, like a verdict's file name. */
+export function verdictRelativePath(logPath: string): { dir: string; base: string } {
+  const parts = logPath.split('/').map(verdictBaseName);
+  const base = parts.pop() ?? 'input';
+  return { dir: parts.join('/'), base };
+}
+
+/** The verdicts folder of `--previous`: a run folder's `verdicts/`, or the folder itself. */
+export function previousVerdictsFolder(dir: string): string {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--previous: ${dir}: no such folder`);
+  const inner = join(dir, 'verdicts');
+  return existsSync(join(dir, 'summary.json')) && statSync(inner, { throwIfNoEntry: false })?.isDirectory() ? inner : dir;
+}
+
+/** The earlier verdict of a log in a local verdicts folder, or null when there is none (or it is not a verdict that can be compared). */
+export function readPreviousVerdict(folder: string, logPath: string): DiffableVerdict | null {
+  const { dir, base } = verdictRelativePath(logPath);
+  let text: string;
+  try {
+    text = readFileSync(join(folder, dir, `${base}.verdict.json`), 'utf8');
+  } catch {
+    return null;
+  }
+  return parseDiffableVerdict(text);
+}
+
+/** Yields one chunk. */
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * Opens a log of the folder: a small one is read at once (a 1 MiB stream buffer per file made
+ * audits of many small logs spend their time collecting garbage), a large one streamed.
+ */
+export async function openAuditLog(path: string): Promise<AsyncIterable<Uint8Array>> {
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  if (size === undefined || size > FILE_CHUNK_BYTES) return openLogFile(path);
+  try {
+    return once(readFileSync(path));
+  } catch (err) {
+    throw new InputError(describeFsError(path, err), { cause: err });
+  }
+}
+
+/** A file-system failure to read `file` in one line, or null when `err` is not one. */
+export function describeFsReadFailure(file: string, err: unknown): string | null {
+  if ((err as NodeJS.ErrnoException)?.code === undefined) return null;
+  return `${file}: read failed (${(err as Error).message})`;
+}
+
+/**
+ * A run folder `OUT/audits/<timestamp>/` (`~2`, `~3` ... if it exists): verdicts at their
+ * relative paths under `verdicts/`, then `summary.json`, `summary.md` and `summary.html`.
+ */
+export class FsAuditRun {
+  /** The run folder. */
+  readonly dir: string;
+  private readonly verdictsDir: string;
+  private readonly namers = new Map<string, VerdictNamer>();
+
+  constructor(auditsDir: string, startedAt: Date) {
+    const stamp = runFolderName(startedAt);
+    let dir = join(auditsDir, stamp);
+    for (let n = 2; existsSync(dir); n++) dir = join(auditsDir, `${stamp}~${n}`);
+    this.dir = dir;
+    this.verdictsDir = join(dir, 'verdicts');
+    mkdirSync(this.verdictsDir, { recursive: true });
+  }
+
+  /** Writes a log's verdict under `verdicts/`; returns its path relative to the run folder. */
+  writeVerdict(logPath: string, verdict: Verdict): string {
+    const { dir, base } = verdictRelativePath(logPath);
+    let namer = this.namers.get(dir);
+    if (!namer) this.namers.set(dir, (namer = new VerdictNamer()));
+    const written = writeOutputPieces(join(this.verdictsDir, dir), namer.name(base), '.verdict.json', serializeVerdict(verdict));
+    return relative(this.dir, written).split(sep).join('/');
+  }
+
+  /** Writes summary.json, summary.md and summary.html; returns the path of summary.json. */
+  writeSummary(summary: AuditSummary): string {
+    const json = writeOutputPieces(this.dir, 'summary', '.json', auditSummaryJson(summary));
+    writeFileSync(join(this.dir, 'summary.md'), renderAuditMarkdown(summary));
+    writeFileSync(join(this.dir, 'summary.html'), renderAuditHtml(summary));
+    return json;
+  }
+}
