@@ -86,3 +86,71 @@ describe('parseCategoryTable', () => {
     expect(classifyHostname(table, 'a.tile.openstreetmap.org')?.category).toBe('map-tiles');
   });
 });
+
+describe('the bundled table (data/categories.json)', () => {
+  const text = readFileSync(join(REPO_ROOT, 'data', 'categories.json'), 'utf8');
+  const raw = JSON.parse(text) as { updated: string; entries: Record<string, unknown>[] };
+  const table = parseCategoryTable(text, 'data/categories.json');
+
+  it('has one entry per pattern, each written as the matcher reads it', () => {
+    const patterns = raw.entries.map((e) => e.pattern as string);
+    expect(new Set(patterns).size).toBe(patterns.length);
+    for (const p of patterns) expect(p).toBe(p.trim().toLowerCase());
+  });
+
+  it('says for every entry what the source says and whether it was checked', () => {
+    expect(raw.updated).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    for (const e of raw.entries) {
+      expect(e.source).toMatch(/^https:\/\/\S+$/);
+      expect(typeof e.note).toBe('string');
+      expect((e.note as string).length).toBeGreaterThan(20);
+      expect(typeof e.sourceChecked).toBe('boolean');
+    }
+  });
+
+  it.each([
+    ['android.bugly.qq.com', 'device-identifiers-and-crash-reports'],
+    ['firebase-settings.crashlytics.com', 'device-identifiers-and-crash-reports'],
+    ['crashlyticsreports-pa.googleapis.com', 'device-identifiers-and-crash-reports'],
+    ['o4508312317132800.ingest.us.sentry.io', 'device-identifiers-and-crash-reports'],
+    ['o123.ingest.de.sentry.io', 'device-identifiers-and-crash-reports'],
+    ['o123.ingest.sentry.io', 'device-identifiers-and-crash-reports'],
+    ['sessions.bugsnag.com', 'device-identifiers-and-crash-reports'],
+    ['api.instabug.com', 'device-identifiers-and-crash-reports'],
+    ['mydjiflight.dji.com', 'flight-logs'],
+    ['fffdrone.aasky.net', 'flight-logs'],
+    ['www.skypixel.com', 'media'],
+    ['flysafe-api.dji.com', 'location-checks'],
+    ['webrd01.is.autonavi.com', 'map-tiles'],
+    ['online3.map.bdimg.com', 'map-tiles'],
+    ['maps.hereapi.com', 'map-tiles'],
+    ['api.mapbox.com', 'map-tiles'],
+    ['events.mapbox.com', 'analytics'],
+    ['app-measurement.com', 'analytics'],
+    ['region1.app-measurement.com', 'analytics'],
+    ['region1.google-analytics.com', 'analytics'],
+    ['ulogs.umeng.com', 'analytics'],
+    ['api2.branch.io', 'analytics'],
+    ['mesu.apple.com', 'updates'],
+    ['r3---sn-abc.gvt1.com', 'updates'],
+  ])('classifies %s as %s', (host, category) => {
+    expect(classifyHostname(table, host)?.category).toBe(category);
+  });
+
+  it.each([
+    // Shared domains carry many kinds of data: no pattern may claim them as a whole.
+    'www.googleapis.com',
+    'storage.googleapis.com',
+    'www.dji.com',
+    'dji.com',
+    'errlog.umeng.com',
+    'www.umeng.com',
+    'qq.com',
+    'www.baidu.com',
+    'restapi.amap.com',
+    'oss-us-west-1.aliyuncs.com',
+    's3.amazonaws.com',
+  ])('leaves %s unclassified', (host) => {
+    expect(classifyHostname(table, host)).toBeNull();
+  });
+});
