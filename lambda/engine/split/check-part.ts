@@ -118,6 +118,28 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
 }
 
 /**
+ * The same bytes, the first chunk holding at least `n` of them (or all there are): the check
+ * looks for a byte order mark in its first chunk only, and the tracker must see what it sees.
+ */
+export async function* firstBytesTogether(source: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
+  let held: Buffer[] | null = [];
+  let heldBytes = 0;
+  for await (const chunk of source) {
+    if (held === null) {
+      yield chunk;
+      continue;
+    }
+    held.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    heldBytes += chunk.length;
+    if (heldBytes >= n) {
+      yield held.length === 1 ? held[0]! : Buffer.concat(held);
+      held = null;
+    }
+  }
+  if (held !== null && heldBytes > 0) yield Buffer.concat(held);
+}
+
+/**
  * Checks one range of a split log.
  *
  * @param source the log's bytes from `spec.start - 1` (from 0 for the first range) on; read only
@@ -151,7 +173,7 @@ export async function checkPart(
     // Absolute offset of the next byte the source yields.
     let at = first ? 0 : spec.start - 1;
     let firstChunk = true;
-    const it = source[Symbol.asyncIterator]();
+    const it = (first ? firstBytesTogether(source, 3) : source)[Symbol.asyncIterator]();
     try {
       for (;;) {
         const next = await it.next();

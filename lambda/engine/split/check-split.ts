@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { runCheck, type CheckOptions } from '../check';
 import type { Verdict } from '../verdict/verdict';
-import { checkPart, type PartResult, type PartSpec } from './check-part';
+import { checkPart, firstBytesTogether, type PartResult, type PartSpec } from './check-part';
 import { mergeParts } from './merge';
 import { PLAN_HEAD_BYTES, planSplit, type PlanOptions } from './plan';
 
@@ -77,7 +77,7 @@ async function pool<T, R>(items: readonly T[], limit: number, work: (item: T) =>
  */
 export async function checkSplit(source: RangeSource, options: CheckOptions, split: SplitCheckOptions = {}): Promise<SplitCheckResult> {
   const whole = async (reason: string): Promise<SplitCheckResult> => ({
-    verdict: await runCheck(source.read(0), options),
+    verdict: await runCheck(firstBytesTogether(source.read(0), 3), options),
     mode: 'whole',
     reason,
     parts: 1,

@@ -202,12 +202,11 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
   const agg = new MergedAggregate(options);
   const maxSkipped = options.maxSkippedRecords ?? DEFAULT_MAX_SKIPPED_RECORDS;
   let offset = 0;
-  let bytesRead = 0;
   for (let k = 0; k <= last; k++) {
     const p = byIndex[k]!;
     agg.add(p, offset);
     const terminal = p.outcome !== 'ok';
-    bytesRead = terminal ? p.firstLineStart + p.bytesRead : p.firstLineStart + p.bytes;
+    const bytesRead = terminal ? p.firstLineStart + p.bytesRead : p.firstLineStart + p.bytes;
     if (terminal) {
       const line = p.errorLine === null ? '' : `line ${p.errorLine + offset}: `;
       const message = p.outcome === 'stopped' ? stoppedMessage(bytesRead, agg.records) : `${line}${p.error ?? 'stopped'}`;

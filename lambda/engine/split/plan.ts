@@ -112,9 +112,10 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
   }
   // The best guess of the context of a range far into the log: the one at the end of the head.
   // A range that turns out to start under another is checked again by the merge.
+  // (CSV: outside a trailer, where nearly every line of a log is.)
   const tracker = dialect.tracker(params);
   for (const line of lines) if (line.leading) tracker.line(line.buf, 0, line.buf.length);
-  const context = dialect.compose([], tracker.seen(), params);
+  const context = params.csvPrefix ? [...params.csvPrefix] : dialect.compose([], tracker.seen(), params);
   return {
     size,
     format: format.name,
