@@ -5,6 +5,7 @@ import type { ObjectLockMode } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './constructs/access-log-bucket';
+import { BigLogCheck } from './constructs/big-log-check';
 import { CheckerAlarms } from './constructs/checker-alarms';
 import { CheckerFunction } from './constructs/checker-function';
 import { IntakeQueue } from './constructs/intake-queue';
@@ -82,6 +83,28 @@ export interface ResidencyStackProps extends StackProps {
    * @default - no alarm actions
    */
   readonly alarmTopic?: ITopic;
+
+  // Big logs (split checks by byte ranges).
+
+  /**
+   * Logs larger than this many bytes are checked by the split-check state machine instead of
+   * the checker function.
+   *
+   * @default 1 GiB
+   */
+  readonly bigLogThresholdBytes?: number;
+  /**
+   * Size of one range of a split check, in bytes.
+   *
+   * @default 1 GiB
+   */
+  readonly bigLogPartBytes?: number;
+  /**
+   * Ranges of one log checked at once.
+   *
+   * @default 20
+   */
+  readonly bigLogMaxConcurrency?: number;
 }
 
 /**
@@ -97,6 +120,8 @@ export class ResidencyStack extends Stack {
   public readonly intakeQueue: IntakeQueue;
   /** The checker function. */
   public readonly checker: CheckerFunction;
+  /** The split check of large logs. */
+  public readonly bigLogCheck: BigLogCheck;
 
   constructor(scope: Construct, id: string, props: ResidencyStackProps = {}) {
     super(scope, id, props);
@@ -139,6 +164,22 @@ export class ResidencyStack extends Stack {
       deadLetterQueue: this.intakeQueue.deadLetterQueue,
       alarmTopic: props.alarmTopic,
     });
+
+    // ---- Big logs: logs over the threshold are checked by ranges in a state machine. ----
+    this.bigLogCheck = new BigLogCheck(this, 'BigLog', {
+      accessLogBucket: accessLogs.bucket,
+      uploadBucket: this.uploadBucket.bucket,
+      uploadPrefix: this.uploadBucket.uploadPrefix,
+      verdictBucket: this.verdictBucket.bucket,
+      verdictPrefix: this.verdictBucket.verdictPrefix,
+      residencyPolicy: props.residencyPolicy,
+      partBytes: props.bigLogPartBytes,
+      maxConcurrency: props.bigLogMaxConcurrency,
+      logRetention: props.logRetention,
+      alarmTopic: props.alarmTopic,
+    });
+    this.bigLogCheck.routeFrom(this.checker, props.bigLogThresholdBytes);
+    // ---- end of big logs ----
 
     new CfnOutput(this, 'UploadBucketName', {
       description: 'Bucket to upload connection logs to',

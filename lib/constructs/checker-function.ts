@@ -72,6 +72,18 @@ export interface CheckerFunctionProps {
    */
   readonly bundledFiles?: readonly string[];
   /**
+   * Handler source, relative to the project root (its export `handler` is the entry point).
+   *
+   * @default 'lambda/handler.ts'
+   */
+  readonly entry?: string;
+  /**
+   * Description of the function.
+   *
+   * @default 'Checks uploaded connection logs against the data-residency policy'
+   */
+  readonly description?: string;
+  /**
    * Directory holding `package-lock.json`, `node_modules/` and `lambda/handler.ts`.
    *
    * @default - the nearest ancestor directory of this file that contains `package-lock.json`
@@ -119,8 +131,8 @@ export class CheckerFunction extends Construct {
     logGroup.grantWrite(role);
 
     this.nodejsFunction = new NodejsFunction(this, 'Function', {
-      description: 'Checks uploaded connection logs against the data-residency policy',
-      entry: path.join(projectRoot, HANDLER_ENTRY),
+      description: props.description ?? 'Checks uploaded connection logs against the data-residency policy',
+      entry: path.join(projectRoot, props.entry ?? HANDLER_ENTRY),
       handler: 'handler',
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
@@ -161,6 +173,11 @@ export class CheckerFunction extends Construct {
     });
     this.function = this.nodejsFunction;
     this.logGroup = logGroup;
+  }
+
+  /** Sets an environment variable of the function. */
+  public addEnvironment(name: string, value: string): void {
+    this.nodejsFunction.addEnvironment(name, value);
   }
 
   /** Lets the function read (only) the objects under `prefix` in `bucket`, any version. */
