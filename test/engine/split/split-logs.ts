@@ -4,6 +4,17 @@
  * marks, blank, bad and over-long lines, trailers, quoted fields, long lists per destination).
  */
 import fc from 'fast-check';
+import type { RangeSource } from '../../../lambda/engine/split/check-split';
+
+/** A log in memory read from any offset, in chunks of `chunkSize` bytes. */
+export function bufferSource(bytes: Buffer, chunkSize = 4096): RangeSource {
+  return {
+    size: bytes.length,
+    async *read(start: number) {
+      for (let i = start; i < bytes.length; i += chunkSize) yield bytes.subarray(i, Math.min(bytes.length, i + chunkSize));
+    },
+  };
+}
 
 /** Remote addresses in several countries and classes (IPv6 and IPv4-mapped spellings too). */
 export const REMOTES = [

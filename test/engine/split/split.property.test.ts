@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import type { CheckOptions } from '../../../lambda/engine/check';
-import { checkSplit, type RangeSource } from '../../../lambda/engine/split/check-split';
+import { checkSplit } from '../../../lambda/engine/split/check-split';
 import type { Verdict } from '../../../lambda/engine/verdict/verdict';
 import { verdictJson } from '../../../lambda/engine/verdict/serialize';
 import { bundledDatabases, checkBytes, fixture, policyOf } from '../../helpers/engine';
-import { capsLog, GENERATED_LOGS, LONG_LINE_LIMIT, logBytes } from './split-logs';
+import { bufferSource, capsLog, GENERATED_LOGS, LONG_LINE_LIMIT, logBytes } from './split-logs';
 
 /** The options both checks get. */
 function optionsOf(extra: Partial<CheckOptions> = {}): CheckOptions {
@@ -20,16 +20,6 @@ function optionsOf(extra: Partial<CheckOptions> = {}): CheckOptions {
     toolVersion: '0.0.0-test',
     now: new Date('2026-01-01T00:00:00Z'),
     ...extra,
-  };
-}
-
-/** A log in memory read from any offset, in chunks of `chunkSize` bytes. */
-export function bufferSource(bytes: Buffer, chunkSize = 4096): RangeSource {
-  return {
-    size: bytes.length,
-    async *read(start: number) {
-      for (let i = start; i < bytes.length; i += chunkSize) yield bytes.subarray(i, Math.min(bytes.length, i + chunkSize));
-    },
   };
 }
 
