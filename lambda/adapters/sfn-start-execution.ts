@@ -8,7 +8,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ENV_SFN_ENDPOINT } from '../env-names';
-import { S3AdapterError } from './s3-errors';
+import { ResidencyError } from '../engine';
 
 /** AWS credentials as the SDK resolves them. */
 export interface AwsCredentials {
@@ -68,7 +68,7 @@ export function signJsonRequest(
 }
 
 /** Step Functions answered with an error. */
-export class StepFunctionsError extends S3AdapterError {
+export class StepFunctionsError extends ResidencyError {
   constructor(
     message: string,
     readonly code: string,
