@@ -9,6 +9,8 @@ import {
   ENV_AUDIT_BUCKET,
   ENV_AUDIT_OUTPUT_PREFIX,
   ENV_AUDIT_PREFIXES,
+  ENV_BIG_LOG_STATE_MACHINE,
+  ENV_BIG_LOG_THRESHOLD_BYTES,
   ENV_DESTINATIONS_PREFIX,
   ENV_GEOIP_DBS,
   ENV_POLICY,
@@ -27,6 +29,25 @@ export interface CheckerConfig {
   readonly policySpec: string;
   /** `RESIDENCY_GEOIP_DBS`: `s3://` URLs of MMDB databases; empty = the bundled ones. */
   readonly databaseUrls: readonly string[];
+  /**
+   * Logs larger than `thresholdBytes` go to the split-check state machine instead of being
+   * checked here (`RESIDENCY_BIG_LOG_STATE_MACHINE`, `RESIDENCY_BIG_LOG_THRESHOLD_BYTES`); null
+   * when not configured.
+   */
+  readonly bigLog?: { readonly stateMachineArn: string; readonly thresholdBytes: number } | null;
+}
+
+/** A whole number of bytes from a variable, or a configuration error naming it. */
+export function bytesVariable(env: Env, name: string): number {
+  const text = required(env, name);
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new UsageError(`Environment variable ${name} must be a positive whole number of bytes, got '${text}'`);
+  return Number(text);
+}
+
+function bigLogConfig(env: Env): CheckerConfig['bigLog'] {
+  const arn = env[ENV_BIG_LOG_STATE_MACHINE]?.trim();
+  if (!arn) return null;
+  return Object.freeze({ stateMachineArn: arn, thresholdBytes: bytesVariable(env, ENV_BIG_LOG_THRESHOLD_BYTES) });
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -59,6 +80,7 @@ export function loadConfig(env: Env): CheckerConfig {
     destinationsPrefix,
     policySpec: env[ENV_POLICY]?.trim() || 'us',
     databaseUrls: Object.freeze(dbs),
+    bigLog: bigLogConfig(env),
   });
 }
 

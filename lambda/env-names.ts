@@ -33,3 +33,14 @@ export const ENV_AUDIT_OUTPUT_PREFIX = 'RESIDENCY_AUDIT_OUTPUT_PREFIX';
 
 /** Default key prefix of audit runs in the verdict bucket. */
 export const DEFAULT_AUDIT_OUTPUT_PREFIX = 'audits/';
+
+/** ARN of the state machine that checks logs too large for one invocation, in ranges. */
+export const ENV_BIG_LOG_STATE_MACHINE = 'RESIDENCY_BIG_LOG_STATE_MACHINE';
+/** Size in bytes above which the checker hands a log to that state machine. */
+export const ENV_BIG_LOG_THRESHOLD_BYTES = 'RESIDENCY_BIG_LOG_THRESHOLD_BYTES';
+/** Bucket the split check keeps its plan and range results in (under `work/`). */
+export const ENV_BIG_LOG_WORK_BUCKET = 'RESIDENCY_BIG_LOG_WORK_BUCKET';
+/** Size in bytes of one range of a split check. */
+export const ENV_BIG_LOG_PART_BYTES = 'RESIDENCY_BIG_LOG_PART_BYTES';
+/** Standard SDK variable: the Step Functions endpoint (a local stand-in in tests). */
+export const ENV_SFN_ENDPOINT = 'AWS_ENDPOINT_URL_SFN';

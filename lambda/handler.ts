@@ -5,6 +5,7 @@
  * finally dead-letters.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { routeBigLog } from './adapters/big-log-route';
 import { createS3Client } from './adapters/s3-client';
 import { checkS3Object, decodeEventKey, type ObjectRef } from './adapters/s3-check-object';
 import { CheckResources } from './adapters/s3-check-resources';
@@ -64,6 +65,7 @@ function objectRefOf(r: S3EventRecord): ObjectRef {
     key: decodeEventKey(r.s3.object.key),
     ...(r.s3.object.versionId ? { versionId: r.s3.object.versionId } : {}),
     ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
+    ...(typeof r.s3.object.size === 'number' ? { size: r.s3.object.size } : {}),
   };
 }
 
@@ -115,6 +117,11 @@ export const STOP_MARGIN_MS = 15_000;
 
 async function checkRef(rt: Runtime, ref: ObjectRef, shouldStop?: () => boolean): Promise<void> {
   const started = Date.now();
+  const routed = rt.config.bigLog ? await routeBigLog(rt.client, rt.config.bigLog, process.env, ref) : null;
+  if (routed) {
+    log('INFO', routed.started ? 'handed to the big-log check' : 'big-log check already started', { bucket: ref.bucket, key: ref.key, versionId: ref.versionId, ...routed });
+    return;
+  }
   const outcome = await checkS3Object(rt.client, rt.resources, { ...rt.config, ...(shouldStop ? { shouldStop } : {}) }, ref);
   log('INFO', outcome.kind === 'duplicate' ? 'verdict already written' : 'verdict written', {
     bucket: ref.bucket,

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { AccessLogBucket } from './constructs/access-log-bucket';
 import { AuditFunction } from './constructs/audit-function';
 import { AuditStateMachine } from './constructs/audit-state-machine';
+import { BigLogCheck } from './constructs/big-log-check';
 import { CheckerAlarms } from './constructs/checker-alarms';
 import { CheckerFunction } from './constructs/checker-function';
 import { IntakeQueue } from './constructs/intake-queue';
@@ -134,6 +135,28 @@ export interface ResidencyStackProps extends StackProps {
    * @default 2048
    */
   readonly auditMemorySize?: number;
+
+  // Big logs (split checks by byte ranges).
+
+  /**
+   * Logs larger than this many bytes are checked by the split-check state machine instead of
+   * the checker function.
+   *
+   * @default 1 GiB
+   */
+  readonly bigLogThresholdBytes?: number;
+  /**
+   * Size of one range of a split check, in bytes.
+   *
+   * @default 1 GiB
+   */
+  readonly bigLogPartBytes?: number;
+  /**
+   * Ranges of one log checked at once.
+   *
+   * @default 20
+   */
+  readonly bigLogMaxConcurrency?: number;
 }
 
 /**
@@ -155,6 +178,8 @@ export class ResidencyStack extends Stack {
   public readonly auditFunction?: AuditFunction;
   /** The audit state machine and its schedule, when the audit is deployed. */
   public readonly audit?: AuditStateMachine;
+  /** The split check of large logs. */
+  public readonly bigLogCheck: BigLogCheck;
 
   constructor(scope: Construct, id: string, props: ResidencyStackProps = {}) {
     super(scope, id, props);
@@ -227,6 +252,21 @@ export class ResidencyStack extends Stack {
         value: this.audit.stateMachine.stateMachineArn,
       });
     }
+    // ---- Big logs: logs over the threshold are checked by ranges in a state machine. ----
+    this.bigLogCheck = new BigLogCheck(this, 'BigLog', {
+      accessLogBucket: accessLogs.bucket,
+      uploadBucket: this.uploadBucket.bucket,
+      uploadPrefix: this.uploadBucket.uploadPrefix,
+      verdictBucket: this.verdictBucket.bucket,
+      verdictPrefix: this.verdictBucket.verdictPrefix,
+      residencyPolicy: props.residencyPolicy,
+      partBytes: props.bigLogPartBytes,
+      maxConcurrency: props.bigLogMaxConcurrency,
+      logRetention: props.logRetention,
+      alarmTopic: props.alarmTopic,
+    });
+    this.bigLogCheck.routeFrom(this.checker, props.bigLogThresholdBytes);
+    // ---- end of big logs ----
 
     new CfnOutput(this, 'UploadBucketName', {
       description: 'Bucket to upload connection logs to',
@@ -261,6 +301,8 @@ export class ResidencyStack extends Stack {
       this.verdictBucket.bucket,
       this.verdictCatalog.destinationsPrefix,
     );
+    // A big log's verdict is written by the split check's merge, with its destinations too.
+    this.bigLogCheck.function.writeDestinations(this.verdictBucket.bucket, this.verdictCatalog.destinationsPrefix);
     new CfnOutput(this, 'DestinationsPrefix', {
       description: 'Key prefix (in the verdict bucket) of the destinations JSON Lines',
       value: this.verdictCatalog.destinationsPrefix,

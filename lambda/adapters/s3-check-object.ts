@@ -24,6 +24,8 @@ export interface ObjectRef {
   key: string;
   versionId?: string;
   etag?: string;
+  /** Size in bytes, when the event says (S3 events do). */
+  size?: number;
 }
 
 /** What happened to one object. */
@@ -184,33 +186,49 @@ export async function checkS3Object(
       source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null },
     });
   }
+  return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
+}
+
+/**
+ * Writes a verdict, its report and its destinations: with `If-None-Match: *` when the key has none yet (a
+ * concurrent duplicate delivery may be writing the same one), as a new version otherwise.
+ */
+async function writeVerdict(
+  client: S3Client,
+  bucket: string,
+  verdictKey: string,
+  ref: ObjectRef,
+  verdict: Verdict,
+  existing: Record<string, unknown> | null,
+  destinationsPrefix: string,
+): Promise<CheckOutcome> {
   const body = verdictJson(verdict);
   if (existing === null) {
     // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
-    const written = await putIfAbsent(client, target.verdictBucket, verdictKey, body);
+    const written = await putIfAbsent(client, bucket, verdictKey, body);
     if (!written) {
       // Someone wrote it since we looked. A duplicate only if it judged the same object version: a
       // verdict about other bytes (an overwrite's two notifications racing) must not swallow ours.
-      const winner = await existingVerdictSource(client, target.verdictBucket, verdictKey);
+      const winner = await existingVerdictSource(client, bucket, verdictKey);
       const judged = verdict.input.source ?? {};
       if (winner && sameObject(winner, { versionId: judged.versionId ?? undefined, etag: judged.etag ?? undefined })) {
         return { kind: 'duplicate', verdictKey };
       }
       throw new S3AdapterError(
-        `${formatS3Url(target.verdictBucket, verdictKey)}: written meanwhile with the verdict of another version of ${formatS3Url(ref.bucket, ref.key)}; retry to replace it`,
+        `${formatS3Url(bucket, verdictKey)}: written meanwhile with the verdict of another version of ${formatS3Url(ref.bucket, ref.key)}; retry to replace it`,
       );
     }
   } else {
     // A newer version of the object: the bucket keeps (and locks) the earlier verdict's version.
     await client.send(
-      new PutObjectCommand({ Bucket: target.verdictBucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
+      new PutObjectCommand({ Bucket: bucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
     );
   }
   // The report and the destinations are views of the verdict just written, so they follow it (the
   // report a plain overwrite, the destinations write-once under a key of their own). Should either
   // write fail, the message is retried and the duplicate path above writes what is missing.
-  await putReport(client, target.verdictBucket, verdictKey, verdict);
-  const destinations = await putDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, verdict);
+  await putReport(client, bucket, verdictKey, verdict);
+  const destinations = await putDestinations(client, bucket, destinationsPrefix, verdictKey, verdict);
   return {
     kind: 'checked',
     verdictKey,
@@ -218,4 +236,32 @@ export async function checkS3Object(
     ...(verdict.error ? { error: verdict.error } : {}),
     ...(destinations.kind === 'none' ? {} : { destinationsKey: destinations.key }),
   };
+}
+
+/** Whether the object version `ref` names already has its verdict. */
+export async function hasVerdict(client: S3Client, target: { verdictBucket: string; verdictPrefix: string }, ref: ObjectRef): Promise<boolean> {
+  const existing = await existingVerdictSource(client, target.verdictBucket, verdictKeyOf(target.verdictPrefix, ref.key));
+  return existing !== null && sameObject(existing, ref);
+}
+
+/**
+ * Stores a verdict made elsewhere (a split check's merge) exactly as {@link checkS3Object} stores
+ * its own: one verdict per object version, the report beside it, its destinations as JSON Lines.
+ */
+export async function storeVerdict(
+  client: S3Client,
+  target: Pick<CheckTarget, 'verdictBucket' | 'verdictPrefix' | 'destinationsPrefix'>,
+  ref: ObjectRef,
+  verdict: Verdict,
+): Promise<CheckOutcome> {
+  const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
+  const destinationsPrefix = target.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX;
+  const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
+  const existing = stored?.source ?? null;
+  if (stored && existing && sameObject(existing, ref)) {
+    await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
+    await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
+    return { kind: 'duplicate', verdictKey };
+  }
+  return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
 }

@@ -45,6 +45,8 @@ export interface OpenS3ObjectOptions {
   readonly ifMatch?: string;
   /** Aborts the request (e.g. when the Lambda is about to time out). */
   readonly abortSignal?: AbortSignal;
+  /** Read from this byte offset to the end (a `Range` request); `size` is then what remains. */
+  readonly fromByte?: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function openS3Object(
         Key: key,
         VersionId: options.versionId,
         IfMatch: options.ifMatch === undefined ? undefined : quoteEtag(options.ifMatch),
+        Range: options.fromByte === undefined ? undefined : `bytes=${options.fromByte}-`,
       }),
       { abortSignal: options.abortSignal },
     );

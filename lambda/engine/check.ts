@@ -50,6 +50,11 @@ export interface CheckOptions {
   shouldStop?: () => boolean;
   /** Called now and then with the number of input bytes read so far (for progress bars). */
   onProgress?: (bytesRead: number, records: number) => void;
+  /**
+   * The input is one part of a larger log (a split check): the whole-input rules (no records,
+   * none readable) are left to the merge, which receives each part's aggregate here.
+   */
+  part?: { onAggregate(agg: Aggregator): void };
 }
 
 /** Default of {@link CheckOptions.maxSkippedRecords}. */
@@ -68,7 +73,7 @@ export const DETECT_BYTES = 64 * 1024;
 const DETECT_LINES = 20;
 
 /** The first non-empty lines of `bytes`, the input's first bytes (`truncated` when there is more). */
-function headLines(bytes: Buffer, truncated: boolean): string[] {
+export function headLines(bytes: Buffer, truncated: boolean): string[] {
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = text.split(/\r?\n/);
@@ -179,10 +184,10 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       splitter.end();
     }
     parser.finish(agg);
-    if (agg.records === 0) {
+    if (agg.records === 0 && !options.part) {
       throw new InputError(`no records found in this ${format.name} log`);
     }
-    if (agg.connections === 0 && agg.noDataRecords === 0) {
+    if (agg.connections === 0 && agg.noDataRecords === 0 && !options.part) {
       const first = agg.errors[0] ?? agg.unattributedKept[0];
       const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
       throw new InputError(
@@ -192,6 +197,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
   } catch (err) {
     if (err instanceof SourceError) throw err.original;
     if (err instanceof ResidencyError) {
+      options.part?.onAggregate(agg);
       // Drain nothing more: the verdict cites what was read.
       return errorVerdict(
         err.message,
@@ -201,5 +207,6 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     }
     throw err;
   }
+  options.part?.onAggregate(agg);
   return buildVerdict({ options, stats, format: format.name, formatSource, agg });
 }

@@ -70,6 +70,16 @@ describe('cdk-nag AwsSolutions on the app', () => {
     const acks = acknowledgements(app);
     expect(acks.map(({ path: at, id }) => `${at}: ${id}`).sort()).toEqual([
       'Residency/AccessLogs/Bucket: AwsSolutions-S1',
+      'Residency/BigLog/Function: AwsSolutions-IAM5[Resource::<BigLogWorkBucket80809105.Arn>/work/*]',
+      'Residency/BigLog/Function: AwsSolutions-IAM5[Resource::<UploadBucket84BF9F0F.Arn>/incoming/*]',
+      'Residency/BigLog/Function: AwsSolutions-IAM5[Resource::<VerdictBucket05F5944F.Arn>/destinations/*]',
+      'Residency/BigLog/Function: AwsSolutions-IAM5[Resource::<VerdictBucket05F5944F.Arn>/verdicts/*]',
+      'Residency/BigLog/StateMachine: AwsSolutions-IAM5[Resource::*]',
+      'Residency/BigLog/StateMachine: AwsSolutions-IAM5[Resource::<BigLogFunctionD26D180B.Arn>:*]',
+      'Residency/BigLog/StateMachine: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:' +
+        '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BigLogStateMachine58CC83A2"}]}]}/*:*]',
+      'Residency/BigLog/StateMachine: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:' +
+        '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BigLogStateMachine58CC83A2"}]}]}:*]',
       'Residency/BucketNotificationsHandler050a0587b7544547bf325f094a3db834: ' +
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/' +
         'AWSLambdaBasicExecutionRole]',

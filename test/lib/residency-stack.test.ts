@@ -73,8 +73,8 @@ describe('ResidencyStack with default props', () => {
   });
 
   describe('buckets', () => {
-    it('creates the upload, verdict, access-log and query-results buckets and nothing else', () => {
-      template.resourceCountIs('AWS::S3::Bucket', 4);
+    it('creates the upload, verdict, access-log, query-results and big-log work buckets and nothing else', () => {
+      template.resourceCountIs('AWS::S3::Bucket', 5);
     });
 
     it('blocks all public access on every bucket', () => {
@@ -105,7 +105,7 @@ describe('ResidencyStack with default props', () => {
     });
 
     it('denies every non-TLS request in every bucket policy', () => {
-      template.resourceCountIs('AWS::S3::BucketPolicy', 4);
+      template.resourceCountIs('AWS::S3::BucketPolicy', 5);
       template.allResourcesProperties('AWS::S3::BucketPolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -311,9 +311,22 @@ describe('ResidencyStack with default props', () => {
           expect.objectContaining({ Action: 's3:PutObject', Resource: destinations }),
         ]),
       );
+      // The split-check function: the same (destinations included: its merge writes verdicts),
+      // plus its work bucket under work/ only.
+      const work = cfn(stack, stack.bigLogCheck.workBucket.arnForObjects('work/*'));
+      expect(s3Statements).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: [work, verdicts] }),
+          expect.objectContaining({
+            Action: 's3:ListBucket',
+            Resource: cfn(stack, stack.bigLogCheck.workBucket.bucketArn),
+            Condition: { StringLike: { 's3:prefix': ['work/*'] } },
+          }),
+        ]),
+      );
       // The only other S3 grant: CDK's deploy-time notification handler, on the bucket itself.
       const uploadBucket = cfn(stack, stack.uploadBucket.bucket.bucketArn);
-      expect(s3Statements).toHaveLength(5);
+      expect(s3Statements).toHaveLength(10);
       expect(s3Statements).toContainEqual(
         expect.objectContaining({ Action: 's3:PutBucketNotification', Resource: uploadBucket }),
       );
@@ -321,15 +334,34 @@ describe('ResidencyStack with default props', () => {
 
     it('allows no wildcard action and no wildcard resource except those object paths', () => {
       const { stack } = synth;
+      const smName = { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId(template, 'AWS::StepFunctions::StateMachine', 'BigLog') }] }] };
+      const executions = (suffix: string): unknown => ({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', smName, suffix]],
+      });
       const allowedWildcards = [
         cfn(stack, stack.uploadBucket.bucket.arnForObjects('incoming/*')),
         cfn(stack, stack.verdictBucket.bucket.arnForObjects('verdicts/*')),
         cfn(stack, stack.verdictBucket.bucket.arnForObjects('destinations/*')),
+        cfn(stack, stack.bigLogCheck.workBucket.arnForObjects('work/*')),
+        // The state machine: any version of its function, and its own Distributed Map runs.
+        { 'Fn::Join': ['', [cfn(stack, stack.bigLogCheck.function.function.functionArn), ':*']] },
+        executions(':*'),
+        executions('/*:*'),
       ];
+      // Actions without resource-level permissions, needed for the state machine's logs and traces.
+      const unscoped = new Set([
+        'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies',
+        'logs:GetLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery',
+        'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+      ]);
       const statements = allowStatements(template);
       expect(statements.length).toBeGreaterThan(0);
       for (const statement of statements) {
         for (const action of asArray(statement.Action)) expect(action).not.toMatch(/\*/);
+        if (statement.Resource === '*') {
+          for (const action of asArray(statement.Action)) expect(unscoped).toContain(action);
+          continue;
+        }
         for (const resource of asArray(statement.Resource)) {
           if (JSON.stringify(resource).includes('*'))
             expect(allowedWildcards).toContainEqual(resource);
@@ -362,7 +394,7 @@ describe('ResidencyStack with default props', () => {
     });
 
     it('has no alarm actions without an alarm topic', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
     });
   });
@@ -488,7 +520,7 @@ describe('ResidencyStack with overridden props', () => {
   it('notifies the alarm topic when an alarm fires and when it recovers', () => {
     // A cross-stack reference to the topic's ARN (rendered as a weak reference per cdk.json).
     const topicArn = { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Alarms' }) };
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [topicArn],
       OKActions: [topicArn],

@@ -56,11 +56,11 @@ export interface DestinationAggregate {
   readonly connectionsWithUnknownBytes: number;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
-  readonly ports: number[];
-  readonly protocols: string[];
+  readonly ports: readonly number[];
+  readonly protocols: readonly string[];
   readonly hostnames: ReadonlySet<string> | null;
   readonly apps: ReadonlySet<string> | null;
-  readonly evidenceLines: number[];
+  readonly evidenceLines: readonly number[];
 }
 
 function addName(set: Set<string> | undefined, name: string): Set<string> {
@@ -318,25 +318,17 @@ export class Aggregator implements RecordSink {
     this.noDataRecords++;
   }
 
-  /**
-   * Every destination's totals, in order of first sight; lists are fresh copies, sorted (ports and
-   * evidence lines ascending, protocols by name), for the verdict to take as they are.
-   */
+  /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {
     const out: DestinationAggregate[] = [];
     const rows = this.rows;
-    const byNumber = (a: number, b: number): number => a - b;
     for (let d = 0; d < this.destCount; d++) {
       const at = d * ROW;
-      const ports = this.destPorts[d]!.slice();
+      const ports: number[] = [];
       for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
-      if (ports.length > 1) ports.sort(byNumber);
-      const mask = rows[at + C_PROTO_MASK]!;
-      const protocols = this.destProtocols[d]!.slice();
-      for (let bit = 0; bit < this.protocolNames.length; bit++) if ((mask & (1 << bit)) !== 0) protocols.push(this.protocolNames[bit]!);
-      if (protocols.length > 1) protocols.sort();
-      const evidence = this.destEvidence[d]!.slice();
-      if (evidence.length > 1) evidence.sort(byNumber);
+      ports.push(...this.destPorts[d]!);
+      const protocols = this.protocolNames.filter((_, bit) => (rows[at + C_PROTO_MASK]! & (1 << bit)) !== 0);
+      protocols.push(...this.destProtocols[d]!);
       out.push({
         facts: this.epFacts[this.destEndpoint[d]!]!,
         connections: rows[at + C_CONNECTIONS]!,
@@ -350,7 +342,7 @@ export class Aggregator implements RecordSink {
         protocols,
         hostnames: this.destHostnames[d] ?? null,
         apps: this.destApps[d] ?? null,
-        evidenceLines: evidence,
+        evidenceLines: this.destEvidence[d]!,
       });
     }
     return out;

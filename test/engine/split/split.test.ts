@@ -1,0 +1,163 @@
+/**
+ * The split check's edges: what cannot be split, input errors and limits met in a range, the
+ * time budget, and a range judged under another configuration.
+ */
+import { gzipSync } from 'node:zlib';
+import type { CheckOptions } from '../../../lambda/engine/check';
+import { checkPart } from '../../../lambda/engine/split/check-part';
+import { checkSplit } from '../../../lambda/engine/split/check-split';
+import { mergeParts, PartMismatchError } from '../../../lambda/engine/split/merge';
+import { planSplit, type SplitPlan } from '../../../lambda/engine/split/plan';
+import { verdictJson } from '../../../lambda/engine/verdict/serialize';
+import { bundledDatabases, checkBytes, fixture, policyOf } from '../../helpers/engine';
+import { bufferSource } from './split-logs';
+
+function optionsOf(extra: Partial<CheckOptions> = {}): CheckOptions {
+  return { name: 'test.log', policy: policyOf('us'), databases: bundledDatabases(), toolVersion: '0.0.0-test', now: new Date('2026-01-01T00:00:00Z'), ...extra };
+}
+
+/** A Zeek conn.log: one header block, `n` connections to 8.8.8.8 (`extra` lines after line `at`). */
+function zeekLog(n: number, extra: string[] = [], at = Math.floor(n / 2)): Buffer {
+  const lines = ['#separator \\x09', '#path\tconn', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes'];
+  for (let i = 0; i < n; i++) {
+    if (i === at) lines.push(...extra);
+    lines.push(`${1_700_000_000 + i}\t10.0.0.5\t${40000 + i}\t8.8.8.8\t443\ttcp\t${i}\t${2 * i}`);
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+const evenCuts = (size: number, n: number): number[] => Array.from({ length: n - 1 }, (_, i) => Math.floor(((i + 1) * size) / n));
+
+describe('planSplit', () => {
+  it.each([
+    ['gzip', gzipSync(fixture('zeek', 'conn-pop3.tsv.log')), 'gzip data can only be decoded from its start'],
+    ['a pcap capture', fixture('pcap', 'zeek-pop3.pcap'), 'pcap records are not lines'],
+    ['a HAR file', fixture('har', 'chrome.har'), 'har records are not lines'],
+    ['an empty log', Buffer.alloc(0), 'the log is empty'],
+  ])('checks %s in one pass', (_what, bytes, reason) => {
+    expect(planSplit(bytes, bytes.length, { partBytes: 100 })).toEqual({ whole: true, reason });
+  });
+
+  it('starts no range inside the leading header lines, and gives the header to the others', () => {
+    // Prepare
+    const log = zeekLog(200);
+    const headerEnd = log.indexOf('1700000000');
+
+    // Act
+    const plan = planSplit(log, log.length, { cuts: [1, 10, headerEnd + 5] }) as SplitPlan;
+
+    // Assess
+    expect(plan.headerEnd).toBe(headerEnd);
+    expect(plan.parts.map((p) => [p.start, p.end])).toEqual([
+      [0, headerEnd],
+      [headerEnd, headerEnd],
+      [headerEnd, headerEnd + 5],
+      [headerEnd + 5, log.length],
+    ]);
+    expect(plan.context).toEqual(['#separator \\x09', '#path\tconn', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes']);
+  });
+
+  it('cuts ranges of the asked size, at most 1000 of them', () => {
+    const log = zeekLog(1000);
+    const plan = planSplit(log, 10 * 1024 * 1024 * 1024, { partBytes: 1024 }) as SplitPlan;
+    expect(plan.parts).toHaveLength(1000);
+    const small = planSplit(log, log.length, { partBytes: 4096 }) as SplitPlan;
+    expect(small.parts.length).toBe(Math.ceil((log.length - small.headerEnd) / 4096));
+    expect(small.parts.at(-1)!.end).toBe(log.length);
+  });
+});
+
+describe('checkSplit', () => {
+  it('stops where a single pass stops: a dns.log header block in the middle', async () => {
+    // Prepare
+    const log = zeekLog(300, ['#separator \\x09', '#path\tdns', '#fields\tts\tid.orig_h\tid.resp_h']);
+
+    // Act
+    const single = await checkBytes(log, optionsOf());
+    const split = await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, 6) });
+
+    // Assess
+    expect(single.error).toBe('line 155: this is a Zeek dns.log, not a conn.log (give a dns.log beside the conn.log with --dns)');
+    expect(split.verdict.error).toBe(single.error);
+    expect(split.verdict.input.sha256).toBeNull();
+    expect(split.verdict.totals).toEqual(single.totals);
+  });
+
+  it('declares a log unreadable when its bad records pass the limit and outnumber the good ones', async () => {
+    // Prepare: a first range of junk only, as a wrong file looks.
+    const junk = Buffer.from(Array.from({ length: 400 }, (_, i) => `junk ${i}`).join('\n') + '\n');
+    const log = Buffer.concat([zeekLog(0), junk, zeekLog(50).subarray(zeekLog(0).length)]);
+
+    // Act
+    const split = await checkSplit(bufferSource(log), optionsOf({ maxSkippedRecords: 100 }), { cuts: evenCuts(log.length, 4) });
+
+    // Assess
+    expect(split.mode).toBe('split');
+    expect(split.verdict.compliant).toBe(false);
+    expect(split.verdict.error).toMatch(/^unreadable as zeek-tsv: \d+ of \d+ records could not be read \(first problem: line 4: record has fewer fields/);
+  });
+
+  it('gives a partial, never compliant verdict of what was read when a range runs out of time', async () => {
+    // Prepare: the third range's check is stopped at its first checkpoint.
+    const log = zeekLog(20_000);
+    let calls = 0;
+    const shouldStop = (): boolean => ++calls > 1e9;
+    const cuts = evenCuts(log.length, 4);
+    const plan = planSplit(log, log.length, { cuts }) as SplitPlan;
+    const options = optionsOf();
+    const results = await Promise.all(
+      plan.parts.map((p) =>
+        checkPart(bufferSource(log, 1024).read(Math.max(0, p.start - 1)), plan, { ...p, context: p.index === 0 ? [] : plan.context }, {
+          ...options,
+          ...(p.index === 2 ? { shouldStop: () => true } : { shouldStop }),
+        }),
+      ),
+    );
+
+    // Act
+    const outcome = mergeParts(plan, results, { sha256: 'f'.repeat(64), bytes: log.length }, options);
+
+    // Assess
+    expect(outcome.kind).toBe('verdict');
+    const verdict = outcome.kind === 'verdict' ? outcome.verdict : null;
+    expect(verdict).toMatchObject({ compliant: false, partial: true, input: { sha256: null } });
+    expect(verdict!.error).toMatch(/^stopped early after \d+ bytes and \d+ records \(time budget\): this verdict covers only part of the input$/);
+    expect(verdict!.totals.records).toBeGreaterThan(results[0]!.aggregate.records + results[1]!.aggregate.records);
+    expect(verdict!.totals.records).toBeLessThan(20_000);
+  });
+
+  it('refuses to merge a range judged with another policy', async () => {
+    // Prepare
+    const log = zeekLog(100);
+    const plan = planSplit(log, log.length, { cuts: evenCuts(log.length, 2) }) as SplitPlan;
+    const results = await Promise.all(
+      plan.parts.map((p, i) =>
+        checkPart(bufferSource(log).read(Math.max(0, p.start - 1)), plan, { ...p, context: i === 0 ? [] : plan.context }, optionsOf(i === 1 ? { policy: policyOf('de') } : {})),
+      ),
+    );
+
+    // Act / Assess
+    expect(() => mergeParts(plan, results, { sha256: 'f'.repeat(64), bytes: log.length }, optionsOf())).toThrow(PartMismatchError);
+  });
+
+  it('checks a log naming more than 30 transport protocols in one pass (their listing depends on the whole order)', async () => {
+    // Prepare
+    const lines = ['src_ip,dst_ip,proto'];
+    for (let i = 0; i < 40; i++) lines.push(`10.0.0.5,8.8.8.8,proto${i}`, `10.0.0.5,1.1.1.1,proto${39 - i}`);
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+
+    // Act
+    const split = await checkSplit(bufferSource(log), optionsOf(), { cuts: evenCuts(log.length, 3) });
+
+    // Assess
+    expect(split).toMatchObject({ mode: 'whole', reason: 'the log names more than 30 transport protocols' });
+    expect(verdictJson(split.verdict)).toBe(verdictJson(await checkBytes(log, optionsOf())));
+  });
+
+  it('checks a log over the decoded-size limit in one pass, which refuses it', async () => {
+    const log = zeekLog(100);
+    const split = await checkSplit(bufferSource(log), optionsOf({ maxDecodedBytes: 1000 }), { cuts: evenCuts(log.length, 3) });
+    expect(split.mode).toBe('whole');
+    expect(split.verdict.error).toBe('input is larger than the limit of 1000 bytes');
+  });
+});
