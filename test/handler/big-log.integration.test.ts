@@ -2,8 +2,10 @@
  * Big logs end to end against fauxqs on 127.0.0.1: the split-check function's steps driven with
  * the events the state machine sends (plan → ranges ∥ hash → merge → stale ranges again →
  * merge), each range read with a real Range GET; and the checker handing a large upload to the
- * state machine. Step Functions itself cannot run here: its StartExecution endpoint is stood in
- * for by a local HTTP server that checks the request's signature and answers as the service does.
+ * state machine. Step Functions itself cannot run here (no local Step Functions is available):
+ * its StartExecution endpoint is stood in for by a local HTTP server that speaks the service's
+ * JSON protocol to the SDK's Step Functions client, records the calls and answers as the service
+ * does (ExecutionAlreadyExists for a name it has seen).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -16,7 +18,6 @@ import { executionNameOf } from '../../lambda/adapters/sfn-start-execution';
 import { handler as bigLog, resetBigLogRuntime, type BigLogEvent } from '../../lambda/big-log-handler';
 import { loadConfig } from '../../lambda/config';
 import { handler, type CheckerEvent } from '../../lambda/handler';
-import { sdkSigner } from '../adapters/sigv4-reference';
 import { fixture } from '../helpers/engine';
 import { handlerRig, type StoredVerdict } from '../helpers/handler-harness';
 import { recordS3Requests, type LocalS3 } from '../helpers/local-s3';
@@ -221,20 +222,9 @@ describe('the split-check steps, as the state machine runs them', () => {
 interface StandIn {
   server: Server;
   endpoint: string;
-  calls: { headers: IncomingMessage['headers']; body: string; signatureOk: boolean }[];
+  calls: { headers: IncomingMessage['headers']; body: string }[];
   /** Execution names already started. */
   names: Set<string>;
-}
-
-/** Recomputes the request's signature with the SDK's own signer (an independent implementation). */
-async function signatureMatches(req: IncomingMessage, body: string): Promise<boolean> {
-  const signer = sdkSigner({ accessKeyId: 'test', secretAccessKey: 'test' });
-  const date = String(req.headers['x-amz-date']);
-  const when = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-  const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'host', 'x-amz-date', 'x-amz-target']) headers[name] = String(req.headers[name]);
-  const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: String(req.headers.host).split(':')[0]!, path: '/', headers, body, query: {} }, { signingDate: when });
-  return signed.headers.authorization === req.headers.authorization;
 }
 
 async function startStandIn(): Promise<StandIn> {
@@ -243,8 +233,8 @@ async function startStandIn(): Promise<StandIn> {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
-      void signatureMatches(req, body).then((signatureOk) => {
-        standIn.calls.push({ headers: req.headers, body, signatureOk });
+      {
+        standIn.calls.push({ headers: req.headers, body });
         const { name, stateMachineArn } = JSON.parse(body) as { name: string; stateMachineArn: string };
         res.setHeader('content-type', 'application/x-amz-json-1.0');
         if (standIn.names.has(name)) {
@@ -254,7 +244,7 @@ async function startStandIn(): Promise<StandIn> {
         }
         standIn.names.add(name);
         res.end(JSON.stringify({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`, startDate: 1.7e9 }));
-      });
+      }
     });
   });
   await new Promise<void>((resolve) => standIn.server.listen(0, '127.0.0.1', resolve));
@@ -289,7 +279,8 @@ describe('the checker hands large logs to the state machine', () => {
     expect(second.batchItemFailures).toEqual([]);
     expect(standIn.calls).toHaveLength(2);
     const [call] = standIn.calls;
-    expect(call!.signatureOk).toBe(true);
+    // Signed by the SDK's Step Functions client with the function's credentials.
+    expect(call!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/states\/aws4_request, /);
     expect(call!.headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');
     const body = JSON.parse(call!.body) as { stateMachineArn: string; name: string; input: string };
     expect(body.stateMachineArn).toBe(ARN);
