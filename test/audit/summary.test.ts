@@ -1,6 +1,6 @@
 import { diffVerdicts } from '../../lambda/engine/audit/diff';
 import { renderAuditHtml } from '../../lambda/engine/audit/render-html';
-import { renderAuditMarkdown, renderAuditText } from '../../lambda/engine/audit/render-summary';
+import { MAX_MARKDOWN_LOGS, MAX_TERMINAL_LINES, renderAuditMarkdown, renderAuditText } from '../../lambda/engine/audit/render-summary';
 import { auditSummaryJson } from '../../lambda/engine/audit/serialize';
 import {
   auditPrefix,
@@ -183,5 +183,30 @@ describe('renderAuditHtml', () => {
     expect(html).toContain('NOT COMPLIANT');
     expect(html).toContain('3 more logs that are not compliant are in summary.json.');
     expect(html).toContain("default-src 'none'");
+  });
+});
+
+describe('summary.md and the terminal lines of a fleet audit', () => {
+  it('list the first logs and say how many more summary.json has', () => {
+    // Prepare: more non-compliant logs than summary.md lists, more errors than the terminal shows.
+    const summarizer = new AuditSummarizer({ directory: 'fleet', previous: null, toolVersion: '0.0.0-test', startedAt: new Date('2026-06-01T00:00:00Z') });
+    const nonCompliant = MAX_MARKDOWN_LOGS + 200;
+    const errors = MAX_TERMINAL_LINES + 10;
+    for (let i = 0; i < nonCompliant; i++) summarizer.add(entry(`drone-${i % 7}/log-${String(i).padStart(5, '0')}.log`, verdictOf(false, 3, 10)));
+    for (let i = 0; i < errors; i++) summarizer.add(entry(`broken/log-${String(i).padStart(3, '0')}.log`, verdictOf(false, 0, 0, 'unknown format')));
+    const s = summarizer.summary(new Date('2026-06-01T00:01:00Z'));
+
+    // Act
+    const md = renderAuditMarkdown(s);
+    const text = renderAuditText(s);
+
+    // Assess
+    expect(s.logs).toHaveLength(nonCompliant + errors);
+    const rows = md.split('\n').filter((l) => /^\| (drone|broken)[^ ]*\/log-/.test(l));
+    expect(rows).toHaveLength(MAX_MARKDOWN_LOGS);
+    expect(md).toContain(`… and ${nonCompliant + errors - MAX_MARKDOWN_LOGS} more (logs: summary.json lists every one)`);
+    const errorLines = text.split('\n').filter((l) => l.includes(': error: '));
+    expect(errorLines).toHaveLength(MAX_TERMINAL_LINES);
+    expect(text).toContain(`… and ${errors - MAX_TERMINAL_LINES} more (errors: summary.json lists them)`);
   });
 });

@@ -8,7 +8,17 @@ function cell(text: string): string {
   return printable(text).replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`);
 }
 
+/** Logs listed in `summary.md` per section; a fleet audit has a million (summary.json has them all). */
+export const MAX_MARKDOWN_LOGS = 1000;
+/** Lines of changes, and of errors, printed on the terminal. */
+export const MAX_TERMINAL_LINES = 50;
+
 const country = (c: string | null): string => c ?? 'unknown';
+
+/** The line that stands for what a capped list left out. */
+function leftOut(n: number, where: string): string {
+  return `… and ${n} more (${where})`;
+}
 const builds = (dbs: readonly DatabaseBuild[]): string =>
   dbs.length === 0 ? 'none' : dbs.map((d) => `${cell(d.name)} (built ${d.buildEpoch || 'unknown'})`).join(', ');
 
@@ -44,7 +54,8 @@ export function renderAuditMarkdown(s: AuditSummary): string {
       `${t.compared} of ${t.logs} logs had an earlier verdict: ${t.newViolations} new violations, ${t.resolvedViolations} resolved, ${t.countryChanges} destinations changed country.`,
       '',
     );
-    for (const log of changedLogs(s)) {
+    const changed = changedLogs(s);
+    for (const log of changed.slice(0, MAX_MARKDOWN_LOGS)) {
       out.push(`### ${cell(log.path)}`, '');
       for (const v of log.diff.newViolations) out.push(`- new violation: ${v.ip} (${country(v.country)}): ${cell(v.rule)}, ${v.bytesSent} bytes sent`);
       for (const v of log.diff.resolvedViolations) out.push(`- resolved: ${v.ip} (${country(v.country)})`);
@@ -53,16 +64,18 @@ export function renderAuditMarkdown(s: AuditSummary): string {
       }
       out.push('');
     }
+    if (changed.length > MAX_MARKDOWN_LOGS) out.push(leftOut(changed.length - MAX_MARKDOWN_LOGS, 'logs with changes: summary.json lists every one'), '');
   }
   const failing = s.logs.filter((l) => l.status !== 'compliant');
   if (failing.length > 0) {
     out.push('## Logs that are not compliant', '');
     out.push('| log | status | violating destinations | bytes sent outside | verdict |');
     out.push('| --- | --- | ---: | ---: | --- |');
-    for (const l of failing) {
+    for (const l of failing.slice(0, MAX_MARKDOWN_LOGS)) {
       const status = l.error !== undefined ? `error: ${cell(l.error)}` : l.status;
       out.push(`| ${cell(l.path)} | ${status} | ${l.violatingDestinations} | ${l.bytesSentViolating} | ${l.verdict === null ? '' : cell(l.verdict)} |`);
     }
+    if (failing.length > MAX_MARKDOWN_LOGS) out.push('', leftOut(failing.length - MAX_MARKDOWN_LOGS, 'logs: summary.json lists every one'));
     out.push('');
   }
   return `${out.join('\n')}\n`;
@@ -79,12 +92,26 @@ export function renderAuditText(s: AuditSummary): string {
   if (s.previous !== null) {
     const t = s.totals;
     out.push(`Since ${printable(s.previous)}: ${t.newViolations} new violations, ${t.resolvedViolations} resolved, ${t.countryChanges} country changes (${t.compared} logs compared)`);
+    const lines: string[] = [];
     for (const log of changedLogs(s)) {
-      for (const v of log.diff.newViolations) out.push(`  ${printable(log.path)}: new violation ${v.ip} (${country(v.country)})`);
-      for (const v of log.diff.resolvedViolations) out.push(`  ${printable(log.path)}: resolved ${v.ip} (${country(v.country)})`);
-      for (const c of log.diff.countryChanges) out.push(`  ${printable(log.path)}: ${c.ip} moved ${country(c.before)} → ${country(c.after)}`);
+      for (const v of log.diff.newViolations) lines.push(`  ${printable(log.path)}: new violation ${v.ip} (${country(v.country)})`);
+      for (const v of log.diff.resolvedViolations) lines.push(`  ${printable(log.path)}: resolved ${v.ip} (${country(v.country)})`);
+      for (const c of log.diff.countryChanges) lines.push(`  ${printable(log.path)}: ${c.ip} moved ${country(c.before)} → ${country(c.after)}`);
+      if (lines.length > MAX_TERMINAL_LINES) break;
     }
+    out.push(...capped(lines, t.newViolations + t.resolvedViolations + t.countryChanges, 'changes: summary.md and summary.json list them'));
   }
-  for (const l of s.logs) if (l.error !== undefined) out.push(`  ${printable(l.path)}: error: ${printable(l.error)}`);
+  const errors: string[] = [];
+  for (const l of s.logs) {
+    if (l.error !== undefined) errors.push(`  ${printable(l.path)}: error: ${printable(l.error)}`);
+    if (errors.length > MAX_TERMINAL_LINES) break;
+  }
+  out.push(...capped(errors, s.totals.errors, 'errors: summary.json lists them'));
   return `${out.join('\n')}\n`;
+}
+
+/** The first {@link MAX_TERMINAL_LINES} of `lines`, then how many of `total` were left out. */
+function capped(lines: string[], total: number, where: string): string[] {
+  if (lines.length <= MAX_TERMINAL_LINES) return lines;
+  return [...lines.slice(0, MAX_TERMINAL_LINES), `  ${leftOut(total - MAX_TERMINAL_LINES, where)}`];
 }
