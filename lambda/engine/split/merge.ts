@@ -10,7 +10,7 @@ import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
-import type { Aggregator, DestinationAggregate } from '../verdict/aggregate';
+import type { AggregateTotals, DestinationAggregate } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
@@ -65,11 +65,8 @@ class MergedDestination implements DestinationAggregate {
   constructor(readonly facts: AddressFacts) {}
 }
 
-/**
- * The part of an aggregator the verdict builder reads, filled from ranges. The builder takes
- * an `Aggregator`; this holds the same public fields, so it is handed over as one.
- */
-class MergedAggregate {
+/** What the verdict builder reads of an aggregator, filled from ranges. */
+class MergedAggregate implements AggregateTotals {
   records = 0;
   connections = 0;
   skipped = 0;
@@ -249,6 +246,6 @@ function verdictOf(
   partial: boolean,
 ): MergeOutcome {
   const stats: DecodeStats = { bytes: read.bytes, decodedBytes: read.bytes, compression: 'none', sha256: read.sha256 };
-  const input = { options, stats, format: plan.format, formatSource: plan.formatSource, agg: agg as unknown as Aggregator };
+  const input = { options, stats, format: plan.format, formatSource: plan.formatSource, agg };
   return { kind: 'verdict', verdict: error === null ? buildVerdict(input) : errorVerdict(error, input, partial) };
 }

@@ -74,8 +74,22 @@ function withDetail(reason: string, detail: string | undefined): string {
   return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
 }
 
+/** What the verdict is built from: the counts, the skipped records kept, and the destinations. */
+export interface AggregateTotals {
+  readonly records: number;
+  readonly connections: number;
+  readonly skipped: number;
+  readonly noDataRecords: number;
+  readonly unattributedRecords: number;
+  readonly errors: readonly { line: number; reason: string }[];
+  readonly unattributedKept: readonly { line: number; reason: string }[];
+  readonly skippedByReason: ReadonlyMap<string, number>;
+  /** Every destination's totals, in order of first sight. */
+  destinations(): DestinationAggregate[];
+}
+
 /** Folds records into per-destination totals. */
-export class Aggregator implements RecordSink {
+export class Aggregator implements RecordSink, AggregateTotals {
   records = 0;
   connections = 0;
   skipped = 0;

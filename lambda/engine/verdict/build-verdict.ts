@@ -6,7 +6,7 @@
 import type { CheckOptions } from '../check';
 import type { DecodeStats } from '../input/decode';
 import type { DestinationStatus, FormatName } from '../types';
-import { Aggregator, type DestinationAggregate } from './aggregate';
+import { Aggregator, type AggregateTotals, type DestinationAggregate } from './aggregate';
 import {
   VERDICT_SCHEMA_VERSION,
   type Verdict,
@@ -28,7 +28,7 @@ interface BuildInput {
   stats: DecodeStats;
   format: FormatName | null;
   formatSource: 'detected' | 'option' | null;
-  agg: Aggregator;
+  agg: AggregateTotals;
 }
 
 function pad2(n: number): string {
@@ -87,7 +87,7 @@ function namesOf(d: DestinationAggregate, extra: ReadonlyMap<string, readonly st
   return [...new Set([...(d.hostnames ?? []), ...more])].sort();
 }
 
-function destinationsOf(agg: Aggregator, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
+function destinationsOf(agg: AggregateTotals, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
   const out: VerdictDestination[] = [];
   for (const d of agg.destinations()) {
     const status = statusOf(d);
@@ -142,7 +142,7 @@ function countriesOf(destinations: readonly VerdictDestination[]): Verdict['coun
   );
 }
 
-function skippedByReason(agg: Aggregator): Record<string, number> {
+function skippedByReason(agg: AggregateTotals): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of [...agg.skippedByReason.keys()].sort()) out[k] = agg.skippedByReason.get(k)!;
   return out;
