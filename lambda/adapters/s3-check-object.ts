@@ -140,9 +140,7 @@ export async function checkS3Object(
   const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
   const existing = stored?.source ?? null;
   if (stored && existing && sameObject(existing, ref)) {
-    await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
-    await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
-    return { kind: 'duplicate', verdictKey };
+    return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
   }
 
   const policy = await resources.getPolicy();
@@ -159,9 +157,7 @@ export async function checkS3Object(
     };
     if (stored && existing && sameObject(existing, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
       object.close();
-      await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
-      await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
-      return { kind: 'duplicate', verdictKey };
+      return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
     }
     verdict = await runCheck(object.body, {
       name: ref.key,
@@ -187,6 +183,22 @@ export async function checkS3Object(
     });
   }
   return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
+}
+
+/**
+ * The outcome of a delivery whose verdict is already stored: writes whichever of its report and
+ * its destinations an earlier attempt did not get to.
+ */
+async function completeDuplicate(
+  client: S3Client,
+  bucket: string,
+  verdictKey: string,
+  destinationsPrefix: string,
+  verdictText: string,
+): Promise<CheckOutcome> {
+  await ensureReport(client, bucket, verdictKey, verdictText);
+  await ensureDestinations(client, bucket, destinationsPrefix, verdictKey, verdictText);
+  return { kind: 'duplicate', verdictKey };
 }
 
 /**
@@ -259,9 +271,7 @@ export async function storeVerdict(
   const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
   const existing = stored?.source ?? null;
   if (stored && existing && sameObject(existing, ref)) {
-    await ensureReport(client, target.verdictBucket, verdictKey, stored.text);
-    await ensureDestinations(client, target.verdictBucket, destinationsPrefix, verdictKey, stored.text);
-    return { kind: 'duplicate', verdictKey };
+    return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
   }
   return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
 }
