@@ -112,6 +112,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     }
   };
   const agg = new Aggregator(options.policy, options.databases, options.operator);
+  const it = chunks[Symbol.asyncIterator]();
   let format: FormatDefinition | null = null;
   let formatSource: 'detected' | 'option' | null = null;
   try {
@@ -120,7 +121,6 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       if (!format) throw new InputError(`unknown format '${options.format}'`);
       formatSource = 'option';
     }
-    const it = chunks[Symbol.asyncIterator]();
     const head: Buffer[] = [];
     let headBytes = 0;
     let done = false;
@@ -134,8 +134,10 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       headBytes += next.value.length;
     }
     if (headBytes === 0) throw new InputError('input is empty');
+    // The head as one buffer: detection reads it, and a byte order mark split across the first
+    // chunks (a pipe may hand over one byte at a time) is still found.
+    const all = Buffer.concat(head);
     if (!format) {
-      const all = Buffer.concat(head);
       const start = all.subarray(0, DETECT_BYTES);
       format = detectFormat(headLines(start, all.length > DETECT_BYTES), start);
       formatSource = 'detected';
@@ -155,7 +157,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       }
     };
     if (isChunkParser(parser)) {
-      for (const chunk of head) parser.push(chunk, agg);
+      parser.push(all, agg);
       while (!done) {
         const next = await it.next();
         if (next.done) break;
@@ -171,9 +173,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
         options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       );
       // A UTF-8 byte order mark is not part of the first line.
-      const first = head[0]!;
-      if (first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
-      for (const chunk of head) splitter.push(chunk);
+      const bom = all.length >= 3 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf;
+      splitter.push(bom ? all.subarray(3) : all);
       while (!done) {
         const next = await it.next();
         if (next.done) break;
@@ -198,7 +199,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (err instanceof SourceError) throw err.original;
     if (err instanceof ResidencyError) {
       options.part?.onAggregate(agg);
-      // Drain nothing more: the verdict cites what was read.
+      // Read nothing more (the source is closed): the verdict cites what was read.
+      await it.return?.();
       return errorVerdict(
         err.message,
         { options, stats, format: format?.name ?? null, formatSource, agg },

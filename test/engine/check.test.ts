@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { checkBytes, destination, fixture, policyOf } from '../helpers/engine';
+import { runCheck } from '../../lambda/engine/check';
 
 describe('runCheck on real Zeek conn.logs', () => {
   it('reads the pop3 baseline: 11 records, three German destinations, exact byte totals', async () => {
@@ -75,6 +76,40 @@ describe('runCheck input handling', () => {
     const plain = await checkBytes(log);
     expect(v.totals).toEqual(plain.totals);
     expect(v.destinations).toEqual(plain.destinations);
+  });
+
+  it('drops a UTF-8 BOM however the input is chunked (a pipe can hand over one byte at a time)', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), log]);
+    const plain = await checkBytes(log);
+    for (const size of [1, 2, 3, 4]) {
+      const v = await checkBytes(bom, {}, size);
+      expect([size, v.totals]).toEqual([size, plain.totals]);
+      expect(v.destinations).toEqual(plain.destinations);
+    }
+  });
+
+  it('closes the source when it refuses a log after its first bytes, reading no more of it', async () => {
+    // Prepare: 4 MiB that is no log format, as a source that records being closed.
+    let read = 0;
+    let closed = false;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let i = 0; i < 64; i++) {
+          read++;
+          yield Buffer.alloc(64 * 1024, 'hello world, this is not a log\n');
+        }
+      } finally {
+        closed = true;
+      }
+    }
+
+    // Act
+    const v = await runCheck(source(), { name: 'x', policy: policyOf('us'), databases: [], toolVersion: '0', now: new Date(0) });
+
+    // Assess
+    expect(v.error).toMatch(/unknown log format/);
+    expect(closed).toBe(true);
+    expect(read).toBeLessThan(64);
   });
 
   it('gives an error verdict for an unknown format, never a pass', async () => {

@@ -68,6 +68,19 @@ export function decodeInput(
   const hash = createHash('sha256');
   async function* run(): AsyncGenerator<Buffer> {
     const it = source[Symbol.asyncIterator]();
+    try {
+      yield* decode(it);
+    } finally {
+      // Closed before the end (a log refused after its first lines): let the source go (close the
+      // file, end the S3 response) instead of leaving it open until it is collected.
+      try {
+        await it.return?.();
+      } catch {
+        // The source failing as it closes changes nothing: the reason to stop is already known.
+      }
+    }
+  }
+  async function* decode(it: AsyncIterator<Uint8Array>): AsyncGenerator<Buffer> {
     let first: Buffer | null = null;
     // Skip empty chunks so the magic bytes are seen whole.
     while (first === null) {
