@@ -12,6 +12,7 @@ import {
   ENV_BIG_LOG_STATE_MACHINE,
   ENV_BIG_LOG_THRESHOLD_BYTES,
   ENV_DESTINATIONS_PREFIX,
+  ENV_MAX_DESTINATIONS,
   ENV_GEOIP_DBS,
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
@@ -35,12 +36,21 @@ export interface CheckerConfig {
    * when not configured.
    */
   readonly bigLog?: { readonly stateMachineArn: string; readonly thresholdBytes: number } | null;
+  /** `RESIDENCY_MAX_DESTINATIONS`: distinct destinations after which a log is refused; unset = the engine's default. */
+  readonly maxDestinations?: number;
 }
 
 /** A whole number of bytes from a variable, or a configuration error naming it. */
 export function bytesVariable(env: Env, name: string): number {
   const text = required(env, name);
   if (!/^[1-9]\d{0,15}$/.test(text)) throw new UsageError(`Environment variable ${name} must be a positive whole number of bytes, got '${text}'`);
+  return Number(text);
+}
+
+/** A positive whole number from a variable, or a configuration error naming it. */
+function countVariable(env: Env, name: string): number {
+  const text = required(env, name);
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new UsageError(`Environment variable ${name} must be a positive whole number, got '${text}'`);
   return Number(text);
 }
 
@@ -81,6 +91,7 @@ export function loadConfig(env: Env): CheckerConfig {
     policySpec: env[ENV_POLICY]?.trim() || 'us',
     databaseUrls: Object.freeze(dbs),
     bigLog: bigLogConfig(env),
+    ...(env[ENV_MAX_DESTINATIONS]?.trim() ? { maxDestinations: countVariable(env, ENV_MAX_DESTINATIONS) } : {}),
   });
 }
 

@@ -44,3 +44,6 @@ export const ENV_BIG_LOG_WORK_BUCKET = 'RESIDENCY_BIG_LOG_WORK_BUCKET';
 export const ENV_BIG_LOG_PART_BYTES = 'RESIDENCY_BIG_LOG_PART_BYTES';
 /** Standard SDK variable: the Step Functions endpoint (a local stand-in in tests). */
 export const ENV_SFN_ENDPOINT = 'AWS_ENDPOINT_URL_SFN';
+
+/** Distinct destinations after which a log is refused with an error verdict (set from the memory size). */
+export const ENV_MAX_DESTINATIONS = 'RESIDENCY_MAX_DESTINATIONS';

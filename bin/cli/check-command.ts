@@ -43,6 +43,8 @@ Options:
       --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)
       --max-skipped N      skipped records after which a file whose bad records outnumber its
                            good ones is declared unreadable (default 10000)
+      --max-destinations N distinct destinations after which a file is refused instead of
+                           exhausting memory (about 3 kB each; default 1000000)
       --dns FILE           a Zeek dns.log beside the log: names destinations by the queries
                            that resolved to them (repeatable)
   -o, --out DIR            where verdicts go (default ./verdicts): DIR/<file name>.verdict.json
@@ -98,6 +100,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       'max-bytes': { type: 'string' },
       'max-gzip-ratio': { type: 'string' },
       'max-skipped': { type: 'string' },
+      'max-destinations': { type: 'string' },
       out: { type: 'string', short: 'o' },
       report: { type: 'string' },
       json: { type: 'boolean' },
@@ -129,6 +132,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     ...positiveInt(values['max-bytes'], '--max-bytes', 'maxDecodedBytes'),
     ...positiveInt(values['max-gzip-ratio'], '--max-gzip-ratio', 'maxGzipRatio'),
     ...positiveInt(values['max-skipped'], '--max-skipped', 'maxSkippedRecords'),
+    ...positiveInt(values['max-destinations'], '--max-destinations', 'maxDestinations'),
   };
   // Progress only where a person watches: a terminal, and neither --quiet nor --json.
   const showProgress = process.stderr.isTTY === true && !values.quiet && !values.json;

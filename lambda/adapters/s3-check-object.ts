@@ -117,6 +117,8 @@ export interface CheckTarget {
    * @default DEFAULT_DESTINATIONS_PREFIX
    */
   destinationsPrefix?: string;
+  /** Distinct destinations after which a log is refused (an error verdict). @default the engine's */
+  maxDestinations?: number;
   shouldStop?: () => boolean;
 }
 
@@ -167,6 +169,7 @@ export async function checkS3Object(
       toolVersion: TOOL_VERSION,
       now: now(),
       source,
+      ...(target.maxDestinations ? { maxDestinations: target.maxDestinations } : {}),
       ...(target.shouldStop ? { shouldStop: target.shouldStop } : {}),
     });
   } catch (err) {

@@ -44,6 +44,11 @@ export interface CheckOptions {
    */
   maxSkippedRecords?: number;
   /**
+   * Distinct destinations after which the input is refused (an error verdict naming the limit).
+   * @default DEFAULT_MAX_DESTINATIONS (1,000,000)
+   */
+  maxDestinations?: number;
+  /**
    * Asked between chunks; returning true stops the check cleanly with a partial, non-compliant
    * verdict (the function uses it to finish before its time runs out).
    */
@@ -111,7 +116,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       );
     }
   };
-  const agg = new Aggregator(options.policy, options.databases, options.operator);
+  const agg = new Aggregator(options.policy, options.databases, options.operator, options.maxDestinations);
   const it = chunks[Symbol.asyncIterator]();
   let format: FormatDefinition | null = null;
   let formatSource: 'detected' | 'option' | null = null;

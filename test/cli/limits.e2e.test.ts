@@ -29,7 +29,13 @@ describe('residency check limits (flags)', () => {
     expect(r.stderr.trim()).toMatch(/input is larger than the limit of 1000 bytes$/);
   });
 
-  it.each([['--max-skipped', '0'], ['--max-line-bytes', 'lots'], ['--max-gzip-ratio', '1.5']])('%s %s is a usage error', (flag, value) => {
+  it('--max-destinations refuses a log with more distinct destinations, exit 2 naming the limit', () => {
+    const r = runCli(['check', EXAMPLE, '-j', 'us', '-o', tempDir(), '--max-destinations', '3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/more than 3 distinct destinations \(the limit; a larger one needs more memory: --max-destinations/);
+  });
+
+  it.each([['--max-skipped', '0'], ['--max-line-bytes', 'lots'], ['--max-gzip-ratio', '1.5'], ['--max-destinations', 'many']])('%s %s is a usage error', (flag, value) => {
     const r = runCli(['check', EXAMPLE, '-j', 'us', flag, value]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`residency: ${flag}: expected a positive whole number, got '${value}'`);

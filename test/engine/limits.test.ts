@@ -44,4 +44,23 @@ describe('limits on hostile input', () => {
     expect(v.totals.records).toBeGreaterThan(0);
     expect(v.totals.records).toBeLessThan(50_000);
   });
+
+  it('refuses a log with more distinct destinations than the limit, naming it, never compliant', async () => {
+    // Prepare: the same record to 5 different servers.
+    const fields = RECORD.split('\t');
+    const respAt = HEADER.split('\n').find((l) => l.startsWith('#fields'))!.split('\t').indexOf('id.resp_h') - 1;
+    const lines = [1, 2, 3, 4, 5].map((n) => fields.map((f, i) => (i === respAt ? `8.8.4.${n}` : f)).join('\t'));
+    const log = `${HEADER}\n${lines.join('\n')}\n`;
+
+    // Act
+    const atLimit = await checkBytes(log, { maxDestinations: 5 });
+    const over = await checkBytes(log, { maxDestinations: 4 });
+
+    // Assess
+    expect(atLimit.error).toBeUndefined();
+    expect(atLimit.totals.destinations).toBe(5);
+    expect(over.compliant).toBe(false);
+    expect(over.error).toMatch(/^more than 4 distinct destinations \(the limit; a larger one needs more memory: --max-destinations/);
+    expect(over.totals.destinations).toBe(4);
+  });
 });

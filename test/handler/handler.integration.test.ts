@@ -158,6 +158,23 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(verdict.error).toMatch(/format/i);
   });
 
+  it('writes an error verdict for a log with more destinations than RESIDENCY_MAX_DESTINATIONS, and does not retry it', async () => {
+    // Prepare
+    useEnv({ RESIDENCY_MAX_DESTINATIONS: '3' });
+    const bytes = readFileSync(join(REPO_ROOT, 'examples', 'drone-app.conn.log'));
+    const facts = await upload('incoming/many.conn.log', bytes);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict.compliant).toBe(false);
+    expect(verdict.error).toMatch(/^more than 3 distinct destinations \(the limit/);
+    expect(verdict.input.sha256).toBe(sha256(bytes));
+  });
+
   it('writes an error verdict for an object deleted before it was checked', async () => {
     // Prepare
     const facts = await upload('incoming/gone.conn.log', POP3);

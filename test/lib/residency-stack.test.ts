@@ -7,11 +7,12 @@ import { ObjectLockMode } from 'aws-cdk-lib/aws-s3';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import {
   ENV_DESTINATIONS_PREFIX,
+  ENV_MAX_DESTINATIONS,
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
   ENV_VERDICT_PREFIX,
 } from '../../lambda/env-names';
-import { BUNDLED_GEOIP_FILES } from '../../lib/constructs/checker-function';
+import { BUNDLED_GEOIP_FILES, maxDestinationsFor } from '../../lib/constructs/checker-function';
 import { ResidencyStack, type ResidencyStackProps } from '../../lib/residency-stack';
 import { newTestApp, PROJECT_ROOT, SKIP_BUNDLING } from './test-app';
 
@@ -251,9 +252,12 @@ describe('ResidencyStack with default props', () => {
             [ENV_POLICY]: 'us',
             [ENV_VERDICT_PREFIX]: 'verdicts/',
             [ENV_DESTINATIONS_PREFIX]: 'destinations/',
+            // 1024 MiB: about 210,000 destinations before a log is refused instead of exhausting memory.
+            [ENV_MAX_DESTINATIONS]: String(maxDestinationsFor(1024)),
           },
         },
       });
+      expect(maxDestinationsFor(1024)).toBe(210_944);
     });
 
     it('bundles the handler with the GeoIP database next to it, byte for byte', () => {
@@ -426,6 +430,14 @@ describe('ResidencyStack with overridden props', () => {
       alarmTopic,
       destinationsPrefix: 'athena/rows/',
     })));
+  });
+
+  it('lets a function with more memory check more destinations', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 3008,
+      Environment: { Variables: Match.objectLike({ [ENV_MAX_DESTINATIONS]: String(maxDestinationsFor(3008)) }) },
+    });
+    expect(maxDestinationsFor(3008)).toBeGreaterThan(3 * maxDestinationsFor(1024));
   });
 
   it('writes, grants and catalogs the destinations under the given prefix', () => {

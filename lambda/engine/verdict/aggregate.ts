@@ -7,6 +7,7 @@
  * 64-byte row of a Float64Array (one cache line per record). Lists (ports, names, evidence lines)
  * are kept beside, touched only when something new appears.
  */
+import { InputError } from '../errors';
 import type { GeoLookup } from '../geo/geo-lookup';
 import { parseIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
@@ -23,6 +24,12 @@ export const MAX_EVIDENCE_LINES = 10;
 export const MAX_PORTS_LISTED = 64;
 export const MAX_NAMES_LISTED = 32;
 const MAX_PROTOCOLS_LISTED = 8;
+/**
+ * Default bound on distinct destinations. Each costs about 3 kB while checking and about 700 bytes
+ * of verdict; a log with more (a scan, or a hostile log) is refused with a reason instead of
+ * exhausting memory.
+ */
+export const DEFAULT_MAX_DESTINATIONS = 1_000_000;
 /** Bound on cached spellings of addresses: hostile logs can spell one address many ways. */
 const MAX_SPELLINGS_CACHED = 1_000_000;
 
@@ -130,6 +137,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     private readonly policy: CompiledPolicy,
     private readonly geos: readonly GeoLookup[],
     private readonly operator: OperatorSources = { country: null, asn: null },
+    private readonly maxDestinations = DEFAULT_MAX_DESTINATIONS,
   ) {}
 
   /** Endpoint number of an address text, evaluating it on first sight; INVALID when not an IP. */
@@ -187,6 +195,11 @@ export class Aggregator implements RecordSink, AggregateTotals {
   }
 
   private newDestination(ep: number): number {
+    if (this.destCount >= this.maxDestinations) {
+      throw new InputError(
+        `more than ${this.maxDestinations} distinct destinations (the limit; a larger one needs more memory: --max-destinations, or RESIDENCY_MAX_DESTINATIONS in the function)`,
+      );
+    }
     const d = this.destCount++;
     if ((d + 1) * ROW > this.rows.length) {
       const rows = new Float64Array(this.rows.length * 2);
