@@ -126,7 +126,15 @@ async function auditTarget(rt: Runtime, plan: AuditPlan, shouldStop: () => boole
   return {
     run: new S3AuditRun(rt.client, plan.verdictBucket, plan.runPrefix),
     previous: plan.previous === null ? null : new S3VerdictFolder(rt.client, plan.verdictBucket, plan.previous),
-    options: { policy, databases, operator: rt.resources.getOperator(), toolVersion: TOOL_VERSION, now: () => new Date(), shouldStop },
+    options: {
+      policy,
+      databases,
+      operator: rt.resources.getOperator(),
+      toolVersion: TOOL_VERSION,
+      now: () => new Date(),
+      shouldStop,
+      ...(rt.config.maxDestinations ? { maxDestinations: rt.config.maxDestinations } : {}),
+    },
   };
 }
 

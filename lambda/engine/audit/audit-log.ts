@@ -20,7 +20,7 @@ export interface AuditLogIo {
 }
 
 /** What a check of an audited log needs besides the log. */
-export interface AuditLogOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'toolVersion' | 'shouldStop'> {
+export interface AuditLogOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'toolVersion' | 'shouldStop' | 'maxDestinations'> {
   /** The time of each check. */
   now: () => Date;
   /**
@@ -52,6 +52,7 @@ export async function auditLog(path: string, io: AuditLogIo, options: AuditLogOp
       now: options.now(),
       ...(source ? { source } : {}),
       ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+      ...(options.maxDestinations ? { maxDestinations: options.maxDestinations } : {}),
     });
   } catch (err) {
     if (err instanceof InputError) error = err.message;
