@@ -7,7 +7,7 @@ import { runCheck } from '../engine/check';
 import { renderHtmlReport } from '../engine/report';
 import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
 import type { Verdict } from '../engine/verdict/verdict';
-import { verdictJson } from '../engine/verdict/serialize';
+import { verdictBytes } from '../engine/verdict/serialize';
 import { DEFAULT_DESTINATIONS_PREFIX } from '../env-names';
 import { TOOL_VERSION } from '../version';
 import type { CheckResources } from './s3-check-resources';
@@ -217,7 +217,7 @@ async function writeVerdict(
   existing: Record<string, unknown> | null,
   destinationsPrefix: string,
 ): Promise<CheckOutcome> {
-  const body = verdictJson(verdict);
+  const body = verdictBytes(verdict);
   if (existing === null) {
     // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
     const written = await putIfAbsent(client, bucket, verdictKey, body);

@@ -83,6 +83,16 @@ export function* serializeVerdict(v: Verdict): Generator<string> {
   yield '}\n';
 }
 
+/**
+ * The verdict's JSON as UTF-8 bytes, built from the pieces: a verdict with hundreds of thousands
+ * of destinations can be larger than the longest string V8 allows (about 512 MB).
+ */
+export function verdictBytes(v: Verdict): Buffer {
+  const pieces: Buffer[] = [];
+  for (const piece of serializeVerdict(v)) pieces.push(Buffer.from(piece, 'utf8'));
+  return Buffer.concat(pieces);
+}
+
 /** The verdict's JSON text as one string. */
 export function verdictJson(v: Verdict): string {
   let out = '';

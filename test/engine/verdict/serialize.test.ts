@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { iso } from '../../../lambda/engine/verdict/build-verdict';
-import { destinationJson, serializeVerdict, verdictJson } from '../../../lambda/engine/verdict/serialize';
+import { destinationJson, serializeVerdict, verdictBytes, verdictJson } from '../../../lambda/engine/verdict/serialize';
 import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
 
@@ -45,6 +45,12 @@ describe('verdict serialization', () => {
     expect(pieces.length).toBeGreaterThan(2);
     for (const p of pieces) expect(p.length).toBeLessThanOrEqual(80 * 1024);
     expect(pieces.join('')).toBe(referenceJson(many));
+  });
+
+  it('gives the same JSON as bytes (for S3 bodies past the longest string) as it does as text', async () => {
+    const v = await checkBytes(fixture('har', 'chrome.har'), { policy: policyOf('us') });
+    const named = { ...v, destinations: v.destinations.map((d) => ({ ...d, hostnames: ['bücher.example', 'пример.example'] })) };
+    expect(verdictBytes(named).equals(Buffer.from(verdictJson(named), 'utf8'))).toBe(true);
   });
 
   it('writes an error verdict with compliant and error near the top', async () => {
