@@ -54,7 +54,6 @@ export function reportKeyOf(verdictKey: string): string {
   return `${verdictKey.replace(/\.verdict\.json$/, '')}.report.html`;
 }
 
-/** The existing verdict's record of which object version it judged, or null when none exists. */
 /** An existing verdict: which object version it judged, and its text (null when there is none). */
 async function existingVerdict(client: S3Client, bucket: string, key: string): Promise<{ source: Record<string, unknown>; text: string } | null> {
   try {
@@ -137,13 +136,8 @@ export async function checkS3Object(
   ref: ObjectRef,
   now: () => Date = () => new Date(),
 ): Promise<CheckOutcome> {
-  const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
-  const destinationsPrefix = target.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX;
-  const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
-  const existing = stored?.source ?? null;
-  if (stored && existing && sameObject(existing, ref)) {
-    return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
-  }
+  const slot = await verdictSlot(client, target, ref);
+  if (holds(slot, ref)) return completeDuplicate(client, slot);
 
   const policy = await resources.getPolicy();
   const databases = await resources.getDatabases();
@@ -157,9 +151,9 @@ export async function checkS3Object(
       versionId: object.versionId ?? ref.versionId ?? null,
       etag: object.etag ?? (ref.etag ? unquoteEtag(ref.etag) ?? null : null),
     };
-    if (stored && existing && sameObject(existing, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
+    if (holds(slot, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
       object.close();
-      return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
+      return completeDuplicate(client, slot);
     }
     verdict = await runCheck(object.body, {
       name: ref.key,
@@ -185,40 +179,55 @@ export async function checkS3Object(
       source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null },
     });
   }
-  return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
+  return writeVerdict(client, slot, ref, verdict);
+}
+
+/** Where an object's verdict goes, and the verdict stored there now. */
+interface VerdictSlot {
+  readonly bucket: string;
+  readonly verdictKey: string;
+  readonly destinationsPrefix: string;
+  readonly stored: { source: Record<string, unknown>; text: string } | null;
+}
+
+async function verdictSlot(
+  client: S3Client,
+  target: Pick<CheckTarget, 'verdictBucket' | 'verdictPrefix' | 'destinationsPrefix'>,
+  ref: ObjectRef,
+): Promise<VerdictSlot> {
+  const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
+  return {
+    bucket: target.verdictBucket,
+    verdictKey,
+    destinationsPrefix: target.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX,
+    stored: await existingVerdict(client, target.verdictBucket, verdictKey),
+  };
+}
+
+/** Whether the slot already holds the verdict of this object version. */
+function holds(slot: VerdictSlot, judged: { versionId?: string; etag?: string }): boolean {
+  return slot.stored !== null && sameObject(slot.stored.source, judged);
 }
 
 /**
  * The outcome of a delivery whose verdict is already stored: writes whichever of its report and
  * its destinations an earlier attempt did not get to.
  */
-async function completeDuplicate(
-  client: S3Client,
-  bucket: string,
-  verdictKey: string,
-  destinationsPrefix: string,
-  verdictText: string,
-): Promise<CheckOutcome> {
-  await ensureReport(client, bucket, verdictKey, verdictText);
-  await ensureDestinations(client, bucket, destinationsPrefix, verdictKey, verdictText);
-  return { kind: 'duplicate', verdictKey };
+async function completeDuplicate(client: S3Client, slot: VerdictSlot): Promise<CheckOutcome> {
+  const text = slot.stored!.text;
+  await ensureReport(client, slot.bucket, slot.verdictKey, text);
+  await ensureDestinations(client, slot.bucket, slot.destinationsPrefix, slot.verdictKey, text);
+  return { kind: 'duplicate', verdictKey: slot.verdictKey };
 }
 
 /**
  * Writes a verdict, its report and its destinations: with `If-None-Match: *` when the key has none yet (a
  * concurrent duplicate delivery may be writing the same one), as a new version otherwise.
  */
-async function writeVerdict(
-  client: S3Client,
-  bucket: string,
-  verdictKey: string,
-  ref: ObjectRef,
-  verdict: Verdict,
-  existing: Record<string, unknown> | null,
-  destinationsPrefix: string,
-): Promise<CheckOutcome> {
+async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef, verdict: Verdict): Promise<CheckOutcome> {
+  const { bucket, verdictKey, destinationsPrefix } = slot;
   const body = verdictBytes(verdict);
-  if (existing === null) {
+  if (slot.stored === null) {
     // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
     const written = await putIfAbsent(client, bucket, verdictKey, body);
     if (!written) {
@@ -269,12 +278,7 @@ export async function storeVerdict(
   ref: ObjectRef,
   verdict: Verdict,
 ): Promise<CheckOutcome> {
-  const verdictKey = verdictKeyOf(target.verdictPrefix, ref.key);
-  const destinationsPrefix = target.destinationsPrefix ?? DEFAULT_DESTINATIONS_PREFIX;
-  const stored = await existingVerdict(client, target.verdictBucket, verdictKey);
-  const existing = stored?.source ?? null;
-  if (stored && existing && sameObject(existing, ref)) {
-    return completeDuplicate(client, target.verdictBucket, verdictKey, destinationsPrefix, stored.text);
-  }
-  return writeVerdict(client, target.verdictBucket, verdictKey, ref, verdict, existing, destinationsPrefix);
+  const slot = await verdictSlot(client, target, ref);
+  if (holds(slot, ref)) return completeDuplicate(client, slot);
+  return writeVerdict(client, slot, ref, verdict);
 }
