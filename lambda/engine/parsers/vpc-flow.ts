@@ -98,6 +98,35 @@ function containsAddr(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
+/**
+ * The field names of a VPC header line (`buf[start, end)`, trimmed), or null when it is data.
+ * Header lines start with a field name, data lines with a value: only a first token of letters and
+ * dashes (no digit: ENI, VPC and instance IDs carry hex digits), in a line that names an address
+ * field, is decoded.
+ */
+export function vpcHeaderLine(buf: Buffer, start: number, end: number): string[] | null {
+  if (start === end) return null;
+  const c0 = buf[start]!;
+  if (c0 < 97 || c0 > 122) return null;
+  let i = start;
+  while (i < end && buf[i] !== SPACE) {
+    const c = buf[i]!;
+    if (!((c >= 97 && c <= 122) || c === 45)) return null;
+    i++;
+  }
+  // Every header names an address field: no `addr` in the line, no need to decode it.
+  if (!containsAddr(buf, i, end)) return null;
+  return vpcHeaderFields(latin1(buf, start, end));
+}
+
+/** The bounds of a VPC line as the parser reads it: without a BOM and surrounding spaces. */
+export function trimVpcLine(buf: Buffer, start: number, end: number): [number, number] {
+  start = skipBom(buf, start, end);
+  while (start < end && buf[start] === SPACE) start++;
+  while (end > start && buf[end - 1] === SPACE) end--;
+  return [start, end];
+}
+
 /** The column layout of a header line. */
 interface Layout {
   /** Column of each {@link WANTED} field, -1 when absent. */
@@ -158,15 +187,15 @@ export class VpcFlowParser implements LineParser {
   /** interface-id strings by their bytes: a log names few interfaces, so each string is made once. */
   private readonly enis = new TextCache(256);
 
-  line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    start = skipBom(buf, start, end);
-    while (start < end && buf[start] === SPACE) start++;
-    while (end > start && buf[end - 1] === SPACE) end--;
+  line(buf: Buffer, lineStart: number, lineEnd: number, lineNo: number, sink: RecordSink): void {
+    const [start, end] = trimVpcLine(buf, lineStart, lineEnd);
     if (start === end) return;
-    // Header lines start with a field name; data lines start with a value. Only a first token of
-    // letters and dashes (no digit: ENI, VPC and instance IDs carry hex digits) is worth a look.
-    const c0 = buf[start]!;
-    if (c0 >= 97 && c0 <= 122 && this.maybeHeader(buf, start, end, lineNo)) return;
+    const names = vpcHeaderLine(buf, start, end);
+    if (names !== null) {
+      this.layout = layoutOf(names, lineNo);
+      if (this.pos.length < names.length * 2) this.pos = new Int32Array(names.length * 2);
+      return;
+    }
 
     // Split on runs of spaces (an AWS documentation example has a double space).
     let pos: Int32Array = this.pos;
@@ -282,22 +311,6 @@ export class VpcFlowParser implements LineParser {
     return -1;
   }
 
-  /** Reads a header line and switches the layout; false when the line is data after all. */
-  private maybeHeader(buf: Buffer, start: number, end: number, lineNo: number): boolean {
-    let i = start;
-    while (i < end && buf[i] !== SPACE) {
-      const c = buf[i]!;
-      if (!((c >= 97 && c <= 122) || c === 45)) return false;
-      i++;
-    }
-    // Every header names an address field: no `addr` in the line, no need to decode it.
-    if (!containsAddr(buf, i, end)) return false;
-    const names = vpcHeaderFields(latin1(buf, start, end));
-    if (names === null) return false;
-    this.layout = layoutOf(names, lineNo);
-    if (this.pos.length < names.length * 2) this.pos = new Int32Array(names.length * 2);
-    return true;
-  }
 
   private growPos(): Int32Array {
     const next = new Int32Array(this.pos.length * 2);

@@ -10,7 +10,7 @@
  */
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
-import { VPC_DEFAULT_FIELDS, vpcHeaderFields } from '../parsers/vpc-flow';
+import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcHeaderLine } from '../parsers/vpc-flow';
 import type { FormatName } from '../types';
 
 /** Largest context (header lines carried from part to part), in bytes. */
@@ -115,34 +115,9 @@ function endsWith(lines: readonly string[], tail: readonly string[]): boolean {
   return tail.every((l, i) => lines[offset + i] === l);
 }
 
-/** `addr` in `buf[start, end)`: every VPC header names an address field. */
-function containsAddr(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i + 4 <= end; i++) {
-    if (buf[i] === 97 && buf[i + 1] === 100 && buf[i + 2] === 100 && buf[i + 3] === 114) return true;
-  }
-  return false;
-}
-
-/** The VPC line without BOM and surrounding spaces, as the parser trims it. */
-function vpcTrim(buf: Buffer, start: number, end: number): [number, number] {
-  start = skipBom(buf, start, end);
-  while (start < end && buf[start] === SPACE) start++;
-  while (end > start && buf[end - 1] === SPACE) end--;
-  return [start, end];
-}
-
-/** The parser's header test: a first token of `a-z` and `-`, `addr` after it, field-like names. */
+/** The parser's header test. */
 function isVpcHeader(buf: Buffer, start: number, end: number): boolean {
-  const c0 = buf[start]!;
-  if (c0 < 97 || c0 > 122) return false;
-  let i = start;
-  while (i < end && buf[i] !== SPACE) {
-    const c = buf[i]!;
-    if (!((c >= 97 && c <= 122) || c === 45)) return false;
-    i++;
-  }
-  if (!containsAddr(buf, i, end)) return false;
-  return vpcHeaderFields(latin1(buf, start, end)) !== null;
+  return vpcHeaderLine(buf, start, end) !== null;
 }
 
 /** A record in the default version 2 layout: 14 space-separated fields, the first `2`. */
@@ -174,7 +149,7 @@ const vpcFlow: SplitDialect = {
     let lastHeader: string | null = null;
     return {
       line(buf, s, e) {
-        const [start, end] = vpcTrim(buf, s, e);
+        const [start, end] = trimVpcLine(buf, s, e);
         if (start === end) return;
         if (isVpcHeader(buf, start, end)) {
           lastHeader = latin1(buf, start, end);
@@ -192,7 +167,7 @@ const vpcFlow: SplitDialect = {
     return [...context];
   },
   isLeadingLine(buf, s, e) {
-    const [start, end] = vpcTrim(buf, s, e);
+    const [start, end] = trimVpcLine(buf, s, e);
     return start === end || isVpcHeader(buf, start, end);
   },
 };
