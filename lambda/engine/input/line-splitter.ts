@@ -11,6 +11,14 @@ export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: numb
 /** Receives each line that was too long (its content is dropped). */
 export type LongLineHandler = (lineNo: number, length: number) => void;
 
+/**
+ * Takes over the complete lines of a chunk, `chunk[start, end)` (`end` just after a `\n`), and
+ * hands any line it does not handle back through {@link LineSplitter.lineAt}, in order.
+ */
+export interface BlockHandler {
+  block(chunk: Buffer, start: number, end: number, splitter: LineSplitter): void;
+}
+
 /** Incremental line splitter over byte chunks. */
 export class LineSplitter {
   private carry: Buffer[] = [];
@@ -22,7 +30,18 @@ export class LineSplitter {
     private readonly onLine: LineHandler,
     private readonly onLongLine: LongLineHandler,
     private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    private readonly blocks: BlockHandler | null = null,
   ) {}
+
+  /** The line `chunk[start, nl)` (`nl` at its `\n`), as this splitter would pass it on. */
+  lineAt(chunk: Buffer, start: number, nl: number): void {
+    if (nl - start > this.maxLineBytes + 1) {
+      this.lineNo++;
+      this.onLongLine(this.lineNo, nl - start);
+    } else {
+      this.emit(chunk, start, nl);
+    }
+  }
 
   private emit(buf: Buffer, start: number, end: number): void {
     this.lineNo++;
@@ -43,6 +62,13 @@ export class LineSplitter {
       this.addCarry(chunk, 0, nl);
       this.flushCarry();
       pos = nl + 1;
+    }
+    if (this.blocks !== null) {
+      const last = chunk.lastIndexOf(10);
+      if (last >= pos) {
+        this.blocks.block(chunk, pos, last + 1, this);
+        pos = last + 1;
+      }
     }
     const max = this.maxLineBytes;
     while (pos < len) {

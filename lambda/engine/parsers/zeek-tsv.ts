@@ -49,6 +49,17 @@ export class ZeekTsvParser implements LineParser {
   /** start,end byte offsets of each column up to the last needed one. */
   private pos = new Int32Array(0);
   private readonly rec: FlowRecord = newRecord();
+  /** Goes up whenever a header line is read, so a fast path knows to ask for {@link layout} again. */
+  headerVersion = 0;
+
+  /**
+   * The separator byte and the column of each wanted field (`WANTED` order: id.orig_h, id.resp_h,
+   * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration; -1 when absent), or null
+   * before the `#fields` line.
+   */
+  layout(): { sep: number; cols: Int32Array } | null {
+    return this.cols === null ? null : { sep: this.sep, cols: this.cols };
+  }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     if (start === end) return;
@@ -140,6 +151,7 @@ export class ZeekTsvParser implements LineParser {
     return bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty);
   }
   private header(line: string, lineNo: number): void {
+    this.headerVersion++;
     if (line.startsWith('#separator')) {
       const value = unescapeZeek(line.slice('#separator'.length).trim());
       if (value.length === 1) this.sep = value.charCodeAt(0);

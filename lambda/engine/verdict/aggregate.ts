@@ -33,7 +33,8 @@ export const DEFAULT_MAX_DESTINATIONS = 1_000_000;
 /** Bound on cached spellings of addresses: hostile logs can spell one address many ways. */
 const MAX_SPELLINGS_CACHED = 1_000_000;
 
-// Columns of a destination's counter row.
+// Columns of a destination's counter row. The Zeek fast path (lambda/engine/fast/zeek-fold.c)
+// reads and writes the same rows: keep the two layouts identical.
 const C_CONNECTIONS = 0;
 const C_BLOCKED = 1;
 const C_UNKNOWN_BYTES = 2;
@@ -43,10 +44,16 @@ const C_FIRST = 5;
 const C_LAST = 6;
 const C_LAST_PORT = 7;
 const C_PROTO_MASK = 8;
+/** 1 once the overflow port list is full: a new port changes nothing any more. */
+const C_PORTS_FULL = 9;
 /** Ports are kept inline in the row until this many distinct ones; the rest go to a list. */
-const C_PORTS = 9;
-const INLINE_PORTS = 7;
-const ROW = 16;
+const C_PORTS = 10;
+const INLINE_PORTS = 16;
+/** The first {@link MAX_EVIDENCE_LINES} line numbers. */
+const C_EVIDENCE = 26;
+/** Doubles per destination row. */
+export const ROW_DOUBLES = 36;
+const ROW = ROW_DOUBLES;
 /** Protocol names get bit numbers in the first-seen order, up to this many (then a list). */
 const MAX_PROTOCOL_BITS = 30;
 
@@ -79,6 +86,28 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
 /** A reason with the value seen, quoted and cut to 80 characters. */
 function withDetail(reason: string, detail: string | undefined): string {
   return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
+}
+
+/**
+ * Told of the facts the aggregator settles, so a fast path folding records elsewhere (into the
+ * same rows) can take over the records that only need adding up.
+ */
+export interface FoldListener {
+  /** The address spelled by `buf[start, end)` is endpoint `ep`. */
+  endpoint(buf: Buffer, start: number, end: number, ep: number, local: boolean): void;
+  /** Endpoint `ep` is now destination `d`. */
+  destination(ep: number, d: number): void;
+  /** Protocol `name` has bit `bit` in a row's protocol mask. */
+  protocolBit(name: string, bit: number): void;
+}
+
+/**
+ * Rows shared with a fast path: room for `maxDestinations` rows (they never move), and who to
+ * tell about new facts.
+ */
+export interface SharedRows {
+  rows: Float64Array<ArrayBuffer>;
+  listener: FoldListener;
 }
 
 /** What the verdict is built from: the counts, the skipped records kept, and the destinations. */
@@ -131,14 +160,27 @@ export class Aggregator implements RecordSink, AggregateTotals {
   /** The last name added, so a run of records with one name costs a comparison, not a Set. */
   private readonly destLastHostname: (string | null)[] = [];
   private readonly destLastApp: (string | null)[] = [];
-  private readonly destEvidence: number[][] = [];
+  private readonly listener: FoldListener | null;
 
   constructor(
     private readonly policy: CompiledPolicy,
     private readonly geos: readonly GeoLookup[],
     private readonly operator: OperatorSources = { country: null, asn: null },
     private readonly maxDestinations = DEFAULT_MAX_DESTINATIONS,
-  ) {}
+    shared?: SharedRows,
+  ) {
+    this.listener = shared?.listener ?? null;
+    if (shared) {
+      if (shared.rows.length < maxDestinations * ROW) throw new Error('shared rows are smaller than the destination limit');
+      this.rows = shared.rows;
+    }
+  }
+
+  /** Counts records a fast path folded into the rows. */
+  addFolded(records: number): void {
+    this.records += records;
+    this.connections += records;
+  }
 
   /** Endpoint number of an address text, evaluating it on first sight; INVALID when not an IP. */
   private resolve(text: string): number {
@@ -202,9 +244,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
     }
     const d = this.destCount++;
     if ((d + 1) * ROW > this.rows.length) {
+      // (Shared rows have room for every destination allowed, so they never move.)
       const rows = new Float64Array(this.rows.length * 2);
       rows.set(this.rows);
       this.rows = rows;
+    }
+    if (d >= this.destEndpoint.length) {
       const de = new Int32Array(this.destEndpoint.length * 2);
       de.set(this.destEndpoint);
       this.destEndpoint = de;
@@ -221,8 +266,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.destApps.push(undefined);
     this.destLastHostname.push(null);
     this.destLastApp.push(null);
-    this.destEvidence.push([]);
     this.epDest[ep] = d;
+    this.listener?.destination(ep, d);
     return d;
   }
 
@@ -241,6 +286,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.records++;
     this.connections++;
     const flags = this.epFlags;
+    if (this.listener !== null && b !== null) {
+      this.listener.endpoint(b, r.origIpStart, r.origIpEnd, orig, (flags[orig]! & FLAG_LOCAL) !== 0);
+      this.listener.endpoint(b, r.respIpStart, r.respIpEnd, resp, (flags[resp]! & FLAG_LOCAL) !== 0);
+    }
     let remote: number;
     let sent: number;
     let received: number;
@@ -300,7 +349,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
       this.destLastApp[d] = app;
       this.destApps[d] = addName(this.destApps[d], app);
     }
-    if (seen < MAX_EVIDENCE_LINES) this.destEvidence[d]!.push(r.line);
+    if (seen < MAX_EVIDENCE_LINES) rows[at + C_EVIDENCE + seen] = r.line;
   }
 
   /** Records a port unless already seen: inline slots first, then the overflow list. */
@@ -315,7 +364,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
       }
     }
     const ports = this.destPorts[d]!;
-    if (ports.length < MAX_PORTS_LISTED - INLINE_PORTS && !ports.includes(port)) ports.push(port);
+    if (ports.length < MAX_PORTS_LISTED - INLINE_PORTS && !ports.includes(port)) {
+      ports.push(port);
+      if (ports.length === MAX_PORTS_LISTED - INLINE_PORTS) rows[at + C_PORTS_FULL] = 1;
+    }
   }
 
   /** The bit number of a protocol name not seen before, or -1 when the bits are used up. */
@@ -324,6 +376,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     const bit = this.protocolNames.length;
     this.protocolNames.push(proto);
     this.protocolBits.set(proto, bit);
+    this.listener?.protocolBit(proto, bit);
     return bit;
   }
 
@@ -355,6 +408,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
       for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
       ports.push(...this.destPorts[d]!);
       const protocols = this.protocolNames.filter((_, bit) => (rows[at + C_PROTO_MASK]! & (1 << bit)) !== 0);
+      const evidenceLines: number[] = [];
+      const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
+      for (let i = 0; i < seen; i++) evidenceLines.push(rows[at + C_EVIDENCE + i]!);
       protocols.push(...this.destProtocols[d]!);
       out.push({
         facts: this.epFacts[this.destEndpoint[d]!]!,
@@ -369,7 +425,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         protocols,
         hostnames: this.destHostnames[d] ?? null,
         apps: this.destApps[d] ?? null,
-        evidenceLines: this.destEvidence[d]!,
+        evidenceLines,
       });
     }
     return out;
