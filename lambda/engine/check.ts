@@ -10,7 +10,9 @@ import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
 import { detectFormat, findFormat, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
-import { Aggregator } from './verdict/aggregate';
+import { ZeekFastPath } from './fast/zeek-fast-path';
+import { ZeekTsvParser } from './parsers/zeek-tsv';
+import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
 import type { Verdict } from './verdict/verdict';
 
@@ -60,6 +62,11 @@ export interface CheckOptions {
    * none readable) are left to the merge, which receives each part's aggregate here.
    */
   part?: { onAggregate(agg: Aggregator): void };
+  /**
+   * Fold Zeek TSV records in WebAssembly where the JavaScript path has nothing to decide (the
+   * verdict is the same either way; tests compare the two). @default true
+   */
+  fastPath?: boolean;
 }
 
 /** Default of {@link CheckOptions.maxSkippedRecords}. */
@@ -116,7 +123,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       );
     }
   };
-  const agg = new Aggregator(options.policy, options.databases, options.operator, options.maxDestinations);
+  const maxDestinations = options.maxDestinations ?? DEFAULT_MAX_DESTINATIONS;
+  let agg = new Aggregator(options.policy, options.databases, options.operator, maxDestinations);
   const it = chunks[Symbol.asyncIterator]();
   let format: FormatDefinition | null = null;
   let formatSource: 'detected' | 'option' | null = null;
@@ -171,11 +179,22 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
         checkpoint();
       }
     } else {
+      const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+      const fast =
+        parser instanceof ZeekTsvParser && options.fastPath !== false
+          ? ZeekFastPath.create(parser, maxDestinations, maxLineBytes)
+          : null;
+      if (fast !== null) {
+        // Nothing has been read yet: the aggregator starts again on the fast path's rows.
+        agg = new Aggregator(options.policy, options.databases, options.operator, maxDestinations, fast.shared());
+        fast.attach(agg);
+      }
+      const sink = agg;
       const splitter = new LineSplitter(
-        (buf, start, end, lineNo) => parser.line(buf, start, end, lineNo, agg),
-        (lineNo, length) =>
-          agg.skip(lineNo, `line longer than ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes`, `${length} bytes`),
-        options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+        (buf, start, end, lineNo) => parser.line(buf, start, end, lineNo, sink),
+        (lineNo, length) => sink.skip(lineNo, `line longer than ${maxLineBytes} bytes`, `${length} bytes`),
+        maxLineBytes,
+        fast,
       );
       // A UTF-8 byte order mark is not part of the first line.
       const bom = all.length >= 3 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf;

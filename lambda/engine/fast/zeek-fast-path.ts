@@ -1,0 +1,192 @@
+/**
+ * The Zeek conn.log fast path: complete lines go to a WebAssembly fold (zeek-fold.c) that adds
+ * each record to its destination's row, in the aggregator's own row array. Any line the fold does
+ * not handle (headers, an address or destination met for the first time, an unusual value) comes
+ * back to the JavaScript parser and aggregator, which decide and then tell the fold what they
+ * settled (address → endpoint, endpoint → destination, protocol → bit). The fold never judges;
+ * the verdict is the same with or without it.
+ */
+import type { BlockHandler, LineSplitter } from '../input/line-splitter';
+import type { ZeekTsvParser } from '../parsers/zeek-tsv';
+import { ROW_DOUBLES, type Aggregator, type FoldListener, type SharedRows } from '../verdict/aggregate';
+import { ZEEK_FOLD_WASM_BASE64 } from './zeek-fold-wasm';
+
+interface FoldExports {
+  __heap_base: WebAssembly.Global;
+  init(
+    input: number,
+    scratch: number,
+    rows: number,
+    epDest: number,
+    epCap: number,
+    keys: number,
+    keyCap: number,
+    arena: number,
+    arenaEnd: number,
+  ): void;
+  configure(sep: number, maxLine: number, ...cols: number[]): number;
+  set_proto_bit(which: number, bit: number): void;
+  learn(len: number, ep: number, flags: number): number;
+  scan(off: number, len: number, lineNo: number): number;
+  out_line_count(): number;
+  out_record_count(): number;
+}
+
+/** Bytes of input handed to the fold at a time. */
+const WINDOW_BYTES = 1 << 20;
+/** Endpoints and address spellings the fold can learn; past these, lines take the JS path. */
+const ENDPOINT_CAP = 1 << 22;
+const KEY_CAP = 1 << 21;
+const KEY_CELL = 48;
+/** Room for the fold's successive hash tables (16-byte slots, doubling up to 2 × KEY_CAP). */
+const ARENA_BYTES = 2 * 2 * KEY_CAP * 16;
+/** The fold addresses 32-bit memory; beyond this many destinations the JS path does it all. */
+const MAX_ROWS_BYTES = 2 ** 31;
+const PAGE = 65536;
+const PROTOCOLS = ['tcp', 'udp', 'icmp'];
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function foldModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(ZEEK_FOLD_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+const align = (n: number): number => Math.ceil(n / 64) * 64;
+
+/** One check's fast path: its memory holds the aggregator's rows. */
+export class ZeekFastPath implements BlockHandler, FoldListener {
+  private agg: Aggregator | null = null;
+  private headerVersion = -1;
+  private enabled = false;
+
+  private constructor(
+    private readonly fold: FoldExports,
+    private readonly input: Uint8Array,
+    private readonly scratch: Uint8Array,
+    private readonly epDest: Int32Array,
+    readonly rows: Float64Array<ArrayBuffer>,
+    private readonly parser: ZeekTsvParser,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  /**
+   * A fast path for a check with this destination limit, or null when WebAssembly is not
+   * available or the limit needs more than 32-bit memory (the JS path then does everything).
+   */
+  static create(parser: ZeekTsvParser, maxDestinations: number, maxLineBytes: number): ZeekFastPath | null {
+    const mod = foldModule();
+    const rowsBytes = maxDestinations * ROW_DOUBLES * 8;
+    if (mod === null || rowsBytes > MAX_ROWS_BYTES) return null;
+    // The layout: input window, scratch, rows, endpoint → destination, keys, table arena. Pages
+    // are reserved, not touched: memory in use grows with what is written.
+    const probe = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 2 }) } });
+    const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
+    const input = base;
+    const scratch = align(input + WINDOW_BYTES);
+    const rows = align(scratch + 64);
+    const epDest = align(rows + rowsBytes);
+    const keys = align(epDest + ENDPOINT_CAP * 4);
+    const arena = align(keys + KEY_CAP * KEY_CELL);
+    const end = arena + ARENA_BYTES;
+    if (end > 2 ** 32 - PAGE) return null;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
+    const instance = new WebAssembly.Instance(mod, { env: { memory } });
+    const fold = instance.exports as unknown as FoldExports;
+    fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
+    const buf = memory.buffer;
+    return new ZeekFastPath(
+      fold,
+      new Uint8Array(buf, input, WINDOW_BYTES),
+      new Uint8Array(buf, scratch, 64),
+      new Int32Array(buf, epDest, ENDPOINT_CAP),
+      new Float64Array(buf, rows, maxDestinations * ROW_DOUBLES),
+      parser,
+      maxLineBytes,
+    );
+  }
+
+  /** The rows to build the aggregator with; it reports to this fast path. */
+  shared(): SharedRows {
+    return { rows: this.rows, listener: this };
+  }
+
+  /** The aggregator built with {@link shared}, which folded records are counted in. */
+  attach(agg: Aggregator): void {
+    this.agg = agg;
+  }
+
+  // FoldListener: what the JS path settled.
+
+  endpoint(buf: Buffer, start: number, end: number, ep: number, local: boolean): void {
+    const len = end - start;
+    if (len > this.scratch.length || ep >= this.epDest.length) return;
+    this.scratch.set(buf.subarray(start, end));
+    this.fold.learn(len, ep, local ? 1 : 0);
+  }
+
+  destination(ep: number, d: number): void {
+    // Plus one: the memory starts zeroed, and 0 means "not a destination yet".
+    if (ep < this.epDest.length) this.epDest[ep] = d + 1;
+  }
+
+  protocolBit(name: string, bit: number): void {
+    const which = PROTOCOLS.indexOf(name);
+    if (which >= 0) this.fold.set_proto_bit(which, bit);
+  }
+
+  // BlockHandler: the lines of a chunk.
+
+  block(chunk: Buffer, start: number, end: number, splitter: LineSplitter): void {
+    const agg = this.agg;
+    if (agg === null) throw new Error('fast path used before attach()');
+    const fold = this.fold;
+    let pos = start;
+    this.refreshLayout();
+    while (pos < end) {
+      let windowEnd = end;
+      if (end - pos > WINDOW_BYTES) {
+        windowEnd = chunk.lastIndexOf(10, pos + WINDOW_BYTES - 1) + 1;
+        if (windowEnd <= pos) {
+          // One line longer than the window: the JS path reads it.
+          const nl = chunk.indexOf(10, pos);
+          splitter.lineAt(chunk, pos, nl);
+          this.refreshLayout();
+          pos = nl + 1;
+          continue;
+        }
+      }
+      const n = windowEnd - pos;
+      this.input.set(chunk.subarray(pos, windowEnd));
+      let off = 0;
+      while (off < n) {
+        off = this.enabled ? fold.scan(off, n, splitter.lineNo) : off;
+        if (this.enabled) {
+          splitter.lineNo = fold.out_line_count();
+          agg.addFolded(fold.out_record_count());
+        }
+        if (off >= n) break;
+        const nl = chunk.indexOf(10, pos + off);
+        splitter.lineAt(chunk, pos + off, nl);
+        this.refreshLayout();
+        off = nl + 1 - pos;
+      }
+      pos = windowEnd;
+    }
+  }
+
+  /** After a header line, the fold reads the new layout (or stands aside without one). */
+  private refreshLayout(): void {
+    if (this.parser.headerVersion === this.headerVersion) return;
+    this.headerVersion = this.parser.headerVersion;
+    const layout = this.parser.layout();
+    this.enabled =
+      layout !== null && this.fold.configure(layout.sep, this.maxLineBytes, ...Array.from(layout.cols)) === 1;
+  }
+}

@@ -1,0 +1,389 @@
+/*
+ * The Zeek conn.log fast path: reads TSV lines from bytes and folds each record into its
+ * destination's counter row, exactly as ZeekTsvParser.line followed by Aggregator.flow would.
+ *
+ * It handles only the common case and hands every other line back to the JavaScript path
+ * (which decides, explains and learns): header lines, addresses it has not been told about,
+ * destinations that do not exist yet, protocols without a bit, a port list that needs its
+ * overflow, lines too long or too short. So this file never judges an address or creates a
+ * destination; it adds up what JavaScript already decided, and the verdict is the same whichever
+ * path a line took (test/engine/fast/zeek-fold.test.ts compares them).
+ *
+ * Built with clang for wasm32 (scripts/build-wasm.sh); no libc. The arithmetic on doubles
+ * follows the JavaScript operation for operation, so results are bit-identical: do not build
+ * with -ffast-math.
+ */
+
+typedef unsigned char u8;
+typedef int i32;
+typedef unsigned int u32;
+typedef double f64;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/* Row layout: must match lambda/engine/verdict/aggregate.ts. */
+enum {
+  C_CONNECTIONS = 0,
+  C_BLOCKED = 1,
+  C_UNKNOWN_BYTES = 2,
+  C_SENT = 3,
+  C_RECEIVED = 4,
+  C_FIRST = 5,
+  C_LAST = 6,
+  C_LAST_PORT = 7,
+  C_PROTO_MASK = 8,
+  C_PORTS_FULL = 9,
+  C_PORTS = 10,
+  INLINE_PORTS = 16,
+  C_EVIDENCE = 26,
+  EVIDENCE_LINES = 10,
+  ROW = 36,
+};
+
+#define KEY_CELL 48
+#define MAX_KEY 47
+#define SLOT 4
+#define FLAG_LOCAL 1
+#define MAX_FIELDS 64
+
+/* Wanted columns, in the order of ZeekTsvParser's WANTED list. */
+enum { W_ORIG_H, W_RESP_H, W_ORIG_P, W_RESP_P, W_PROTO, W_ORIG_B, W_RESP_B, W_TS, W_DURATION, W_COUNT };
+
+/* Regions of the (imported) memory, laid out by the JavaScript side. */
+static u8 *in;
+static u8 *scratch;
+static f64 *rows;
+static i32 *ep_dest;
+static u32 ep_cap;
+static u8 *keys;
+static u32 key_count;
+static u32 key_cap;
+static i32 *slots;
+static u32 mask;
+static u8 *arena;
+static u8 *arena_end;
+
+/* Layout of the current log, from its #fields header. 0 fields needed = no layout yet. */
+static i32 sep = 9;
+static i32 need;
+static i32 cols[W_COUNT];
+static i32 max_line;
+static i32 proto_bit[3] = {-1, -1, -1};
+
+static i32 pos[MAX_FIELDS * 2];
+
+/* Results of the last scan. */
+static f64 out_lines;
+static f64 out_records;
+
+EXPORT(init)
+void init(u8 *in_, u8 *scratch_, f64 *rows_, i32 *ep_dest_, u32 ep_cap_, u8 *keys_, u32 key_cap_, u8 *arena_, u8 *arena_end_) {
+  in = in_;
+  scratch = scratch_;
+  rows = rows_;
+  ep_dest = ep_dest_;
+  ep_cap = ep_cap_;
+  keys = keys_;
+  key_cap = key_cap_;
+  key_count = 0;
+  arena = arena_;
+  arena_end = arena_end_;
+  mask = 1023;
+  slots = (i32 *)arena;
+  arena += (mask + 1) * SLOT * 4;
+  for (u32 i = 0; i < (mask + 1) * SLOT; i++) slots[i] = 0;
+  need = 0;
+  for (i32 i = 0; i < 3; i++) proto_bit[i] = -1;
+}
+
+/** Sets the column layout; returns 0 (and disables the fast path) when it cannot handle it. */
+EXPORT(configure)
+i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8) {
+  i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8};
+  i32 n = 0;
+  for (i32 i = 0; i < W_COUNT; i++) {
+    cols[i] = c[i];
+    if (c[i] + 1 > n) n = c[i] + 1;
+  }
+  sep = sep_;
+  max_line = max_line_;
+  if (n > MAX_FIELDS || c0 < 0 || c1 < 0) {
+    need = 0;
+    return 0;
+  }
+  need = n;
+  return 1;
+}
+
+/** Bit number of tcp (0), udp (1) or icmp (2) in the protocol mask. */
+EXPORT(set_proto_bit)
+void set_proto_bit(i32 which, i32 bit) {
+  if (which >= 0 && which < 3) proto_bit[which] = bit;
+}
+
+EXPORT(out_line_count)
+f64 out_line_count(void) { return out_lines; }
+
+EXPORT(out_record_count)
+f64 out_record_count(void) { return out_records; }
+
+static u32 hash(const u8 *b, i32 s, i32 e) {
+  u32 h = 0x811c9dc5u;
+  for (i32 i = s; i < e; i++) h = (h ^ b[i]) * 16777619u;
+  return h | 1;
+}
+
+/** Slot index of a known address spelling, or -1. */
+static i32 find(const u8 *b, i32 s, i32 e) {
+  i32 len = e - s;
+  if (len <= 0 || len > MAX_KEY) return -1;
+  u32 h = hash(b, s, e);
+  for (u32 slot = h & mask;; slot = (slot + 1) & mask) {
+    i32 *at = slots + slot * SLOT;
+    i32 entry = at[1];
+    if (entry == 0) return -1;
+    if ((u32)at[0] == h) {
+      const u8 *k = keys + (u32)(entry - 1) * KEY_CELL;
+      if (k[0] == len) {
+        i32 i = 0;
+        while (i < len && k[1 + i] == b[s + i]) i++;
+        if (i == len) return (i32)(slot * SLOT);
+      }
+    }
+  }
+}
+
+static void insert(i32 *table, u32 m, u32 h, i32 entry, i32 ep, i32 flags) {
+  u32 slot = h & m;
+  while (table[slot * SLOT + 1] != 0) slot = (slot + 1) & m;
+  i32 *at = table + slot * SLOT;
+  at[0] = (i32)h;
+  at[1] = entry;
+  at[2] = ep;
+  at[3] = flags;
+}
+
+/**
+ * Remembers that the address spelled by scratch[0, len) is endpoint `ep`. Returns 0 when it is not
+ * kept (too long, tables full): its lines then keep taking the JavaScript path.
+ */
+EXPORT(learn)
+i32 learn(i32 len, i32 ep, i32 flags) {
+  if (len <= 0 || len > MAX_KEY || ep < 0 || (u32)ep >= ep_cap) return 0;
+  if (find(scratch, 0, len) >= 0) return 1;
+  if (key_count >= key_cap) return 0;
+  if ((key_count + 1) * 2 > mask + 1) {
+    u32 m = mask * 2 + 1;
+    u32 bytes = (m + 1) * SLOT * 4;
+    if ((u32)(arena_end - arena) < bytes) return 0;
+    i32 *table = (i32 *)arena;
+    arena += bytes;
+    for (u32 i = 0; i < (m + 1) * SLOT; i++) table[i] = 0;
+    for (u32 s = 0; s <= mask; s++) {
+      i32 *at = slots + s * SLOT;
+      if (at[1] != 0) insert(table, m, (u32)at[0], at[1], at[2], at[3]);
+    }
+    slots = table;
+    mask = m;
+  }
+  u8 *k = keys + key_count * KEY_CELL;
+  k[0] = (u8)len;
+  for (i32 i = 0; i < len; i++) k[1 + i] = scratch[i];
+  key_count++;
+  insert(slots, mask, hash(scratch, 0, len), (i32)key_count, ep, flags);
+  return 1;
+}
+
+/* ZeekTsvParser's number readers (lambda/engine/parsers/bytes.ts), operation for operation. */
+static f64 parse_uint(i32 s, i32 e) {
+  if (e <= s || e - s > 15) return -1;
+  f64 v = 0;
+  for (i32 i = s; i < e; i++) {
+    i32 c = in[i] - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+static const f64 NaN = __builtin_nan("");
+
+static f64 parse_epoch_ms(i32 s, i32 e) {
+  i32 i = s;
+  f64 secs = 0;
+  i32 digits = 0;
+  while (i < e) {
+    i32 c = in[i] - 48;
+    if (c < 0 || c > 9) break;
+    secs = secs * 10 + c;
+    digits++;
+    i++;
+  }
+  if (digits == 0 || digits > 12) return NaN;
+  f64 ms = secs * 1000;
+  if (i < e) {
+    if (in[i] != 46) return NaN;
+    i++;
+    f64 scale = 100;
+    for (; i < e; i++) {
+      i32 c = in[i] - 48;
+      if (c < 0 || c > 9) return NaN;
+      ms += c * scale;
+      scale /= 10;
+    }
+  }
+  return ms;
+}
+
+/** 0 tcp, 1 udp, 2 icmp, -1 anything else. */
+static i32 proto_of(i32 s, i32 e) {
+  i32 n = e - s;
+  if (n == 3 && in[s] == 't' && in[s + 1] == 'c' && in[s + 2] == 'p') return 0;
+  if (n == 3 && in[s] == 'u' && in[s + 1] == 'd' && in[s + 2] == 'p') return 1;
+  if (n == 4 && in[s] == 'i' && in[s + 1] == 'c' && in[s + 2] == 'm' && in[s + 3] == 'p') return 2;
+  return -1;
+}
+
+/**
+ * Folds the complete lines of in[off, len) until one needs the JavaScript path. Returns the
+ * offset where it stopped (len when every line was folded); out_line_count() is then the line
+ * number of the last line handled, out_record_count() how many records were folded.
+ */
+EXPORT(scan)
+i32 scan(i32 off, i32 len, f64 line_no) {
+  i32 p = off;
+  f64 records = 0;
+  const i32 n_need = need;
+  const u8 s_ep = (u8)sep;
+  while (p < len) {
+    if (n_need == 0) break;
+    /* Locate the needed columns and the end of the line. */
+    i32 col = 0;
+    i32 fs = p;
+    i32 i = p;
+    u8 c = 0;
+    for (; i < len; i++) {
+      c = in[i];
+      if (c == s_ep) {
+        pos[col * 2] = fs;
+        pos[col * 2 + 1] = i;
+        col++;
+        fs = i + 1;
+        if (col == n_need) break;
+      } else if (c == 10) {
+        break;
+      }
+    }
+    i32 nl = i;
+    if (c != 10) {
+      while (nl < len && in[nl] != 10) nl++;
+    }
+    if (nl >= len) break; /* no line end: the caller passes complete lines only */
+    if (nl - p > max_line + 1) break;
+    i32 e = nl;
+    if (e > p && in[e - 1] == 13) e--;
+    if (e == p) {
+      /* An empty line: no record. */
+      line_no++;
+      p = nl + 1;
+      continue;
+    }
+    if (in[p] == 35) break;
+    if (col < n_need) {
+      /* The last field ran to the end of the line (the JS parser's bound is the CR-less end). */
+      pos[col * 2] = fs;
+      pos[col * 2 + 1] = e;
+      col++;
+    }
+    if (col < n_need) break;
+
+    i32 so = find(in, pos[cols[W_ORIG_H] * 2], pos[cols[W_ORIG_H] * 2 + 1]);
+    if (so < 0) break;
+    i32 sr = find(in, pos[cols[W_RESP_H] * 2], pos[cols[W_RESP_H] * 2 + 1]);
+    if (sr < 0) break;
+    i32 orig = slots[so + 2], resp = slots[sr + 2];
+    i32 forig = slots[so + 3], fresp = slots[sr + 3];
+
+    i32 ci;
+    f64 orig_port = -1, resp_port = -1, orig_bytes = -1, resp_bytes = -1;
+    f64 first = NaN, last = NaN;
+    i32 bit = -1;
+    if ((ci = cols[W_ORIG_P]) >= 0) orig_port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    if ((ci = cols[W_RESP_P]) >= 0) resp_port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    if ((ci = cols[W_PROTO]) >= 0) {
+      i32 which = proto_of(pos[ci * 2], pos[ci * 2 + 1]);
+      if (which < 0) break;
+      bit = proto_bit[which];
+      if (bit < 0) break;
+    }
+    if ((ci = cols[W_ORIG_B]) >= 0) orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    if ((ci = cols[W_RESP_B]) >= 0) resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    if ((ci = cols[W_TS]) >= 0) {
+      f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+      first = ts;
+      if ((ci = cols[W_DURATION]) >= 0) {
+        f64 dur = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+        last = dur == dur ? ts + dur : ts;
+      } else {
+        last = ts;
+      }
+    }
+
+    /* Aggregator.flow: who is the remote party. */
+    i32 remote;
+    f64 sent, received, port;
+    if ((forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0) {
+      remote = orig;
+      sent = resp_bytes;
+      received = orig_bytes;
+      port = orig_port;
+    } else {
+      remote = resp;
+      sent = orig_bytes;
+      received = resp_bytes;
+      port = resp_port;
+    }
+    i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
+    if (d < 0) break;
+    f64 *row = rows + (u32)d * ROW;
+    /* The port list: decide before changing anything, since a line may still go back. */
+    i32 port_slot = -1;
+    i32 port_new = port != row[C_LAST_PORT] && port >= 0;
+    if (port_new) {
+      i32 k = 0;
+      for (; k < INLINE_PORTS; k++) {
+        f64 q = row[C_PORTS + k];
+        if (q == port) break;
+        if (q < 0) {
+          port_slot = k;
+          break;
+        }
+      }
+      if (k == INLINE_PORTS && row[C_PORTS_FULL] == 0) break; /* the overflow list is JavaScript's */
+    }
+
+    f64 seen = row[C_CONNECTIONS] + row[C_BLOCKED];
+    row[C_CONNECTIONS] += 1;
+    if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
+    if (sent > 0) row[C_SENT] += sent;
+    if (received > 0) row[C_RECEIVED] += received;
+    if (first == first && !(first >= row[C_FIRST])) row[C_FIRST] = first;
+    f64 l = last == last ? last : first;
+    if (l == l && !(l <= row[C_LAST])) row[C_LAST] = l;
+    if (port_new) {
+      row[C_LAST_PORT] = port;
+      if (port_slot >= 0) row[C_PORTS + port_slot] = port;
+    }
+    if (bit >= 0) {
+      i32 m = (i32)row[C_PROTO_MASK];
+      if ((m & (1 << bit)) == 0) row[C_PROTO_MASK] = (f64)(m | (1 << bit));
+    }
+    line_no++;
+    if (seen < EVIDENCE_LINES) row[C_EVIDENCE + (i32)seen] = line_no;
+    records++;
+    p = nl + 1;
+  }
+  out_lines = line_no;
+  out_records = records;
+  return p;
+}
