@@ -1,0 +1,182 @@
+/**
+ * The Zeek fast path (WebAssembly fold) against the JavaScript path: every verdict must be the
+ * same, byte for byte, whichever path read the lines. Generated logs mix what the fold handles
+ * with everything it must hand back: header blocks (new layouts, other separators), CRLF, blank
+ * and comment lines, short lines, unset and odd values, addresses in several spellings, ports
+ * past the inline list, over-long lines.
+ */
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { ZeekFastPath } from '../../../lambda/engine/fast/zeek-fast-path';
+import { LineSplitter } from '../../../lambda/engine/input/line-splitter';
+import { ZeekTsvParser } from '../../../lambda/engine/parsers/zeek-tsv';
+import { Aggregator } from '../../../lambda/engine/verdict/aggregate';
+import type { Verdict } from '../../../lambda/engine/verdict/verdict';
+import { bundledDatabases, checkBytes, fixture, fixturePath, policyOf } from '../../helpers/engine';
+
+const STANDARD = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state'];
+
+const address = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('8.8.8.8', '1.1.1.1', '114.114.114.114', '47.88.1.2', '185.60.216.35', '2a03:2880:f12f:83:face:b00c::25de') },
+  { weight: 3, arbitrary: fc.constantFrom('192.168.1.10', '192.168.1.11', '10.0.0.5', 'fd00:1::2', '127.0.0.1', '224.0.0.251') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('::ffff:8.8.8.8', '008.8.8.8', '2A03:2880:F12F:83:FACE:B00C:0:25DE', '[8.8.8.8]', '-', '(empty)', '', '300.1.1.1', 'not-an-ip'),
+  },
+  { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.')) },
+);
+const port = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('443', '80', '53', '123') },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 65535 }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('-', '', '99999999999', '4x3', '0443') },
+);
+const count = fc.oneof(
+  { weight: 4, arbitrary: fc.nat(1_000_000).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('-', '', '0', '1234567890123456', '12a', '(empty)') },
+);
+const time = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 1_600_000_000, max: 1_800_000_000 }), fc.nat(999_999)).map(([s, f]) => `${s}.${String(f).padStart(6, '0')}`) },
+  { weight: 1, arbitrary: fc.constantFrom('-', '1700000000', '1700000000.', '1700000000.1', '.5', '1e9', '1700000000.123456789', '0.000001', '9999999999999') },
+);
+const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') }, { weight: 1, arbitrary: fc.constantFrom('-', 'TCP', 'sctp', '') });
+
+const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count });
+type Rec = typeof record extends fc.Arbitrary<infer T> ? T : never;
+
+/** A data line in a layout (column names in order, separator). */
+function dataLine(r: Rec, fields: readonly string[], sep: string): string {
+  const value: Record<string, string> = {
+    ts: r.ts, uid: 'C1', 'id.orig_h': r.oh, 'id.orig_p': r.op, 'id.resp_h': r.rh, 'id.resp_p': r.rp,
+    proto: r.proto, service: '-', duration: r.duration, orig_bytes: r.ob, resp_bytes: r.rb, conn_state: 'SF',
+  };
+  return fields.map((f) => value[f] ?? '-').join(sep);
+}
+
+function header(fields: readonly string[], sep: string): string[] {
+  const escaped = `\\x${sep.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  return [`#separator ${escaped}`, `#set_separator${sep},`, `#path${sep}conn`, `#fields${sep}${fields.join(sep)}`];
+}
+
+const layout = fc.record({
+  fields: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(STANDARD) },
+    { weight: 1, arbitrary: fc.shuffledSubarray(STANDARD, { minLength: 2, maxLength: STANDARD.length }).filter((f) => f.includes('id.orig_h') && f.includes('id.resp_h')) },
+  ),
+  sep: fc.constantFrom('\t', '\t', ',', '|'),
+});
+
+const item = fc.oneof(
+  { weight: 30, arbitrary: fc.tuple(fc.constant('record' as const), record, fc.nat(3)) },
+  { weight: 1, arbitrary: fc.tuple(fc.constant('layout' as const), layout) },
+  { weight: 1, arbitrary: fc.constantFrom(['blank'] as const, ['comment'] as const, ['short'] as const, ['long'] as const) },
+);
+
+/** A log from a layout and items; `crlf` ends lines with CR LF. */
+function logOf(first: { fields: readonly string[]; sep: string }, items: readonly unknown[], crlf: boolean): string {
+  let cur = first;
+  const lines = [...header(cur.fields, cur.sep)];
+  for (const it of items as [string, ...unknown[]][]) {
+    if (it[0] === 'record') {
+      const [, r, repeat] = it as [string, Rec, number];
+      for (let i = 0; i <= repeat; i++) lines.push(dataLine(r, cur.fields, cur.sep));
+    } else if (it[0] === 'layout') {
+      cur = it[1] as typeof cur;
+      lines.push(...header(cur.fields, cur.sep));
+    } else if (it[0] === 'blank') lines.push('');
+    else if (it[0] === 'comment') lines.push('#close\t2026-01-01-00-00-00');
+    else if (it[0] === 'short') lines.push(`1700000000.0${cur.sep}C9`);
+    else lines.push(`1700000000.0${cur.sep}C9${cur.sep}${'x'.repeat(300)}`);
+  }
+  return lines.join(crlf ? '\r\n' : '\n') + (crlf ? '\r\n' : '\n');
+}
+
+/** A verdict without its timestamp (identical runs differ in nothing else). */
+const text = (v: Verdict): string => JSON.stringify(v);
+
+async function both(log: string, chunk: number, maxLineBytes = 256): Promise<[string, string]> {
+  const bytes = Buffer.from(log, 'latin1');
+  const options = { policy: policyOf('us', 'foreign-adversaries'), maxLineBytes, maxSkippedRecords: 1e9 };
+  const fast = await checkBytes(bytes, { ...options, fastPath: true }, chunk);
+  const slow = await checkBytes(bytes, { ...options, fastPath: false }, chunk);
+  return [text(fast), text(slow)];
+}
+
+describe('Zeek fast path', () => {
+  it('is available here (the committed module compiles and instantiates)', () => {
+    const parser = new ZeekTsvParser();
+    expect(ZeekFastPath.create(parser, 1000, 1024)).not.toBeNull();
+  });
+
+  it('gives the JavaScript path\'s verdict on generated logs, whatever the chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(layout, fc.array(item, { minLength: 1, maxLength: 120 }), fc.boolean(), fc.integer({ min: 1, max: 5000 }), async (first, items, crlf, chunk) => {
+        const [fast, slow] = await both(logOf(first, items, crlf), chunk);
+        expect(fast).toBe(slow);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps ports, protocols and evidence exactly when destinations see many distinct ports', async () => {
+    // 200 records to one address with 100 distinct ports: past the 16 inline ports, through the
+    // overflow list until it is full (64 in all), then ignored.
+    const lines = [...header(STANDARD, '\t')];
+    for (let i = 0; i < 200; i++) {
+      const r = { ts: `${1_700_000_000 + i}.5`, oh: '192.168.1.10', op: String(40000 + i), rh: i % 3 === 0 ? '1.1.1.1' : '8.8.8.8', rp: String(1000 + (i % 100)), proto: (['tcp', 'udp', 'icmp'] as const)[i % 3]!, duration: '0.25', ob: String(i), rb: '-' };
+      lines.push(dataLine(r, STANDARD, '\t'));
+    }
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = JSON.parse(fast) as Verdict;
+    const google = v.destinations.find((d) => d.ip === '8.8.8.8')!;
+    expect(google.ports).toHaveLength(64);
+    expect(google.evidenceLines).toHaveLength(10);
+  });
+
+  it('gives the same verdicts on the real Zeek fixtures', async () => {
+    const names = readdirSync(fixturePath('zeek')).filter((f) => f.endsWith('.tsv.log'));
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    for (const name of names) {
+      const [fast, slow] = await both(fixture('zeek', name).toString('latin1'), 1000, 1 << 20);
+      expect(fast).toBe(slow);
+    }
+  });
+
+  it('folds the records it can, and hands back first sightings and headers', async () => {
+    const parser = new ZeekTsvParser();
+    const fast = ZeekFastPath.create(parser, 1000, 1 << 20)!;
+    const agg = new Aggregator(policyOf('us'), bundledDatabases(), undefined, 1000, fast.shared());
+    fast.attach(agg);
+    let folded = 0;
+    const addFolded = agg.addFolded.bind(agg);
+    agg.addFolded = (n: number): void => {
+      folded += n;
+      addFolded(n);
+    };
+    const splitter = new LineSplitter((b, s, e, n) => parser.line(b, s, e, n, agg), () => undefined, 1 << 20, fast);
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1700000000.5', oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '1.0', ob: '100', rb: '200' };
+    for (let i = 0; i < 1000; i++) lines.push(dataLine({ ...r, rh: i % 2 === 0 ? '8.8.8.8' : '1.1.1.1' }, STANDARD, '\t'));
+    splitter.push(Buffer.from(`${lines.join('\n')}\n`));
+    // The first record to each destination is the JavaScript path's; the other 998 are folded.
+    expect(folded).toBe(998);
+    expect(agg.records).toBe(1000);
+    expect(agg.connections).toBe(1000);
+  });
+
+  it('reads chunks larger than its window, and a line longer than the window', async () => {
+    const lines = [...header(STANDARD, '\t')];
+    for (let i = 0; i < 40_000; i++) {
+      const r = { ts: `${1_700_000_000 + i}.000001`, oh: '192.168.1.10', op: '40000', rh: ['8.8.8.8', '1.1.1.1', '47.88.1.2', 'fd00:1::2'][i % 4]!, rp: String(i % 50), proto: 'tcp' as const, duration: '0.5', ob: String(i), rb: '7' };
+      lines.push(dataLine(r, STANDARD, '\t'));
+      if (i === 20_000) lines.push(`1700000000.0\t${'y'.repeat(1_500_000)}`);
+    }
+    const log = `${lines.join('\n')}\n`;
+    expect(log.length).toBeGreaterThan(3 << 20);
+    const [fast, slow] = await both(log, 8 << 20, 2 << 20);
+    expect(fast).toBe(slow);
+    const v = JSON.parse(fast) as Verdict;
+    expect(v.totals.records).toBe(40_001);
+    expect(v.totals.skipped).toBe(1);
+  });
+});
