@@ -99,7 +99,7 @@ export function evaluateAddress(
   let country: string | null = null;
   const answers: string[] = [];
   for (const geo of geos) {
-    const c = geo.country(ip.text);
+    const c = geo.countryOf(ip);
     countries[geo.info.name] = c;
     if (c !== null && !answers.includes(c)) answers.push(c);
     if (country === null) country = c;
@@ -108,7 +108,7 @@ export function evaluateAddress(
   const as = operator.asn?.lookup(ip) ?? null;
   const asn = as?.asn ?? null;
   const asOrganization = as?.organisation ?? null;
-  const operatorCountry = operator.country?.country(ip.text) ?? null;
+  const operatorCountry = operator.country?.countryOf(ip) ?? null;
   const facts = (status: AddressFacts['status'], rule: string | null, warning: string | null): AddressFacts => ({
     ip: ip.text, addressClass, local, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
   });
