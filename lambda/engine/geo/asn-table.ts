@@ -66,6 +66,23 @@ function words(groups: readonly number[]): [number, number, number, number] {
   ];
 }
 
+/**
+ * Where the ranges starting under each 16-bit prefix begin: entry `k` is the number of ranges
+ * starting below `k << 16` (IPv4) or `k << 112` (IPv6), and entry 65536 the total. A lookup then
+ * binary-searches one prefix's few ranges, a cache line or two, instead of the whole table.
+ */
+function prefixIndex(starts: Uint32Array, stride: number): Uint32Array {
+  const index = new Uint32Array(65537);
+  const count = starts.length / stride;
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    const top = starts[i * stride]! >>> 16;
+    while (k <= top) index[k++] = i;
+  }
+  while (k <= 65536) index[k++] = count;
+  return index;
+}
+
 /** Compares the 128-bit value at `arr[i*4..]` with `w`. */
 function compare128(arr: Uint32Array, i: number, w: readonly number[]): number {
   const at = i * 4;
@@ -154,6 +171,8 @@ export class AsnTable {
   private readonly v6End: Uint32Array;
   private readonly v6Asn: Uint32Array;
   private readonly v6Org: Int32Array;
+  private readonly v4Index: Uint32Array;
+  private readonly v6Index: Uint32Array;
   private readonly orgs: string[];
   readonly info: AsnTableInfo;
 
@@ -189,6 +208,8 @@ export class AsnTable {
     this.v6End = at(b + n6 * 4, n6 * 4);
     this.v6Asn = at(b + n6 * 8, n6);
     this.v6Org = new Int32Array(bytes.buffer, base + (bodyStart + b + n6 * 9) * 4, n6);
+    this.v4Index = prefixIndex(this.v4Start, 1);
+    this.v6Index = prefixIndex(this.v6Start, 4);
     try {
       this.orgs = JSON.parse(Buffer.from(bytes.buffer, base + (bodyStart + bodyWords) * 4, orgLen).toString('utf8')) as string[];
     } catch (err) {
@@ -207,10 +228,14 @@ export class AsnTable {
 
   /** The operator of an address, or null when no range holds it. */
   lookup(ip: ParsedIp): AsnInfo | null {
+    // Search only the ranges starting under the address's 16-bit prefix. When none of them starts
+    // at or below the address, the search ends just before them: on the last range starting under
+    // a lower prefix, the only other one that can hold the address.
     if (ip.version === 4) {
       const v = ip.v4 >>> 0;
-      let lo = 0;
-      let hi = this.v4Start.length - 1;
+      const k = v >>> 16;
+      let lo = this.v4Index[k]!;
+      let hi = this.v4Index[k + 1]! - 1;
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
         if (this.v4Start[mid]! <= v) lo = mid + 1;
@@ -220,8 +245,9 @@ export class AsnTable {
       return this.result(this.v4Asn[hi]!, this.v4Org[hi]!);
     }
     const w = words(ip.groups);
-    let lo = 0;
-    let hi = this.v6Asn.length - 1;
+    const k = ip.groups[0]!;
+    let lo = this.v6Index[k]!;
+    let hi = this.v6Index[k + 1]! - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (compare128(this.v6Start, mid, w) <= 0) lo = mid + 1;

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { Reader } from 'maxmind';
 import { GeoDatabaseError } from '../errors';
+import type { ParsedIp } from '../net/ip';
+import { NOT_FOUND, SearchTree } from './search-tree';
 
 /** What a verdict cites about a database. */
 export interface GeoDatabaseInfo {
@@ -25,6 +27,11 @@ export interface GeoLookup {
   readonly info: GeoDatabaseInfo;
   /** ISO 3166-1 alpha-2 code of the country the address is located in, or null when unknown. */
   country(ip: string): string | null;
+  /**
+   * As {@link country}, for an address already parsed (an IPv4-mapped address is the IPv4 address
+   * it carries): the engine's path, a walk of the search tree plus a cache hit.
+   */
+  countryOf(ip: ParsedIp): string | null;
 }
 
 type MmdbRecord = Record<string, unknown> | null;
@@ -103,23 +110,47 @@ export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
   // An IPv4-only tree is 32 levels deep, so the reader would walk it with the first 32 bits of an
   // IPv6 address and answer for an unrelated IPv4 network (2a00:1450:: as 42.0.20.80, CN).
   const ipv4Only = meta.ipVersion === 4;
-  const lookup: GeoLookup = {
-    info,
-    country(ip: string): string | null {
-      if (ipv4Only && ip.includes(':')) return null;
-      try {
-        return countryOfRecord(reader.get(ip));
-      } catch (err) {
-        // Addresses are validated before lookup, so a failure here means a corrupt search tree.
-        const why = err instanceof Error ? err.message : String(err);
-        throw new GeoDatabaseError(`${name}: corrupt database (lookup of ${ip} failed: ${why})`, {
-          cause: err,
-        });
-      }
-    },
+  const countryOfText = (ip: string): string | null => {
+    if (ipv4Only && ip.includes(':')) return null;
+    try {
+      return countryOfRecord(reader.get(ip));
+    } catch (err) {
+      // Addresses are validated before lookup, so a failure here means a corrupt database.
+      const why = err instanceof Error ? err.message : String(err);
+      throw new GeoDatabaseError(`${name}: corrupt database (lookup of ${ip} failed: ${why})`, {
+        cause: err,
+      });
+    }
   };
   // Probe the search tree once so a truncated or corrupt file fails now, naming the file.
-  lookup.country('1.1.1.1');
-  if (meta.ipVersion === 6) lookup.country('2001:4860:4860::8888');
-  return lookup;
+  countryOfText('1.1.1.1');
+  if (meta.ipVersion === 6) countryOfText('2001:4860:4860::8888');
+  let tree: SearchTree;
+  try {
+    tree = new SearchTree(bytes, meta);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new GeoDatabaseError(`${name}: corrupt database (${why})`, { cause: err });
+  }
+  // Country by data pointer. The record at a pointer never changes, so the first address that
+  // reaches a pointer decodes it (through the reader, the reference) and the rest reuse the answer.
+  const byPointer = new Map<number, string | null>();
+  return {
+    info,
+    country: countryOfText,
+    countryOf(ip: ParsedIp): string | null {
+      let pointer: number;
+      if (ip.version === 4) pointer = tree.ipv4(ip.v4);
+      else if (ipv4Only) return null;
+      else pointer = tree.ipv6(ip.groups);
+      if (pointer === NOT_FOUND) return null;
+      let country = byPointer.get(pointer);
+      if (country === undefined) {
+        country = countryOfText(ip.text);
+        if (byPointer.size >= MAX_CACHED_RECORDS) byPointer.clear();
+        byPointer.set(pointer, country);
+      }
+      return country;
+    },
+  };
 }

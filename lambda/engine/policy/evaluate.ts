@@ -58,7 +58,7 @@ interface Judgement {
 }
 
 /** The judgement of one country answer under the policy's country rules. */
-function judgeCountry(country: string | null, policy: CompiledPolicy): Judgement {
+function judgeCountryUncached(country: string | null, policy: CompiledPolicy): Judgement {
   if (country === null) {
     const fail = policy.policy.unknown === 'fail';
     return {
@@ -73,6 +73,26 @@ function judgeCountry(country: string | null, policy: CompiledPolicy): Judgement
     return { status: 'violation', rule: `${country} is not in the allowed set ${policy.allowedLabel}` };
   }
   return { status: 'allowed', rule: null };
+}
+
+/**
+ * Judgements by policy and country answer: a log has tens of thousands of addresses but a few
+ * hundred countries, so each rule text is built once. Judgements are shared, so never changed.
+ */
+const judgementCache = new WeakMap<CompiledPolicy, Map<string | null, Readonly<Judgement>>>();
+
+function judgeCountry(country: string | null, policy: CompiledPolicy): Readonly<Judgement> {
+  let byCountry = judgementCache.get(policy);
+  if (byCountry === undefined) {
+    byCountry = new Map();
+    judgementCache.set(policy, byCountry);
+  }
+  let judgement = byCountry.get(country);
+  if (judgement === undefined) {
+    judgement = Object.freeze(judgeCountryUncached(country, policy));
+    byCountry.set(country, judgement);
+  }
+  return judgement;
 }
 
 function asText(asn: number | null, org: string | null): string {
@@ -99,7 +119,7 @@ export function evaluateAddress(
   let country: string | null = null;
   const answers: string[] = [];
   for (const geo of geos) {
-    const c = geo.country(ip.text);
+    const c = geo.countryOf(ip);
     countries[geo.info.name] = c;
     if (c !== null && !answers.includes(c)) answers.push(c);
     if (country === null) country = c;
@@ -108,7 +128,7 @@ export function evaluateAddress(
   const as = operator.asn?.lookup(ip) ?? null;
   const asn = as?.asn ?? null;
   const asOrganization = as?.organisation ?? null;
-  const operatorCountry = operator.country?.country(ip.text) ?? null;
+  const operatorCountry = operator.country?.countryOf(ip) ?? null;
   const facts = (status: AddressFacts['status'], rule: string | null, warning: string | null): AddressFacts => ({
     ip: ip.text, addressClass, local, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
   });
@@ -116,7 +136,7 @@ export function evaluateAddress(
   for (const cidr of policy.allowCidrs) {
     if (cidrContains(cidr, ip)) return facts('allowed', `${cidr.text} is in allowCidrs`, null);
   }
-  let judgement = judgeCountry(country, policy);
+  let judgement: Readonly<Judgement> = judgeCountry(country, policy);
   let warning: string | null = judgement.status === 'unknown' ? judgement.rule : null;
   if (disputed) {
     const said = geos.map((g) => `${g.info.name} says ${countries[g.info.name] ?? 'unknown'}`).join(', ');
