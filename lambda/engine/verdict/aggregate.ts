@@ -402,16 +402,21 @@ export class Aggregator implements RecordSink, AggregateTotals {
   destinations(): DestinationAggregate[] {
     const out: DestinationAggregate[] = [];
     const rows = this.rows;
+    const protocolNames = this.protocolNames;
     for (let d = 0; d < this.destCount; d++) {
       const at = d * ROW;
       const ports: number[] = [];
       for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
-      ports.push(...this.destPorts[d]!);
-      const protocols = this.protocolNames.filter((_, bit) => (rows[at + C_PROTO_MASK]! & (1 << bit)) !== 0);
+      const morePorts = this.destPorts[d]!;
+      for (let i = 0; i < morePorts.length; i++) ports.push(morePorts[i]!);
+      const protocols: string[] = [];
+      const mask = rows[at + C_PROTO_MASK]!;
+      for (let bit = 0; bit < protocolNames.length; bit++) if ((mask & (1 << bit)) !== 0) protocols.push(protocolNames[bit]!);
+      const moreProtocols = this.destProtocols[d]!;
+      for (let i = 0; i < moreProtocols.length; i++) protocols.push(moreProtocols[i]!);
       const evidenceLines: number[] = [];
       const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
       for (let i = 0; i < seen; i++) evidenceLines.push(rows[at + C_EVIDENCE + i]!);
-      protocols.push(...this.destProtocols[d]!);
       out.push({
         facts: this.epFacts[this.destEndpoint[d]!]!,
         connections: rows[at + C_CONNECTIONS]!,

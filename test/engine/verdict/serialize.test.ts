@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { iso } from '../../../lambda/engine/verdict/build-verdict';
-import { destinationJson, serializeVerdict, verdictBytes, verdictJson } from '../../../lambda/engine/verdict/serialize';
-import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
+import { destinationJson, serializeVerdict, verdictBytes, verdictJson, violationJson } from '../../../lambda/engine/verdict/serialize';
+import type { Verdict, VerdictDestination, VerdictViolation } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
 
 /** The layout, spelled out with JSON.stringify: what the byte writer must reproduce exactly. */
@@ -72,6 +72,32 @@ describe('verdict serialization', () => {
         expect(destinationJson(d)).toBe(JSON.stringify(d));
       }),
     );
+  });
+
+  it('writes each violation exactly as JSON.stringify would, escapes included', () => {
+    const text = fc.string({ unit: 'grapheme' });
+    fc.assert(
+      fc.property(text, text, fc.array(text, { maxLength: 3 }), fc.option(fc.integer({ min: 0, max: 4294967295 })), (ip, rule, hostnames, asn) => {
+        const v: VerdictViolation = {
+          ip, country: rule, rule, hostnames, bytesSent: 1.5e15, connections: 3, evidenceLines: [7, 1, 2],
+          asn, asOrganization: asn === null ? null : rule, operatorCountry: asn === null ? rule : null,
+        };
+        expect(violationJson(v)).toBe(JSON.stringify(v));
+      }),
+    );
+  });
+
+  it('quotes values that repeat across destinations the same way each time, escapes included', async () => {
+    // Prepare
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
+    const odd = (d: VerdictDestination): VerdictDestination => ({
+      ...d, country: 'Ä"X', countries: { 'a\\b.mmdb': 'Ä"X', 'c.mmdb': null }, rule: 'line\nbreak', asOrganization: '\u0001 Org',
+    });
+    const repeated = { ...v, destinations: [...v.destinations, ...v.destinations].map(odd) };
+    // Act
+    const text = verdictJson(repeated);
+    // Assess
+    expect(text).toBe(referenceJson(repeated));
   });
 });
 
