@@ -11,7 +11,7 @@ src="$here/lambda/engine/fast/zeek-fold.c"
 out="${1:-$here/lambda/engine/fast/zeek-fold-wasm.ts}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-clang-14 --target=wasm32 -O2 -nostdlib -fno-builtin -ffp-contract=off -msimd128 \
+clang-14 --target=wasm32 -O2 -ffreestanding -nostdlib -fno-builtin -ffp-contract=off -msimd128 \
   -Wall -Wextra -Werror \
   -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all -Wl,-z,stack-size=65536 \
   -Wl,--export=__heap_base \

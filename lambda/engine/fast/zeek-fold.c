@@ -14,10 +14,13 @@
  * with -ffast-math.
  */
 
+#include <wasm_simd128.h>
+
 typedef unsigned char u8;
 typedef int i32;
 typedef unsigned int u32;
 typedef double f64;
+typedef unsigned long long u64;
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
@@ -40,9 +43,11 @@ enum {
   ROW = 36,
 };
 
+/* A key cell holds an address spelling, zero-padded to 48 bytes; its length is in the slot. */
 #define KEY_CELL 48
 #define MAX_KEY 47
 #define SLOT 4
+#define LEN_SHIFT 8
 #define FLAG_LOCAL 1
 #define MAX_FIELDS 64
 
@@ -72,6 +77,8 @@ static i32 proto_bit[3] = {-1, -1, -1};
 
 static i32 pos[MAX_FIELDS * 2];
 
+static void init_scales(void);
+
 /* Results of the last scan. */
 static f64 out_lines;
 static f64 out_records;
@@ -94,6 +101,7 @@ void init(u8 *in_, u8 *scratch_, f64 *rows_, i32 *ep_dest_, u32 ep_cap_, u8 *key
   for (u32 i = 0; i < (mask + 1) * SLOT; i++) slots[i] = 0;
   need = 0;
   for (i32 i = 0; i < 3; i++) proto_bit[i] = -1;
+  init_scales();
 }
 
 /** Sets the column layout; returns 0 (and disables the fast path) when it cannot handle it. */
@@ -107,7 +115,7 @@ i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i
   }
   sep = sep_;
   max_line = max_line_;
-  if (n > MAX_FIELDS || c0 < 0 || c1 < 0) {
+  if (n > MAX_FIELDS || c0 < 0 || c1 < 0 || sep_ == 10 || sep_ == 13 || sep_ < 0 || sep_ > 255) {
     need = 0;
     return 0;
   }
@@ -127,28 +135,46 @@ f64 out_line_count(void) { return out_lines; }
 EXPORT(out_record_count)
 f64 out_record_count(void) { return out_records; }
 
-static u32 hash(const u8 *b, i32 s, i32 e) {
-  u32 h = 0x811c9dc5u;
-  for (i32 i = s; i < e; i++) h = (h ^ b[i]) * 16777619u;
-  return h | 1;
+/*
+ * Addresses are hashed and compared 16 bytes at a time: the bytes of a spelling, read with
+ * wasm's unaligned loads (the caller leaves 48 readable bytes past any field), with the bytes
+ * past its end zeroed.
+ */
+static v128_t chunk(const u8 *b, i32 from, i32 len) {
+  v128_t v = wasm_v128_load(b + from);
+  const v128_t iota = wasm_i8x16_make(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return wasm_v128_and(v, wasm_i8x16_lt(iota, wasm_i8x16_splat((signed char)(len - from))));
 }
 
-/** Slot index of a known address spelling, or -1. */
-static i32 find(const u8 *b, i32 s, i32 e) {
-  i32 len = e - s;
+static u32 hash(const u8 *b, i32 len) {
+  u64 h = (u64)len * 0x9e3779b97f4a7c15ull;
+  for (i32 at = 0; at < len; at += 16) {
+    v128_t v = chunk(b, at, len);
+    h = (h ^ wasm_i64x2_extract_lane(v, 0)) * 0xff51afd7ed558ccdull;
+    h = (h ^ (h >> 29) ^ wasm_i64x2_extract_lane(v, 1)) * 0xc4ceb9fe1a85ec53ull;
+  }
+  h ^= h >> 32;
+  return (u32)h | 1;
+}
+
+/** Whether the key cell k spells b[0, len). */
+static i32 same_key(const u8 *k, const u8 *b, i32 len) {
+  for (i32 at = 0; at < len; at += 16) {
+    if (!wasm_i8x16_all_true(wasm_i8x16_eq(chunk(b, at, len), wasm_v128_load(k + at)))) return 0;
+  }
+  return 1;
+}
+
+/** Slot index of a known address spelling b[0, len), or -1. */
+static i32 find(const u8 *b, i32 len) {
   if (len <= 0 || len > MAX_KEY) return -1;
-  u32 h = hash(b, s, e);
+  u32 h = hash(b, len);
   for (u32 slot = h & mask;; slot = (slot + 1) & mask) {
     i32 *at = slots + slot * SLOT;
     i32 entry = at[1];
     if (entry == 0) return -1;
-    if ((u32)at[0] == h) {
-      const u8 *k = keys + (u32)(entry - 1) * KEY_CELL;
-      if (k[0] == len) {
-        i32 i = 0;
-        while (i < len && k[1 + i] == b[s + i]) i++;
-        if (i == len) return (i32)(slot * SLOT);
-      }
+    if ((u32)at[0] == h && (at[3] >> LEN_SHIFT) == len && same_key(keys + (u32)(entry - 1) * KEY_CELL, b, len)) {
+      return (i32)(slot * SLOT);
     }
   }
 }
@@ -170,7 +196,7 @@ static void insert(i32 *table, u32 m, u32 h, i32 entry, i32 ep, i32 flags) {
 EXPORT(learn)
 i32 learn(i32 len, i32 ep, i32 flags) {
   if (len <= 0 || len > MAX_KEY || ep < 0 || (u32)ep >= ep_cap) return 0;
-  if (find(scratch, 0, len) >= 0) return 1;
+  if (find(scratch, len) >= 0) return 1;
   if (key_count >= key_cap) return 0;
   if ((key_count + 1) * 2 > mask + 1) {
     u32 m = mask * 2 + 1;
@@ -187,49 +213,67 @@ i32 learn(i32 len, i32 ep, i32 flags) {
     mask = m;
   }
   u8 *k = keys + key_count * KEY_CELL;
-  k[0] = (u8)len;
-  for (i32 i = 0; i < len; i++) k[1 + i] = scratch[i];
+  for (i32 i = 0; i < KEY_CELL; i++) k[i] = i < len ? scratch[i] : 0;
   key_count++;
-  insert(slots, mask, hash(scratch, 0, len), (i32)key_count, ep, flags);
+  insert(slots, mask, hash(scratch, len), (i32)key_count, ep, (flags & FLAG_LOCAL) | (len << LEN_SHIFT));
   return 1;
 }
 
 /* ZeekTsvParser's number readers (lambda/engine/parsers/bytes.ts), operation for operation. */
+/*
+ * While a value has at most 15 digits every step of the JavaScript's `v = v * 10 + c` on doubles is
+ * exact, so adding up in integers and converting once gives the same double.
+ */
 static f64 parse_uint(i32 s, i32 e) {
   if (e <= s || e - s > 15) return -1;
-  f64 v = 0;
+  u64 v = 0;
   for (i32 i = s; i < e; i++) {
-    i32 c = in[i] - 48;
-    if (c < 0 || c > 9) return -1;
+    u32 c = (u32)in[i] - 48;
+    if (c > 9) return -1;
     v = v * 10 + c;
   }
-  return v;
+  return (f64)v;
 }
 
 static const f64 NaN = __builtin_nan("");
 
+/* scales[k] is what the JavaScript's `scale` holds at the k-th fraction digit (100, then /= 10). */
+#define SCALES 24
+static f64 scales[SCALES];
+
+static void init_scales(void) {
+  f64 scale = 100;
+  for (i32 k = 0; k < SCALES; k++) {
+    scales[k] = scale;
+    scale /= 10;
+  }
+}
+
 static f64 parse_epoch_ms(i32 s, i32 e) {
   i32 i = s;
-  f64 secs = 0;
-  i32 digits = 0;
+  u64 secs = 0;
   while (i < e) {
-    i32 c = in[i] - 48;
-    if (c < 0 || c > 9) break;
+    u32 c = (u32)in[i] - 48;
+    if (c > 9) break;
     secs = secs * 10 + c;
-    digits++;
     i++;
   }
+  i32 digits = i - s;
   if (digits == 0 || digits > 12) return NaN;
-  f64 ms = secs * 1000;
+  f64 ms = (f64)secs * 1000;
   if (i < e) {
     if (in[i] != 46) return NaN;
     i++;
-    f64 scale = 100;
-    for (; i < e; i++) {
-      i32 c = in[i] - 48;
-      if (c < 0 || c > 9) return NaN;
-      ms += c * scale;
-      scale /= 10;
+    f64 scale = scales[SCALES - 1];
+    for (i32 k = 0; i < e; i++, k++) {
+      u32 c = (u32)in[i] - 48;
+      if (c > 9) return NaN;
+      if (k < SCALES) {
+        ms += (f64)(i32)c * scales[k];
+      } else {
+        scale /= 10;
+        ms += (f64)(i32)c * scale;
+      }
     }
   }
   return ms;
@@ -254,31 +298,52 @@ i32 scan(i32 off, i32 len, f64 line_no) {
   i32 p = off;
   f64 records = 0;
   const i32 n_need = need;
-  const u8 s_ep = (u8)sep;
+  const v128_t v_sep = wasm_i8x16_splat((signed char)sep);
+  const v128_t v_nl = wasm_i8x16_splat(10);
   while (p < len) {
     if (n_need == 0) break;
-    /* Locate the needed columns and the end of the line. */
+    /*
+     * Locate the needed columns and the end of the line, 16 bytes at a time: a bit mask of the
+     * separators and newlines in each block, read lowest bit first. The window has readable bytes
+     * past len; anything found there is not in this window.
+     */
     i32 col = 0;
     i32 fs = p;
+    i32 nl = -1;
     i32 i = p;
-    u8 c = 0;
-    for (; i < len; i++) {
-      c = in[i];
-      if (c == s_ep) {
+    for (;;) {
+      v128_t v = wasm_v128_load(in + i);
+      u32 m_nl = wasm_i8x16_bitmask(wasm_i8x16_eq(v, v_nl));
+      u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(v, v_sep)) | m_nl;
+      while (m != 0) {
+        i32 at = i + __builtin_ctz(m);
+        if (at >= len) goto window_end;
+        if (in[at] == 10) {
+          nl = at;
+          goto line_end;
+        }
         pos[col * 2] = fs;
-        pos[col * 2 + 1] = i;
+        pos[col * 2 + 1] = at;
         col++;
-        fs = i + 1;
-        if (col == n_need) break;
-      } else if (c == 10) {
+        fs = at + 1;
+        if (col == n_need) goto fields_done;
+        m &= m - 1;
+      }
+      i += 16;
+      if (i >= len) goto window_end;
+    }
+  fields_done:
+    /* The rest of the line is only searched for its end. */
+    for (i = fs;; i += 16) {
+      if (i >= len) goto window_end;
+      u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(in + i), v_nl));
+      if (m != 0) {
+        nl = i + __builtin_ctz(m);
+        if (nl >= len) goto window_end;
         break;
       }
     }
-    i32 nl = i;
-    if (c != 10) {
-      while (nl < len && in[nl] != 10) nl++;
-    }
-    if (nl >= len) break; /* no line end: the caller passes complete lines only */
+  line_end:
     if (nl - p > max_line + 1) break;
     i32 e = nl;
     if (e > p && in[e - 1] == 13) e--;
@@ -297,9 +362,9 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     }
     if (col < n_need) break;
 
-    i32 so = find(in, pos[cols[W_ORIG_H] * 2], pos[cols[W_ORIG_H] * 2 + 1]);
+    i32 so = find(in + pos[cols[W_ORIG_H] * 2], pos[cols[W_ORIG_H] * 2 + 1] - pos[cols[W_ORIG_H] * 2]);
     if (so < 0) break;
-    i32 sr = find(in, pos[cols[W_RESP_H] * 2], pos[cols[W_RESP_H] * 2 + 1]);
+    i32 sr = find(in + pos[cols[W_RESP_H] * 2], pos[cols[W_RESP_H] * 2 + 1] - pos[cols[W_RESP_H] * 2]);
     if (sr < 0) break;
     i32 orig = slots[so + 2], resp = slots[sr + 2];
     i32 forig = slots[so + 3], fresp = slots[sr + 3];
@@ -383,6 +448,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     records++;
     p = nl + 1;
   }
+window_end:
   out_lines = line_no;
   out_records = records;
   return p;

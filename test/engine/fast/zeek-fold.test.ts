@@ -24,6 +24,25 @@ const address = fc.oneof(
     arbitrary: fc.constantFrom('::ffff:8.8.8.8', '008.8.8.8', '2A03:2880:F12F:83:FACE:B00C:0:25DE', '[8.8.8.8]', '-', '(empty)', '', '300.1.1.1', 'not-an-ip'),
   },
   { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.')) },
+  {
+    // Spellings around the fold's 16-byte blocks: equal for 16, 32 or 40 bytes, then different;
+    // the longest a key may be (47) and one longer.
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '2a03:2880:f12f:83:face:b00c::25df',
+      '2a03:2880:f12f:83:face:b00c:0:25de',
+      '2001:0db8:85a3:0000:0000:8a2e:0370:7334',
+      '2001:0db8:85a3:0000:0000:8a2e:0370:7335',
+      '2606:4700:4700:0000:0000:0000:0000:1111',
+      '2606:4700:4700:0000:0000:0000:0000:1001',
+      '0000:0000:0000:0000:0000:ffff:0808:0808',
+      '0000:0000:0000:0000:0000:ffff:8.8.4.4',
+      '2606:4700:4700:0000:0000:0000:0000:1111%eth0',
+      '2606:4700:4700:0000:0000:0000:0000:1111%interface0',
+      '203.0.113.100123',
+      '203.0.113.10012',
+    ),
+  },
 );
 const port = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('443', '80', '53', '123') },
@@ -36,7 +55,7 @@ const count = fc.oneof(
 );
 const time = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 1_600_000_000, max: 1_800_000_000 }), fc.nat(999_999)).map(([s, f]) => `${s}.${String(f).padStart(6, '0')}`) },
-  { weight: 1, arbitrary: fc.constantFrom('-', '1700000000', '1700000000.', '1700000000.1', '.5', '1e9', '1700000000.123456789', '0.000001', '9999999999999') },
+  { weight: 1, arbitrary: fc.constantFrom('-', '1700000000', '1700000000.', '1700000000.1', '.5', '1e9', '1700000000.123456789', '0.000001', '9999999999999', `1700000000.${'1234567890'.repeat(4)}`, `1.${'9'.repeat(30)}`) },
 );
 const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') }, { weight: 1, arbitrary: fc.constantFrom('-', 'TCP', 'sctp', '') });
 
