@@ -46,7 +46,8 @@ enum {
 /* A key cell holds an address spelling, zero-padded to 48 bytes; its length is in the slot. */
 #define KEY_CELL 48
 #define MAX_KEY 47
-#define SLOT 4
+/* A hash slot: hash, key number + 1, endpoint, flags | length << LEN_SHIFT, first 16 key bytes. */
+#define SLOT 8
 #define LEN_SHIFT 8
 #define FLAG_LOCAL 1
 #define MAX_FIELDS 64
@@ -165,28 +166,30 @@ static i32 same_key(const u8 *k, const u8 *b, i32 len) {
   return 1;
 }
 
-/** Slot index of a known address spelling b[0, len), or -1. */
+/**
+ * Slot index of a known address spelling b[0, len), or -1. The slot holds the first 16 bytes, so
+ * an IPv4 spelling is settled without reading its key cell.
+ */
 static i32 find(const u8 *b, i32 len) {
   if (len <= 0 || len > MAX_KEY) return -1;
   u32 h = hash(b, len);
+  v128_t first = chunk(b, 0, len);
   for (u32 slot = h & mask;; slot = (slot + 1) & mask) {
     i32 *at = slots + slot * SLOT;
     i32 entry = at[1];
     if (entry == 0) return -1;
-    if ((u32)at[0] == h && (at[3] >> LEN_SHIFT) == len && same_key(keys + (u32)(entry - 1) * KEY_CELL, b, len)) {
+    if ((u32)at[0] == h && (at[3] >> LEN_SHIFT) == len && wasm_i8x16_all_true(wasm_i8x16_eq(first, wasm_v128_load(at + 4))) &&
+        (len <= 16 || same_key(keys + (u32)(entry - 1) * KEY_CELL, b, len))) {
       return (i32)(slot * SLOT);
     }
   }
 }
 
-static void insert(i32 *table, u32 m, u32 h, i32 entry, i32 ep, i32 flags) {
-  u32 slot = h & m;
+static void insert(i32 *table, u32 m, const i32 *from) {
+  u32 slot = (u32)from[0] & m;
   while (table[slot * SLOT + 1] != 0) slot = (slot + 1) & m;
   i32 *at = table + slot * SLOT;
-  at[0] = (i32)h;
-  at[1] = entry;
-  at[2] = ep;
-  at[3] = flags;
+  for (i32 i = 0; i < SLOT; i++) at[i] = from[i];
 }
 
 /**
@@ -207,7 +210,7 @@ i32 learn(i32 len, i32 ep, i32 flags) {
     for (u32 i = 0; i < (m + 1) * SLOT; i++) table[i] = 0;
     for (u32 s = 0; s <= mask; s++) {
       i32 *at = slots + s * SLOT;
-      if (at[1] != 0) insert(table, m, (u32)at[0], at[1], at[2], at[3]);
+      if (at[1] != 0) insert(table, m, at);
     }
     slots = table;
     mask = m;
@@ -215,7 +218,9 @@ i32 learn(i32 len, i32 ep, i32 flags) {
   u8 *k = keys + key_count * KEY_CELL;
   for (i32 i = 0; i < KEY_CELL; i++) k[i] = i < len ? scratch[i] : 0;
   key_count++;
-  insert(slots, mask, hash(scratch, len), (i32)key_count, ep, (flags & FLAG_LOCAL) | (len << LEN_SHIFT));
+  i32 slot[SLOT] = {(i32)hash(scratch, len), (i32)key_count, ep, (flags & FLAG_LOCAL) | (len << LEN_SHIFT)};
+  for (i32 i = 0; i < 16; i++) ((u8 *)(slot + 4))[i] = k[i];
+  insert(slots, mask, slot);
   return 1;
 }
 
