@@ -1,8 +1,19 @@
 /** `check --report html,md,csv,jsonl`: which reports to write beside each verdict. */
 import { UsageError } from '../../lambda/engine/errors';
-import { renderDestinationsCsv, renderHtmlReport, renderMarkdownReport } from '../../lambda/engine/report';
 import { serializeDestinationsJsonl } from '../../lambda/engine/verdict/destinations-jsonl';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
+
+type ReportModule = typeof import('../../lambda/engine/report');
+let reportModule: ReportModule | undefined;
+
+/**
+ * The report renderers, loaded on first use: a check that writes no report (`--report none`, the
+ * benchmark's setting) does not pay for loading the world map's geometry.
+ */
+function reports(): ReportModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (reportModule ??= require('../../lambda/engine/report') as ReportModule);
+}
 
 /** A report kind `--report` accepts. */
 export type ReportKind = 'html' | 'md' | 'csv' | 'jsonl';
@@ -20,9 +31,9 @@ export type ReportText = string | Iterable<string>;
 export const REPORT_KINDS: Readonly<
   Record<ReportKind, { suffix: string; render: (v: Verdict, verdictPath: string) => ReportText }>
 > = {
-  html: { suffix: '.report.html', render: (v) => renderHtmlReport(v) },
-  md: { suffix: '.report.md', render: (v) => renderMarkdownReport(v) },
-  csv: { suffix: '.destinations.csv', render: (v) => renderDestinationsCsv(v) },
+  html: { suffix: '.report.html', render: (v) => reports().renderHtmlReport(v) },
+  md: { suffix: '.report.md', render: (v) => reports().renderMarkdownReport(v) },
+  csv: { suffix: '.destinations.csv', render: (v) => reports().renderDestinationsCsv(v) },
   // The rows the deployed function writes for Athena (docs/athena.md), uncompressed; empty for a
   // verdict without destinations, so no file of an earlier run is left beside the new verdict.
   jsonl: { suffix: '.destinations.jsonl', render: (v, verdictPath) => serializeDestinationsJsonl(v, { verdictKey: verdictPath }) },
