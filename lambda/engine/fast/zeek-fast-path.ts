@@ -127,7 +127,9 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
   endpoint(buf: Buffer, start: number, end: number, ep: number, local: boolean): void {
     const len = end - start;
     if (len > this.scratch.length || ep >= this.epDest.length) return;
-    this.scratch.set(buf.subarray(start, end));
+    // Byte by byte: an address is short, and a subarray would be an object per call.
+    const scratch = this.scratch;
+    for (let i = 0; i < len; i++) scratch[i] = buf[start + i]!;
     this.fold.learn(len, ep, local ? 1 : 0);
   }
 

@@ -100,6 +100,28 @@ function asText(asn: number | null, org: string | null): string {
   return org ? `AS${asn} (${org})` : `AS${asn}`;
 }
 
+/** How many answer combinations one set of databases keeps shared objects for. */
+const MAX_SHARED_COUNTRIES = 4096;
+const countriesByGeos = new WeakMap<readonly GeoLookup[], Map<string, Readonly<Record<string, string | null>>>>();
+
+/**
+ * The frozen `countries` object for one combination of answers (`key`: each database's country
+ * or `-`, each followed by `|`), shared by every address with those answers.
+ */
+function sharedCountries(geos: readonly GeoLookup[], key: string): Readonly<Record<string, string | null>> {
+  let byKey = countriesByGeos.get(geos);
+  if (byKey === undefined) countriesByGeos.set(geos, (byKey = new Map()));
+  let countries = byKey.get(key);
+  if (countries === undefined) {
+    const parts = key.split('|');
+    const made: Record<string, string | null> = {};
+    for (let g = 0; g < geos.length; g++) made[geos[g]!.info.name] = parts[g] === '-' ? null : parts[g]!;
+    countries = Object.freeze(made);
+    if (byKey.size < MAX_SHARED_COUNTRIES) byKey.set(key, countries);
+  }
+  return countries;
+}
+
 /** Classifies, locates and judges one address. */
 export function evaluateAddress(
   ip: ParsedIp,
@@ -115,16 +137,17 @@ export function evaluateAddress(
       asn: null, asOrganization: null, operatorCountry: null, status: 'non-public', rule: null, warning: null,
     };
   }
-  const countries: Record<string, string | null> = {};
   let country: string | null = null;
-  const answers: string[] = [];
-  for (const geo of geos) {
-    const c = geo.countryOf(ip);
-    countries[geo.info.name] = c;
-    if (c !== null && !answers.includes(c)) answers.push(c);
+  let disputed = false;
+  let key = '';
+  for (let g = 0; g < geos.length; g++) {
+    const c = geos[g]!.countryOf(ip);
     if (country === null) country = c;
+    else if (c !== null && c !== country) disputed = true;
+    key += c === null ? '-|' : `${c}|`;
   }
-  const disputed = answers.length > 1;
+  // Addresses mostly share a few answer combinations: one object per combination, not per address.
+  const countries = sharedCountries(geos, key);
   const as = operator.asn?.lookup(ip) ?? null;
   const asn = as?.asn ?? null;
   const asOrganization = as?.organisation ?? null;
@@ -139,7 +162,14 @@ export function evaluateAddress(
   let judgement: Readonly<Judgement> = judgeCountry(country, policy);
   let warning: string | null = judgement.status === 'unknown' ? judgement.rule : null;
   if (disputed) {
-    const said = geos.map((g) => `${g.info.name} says ${countries[g.info.name] ?? 'unknown'}`).join(', ');
+    // Each database's answer, from the key (names may repeat; the countries object keeps the last).
+    const answerOf = key.split('|');
+    const answers: string[] = [];
+    for (let g = 0; g < geos.length; g++) {
+      const c = answerOf[g]!;
+      if (c !== '-' && !answers.includes(c)) answers.push(c);
+    }
+    const said = geos.map((g, i) => `${g.info.name} says ${answerOf[i] === '-' ? 'unknown' : answerOf[i]}`).join(', ');
     const outside = answers.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
     if (outside) {
       const rule = `databases disagree (${said}); ${outside.j.rule}`;

@@ -153,8 +153,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private destCount = 0;
   private rows = new Float64Array(1024 * ROW);
   private destEndpoint = new Int32Array(1024);
-  private readonly destPorts: number[][] = [];
-  private readonly destProtocols: string[][] = [];
+  /** Ports past the inline slots and protocols without a bit: most destinations have none. */
+  private readonly destPorts: (number[] | undefined)[] = [];
+  private readonly destProtocols: (string[] | undefined)[] = [];
   private readonly destHostnames: (Set<string> | undefined)[] = [];
   private readonly destApps: (Set<string> | undefined)[] = [];
   /** The last name added, so a run of records with one name costs a comparison, not a Set. */
@@ -260,8 +261,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.rows[at + C_LAST_PORT] = -2;
     for (let i = 0; i < INLINE_PORTS; i++) this.rows[at + C_PORTS + i] = -1;
     this.destEndpoint[d] = ep;
-    this.destPorts.push([]);
-    this.destProtocols.push([]);
+    this.destPorts.push(undefined);
+    this.destProtocols.push(undefined);
     this.destHostnames.push(undefined);
     this.destApps.push(undefined);
     this.destLastHostname.push(null);
@@ -335,7 +336,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         const mask = rows[at + C_PROTO_MASK]!;
         if ((mask & (1 << bit)) === 0) rows[at + C_PROTO_MASK] = mask | (1 << bit);
       } else {
-        const protocols = this.destProtocols[d]!;
+        const protocols = (this.destProtocols[d] ??= []);
         if (protocols.length < MAX_PROTOCOLS_LISTED && !protocols.includes(proto)) protocols.push(proto);
       }
     }
@@ -363,7 +364,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         return;
       }
     }
-    const ports = this.destPorts[d]!;
+    const ports = (this.destPorts[d] ??= []);
     if (ports.length < MAX_PORTS_LISTED - INLINE_PORTS && !ports.includes(port)) {
       ports.push(port);
       if (ports.length === MAX_PORTS_LISTED - INLINE_PORTS) rows[at + C_PORTS_FULL] = 1;
@@ -407,13 +408,13 @@ export class Aggregator implements RecordSink, AggregateTotals {
       const at = d * ROW;
       const ports: number[] = [];
       for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
-      const morePorts = this.destPorts[d]!;
-      for (let i = 0; i < morePorts.length; i++) ports.push(morePorts[i]!);
+      const morePorts = this.destPorts[d];
+      if (morePorts !== undefined) for (let i = 0; i < morePorts.length; i++) ports.push(morePorts[i]!);
       const protocols: string[] = [];
       const mask = rows[at + C_PROTO_MASK]!;
       for (let bit = 0; bit < protocolNames.length; bit++) if ((mask & (1 << bit)) !== 0) protocols.push(protocolNames[bit]!);
-      const moreProtocols = this.destProtocols[d]!;
-      for (let i = 0; i < moreProtocols.length; i++) protocols.push(moreProtocols[i]!);
+      const moreProtocols = this.destProtocols[d];
+      if (moreProtocols !== undefined) for (let i = 0; i < moreProtocols.length; i++) protocols.push(moreProtocols[i]!);
       const evidenceLines: number[] = [];
       const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
       for (let i = 0; i < seen; i++) evidenceLines.push(rows[at + C_EVIDENCE + i]!);
