@@ -72,7 +72,7 @@ function words(groups: readonly number[]): [number, number, number, number] {
  * binary-searches one prefix's few ranges, a cache line or two, instead of the whole table.
  */
 function prefixIndex(starts: Uint32Array, stride: number): Uint32Array {
-  const index = new Uint32Array(65537);
+  const index = new Uint32Array(INDEX_WORDS);
   const count = starts.length / stride;
   let k = 0;
   for (let i = 0; i < count; i++) {
@@ -82,6 +82,9 @@ function prefixIndex(starts: Uint32Array, stride: number): Uint32Array {
   while (k <= 65536) index[k++] = count;
   return index;
 }
+
+/** Words of one prefix index. */
+const INDEX_WORDS = 65537;
 
 /** Compares the 128-bit value at `arr[i*4..]` with `w`. */
 function compare128(arr: Uint32Array, i: number, w: readonly number[]): number {
@@ -94,7 +97,11 @@ function compare128(arr: Uint32Array, i: number, w: readonly number[]): number {
 }
 
 const MAGIC = 0x4e534152; // 'RASN' little-endian
-const VERSION = 1;
+/**
+ * 2: the prefix indexes are stored (loading runs no loop over the ranges), and organisation names
+ * are an offset table and UTF-8 bytes, each decoded when first needed.
+ */
+const VERSION = 2;
 
 /**
  * Converts the published CSV files into the table's compact binary form (done once, at build
@@ -145,7 +152,12 @@ export function buildAsnTableBinary(name: string, ipv4NumCsv: Buffer, ipv6Csv: B
   });
   const n4 = v4.length / 4;
   const n6 = v6.length / 10;
-  const orgText = Buffer.from(JSON.stringify(orgs), 'utf8');
+  // Organisations: count, count + 1 offsets into the UTF-8 bytes that follow, the bytes.
+  const orgBytes = orgs.map((o) => Buffer.from(o, 'utf8'));
+  const offsets = new Uint32Array(orgs.length + 2);
+  offsets[0] = orgs.length;
+  for (let i = 0; i < orgs.length; i++) offsets[i + 2] = offsets[i + 1]! + orgBytes[i]!.length;
+  const orgText = Buffer.concat([Buffer.from(offsets.buffer), ...orgBytes]);
   const sha = createHash('sha256').update(ipv4NumCsv).update(ipv6Csv).digest();
   const header = new Uint32Array([MAGIC, VERSION, n4, n6, orgText.length]);
   const body = new Uint32Array(n4 * 4 + n6 * 10);
@@ -158,7 +170,10 @@ export function buildAsnTableBinary(name: string, ipv4NumCsv: Buffer, ipv6Csv: B
     body[base + n6 * 8 + i] = v6[i * 10 + 8]!;
     body[base + n6 * 9 + i] = v6[i * 10 + 9]! >>> 0;
   }
-  return Buffer.concat([Buffer.from(header.buffer), sha, Buffer.from(body.buffer), orgText]);
+  const indexes = new Uint32Array(2 * INDEX_WORDS);
+  indexes.set(prefixIndex(body.subarray(0, n4), 1), 0);
+  indexes.set(prefixIndex(body.subarray(base, base + n6 * 4), 4), INDEX_WORDS);
+  return Buffer.concat([Buffer.from(header.buffer), sha, Buffer.from(body.buffer), Buffer.from(indexes.buffer), orgText]);
 }
 
 /** Sorted ranges for IPv4 and IPv6, over one binary buffer. */
@@ -173,7 +188,11 @@ export class AsnTable {
   private readonly v6Org: Int32Array;
   private readonly v4Index: Uint32Array;
   private readonly v6Index: Uint32Array;
-  private readonly orgs: string[];
+  /** Organisation names: offsets into the UTF-8 bytes, and each name once decoded. */
+  private readonly orgOffsets: Uint32Array;
+  private readonly orgBytes: Buffer;
+  private readonly orgs: (string | undefined)[] = [];
+  private readonly name: string;
   readonly info: AsnTableInfo;
 
   /** Opens a table made by {@link buildAsnTableBinary}; a bad file is a GeoDatabaseError naming it. */
@@ -195,7 +214,7 @@ export class AsnTable {
     const orgLen = u32[4]!;
     const bodyStart = 5 + 8; // header words + 32-byte sha
     const bodyWords = n4 * 4 + n6 * 10;
-    if ((bodyStart + bodyWords) * 4 + orgLen !== bytes.length) {
+    if ((bodyStart + bodyWords + 2 * INDEX_WORDS) * 4 + orgLen !== bytes.length) {
       throw new GeoDatabaseError(`${name}: ASN table is truncated or corrupt`);
     }
     const at = (word: number, len: number): Uint32Array => new Uint32Array(bytes.buffer, base + (bodyStart + word) * 4, len);
@@ -208,13 +227,20 @@ export class AsnTable {
     this.v6End = at(b + n6 * 4, n6 * 4);
     this.v6Asn = at(b + n6 * 8, n6);
     this.v6Org = new Int32Array(bytes.buffer, base + (bodyStart + b + n6 * 9) * 4, n6);
-    this.v4Index = prefixIndex(this.v4Start, 1);
-    this.v6Index = prefixIndex(this.v6Start, 4);
-    try {
-      this.orgs = JSON.parse(Buffer.from(bytes.buffer, base + (bodyStart + bodyWords) * 4, orgLen).toString('utf8')) as string[];
-    } catch (err) {
-      throw new GeoDatabaseError(`${name}: ASN table organisation list is corrupt`, { cause: err });
+    this.v4Index = at(bodyWords, INDEX_WORDS);
+    this.v6Index = at(bodyWords + INDEX_WORDS, INDEX_WORDS);
+    if (this.v4Index[INDEX_WORDS - 1] !== n4 || this.v6Index[INDEX_WORDS - 1] !== n6) {
+      throw new GeoDatabaseError(`${name}: ASN table is truncated or corrupt`);
     }
+    const orgStart = base + (bodyStart + bodyWords + 2 * INDEX_WORDS) * 4;
+    const orgCount = orgLen >= 4 ? new Uint32Array(bytes.buffer, orgStart, 1)[0]! : -1;
+    const orgTableBytes = (orgCount + 2) * 4;
+    if (orgCount < 0 || orgTableBytes > orgLen) {
+      throw new GeoDatabaseError(`${name}: ASN table organisation list is corrupt`);
+    }
+    this.orgOffsets = new Uint32Array(bytes.buffer, orgStart + 4, orgCount + 1);
+    this.orgBytes = Buffer.from(bytes.buffer, orgStart + orgTableBytes, orgLen - orgTableBytes);
+    this.name = name;
     this.info = {
       name,
       ranges: n4 + n6,
@@ -223,7 +249,22 @@ export class AsnTable {
   }
 
   private result(asn: number, orgIndex: number): AsnInfo {
-    return { asn, organisation: orgIndex < 0 ? null : (this.orgs[orgIndex] ?? null) };
+    return { asn, organisation: this.organisation(orgIndex) };
+  }
+
+  private organisation(i: number): string | null {
+    if (i < 0 || i + 1 >= this.orgOffsets.length) return null;
+    let name = this.orgs[i];
+    if (name === undefined) {
+      const start = this.orgOffsets[i]!;
+      const end = this.orgOffsets[i + 1]!;
+      if (end < start || end > this.orgBytes.length) {
+        throw new GeoDatabaseError(`${this.name}: ASN table organisation list is corrupt`);
+      }
+      name = this.orgBytes.toString('utf8', start, end);
+      this.orgs[i] = name;
+    }
+    return name;
   }
 
   /** The operator of an address, or null when no range holds it. */

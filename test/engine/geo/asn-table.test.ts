@@ -47,6 +47,24 @@ describe('AsnTable', () => {
     expect(() => new AsnTable('x.bin', Buffer.from('hello world, not a table at all....................'))).toThrow(/x\.bin: not an ASN table/);
   });
 
+  it('refuses a table whose stored prefix index or organisation offsets are damaged, naming it', () => {
+    // Prepare: header words 2..4 give the range counts and the organisation section's length.
+    const binary = buildAsnTableBinary('test', Buffer.from(V4), Buffer.from(V6));
+    const words = (b: Buffer) => new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
+    const orgLen = words(binary)[4]!;
+    const orgStart = binary.length - orgLen;
+    const badIndex = Buffer.from(binary);
+    words(badIndex)[orgStart / 4 - 1] = 999; // the IPv6 index's total
+    const badOffsets = Buffer.from(binary);
+    words(badOffsets)[orgStart / 4 + 2] = 0xffff; // the end of the first organisation's name
+
+    // Act, assess
+    expect(() => new AsnTable('idx.bin', badIndex)).toThrow(new GeoDatabaseError('idx.bin: ASN table is truncated or corrupt'));
+    const table = new AsnTable('org.bin', badOffsets);
+    expect(() => lookup(table, '1.0.0.1')).toThrow(new GeoDatabaseError('org.bin: ASN table organisation list is corrupt'));
+    expect(lookup(table, '2001:4860::1')).toEqual({ asn: 15169, organisation: 'Google LLC' });
+  });
+
   it('refuses a malformed CSV row, naming the line', () => {
     expect(() => buildAsnTableBinary('asn', Buffer.from('1,2,3,a\nfoo,bar\n'), Buffer.from(''))).toThrow(/asn: IPv4 line 2 is not first,last,asn,organisation/);
   });
