@@ -27,23 +27,22 @@ typedef unsigned long long u64;
 /* Row layout: must match lambda/engine/verdict/aggregate.ts. */
 enum {
   C_CONNECTIONS = 0,
-  C_BLOCKED = 1,
+  C_PROTO_MASK = 1,
   C_UNKNOWN_BYTES = 2,
   C_SENT = 3,
   C_RECEIVED = 4,
   C_FIRST = 5,
   C_LAST = 6,
   C_LAST_PORT = 7,
-  C_PROTO_MASK = 8,
+  C_BLOCKED = 8,
   C_PORTS_FULL = 9,
   C_PORTS = 10,
   INLINE_PORTS = 16,
   C_EVIDENCE = 26,
   EVIDENCE_LINES = 10,
-  ROW = 36,
+  ROW = 40,
 };
 
-/* A key cell holds an address spelling, zero-padded to 48 bytes; its length is in the slot. */
 #define KEY_CELL 48
 #define MAX_KEY 47
 /* A hash slot: hash, key number + 1, endpoint, flags | length << LEN_SHIFT, first 16 key bytes. */
@@ -432,8 +431,10 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       if (k == INLINE_PORTS && row[C_PORTS_FULL] == 0) break; /* the overflow list is JavaScript's */
     }
 
-    f64 seen = row[C_CONNECTIONS] + row[C_BLOCKED];
-    row[C_CONNECTIONS] += 1;
+    /* Evidence lines are numbered by connections plus blocked attempts; past ten, neither is read. */
+    f64 connections = row[C_CONNECTIONS];
+    f64 seen = connections < EVIDENCE_LINES ? connections + row[C_BLOCKED] : EVIDENCE_LINES;
+    row[C_CONNECTIONS] = connections + 1;
     if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
     if (sent > 0) row[C_SENT] += sent;
     if (received > 0) row[C_RECEIVED] += received;

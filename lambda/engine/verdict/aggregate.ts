@@ -34,16 +34,17 @@ export const DEFAULT_MAX_DESTINATIONS = 1_000_000;
 const MAX_SPELLINGS_CACHED = 1_000_000;
 
 // Columns of a destination's counter row. The Zeek fast path (lambda/engine/fast/zeek-fold.c)
-// reads and writes the same rows: keep the two layouts identical.
+// reads and writes the same rows: keep the two layouts identical. What every record touches is
+// in the first 64 bytes (one cache line), and rows are a whole number of cache lines.
 const C_CONNECTIONS = 0;
-const C_BLOCKED = 1;
+const C_PROTO_MASK = 1;
 const C_UNKNOWN_BYTES = 2;
 const C_SENT = 3;
 const C_RECEIVED = 4;
 const C_FIRST = 5;
 const C_LAST = 6;
 const C_LAST_PORT = 7;
-const C_PROTO_MASK = 8;
+const C_BLOCKED = 8;
 /** 1 once the overflow port list is full: a new port changes nothing any more. */
 const C_PORTS_FULL = 9;
 /** Ports are kept inline in the row until this many distinct ones; the rest go to a list. */
@@ -51,8 +52,8 @@ const C_PORTS = 10;
 const INLINE_PORTS = 16;
 /** The first {@link MAX_EVIDENCE_LINES} line numbers. */
 const C_EVIDENCE = 26;
-/** Doubles per destination row. */
-export const ROW_DOUBLES = 36;
+/** Doubles per destination row (36 used, padded to five cache lines). */
+export const ROW_DOUBLES = 40;
 const ROW = ROW_DOUBLES;
 /** Protocol names get bit numbers in the first-seen order, up to this many (then a list). */
 const MAX_PROTOCOL_BITS = 30;
