@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { checkBytes, destination, fixture, policyOf } from '../helpers/engine';
 import { runCheck } from '../../lambda/engine/check';
@@ -61,6 +62,21 @@ describe('runCheck input handling', () => {
     expect(zipped.input.bytes).toBe(gz.length);
     expect(zipped.input.decodedBytes).toBe(log.length);
     expect(zipped.input.sha256).not.toBe(plain.input.sha256);
+    expect(zipped.totals).toEqual(plain.totals);
+  });
+
+  it('detects gzip when its magic bytes arrive in separate chunks (a pipe handing over one byte at a time)', async () => {
+    // Prepare
+    const gz = gzipSync(log);
+    const plain = await checkBytes(log);
+
+    // Act
+    const zipped = await checkBytes(gz, {}, 1);
+
+    // Assess
+    expect(zipped.input.compression).toBe('gzip');
+    expect(zipped.input.bytes).toBe(gz.length);
+    expect(zipped.input.sha256).toBe(createHash('sha256').update(gz).digest('hex'));
     expect(zipped.totals).toEqual(plain.totals);
   });
 

@@ -30,15 +30,20 @@ export const DEFAULT_MAX_GZIP_RATIO = 1000;
 /** Decoded bytes below which the ratio is not judged (small inputs can expand a lot). */
 const RATIO_GRACE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The source's chunks, hashed and counted. With `copy`, each is yielded as a copy: for a consumer
+ * that reads ahead (the gzip stream), since the source may reuse a chunk's memory for the next.
+ */
 async function* hashed(
   first: Buffer,
   rest: AsyncIterator<Uint8Array>,
   hash: Hash,
   stats: DecodeStats,
+  copy: boolean,
 ): AsyncGenerator<Buffer> {
   hash.update(first);
   stats.bytes += first.length;
-  yield first;
+  yield copy ? Buffer.from(first) : first;
   for (;;) {
     let next: IteratorResult<Uint8Array>;
     try {
@@ -50,7 +55,7 @@ async function* hashed(
     const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     hash.update(chunk);
     stats.bytes += chunk.length;
-    yield chunk;
+    yield copy ? Buffer.from(chunk) : chunk;
   }
   stats.sha256 = hash.digest('hex');
 }
@@ -81,9 +86,10 @@ export function decodeInput(
     }
   }
   async function* decode(it: AsyncIterator<Uint8Array>): AsyncGenerator<Buffer> {
+    // The first chunk, grown until it shows the two magic bytes (a pipe may hand over one byte at
+    // a time); a short one is copied, since the source may reuse its memory for the next.
     let first: Buffer | null = null;
-    // Skip empty chunks so the magic bytes are seen whole.
-    while (first === null) {
+    for (;;) {
       let next: IteratorResult<Uint8Array>;
       try {
         next = await it.next();
@@ -91,14 +97,20 @@ export function decodeInput(
         throw new SourceError(err);
       }
       if (next.done) {
-        stats.sha256 = hash.digest('hex');
-        return;
+        if (first === null) {
+          stats.sha256 = hash.digest('hex');
+          return;
+        }
+        break;
       }
-      if (next.value.length > 0) first = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      if (chunk.length === 0) continue;
+      first = first === null ? chunk : Buffer.concat([first, chunk]);
+      if (first.length >= 2) break;
+      first = Buffer.from(first);
     }
-    // A one-byte first chunk cannot show the two magic bytes; gzip needs both.
     const isGzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
-    const raw = hashed(first, it, hash, stats);
+    const raw = hashed(first, it, hash, stats, isGzip);
     if (!isGzip) {
       for await (const chunk of raw) {
         stats.decodedBytes += chunk.length;
