@@ -97,6 +97,10 @@ export function headLines(bytes: Buffer, truncated: boolean): string[] {
 /**
  * Checks one connection log against a policy.
  *
+ * The source's chunks are borrowed: none is read after the next one is asked for, so a source
+ * may hand out one buffer again and again (the file source does: a large log then costs no new
+ * memory per chunk).
+ *
  * Whole-input problems (unknown format, corrupt gzip, a log with no usable record) give an error
  * verdict (`compliant: false`, `error`). Failures of the byte source itself (I/O) are rethrown as
  * the source's original error, so a caller can retry.
@@ -143,7 +147,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
         done = true;
         break;
       }
-      head.push(next.value);
+      // Kept while more is read: a copy, since the source may reuse the chunk's memory.
+      head.push(Buffer.from(next.value));
       headBytes += next.value.length;
     }
     if (headBytes === 0) throw new InputError('input is empty');

@@ -99,7 +99,8 @@ export class LineSplitter {
       this.carryBytes += end - start;
       return;
     }
-    this.carry.push(chunk.subarray(start, end));
+    // A copy: the chunk's memory may be reused once the next chunk is asked for.
+    this.carry.push(Buffer.from(chunk.subarray(start, end)));
     this.carryBytes += end - start;
   }
 
