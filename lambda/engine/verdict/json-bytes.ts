@@ -5,7 +5,9 @@
  *
  * The `put*` functions write at `buf[p]` and return the position after what they wrote. They do
  * not check for room: the caller makes room first, from the `*Bound` sizes (the most a value can
- * take), so a whole list entry is written with one check.
+ * take), so a whole list entry is written with one check. Text encoded beforehand (field names,
+ * repeated values) is copied four bytes at a time, and so may write up to {@link WORD_SLACK}
+ * bytes past its end (later writes overwrite them): room is made for those too.
  */
 
 const QUOTE = 0x22;
@@ -15,9 +17,9 @@ const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
 /** `null`, `true` and `false` as bytes. */
-const NULL = ascii('null');
-const TRUE = ascii('true');
-const FALSE = ascii('false');
+const NULL = asciiBytes('null');
+const TRUE = asciiBytes('true');
+const FALSE = asciiBytes('false');
 
 /** Powers of ten up to the largest safe integer's 16 digits. */
 const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
@@ -28,11 +30,34 @@ const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
  */
 export const NUMBER_BOUND = 32;
 
-/** Bytes of a text known to be ASCII (field names, punctuation). */
-export function ascii(s: string): Uint8Array {
+/** How many bytes past its end copying {@link Encoded} text may write. */
+export const WORD_SLACK = 3;
+
+/** Bytes of a text known to be ASCII. */
+function asciiBytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+/** Bytes encoded beforehand, also as little-endian 32-bit words (the last one padded with zeros). */
+export class Encoded {
+  readonly words: Uint32Array;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.words = new Uint32Array(Math.ceil(bytes.length / 4));
+    for (let i = 0; i < bytes.length; i++) this.words[i >> 2]! |= bytes[i]! << (8 * (i & 3));
+  }
+
+  /** How many bytes. */
+  get length(): number {
+    return this.bytes.length;
+  }
+}
+
+/** A text known to be ASCII (field names, punctuation), encoded. */
+export function ascii(s: string): Encoded {
+  return new Encoded(asciiBytes(s));
 }
 
 /**
@@ -59,6 +84,13 @@ export function numsBound(xs: readonly number[]): number {
 export function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) buf[p + i] = b[i]!;
   return p + b.length;
+}
+
+/** Copies encoded text four bytes at a time; may write up to {@link WORD_SLACK} bytes past its end. */
+export function putEncoded(view: DataView, p: number, e: Encoded): number {
+  const words = e.words;
+  for (let i = 0; i < words.length; i++) view.setUint32(p + 4 * i, words[i]!, true);
+  return p + e.length;
 }
 
 /** Text that is already JSON, as UTF-8. */
@@ -144,10 +176,10 @@ export function putStrs(buf: Buffer, p: number, xs: readonly string[]): number {
   return p;
 }
 
-/** A JSON string literal as bytes, as `JSON.stringify` would write it and encoded as UTF-8. */
-export function quotedBytes(s: string | null): Uint8Array {
+/** A JSON string literal as `JSON.stringify` would write it, encoded as UTF-8. */
+export function quoted(s: string | null): Encoded {
   const buf = Buffer.allocUnsafe(strBound(s));
-  return new Uint8Array(buf.subarray(0, putStr(buf, 0, s)));
+  return new Encoded(new Uint8Array(buf.subarray(0, putStr(buf, 0, s))));
 }
 
 /**
@@ -157,19 +189,26 @@ export function quotedBytes(s: string | null): Uint8Array {
 export class JsonBytes {
   /** The buffer written into; replaced by a larger one when a write needs more room. */
   buf: Buffer;
+  /** `buf` as a DataView, for writing encoded text a word at a time. */
+  view: DataView;
   /** How many bytes of `buf` are written. */
   pos = 0;
 
   constructor(capacity: number) {
     this.buf = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
-  /** Makes room for `n` more bytes after `pos`; returns the buffer to write them into. */
+  /**
+   * Makes room for `n` more bytes after `pos` (and {@link WORD_SLACK} more); returns the buffer
+   * to write them into (`view` is the same buffer).
+   */
   room(n: number): Buffer {
-    if (this.pos + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    if (this.pos + n + WORD_SLACK > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + WORD_SLACK));
       this.buf.copy(next, 0, 0, this.pos);
       this.buf = next;
+      this.view = new DataView(next.buffer, next.byteOffset, next.length);
     }
     return this.buf;
   }
@@ -180,8 +219,9 @@ export class JsonBytes {
     this.pos = putText(this.room(3 * s.length), this.pos, s);
   }
 
-  /** Bytes encoded beforehand. */
-  bytes(b: Uint8Array): void {
-    this.pos = putBytes(this.room(b.length), this.pos, b);
+  /** Text encoded beforehand. */
+  encoded(e: Encoded): void {
+    this.room(e.length);
+    this.pos = putEncoded(this.view, this.pos, e);
   }
 }

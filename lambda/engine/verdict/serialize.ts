@@ -4,17 +4,18 @@
  * list entries one compact object per line (easy to grep and diff, cheap to write).
  */
 import {
+  Encoded,
   JsonBytes,
   NUMBER_BOUND,
   ascii,
   numsBound,
   putBool,
-  putBytes,
+  putEncoded,
   putNum,
   putNums,
   putStr,
   putStrs,
-  quotedBytes,
+  quoted,
   strBound,
   strsBound,
 } from './json-bytes';
@@ -154,7 +155,7 @@ const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const RBRACE = 0x7d;
 
-function fixedBytes(parts: Uint8Array[]): number {
+function fixedBytes(parts: Encoded[]): number {
   return parts.reduce((n, b) => n + b.length, 0);
 }
 
@@ -177,16 +178,16 @@ const VIOLATION_FIXED_BOUND =
  * entry is measured first (the most its values can take), then written with no further checks.
  */
 class VerdictBytesWriter {
-  private readonly quoted = new Map<string, Uint8Array>();
+  private readonly quoted = new Map<string, Encoded>();
 
   constructor(readonly out: JsonBytes) {}
 
   /** A repeating string (or null) as a JSON literal, encoded once per verdict. */
-  private repeated(s: string | null): Uint8Array {
+  private repeated(s: string | null): Encoded {
     if (s === null) return NULL_BYTES;
     let q = this.quoted.get(s);
     if (q === undefined) {
-      q = quotedBytes(s);
+      q = quoted(s);
       if (this.quoted.size < MAX_QUOTED) this.quoted.set(s, q);
     }
     return q;
@@ -216,63 +217,64 @@ class VerdictBytesWriter {
     for (let i = 0; i < keys.length; i++) bound += strBound(keys[i]!) + strBound(countries[keys[i]!] ?? null) + 2;
     const out = this.out;
     const buf = out.room(bound);
+    const view = out.view;
     let p = out.pos;
-    p = putBytes(buf, p, D_IP);
+    p = putEncoded(view, p, D_IP);
     p = putStr(buf, p, d.ip);
-    p = putBytes(buf, p, D_COUNTRY);
-    p = putBytes(buf, p, this.repeated(d.country));
-    p = putBytes(buf, p, D_COUNTRIES);
+    p = putEncoded(view, p, D_COUNTRY);
+    p = putEncoded(view, p, this.repeated(d.country));
+    p = putEncoded(view, p, D_COUNTRIES);
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) buf[p++] = COMMA;
-      p = putBytes(buf, p, this.repeated(keys[i]!));
+      p = putEncoded(view, p, this.repeated(keys[i]!));
       buf[p++] = COLON;
-      p = putBytes(buf, p, this.repeated(countries[keys[i]!] ?? null));
+      p = putEncoded(view, p, this.repeated(countries[keys[i]!] ?? null));
     }
-    p = putBytes(buf, p, D_ADDRESS_CLASS);
-    p = putBytes(buf, p, this.repeated(d.addressClass));
-    p = putBytes(buf, p, D_STATUS);
-    p = putBytes(buf, p, this.repeated(d.status));
-    p = putBytes(buf, p, D_RULE);
-    p = putBytes(buf, p, this.repeated(d.rule));
-    p = putBytes(buf, p, D_CONNECTIONS);
+    p = putEncoded(view, p, D_ADDRESS_CLASS);
+    p = putEncoded(view, p, this.repeated(d.addressClass));
+    p = putEncoded(view, p, D_STATUS);
+    p = putEncoded(view, p, this.repeated(d.status));
+    p = putEncoded(view, p, D_RULE);
+    p = putEncoded(view, p, this.repeated(d.rule));
+    p = putEncoded(view, p, D_CONNECTIONS);
     p = putNum(buf, p, d.connections);
-    p = putBytes(buf, p, D_BLOCKED);
+    p = putEncoded(view, p, D_BLOCKED);
     p = putNum(buf, p, d.blockedAttempts);
-    p = putBytes(buf, p, D_SENT);
+    p = putEncoded(view, p, D_SENT);
     p = putNum(buf, p, d.bytesSent);
-    p = putBytes(buf, p, D_RECEIVED);
+    p = putEncoded(view, p, D_RECEIVED);
     p = putNum(buf, p, d.bytesReceived);
-    p = putBytes(buf, p, D_UNKNOWN_BYTES);
+    p = putEncoded(view, p, D_UNKNOWN_BYTES);
     p = putNum(buf, p, d.connectionsWithUnknownBytes);
-    p = putBytes(buf, p, D_FIRST_SEEN);
+    p = putEncoded(view, p, D_FIRST_SEEN);
     p = putStr(buf, p, d.firstSeen);
-    p = putBytes(buf, p, D_LAST_SEEN);
+    p = putEncoded(view, p, D_LAST_SEEN);
     p = putStr(buf, p, d.lastSeen);
-    p = putBytes(buf, p, D_PORTS);
+    p = putEncoded(view, p, D_PORTS);
     p = putNums(buf, p, d.ports);
-    p = putBytes(buf, p, D_PROTOCOLS);
+    p = putEncoded(view, p, D_PROTOCOLS);
     buf[p++] = LBRACKET;
     for (let i = 0; i < d.protocols.length; i++) {
       if (i > 0) buf[p++] = COMMA;
-      p = putBytes(buf, p, this.repeated(d.protocols[i]!));
+      p = putEncoded(view, p, this.repeated(d.protocols[i]!));
     }
     buf[p++] = RBRACKET;
-    p = putBytes(buf, p, D_HOSTNAMES);
+    p = putEncoded(view, p, D_HOSTNAMES);
     p = putStrs(buf, p, d.hostnames);
-    p = putBytes(buf, p, D_APPS);
+    p = putEncoded(view, p, D_APPS);
     p = putStrs(buf, p, d.apps);
-    p = putBytes(buf, p, D_EVIDENCE);
+    p = putEncoded(view, p, D_EVIDENCE);
     p = putNums(buf, p, d.evidenceLines);
-    p = putBytes(buf, p, D_DISPUTED);
+    p = putEncoded(view, p, D_DISPUTED);
     p = putBool(buf, p, d.disputed);
-    p = putBytes(buf, p, D_ASN);
-    p = d.asn === null ? putBytes(buf, p, NULL_BYTES) : putNum(buf, p, d.asn);
-    p = putBytes(buf, p, D_AS_ORGANIZATION);
-    p = putBytes(buf, p, this.repeated(d.asOrganization));
-    p = putBytes(buf, p, D_OPERATOR_COUNTRY);
-    p = putBytes(buf, p, this.repeated(d.operatorCountry));
-    p = putBytes(buf, p, D_WARNING);
-    p = putBytes(buf, p, this.repeated(d.warning));
+    p = putEncoded(view, p, D_ASN);
+    p = d.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, d.asn);
+    p = putEncoded(view, p, D_AS_ORGANIZATION);
+    p = putEncoded(view, p, this.repeated(d.asOrganization));
+    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
+    p = putEncoded(view, p, this.repeated(d.operatorCountry));
+    p = putEncoded(view, p, D_WARNING);
+    p = putEncoded(view, p, this.repeated(d.warning));
     buf[p++] = RBRACE;
     this.end(p);
   }
@@ -290,27 +292,28 @@ class VerdictBytesWriter {
       strBound(v.operatorCountry);
     const out = this.out;
     const buf = out.room(bound);
+    const view = out.view;
     let p = out.pos;
-    p = putBytes(buf, p, D_IP);
+    p = putEncoded(view, p, D_IP);
     p = putStr(buf, p, v.ip);
-    p = putBytes(buf, p, D_COUNTRY);
-    p = putBytes(buf, p, this.repeated(v.country));
-    p = putBytes(buf, p, V_RULE);
-    p = putBytes(buf, p, this.repeated(v.rule));
-    p = putBytes(buf, p, V_HOSTNAMES);
+    p = putEncoded(view, p, D_COUNTRY);
+    p = putEncoded(view, p, this.repeated(v.country));
+    p = putEncoded(view, p, V_RULE);
+    p = putEncoded(view, p, this.repeated(v.rule));
+    p = putEncoded(view, p, V_HOSTNAMES);
     p = putStrs(buf, p, v.hostnames);
-    p = putBytes(buf, p, V_SENT);
+    p = putEncoded(view, p, V_SENT);
     p = putNum(buf, p, v.bytesSent);
-    p = putBytes(buf, p, V_CONNECTIONS);
+    p = putEncoded(view, p, V_CONNECTIONS);
     p = putNum(buf, p, v.connections);
-    p = putBytes(buf, p, V_EVIDENCE);
+    p = putEncoded(view, p, V_EVIDENCE);
     p = putNums(buf, p, v.evidenceLines);
-    p = putBytes(buf, p, D_ASN);
-    p = v.asn === null ? putBytes(buf, p, NULL_BYTES) : putNum(buf, p, v.asn);
-    p = putBytes(buf, p, D_AS_ORGANIZATION);
-    p = putBytes(buf, p, this.repeated(v.asOrganization));
-    p = putBytes(buf, p, D_OPERATOR_COUNTRY);
-    p = putBytes(buf, p, this.repeated(v.operatorCountry));
+    p = putEncoded(view, p, D_ASN);
+    p = v.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, v.asn);
+    p = putEncoded(view, p, D_AS_ORGANIZATION);
+    p = putEncoded(view, p, this.repeated(v.asOrganization));
+    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
+    p = putEncoded(view, p, this.repeated(v.operatorCountry));
     buf[p++] = RBRACE;
     this.end(p);
   }
@@ -344,11 +347,11 @@ export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BY
     if (LIST_FIELDS.has(key) && Array.isArray(value) && value.length > 0) {
       out.text(`  ${JSON.stringify(key)}: [\n`);
       for (let i = 0; i < value.length; i++) {
-        out.bytes(ITEM_INDENT);
+        out.encoded(ITEM_INDENT);
         if (key === 'destinations') writer.destination(value[i] as VerdictDestination);
         else if (key === 'violations') writer.violation(value[i] as VerdictViolation);
         else out.text(`${JSON.stringify(value[i])}`);
-        out.bytes(i < value.length - 1 ? ITEM_END : LAST_ITEM_END);
+        out.encoded(i < value.length - 1 ? ITEM_END : LAST_ITEM_END);
         if (out.pos >= chunkBytes) {
           yield out.buf.subarray(0, out.pos);
           out.pos = 0;

@@ -1,5 +1,19 @@
 import fc from 'fast-check';
-import { JsonBytes, NUMBER_BOUND, numsBound, putNum, putNums, putStr, putStrs, quotedBytes, strBound, strsBound } from '../../../lambda/engine/verdict/json-bytes';
+import {
+  Encoded,
+  JsonBytes,
+  NUMBER_BOUND,
+  WORD_SLACK,
+  numsBound,
+  putEncoded,
+  putNum,
+  putNums,
+  putStr,
+  putStrs,
+  quoted,
+  strBound,
+  strsBound,
+} from '../../../lambda/engine/verdict/json-bytes';
 import { awkwardNumber, awkwardText } from '../../helpers/verdict-arbitraries';
 
 /** What a `put*` writer gives for a value, as text. */
@@ -36,7 +50,7 @@ describe('JSON bytes', () => {
       fc.property(fc.option(awkwardText), (s) => {
         const text = written(strBound(s), (buf, p) => putStr(buf, p, s));
         expect(text).toBe(JSON.stringify(s));
-        expect(Buffer.from(quotedBytes(s)).equals(Buffer.from(JSON.stringify(s), 'utf8'))).toBe(true);
+        expect(Buffer.from(quoted(s).bytes).equals(Buffer.from(JSON.stringify(s), 'utf8'))).toBe(true);
       }),
       { numRuns: 5000 },
     );
@@ -51,12 +65,28 @@ describe('JSON bytes', () => {
     );
   });
 
+  it('copies encoded text word by word, writing no further than its slack past the end', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.nat(7), (bytes, at) => {
+        const buf = Buffer.alloc(at + bytes.length + 16, 0xee);
+        const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+        const end = putEncoded(view, at, new Encoded(bytes));
+        expect(end).toBe(at + bytes.length);
+        expect(buf.subarray(at, end).equals(bytes)).toBe(true);
+        expect(buf.subarray(0, at).every((b) => b === 0xee)).toBe(true);
+        expect(buf.subarray(end + WORD_SLACK).every((b) => b === 0xee)).toBe(true);
+      }),
+    );
+  });
+
   it('grows its buffer, keeping what was written, when a write needs more room', () => {
     const out = new JsonBytes(4);
     out.text('[');
     const long = `"${'ä'.repeat(1000)}"`;
     out.text(long);
+    out.encoded(quoted('x'.repeat(5000)));
     out.text(']');
-    expect(out.buf.toString('utf8', 0, out.pos)).toBe(`[${long}]`);
+    expect(out.buf.toString('utf8', 0, out.pos)).toBe(`[${long}"${'x'.repeat(5000)}"]`);
+    expect(out.view.byteLength).toBe(out.buf.length);
   });
 });
