@@ -8,7 +8,7 @@ import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
 import type { FormatName } from '../../lambda/engine/types';
 import { printable, renderSummary } from '../../lambda/engine/verdict/render-summary';
-import { serializeVerdict } from '../../lambda/engine/verdict/serialize';
+import { serializeVerdictBytes } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
@@ -171,7 +171,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       }
       throw err;
     }
-    const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdict(verdict));
+    const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdictBytes(verdict));
     const reportPaths = reports.map((kind) => {
       const report = REPORT_KINDS[kind].render(verdict, path);
       return typeof report === 'string'

@@ -11,7 +11,7 @@ import { renderAuditMarkdown } from '../engine/audit/render-summary';
 import { auditSummaryJson } from '../engine/audit/serialize';
 import type { AuditSummary } from '../engine/audit/summary';
 import { InputError, UsageError } from '../engine/errors';
-import { serializeVerdict } from '../engine/verdict/serialize';
+import { serializeVerdictBytes } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
 import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from './fs-log-source';
 import { VerdictNamer, verdictBaseName, writeOutputPieces } from './fs-verdict-sink';
@@ -127,7 +127,7 @@ export class FsAuditRun {
     const { dir, base } = verdictRelativePath(logPath);
     let namer = this.namers.get(dir);
     if (!namer) this.namers.set(dir, (namer = new VerdictNamer()));
-    const written = writeOutputPieces(join(this.verdictsDir, dir), namer.name(base), '.verdict.json', serializeVerdict(verdict));
+    const written = writeOutputPieces(join(this.verdictsDir, dir), namer.name(base), '.verdict.json', serializeVerdictBytes(verdict));
     return relative(this.dir, written).split(sep).join('/');
   }
 

@@ -33,13 +33,23 @@ export function writeOutput(dir: string, name: string, suffix: string, content: 
   return path;
 }
 
-/** Writes `DIR/<name><suffix>` from pieces of text (a large verdict never becomes one string). */
-export function writeOutputPieces(dir: string, name: string, suffix: string, pieces: Iterable<string>): string {
+/**
+ * Writes `DIR/<name><suffix>` from pieces of text or bytes (a large verdict never becomes one
+ * string). Each piece is written before the next is asked for, so byte pieces may share one
+ * reused buffer (as `serializeVerdictBytes` hands them out).
+ */
+export function writeOutputPieces(dir: string, name: string, suffix: string, pieces: Iterable<string | Uint8Array>): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}${suffix}`);
   const fd = openSync(path, 'w');
   try {
-    for (const piece of pieces) writeSync(fd, piece);
+    for (const piece of pieces) {
+      if (typeof piece === 'string') {
+        writeSync(fd, piece);
+        continue;
+      }
+      for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at);
+    }
   } finally {
     closeSync(fd);
   }

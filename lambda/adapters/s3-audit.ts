@@ -12,7 +12,7 @@ import { renderAuditMarkdown } from '../engine/audit/render-summary';
 import { auditSummaryJson } from '../engine/audit/serialize';
 import { forEachLimited } from '../engine/audit/audit-log';
 import type { AuditOutcome, AuditSummary } from '../engine/audit/summary';
-import { verdictJson } from '../engine/verdict/serialize';
+import { verdictBytes } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
 import { UsageError } from '../engine/errors';
 import { HTML_CONTENT_TYPE } from './s3-check-object';
@@ -218,7 +218,7 @@ export class S3AuditRun {
   async writeVerdict(path: string, verdict: Verdict): Promise<string> {
     const relativeKey = `verdicts/${path}.verdict.json`;
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: `${this.runPrefix}${relativeKey}`, Body: verdictJson(verdict), ContentType: JSON_CONTENT_TYPE }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: `${this.runPrefix}${relativeKey}`, Body: verdictBytes(verdict), ContentType: JSON_CONTENT_TYPE }),
     );
     return relativeKey;
   }

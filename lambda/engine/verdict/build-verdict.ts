@@ -94,9 +94,8 @@ function sortedNumbers(xs: readonly number[]): number[] {
   return out;
 }
 
-/** The strings sorted as `Array.prototype.sort` sorts them (by UTF-16 code units), as a new array. */
-function sortedStrings(xs: readonly string[]): string[] {
-  const out = xs.slice();
+/** Sorts strings in place as `Array.prototype.sort` sorts them (by UTF-16 code units); returns them. */
+function sortStrings(out: string[]): string[] {
   for (let i = 1; i < out.length; i++) {
     const x = out[i]!;
     let j = i - 1;
@@ -109,73 +108,83 @@ function sortedStrings(xs: readonly string[]): string[] {
   return out;
 }
 
+/** Statuses by rank, the inverse of {@link STATUS_RANK}. */
+const STATUS_BY_RANK = (Object.keys(STATUS_RANK) as DestinationStatus[]).sort((a, b) => STATUS_RANK[a] - STATUS_RANK[b]);
+
+/** The destination's names from the log itself and from evidence beside it, sorted. */
+function namesOf(d: DestinationAggregate, extra: ReadonlyMap<string, readonly string[]> | undefined): string[] {
+  const more = extra?.get(d.facts.ip);
+  if (!more) return d.hostnames ? sortStrings(Array.from(d.hostnames)) : [];
+  const all = new Set(d.hostnames);
+  for (let i = 0; i < more.length; i++) all.add(more[i]!);
+  return sortStrings(Array.from(all));
+}
+
+/** One destination of the verdict. */
+function destinationOf(d: DestinationAggregate, status: DestinationStatus, names: ReadonlyMap<string, readonly string[]> | undefined): VerdictDestination {
+  const f = d.facts;
+  const firstSeen = iso(d.firstSeenMs);
+  return {
+    ip: f.ip,
+    country: f.country,
+    countries: f.countries,
+    addressClass: f.addressClass,
+    status,
+    rule: status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : f.rule,
+    connections: d.connections,
+    blockedAttempts: d.blockedAttempts,
+    bytesSent: d.bytesSent,
+    bytesReceived: d.bytesReceived,
+    connectionsWithUnknownBytes: d.connectionsWithUnknownBytes,
+    firstSeen,
+    // One connection: one time, one string.
+    lastSeen: d.lastSeenMs === d.firstSeenMs ? firstSeen : iso(d.lastSeenMs),
+    ports: sortedNumbers(d.ports),
+    protocols: sortStrings(d.protocols.slice()),
+    hostnames: namesOf(d, names),
+    apps: d.apps ? sortStrings(Array.from(d.apps)) : [],
+    evidenceLines: sortedNumbers(d.evidenceLines),
+    disputed: f.disputed,
+    asn: f.asn,
+    asOrganization: f.asOrganization,
+    operatorCountry: f.operatorCountry,
+    warning: status === 'non-public' || status === 'blocked' ? null : f.warning,
+  };
+}
+
 /**
  * The destinations in verdict order: status, then bytes sent and connections (most first), then
- * address. Sorts positions over columns of the keys, so a comparison reads no objects.
+ * address. Sorts positions over columns of the keys (a comparison reads no objects), then makes
+ * each destination in that order: no second array, and the objects lie in memory in the order
+ * they are written.
  */
-function sortDestinations(ds: VerdictDestination[]): VerdictDestination[] {
-  const n = ds.length;
+function destinationsOf(agg: AggregateTotals, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
+  const all = agg.destinations();
+  const n = all.length;
   const rank = new Uint8Array(n);
   const sent = new Float64Array(n);
   const conns = new Float64Array(n);
   const ips: string[] = new Array<string>(n);
-  const order: number[] = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const d = ds[i]!;
-    rank[i] = STATUS_RANK[d.status];
+    const d = all[i]!;
+    rank[i] = STATUS_RANK[statusOf(d)];
     sent[i] = d.bytesSent;
     conns[i] = d.connections;
-    ips[i] = d.ip;
-    order[i] = i;
+    ips[i] = d.facts.ip;
   }
+  const order: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => {
     const ia = ips[a]!;
     const ib = ips[b]!;
     return rank[a]! - rank[b]! || sent[b]! - sent[a]! || conns[b]! - conns[a]! || (ia < ib ? -1 : ia > ib ? 1 : 0);
   });
-  const out: VerdictDestination[] = new Array<VerdictDestination>(n);
-  for (let i = 0; i < n; i++) out[i] = ds[order[i]!]!;
-  return out;
-}
-
-/** The destination's names from the log itself and from evidence beside it. */
-function namesOf(d: DestinationAggregate, extra: ReadonlyMap<string, readonly string[]> | undefined): string[] {
-  const more = extra?.get(d.facts.ip);
-  if (!more) return d.hostnames ? sortedStrings([...d.hostnames]) : [];
-  return sortedStrings([...new Set([...(d.hostnames ?? []), ...more])]);
-}
-
-function destinationsOf(agg: AggregateTotals, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
   const out: VerdictDestination[] = [];
-  for (const d of agg.destinations()) {
-    const status = statusOf(d);
-    out.push({
-      ip: d.facts.ip,
-      country: d.facts.country,
-      countries: d.facts.countries,
-      addressClass: d.facts.addressClass,
-      status,
-      rule: status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : d.facts.rule,
-      connections: d.connections,
-      blockedAttempts: d.blockedAttempts,
-      bytesSent: d.bytesSent,
-      bytesReceived: d.bytesReceived,
-      connectionsWithUnknownBytes: d.connectionsWithUnknownBytes,
-      firstSeen: iso(d.firstSeenMs),
-      lastSeen: iso(d.lastSeenMs),
-      ports: sortedNumbers(d.ports),
-      protocols: sortedStrings(d.protocols),
-      hostnames: namesOf(d, names),
-      apps: d.apps ? sortedStrings([...d.apps]) : [],
-      evidenceLines: sortedNumbers(d.evidenceLines),
-      disputed: d.facts.disputed,
-      asn: d.facts.asn,
-      asOrganization: d.facts.asOrganization,
-      operatorCountry: d.facts.operatorCountry,
-      warning: status === 'non-public' || status === 'blocked' ? null : d.facts.warning,
-    });
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    out.push(destinationOf(all[i]!, STATUS_BY_RANK[rank[i]!]!, names));
   }
-  return sortDestinations(out);
+  return out;
 }
 
 function countriesOf(destinations: readonly VerdictDestination[]): Verdict['countries'] {
@@ -183,7 +192,8 @@ function countriesOf(destinations: readonly VerdictDestination[]): Verdict['coun
   // Country, then status rank: no key string per destination. No country and '' share a row.
   const byCountry = new Map<string, (Row | undefined)[]>();
   const rows: Row[] = [];
-  for (const d of destinations) {
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
     let byStatus = byCountry.get(d.country ?? '');
     if (!byStatus) {
       byStatus = [];
@@ -254,26 +264,32 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
 export function buildVerdict(b: BuildInput): Verdict {
   const { agg } = b;
   const destinations = destinationsOf(agg, b.options.names);
-  const violating = destinations.filter((d) => d.status === 'violation');
-  const violations: VerdictViolation[] = violating.map((d) => ({
-    ip: d.ip,
-    country: d.country,
-    rule: d.rule ?? 'violation',
-    hostnames: d.hostnames,
-    bytesSent: d.bytesSent,
-    connections: d.connections,
-    evidenceLines: d.evidenceLines,
-    asn: d.asn,
-    asOrganization: d.asOrganization,
-    operatorCountry: d.operatorCountry,
-  }));
+  // One pass for the violations, the warnings and the byte totals (added in verdict order).
+  const violations: VerdictViolation[] = [];
+  const warnings: Verdict['warnings'] = [];
   let bytesSent = 0;
   let bytesReceived = 0;
   let bytesSentViolating = 0;
-  for (const d of destinations) {
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
     bytesSent += d.bytesSent;
     bytesReceived += d.bytesReceived;
-    if (d.status === 'violation') bytesSentViolating += d.bytesSent;
+    if (d.status === 'violation') {
+      bytesSentViolating += d.bytesSent;
+      violations.push({
+        ip: d.ip,
+        country: d.country,
+        rule: d.rule ?? 'violation',
+        hostnames: d.hostnames,
+        bytesSent: d.bytesSent,
+        connections: d.connections,
+        evidenceLines: d.evidenceLines,
+        asn: d.asn,
+        asOrganization: d.asOrganization,
+        operatorCountry: d.operatorCountry,
+      });
+    }
+    if (d.warning !== null) warnings.push({ ip: d.ip, rule: d.warning });
   }
   return {
     schemaVersion: VERDICT_SCHEMA_VERSION,
@@ -295,7 +311,7 @@ export function buildVerdict(b: BuildInput): Verdict {
     countries: countriesOf(destinations),
     destinations,
     violations,
-    warnings: destinations.filter((d) => d.warning !== null).map((d) => ({ ip: d.ip, rule: d.warning! })),
+    warnings,
     errors: agg.errors.slice(),
     unattributed: agg.unattributedKept.slice(),
   };

@@ -3,6 +3,22 @@
  * without building one huge string. Layout: one top-level field per line, small objects indented,
  * list entries one compact object per line (easy to grep and diff, cheap to write).
  */
+import {
+  Encoded,
+  JsonBytes,
+  NUMBER_BOUND,
+  ascii,
+  numsBound,
+  putBool,
+  putEncoded,
+  putNum,
+  putNums,
+  putStr,
+  putStrs,
+  quoted,
+  strBound,
+  strsBound,
+} from './json-bytes';
 import type { Verdict, VerdictDestination, VerdictViolation } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
@@ -95,52 +111,285 @@ function indent(json: string): string {
   return json.replace(/\n/g, '\n  ');
 }
 
-/** Yields the verdict's JSON text in pieces; their concatenation is valid JSON. */
-export function* serializeVerdict(v: Verdict): Generator<string> {
+/** How many bytes of verdict JSON {@link serializeVerdictBytes} writes before handing them out. */
+export const VERDICT_CHUNK_BYTES = 1024 * 1024;
+/** Pieces of {@link serializeVerdict}'s text stay near this size (in bytes of UTF-8). */
+const TEXT_PIECE_BYTES = 64 * 1024;
+
+// The fixed parts of a destination and a violation, in field order, as bytes.
+const D_IP = ascii('{"ip":');
+const D_COUNTRY = ascii(',"country":');
+const D_COUNTRIES = ascii(',"countries":{');
+const D_ADDRESS_CLASS = ascii('},"addressClass":');
+const D_STATUS = ascii(',"status":');
+const D_RULE = ascii(',"rule":');
+const D_CONNECTIONS = ascii(',"connections":');
+const D_BLOCKED = ascii(',"blockedAttempts":');
+const D_SENT = ascii(',"bytesSent":');
+const D_RECEIVED = ascii(',"bytesReceived":');
+const D_UNKNOWN_BYTES = ascii(',"connectionsWithUnknownBytes":');
+const D_FIRST_SEEN = ascii(',"firstSeen":');
+const D_LAST_SEEN = ascii(',"lastSeen":');
+const D_PORTS = ascii(',"ports":');
+const D_PROTOCOLS = ascii(',"protocols":');
+const D_HOSTNAMES = ascii(',"hostnames":');
+const D_APPS = ascii(',"apps":');
+const D_EVIDENCE = ascii(',"evidenceLines":');
+const D_DISPUTED = ascii(',"disputed":');
+const D_ASN = ascii(',"asn":');
+const D_AS_ORGANIZATION = ascii(',"asOrganization":');
+const D_OPERATOR_COUNTRY = ascii(',"operatorCountry":');
+const D_WARNING = ascii(',"warning":');
+const V_RULE = ascii(',"rule":');
+const V_HOSTNAMES = ascii(',"hostnames":');
+const V_SENT = ascii(',"bytesSent":');
+const V_CONNECTIONS = ascii(',"connections":');
+const V_EVIDENCE = ascii(',"evidenceLines":');
+const ITEM_INDENT = ascii('    ');
+const NULL_BYTES = ascii('null');
+const ITEM_END = ascii(',\n');
+const LAST_ITEM_END = ascii('\n');
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const RBRACE = 0x7d;
+
+function fixedBytes(parts: Encoded[]): number {
+  return parts.reduce((n, b) => n + b.length, 0);
+}
+
+/** A destination's field names and punctuation, its numbers and `disputed`, at most. */
+const DESTINATION_FIXED_BOUND =
+  fixedBytes([
+    D_IP, D_COUNTRY, D_COUNTRIES, D_ADDRESS_CLASS, D_STATUS, D_RULE, D_CONNECTIONS, D_BLOCKED, D_SENT, D_RECEIVED,
+    D_UNKNOWN_BYTES, D_FIRST_SEEN, D_LAST_SEEN, D_PORTS, D_PROTOCOLS, D_HOSTNAMES, D_APPS, D_EVIDENCE, D_DISPUTED,
+    D_ASN, D_AS_ORGANIZATION, D_OPERATOR_COUNTRY, D_WARNING,
+  ]) +
+  1 + 5 + 6 * NUMBER_BOUND;
+/** A violation's field names and punctuation and its numbers, at most. */
+const VIOLATION_FIXED_BOUND =
+  fixedBytes([D_IP, D_COUNTRY, V_RULE, V_HOSTNAMES, V_SENT, V_CONNECTIONS, V_EVIDENCE, D_ASN, D_AS_ORGANIZATION, D_OPERATOR_COUNTRY]) +
+  1 + 3 * NUMBER_BOUND;
+
+/**
+ * Writes one verdict's JSON into bytes, with the values that repeat from one destination to the
+ * next (countries, statuses, rules, AS organisations, database names) encoded once. Each list
+ * entry is measured first (the most its values can take), then written with no further checks.
+ */
+class VerdictBytesWriter {
+  private readonly quoted = new Map<string, Encoded>();
+
+  constructor(readonly out: JsonBytes) {}
+
+  /** A repeating string (or null) as a JSON literal, encoded once per verdict. */
+  private repeated(s: string | null): Encoded {
+    if (s === null) return NULL_BYTES;
+    let q = this.quoted.get(s);
+    if (q === undefined) {
+      q = quoted(s);
+      if (this.quoted.size < MAX_QUOTED) this.quoted.set(s, q);
+    }
+    return q;
+  }
+
+  /** {@link destinationJson}, as bytes. */
+  destination(d: VerdictDestination): void {
+    const countries = d.countries;
+    const keys = Object.keys(countries);
+    let bound =
+      DESTINATION_FIXED_BOUND +
+      strBound(d.ip) +
+      strBound(d.country) +
+      strBound(d.addressClass) +
+      strBound(d.status) +
+      strBound(d.rule) +
+      strBound(d.firstSeen) +
+      strBound(d.lastSeen) +
+      numsBound(d.ports) +
+      strsBound(d.protocols) +
+      strsBound(d.hostnames) +
+      strsBound(d.apps) +
+      numsBound(d.evidenceLines) +
+      strBound(d.asOrganization) +
+      strBound(d.operatorCountry) +
+      strBound(d.warning);
+    for (let i = 0; i < keys.length; i++) bound += strBound(keys[i]!) + strBound(countries[keys[i]!] ?? null) + 2;
+    const out = this.out;
+    const buf = out.room(bound);
+    const view = out.view;
+    let p = out.pos;
+    p = putEncoded(view, p, D_IP);
+    p = putStr(buf, p, d.ip);
+    p = putEncoded(view, p, D_COUNTRY);
+    p = putEncoded(view, p, this.repeated(d.country));
+    p = putEncoded(view, p, D_COUNTRIES);
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) buf[p++] = COMMA;
+      p = putEncoded(view, p, this.repeated(keys[i]!));
+      buf[p++] = COLON;
+      p = putEncoded(view, p, this.repeated(countries[keys[i]!] ?? null));
+    }
+    p = putEncoded(view, p, D_ADDRESS_CLASS);
+    p = putEncoded(view, p, this.repeated(d.addressClass));
+    p = putEncoded(view, p, D_STATUS);
+    p = putEncoded(view, p, this.repeated(d.status));
+    p = putEncoded(view, p, D_RULE);
+    p = putEncoded(view, p, this.repeated(d.rule));
+    p = putEncoded(view, p, D_CONNECTIONS);
+    p = putNum(buf, p, d.connections);
+    p = putEncoded(view, p, D_BLOCKED);
+    p = putNum(buf, p, d.blockedAttempts);
+    p = putEncoded(view, p, D_SENT);
+    p = putNum(buf, p, d.bytesSent);
+    p = putEncoded(view, p, D_RECEIVED);
+    p = putNum(buf, p, d.bytesReceived);
+    p = putEncoded(view, p, D_UNKNOWN_BYTES);
+    p = putNum(buf, p, d.connectionsWithUnknownBytes);
+    p = putEncoded(view, p, D_FIRST_SEEN);
+    p = putStr(buf, p, d.firstSeen);
+    p = putEncoded(view, p, D_LAST_SEEN);
+    p = putStr(buf, p, d.lastSeen);
+    p = putEncoded(view, p, D_PORTS);
+    p = putNums(buf, p, d.ports);
+    p = putEncoded(view, p, D_PROTOCOLS);
+    buf[p++] = LBRACKET;
+    for (let i = 0; i < d.protocols.length; i++) {
+      if (i > 0) buf[p++] = COMMA;
+      p = putEncoded(view, p, this.repeated(d.protocols[i]!));
+    }
+    buf[p++] = RBRACKET;
+    p = putEncoded(view, p, D_HOSTNAMES);
+    p = putStrs(buf, p, d.hostnames);
+    p = putEncoded(view, p, D_APPS);
+    p = putStrs(buf, p, d.apps);
+    p = putEncoded(view, p, D_EVIDENCE);
+    p = putNums(buf, p, d.evidenceLines);
+    p = putEncoded(view, p, D_DISPUTED);
+    p = putBool(buf, p, d.disputed);
+    p = putEncoded(view, p, D_ASN);
+    p = d.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, d.asn);
+    p = putEncoded(view, p, D_AS_ORGANIZATION);
+    p = putEncoded(view, p, this.repeated(d.asOrganization));
+    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
+    p = putEncoded(view, p, this.repeated(d.operatorCountry));
+    p = putEncoded(view, p, D_WARNING);
+    p = putEncoded(view, p, this.repeated(d.warning));
+    buf[p++] = RBRACE;
+    this.end(p);
+  }
+
+  /** {@link violationJson}, as bytes. */
+  violation(v: VerdictViolation): void {
+    const bound =
+      VIOLATION_FIXED_BOUND +
+      strBound(v.ip) +
+      strBound(v.country) +
+      strBound(v.rule) +
+      strsBound(v.hostnames) +
+      numsBound(v.evidenceLines) +
+      strBound(v.asOrganization) +
+      strBound(v.operatorCountry);
+    const out = this.out;
+    const buf = out.room(bound);
+    const view = out.view;
+    let p = out.pos;
+    p = putEncoded(view, p, D_IP);
+    p = putStr(buf, p, v.ip);
+    p = putEncoded(view, p, D_COUNTRY);
+    p = putEncoded(view, p, this.repeated(v.country));
+    p = putEncoded(view, p, V_RULE);
+    p = putEncoded(view, p, this.repeated(v.rule));
+    p = putEncoded(view, p, V_HOSTNAMES);
+    p = putStrs(buf, p, v.hostnames);
+    p = putEncoded(view, p, V_SENT);
+    p = putNum(buf, p, v.bytesSent);
+    p = putEncoded(view, p, V_CONNECTIONS);
+    p = putNum(buf, p, v.connections);
+    p = putEncoded(view, p, V_EVIDENCE);
+    p = putNums(buf, p, v.evidenceLines);
+    p = putEncoded(view, p, D_ASN);
+    p = v.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, v.asn);
+    p = putEncoded(view, p, D_AS_ORGANIZATION);
+    p = putEncoded(view, p, this.repeated(v.asOrganization));
+    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
+    p = putEncoded(view, p, this.repeated(v.operatorCountry));
+    buf[p++] = RBRACE;
+    this.end(p);
+  }
+
+  /** Ends an entry written up to `p`; past the buffer would mean its measure was wrong. */
+  private end(p: number): void {
+    if (p > this.out.buf.length) throw new Error(`verdict entry overran its measured size (${p} > ${this.out.buf.length})`);
+    this.out.pos = p;
+  }
+}
+
+/**
+ * Yields the verdict's JSON as UTF-8 bytes, in chunks of about `chunkBytes`; their concatenation
+ * is valid JSON, the same text {@link serializeVerdict} gives. Chunks end between values, never
+ * inside a character.
+ *
+ * Each chunk is a view of one reused buffer: it is valid until the next chunk is asked for, so a
+ * caller that keeps chunks copies them (a file write consumes each before asking for the next).
+ *
+ * @example for (const chunk of serializeVerdictBytes(verdict)) writeSync(fd, chunk);
+ */
+export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BYTES): Generator<Buffer> {
+  const out = new JsonBytes(chunkBytes + 16 * 1024);
+  const writer = new VerdictBytesWriter(out);
   const keys = Object.keys(v) as (keyof Verdict)[];
-  const quoted = new QuotedStrings();
-  yield '{\n';
+  out.text('{\n');
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
     const value = v[key];
     const comma = k < keys.length - 1 ? ',' : '';
     if (LIST_FIELDS.has(key) && Array.isArray(value) && value.length > 0) {
-      yield `  ${JSON.stringify(key)}: [\n`;
-      let batch = '';
+      out.text(`  ${JSON.stringify(key)}: [\n`);
       for (let i = 0; i < value.length; i++) {
-        const item =
-          key === 'destinations'
-            ? destinationJson(value[i] as VerdictDestination, quoted)
-            : key === 'violations'
-              ? violationJson(value[i] as VerdictViolation, quoted)
-              : JSON.stringify(value[i]);
-        batch += `    ${item}${i < value.length - 1 ? ',' : ''}\n`;
-        if (batch.length > 64 * 1024) {
-          yield batch;
-          batch = '';
+        out.encoded(ITEM_INDENT);
+        if (key === 'destinations') writer.destination(value[i] as VerdictDestination);
+        else if (key === 'violations') writer.violation(value[i] as VerdictViolation);
+        else out.text(`${JSON.stringify(value[i])}`);
+        out.encoded(i < value.length - 1 ? ITEM_END : LAST_ITEM_END);
+        if (out.pos >= chunkBytes) {
+          yield out.buf.subarray(0, out.pos);
+          out.pos = 0;
         }
       }
-      yield `${batch}  ]${comma}\n`;
+      out.text(`  ]${comma}\n`);
     } else {
-      yield `  ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 2))}${comma}\n`;
+      out.text(`  ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 2))}${comma}\n`);
+    }
+    if (out.pos >= chunkBytes) {
+      yield out.buf.subarray(0, out.pos);
+      out.pos = 0;
     }
   }
-  yield '}\n';
+  out.text('}\n');
+  yield out.buf.subarray(0, out.pos);
+}
+
+/** Yields the verdict's JSON text in pieces; their concatenation is valid JSON. */
+export function* serializeVerdict(v: Verdict): Generator<string> {
+  for (const chunk of serializeVerdictBytes(v, TEXT_PIECE_BYTES)) yield chunk.toString('utf8');
 }
 
 /**
- * The verdict's JSON as UTF-8 bytes, built from the pieces: a verdict with hundreds of thousands
+ * The verdict's JSON as UTF-8 bytes, built from chunks: a verdict with hundreds of thousands
  * of destinations can be larger than the longest string V8 allows (about 512 MB).
  */
 export function verdictBytes(v: Verdict): Buffer {
-  const pieces: Buffer[] = [];
-  for (const piece of serializeVerdict(v)) pieces.push(Buffer.from(piece, 'utf8'));
-  return Buffer.concat(pieces);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (const chunk of serializeVerdictBytes(v)) {
+    chunks.push(Buffer.from(chunk));
+    total += chunk.length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /** The verdict's JSON text as one string. */
 export function verdictJson(v: Verdict): string {
-  let out = '';
-  for (const piece of serializeVerdict(v)) out += piece;
-  return out;
+  return verdictBytes(v).toString('utf8');
 }

@@ -1,8 +1,23 @@
 import fc from 'fast-check';
 import { iso } from '../../../lambda/engine/verdict/build-verdict';
-import { destinationJson, serializeVerdict, verdictBytes, verdictJson, violationJson } from '../../../lambda/engine/verdict/serialize';
+import {
+  destinationJson,
+  serializeVerdict,
+  serializeVerdictBytes,
+  verdictBytes,
+  verdictJson,
+  violationJson,
+} from '../../../lambda/engine/verdict/serialize';
 import type { Verdict, VerdictDestination, VerdictViolation } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
+import { destinationArb, verdictArb, violationArb } from '../../helpers/verdict-arbitraries';
+
+/** Every chunk the byte writer hands out, each copied before the next is asked for (they share one buffer). */
+function byteChunks(v: Verdict, chunkBytes?: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const chunk of serializeVerdictBytes(v, chunkBytes)) out.push(Buffer.from(chunk));
+  return out;
+}
 
 /** The layout, spelled out with JSON.stringify: what the byte writer must reproduce exactly. */
 function referenceJson(v: Verdict): string {
@@ -98,6 +113,72 @@ describe('verdict serialization', () => {
     const text = verdictJson(repeated);
     // Assess
     expect(text).toBe(referenceJson(repeated));
+  });
+});
+
+describe('verdict serialization as bytes', () => {
+  let base: Verdict;
+  beforeAll(async () => {
+    base = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us', 'foreign-adversaries') });
+  });
+
+  it('writes generated verdicts byte for byte as JSON.stringify spells the layout, in chunks of any size', () => {
+    fc.assert(
+      fc.property(
+        fc.constant(null).chain(() => verdictArb(base)),
+        fc.constantFrom(undefined, 1, 100, 4096),
+        (v, chunkBytes) => {
+          const expected = Buffer.from(referenceJson(v), 'utf8');
+          expect(Buffer.concat(byteChunks(v, chunkBytes)).equals(expected)).toBe(true);
+          expect(verdictBytes(v).equals(expected)).toBe(true);
+          expect(verdictJson(v)).toBe(referenceJson(v));
+          expect([...serializeVerdict(v)].join('')).toBe(referenceJson(v));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes a destination and a violation as JSON.stringify would, whatever their values', () => {
+    fc.assert(
+      fc.property(destinationArb, violationArb, (d, x) => {
+        const v: Verdict = { ...base, destinations: [d], violations: [x] };
+        const lines = verdictJson(v).split('\n');
+        expect(lines).toContain(`    ${JSON.stringify(d)}`);
+        expect(lines).toContain(`    ${JSON.stringify(x)}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes real verdicts as the text writer does, empty lists included', async () => {
+    for (const [dir, file] of [
+      ['zeek', 'conn-teredo.tsv.log'],
+      ['har', 'chrome.har'],
+      ['pcapdroid', 'connections-synthetic.csv'],
+    ]) {
+      const v = await checkBytes(fixture(dir!, file!), { policy: policyOf('us', 'foreign-adversaries') });
+      const empty = { ...v, destinations: [], violations: [], warnings: [], errors: [], countries: [] };
+      for (const x of [v, empty]) expect(Buffer.concat(byteChunks(x)).equals(Buffer.from(referenceJson(x), 'utf8'))).toBe(true);
+    }
+  });
+
+  it('hands out chunks near the size asked for, ending between entries', () => {
+    const many = { ...base, destinations: Array.from({ length: 3000 }, () => base.destinations).flat() };
+    const chunks = byteChunks(many, 16 * 1024);
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const c of chunks.slice(0, -1)) {
+      expect(c.length).toBeGreaterThanOrEqual(16 * 1024);
+      expect(c.length).toBeLessThan(20 * 1024);
+      expect(c[c.length - 1]).toBe(0x0a);
+    }
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(referenceJson(many));
+  });
+
+  it('writes an entry larger than its buffer whole', () => {
+    const huge = { ...base.destinations[0]!, hostnames: ['é'.repeat(200_000), 'x'.repeat(300_000)] };
+    const v = { ...base, destinations: [huge] };
+    expect(Buffer.concat(byteChunks(v, 1024)).equals(Buffer.from(referenceJson(v), 'utf8'))).toBe(true);
   });
 });
 
