@@ -43,15 +43,13 @@ function asciiBytes(s: string): Uint8Array {
 /** Bytes encoded beforehand, also as little-endian 32-bit words (the last one padded with zeros). */
 export class Encoded {
   readonly words: Uint32Array;
+  /** How many bytes. */
+  readonly length: number;
 
   constructor(readonly bytes: Uint8Array) {
+    this.length = bytes.length;
     this.words = new Uint32Array(Math.ceil(bytes.length / 4));
     for (let i = 0; i < bytes.length; i++) this.words[i >> 2]! |= bytes[i]! << (8 * (i & 3));
-  }
-
-  /** How many bytes. */
-  get length(): number {
-    return this.bytes.length;
   }
 }
 
@@ -81,7 +79,7 @@ export function numsBound(xs: readonly number[]): number {
 }
 
 /** Copies bytes encoded beforehand (punctuation, field names, repeated values). */
-export function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
+function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) buf[p + i] = b[i]!;
   return p + b.length;
 }
