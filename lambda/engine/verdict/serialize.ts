@@ -39,71 +39,8 @@ export function strList(xs: readonly string[]): string {
   return `${out}]`;
 }
 
-function num(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
-
 /** How many distinct quoted strings one verdict keeps for reuse. */
 const MAX_QUOTED = 65536;
-
-/**
- * JSON string literals of the values that repeat from one destination to the next (countries,
- * statuses, rule texts, AS organisations, database names), each made once per verdict.
- */
-export class QuotedStrings {
-  private readonly quoted = new Map<string, string>();
-
-  /** `str(s)`, from the memo when `s` was quoted before. */
-  of(s: string | null): string {
-    if (s === null) return 'null';
-    let q = this.quoted.get(s);
-    if (q === undefined) {
-      q = str(s);
-      if (this.quoted.size < MAX_QUOTED) this.quoted.set(s, q);
-    }
-    return q;
-  }
-}
-
-/**
- * One destination as compact JSON, field for field what `JSON.stringify` writes (tens of
- * thousands per verdict; the generic path dominated writing large verdicts).
- */
-export function destinationJson(d: VerdictDestination, quoted = new QuotedStrings()): string {
-  let countries = '{';
-  let first = true;
-  for (const k of Object.keys(d.countries)) {
-    countries += `${first ? '' : ','}${quoted.of(k)}:${quoted.of(d.countries[k] ?? null)}`;
-    first = false;
-  }
-  countries += '}';
-  return (
-    `{"ip":${str(d.ip)},"country":${quoted.of(d.country)},"countries":${countries},"addressClass":${quoted.of(d.addressClass)},` +
-    `"status":${quoted.of(d.status)},"rule":${quoted.of(d.rule)},"connections":${num(d.connections)},"blockedAttempts":${num(d.blockedAttempts)},` +
-    `"bytesSent":${num(d.bytesSent)},"bytesReceived":${num(d.bytesReceived)},"connectionsWithUnknownBytes":${num(d.connectionsWithUnknownBytes)},` +
-    `"firstSeen":${str(d.firstSeen)},"lastSeen":${str(d.lastSeen)},"ports":[${d.ports.join(',')}],"protocols":${quotedList(d.protocols, quoted)},` +
-    `"hostnames":${strList(d.hostnames)},"apps":${strList(d.apps)},"evidenceLines":[${d.evidenceLines.join(',')}],` +
-    `"disputed":${d.disputed},"asn":${d.asn === null ? 'null' : num(d.asn)},"asOrganization":${quoted.of(d.asOrganization)},` +
-    `"operatorCountry":${quoted.of(d.operatorCountry)},"warning":${quoted.of(d.warning)}}`
-  );
-}
-
-/** A JSON array of strings that repeat across destinations (protocol names). */
-function quotedList(xs: readonly string[], quoted: QuotedStrings): string {
-  if (xs.length === 0) return '[]';
-  let out = '[';
-  for (let i = 0; i < xs.length; i++) out += (i > 0 ? ',' : '') + quoted.of(xs[i]!);
-  return `${out}]`;
-}
-
-/** One violation as compact JSON, field for field what `JSON.stringify` writes. */
-export function violationJson(v: VerdictViolation, quoted = new QuotedStrings()): string {
-  return (
-    `{"ip":${str(v.ip)},"country":${quoted.of(v.country)},"rule":${quoted.of(v.rule)},"hostnames":${strList(v.hostnames)},` +
-    `"bytesSent":${num(v.bytesSent)},"connections":${num(v.connections)},"evidenceLines":[${v.evidenceLines.join(',')}],` +
-    `"asn":${v.asn === null ? 'null' : num(v.asn)},"asOrganization":${quoted.of(v.asOrganization)},"operatorCountry":${quoted.of(v.operatorCountry)}}`
-  );
-}
 
 const LIST_FIELDS = new Set(['countries', 'destinations', 'violations', 'warnings', 'errors']);
 
@@ -193,7 +130,7 @@ class VerdictBytesWriter {
     return q;
   }
 
-  /** {@link destinationJson}, as bytes. */
+  /** One destination as compact JSON, field for field what `JSON.stringify` writes. */
   destination(d: VerdictDestination): void {
     const countries = d.countries;
     const keys = Object.keys(countries);
@@ -279,7 +216,7 @@ class VerdictBytesWriter {
     this.end(p);
   }
 
-  /** {@link violationJson}, as bytes. */
+  /** One violation as compact JSON, field for field what `JSON.stringify` writes. */
   violation(v: VerdictViolation): void {
     const bound =
       VIOLATION_FIXED_BOUND +
