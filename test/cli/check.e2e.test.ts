@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -5,7 +6,7 @@ import { DESTINATION_COLUMNS } from '../../lambda/engine/verdict/destination-col
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { parseRows } from '../helpers/destination-rows';
 import { fixturePath } from '../helpers/engine';
-import { REPO_ROOT, runCli, tempDir } from '../helpers/cli';
+import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
 const POP3 = fixturePath('zeek', 'conn-pop3.tsv.log');
 const EXAMPLE = join(REPO_ROOT, 'examples', 'drone-app.conn.log');
@@ -19,6 +20,16 @@ describe('residency check (end to end)', () => {
     expect(r.stdout).toMatch(/212\.227\.15\.166 \(DE\)/);
     const v = JSON.parse(readFileSync(join(out, 'conn-pop3.tsv.log.verdict.json'), 'utf8'));
     expect(v).toMatchObject({ compliant: false, input: { name: POP3, format: 'zeek-tsv' }, totals: { records: 11 } });
+  });
+
+  it('runs as the executable npx residency starts (the build marks it executable; tsc does not)', () => {
+    // Prepare: a fresh clone's npm ci builds dist/ after npm has linked the package's bin.
+    const r = spawnSync(CLI, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+
+    // Assess
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/\d+\.\d+\.\d+/);
   });
 
   it('exits 0 when every destination is allowed', () => {
