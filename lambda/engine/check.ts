@@ -214,6 +214,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       splitter.end();
     }
     parser.finish(agg);
+    // Locations and judgements of the destinations, all together (a corrupt database fails here).
+    agg.settle();
     if (agg.records === 0 && !options.part) {
       throw new InputError(`no records found in this ${format.name} log`);
     }

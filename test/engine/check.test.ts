@@ -185,6 +185,40 @@ describe('runCheck input handling', () => {
   });
 });
 
+describe('runCheck with a database that fails on a lookup', () => {
+  it('gives an error verdict naming the database and address, still listing every destination, when a record cannot be decoded', async () => {
+    // Prepare: the bundled database with the data record of 212.227.15.166 (DE, shared by the
+    // log's other two destinations) overwritten by a
+    // control byte of an undefined type, so opening it (which probes other addresses) succeeds
+    // and the lookup of that address fails, as with a file damaged after its search tree.
+    const { readFileSync } = await import('node:fs');
+    const { bundledDatabasePath, BUNDLED_DATABASES } = await import('../../lambda/adapters/load-geo-database');
+    const { openGeoDatabase } = await import('../../lambda/engine/geo/geo-lookup');
+    const { SearchTree } = await import('../../lambda/engine/geo/search-tree');
+    const { Reader } = await import('maxmind');
+    const bytes = readFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!));
+    const meta = new Reader(bytes).metadata;
+    const pointer = new SearchTree(bytes, meta).ipv4((212 << 24) | (227 << 16) | (15 << 8) | 166);
+    const treeBytes = (meta.nodeCount * meta.recordSize) / 4;
+    const offset = treeBytes + (pointer - meta.nodeCount);
+    bytes[offset] = 0x00; // extended type...
+    bytes[offset + 1] = 0xff; // ...number 262, which MMDB does not define
+    const broken = openGeoDatabase('broken.mmdb', bytes);
+
+    // Act
+    const v = await checkBytes(fixture('zeek', 'conn-pop3.tsv.log'), { databases: [broken] });
+
+    // Assess: not a pass, the reason names file and address, and the destinations are all listed,
+    // each saying its lookup failed.
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/^broken\.mmdb: corrupt database \(lookup of 212\.227\.15\.1(66|71|88) failed: Unknown type 262/);
+    expect(v.totals).toMatchObject({ records: 11, connections: 11 });
+    expect(v.destinations.map((d) => [d.ip, d.status, d.warning?.slice(0, 38)]).sort()).toEqual(
+      ['212.227.15.166', '212.227.15.171', '212.227.15.188'].map((ip) => [ip, 'unknown', `lookup failed: broken.mmdb: corrupt da`]),
+    );
+  });
+});
+
 describe('verdict contract', () => {
   it('carries the evidence: input hash, database build date, policy and its hash, tool version', async () => {
     const v = await checkBytes(fixture('zeek', 'conn-pop3.tsv.log'), { policy: policyOf('us', 'foreign-adversaries') });

@@ -9,9 +9,10 @@
  */
 import { InputError } from '../errors';
 import type { GeoLookup } from '../geo/geo-lookup';
-import { parseIp } from '../net/ip';
+import { classifyAddress } from '../net/address-class';
+import { parseIp, type ParsedIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
-import { evaluateAddress, type AddressFacts, type OperatorSources } from '../policy/evaluate';
+import { evaluateAddress, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
@@ -84,6 +85,16 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
   return s;
 }
 
+/** The facts of an address whose lookup failed: status unknown, with the failure as its warning. */
+function unsettledFacts(ip: ParsedIp, policy: CompiledPolicy, err: unknown): AddressFacts {
+  const addressClass = classifyAddress(ip);
+  return {
+    ip: ip.text, addressClass, local: isLocal(ip, addressClass, policy), country: null, countries: {}, disputed: false,
+    asn: null, asOrganization: null, operatorCountry: null, status: 'unknown', rule: null,
+    warning: `lookup failed: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
 /** A reason with the value seen, quoted and cut to 80 characters. */
 function withDetail(reason: string, detail: string | undefined): string {
   return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
@@ -137,8 +148,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
   readonly unattributedKept: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
 
-  // Endpoints: one per canonical address.
-  private readonly epFacts: AddressFacts[] = [];
+  // Endpoints: one per canonical address. Only whether an address is local is needed while
+  // reading; the rest of its facts (databases, operator, policy) are settled for destinations only,
+  // all together at the end (see settle).
+  private readonly epFacts: (AddressFacts | undefined)[] = [];
+  /** The parsed address of an endpoint whose facts are not settled yet, else null. */
+  private readonly epIps: (ParsedIp | null)[] = [];
   private epFlags = new Uint8Array(1024);
   private epDest = new Int32Array(1024).fill(-1);
   private readonly byCanonical = new Map<string, number>();
@@ -191,9 +206,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
     // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
     let ep = this.byCanonical.get(ip.text);
     if (ep === undefined) {
-      const facts = evaluateAddress(ip, this.policy, this.geos, this.operator);
+      const local = isLocal(ip, classifyAddress(ip), this.policy);
       ep = this.epFacts.length;
-      this.epFacts.push(facts);
+      this.epFacts.push(undefined);
+      this.epIps.push(ip);
       if (ep >= this.epFlags.length) {
         const flags = new Uint8Array(this.epFlags.length * 2);
         flags.set(this.epFlags);
@@ -202,7 +218,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         dest.set(this.epDest);
         this.epDest = dest;
       }
-      this.epFlags[ep] = facts.local ? FLAG_LOCAL : 0;
+      this.epFlags[ep] = local ? FLAG_LOCAL : 0;
       this.byCanonical.set(ip.text, ep);
     }
     return ep;
@@ -400,8 +416,39 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.noDataRecords++;
   }
 
+  /**
+   * Settles the facts of every destination that has none yet: its location, operator and the
+   * policy's judgement. Done once at the end rather than on first sight, so the lookups run
+   * together (the database code and its upper tree levels stay in the caches) instead of one by
+   * one between records, and addresses that are only ever sources are never looked up.
+   *
+   * The first lookup that fails (a corrupt database) is thrown once every destination is settled;
+   * a destination whose lookup failed has status `unknown` and a warning saying why, so an error
+   * verdict can still be built from the rest.
+   */
+  settle(): void {
+    let failure: unknown = null;
+    const policy = this.policy;
+    const geos = this.geos;
+    const operator = this.operator;
+    for (let d = 0; d < this.destCount; d++) {
+      const ep = this.destEndpoint[d]!;
+      if (this.epFacts[ep] !== undefined) continue;
+      const ip = this.epIps[ep]!;
+      try {
+        this.epFacts[ep] = evaluateAddress(ip, policy, geos, operator);
+      } catch (err) {
+        failure ??= err;
+        this.epFacts[ep] = unsettledFacts(ip, policy, err);
+      }
+      this.epIps[ep] = null;
+    }
+    if (failure !== null) throw failure;
+  }
+
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {
+    this.settle();
     const out: DestinationAggregate[] = [];
     const rows = this.rows;
     const protocolNames = this.protocolNames;
