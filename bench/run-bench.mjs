@@ -38,7 +38,13 @@ function ensureLog(records) {
 
 function timed(cmd, argv) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const env = {
+    ...process.env,
+    // The #! line's env finds this node first.
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${rusage}`.trim(),
+  };
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /RUSAGE maxRSS_kB=(\d+) user_us=(\d+) system_us=(\d+)/.exec(r.stderr ?? '');
   return { status: r.status, wall, rssMB: m ? Number(m[1]) / 1024 : NaN, cpu: m ? (Number(m[2]) + Number(m[3])) / 1e6 : NaN, stderr: r.stderr };
@@ -58,7 +64,9 @@ for (const records of sizes) {
   const ours = [];
   const theirs = [];
   for (let i = 0; i < runs; i++) {
-    const r = timed(process.execPath, ['-r', rusage, cli, 'check', file, '--jurisdiction', 'us', '--out', join(outDir, 'verdicts'), '--quiet', '--report', 'none']);
+    // Run as users run it (npx residency, or the file itself): through its #! line and the node
+    // flags there. The rusage reporter is preloaded through NODE_OPTIONS.
+    const r = timed(cli, ['check', file, '--jurisdiction', 'us', '--out', join(outDir, 'verdicts'), '--quiet', '--report', 'none']);
     if (r.status !== 1 && r.status !== 0) throw new Error(`residency failed (${r.status}): ${r.stderr}`);
     ours.push(r);
     if (withPython) {

@@ -1,7 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * The residency command line. Each command maps its flags onto the engine's options; errors become
  * one line on standard error and exit status 2, never a stack trace.
+ *
+ * The V8 flag above keeps the young generation at 2 MB per semi-space instead of 16: a check keeps
+ * little of what it makes per record, so larger semi-spaces only add resident memory (about 28 MB
+ * on a million-record log) without making it faster (measured in bench/; see docs/performance.md).
  */
 import { ResidencyError } from '../lambda/engine/errors';
 import { TOOL_VERSION } from '../lambda/version';
