@@ -40,19 +40,38 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
 }
 
 /**
- * A file's bytes in chunks of {@link FILE_CHUNK_BYTES}, all read into one buffer: each chunk is
- * valid until the next is asked for, which is all the engine needs (runCheck). A fresh buffer per
- * chunk made a large log cost page faults and garbage in proportion to its size.
+ * A file's bytes in chunks of {@link FILE_CHUNK_BYTES}, read alternately into two buffers: each
+ * chunk is valid until the next is asked for, which is all the engine needs (runCheck), and the
+ * next chunk is read (on libuv's thread pool) while the engine works on this one. A fresh buffer
+ * per chunk made a large log cost page faults and garbage in proportion to its size; one buffer
+ * left the engine waiting for every read.
  */
 async function* readReusing(handle: FileHandle): AsyncGenerator<Uint8Array> {
-  const buf = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+  const bufs = [Buffer.allocUnsafe(FILE_CHUNK_BYTES), Buffer.allocUnsafe(FILE_CHUNK_BYTES)];
+  // One read in flight at a time, so reading at the file's position keeps the order (and works
+  // for pipes and devices, which have no positions).
+  const readInto = (buf: Buffer): Promise<number> => {
+    const p = handle.read(buf, 0, buf.length, null).then((r) => r.bytesRead);
+    // Handled here too: a read still in flight when the consumer stops must not become an
+    // unhandled rejection (it is awaited, and its error thrown, when the chunk is asked for).
+    p.catch(() => undefined);
+    return p;
+  };
+  let pending: Promise<number> | null = readInto(bufs[0]!);
+  let which = 0;
   try {
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      const bytesRead: number = await pending;
+      pending = null;
       if (bytesRead === 0) return;
+      const buf = bufs[which]!;
+      which ^= 1;
+      pending = readInto(bufs[which]!);
       yield buf.subarray(0, bytesRead);
     }
   } finally {
+    // Never close the file under a read.
+    if (pending !== null) await pending.catch(() => undefined);
     await handle.close();
   }
 }

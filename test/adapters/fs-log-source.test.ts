@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FILE_CHUNK_BYTES, openLogFile } from '../../lambda/adapters/fs-log-source';
+
+describe('openLogFile', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-fs-source-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A file of `n` bytes in which every byte depends on its offset, so a misplaced chunk shows. */
+  function patterned(name: string, n: number): { path: string; bytes: Buffer } {
+    const bytes = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) bytes[i] = (i * 7 + (i >>> 11)) & 0xff;
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return { path, bytes };
+  }
+
+  it.each([0, 1, FILE_CHUNK_BYTES - 1, FILE_CHUNK_BYTES, FILE_CHUNK_BYTES + 1, 3 * FILE_CHUNK_BYTES + 12345])(
+    'yields a file of %i bytes whole and in order, each chunk intact until the next is asked for',
+    async (n) => {
+      const { path, bytes } = patterned(`f${n}`, n);
+      const copies: Buffer[] = [];
+      const source = await openLogFile(path);
+      for await (const chunk of source) {
+        // Read ahead happens while the consumer holds this chunk: it must not change under it.
+        const before = Buffer.from(chunk);
+        await new Promise((r) => setTimeout(r, 5));
+        expect(Buffer.compare(before, chunk)).toBe(0);
+        copies.push(before);
+      }
+      expect(Buffer.concat(copies).equals(bytes)).toBe(true);
+      expect(copies.every((c) => c.length <= FILE_CHUNK_BYTES)).toBe(true);
+    },
+  );
+
+  it('closes the file when the consumer stops early, with a read still in flight', async () => {
+    const { path } = patterned('early', 4 * FILE_CHUNK_BYTES);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const it = (await openLogFile(path))[Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(first.done).toBe(false);
+      await it.return?.();
+      expect((await it.next()).done).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('names the file when it cannot be opened', async () => {
+    await expect(openLogFile(join(dir, 'missing.log'))).rejects.toThrow(/missing\.log: no such file$/);
+    await expect(openLogFile(dir)).rejects.toThrow(/is a directory, not a log file$/);
+  });
+});
