@@ -80,11 +80,21 @@ function statusOf(d: DestinationAggregate): DestinationStatus {
 
 /** The numbers sorted ascending, as a new array (lists of up to 64: insertion sort, no comparator calls). */
 function sortedNumbers(xs: readonly number[]): number[] {
-  const out = xs.slice();
-  for (let i = 1; i < out.length; i++) {
-    const x = out[i]!;
+  return sortNumbersInto(xs, []);
+}
+
+/** Puts the numbers into `out` (emptied first) sorted ascending; returns it. */
+function sortNumbersInto(xs: readonly number[], out: number[]): number[] {
+  out.length = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
     let j = i - 1;
-    if (out[j]! <= x) continue;
+    if (j < 0 || out[j]! <= x) {
+      out.push(x);
+      continue;
+    }
+    out.push(out[j]!);
+    j--;
     while (j >= 0 && out[j]! > x) {
       out[j + 1] = out[j]!;
       j--;
@@ -130,7 +140,7 @@ function destinationOf(d: DestinationAggregate, status: DestinationStatus, names
     countries: f.countries,
     addressClass: f.addressClass,
     status,
-    rule: status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : f.rule,
+    rule: ruleOf(d, status),
     connections: d.connections,
     blockedAttempts: d.blockedAttempts,
     bytesSent: d.bytesSent,
@@ -148,17 +158,209 @@ function destinationOf(d: DestinationAggregate, status: DestinationStatus, names
     asn: f.asn,
     asOrganization: f.asOrganization,
     operatorCountry: f.operatorCountry,
-    warning: status === 'non-public' || status === 'blocked' ? null : f.warning,
+    warning: warningOf(d, status),
   };
+}
+
+/** The same empty list for every destination without names or apps (never changed). */
+const NONE: string[] = [];
+Object.freeze(NONE);
+
+/**
+ * A verdict's destinations, held as the aggregator's totals in verdict order, made into
+ * {@link VerdictDestination} objects only when someone reads `verdict.destinations` (or
+ * `violations`). Writing a verdict's JSON reads them through one reused {@link DestinationCursor}
+ * instead: a log with tens of thousands of destinations then costs no object per destination.
+ */
+export class DestinationList {
+  constructor(
+    private readonly all: readonly DestinationAggregate[],
+    /** Positions in `all`, in verdict order. */
+    private readonly order: readonly number[],
+    /** Status rank of each destination in `all`. */
+    private readonly rank: Uint8Array,
+    private readonly names: ReadonlyMap<string, readonly string[]> | undefined,
+    /** Positions in `all` of the violations, in verdict order. */
+    private readonly violationOrder: readonly number[],
+  ) {}
+
+  get length(): number {
+    return this.order.length;
+  }
+
+  get violationCount(): number {
+    return this.violationOrder.length;
+  }
+
+  /** Every destination as an object, in verdict order. */
+  objects(): VerdictDestination[] {
+    const out: VerdictDestination[] = [];
+    for (let k = 0; k < this.order.length; k++) {
+      const i = this.order[k]!;
+      out.push(destinationOf(this.all[i]!, STATUS_BY_RANK[this.rank[i]!]!, this.names));
+    }
+    return out;
+  }
+
+  /** Loads the `k`th destination in verdict order into `c`. */
+  load(c: DestinationCursor, k: number): void {
+    const i = this.order[k]!;
+    c.load(this.all[i]!, STATUS_BY_RANK[this.rank[i]!]!, this.names);
+  }
+
+  /** Loads the `k`th violation into `c` (a violation's rule is never null). */
+  loadViolation(c: DestinationCursor, k: number): void {
+    c.load(this.all[this.violationOrder[k]!]!, 'violation', this.names);
+    c.rule ??= 'violation';
+  }
+}
+
+/**
+ * One destination at a time, as {@link destinationOf} would make it, in an object that is reused:
+ * its lists are valid until the next load.
+ */
+export class DestinationCursor implements VerdictDestination {
+  ip = '';
+  country: string | null = null;
+  countries: Record<string, string | null> = {};
+  addressClass: VerdictDestination['addressClass'] = 'public';
+  status: DestinationStatus = 'allowed';
+  rule: string | null = null;
+  connections = 0;
+  blockedAttempts = 0;
+  bytesSent = 0;
+  bytesReceived = 0;
+  connectionsWithUnknownBytes = 0;
+  firstSeen: string | null = null;
+  lastSeen: string | null = null;
+  ports: number[] = [];
+  protocols: string[] = [];
+  hostnames: string[] = [];
+  apps: string[] = [];
+  evidenceLines: number[] = [];
+  disputed = false;
+  asn: number | null = null;
+  asOrganization: string | null = null;
+  operatorCountry: string | null = null;
+  warning: string | null = null;
+  private readonly portsSorted: number[] = [];
+  private readonly evidenceSorted: number[] = [];
+
+  load(d: DestinationAggregate, status: DestinationStatus, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+    const f = d.facts;
+    this.ip = f.ip;
+    this.country = f.country;
+    this.countries = f.countries;
+    this.addressClass = f.addressClass;
+    this.status = status;
+    this.rule = ruleOf(d, status);
+    this.connections = d.connections;
+    this.blockedAttempts = d.blockedAttempts;
+    this.bytesSent = d.bytesSent;
+    this.bytesReceived = d.bytesReceived;
+    this.connectionsWithUnknownBytes = d.connectionsWithUnknownBytes;
+    const firstSeen = iso(d.firstSeenMs);
+    this.firstSeen = firstSeen;
+    this.lastSeen = d.lastSeenMs === d.firstSeenMs ? firstSeen : iso(d.lastSeenMs);
+    this.ports = sortNumbersInto(d.ports, this.portsSorted);
+    this.protocols = d.protocols.length < 2 ? (d.protocols as string[]) : sortStrings(d.protocols.slice());
+    this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
+    this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
+    this.evidenceLines = sortNumbersInto(d.evidenceLines, this.evidenceSorted);
+    this.disputed = f.disputed;
+    this.asn = f.asn;
+    this.asOrganization = f.asOrganization;
+    this.operatorCountry = f.operatorCountry;
+    this.warning = warningOf(d, status);
+  }
+}
+
+function ruleOf(d: DestinationAggregate, status: DestinationStatus): string | null {
+  return status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : d.facts.rule;
+}
+
+function warningOf(d: DestinationAggregate, status: DestinationStatus): string | null {
+  return status === 'non-public' || status === 'blocked' ? null : d.facts.warning;
+}
+
+/** The destination list of a verdict whose destinations have not been read as objects yet. */
+const listOf = new WeakMap<Verdict, DestinationList>();
+
+/**
+ * The list a verdict's destinations and violations can be written from without making them into
+ * objects, or null when they are objects already (read, or replaced, since the verdict was built).
+ */
+export function destinationListOf(v: Verdict): DestinationList | null {
+  const list = listOf.get(v);
+  if (list === undefined) return null;
+  return Object.getOwnPropertyDescriptor(v, 'destinations')?.get !== undefined &&
+    Object.getOwnPropertyDescriptor(v, 'violations')?.get !== undefined
+    ? list
+    : null;
+}
+
+/**
+ * Makes `destinations` and `violations` properties that become plain arrays when first read (or
+ * set): they keep their places among the verdict's keys, and to a reader they are arrays.
+ */
+function deferLists(v: Verdict, list: DestinationList): void {
+  const settle = (key: 'destinations' | 'violations', value: unknown): void => {
+    Object.defineProperty(v, key, { value, writable: true, enumerable: true, configurable: true });
+  };
+  Object.defineProperty(v, 'destinations', {
+    enumerable: true,
+    configurable: true,
+    get(): VerdictDestination[] {
+      const destinations = list.objects();
+      settle('destinations', destinations);
+      return destinations;
+    },
+    set(value: VerdictDestination[]) {
+      settle('destinations', value);
+    },
+  });
+  Object.defineProperty(v, 'violations', {
+    enumerable: true,
+    configurable: true,
+    get(): VerdictViolation[] {
+      const violations = violationsOf(v.destinations);
+      settle('violations', violations);
+      return violations;
+    },
+    set(value: VerdictViolation[]) {
+      settle('violations', value);
+    },
+  });
+  listOf.set(v, list);
+}
+
+/** The violations among destinations in verdict order (sharing their lists). */
+function violationsOf(destinations: readonly VerdictDestination[]): VerdictViolation[] {
+  const violations: VerdictViolation[] = [];
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
+    if (d.status !== 'violation') continue;
+    violations.push({
+      ip: d.ip,
+      country: d.country,
+      rule: d.rule ?? 'violation',
+      hostnames: d.hostnames,
+      bytesSent: d.bytesSent,
+      connections: d.connections,
+      evidenceLines: d.evidenceLines,
+      asn: d.asn,
+      asOrganization: d.asOrganization,
+      operatorCountry: d.operatorCountry,
+    });
+  }
+  return violations;
 }
 
 /**
  * The destinations in verdict order: status, then bytes sent and connections (most first), then
- * address. Sorts positions over columns of the keys (a comparison reads no objects), then makes
- * each destination in that order: no second array, and the objects lie in memory in the order
- * they are written.
+ * address. Sorts positions over columns of the keys (a comparison reads no objects).
  */
-function destinationsOf(agg: AggregateTotals, names?: ReadonlyMap<string, readonly string[]>): VerdictDestination[] {
+function verdictOrder(agg: AggregateTotals): { all: DestinationAggregate[]; order: number[]; rank: Uint8Array } {
   const all = agg.destinations();
   const n = all.length;
   const rank = new Uint8Array(n);
@@ -179,31 +381,28 @@ function destinationsOf(agg: AggregateTotals, names?: ReadonlyMap<string, readon
     const ib = ips[b]!;
     return rank[a]! - rank[b]! || sent[b]! - sent[a]! || conns[b]! - conns[a]! || (ia < ib ? -1 : ia > ib ? 1 : 0);
   });
-  const out: VerdictDestination[] = [];
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    out.push(destinationOf(all[i]!, STATUS_BY_RANK[rank[i]!]!, names));
-  }
-  return out;
+  return { all, order, rank };
 }
 
-function countriesOf(destinations: readonly VerdictDestination[]): Verdict['countries'] {
+function countriesOf(all: readonly DestinationAggregate[], order: readonly number[], rank: Uint8Array): Verdict['countries'] {
   type Row = Verdict['countries'][number];
   // Country, then status rank: no key string per destination. No country and '' share a row.
   const byCountry = new Map<string, (Row | undefined)[]>();
   const rows: Row[] = [];
-  for (let i = 0; i < destinations.length; i++) {
-    const d = destinations[i]!;
-    let byStatus = byCountry.get(d.country ?? '');
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    const d = all[i]!;
+    const country = d.facts.country;
+    let byStatus = byCountry.get(country ?? '');
     if (!byStatus) {
       byStatus = [];
-      byCountry.set(d.country ?? '', byStatus);
+      byCountry.set(country ?? '', byStatus);
     }
-    const rank = STATUS_RANK[d.status];
-    let c = byStatus[rank];
+    const r = rank[i]!;
+    let c = byStatus[r];
     if (!c) {
-      c = { country: d.country, status: d.status, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
-      byStatus[rank] = c;
+      c = { country, status: STATUS_BY_RANK[r]!, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
+      byStatus[r] = c;
       rows.push(c);
     }
     c.destinations++;
@@ -263,37 +462,29 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
 /** The verdict of a completed check. */
 export function buildVerdict(b: BuildInput): Verdict {
   const { agg } = b;
-  const destinations = destinationsOf(agg, b.options.names);
+  const { all, order, rank } = verdictOrder(agg);
   // One pass for the violations, the warnings and the byte totals (added in verdict order).
-  const violations: VerdictViolation[] = [];
+  const violationOrder: number[] = [];
   const warnings: Verdict['warnings'] = [];
   let bytesSent = 0;
   let bytesReceived = 0;
   let bytesSentViolating = 0;
-  for (let i = 0; i < destinations.length; i++) {
-    const d = destinations[i]!;
+  const violationRank = STATUS_RANK.violation;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    const d = all[i]!;
     bytesSent += d.bytesSent;
     bytesReceived += d.bytesReceived;
-    if (d.status === 'violation') {
+    if (rank[i] === violationRank) {
       bytesSentViolating += d.bytesSent;
-      violations.push({
-        ip: d.ip,
-        country: d.country,
-        rule: d.rule ?? 'violation',
-        hostnames: d.hostnames,
-        bytesSent: d.bytesSent,
-        connections: d.connections,
-        evidenceLines: d.evidenceLines,
-        asn: d.asn,
-        asOrganization: d.asOrganization,
-        operatorCountry: d.operatorCountry,
-      });
+      violationOrder.push(i);
     }
-    if (d.warning !== null) warnings.push({ ip: d.ip, rule: d.warning });
+    const warning = warningOf(d, STATUS_BY_RANK[rank[i]!]!);
+    if (warning !== null) warnings.push({ ip: d.facts.ip, rule: warning });
   }
-  return {
+  const verdict: Verdict = {
     schemaVersion: VERDICT_SCHEMA_VERSION,
-    compliant: violations.length === 0,
+    compliant: violationOrder.length === 0,
     ...header(b),
     totals: {
       records: agg.records,
@@ -303,18 +494,21 @@ export function buildVerdict(b: BuildInput): Verdict {
       bytesSent,
       bytesSentViolating,
       bytesReceived,
-      destinations: destinations.length,
-      violatingDestinations: violations.length,
+      destinations: order.length,
+      violatingDestinations: violationOrder.length,
       skippedByReason: skippedByReason(agg),
       unattributed: agg.unattributedRecords,
     },
-    countries: countriesOf(destinations),
-    destinations,
-    violations,
+    countries: countriesOf(all, order, rank),
+    // Placeholders that hold their places among the keys: deferLists replaces them.
+    destinations: [],
+    violations: [],
     warnings,
     errors: agg.errors.slice(),
     unattributed: agg.unattributedKept.slice(),
   };
+  deferLists(verdict, new DestinationList(all, order, rank, b.options.names, violationOrder));
+  return verdict;
 }
 
 /** The verdict of an input that could not be checked: never compliant, with the reason. */

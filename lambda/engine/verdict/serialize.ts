@@ -19,6 +19,7 @@ import {
   strBound,
   strsBound,
 } from './json-bytes';
+import { DestinationCursor, destinationListOf } from './build-verdict';
 import type { Verdict, VerdictDestination, VerdictViolation } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
@@ -271,11 +272,39 @@ export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BY
   const out = new JsonBytes(chunkBytes + 16 * 1024);
   const writer = new VerdictBytesWriter(out);
   const keys = Object.keys(v) as (keyof Verdict)[];
+  // Destinations and violations not yet made into objects are written from the totals.
+  const list = destinationListOf(v);
+  const cursor = list === null ? null : new DestinationCursor();
   out.text('{\n');
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
-    const value = v[key];
     const comma = k < keys.length - 1 ? ',' : '';
+    if (list !== null && cursor !== null && (key === 'destinations' || key === 'violations')) {
+      const n = key === 'destinations' ? list.length : list.violationCount;
+      if (n === 0) {
+        out.text(`  ${JSON.stringify(key)}: []${comma}\n`);
+        continue;
+      }
+      out.text(`  ${JSON.stringify(key)}: [\n`);
+      for (let i = 0; i < n; i++) {
+        out.encoded(ITEM_INDENT);
+        if (key === 'destinations') {
+          list.load(cursor, i);
+          writer.destination(cursor);
+        } else {
+          list.loadViolation(cursor, i);
+          writer.violation(cursor as VerdictViolation);
+        }
+        out.encoded(i < n - 1 ? ITEM_END : LAST_ITEM_END);
+        if (out.pos >= chunkBytes) {
+          yield out.buf.subarray(0, out.pos);
+          out.pos = 0;
+        }
+      }
+      out.text(`  ]${comma}\n`);
+      continue;
+    }
+    const value = v[key];
     if (LIST_FIELDS.has(key) && Array.isArray(value) && value.length > 0) {
       out.text(`  ${JSON.stringify(key)}: [\n`);
       for (let i = 0; i < value.length; i++) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { iso } from '../../../lambda/engine/verdict/build-verdict';
+import { destinationListOf, iso } from '../../../lambda/engine/verdict/build-verdict';
 import { serializeVerdict, serializeVerdictBytes, verdictBytes, verdictJson } from '../../../lambda/engine/verdict/serialize';
 import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
@@ -144,6 +144,73 @@ describe('verdict serialization as bytes', () => {
     const huge = { ...base.destinations[0]!, hostnames: ['é'.repeat(200_000), 'x'.repeat(300_000)] };
     const v = { ...base, destinations: [huge] };
     expect(Buffer.concat(byteChunks(v, 1024)).equals(Buffer.from(referenceJson(v), 'utf8'))).toBe(true);
+  });
+});
+
+describe('a verdict written before its destinations are read as objects', () => {
+  /** A Zeek conn.log in which one destination has many ports and records, in no order. */
+  function busyLog(): string {
+    const fields = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes'];
+    const lines = ['#separator \\x09', `#fields\t${fields.join('\t')}`];
+    for (let i = 0; i < 90; i++) {
+      const port = 1000 + ((i * 37) % 83);
+      const proto = i % 3 === 0 ? 'udp' : 'tcp';
+      lines.push(['1700000000.5', `C${i}`, '10.0.0.2', '5000', '81.2.69.160', String(port), proto, '-', '0.1', String(i * 10), '5'].join('\t'));
+      lines.push(['1700000100.25', `D${i}`, '10.0.0.3', '5000', `8.8.${i % 4}.8`, String(443 + (i % 20)), 'tcp', '-', '0.1', '7', '9'].join('\t'));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  it.each([
+    ['zeek', 'conn-teredo.tsv.log'],
+    ['pcap', 'zeek-dns-ech-rawip.pcap'],
+    ['har', 'chrome.har'],
+    ['pcapdroid', 'connections-synthetic.csv'],
+    ['vpcflow', 'custom-v5-awsdocs.log'],
+    ['vpcflow', 'default-v2-awsdocs.log'],
+    ['suricata', 'eve-synthetic.json'],
+    ['csv', 'firewall-export-semicolon.csv'],
+  ])('writes %s/%s from the totals byte for byte as from the objects', async (dir, file) => {
+    // Prepare
+    const v = await checkBytes(fixture(dir, file), { policy: policyOf('us', 'foreign-adversaries') });
+    expect(destinationListOf(v)).not.toBeNull();
+
+    // Act: written first (from the totals), then read as objects (which makes them).
+    const written = Buffer.concat(byteChunks(v, 4096)).toString('utf8');
+    const objects = referenceJson(v);
+
+    // Assess
+    expect(v.destinations.length).toBeGreaterThan(0);
+    expect(destinationListOf(v)).toBeNull();
+    expect(written).toBe(objects);
+    expect(verdictJson(v)).toBe(written);
+  });
+
+  it('sorts ports and evidence lines, keeps protocols and names, with DNS names beside the log', async () => {
+    const names = new Map<string, string[]>([['81.2.69.160', ['b.example', 'a.example']]]);
+    const v = await checkBytes(busyLog(), { policy: policyOf('us'), names });
+    const written = verdictJson(v);
+    const parsed = JSON.parse(written) as Verdict;
+    const busy = parsed.destinations.find((d) => d.ip === '81.2.69.160')!;
+    expect(busy.ports).toEqual([...busy.ports].sort((a, b) => a - b));
+    expect(busy.ports.length).toBeGreaterThan(16);
+    expect(busy.protocols).toEqual(['tcp', 'udp']);
+    expect(busy.hostnames).toEqual(['a.example', 'b.example']);
+    expect(busy.evidenceLines).toEqual([3, 5, 7, 9, 11, 13, 15, 17, 19, 21]);
+    expect(parsed.violations.map((x) => x.ip)).toEqual(['81.2.69.160']);
+    expect(written).toBe(referenceJson(v));
+  });
+
+  it('reads as arrays, which can be replaced, and keeps its keys in order', async () => {
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
+    const keys = Object.keys(v);
+    expect(keys.slice(keys.indexOf('countries'), keys.indexOf('countries') + 3)).toEqual(['countries', 'destinations', 'violations']);
+    expect(Array.isArray(v.violations)).toBe(true);
+    expect(v.violations.every((x) => v.destinations.some((d) => d.ip === x.ip && d.status === 'violation'))).toBe(true);
+    v.destinations = v.destinations.slice(0, 1);
+    expect(Object.keys(v)).toEqual(keys);
+    expect(JSON.parse(verdictJson(v)).destinations).toHaveLength(1);
+    expect({ ...v }.destinations).toHaveLength(1);
   });
 });
 
