@@ -10,7 +10,7 @@ import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
-import type { AggregateTotals, DestinationAggregate } from '../verdict/aggregate';
+import { tableOf, type AggregateTotals, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
@@ -120,6 +120,10 @@ class MergedAggregate implements AggregateTotals {
 
   destinations(): DestinationAggregate[] {
     return [...this.byIp.values()];
+  }
+
+  destinationTable(): DestinationTable {
+    return tableOf(this.destinations());
   }
 
   /** Distinct protocol names over every destination. */

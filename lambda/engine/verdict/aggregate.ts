@@ -134,6 +134,118 @@ export interface AggregateTotals {
   readonly skippedByReason: ReadonlyMap<string, number>;
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[];
+  /** The same, read one at a time (see {@link DestinationTable}). */
+  destinationTable(): DestinationTable;
+}
+
+/**
+ * Destinations by number, in order of first sight. What `at` returns may be one object reused for
+ * every number (a view of the aggregator's rows): read it before the next call, and copy what is
+ * kept.
+ */
+export interface DestinationTable {
+  readonly size: number;
+  at(i: number): DestinationAggregate;
+}
+
+/** A table over destinations held as objects. */
+export function tableOf(all: readonly DestinationAggregate[]): DestinationTable {
+  return { size: all.length, at: (i) => all[i]! };
+}
+
+/**
+ * One destination of an {@link Aggregator}, read from its row when asked: no object, list or copy
+ * per destination. Its lists are refilled on each read of them.
+ */
+class RowView implements DestinationAggregate {
+  private at = 0;
+  private d = 0;
+  private readonly portList: number[] = [];
+  private readonly protocolList: string[] = [];
+  private readonly evidenceList: number[] = [];
+
+  constructor(
+    private readonly rows: Float64Array,
+    private readonly destEndpoint: Int32Array,
+    private readonly epFacts: readonly (AddressFacts | undefined)[],
+    private readonly destPorts: readonly (number[] | undefined)[],
+    private readonly destProtocols: readonly (string[] | undefined)[],
+    private readonly protocolNames: readonly string[],
+    private readonly destHostnames: readonly (Set<string> | undefined)[],
+    private readonly destApps: readonly (Set<string> | undefined)[],
+  ) {}
+
+  /** Points the view at destination `d`. */
+  moveTo(d: number): this {
+    this.d = d;
+    this.at = d * ROW;
+    return this;
+  }
+
+  get facts(): AddressFacts {
+    return this.epFacts[this.destEndpoint[this.d]!]!;
+  }
+  get connections(): number {
+    return this.rows[this.at + C_CONNECTIONS]!;
+  }
+  get blockedAttempts(): number {
+    return this.rows[this.at + C_BLOCKED]!;
+  }
+  get bytesSent(): number {
+    return this.rows[this.at + C_SENT]!;
+  }
+  get bytesReceived(): number {
+    return this.rows[this.at + C_RECEIVED]!;
+  }
+  get connectionsWithUnknownBytes(): number {
+    return this.rows[this.at + C_UNKNOWN_BYTES]!;
+  }
+  get firstSeenMs(): number {
+    return this.rows[this.at + C_FIRST]!;
+  }
+  get lastSeenMs(): number {
+    return this.rows[this.at + C_LAST]!;
+  }
+  get ports(): readonly number[] {
+    return portsOf(this.rows, this.at, this.destPorts[this.d], this.portList);
+  }
+  get protocols(): readonly string[] {
+    return protocolsOf(this.rows, this.at, this.protocolNames, this.destProtocols[this.d], this.protocolList);
+  }
+  get hostnames(): ReadonlySet<string> | null {
+    return this.destHostnames[this.d] ?? null;
+  }
+  get apps(): ReadonlySet<string> | null {
+    return this.destApps[this.d] ?? null;
+  }
+  get evidenceLines(): readonly number[] {
+    return evidenceOf(this.rows, this.at, this.evidenceList);
+  }
+}
+
+/** A row's ports (inline, then the overflow list) into `out`, emptied first. */
+function portsOf(rows: Float64Array, at: number, more: readonly number[] | undefined, out: number[]): number[] {
+  out.length = 0;
+  for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) out.push(rows[at + C_PORTS + i]!);
+  if (more !== undefined) for (let i = 0; i < more.length; i++) out.push(more[i]!);
+  return out;
+}
+
+/** A row's protocols (by bit, then the overflow list) into `out`, emptied first. */
+function protocolsOf(rows: Float64Array, at: number, names: readonly string[], more: readonly string[] | undefined, out: string[]): string[] {
+  out.length = 0;
+  const mask = rows[at + C_PROTO_MASK]!;
+  for (let bit = 0; bit < names.length; bit++) if ((mask & (1 << bit)) !== 0) out.push(names[bit]!);
+  if (more !== undefined) for (let i = 0; i < more.length; i++) out.push(more[i]!);
+  return out;
+}
+
+/** A row's evidence line numbers into `out`, emptied first. */
+function evidenceOf(rows: Float64Array, at: number, out: number[]): number[] {
+  out.length = 0;
+  const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
+  for (let i = 0; i < seen; i++) out.push(rows[at + C_EVIDENCE + i]!);
+  return out;
 }
 
 /** Folds records into per-destination totals. */
@@ -448,40 +560,36 @@ export class Aggregator implements RecordSink, AggregateTotals {
 
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {
-    this.settle();
+    const table = this.destinationTable();
     const out: DestinationAggregate[] = [];
-    const rows = this.rows;
-    const protocolNames = this.protocolNames;
-    for (let d = 0; d < this.destCount; d++) {
-      const at = d * ROW;
-      const ports: number[] = [];
-      for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) ports.push(rows[at + C_PORTS + i]!);
-      const morePorts = this.destPorts[d];
-      if (morePorts !== undefined) for (let i = 0; i < morePorts.length; i++) ports.push(morePorts[i]!);
-      const protocols: string[] = [];
-      const mask = rows[at + C_PROTO_MASK]!;
-      for (let bit = 0; bit < protocolNames.length; bit++) if ((mask & (1 << bit)) !== 0) protocols.push(protocolNames[bit]!);
-      const moreProtocols = this.destProtocols[d];
-      if (moreProtocols !== undefined) for (let i = 0; i < moreProtocols.length; i++) protocols.push(moreProtocols[i]!);
-      const evidenceLines: number[] = [];
-      const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
-      for (let i = 0; i < seen; i++) evidenceLines.push(rows[at + C_EVIDENCE + i]!);
+    for (let d = 0; d < table.size; d++) {
+      const v = table.at(d);
       out.push({
-        facts: this.epFacts[this.destEndpoint[d]!]!,
-        connections: rows[at + C_CONNECTIONS]!,
-        blockedAttempts: rows[at + C_BLOCKED]!,
-        bytesSent: rows[at + C_SENT]!,
-        bytesReceived: rows[at + C_RECEIVED]!,
-        connectionsWithUnknownBytes: rows[at + C_UNKNOWN_BYTES]!,
-        firstSeenMs: rows[at + C_FIRST]!,
-        lastSeenMs: rows[at + C_LAST]!,
-        ports,
-        protocols,
-        hostnames: this.destHostnames[d] ?? null,
-        apps: this.destApps[d] ?? null,
-        evidenceLines,
+        facts: v.facts,
+        connections: v.connections,
+        blockedAttempts: v.blockedAttempts,
+        bytesSent: v.bytesSent,
+        bytesReceived: v.bytesReceived,
+        connectionsWithUnknownBytes: v.connectionsWithUnknownBytes,
+        firstSeenMs: v.firstSeenMs,
+        lastSeenMs: v.lastSeenMs,
+        ports: v.ports.slice(),
+        protocols: v.protocols.slice(),
+        hostnames: v.hostnames,
+        apps: v.apps,
+        evidenceLines: v.evidenceLines.slice(),
       });
     }
     return out;
+  }
+
+  /** Every destination read in place from its row, through one reused view. */
+  destinationTable(): DestinationTable {
+    this.settle();
+    const view = new RowView(
+      this.rows, this.destEndpoint, this.epFacts, this.destPorts, this.destProtocols, this.protocolNames,
+      this.destHostnames, this.destApps,
+    );
+    return { size: this.destCount, at: (d) => view.moveTo(d) };
   }
 }

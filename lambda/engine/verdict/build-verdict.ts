@@ -6,7 +6,7 @@
 import type { CheckOptions } from '../check';
 import type { DecodeStats } from '../input/decode';
 import type { DestinationStatus, FormatName } from '../types';
-import { Aggregator, type AggregateTotals, type DestinationAggregate } from './aggregate';
+import { Aggregator, type AggregateTotals, type DestinationAggregate, type DestinationTable } from './aggregate';
 import {
   VERDICT_SCHEMA_VERSION,
   type Verdict,
@@ -174,13 +174,14 @@ Object.freeze(NONE);
  */
 export class DestinationList {
   constructor(
-    private readonly all: readonly DestinationAggregate[],
-    /** Positions in `all`, in verdict order. */
+    /** The destinations, read one at a time. */
+    private readonly table: DestinationTable,
+    /** Destination numbers, in verdict order. */
     private readonly order: readonly number[],
-    /** Status rank of each destination in `all`. */
+    /** Status rank of each destination, by number. */
     private readonly rank: Uint8Array,
     private readonly names: ReadonlyMap<string, readonly string[]> | undefined,
-    /** Positions in `all` of the violations, in verdict order. */
+    /** Numbers of the violations, in verdict order. */
     private readonly violationOrder: readonly number[],
   ) {}
 
@@ -197,7 +198,7 @@ export class DestinationList {
     const out: VerdictDestination[] = [];
     for (let k = 0; k < this.order.length; k++) {
       const i = this.order[k]!;
-      out.push(destinationOf(this.all[i]!, STATUS_BY_RANK[this.rank[i]!]!, this.names));
+      out.push(destinationOf(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names));
     }
     return out;
   }
@@ -205,12 +206,12 @@ export class DestinationList {
   /** Loads the `k`th destination in verdict order into `c`. */
   load(c: DestinationCursor, k: number): void {
     const i = this.order[k]!;
-    c.load(this.all[i]!, STATUS_BY_RANK[this.rank[i]!]!, this.names);
+    c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names);
   }
 
   /** Loads the `k`th violation into `c` (a violation's rule is never null). */
   loadViolation(c: DestinationCursor, k: number): void {
-    c.load(this.all[this.violationOrder[k]!]!, 'violation', this.names);
+    c.load(this.table.at(this.violationOrder[k]!), 'violation', this.names);
     c.rule ??= 'violation';
   }
 }
@@ -263,7 +264,8 @@ export class DestinationCursor implements VerdictDestination {
     this.firstSeen = firstSeen;
     this.lastSeen = d.lastSeenMs === d.firstSeenMs ? firstSeen : iso(d.lastSeenMs);
     this.ports = sortNumbersInto(d.ports, this.portsSorted);
-    this.protocols = d.protocols.length < 2 ? (d.protocols as string[]) : sortStrings(d.protocols.slice());
+    const protocols = d.protocols;
+    this.protocols = protocols.length === 0 ? NONE : sortStrings(protocols.slice());
     this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
     this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
     this.evidenceLines = sortNumbersInto(d.evidenceLines, this.evidenceSorted);
@@ -360,15 +362,14 @@ function violationsOf(destinations: readonly VerdictDestination[]): VerdictViola
  * The destinations in verdict order: status, then bytes sent and connections (most first), then
  * address. Sorts positions over columns of the keys (a comparison reads no objects).
  */
-function verdictOrder(agg: AggregateTotals): { all: DestinationAggregate[]; order: number[]; rank: Uint8Array } {
-  const all = agg.destinations();
-  const n = all.length;
+function verdictOrder(table: DestinationTable): { order: number[]; rank: Uint8Array } {
+  const n = table.size;
   const rank = new Uint8Array(n);
   const sent = new Float64Array(n);
   const conns = new Float64Array(n);
   const ips: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    const d = all[i]!;
+    const d = table.at(i);
     rank[i] = STATUS_RANK[statusOf(d)];
     sent[i] = d.bytesSent;
     conns[i] = d.connections;
@@ -381,17 +382,17 @@ function verdictOrder(agg: AggregateTotals): { all: DestinationAggregate[]; orde
     const ib = ips[b]!;
     return rank[a]! - rank[b]! || sent[b]! - sent[a]! || conns[b]! - conns[a]! || (ia < ib ? -1 : ia > ib ? 1 : 0);
   });
-  return { all, order, rank };
+  return { order, rank };
 }
 
-function countriesOf(all: readonly DestinationAggregate[], order: readonly number[], rank: Uint8Array): Verdict['countries'] {
+function countriesOf(table: DestinationTable, order: readonly number[], rank: Uint8Array): Verdict['countries'] {
   type Row = Verdict['countries'][number];
   // Country, then status rank: no key string per destination. No country and '' share a row.
   const byCountry = new Map<string, (Row | undefined)[]>();
   const rows: Row[] = [];
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    const d = all[i]!;
+    const d = table.at(i);
     const country = d.facts.country;
     let byStatus = byCountry.get(country ?? '');
     if (!byStatus) {
@@ -462,7 +463,8 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
 /** The verdict of a completed check. */
 export function buildVerdict(b: BuildInput): Verdict {
   const { agg } = b;
-  const { all, order, rank } = verdictOrder(agg);
+  const table = agg.destinationTable();
+  const { order, rank } = verdictOrder(table);
   // One pass for the violations, the warnings and the byte totals (added in verdict order).
   const violationOrder: number[] = [];
   const warnings: Verdict['warnings'] = [];
@@ -472,7 +474,7 @@ export function buildVerdict(b: BuildInput): Verdict {
   const violationRank = STATUS_RANK.violation;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    const d = all[i]!;
+    const d = table.at(i);
     bytesSent += d.bytesSent;
     bytesReceived += d.bytesReceived;
     if (rank[i] === violationRank) {
@@ -499,7 +501,7 @@ export function buildVerdict(b: BuildInput): Verdict {
       skippedByReason: skippedByReason(agg),
       unattributed: agg.unattributedRecords,
     },
-    countries: countriesOf(all, order, rank),
+    countries: countriesOf(table, order, rank),
     // Placeholders that hold their places among the keys: deferLists replaces them.
     destinations: [],
     violations: [],
@@ -507,7 +509,7 @@ export function buildVerdict(b: BuildInput): Verdict {
     errors: agg.errors.slice(),
     unattributed: agg.unattributedKept.slice(),
   };
-  deferLists(verdict, new DestinationList(all, order, rank, b.options.names, violationOrder));
+  deferLists(verdict, new DestinationList(table, order, rank, b.options.names, violationOrder));
   return verdict;
 }
 
