@@ -132,6 +132,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
 
+  // Listen for Ctrl-C before saying it stops the server: whoever reads the ready lines may send it
+  // at once.
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals | 'server-exit'>((resolve) => {
+    onSignal = resolve;
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void server.exited.then(() => resolve('server-exit'));
+  });
   const out = process.stdout;
   out.write(`residency serve: local S3 endpoint ${server.endpoint} (fauxqs, in memory)\n`);
   out.write(`  uploads:  ${formatS3Url(uploadBucket, prefix)}\n`);
@@ -146,13 +155,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   out.write(`Watching ${formatS3Url(uploadBucket, prefix)} for uploads (Ctrl-C to stop)\n`);
   watcher.start();
 
-  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
-  const reason = await new Promise<NodeJS.Signals | 'server-exit'>((resolve) => {
-    onSignal = resolve;
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void server.exited.then(() => resolve('server-exit'));
-  });
+  const reason = await stopped;
   // From here a second Ctrl-C ends the process at once (the server child goes with it).
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
