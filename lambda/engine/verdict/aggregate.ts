@@ -223,28 +223,43 @@ class RowView implements DestinationAggregate {
   }
 }
 
-/** A row's ports (inline, then the overflow list) into `out`, emptied first. */
-function portsOf(rows: Float64Array, at: number, more: readonly number[] | undefined, out: number[]): number[] {
-  out.length = 0;
-  for (let i = 0; i < INLINE_PORTS; i++) if (rows[at + C_PORTS + i]! >= 0) out.push(rows[at + C_PORTS + i]!);
-  if (more !== undefined) for (let i = 0; i < more.length; i++) out.push(more[i]!);
+/** The list for a row with none of something: shared, never changed. */
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+// The three readers below refill `out` by index and then cut it to length: emptying it first
+// (length = 0) would drop its storage, and refilling it would allocate again, once per row.
+
+/** A row's ports (inline, then the overflow list), in `out`. */
+function portsOf(rows: Float64Array, at: number, more: readonly number[] | undefined, out: number[]): readonly number[] {
+  let n = 0;
+  for (let i = 0; i < INLINE_PORTS; i++) {
+    const port = rows[at + C_PORTS + i]!;
+    if (port >= 0) out[n++] = port;
+  }
+  if (more !== undefined) for (let i = 0; i < more.length; i++) out[n++] = more[i]!;
+  if (n === 0) return NO_NUMBERS;
+  if (out.length !== n) out.length = n;
   return out;
 }
 
-/** A row's protocols (by bit, then the overflow list) into `out`, emptied first. */
-function protocolsOf(rows: Float64Array, at: number, names: readonly string[], more: readonly string[] | undefined, out: string[]): string[] {
-  out.length = 0;
+/** A row's protocols (by bit, then the overflow list), in `out`. */
+function protocolsOf(rows: Float64Array, at: number, names: readonly string[], more: readonly string[] | undefined, out: string[]): readonly string[] {
+  let n = 0;
   const mask = rows[at + C_PROTO_MASK]!;
-  for (let bit = 0; bit < names.length; bit++) if ((mask & (1 << bit)) !== 0) out.push(names[bit]!);
-  if (more !== undefined) for (let i = 0; i < more.length; i++) out.push(more[i]!);
+  for (let bit = 0; bit < names.length; bit++) if ((mask & (1 << bit)) !== 0) out[n++] = names[bit]!;
+  if (more !== undefined) for (let i = 0; i < more.length; i++) out[n++] = more[i]!;
+  if (n === 0) return NO_STRINGS;
+  if (out.length !== n) out.length = n;
   return out;
 }
 
-/** A row's evidence line numbers into `out`, emptied first. */
-function evidenceOf(rows: Float64Array, at: number, out: number[]): number[] {
-  out.length = 0;
+/** A row's evidence line numbers, in `out`. */
+function evidenceOf(rows: Float64Array, at: number, out: number[]): readonly number[] {
   const seen = Math.min(MAX_EVIDENCE_LINES, rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!);
-  for (let i = 0; i < seen; i++) out.push(rows[at + C_EVIDENCE + i]!);
+  if (seen === 0) return NO_NUMBERS;
+  for (let i = 0; i < seen; i++) out[i] = rows[at + C_EVIDENCE + i]!;
+  if (out.length !== seen) out.length = seen;
   return out;
 }
 

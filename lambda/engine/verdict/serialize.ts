@@ -19,7 +19,7 @@ import {
   strBound,
   strsBound,
 } from './json-bytes';
-import { DestinationCursor, destinationListOf } from './build-verdict';
+import { DestinationCursor, ISO_BOUND, destinationListOf, putIso } from './build-verdict';
 import type { Verdict, VerdictDestination, VerdictViolation } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
@@ -128,6 +128,9 @@ class VerdictBytesWriter {
 
   /** One destination as compact JSON, field for field what `JSON.stringify` writes. */
   destination(d: VerdictDestination): void {
+    // A cursor's times are written from its numbers, with no strings made.
+    const cursor = d instanceof DestinationCursor ? d : null;
+    const times = cursor !== null ? 2 * ISO_BOUND : strBound(d.firstSeen) + strBound(d.lastSeen);
     const countries = d.countries;
     const keys = Object.keys(countries);
     let bound =
@@ -137,8 +140,7 @@ class VerdictBytesWriter {
       strBound(d.addressClass) +
       strBound(d.status) +
       strBound(d.rule) +
-      strBound(d.firstSeen) +
-      strBound(d.lastSeen) +
+      times +
       numsBound(d.ports) +
       strsBound(d.protocols) +
       strsBound(d.hostnames) +
@@ -180,9 +182,9 @@ class VerdictBytesWriter {
     p = putEncoded(view, p, D_UNKNOWN_BYTES);
     p = putNum(buf, p, d.connectionsWithUnknownBytes);
     p = putEncoded(view, p, D_FIRST_SEEN);
-    p = putStr(buf, p, d.firstSeen);
+    p = cursor !== null ? putIso(buf, p, cursor.firstSeenMs) : putStr(buf, p, d.firstSeen);
     p = putEncoded(view, p, D_LAST_SEEN);
-    p = putStr(buf, p, d.lastSeen);
+    p = cursor !== null ? putIso(buf, p, cursor.lastSeenMs) : putStr(buf, p, d.lastSeen);
     p = putEncoded(view, p, D_PORTS);
     p = putNums(buf, p, d.ports);
     p = putEncoded(view, p, D_PROTOCOLS);

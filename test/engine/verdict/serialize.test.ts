@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { destinationListOf, iso } from '../../../lambda/engine/verdict/build-verdict';
+import { ISO_BOUND, destinationListOf, iso, putIso } from '../../../lambda/engine/verdict/build-verdict';
 import { serializeVerdict, serializeVerdictBytes, verdictBytes, verdictJson } from '../../../lambda/engine/verdict/serialize';
 import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
@@ -226,5 +226,20 @@ describe('iso', () => {
 
   it('is null for an unknown time', () => {
     expect(iso(NaN)).toBeNull();
+  });
+
+  it('is written as bytes (putIso) as JSON.stringify writes it, inside its bound, for any time', () => {
+    const buf = Buffer.alloc(ISO_BOUND + 8);
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 253402300799999 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.constant(NaN)),
+        (ms) => {
+          const end = putIso(buf, 0, ms);
+          expect(end).toBeLessThanOrEqual(ISO_BOUND);
+          expect(buf.toString('utf8', 0, end)).toBe(JSON.stringify(iso(ms)));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
