@@ -283,11 +283,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private readonly epIps: (ParsedIp | null)[] = [];
   private epFlags = new Uint8Array(1024);
   private epDest = new Int32Array(1024).fill(-1);
+  // Endpoint numbers: IPv4 addresses by their number (however spelled), IPv6 by canonical text.
+  private readonly byIpv4 = new Ipv4Index(4096);
   private readonly byCanonical = new Map<string, number>();
-  // Spellings (as the log wrote them) → endpoint number, or INVALID.
+  // Other spellings (as the log wrote them) → endpoint number, or INVALID.
   private readonly bySpelling = new Map<string, number>();
   private readonly bySpellingBytes = new ByteKeyIndex(4096);
-  private readonly byIpv4 = new Ipv4Index(4096);
   // Protocol names → bit numbers.
   private readonly protocolBits = new Map<string, number>();
   private readonly protocolNames: string[] = [];
@@ -326,13 +327,14 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.connections += records;
   }
 
-  /** Endpoint number of an address text, evaluating it on first sight; INVALID when not an IP. */
+  /** Endpoint number of an address text, numbering it on first sight; INVALID when not an IP. */
   private resolve(text: string): number {
     const ip = parseIp(text);
     if (ip === null) return INVALID;
-    // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint.
-    let ep = this.byCanonical.get(ip.text);
-    if (ep === undefined) {
+    // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint: IPv4
+    // by its number, IPv6 by its canonical text.
+    let ep = ip.version === 4 ? this.byIpv4.get(ip.v4) : (this.byCanonical.get(ip.text) ?? -1);
+    if (ep < 0) {
       const local = isLocal(ip, classifyAddress(ip), this.policy);
       ep = this.epFacts.length;
       this.epFacts.push(undefined);
@@ -346,7 +348,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
         this.epDest = dest;
       }
       this.epFlags[ep] = local ? FLAG_LOCAL : 0;
-      this.byCanonical.set(ip.text, ep);
+      if (ip.version === 4) this.byIpv4.add(ip.v4, ep);
+      else this.byCanonical.set(ip.text, ep);
     }
     return ep;
   }
@@ -363,12 +366,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private endpointBytes(buf: Buffer, start: number, end: number): number {
     const v4 = parseIpv4Bytes(buf, start, end);
     if (v4 >= 0) {
-      let ep = this.byIpv4.get(v4);
-      if (ep < 0) {
-        ep = this.resolve(latin1(buf, start, end));
-        this.byIpv4.add(v4, ep);
-      }
-      return ep;
+      // A dotted quad: its number is its endpoint's key (resolve adds it on first sight).
+      const ep = this.byIpv4.get(v4);
+      return ep >= 0 ? ep : this.resolve(latin1(buf, start, end));
     }
     let ep = this.bySpellingBytes.get(buf, start, end);
     if (ep === -1) {
