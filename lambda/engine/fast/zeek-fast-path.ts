@@ -1,10 +1,11 @@
 /**
  * The Zeek conn.log fast path: complete lines go to a WebAssembly fold (zeek-fold.c) that adds
- * each record to its destination's row, in the aggregator's own row array. Any line the fold does
- * not handle (headers, an address or destination met for the first time, an unusual value) comes
- * back to the JavaScript parser and aggregator, which decide and then tell the fold what they
- * settled (address → endpoint, endpoint → destination, protocol → bit). The fold never judges;
- * the verdict is the same with or without it.
+ * each record to its destination's row, in the aggregator's own row array. An address spelling or
+ * destination met for the first time is settled by the aggregator, called from the fold. Any line
+ * the fold does not handle (headers, a value that is not an address, an unusual value) comes back
+ * to the JavaScript parser and aggregator, which decide and then tell the fold what they settled
+ * (address → endpoint, endpoint → destination, protocol → bit). The fold never judges; the
+ * verdict is the same with or without it.
  */
 import type { BlockHandler, LineSplitter } from '../input/line-splitter';
 import type { ZeekTsvParser } from '../parsers/zeek-tsv';
@@ -68,6 +69,8 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
 
   private constructor(
     private readonly fold: FoldExports,
+    /** All of the fold's memory, for reading what it points at. */
+    private readonly memory: Buffer,
     private readonly input: Uint8Array,
     private readonly scratch: Uint8Array,
     private readonly epDest: Int32Array,
@@ -86,7 +89,10 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     if (mod === null || rowsBytes > MAX_ROWS_BYTES) return null;
     // The layout: input window, scratch, rows, endpoint → destination, keys, table arena. Pages
     // are reserved, not touched: memory in use grows with what is written.
-    const probe = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 2 }) } });
+    const none = (): number => -1;
+    const probe = new WebAssembly.Instance(mod, {
+      env: { memory: new WebAssembly.Memory({ initial: 2 }), first_seen: none, new_destination: none },
+    });
     const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
     const input = base;
     const scratch = align(input + WINDOW_BYTES);
@@ -97,12 +103,22 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     const end = arena + ARENA_BYTES;
     if (end > 2 ** 32 - PAGE) return null;
     const memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
-    const instance = new WebAssembly.Instance(mod, { env: { memory } });
+    // The fold calls back into the fast path made below (the memory never grows, so views of it
+    // stay valid).
+    let self: ZeekFastPath | null = null;
+    const instance = new WebAssembly.Instance(mod, {
+      env: {
+        memory,
+        first_seen: (at: number, len: number): number => (self === null ? -1 : self.firstSeen(at, len)),
+        new_destination: (ep: number): number => (self === null ? -1 : self.newDestination(ep)),
+      },
+    });
     const fold = instance.exports as unknown as FoldExports;
     fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
     const buf = memory.buffer;
-    return new ZeekFastPath(
+    self = new ZeekFastPath(
       fold,
+      Buffer.from(buf),
       new Uint8Array(buf, input, WINDOW_BYTES),
       new Uint8Array(buf, scratch, 64),
       new Int32Array(buf, epDest, ENDPOINT_CAP),
@@ -110,6 +126,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
       parser,
       maxLineBytes,
     );
+    return self;
   }
 
   /** The rows to build the aggregator with; it reports to this fast path. */
@@ -141,6 +158,32 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
   protocolBit(name: string, bit: number): void {
     const which = PROTOCOLS.indexOf(name);
     if (which >= 0) this.fold.set_proto_bit(which, bit);
+  }
+
+  // Called by the fold.
+
+  /** An address spelling met for the first time, at memory[at, at + len): its endpoint, or -1. */
+  private firstSeen(at: number, len: number): number {
+    const agg = this.agg;
+    if (agg === null) return -1;
+    const ep = agg.endpointOfBytes(this.memory, at, at + len);
+    if (ep < 0) return -1;
+    this.endpoint(this.memory, at, at + len, ep, agg.isLocalEndpoint(ep));
+    return ep;
+  }
+
+  /**
+   * Endpoint `ep` as a destination: its number (made now if new). When it cannot be made (the
+   * destination limit), -1: the line then takes the JavaScript path, which throws the reason
+   * between windows, with the records folded so far counted.
+   */
+  private newDestination(ep: number): number {
+    if (this.agg === null) return -1;
+    try {
+      return this.agg.destinationOfEndpoint(ep);
+    } catch {
+      return -1;
+    }
   }
 
   // BlockHandler: the lines of a chunk.

@@ -3,11 +3,12 @@
  * destination's counter row, exactly as ZeekTsvParser.line followed by Aggregator.flow would.
  *
  * It handles only the common case and hands every other line back to the JavaScript path
- * (which decides, explains and learns): header lines, addresses it has not been told about,
- * destinations that do not exist yet, protocols without a bit, a port list that needs its
- * overflow, lines too long or too short. So this file never judges an address or creates a
- * destination; it adds up what JavaScript already decided, and the verdict is the same whichever
- * path a line took (test/engine/fast/zeek-fold.test.ts compares them).
+ * (which decides, explains and learns): header lines, addresses that are not addresses,
+ * protocols without a bit, a port list that needs its overflow, lines too long or too short.
+ * An address spelling or a destination met for the first time is asked of JavaScript (imported
+ * first_seen and new_destination), which numbers it as its own path would. So this file never
+ * judges an address or creates a destination; it adds up what JavaScript decided, and the verdict
+ * is the same whichever path a line took (test/engine/fast/zeek-fold.test.ts compares them).
  *
  * Built with clang for wasm32 (scripts/build-wasm.sh); no libc. The arithmetic on doubles
  * follows the JavaScript operation for operation, so results are bit-identical: do not build
@@ -23,6 +24,17 @@ typedef double f64;
 typedef unsigned long long u64;
 
 #define EXPORT(name) __attribute__((export_name(#name)))
+#define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
+
+/*
+ * JavaScript settles the address spelled by in[at, at + len), met for the first time: returns its
+ * endpoint, having learned it (learn), or -1 when it is not an address or was not learned (the
+ * line then goes to the JavaScript path). It may grow the hash table: slot numbers found before
+ * the call are stale after it.
+ */
+IMPORT(first_seen) i32 js_first_seen(i32 at, i32 len);
+/* JavaScript makes endpoint ep a destination: returns its number (ep_dest is set too). */
+IMPORT(new_destination) i32 js_new_destination(i32 ep);
 
 /* Row layout: must match lambda/engine/verdict/aggregate.ts. */
 enum {
@@ -292,6 +304,9 @@ static i32 proto_of(i32 s, i32 e) {
   return -1;
 }
 
+/* A pointer as the memory offset JavaScript reads it at. */
+static i32 address_of(const u8 *p) { return (i32)(__SIZE_TYPE__)p; }
+
 /**
  * Folds the complete lines of in[off, len) until one needs the JavaScript path. Returns the
  * offset where it stopped (len when every line was folded); out_line_count() is then the line
@@ -366,12 +381,23 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     }
     if (col < n_need) break;
 
-    i32 so = find(in + pos[cols[W_ORIG_H] * 2], pos[cols[W_ORIG_H] * 2 + 1] - pos[cols[W_ORIG_H] * 2]);
-    if (so < 0) break;
-    i32 sr = find(in + pos[cols[W_RESP_H] * 2], pos[cols[W_RESP_H] * 2 + 1] - pos[cols[W_RESP_H] * 2]);
-    if (sr < 0) break;
-    i32 orig = slots[so + 2], resp = slots[sr + 2];
-    i32 forig = slots[so + 3], fresp = slots[sr + 3];
+    /* The originator, then the responder, as Aggregator.flow resolves them. */
+    i32 o_at = pos[cols[W_ORIG_H] * 2], o_len = pos[cols[W_ORIG_H] * 2 + 1] - o_at;
+    i32 so = find(in + o_at, o_len);
+    if (so < 0) {
+      if (js_first_seen(address_of(in + o_at), o_len) < 0) break;
+      so = find(in + o_at, o_len);
+      if (so < 0) break;
+    }
+    i32 orig = slots[so + 2], forig = slots[so + 3];
+    i32 r_at = pos[cols[W_RESP_H] * 2], r_len = pos[cols[W_RESP_H] * 2 + 1] - r_at;
+    i32 sr = find(in + r_at, r_len);
+    if (sr < 0) {
+      if (js_first_seen(address_of(in + r_at), r_len) < 0) break;
+      sr = find(in + r_at, r_len);
+      if (sr < 0) break;
+    }
+    i32 resp = slots[sr + 2], fresp = slots[sr + 3];
 
     i32 ci;
     f64 orig_port = -1, resp_port = -1, orig_bytes = -1, resp_bytes = -1;
@@ -413,7 +439,10 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       port = resp_port;
     }
     i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
-    if (d < 0) break;
+    if (d < 0) {
+      d = js_new_destination(remote);
+      if (d < 0) break;
+    }
     f64 *row = rows + (u32)d * ROW;
     /* The port list: decide before changing anything, since a line may still go back. */
     i32 port_slot = -1;

@@ -381,6 +381,25 @@ export class Aggregator implements RecordSink, AggregateTotals {
     return ep;
   }
 
+  /**
+   * For a fast path folding a record whose address spelling `buf[start, end)` it has not met: the
+   * endpoint, numbered on first sight as {@link flow} would, or -1 when it is not an address.
+   */
+  endpointOfBytes(buf: Buffer, start: number, end: number): number {
+    return this.endpointBytes(buf, start, end);
+  }
+
+  /** Whether endpoint `ep` is inside the monitored networks. */
+  isLocalEndpoint(ep: number): boolean {
+    return (this.epFlags[ep]! & FLAG_LOCAL) !== 0;
+  }
+
+  /** For a fast path folding a record: the destination of endpoint `ep`, made as {@link flow} would. */
+  destinationOfEndpoint(ep: number): number {
+    const d = this.epDest[ep]!;
+    return d >= 0 ? d : this.newDestination(ep);
+  }
+
   private newDestination(ep: number): number {
     if (this.destCount >= this.maxDestinations) {
       throw new InputError(

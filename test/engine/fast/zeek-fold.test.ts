@@ -161,7 +161,7 @@ describe('Zeek fast path', () => {
     }
   });
 
-  it('folds the records it can, and hands back first sightings and headers', async () => {
+  it('folds first sightings through the aggregator, and hands back headers and what it has no bit for', async () => {
     const parser = new ZeekTsvParser();
     const fast = ZeekFastPath.create(parser, 1000, 1 << 20)!;
     const agg = new Aggregator(policyOf('us'), bundledDatabases(), undefined, 1000, fast.shared());
@@ -177,10 +177,15 @@ describe('Zeek fast path', () => {
     const r = { ts: '1700000000.5', oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '1.0', ob: '100', rb: '200' };
     for (let i = 0; i < 1000; i++) lines.push(dataLine({ ...r, rh: i % 2 === 0 ? '8.8.8.8' : '1.1.1.1' }, STANDARD, '\t'));
     splitter.push(Buffer.from(`${lines.join('\n')}\n`));
-    // The first record to each destination is the JavaScript path's; the other 998 are folded.
-    expect(folded).toBe(998);
+    // The first record is the JavaScript path's (no bit for tcp yet); the rest are folded, the
+    // first record to 1.1.1.1 too (its address and destination settled by the aggregator).
+    expect(folded).toBe(999);
     expect(agg.records).toBe(1000);
     expect(agg.connections).toBe(1000);
+    expect(agg.destinations().map((d) => [d.facts.ip, d.connections, d.bytesSent, d.evidenceLines[0]])).toEqual([
+      ['8.8.8.8', 500, 50000, 5],
+      ['1.1.1.1', 500, 50000, 6],
+    ]);
   });
 
   it('reads chunks larger than its window, and a line longer than the window', async () => {
