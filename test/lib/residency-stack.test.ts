@@ -254,6 +254,7 @@ describe('ResidencyStack with default props', () => {
             [ENV_DESTINATIONS_PREFIX]: 'destinations/',
             // 1024 MiB: about 210,000 destinations before a log is refused instead of exhausting memory.
             [ENV_MAX_DESTINATIONS]: String(maxDestinationsFor(1024)),
+            NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=2',
           },
         },
       });
