@@ -252,6 +252,16 @@ export class DestinationList {
     return out;
   }
 
+  /** The first `n` violations as objects (the rest are not made). */
+  violationObjects(n: number): VerdictViolation[] {
+    const out: VerdictViolation[] = [];
+    const end = Math.min(n, this.violationOrder.length);
+    for (let k = 0; k < end; k++) {
+      out.push(violationOf(destinationOf(this.table.at(this.violationOrder[k]!), 'violation', this.names)));
+    }
+    return out;
+  }
+
   /** Loads the `k`th destination in verdict order into `c`. */
   load(c: DestinationCursor, k: number): void {
     const i = this.order[k]!;
@@ -400,21 +410,40 @@ function violationsOf(destinations: readonly VerdictDestination[]): VerdictViola
   const violations: VerdictViolation[] = [];
   for (let i = 0; i < destinations.length; i++) {
     const d = destinations[i]!;
-    if (d.status !== 'violation') continue;
-    violations.push({
-      ip: d.ip,
-      country: d.country,
-      rule: d.rule ?? 'violation',
-      hostnames: d.hostnames,
-      bytesSent: d.bytesSent,
-      connections: d.connections,
-      evidenceLines: d.evidenceLines,
-      asn: d.asn,
-      asOrganization: d.asOrganization,
-      operatorCountry: d.operatorCountry,
-    });
+    if (d.status === 'violation') violations.push(violationOf(d));
   }
   return violations;
+}
+
+/** A violating destination's entry in `violations` (sharing its lists). */
+function violationOf(d: VerdictDestination): VerdictViolation {
+  return {
+    ip: d.ip,
+    country: d.country,
+    rule: d.rule ?? 'violation',
+    hostnames: d.hostnames,
+    bytesSent: d.bytesSent,
+    connections: d.connections,
+    evidenceLines: d.evidenceLines,
+    asn: d.asn,
+    asOrganization: d.asOrganization,
+    operatorCountry: d.operatorCountry,
+  };
+}
+
+/**
+ * The first `n` violations of a verdict, without making the others into objects when they are not
+ * yet (a summary lists ten of what may be tens of thousands).
+ */
+export function firstViolations(v: Verdict, n: number): VerdictViolation[] {
+  const list = destinationListOf(v);
+  return list === null ? v.violations.slice(0, n) : list.violationObjects(n);
+}
+
+/** How many violations a verdict lists, without making them into objects. */
+export function violationCount(v: Verdict): number {
+  const list = destinationListOf(v);
+  return list === null ? v.violations.length : list.violationCount;
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Verdict → the short human summary the CLI prints. Pure string building. */
+import { firstViolations, violationCount } from './build-verdict';
 import type { Verdict } from './verdict';
 
 /** Rendering options. */
@@ -80,14 +81,15 @@ export function renderSummary(v: Verdict, options: SummaryOptions = {}): string 
     );
   }
   const top = options.topViolations ?? 10;
-  if (v.violations.length > 0) {
+  const violations = violationCount(v);
+  if (violations > 0) {
     lines.push('');
     lines.push(c.bold('Top violating destinations:'));
-    for (const x of v.violations.slice(0, top)) {
+    for (const x of firstViolations(v, top)) {
       const names = x.hostnames.length > 0 ? ` ${printable(x.hostnames.slice(0, 3).join(', '))}` : '';
       lines.push(`  ${x.ip} (${x.country ?? '??'})${names}: ${x.connections} conns, ${formatBytes(x.bytesSent)} sent; ${x.rule} [lines ${x.evidenceLines.slice(0, 5).join(', ')}]`);
     }
-    if (v.violations.length > top) lines.push(`  … and ${v.violations.length - top} more (see the verdict JSON)`);
+    if (violations > top) lines.push(`  … and ${violations - top} more (see the verdict JSON)`);
   }
   for (const w of v.warnings.slice(0, top)) lines.push(c.yellow(`  warning: ${w.ip}: ${w.rule}`));
   lines.push('');
