@@ -1,6 +1,8 @@
 import { renderHtmlReport } from '../../lambda/engine/report/render-html-report';
 import { mapCountries, renderWorldMap } from '../../lambda/engine/report/world-map';
 import { countryName } from '../../lambda/engine/report/country-names';
+import { destinationListOf } from '../../lambda/engine/verdict/build-verdict';
+import { checkBytes, fixture, policyOf } from '../helpers/engine';
 import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
 
 /** The `data-country` of every arc in a report. */
@@ -23,6 +25,25 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('android.bugly.example');
     expect(html).toContain(v.input.sha256!);
     expect(html).toContain(v.policy.sha256);
+  });
+
+  it.each([
+    ['the drone app', () => droneVerdict()],
+    ['a PCAPdroid export (apps)', () => checkBytes(fixture('pcapdroid', 'connections-synthetic.csv'), { policy: policyOf('us', 'foreign-adversaries') })],
+  ])('renders %s from a verdict whose destinations are not objects yet as from one whose are, and keeps it so', async (_, make) => {
+    // Prepare
+    const v = await make();
+    expect(v.totals.destinations).toBeGreaterThan(3);
+
+    // Act: the built verdict first, then a copy (copying reads every destination as an object).
+    const lean = renderHtmlReport(v, { maxDestinations: 3 });
+    const stillLean = destinationListOf(v) !== null;
+    const fromObjects = renderHtmlReport({ ...v }, { maxDestinations: 3 });
+
+    // Assess
+    expect(stillLean).toBe(true);
+    expect(lean).toBe(fromObjects);
+    expect(lean).toContain(`and ${v.totals.destinations - 3} more`);
   });
 
   it('makes no request: no external URL in any src, href or url()', async () => {

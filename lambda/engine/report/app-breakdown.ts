@@ -16,7 +16,7 @@ export interface AppSummary {
 }
 
 /** Groups destinations by app (a destination shared by apps counts for each); worst apps first. */
-export function appBreakdown(destinations: readonly VerdictDestination[]): AppSummary[] {
+export function appBreakdown(destinations: Iterable<VerdictDestination>): AppSummary[] {
   const apps = new Map<string, AppSummary & { byCountry: Map<string | null, DestinationStatus> }>();
   for (const d of destinations) {
     for (const app of d.apps ?? []) {

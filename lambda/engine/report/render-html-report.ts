@@ -5,6 +5,7 @@
  * string in, string out.
  */
 import type { DestinationStatus } from '../types';
+import { eachDestination, firstDestinationsOfList } from '../verdict/build-verdict';
 import { formatBytes } from '../verdict/render-summary';
 import type { Verdict, VerdictDestination } from '../verdict/verdict';
 import { appBreakdown } from './app-breakdown';
@@ -113,7 +114,7 @@ function banner(v: Verdict): string {
 
 function mapSection(v: Verdict): string {
   const origin = monitoredCountry(v.policy);
-  const map = renderWorldMap({ destinations: v.destinations, origin });
+  const map = renderWorldMap({ destinations: eachDestination(v), origin });
   const notes: string[] = [];
   notes.push(
     map.originPlaced && origin
@@ -159,12 +160,17 @@ function destinationRow(d: VerdictDestination): string {
 }
 
 function destinationsSection(v: Verdict, max: number): string {
-  if (v.destinations.length === 0) return section('destinations', 'Destinations', '<p class="muted">No destinations.</p>');
-  // The verdict lists violations first; sort again so a hand-built verdict reads the same.
-  const sorted = [...v.destinations].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.bytesSent - a.bytesSent);
-  const shown = sorted.slice(0, max);
+  // A built verdict lists violations first, then by bytes: its first few are made into objects.
+  // A hand-built one is sorted again, so it reads the same.
+  const first = firstDestinationsOfList(v, max);
+  const sorted = first
+    ? null
+    : [...v.destinations].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.bytesSent - a.bytesSent);
+  const total = first ? first.total : sorted!.length;
+  if (total === 0) return section('destinations', 'Destinations', '<p class="muted">No destinations.</p>');
+  const shown = first ? first.shown : sorted!.slice(0, max);
   const rows = shown.map(destinationRow);
-  const rest = sorted.length - shown.length;
+  const rest = total - shown.length;
   const more =
     rest > 0
       ? `<p class="more">and ${num(rest)} more — see the verdict JSON (<code>destinations</code>) for every destination. ` +
@@ -178,7 +184,7 @@ function destinationsSection(v: Verdict, max: number): string {
 }
 
 function appsSection(v: Verdict, max: number): string {
-  const apps = appBreakdown(v.destinations);
+  const apps = appBreakdown(eachDestination(v));
   if (apps.length === 0) return '';
   const rows = apps.slice(0, max).map(
     (a) =>

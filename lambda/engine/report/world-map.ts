@@ -153,9 +153,16 @@ function mapStatusOf(d: VerdictDestination): MapStatus {
 }
 
 /** Destinations grouped by country (public, placed ones only), worst status first, then bytes. */
-export function mapCountries(destinations: readonly VerdictDestination[]): MapCountry[] {
+export function mapCountries(destinations: Iterable<VerdictDestination>): MapCountry[] {
+  return mapCountriesCounting(destinations).countries;
+}
+
+/** {@link mapCountries}, and how many public destinations have no known location, in one pass. */
+function mapCountriesCounting(destinations: Iterable<VerdictDestination>): { countries: MapCountry[]; unlocated: number } {
+  let unlocated = 0;
   const byCountry = new Map<string, MapCountry>();
   for (const d of destinations) {
+    if (d.country === null && d.status !== 'non-public') unlocated++;
     if (d.country === null || d.status === ('non-public' satisfies DestinationStatus)) continue;
     const status = mapStatusOf(d);
     const c = byCountry.get(d.country);
@@ -168,9 +175,10 @@ export function mapCountries(destinations: readonly VerdictDestination[]): MapCo
     c.connections += d.connections;
     c.bytesSent += d.bytesSent;
   }
-  return [...byCountry.values()].sort(
+  const countries = [...byCountry.values()].sort(
     (a, b) => MAP_STATUS_RANK[a.status] - MAP_STATUS_RANK[b.status] || b.bytesSent - a.bytesSent || (a.country < b.country ? -1 : 1),
   );
+  return { countries, unlocated };
 }
 
 /** Stroke width of an arc: logarithmic in bytes sent (1 B → 1, 1 MB → 4.4, 1 GB → 6.2). */
@@ -206,7 +214,8 @@ function arcPath(o: [number, number], d: [number, number]): string {
 
 /** What the map needs from the verdict. */
 export interface WorldMapInput {
-  destinations: readonly VerdictDestination[];
+  /** Read once, in order; an item need not outlive the next (see eachDestination). */
+  destinations: Iterable<VerdictDestination>;
   /** The monitored side's country (assumed), or null when unknown. */
   origin: string | null;
 }
@@ -234,8 +243,7 @@ export function renderWorldMap(input: WorldMapInput): WorldMap {
   const a = loadAtlas();
   const project = (lonLat: [number, number]): [number, number] | null => a.projection(lonLat);
   const path = geoPath(a.projection);
-  const countries = mapCountries(input.destinations);
-  const unlocated = input.destinations.filter((d) => d.country === null && d.status !== 'non-public').length;
+  const { countries, unlocated } = mapCountriesCounting(input.destinations);
   const originLonLat = input.origin ? countryCentroid(input.origin) : null;
   const origin = originLonLat ? project(originLonLat) : null;
 

@@ -244,8 +244,14 @@ export class DestinationList {
 
   /** Every destination as an object, in verdict order. */
   objects(): VerdictDestination[] {
+    return this.objectsUpTo(this.order.length);
+  }
+
+  /** The first `n` destinations as objects, in verdict order. */
+  objectsUpTo(n: number): VerdictDestination[] {
     const out: VerdictDestination[] = [];
-    for (let k = 0; k < this.order.length; k++) {
+    const end = Math.min(n, this.order.length);
+    for (let k = 0; k < end; k++) {
       const i = this.order[k]!;
       out.push(destinationOf(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names));
     }
@@ -438,6 +444,32 @@ function violationOf(d: VerdictDestination): VerdictViolation {
 export function firstViolations(v: Verdict, n: number): VerdictViolation[] {
   const list = destinationListOf(v);
   return list === null ? v.violations.slice(0, n) : list.violationObjects(n);
+}
+
+/**
+ * Every destination of a verdict, in order, without making them into objects when they are not
+ * yet: each is then one reused cursor, valid until the next is asked for (copy what is kept).
+ */
+export function* eachDestination(v: Verdict): Generator<VerdictDestination> {
+  const list = destinationListOf(v);
+  if (list === null) {
+    yield* v.destinations;
+    return;
+  }
+  const cursor = new DestinationCursor();
+  for (let k = 0; k < list.length; k++) {
+    list.load(cursor, k);
+    yield cursor;
+  }
+}
+
+/**
+ * The first `n` destinations of a verdict in its order as objects, or null when they are objects
+ * already (read them from `destinations`, whose order a hand-built verdict may not keep).
+ */
+export function firstDestinationsOfList(v: Verdict, n: number): { shown: VerdictDestination[]; total: number } | null {
+  const list = destinationListOf(v);
+  return list === null ? null : { shown: list.objectsUpTo(n), total: list.length };
 }
 
 /** How many violations a verdict lists, without making them into objects. */
