@@ -453,7 +453,8 @@ export function firstViolations(v: Verdict, n: number): VerdictViolation[] {
 export function* eachDestination(v: Verdict): Generator<VerdictDestination> {
   const list = destinationListOf(v);
   if (list === null) {
-    yield* v.destinations;
+    // (An error verdict read back from JSON by older tools may have none.)
+    yield* v.destinations ?? [];
     return;
   }
   const cursor = new DestinationCursor();

@@ -10,6 +10,7 @@ import {
   type DestinationScopedColumn,
   type VerdictScopedColumn,
 } from './destination-columns';
+import { eachDestination } from './build-verdict';
 import { str, strList } from './serialize';
 import type { Verdict, VerdictDestination } from './verdict';
 
@@ -142,8 +143,6 @@ export function destinationsPartitionOf(checkedAt: string): string | null {
  * for (const piece of serializeDestinationsJsonl(verdict, { verdictKey: 'verdicts/x.verdict.json' })) out.write(piece);
  */
 export function* serializeDestinationsJsonl(v: Verdict, context: DestinationRowsContext): Generator<string> {
-  const destinations = v.destinations ?? [];
-  if (destinations.length === 0) return;
   // The line as alternating constant text and per-destination values: the keys and the verdict's
   // columns are written into the constants once.
   const constants: string[] = [];
@@ -161,7 +160,8 @@ export function* serializeDestinationsJsonl(v: Verdict, context: DestinationRows
   }
   const tail = `${pending}}\n`;
   let piece = '';
-  for (const d of destinations) {
+  // One at a time: a built verdict's destinations are read from its totals, not made into objects.
+  for (const d of eachDestination(v)) {
     for (let i = 0; i < fields.length; i++) piece += constants[i]! + fields[i]!(d);
     piece += tail;
     if (piece.length >= JSONL_PIECE_CHARS) {

@@ -6,6 +6,7 @@ import {
   serializeDestinationsJsonl,
   verdictIdOf,
 } from '../../../lambda/engine/verdict/destinations-jsonl';
+import { destinationListOf } from '../../../lambda/engine/verdict/build-verdict';
 import { verdictJson } from '../../../lambda/engine/verdict/serialize';
 import type { Verdict, VerdictDestination } from '../../../lambda/engine/verdict/verdict';
 import { checkBytes } from '../../helpers/engine';
@@ -217,6 +218,24 @@ describe('destinations as JSON Lines', () => {
     expect(longest).toBeLessThan(JSONL_PIECE_CHARS + 4096);
     expect(lines).toBe(N);
     expect(JSON.parse(lastRow)).toMatchObject({ ip: '10.1.134.159', bytes_sent: N - 1 });
+  });
+});
+
+describe('destinations as JSON Lines from a built verdict', () => {
+  it('writes the rows from the totals, leaving the destinations unmade, as it would from objects', async () => {
+    // Prepare
+    const v = await droneVerdict();
+    expect(destinationListOf(v)).not.toBeNull();
+
+    // Act
+    const lean = rowsText(v);
+    const stillLean = destinationListOf(v) !== null;
+    const fromObjects = rowsText({ ...v });
+
+    // Assess
+    expect(stillLean).toBe(true);
+    expect(lean).toBe(fromObjects);
+    expect(lean.split('\n').filter(Boolean)).toHaveLength(v.totals.destinations);
   });
 });
 
