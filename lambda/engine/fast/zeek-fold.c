@@ -472,16 +472,25 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     i32 port_slot = -1;
     i32 port_new = port != row[C_LAST_PORT] && port >= 0;
     if (port_new) {
-      i32 k = 0;
-      for (; k < INLINE_PORTS; k++) {
-        f64 q = row[C_PORTS + k];
-        if (q == port) break;
-        if (q < 0) {
-          port_slot = k;
-          break;
-        }
+      /*
+       * Aggregator.notePort's walk, two slots at a time: the first slot that holds the port or is
+       * empty (< 0) ends it. Branch-free within the first six slots, which share the cache line of
+       * C_PORTS_FULL; a destination rarely sees more ports than that.
+       */
+      const v128_t v_port = wasm_f64x2_splat(port);
+      const v128_t v_zero = wasm_f64x2_splat(0);
+      u32 stop = 0;
+      for (i32 k = 0; k < INLINE_PORTS; k += 2) {
+        v128_t q = wasm_v128_load(row + C_PORTS + k);
+        stop |= (u32)wasm_i64x2_bitmask(wasm_v128_or(wasm_f64x2_eq(q, v_port), wasm_f64x2_lt(q, v_zero))) << k;
+        if (k == 4 && stop != 0) break;
       }
-      if (k == INLINE_PORTS && row[C_PORTS_FULL] == 0) break; /* the overflow list is JavaScript's */
+      if (stop == 0) {
+        if (row[C_PORTS_FULL] == 0) break; /* the overflow list is JavaScript's */
+      } else {
+        i32 k = __builtin_ctz(stop);
+        if (row[C_PORTS + k] < 0) port_slot = k;
+      }
     }
 
     /* Evidence lines are numbered by connections plus blocked attempts; past ten, neither is read. */
