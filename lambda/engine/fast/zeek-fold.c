@@ -178,12 +178,10 @@ static i32 same_key(const u8 *k, const u8 *b, i32 len) {
 }
 
 /**
- * Slot index of a known address spelling b[0, len), or -1. The slot holds the first 16 bytes, so
- * an IPv4 spelling is settled without reading its key cell.
+ * Slot index of a known address spelling b[0, len) whose hash is h, or -1. The slot holds the
+ * first 16 bytes, so an IPv4 spelling is settled without reading its key cell.
  */
-static i32 find(const u8 *b, i32 len) {
-  if (len <= 0 || len > MAX_KEY) return -1;
-  u32 h = hash(b, len);
+static i32 find_hashed(const u8 *b, i32 len, u32 h) {
   v128_t first = chunk(b, 0, len);
   for (u32 slot = h & mask;; slot = (slot + 1) & mask) {
     i32 *at = slots + slot * SLOT;
@@ -194,6 +192,12 @@ static i32 find(const u8 *b, i32 len) {
       return (i32)(slot * SLOT);
     }
   }
+}
+
+/** Slot index of a known address spelling b[0, len), or -1. */
+static i32 find(const u8 *b, i32 len) {
+  if (len <= 0 || len > MAX_KEY) return -1;
+  return find_hashed(b, len, hash(b, len));
 }
 
 static void insert(i32 *table, u32 m, const i32 *from) {
@@ -351,6 +355,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
      * separators and newlines in each block, read lowest bit first. The window has readable bytes
      * past len; anything found there is not in this window.
      */
+    u32 r_hash = 0;
     i32 col = 0;
     i32 fs = p;
     i32 nl = -1;
@@ -377,6 +382,21 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       if (i >= len) goto window_end;
     }
   fields_done:
+    {
+      /*
+       * The responder's slot is the likeliest cache miss of the line (destinations are many):
+       * hash the spelling and read its home slot now, so the miss overlaps the search for the end
+       * of the line; find then starts from this hash. An empty asm keeps the read from being
+       * dropped (wasm has no prefetch). The table may be rebuilt before find (first_seen of the
+       * originator); the hash stays right, only this read was wasted.
+       */
+      i32 at = pos[cols[W_RESP_H] * 2], n = pos[cols[W_RESP_H] * 2 + 1] - at;
+      if (n > 0 && n <= MAX_KEY) {
+        r_hash = hash(in + at, n);
+        i32 x = slots[(r_hash & mask) * SLOT];
+        __asm__ volatile("" : : "r"(x));
+      }
+    }
     /* The rest of the line is only searched for its end. */
     for (i = fs;; i += 16) {
       if (i >= len) goto window_end;
@@ -416,13 +436,24 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     }
     i32 orig = slots[so + 2], forig = slots[so + 3];
     i32 r_at = pos[cols[W_RESP_H] * 2], r_len = pos[cols[W_RESP_H] * 2 + 1] - r_at;
-    i32 sr = find(in + r_at, r_len);
+    i32 sr = r_hash != 0 ? find_hashed(in + r_at, r_len, r_hash) : find(in + r_at, r_len);
     if (sr < 0) {
       if (js_first_seen(address_of(in + r_at), r_len) < 0) break;
       sr = find(in + r_at, r_len);
       if (sr < 0) break;
     }
     i32 resp = slots[sr + 2], fresp = slots[sr + 3];
+    {
+      /*
+       * Likewise start reading the destination's row, so that the miss overlaps the parsing of
+       * the numbers below. Only a read: the row is settled (and maybe made) further down.
+       */
+      i32 d0 = ep_dest[(forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0 ? orig : resp] - 1;
+      if (d0 >= 0) {
+        f64 c = rows[(u32)d0 * ROW + C_CONNECTIONS];
+        __asm__ volatile("" : : "r"(c));
+      }
+    }
 
     i32 ci;
     f64 orig_bytes = -1, resp_bytes = -1;
