@@ -276,27 +276,42 @@ export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BY
   const keys = Object.keys(v) as (keyof Verdict)[];
   // Destinations and violations not yet made into objects are written from the totals.
   const list = destinationListOf(v);
-  const cursor = list === null ? null : new DestinationCursor();
+  const cursor = new DestinationCursor();
   out.text('{\n');
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
     const comma = k < keys.length - 1 ? ',' : '';
-    if (list !== null && cursor !== null && (key === 'destinations' || key === 'violations')) {
-      const n = key === 'destinations' ? list.length : list.violationCount;
-      if (n === 0) {
-        out.text(`  ${JSON.stringify(key)}: []${comma}\n`);
-        continue;
+    // A list written one entry a line: how many entries, and how to write the ith.
+    let n = -1;
+    let entry: (i: number) => void = () => undefined;
+    let value: unknown;
+    if (list !== null && key === 'destinations') {
+      n = list.length;
+      entry = (i) => {
+        list.load(cursor, i);
+        writer.destination(cursor);
+      };
+    } else if (list !== null && key === 'violations') {
+      n = list.violationCount;
+      entry = (i) => {
+        list.loadViolation(cursor, i);
+        writer.violation(cursor as VerdictViolation);
+      };
+    } else {
+      value = v[key];
+      if (LIST_FIELDS.has(key) && Array.isArray(value)) {
+        const items: unknown[] = value;
+        n = items.length;
+        if (key === 'destinations') entry = (i) => writer.destination(items[i] as VerdictDestination);
+        else if (key === 'violations') entry = (i) => writer.violation(items[i] as VerdictViolation);
+        else entry = (i) => out.text(JSON.stringify(items[i]));
       }
+    }
+    if (n > 0) {
       out.text(`  ${JSON.stringify(key)}: [\n`);
       for (let i = 0; i < n; i++) {
         out.encoded(ITEM_INDENT);
-        if (key === 'destinations') {
-          list.load(cursor, i);
-          writer.destination(cursor);
-        } else {
-          list.loadViolation(cursor, i);
-          writer.violation(cursor as VerdictViolation);
-        }
+        entry(i);
         out.encoded(i < n - 1 ? ITEM_END : LAST_ITEM_END);
         if (out.pos >= chunkBytes) {
           yield out.buf.subarray(0, out.pos);
@@ -304,25 +319,8 @@ export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BY
         }
       }
       out.text(`  ]${comma}\n`);
-      continue;
-    }
-    const value = v[key];
-    if (LIST_FIELDS.has(key) && Array.isArray(value) && value.length > 0) {
-      out.text(`  ${JSON.stringify(key)}: [\n`);
-      for (let i = 0; i < value.length; i++) {
-        out.encoded(ITEM_INDENT);
-        if (key === 'destinations') writer.destination(value[i] as VerdictDestination);
-        else if (key === 'violations') writer.violation(value[i] as VerdictViolation);
-        else out.text(`${JSON.stringify(value[i])}`);
-        out.encoded(i < value.length - 1 ? ITEM_END : LAST_ITEM_END);
-        if (out.pos >= chunkBytes) {
-          yield out.buf.subarray(0, out.pos);
-          out.pos = 0;
-        }
-      }
-      out.text(`  ]${comma}\n`);
     } else {
-      out.text(`  ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 2))}${comma}\n`);
+      out.text(`  ${JSON.stringify(key)}: ${n === 0 ? '[]' : indent(JSON.stringify(value, null, 2))}${comma}\n`);
     }
     if (out.pos >= chunkBytes) {
       yield out.buf.subarray(0, out.pos);
