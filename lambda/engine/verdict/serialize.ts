@@ -202,12 +202,7 @@ class VerdictBytesWriter {
     p = putNums(buf, p, d.evidenceLines);
     p = putEncoded(view, p, D_DISPUTED);
     p = putBool(buf, p, d.disputed);
-    p = putEncoded(view, p, D_ASN);
-    p = d.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, d.asn);
-    p = putEncoded(view, p, D_AS_ORGANIZATION);
-    p = putEncoded(view, p, this.repeated(d.asOrganization));
-    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
-    p = putEncoded(view, p, this.repeated(d.operatorCountry));
+    p = this.operator(buf, view, p, d);
     p = putEncoded(view, p, D_WARNING);
     p = putEncoded(view, p, this.repeated(d.warning));
     buf[p++] = RBRACE;
@@ -243,14 +238,19 @@ class VerdictBytesWriter {
     p = putNum(buf, p, v.connections);
     p = putEncoded(view, p, D_EVIDENCE);
     p = putNums(buf, p, v.evidenceLines);
-    p = putEncoded(view, p, D_ASN);
-    p = v.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, v.asn);
-    p = putEncoded(view, p, D_AS_ORGANIZATION);
-    p = putEncoded(view, p, this.repeated(v.asOrganization));
-    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
-    p = putEncoded(view, p, this.repeated(v.operatorCountry));
+    p = this.operator(buf, view, p, v);
     buf[p++] = RBRACE;
     this.end(p);
+  }
+
+  /** The operator fields a destination and a violation share: `asn`, `asOrganization`, `operatorCountry`. */
+  private operator(buf: Buffer, view: DataView, p: number, x: Pick<VerdictViolation, 'asn' | 'asOrganization' | 'operatorCountry'>): number {
+    p = putEncoded(view, p, D_ASN);
+    p = x.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, x.asn);
+    p = putEncoded(view, p, D_AS_ORGANIZATION);
+    p = putEncoded(view, p, this.repeated(x.asOrganization));
+    p = putEncoded(view, p, D_OPERATOR_COUNTRY);
+    return putEncoded(view, p, this.repeated(x.operatorCountry));
   }
 
   /** Ends an entry written up to `p`; past the buffer would mean its measure was wrong. */
