@@ -127,6 +127,13 @@ function statusOf(d: DestinationAggregate): DestinationStatus {
   return d.facts.status;
 }
 
+/** Copies `xs` into `out` (filled by index, then cut to length); returns it. */
+function copyInto<T>(xs: readonly T[], out: T[]): T[] {
+  for (let i = 0; i < xs.length; i++) out[i] = xs[i]!;
+  if (out.length !== xs.length) out.length = xs.length;
+  return out;
+}
+
 /** The numbers sorted ascending, as a new array (lists of up to 64: insertion sort, no comparator calls). */
 function sortedNumbers(xs: readonly number[]): number[] {
   return sortNumbersInto(xs, []);
@@ -311,6 +318,7 @@ export class DestinationCursor implements VerdictDestination {
   operatorCountry: string | null = null;
   warning: string | null = null;
   private readonly portsSorted: number[] = [];
+  private readonly protocolsSorted: string[] = [];
   private readonly evidenceSorted: number[] = [];
 
   load(d: DestinationAggregate, status: DestinationStatus, names: ReadonlyMap<string, readonly string[]> | undefined): void {
@@ -331,7 +339,7 @@ export class DestinationCursor implements VerdictDestination {
     const ports = d.ports;
     this.ports = ports.length === 0 ? NO_NUMBERS : sortNumbersInto(ports, this.portsSorted);
     const protocols = d.protocols;
-    this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(protocols.slice());
+    this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(copyInto(protocols, this.protocolsSorted));
     this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
     this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
     const evidence = d.evidenceLines;

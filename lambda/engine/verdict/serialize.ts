@@ -79,11 +79,12 @@ const D_AS_ORGANIZATION = ascii(',"asOrganization":');
 const D_OPERATOR_COUNTRY = ascii(',"operatorCountry":');
 const D_WARNING = ascii(',"warning":');
 const ITEM_INDENT = ascii('    ');
+const COMMA_BYTES = ascii(',').bytes;
+const COLON_BYTES = ascii(':').bytes;
 const NULL_BYTES = ascii('null');
 const ITEM_END = ascii(',\n');
 const LAST_ITEM_END = ascii('\n');
 const COMMA = 0x2c;
-const COLON = 0x3a;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const RBRACE = 0x7d;
@@ -112,6 +113,7 @@ const VIOLATION_FIXED_BOUND =
  */
 class VerdictBytesWriter {
   private readonly quoted = new Map<string, Encoded>();
+  private readonly countriesEncoded = new Map<object, Encoded>();
 
   constructor(readonly out: JsonBytes) {}
 
@@ -126,14 +128,31 @@ class VerdictBytesWriter {
     return q;
   }
 
+  /**
+   * The members of a `countries` object (`"db":"CC",...`), encoded. Destinations with the same
+   * answers share one frozen object, so those are encoded once per verdict; others each time.
+   */
+  private countries(countries: Readonly<Record<string, string | null>>): Encoded {
+    let e = this.countriesEncoded.get(countries);
+    if (e !== undefined) return e;
+    const keys = Object.keys(countries);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) parts.push(COMMA_BYTES);
+      parts.push(this.repeated(keys[i]!).bytes, COLON_BYTES, this.repeated(countries[keys[i]!] ?? null).bytes);
+    }
+    e = new Encoded(Buffer.concat(parts));
+    if (Object.isFrozen(countries) && this.countriesEncoded.size < MAX_QUOTED) this.countriesEncoded.set(countries, e);
+    return e;
+  }
+
   /** One destination as compact JSON, field for field what `JSON.stringify` writes. */
   destination(d: VerdictDestination): void {
     // A cursor's times are written from its numbers, with no strings made.
     const cursor = d instanceof DestinationCursor ? d : null;
     const times = cursor !== null ? 2 * ISO_BOUND : strBound(d.firstSeen) + strBound(d.lastSeen);
-    const countries = d.countries;
-    const keys = Object.keys(countries);
-    let bound =
+    const countries = this.countries(d.countries);
+    const bound =
       DESTINATION_FIXED_BOUND +
       strBound(d.ip) +
       strBound(d.country) +
@@ -148,8 +167,8 @@ class VerdictBytesWriter {
       numsBound(d.evidenceLines) +
       strBound(d.asOrganization) +
       strBound(d.operatorCountry) +
-      strBound(d.warning);
-    for (let i = 0; i < keys.length; i++) bound += strBound(keys[i]!) + strBound(countries[keys[i]!] ?? null) + 2;
+      strBound(d.warning) +
+      countries.length;
     const out = this.out;
     const buf = out.room(bound);
     const view = out.view;
@@ -159,12 +178,7 @@ class VerdictBytesWriter {
     p = putEncoded(view, p, D_COUNTRY);
     p = putEncoded(view, p, this.repeated(d.country));
     p = putEncoded(view, p, D_COUNTRIES);
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0) buf[p++] = COMMA;
-      p = putEncoded(view, p, this.repeated(keys[i]!));
-      buf[p++] = COLON;
-      p = putEncoded(view, p, this.repeated(countries[keys[i]!] ?? null));
-    }
+    p = putEncoded(view, p, countries);
     p = putEncoded(view, p, D_ADDRESS_CLASS);
     p = putEncoded(view, p, this.repeated(d.addressClass));
     p = putEncoded(view, p, D_STATUS);
