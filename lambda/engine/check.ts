@@ -3,7 +3,7 @@
  * clock of its own (time and tool version are passed in).
  */
 import { InputError, ResidencyError } from './errors';
-import type { AsnTable } from './geo/asn-table';
+import type { AsnLookup } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
@@ -25,7 +25,7 @@ export interface CheckOptions {
   /** Hostnames from evidence beside the log (a Zeek dns.log), by canonical address. */
   names?: ReadonlyMap<string, readonly string[]>;
   /** Operator facts: AS numbers and organisations, and the country each AS is registered in. */
-  operator?: { country: GeoLookup | null; asn: AsnTable | null };
+  operator?: { country: GeoLookup | null; asn: AsnLookup | null };
   /** Skip detection and read the input as this format. */
   format?: FormatName;
   parserOptions?: ParserOptions;

@@ -176,8 +176,20 @@ export function buildAsnTableBinary(name: string, ipv4NumCsv: Buffer, ipv6Csv: B
   return Buffer.concat([Buffer.from(header.buffer), sha, Buffer.from(body.buffer), Buffer.from(indexes.buffer), orgText]);
 }
 
+/** Who operates an address, from some source of AS ranges. */
+export interface AsnLookup {
+  readonly info: AsnTableInfo;
+  /** The operator of an address, or null when no range holds it. */
+  lookup(ip: ParsedIp): AsnInfo | null;
+  /**
+   * Readies the source for a run of lookups, or throws the reason it cannot (see
+   * {@link GeoLookup.acquire}). Optional: a table held in memory is always ready.
+   */
+  acquire?(): void;
+}
+
 /** Sorted ranges for IPv4 and IPv6, over one binary buffer. */
-export class AsnTable {
+export class AsnTable implements AsnLookup {
   private readonly v4Start: Uint32Array;
   private readonly v4End: Uint32Array;
   private readonly v4Asn: Uint32Array;

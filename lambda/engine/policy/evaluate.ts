@@ -3,7 +3,7 @@
  * it may be as careful as it likes: every location database is asked, and the operator (AS and
  * the country it is registered in) is looked up.
  */
-import type { AsnTable } from '../geo/asn-table';
+import type { AsnInfo, AsnLookup } from '../geo/asn-table';
 import type { GeoLookup } from '../geo/geo-lookup';
 import { classifyAddress } from '../net/address-class';
 import { cidrContains, type ParsedIp } from '../net/ip';
@@ -15,7 +15,7 @@ export interface OperatorSources {
   /** Country each AS is registered in, by address (an MMDB country database of AS registrations). */
   readonly country: GeoLookup | null;
   /** AS number and organisation by address. */
-  readonly asn: AsnTable | null;
+  readonly asn: AsnLookup | null;
 }
 
 /** What the engine knows about an address before it sees any traffic. */
@@ -122,6 +122,24 @@ function sharedCountries(geos: readonly GeoLookup[], key: string): Readonly<Reco
   return countries;
 }
 
+/** The facts of an address that is not looked up: not public, or inside the monitored networks. */
+function unlocatedFacts(ip: ParsedIp, addressClass: AddressClass, local: boolean): AddressFacts {
+  return {
+    ip: ip.text, addressClass, local, country: null, countries: NO_COUNTRIES, disputed: false,
+    asn: null, asOrganization: null, operatorCountry: null, status: 'non-public', rule: null, warning: null,
+  };
+}
+
+/** The facts of an address whose lookup failed: status unknown, with the failure as its warning. */
+export function unsettledFacts(ip: ParsedIp, policy: CompiledPolicy, err: unknown): AddressFacts {
+  const addressClass = classifyAddress(ip);
+  return {
+    ip: ip.text, addressClass, local: isLocal(ip, addressClass, policy), country: null, countries: {}, disputed: false,
+    asn: null, asOrganization: null, operatorCountry: null, status: 'unknown', rule: null,
+    warning: `lookup failed: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
 /** Classifies, locates and judges one address. */
 export function evaluateAddress(
   ip: ParsedIp,
@@ -131,27 +149,133 @@ export function evaluateAddress(
 ): AddressFacts {
   const addressClass = classifyAddress(ip);
   const local = isLocal(ip, addressClass, policy);
-  if (addressClass !== 'public' || local) {
-    return {
-      ip: ip.text, addressClass, local, country: null, countries: NO_COUNTRIES, disputed: false,
-      asn: null, asOrganization: null, operatorCountry: null, status: 'non-public', rule: null, warning: null,
-    };
+  if (addressClass !== 'public' || local) return unlocatedFacts(ip, addressClass, local);
+  const answers: (string | null)[] = [];
+  for (let g = 0; g < geos.length; g++) answers.push(geos[g]!.countryOf(ip));
+  const as = operator.asn?.lookup(ip) ?? null;
+  return judgeLocated(ip, addressClass, policy, geos, answers, as, operator.country?.countryOf(ip) ?? null);
+}
+
+/** The first lookup failure of a batch (in address order) and the facts of every address. */
+export interface EvaluatedAddresses {
+  facts: AddressFacts[];
+  /** The first failed lookup's error, of the first address whose lookup failed; null when none did. */
+  failure: unknown;
+}
+
+/**
+ * Classifies, locates and judges many addresses: the same facts as {@link evaluateAddress} for each,
+ * but each source (location databases, then the AS table, then the operator countries) answers for
+ * every address in one run, after its {@link GeoLookup.acquire}. So a database read only while in
+ * use is read once per batch, and one source's code and upper tree levels stay in the caches.
+ *
+ * A failed lookup does not stop the batch: that address gets status `unknown` with the failure as
+ * its warning (it is asked of no further source), and the first failure is returned, for an error
+ * verdict that still lists every address. A source that cannot be acquired fails every lookup.
+ */
+export function evaluateAddresses(
+  ips: readonly ParsedIp[],
+  policy: CompiledPolicy,
+  geos: readonly GeoLookup[],
+  operator: OperatorSources = { country: null, asn: null },
+): EvaluatedAddresses {
+  const facts: AddressFacts[] = new Array<AddressFacts>(ips.length);
+  const classes: AddressClass[] = new Array<AddressClass>(ips.length);
+  // The addresses that are looked up, and each source's answers for them.
+  const looked: number[] = [];
+  for (let i = 0; i < ips.length; i++) {
+    const ip = ips[i]!;
+    const addressClass = classifyAddress(ip);
+    classes[i] = addressClass;
+    const local = isLocal(ip, addressClass, policy);
+    if (addressClass !== 'public' || local) facts[i] = unlocatedFacts(ip, addressClass, local);
+    else looked.push(i);
   }
+  const n = looked.length;
+  const failed: unknown[] = new Array<unknown>(n).fill(undefined);
+  const run = (source: { acquire?(): void } | null, ask: (ip: ParsedIp, k: number) => void): void => {
+    if (source === null || n === 0) return;
+    try {
+      source.acquire?.();
+    } catch (err) {
+      for (let k = 0; k < n; k++) failed[k] ??= err;
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      if (failed[k] !== undefined) continue;
+      try {
+        ask(ips[looked[k]!]!, k);
+      } catch (err) {
+        failed[k] = err;
+      }
+    }
+  };
+  const countries = geos.map(() => new Array<string | null>(n).fill(null));
+  for (let g = 0; g < geos.length; g++) {
+    const geo = geos[g]!;
+    const answers = countries[g]!;
+    run(geo, (ip, k) => {
+      answers[k] = geo.countryOf(ip);
+    });
+  }
+  const operators = new Array<AsnInfo | null>(n).fill(null);
+  const asn = operator.asn;
+  if (asn !== null) {
+    run(asn, (ip, k) => {
+      operators[k] = asn.lookup(ip);
+    });
+  }
+  const operatorCountries = new Array<string | null>(n).fill(null);
+  const operatorCountry = operator.country;
+  if (operatorCountry !== null) {
+    run(operatorCountry, (ip, k) => {
+      operatorCountries[k] = operatorCountry.countryOf(ip);
+    });
+  }
+  let failure: unknown = null;
+  const row: (string | null)[] = new Array<string | null>(geos.length);
+  for (let k = 0; k < n; k++) {
+    const i = looked[k]!;
+    const ip = ips[i]!;
+    if (failed[k] !== undefined) {
+      if (failure === null) failure = failed[k];
+      facts[i] = unsettledFacts(ip, policy, failed[k]);
+      continue;
+    }
+    for (let g = 0; g < geos.length; g++) row[g] = countries[g]![k]!;
+    facts[i] = judgeLocated(ip, classes[i]!, policy, geos, row, operators[k]!, operatorCountries[k]!);
+  }
+  return { facts, failure };
+}
+
+/**
+ * Judges a public address outside the monitored networks from its sources' answers: `answers[g]`
+ * is database g's country (read only, not kept), `as` its operator, `operatorCountry` the country
+ * that operator is registered in.
+ */
+function judgeLocated(
+  ip: ParsedIp,
+  addressClass: AddressClass,
+  policy: CompiledPolicy,
+  geos: readonly GeoLookup[],
+  answers: readonly (string | null)[],
+  as: AsnInfo | null,
+  operatorCountry: string | null,
+): AddressFacts {
+  const local = false;
   let country: string | null = null;
   let disputed = false;
   let key = '';
   for (let g = 0; g < geos.length; g++) {
-    const c = geos[g]!.countryOf(ip);
+    const c = answers[g]!;
     if (country === null) country = c;
     else if (c !== null && c !== country) disputed = true;
     key += c === null ? '-|' : `${c}|`;
   }
   // Addresses mostly share a few answer combinations: one object per combination, not per address.
   const countries = sharedCountries(geos, key);
-  const as = operator.asn?.lookup(ip) ?? null;
   const asn = as?.asn ?? null;
   const asOrganization = as?.organisation ?? null;
-  const operatorCountry = operator.country?.countryOf(ip) ?? null;
   const facts = (status: AddressFacts['status'], rule: string | null, warning: string | null): AddressFacts => ({
     ip: ip.text, addressClass, local, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
   });
@@ -164,13 +288,13 @@ export function evaluateAddress(
   if (disputed) {
     // Each database's answer, from the key (names may repeat; the countries object keeps the last).
     const answerOf = key.split('|');
-    const answers: string[] = [];
+    const distinct: string[] = [];
     for (let g = 0; g < geos.length; g++) {
       const c = answerOf[g]!;
-      if (c !== '-' && !answers.includes(c)) answers.push(c);
+      if (c !== '-' && !distinct.includes(c)) distinct.push(c);
     }
     const said = geos.map((g, i) => `${g.info.name} says ${answerOf[i] === '-' ? 'unknown' : answerOf[i]}`).join(', ');
-    const outside = answers.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
+    const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
     if (outside) {
       const rule = `databases disagree (${said}); ${outside.j.rule}`;
       if (policy.policy.disputed === 'fail') judgement = { status: 'violation', rule };

@@ -12,7 +12,7 @@ import type { GeoLookup } from '../geo/geo-lookup';
 import { classifyAddress } from '../net/address-class';
 import { parseIp, type ParsedIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
-import { evaluateAddress, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
+import { evaluateAddresses, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
@@ -83,16 +83,6 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
   const s = set ?? new Set<string>();
   if (s.size < MAX_NAMES_LISTED) s.add(name);
   return s;
-}
-
-/** The facts of an address whose lookup failed: status unknown, with the failure as its warning. */
-function unsettledFacts(ip: ParsedIp, policy: CompiledPolicy, err: unknown): AddressFacts {
-  const addressClass = classifyAddress(ip);
-  return {
-    ip: ip.text, addressClass, local: isLocal(ip, addressClass, policy), country: null, countries: {}, disputed: false,
-    asn: null, asOrganization: null, operatorCountry: null, status: 'unknown', rule: null,
-    warning: `lookup failed: ${err instanceof Error ? err.message : String(err)}`,
-  };
 }
 
 /** A reason with the value seen, quoted and cut to 80 characters. */
@@ -565,29 +555,28 @@ export class Aggregator implements RecordSink, AggregateTotals {
   /**
    * Settles the facts of every destination that has none yet: its location, operator and the
    * policy's judgement. Done once at the end rather than on first sight, so the lookups run
-   * together (the database code and its upper tree levels stay in the caches) instead of one by
-   * one between records, and addresses that are only ever sources are never looked up.
+   * together, one source after another (see evaluateAddresses: its code and upper tree levels stay
+   * in the caches, and a database read only while in use is read once), instead of one by one
+   * between records; and addresses that are only ever sources are never looked up.
    *
    * The first lookup that fails (a corrupt database) is thrown once every destination is settled;
    * a destination whose lookup failed has status `unknown` and a warning saying why, so an error
    * verdict can still be built from the rest.
    */
   settle(): void {
-    let failure: unknown = null;
-    const policy = this.policy;
-    const geos = this.geos;
-    const operator = this.operator;
+    const pending: number[] = [];
+    const ips: ParsedIp[] = [];
     for (let d = 0; d < this.destCount; d++) {
       const ep = this.destEndpoint[d]!;
       if (this.epFacts[ep] !== undefined) continue;
-      const ip = this.epIps[ep]!;
-      try {
-        this.epFacts[ep] = evaluateAddress(ip, policy, geos, operator);
-      } catch (err) {
-        failure ??= err;
-        this.epFacts[ep] = unsettledFacts(ip, policy, err);
-      }
-      this.epIps[ep] = null;
+      pending.push(ep);
+      ips.push(this.epIps[ep]!);
+    }
+    if (pending.length === 0) return;
+    const { facts, failure } = evaluateAddresses(ips, this.policy, this.geos, this.operator);
+    for (let k = 0; k < pending.length; k++) {
+      this.epFacts[pending[k]!] = facts[k];
+      this.epIps[pending[k]!] = null;
     }
     if (failure !== null) throw failure;
   }

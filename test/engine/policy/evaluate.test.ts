@@ -1,8 +1,19 @@
-import { loadGeoDatabases } from '../../../lambda/adapters/load-geo-database';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BUNDLED_DATABASES,
+  DatabaseBuffer,
+  bundledDatabasePath,
+  loadGeoDatabaseFile,
+  loadGeoDatabases,
+  loadOperatorSources,
+} from '../../../lambda/adapters/load-geo-database';
 import { openGeoDatabase, type GeoLookup } from '../../../lambda/engine/geo/geo-lookup';
 import { parseIp } from '../../../lambda/engine/net/ip';
 import {
   evaluateAddress,
+  evaluateAddresses,
   isLocal,
   type AddressFacts,
 } from '../../../lambda/engine/policy/evaluate';
@@ -455,5 +466,49 @@ describe('evaluateAddress and the operator of an address', () => {
   it('ignores the operator under operator: off', () => {
     const facts = evaluateAddress(ip, policy('off'), located(), { country: operatorCountry(), asn: null });
     expect(facts).toMatchObject({ status: 'allowed', warning: null, operatorCountry: 'CN' });
+  });
+});
+
+describe('evaluateAddresses (each source answers for every address in one run)', () => {
+  const addresses = [
+    '8.8.8.8', '1.2.4.8', '203.198.7.66', '60.246.0.1', '77.88.8.8', '47.88.1.2', '2001:4860:4860::8888', '240e::1',
+    '::ffff:1.2.4.8', '192.168.1.1', '10.0.0.5', 'fe80::1', '224.0.0.251', '100.64.0.1', '9.9.9.9', '2001:db8::1',
+  ].map((a) => parseIp(a)!);
+
+  it('gives each address the facts evaluateAddress gives it, in order', () => {
+    const operator = loadOperatorSources();
+    for (const input of [
+      { allowedCountries: ['us'] },
+      { allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'], operator: 'fail' as const, disputed: 'warn' as const },
+      { deniedCountries: ['foreign-adversaries'], unknown: 'fail' as const, allowCidrs: ['1.2.4.0/24'] },
+    ]) {
+      const policy = policyOf(input);
+      const { facts, failure } = evaluateAddresses(addresses, policy, bothBundled, operator);
+      expect(failure).toBeNull();
+      expect(facts).toEqual(addresses.map((ip) => evaluateAddress(ip, policy, bothBundled, operator)));
+    }
+  });
+
+  it('settles the other addresses when a source cannot be read, and returns the first failure', () => {
+    // A real fault: a database read only while in use whose file is replaced after it was opened.
+    const dir = mkdtempSync(join(tmpdir(), 'residency-eval-'));
+    try {
+      const path = join(dir, 'dbip-country.mmdb');
+      copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
+      const buffer = new DatabaseBuffer(0);
+      const changing = loadGeoDatabaseFile(path, buffer);
+      const first = loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_DATABASES[0]!), buffer);
+      copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+      const policy = policyOf({ allowedCountries: ['us'] });
+      const { facts, failure } = evaluateAddresses(addresses, policy, [first, changing]);
+      expect((failure as Error).message).toBe(`${path}: the file changed while the check ran (its SHA-256 is no longer the one cited); run the check again`);
+      for (const [i, ip] of addresses.entries()) {
+        const alone = evaluateAddress(ip, policy, bothBundled);
+        if (alone.status === 'non-public') expect(facts[i]).toEqual(alone);
+        else expect(facts[i]).toMatchObject({ status: 'unknown', warning: `lookup failed: ${(failure as Error).message}` });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
