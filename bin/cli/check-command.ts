@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { VerdictNamer, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
-import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
+import { loadCheckSources } from '../../lambda/adapters/load-geo-database';
 import { runCheck } from '../../lambda/engine/check';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { findFormat, FORMATS } from '../../lambda/engine/parsers';
@@ -119,8 +119,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const reports = parseReportOption(values.report);
   const policy = resolvePolicy(values);
-  const databases = loadGeoDatabases(values.db ?? []);
-  const operator = loadOperatorSources();
+  // One input: its databases take turns in one buffer (each is needed once, after the log is read).
+  const { databases, operator } = loadCheckSources(values.db ?? [], { shareBuffer: positionals.length === 1 });
   const names = await readDnsLogFiles(values.dns ?? [], '--dns expects a Zeek dns.log');
   const columns = parseColumns(values.columns);
   const outDir = values.out ?? 'verdicts';

@@ -1,9 +1,10 @@
 /** Reads MMDB databases from disk (the bundled default, or files named with --db). */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GeoDatabaseError } from '../engine/errors';
-import { AsnTable } from '../engine/geo/asn-table';
+import { AsnTable, type AsnInfo, type AsnLookup } from '../engine/geo/asn-table';
 import { openGeoDatabase, type GeoLookup } from '../engine/geo/geo-lookup';
+import type { ParsedIp } from '../engine/net/ip';
 import type { OperatorSources } from '../engine/policy/evaluate';
 
 /**
@@ -35,23 +36,134 @@ export function bundledDatabasePath(entry: { file: string; pkg: string }): strin
   }
 }
 
-/** Opens an MMDB file; a missing or corrupt file is a {@link GeoDatabaseError} naming it. */
-export function loadGeoDatabaseFile(path: string): GeoLookup {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new GeoDatabaseError(`${path}: cannot read GeoIP database (${why})`, { cause: err });
-  }
-  return openGeoDatabase(basename(path), bytes);
+/** Why a database file could not be read, in words. */
+function readFailure(path: string, what: string, err: unknown): GeoDatabaseError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+  return new GeoDatabaseError(`${path}: cannot read ${what} (${why})`, { cause: err });
 }
 
-/** Opens the databases named, or the bundled set when none is. */
-export function loadGeoDatabases(paths: readonly string[]): GeoLookup[] {
-  if (paths.length > 0) return paths.map(loadGeoDatabaseFile);
-  return BUNDLED_DATABASES.map((d) => loadGeoDatabaseFile(bundledDatabasePath(d)));
+/**
+ * One buffer that database files are read into in turn. A check of one input asks each database
+ * for all its answers in one run (see evaluateAddresses), so its databases need not all be held
+ * at once: each is read into this buffer when its run starts. That keeps the largest database in
+ * memory instead of all of them (about 14 MB instead of 35 MB for the bundled set), for one more
+ * read and hash of each file per input.
+ */
+export class DatabaseBuffer {
+  private buf: Buffer;
+  /** Whose bytes the buffer holds now. */
+  private holder: object | null = null;
+
+  /** `capacity`: the largest file it will hold, so the buffer is allocated once. */
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 1));
+  }
+
+  /** Whether the buffer still holds what was read for `holder`. */
+  holds(holder: object): boolean {
+    return this.holder === holder;
+  }
+
+  /** Marks the buffer as holding nobody's bytes (they were refused), if `holder` was its holder. */
+  forget(holder: object): void {
+    if (this.holder === holder) this.holder = null;
+  }
+
+  /**
+   * Reads the whole file into the buffer for `holder` and returns its bytes (valid while
+   * `holds(holder)`). A file that cannot be read is a GeoDatabaseError naming it and `what`.
+   */
+  read(path: string, what: string, holder: object): Buffer {
+    this.holder = null;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw readFailure(path, what, err);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, this.buf, at, size - at, at);
+        if (n === 0) break;
+        at += n;
+      }
+      this.holder = holder;
+      return this.buf.subarray(0, at);
+    } catch (err) {
+      throw readFailure(path, what, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** The size of a file, or 0 when it cannot be read (reading it later gives the error). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The error for a database file whose content is not what it was when it was opened: its
+ * answers would no longer be the ones its cited hash stands for.
+ */
+function changedError(path: string): GeoDatabaseError {
+  return new GeoDatabaseError(`${path}: the file changed while the check ran (its SHA-256 is no longer the one cited); run the check again`);
+}
+
+/**
+ * Opens an MMDB file; a missing or corrupt file is a {@link GeoDatabaseError} naming it. With a
+ * {@link DatabaseBuffer}, the file is read into it now (to check it and take its hash) and again
+ * whenever a lookup finds the buffer holding another database's bytes; a file whose hash has
+ * changed by then is an error.
+ */
+export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoLookup {
+  const what = 'GeoIP database';
+  if (shared === undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw readFailure(path, what, err);
+    }
+    return openGeoDatabase(basename(path), bytes);
+  }
+  const holder = {};
+  let db = openGeoDatabase(basename(path), shared.read(path, what, holder));
+  const info = db.info;
+  const ready = (): GeoLookup => {
+    if (!shared.holds(holder)) {
+      try {
+        const again = openGeoDatabase(basename(path), shared.read(path, what, holder));
+        if (again.info.sha256 !== info.sha256) throw changedError(path);
+        db = again;
+      } catch (err) {
+        // The bytes read are not the ones opened: never look anything up in them.
+        shared.forget(holder);
+        throw err;
+      }
+    }
+    return db;
+  };
+  return {
+    info,
+    country: (ip: string) => ready().country(ip),
+    countryOf: (ip: ParsedIp) => ready().countryOf(ip),
+    acquire: () => void ready(),
+  };
+}
+
+/** Opens the databases named, or the bundled set when none is (into `shared`, if given). */
+export function loadGeoDatabases(paths: readonly string[], shared?: DatabaseBuffer): GeoLookup[] {
+  const files = paths.length > 0 ? paths : BUNDLED_DATABASES.map(bundledDatabasePath);
+  return files.map((path) => loadGeoDatabaseFile(path, shared));
 }
 
 /** Where the ASN table is: beside the code in a deployed bundle, else in dist/data. */
@@ -65,15 +177,71 @@ export function asnTablePath(): string {
   throw new GeoDatabaseError(`${ASN_TABLE_FILE} not found (run npm run build)`);
 }
 
-/** The bundled operator sources: AS registration countries and the ASN table. */
-export function loadOperatorSources(): OperatorSources {
-  const country = loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY));
-  const path = asnTablePath();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GeoDatabaseError(`${path}: cannot read ASN table (${(err as Error).message})`, { cause: err });
+/** Name the ASN table is cited by. */
+const ASN_TABLE_NAME = '@ip-location-db/asn';
+
+/** Opens the ASN table at `path` (read into `shared` when its lookups run, as databases are). */
+function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
+  if (shared === undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new GeoDatabaseError(`${path}: cannot read ASN table (${(err as Error).message})`, { cause: err });
+    }
+    return new AsnTable(ASN_TABLE_NAME, bytes);
   }
-  return { country, asn: new AsnTable('@ip-location-db/asn', bytes) };
+  const holder = {};
+  const what = 'ASN table';
+  let table = new AsnTable(ASN_TABLE_NAME, shared.read(path, what, holder));
+  const info = table.info;
+  const ready = (): AsnTable => {
+    if (!shared.holds(holder)) {
+      try {
+        // The table carries the hash of the files it was built from; a table built from others differs.
+        const again = new AsnTable(ASN_TABLE_NAME, shared.read(path, what, holder));
+        if (again.info.sha256 !== info.sha256 || again.info.ranges !== info.ranges) throw changedError(path);
+        table = again;
+      } catch (err) {
+        shared.forget(holder);
+        throw err;
+      }
+    }
+    return table;
+  };
+  return {
+    info,
+    lookup: (ip: ParsedIp): AsnInfo | null => ready().lookup(ip),
+    acquire: () => void ready(),
+  };
+}
+
+/** The bundled operator sources: AS registration countries and the ASN table (into `shared`, if given). */
+export function loadOperatorSources(shared?: DatabaseBuffer): OperatorSources {
+  const country = loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), shared);
+  return { country, asn: loadAsnTable(asnTablePath(), shared) };
+}
+
+/** The location databases and operator sources of a check. */
+export interface CheckSources {
+  databases: GeoLookup[];
+  operator: OperatorSources;
+}
+
+/**
+ * Opens the location databases (those named, or the bundled set) and the operator sources. With
+ * `shareBuffer`, all of them share one {@link DatabaseBuffer} the size of the largest: for a
+ * check of one input, which then holds one database at a time instead of all. Checks of many
+ * inputs keep each database in memory, read and hashed once.
+ */
+export function loadCheckSources(paths: readonly string[], options: { shareBuffer: boolean }): CheckSources {
+  if (!options.shareBuffer) return { databases: loadGeoDatabases(paths), operator: loadOperatorSources() };
+  const geoPaths = paths.length > 0 ? paths : BUNDLED_DATABASES.map(bundledDatabasePath);
+  const operatorCountry = bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY);
+  const asn = asnTablePath();
+  const shared = new DatabaseBuffer(Math.max(...[...geoPaths, operatorCountry, asn].map(sizeOf)));
+  return {
+    databases: geoPaths.map((path) => loadGeoDatabaseFile(path, shared)),
+    operator: { country: loadGeoDatabaseFile(operatorCountry, shared), asn: loadAsnTable(asn, shared) },
+  };
 }

@@ -1,0 +1,86 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BUNDLED_DATABASES,
+  BUNDLED_OPERATOR_COUNTRY,
+  DatabaseBuffer,
+  bundledDatabasePath,
+  loadCheckSources,
+  loadGeoDatabaseFile,
+} from '../../lambda/adapters/load-geo-database';
+import { GeoDatabaseError } from '../../lambda/engine/errors';
+import { parseIp, type ParsedIp } from '../../lambda/engine/net/ip';
+import { verdictJson } from '../../lambda/engine/verdict/serialize';
+import { checkBytes, fixture, policyOf } from '../helpers/engine';
+
+/** Public addresses of both families, from several registries, and some no database places. */
+const ADDRESSES = [
+  '8.8.8.8', '1.2.4.8', '203.198.7.66', '77.88.8.8', '47.88.1.2', '185.60.216.35', '114.114.114.114',
+  '2001:4860:4860::8888', '2a03:2880:f12f:83:face:b00c::25de', '240e::1', '::ffff:8.8.4.4', '100.64.0.1', '9.9.9.9',
+].map((a) => parseIp(a)!);
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'residency-dbbuf-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('databases sharing one buffer', () => {
+  it('answer as databases held in memory do, whichever was read last (lookups may alternate)', () => {
+    const resident = loadCheckSources([], { shareBuffer: false });
+    const shared = loadCheckSources([], { shareBuffer: true });
+    // Alternating sources reads each file again on every turn: slow, but never a wrong answer.
+    const answers = (s: typeof resident, ip: ParsedIp): unknown[] => [
+      ...s.databases.map((g) => g.countryOf(ip)),
+      s.operator.asn?.lookup(ip),
+      s.operator.country?.countryOf(ip),
+      s.databases[0]!.country(ip.text),
+    ];
+    for (const ip of ADDRESSES) expect(answers(shared, ip)).toEqual(answers(resident, ip));
+    expect(shared.databases.map((g) => g.info)).toEqual(resident.databases.map((g) => g.info));
+    expect(shared.operator.asn?.info).toEqual(resident.operator.asn?.info);
+    expect(shared.operator.country?.info).toEqual(resident.operator.country?.info);
+  });
+
+  it('give the same verdict as databases held in memory', async () => {
+    const log = fixture('zeek', 'conn-teredo.tsv.log');
+    const verdicts: string[] = [];
+    for (const shareBuffer of [false, true]) {
+      const { databases, operator } = loadCheckSources([], { shareBuffer });
+      verdicts.push(verdictJson(await checkBytes(log, { databases, operator, policy: policyOf('us', 'foreign-adversaries') })));
+    }
+    expect(JSON.parse(verdicts[1]!).destinations.length).toBeGreaterThan(0);
+    expect(verdicts[1]).toBe(verdicts[0]);
+  });
+
+  it('refuse a database file that changed after it was opened, naming it', () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(16 << 20);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    expect(geo.countryOf(parseIp('8.8.8.8')!)).toBe('US');
+    // Another database takes the buffer; meanwhile the file is replaced by a different database.
+    const other = loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
+    expect(other.countryOf(parseIp('8.8.8.8')!)).toBe('US');
+    expect(() => geo.acquire?.()).toThrow(GeoDatabaseError);
+    expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
+  });
+
+  it('report a database file that disappeared when it is read again', () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(0);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_DATABASES[1]!), buffer);
+    rmSync(path);
+    expect(() => geo.acquire?.()).toThrow(`${path}: cannot read GeoIP database (no such file)`);
+  });
+
+  it('report a missing file as held databases do', () => {
+    const missing = join(dir, 'missing.mmdb');
+    expect(() => loadCheckSources([missing], { shareBuffer: true })).toThrow(`${missing}: cannot read GeoIP database (no such file)`);
+    expect(() => loadCheckSources([missing], { shareBuffer: false })).toThrow(`${missing}: cannot read GeoIP database (no such file)`);
+  });
+});
