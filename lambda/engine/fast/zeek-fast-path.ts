@@ -39,7 +39,7 @@ const WINDOW_BYTES = 1 << 20;
 const ENDPOINT_CAP = 1 << 22;
 const KEY_CAP = 1 << 21;
 const KEY_CELL = 48;
-/** Room for the fold's successive hash tables (32-byte slots, doubling up to 2 × KEY_CAP). */
+/** Room for the fold's successive hash tables (32-byte slots, doubling up to 2 × KEY_CAP: grown at 3/4 full). */
 const ARENA_BYTES = 2 * 2 * KEY_CAP * 32;
 /** The fold addresses 32-bit memory; beyond this many destinations the JS path does it all. */
 const MAX_ROWS_BYTES = 2 ** 31;

@@ -216,7 +216,12 @@ i32 learn(i32 len, i32 ep, i32 flags) {
   if (len <= 0 || len > MAX_KEY || ep < 0 || (u32)ep >= ep_cap) return 0;
   if (find(scratch, len) >= 0) return 1;
   if (key_count >= key_cap) return 0;
-  if ((key_count + 1) * 2 > mask + 1) {
+  /*
+   * Grown at three quarters full, not half: every slot of a table is touched, and the tables it
+   * outgrew stay in the arena, so this keeps about half the memory (a lookup still mostly stays in
+   * its home slot's cache line).
+   */
+  if ((key_count + 1) * 4 > (mask + 1) * 3) {
     u32 m = mask * 2 + 1;
     u32 bytes = (m + 1) * SLOT * 4;
     if ((u32)(arena_end - arena) < bytes) return 0;
