@@ -143,6 +143,19 @@ export function tableOf(all: readonly DestinationAggregate[]): DestinationTable 
   return { size: all.length, at: (i) => all[i]! };
 }
 
+/** What a destination has that does not fit its row; made for the few destinations that need it. */
+interface DestinationExtras {
+  /** Ports past the inline slots. */
+  ports?: number[];
+  /** Protocols without a bit. */
+  protocols?: string[];
+  hostnames?: Set<string>;
+  apps?: Set<string>;
+  /** The last name added, so a run of records with one name costs a comparison, not a Set. */
+  lastHostname?: string;
+  lastApp?: string;
+}
+
 /**
  * One destination of an {@link Aggregator}, read from its row when asked: no object, list or copy
  * per destination. Its lists are refilled on each read of them.
@@ -158,11 +171,8 @@ class RowView implements DestinationAggregate {
     private readonly rows: Float64Array,
     private readonly destEndpoint: Int32Array,
     private readonly epFacts: readonly (AddressFacts | undefined)[],
-    private readonly destPorts: readonly (number[] | undefined)[],
-    private readonly destProtocols: readonly (string[] | undefined)[],
+    private readonly destExtras: readonly (DestinationExtras | undefined)[],
     private readonly protocolNames: readonly string[],
-    private readonly destHostnames: readonly (Set<string> | undefined)[],
-    private readonly destApps: readonly (Set<string> | undefined)[],
   ) {}
 
   /** Points the view at destination `d`. */
@@ -197,16 +207,16 @@ class RowView implements DestinationAggregate {
     return this.rows[this.at + C_LAST]!;
   }
   get ports(): readonly number[] {
-    return portsOf(this.rows, this.at, this.destPorts[this.d], this.portList);
+    return portsOf(this.rows, this.at, this.destExtras[this.d]?.ports, this.portList);
   }
   get protocols(): readonly string[] {
-    return protocolsOf(this.rows, this.at, this.protocolNames, this.destProtocols[this.d], this.protocolList);
+    return protocolsOf(this.rows, this.at, this.protocolNames, this.destExtras[this.d]?.protocols, this.protocolList);
   }
   get hostnames(): ReadonlySet<string> | null {
-    return this.destHostnames[this.d] ?? null;
+    return this.destExtras[this.d]?.hostnames ?? null;
   }
   get apps(): ReadonlySet<string> | null {
-    return this.destApps[this.d] ?? null;
+    return this.destExtras[this.d]?.apps ?? null;
   }
   get evidenceLines(): readonly number[] {
     return evidenceOf(this.rows, this.at, this.evidenceList);
@@ -287,14 +297,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private destCount = 0;
   private rows = new Float64Array(1024 * ROW);
   private destEndpoint = new Int32Array(1024);
-  /** Ports past the inline slots and protocols without a bit: most destinations have none. */
-  private readonly destPorts: (number[] | undefined)[] = [];
-  private readonly destProtocols: (string[] | undefined)[] = [];
-  private readonly destHostnames: (Set<string> | undefined)[] = [];
-  private readonly destApps: (Set<string> | undefined)[] = [];
-  /** The last name added, so a run of records with one name costs a comparison, not a Set. */
-  private readonly destLastHostname: (string | null)[] = [];
-  private readonly destLastApp: (string | null)[] = [];
+  /** What does not fit a row (see DestinationExtras): most destinations have none. */
+  private readonly destExtras: (DestinationExtras | undefined)[] = [];
   private readonly listener: FoldListener | null;
 
   constructor(
@@ -414,12 +418,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.rows[at + C_LAST_PORT] = -2;
     for (let i = 0; i < INLINE_PORTS; i++) this.rows[at + C_PORTS + i] = -1;
     this.destEndpoint[d] = ep;
-    this.destPorts.push(undefined);
-    this.destProtocols.push(undefined);
-    this.destHostnames.push(undefined);
-    this.destApps.push(undefined);
-    this.destLastHostname.push(null);
-    this.destLastApp.push(null);
+    this.destExtras.push(undefined);
     this.epDest[ep] = d;
     this.listener?.destination(ep, d);
     return d;
@@ -489,21 +488,30 @@ export class Aggregator implements RecordSink, AggregateTotals {
         const mask = rows[at + C_PROTO_MASK]!;
         if ((mask & (1 << bit)) === 0) rows[at + C_PROTO_MASK] = mask | (1 << bit);
       } else {
-        const protocols = (this.destProtocols[d] ??= []);
+        const protocols = (this.extras(d).protocols ??= []);
         if (protocols.length < MAX_PROTOCOLS_LISTED && !protocols.includes(proto)) protocols.push(proto);
       }
     }
     const hostname = r.hostname;
-    if (hostname !== null && remote === resp && hostname !== this.destLastHostname[d]) {
-      this.destLastHostname[d] = hostname;
-      this.destHostnames[d] = addName(this.destHostnames[d], hostname);
+    if (hostname !== null && remote === resp && hostname !== this.destExtras[d]?.lastHostname) {
+      const x = this.extras(d);
+      x.lastHostname = hostname;
+      x.hostnames = addName(x.hostnames, hostname);
     }
     const app = r.app;
-    if (app !== null && app !== this.destLastApp[d]) {
-      this.destLastApp[d] = app;
-      this.destApps[d] = addName(this.destApps[d], app);
+    if (app !== null && app !== this.destExtras[d]?.lastApp) {
+      const x = this.extras(d);
+      x.lastApp = app;
+      x.apps = addName(x.apps, app);
     }
     if (seen < MAX_EVIDENCE_LINES) rows[at + C_EVIDENCE + seen] = r.line;
+  }
+
+  /** Destination d's extras, made on first need. */
+  private extras(d: number): DestinationExtras {
+    let x = this.destExtras[d];
+    if (x === undefined) this.destExtras[d] = x = {};
+    return x;
   }
 
   /** Records a port unless already seen: inline slots first, then the overflow list. */
@@ -517,7 +525,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         return;
       }
     }
-    const ports = (this.destPorts[d] ??= []);
+    const ports = (this.extras(d).ports ??= []);
     if (ports.length < MAX_PORTS_LISTED - INLINE_PORTS && !ports.includes(port)) {
       ports.push(port);
       if (ports.length === MAX_PORTS_LISTED - INLINE_PORTS) rows[at + C_PORTS_FULL] = 1;
@@ -610,8 +618,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   destinationTable(): DestinationTable {
     this.settle();
     const view = new RowView(
-      this.rows, this.destEndpoint, this.epFacts, this.destPorts, this.destProtocols, this.protocolNames,
-      this.destHostnames, this.destApps,
+      this.rows, this.destEndpoint, this.epFacts, this.destExtras, this.protocolNames,
     );
     return { size: this.destCount, at: (d) => view.moveTo(d) };
   }
