@@ -50,7 +50,7 @@ function indent(json: string): string {
 }
 
 /** How many bytes of verdict JSON {@link serializeVerdictBytes} writes before handing them out. */
-export const VERDICT_CHUNK_BYTES = 1024 * 1024;
+export const VERDICT_CHUNK_BYTES = 256 * 1024;
 /** Pieces of {@link serializeVerdict}'s text stay near this size (in bytes of UTF-8). */
 const TEXT_PIECE_BYTES = 64 * 1024;
 
