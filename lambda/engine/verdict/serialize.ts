@@ -262,7 +262,8 @@ class VerdictBytesWriter {
     p = putEncoded(view, p, D_ASN);
     p = x.asn === null ? putEncoded(view, p, NULL_BYTES) : putNum(buf, p, x.asn);
     p = putEncoded(view, p, D_AS_ORGANIZATION);
-    p = putEncoded(view, p, this.repeated(x.asOrganization));
+    // Thousands of organisations, each on a few destinations: written as they are, not kept encoded.
+    p = putStr(buf, p, x.asOrganization);
     p = putEncoded(view, p, D_OPERATOR_COUNTRY);
     return putEncoded(view, p, this.repeated(x.operatorCountry));
   }
