@@ -1,11 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
 /**
  * The residency command line. Each command maps its flags onto the engine's options; errors become
  * one line on standard error and exit status 2, never a stack trace.
  *
- * The V8 flag above keeps the young generation at 2 MB per semi-space instead of 16: a check keeps
+ * The V8 flags above keep the young generation at 2 MB per semi-space instead of 16: a check keeps
  * little of what it makes per record, so larger semi-spaces only add resident memory (about 28 MB
- * on a million-record log) without making it faster (measured in bench/; see docs/performance.md).
+ * on a million-record log) without making it faster; and V8's background work (concurrent
+ * compiling and marking) to one thread instead of four, each with its own stack and allocator
+ * arena (about 4 MB less, at the same speed). Measured in bench/; see docs/performance.md.
  */
 import { ResidencyError } from '../lambda/engine/errors';
 import { TOOL_VERSION } from '../lambda/version';
