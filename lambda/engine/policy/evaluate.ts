@@ -6,7 +6,7 @@
 import type { AsnInfo, AsnLookup } from '../geo/asn-table';
 import type { GeoLookup } from '../geo/geo-lookup';
 import { classifyAddress } from '../net/address-class';
-import { cidrContains, type ParsedIp } from '../net/ip';
+import { cidrContains, type Cidr, type ParsedIp } from '../net/ip';
 import type { AddressClass } from '../types';
 import type { CompiledPolicy } from './policy';
 
@@ -102,22 +102,36 @@ function asText(asn: number | null, org: string | null): string {
 
 /** How many answer combinations one set of databases keeps shared objects for. */
 const MAX_SHARED_COUNTRIES = 4096;
-const countriesByGeos = new WeakMap<readonly GeoLookup[], Map<string, Readonly<Record<string, string | null>>>>();
+
+/** Shared `countries` objects by answers: one level of the tree per database. */
+interface CountriesNode {
+  readonly next: Map<string | null, CountriesNode>;
+  countries: Readonly<Record<string, string | null>> | null;
+}
+const countriesByGeos = new WeakMap<readonly GeoLookup[], { root: CountriesNode; size: number }>();
 
 /**
- * The frozen `countries` object for one combination of answers (`key`: each database's country
- * or `-`, each followed by `|`), shared by every address with those answers.
+ * The frozen `countries` object for one combination of answers (`answers[g]`: database g's
+ * country), shared by every address with those answers.
  */
-function sharedCountries(geos: readonly GeoLookup[], key: string): Readonly<Record<string, string | null>> {
-  let byKey = countriesByGeos.get(geos);
-  if (byKey === undefined) countriesByGeos.set(geos, (byKey = new Map()));
-  let countries = byKey.get(key);
-  if (countries === undefined) {
-    const parts = key.split('|');
-    const made: Record<string, string | null> = {};
-    for (let g = 0; g < geos.length; g++) made[geos[g]!.info.name] = parts[g] === '-' ? null : parts[g]!;
-    countries = Object.freeze(made);
-    if (byKey.size < MAX_SHARED_COUNTRIES) byKey.set(key, countries);
+function sharedCountries(geos: readonly GeoLookup[], answers: readonly (string | null)[]): Readonly<Record<string, string | null>> {
+  let tree = countriesByGeos.get(geos);
+  if (tree === undefined) countriesByGeos.set(geos, (tree = { root: { next: new Map(), countries: null }, size: 0 }));
+  let node = tree.root;
+  for (let g = 0; g < geos.length && node !== undefined; g++) node = node.next.get(answers[g]!) as CountriesNode;
+  if (node !== undefined && node.countries !== null) return node.countries;
+  const made: Record<string, string | null> = {};
+  for (let g = 0; g < geos.length; g++) made[geos[g]!.info.name] = answers[g]!;
+  const countries = Object.freeze(made);
+  if (tree.size < MAX_SHARED_COUNTRIES) {
+    tree.size++;
+    node = tree.root;
+    for (let g = 0; g < geos.length; g++) {
+      let child = node.next.get(answers[g]!);
+      if (child === undefined) node.next.set(answers[g]!, (child = { next: new Map(), countries: null }));
+      node = child;
+    }
+    node.countries = countries;
   }
   return countries;
 }
@@ -262,56 +276,59 @@ function judgeLocated(
   as: AsnInfo | null,
   operatorCountry: string | null,
 ): AddressFacts {
-  const local = false;
   let country: string | null = null;
   let disputed = false;
-  let key = '';
   for (let g = 0; g < geos.length; g++) {
     const c = answers[g]!;
     if (country === null) country = c;
     else if (c !== null && c !== country) disputed = true;
-    key += c === null ? '-|' : `${c}|`;
   }
   // Addresses mostly share a few answer combinations: one object per combination, not per address.
-  const countries = sharedCountries(geos, key);
+  const countries = sharedCountries(geos, answers);
   const asn = as?.asn ?? null;
   const asOrganization = as?.organisation ?? null;
-  const facts = (status: AddressFacts['status'], rule: string | null, warning: string | null): AddressFacts => ({
-    ip: ip.text, addressClass, local, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
-  });
-
-  for (const cidr of policy.allowCidrs) {
-    if (cidrContains(cidr, ip)) return facts('allowed', `${cidr.text} is in allowCidrs`, null);
-  }
-  let judgement: Readonly<Judgement> = judgeCountry(country, policy);
-  let warning: string | null = judgement.status === 'unknown' ? judgement.rule : null;
-  if (disputed) {
-    // Each database's answer, from the key (names may repeat; the countries object keeps the last).
-    const answerOf = key.split('|');
-    const distinct: string[] = [];
-    for (let g = 0; g < geos.length; g++) {
-      const c = answerOf[g]!;
-      if (c !== '-' && !distinct.includes(c)) distinct.push(c);
+  let status: AddressFacts['status'];
+  let rule: string | null;
+  let warning: string | null = null;
+  let cidr: Cidr | null = null;
+  for (let i = 0; i < policy.allowCidrs.length && cidr === null; i++) if (cidrContains(policy.allowCidrs[i]!, ip)) cidr = policy.allowCidrs[i]!;
+  if (cidr !== null) {
+    status = 'allowed';
+    rule = `${cidr.text} is in allowCidrs`;
+  } else {
+    let judgement: Readonly<Judgement> = judgeCountry(country, policy);
+    warning = judgement.status === 'unknown' ? judgement.rule : null;
+    if (disputed) {
+      // Each database's answer (names may repeat; the countries object keeps the last).
+      const distinct: string[] = [];
+      for (let g = 0; g < geos.length; g++) {
+        const c = answers[g]!;
+        if (c !== null && !distinct.includes(c)) distinct.push(c);
+      }
+      const said = geos.map((g, i) => `${g.info.name} says ${answers[i] ?? 'unknown'}`).join(', ');
+      const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
+      if (outside) {
+        const disputedRule = `databases disagree (${said}); ${outside.j.rule}`;
+        if (policy.policy.disputed === 'fail') judgement = { status: 'violation', rule: disputedRule };
+        else warning = `${disputedRule} (policy disputed: warn)`;
+      }
     }
-    const said = geos.map((g, i) => `${g.info.name} says ${answerOf[i] === '-' ? 'unknown' : answerOf[i]}`).join(', ');
-    const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
-    if (outside) {
-      const rule = `databases disagree (${said}); ${outside.j.rule}`;
-      if (policy.policy.disputed === 'fail') judgement = { status: 'violation', rule };
-      else warning = `${rule} (policy disputed: warn)`;
+    if (
+      judgement.status === 'allowed' &&
+      operatorCountry !== null &&
+      policy.denied.has(operatorCountry) &&
+      policy.policy.operator !== 'off'
+    ) {
+      const operatorRule =
+        `located in ${country}, operated by ${asText(asn, asOrganization)} registered in ${operatorCountry}; ` +
+        `${operatorCountry} is denied by ${policy.policy.deniedBy[operatorCountry] ?? 'deniedCountries'}`;
+      if (policy.policy.operator === 'fail') judgement = { status: 'violation', rule: operatorRule };
+      else warning = `${operatorRule} (policy operator: warn)`;
     }
+    status = judgement.status;
+    rule = judgement.rule;
   }
-  if (
-    judgement.status === 'allowed' &&
-    operatorCountry !== null &&
-    policy.denied.has(operatorCountry) &&
-    policy.policy.operator !== 'off'
-  ) {
-    const rule =
-      `located in ${country}, operated by ${asText(asn, asOrganization)} registered in ${operatorCountry}; ` +
-      `${operatorCountry} is denied by ${policy.policy.deniedBy[operatorCountry] ?? 'deniedCountries'}`;
-    if (policy.policy.operator === 'fail') judgement = { status: 'violation', rule };
-    else warning = `${rule} (policy operator: warn)`;
-  }
-  return facts(judgement.status, judgement.rule, warning);
+  return {
+    ip: ip.text, addressClass, local: false, country, countries, disputed, asn, asOrganization, operatorCountry, status, rule, warning,
+  };
 }
