@@ -281,10 +281,13 @@ export class DestinationList {
     c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names);
   }
 
-  /** Loads the `k`th violation into `c` (a violation's rule is never null). */
+  /**
+   * Loads the `k`th violation into `c`: only the fields of a violation (its ports, protocols,
+   * apps, times and counters other than connections and bytes sent are left as they were). A
+   * violation's rule is never null.
+   */
   loadViolation(c: DestinationCursor, k: number): void {
-    c.load(this.table.at(this.violationOrder[k]!), 'violation', this.names);
-    c.rule ??= 'violation';
+    c.loadViolation(this.table.at(this.violationOrder[k]!), this.names);
   }
 }
 
@@ -349,6 +352,23 @@ export class DestinationCursor implements VerdictDestination {
     this.asOrganization = f.asOrganization;
     this.operatorCountry = f.operatorCountry;
     this.warning = warningOf(d, status);
+  }
+
+  /** Loads the fields a {@link VerdictViolation} has, from destination `d` (a violation). */
+  loadViolation(d: DestinationAggregate, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+    const f = d.facts;
+    this.ip = f.ip;
+    this.country = f.country;
+    this.status = 'violation';
+    this.rule = ruleOf(d, 'violation') ?? 'violation';
+    this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
+    this.bytesSent = d.bytesSent;
+    this.connections = d.connections;
+    const evidence = d.evidenceLines;
+    this.evidenceLines = evidence.length === 0 ? NO_NUMBERS : sortNumbersInto(evidence, this.evidenceSorted);
+    this.asn = f.asn;
+    this.asOrganization = f.asOrganization;
+    this.operatorCountry = f.operatorCountry;
   }
 
   get firstSeen(): string | null {
