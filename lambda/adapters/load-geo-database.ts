@@ -61,12 +61,12 @@ export class DatabaseBuffer {
   }
 
   /** Whether the buffer still holds what was read for `holder`. */
-  holds(holder: object): boolean {
+  private holds(holder: object): boolean {
     return this.holder === holder;
   }
 
   /** Marks the buffer as holding nobody's bytes (they were refused), if `holder` was its holder. */
-  forget(holder: object): void {
+  private forget(holder: object): void {
     if (this.holder === holder) this.holder = null;
   }
 
@@ -74,7 +74,7 @@ export class DatabaseBuffer {
    * Reads the whole file into the buffer for `holder` and returns its bytes (valid while
    * `holds(holder)`). A file that cannot be read is a GeoDatabaseError naming it and `what`.
    */
-  read(path: string, what: string, holder: object): Buffer {
+  private read(path: string, what: string, holder: object): Buffer {
     this.holder = null;
     let fd: number;
     try {
@@ -98,6 +98,32 @@ export class DatabaseBuffer {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * A source made by `open` from the file at `path`, read into this buffer: returns a function
+   * giving the source, first as opened now (so a bad file fails now, named with `what`), then,
+   * whenever another source has taken the buffer since, opened again from the file read again.
+   * A file whose `fingerprint` (its hash) is no longer the first one's is an error: its answers
+   * would not be the ones the verdict cites. Nothing is looked up in bytes that were refused.
+   */
+  share<T>(path: string, what: string, open: (bytes: Buffer) => T, fingerprint: (source: T) => string): () => T {
+    const holder = {};
+    let source = open(this.read(path, what, holder));
+    const first = fingerprint(source);
+    return () => {
+      if (!this.holds(holder)) {
+        try {
+          const again = open(this.read(path, what, holder));
+          if (fingerprint(again) !== first) throw changedError(path);
+          source = again;
+        } catch (err) {
+          this.forget(holder);
+          throw err;
+        }
+      }
+      return source;
+    };
   }
 }
 
@@ -135,28 +161,13 @@ export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoL
     }
     return openGeoDatabase(basename(path), bytes);
   }
-  const holder = {};
-  let db = openGeoDatabase(basename(path), shared.read(path, what, holder));
-  const info = db.info;
-  const ready = (): GeoLookup => {
-    if (!shared.holds(holder)) {
-      try {
-        const again = openGeoDatabase(basename(path), shared.read(path, what, holder));
-        if (again.info.sha256 !== info.sha256) throw changedError(path);
-        db = again;
-      } catch (err) {
-        // The bytes read are not the ones opened: never look anything up in them.
-        shared.forget(holder);
-        throw err;
-      }
-    }
-    return db;
-  };
+  const current = shared.share(path, what, (bytes) => openGeoDatabase(basename(path), bytes), (db) => db.info.sha256);
+  const info = current().info;
   return {
     info,
-    country: (ip: string) => ready().country(ip),
-    countryOf: (ip: ParsedIp) => ready().countryOf(ip),
-    acquire: () => void ready(),
+    country: (ip: string) => current().country(ip),
+    countryOf: (ip: ParsedIp) => current().countryOf(ip),
+    acquire: () => void current(),
   };
 }
 
@@ -191,28 +202,18 @@ function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
     }
     return new AsnTable(ASN_TABLE_NAME, bytes);
   }
-  const holder = {};
-  const what = 'ASN table';
-  let table = new AsnTable(ASN_TABLE_NAME, shared.read(path, what, holder));
-  const info = table.info;
-  const ready = (): AsnTable => {
-    if (!shared.holds(holder)) {
-      try {
-        // The table carries the hash of the files it was built from; a table built from others differs.
-        const again = new AsnTable(ASN_TABLE_NAME, shared.read(path, what, holder));
-        if (again.info.sha256 !== info.sha256 || again.info.ranges !== info.ranges) throw changedError(path);
-        table = again;
-      } catch (err) {
-        shared.forget(holder);
-        throw err;
-      }
-    }
-    return table;
-  };
+  // The table carries the hash of the files it was built from: a table built from others differs.
+  const current = shared.share(
+    path,
+    'ASN table',
+    (bytes) => new AsnTable(ASN_TABLE_NAME, bytes),
+    (table) => `${table.info.sha256} ${table.info.ranges}`,
+  );
+  const info = current().info;
   return {
     info,
-    lookup: (ip: ParsedIp): AsnInfo | null => ready().lookup(ip),
-    acquire: () => void ready(),
+    lookup: (ip: ParsedIp): AsnInfo | null => current().lookup(ip),
+    acquire: () => void current(),
   };
 }
 
