@@ -117,15 +117,15 @@ const countriesByGeos = new WeakMap<readonly GeoLookup[], { root: CountriesNode;
 function sharedCountries(geos: readonly GeoLookup[], answers: readonly (string | null)[]): Readonly<Record<string, string | null>> {
   let tree = countriesByGeos.get(geos);
   if (tree === undefined) countriesByGeos.set(geos, (tree = { root: { next: new Map(), countries: null }, size: 0 }));
-  let node = tree.root;
-  for (let g = 0; g < geos.length && node !== undefined; g++) node = node.next.get(answers[g]!) as CountriesNode;
-  if (node !== undefined && node.countries !== null) return node.countries;
+  let found: CountriesNode | undefined = tree.root;
+  for (let g = 0; g < geos.length && found !== undefined; g++) found = found.next.get(answers[g]!);
+  if (found !== undefined && found.countries !== null) return found.countries;
   const made: Record<string, string | null> = {};
   for (let g = 0; g < geos.length; g++) made[geos[g]!.info.name] = answers[g]!;
   const countries = Object.freeze(made);
   if (tree.size < MAX_SHARED_COUNTRIES) {
     tree.size++;
-    node = tree.root;
+    let node = tree.root;
     for (let g = 0; g < geos.length; g++) {
       let child = node.next.get(answers[g]!);
       if (child === undefined) node.next.set(answers[g]!, (child = { next: new Map(), countries: null }));
