@@ -167,7 +167,7 @@ export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoL
     info,
     country: (ip: string) => current().country(ip),
     countryOf: (ip: ParsedIp) => current().countryOf(ip),
-    acquire: () => void current(),
+    acquire: current,
   };
 }
 
@@ -213,7 +213,7 @@ function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
   return {
     info,
     lookup: (ip: ParsedIp): AsnInfo | null => current().lookup(ip),
-    acquire: () => void current(),
+    acquire: current,
   };
 }
 

@@ -182,10 +182,11 @@ export interface AsnLookup {
   /** The operator of an address, or null when no range holds it. */
   lookup(ip: ParsedIp): AsnInfo | null;
   /**
-   * Readies the source for a run of lookups, or throws the reason it cannot (see
-   * {@link GeoLookup.acquire}). Optional: a table held in memory is always ready.
+   * Readies the source for a run of lookups and returns the lookup to make them through, or throws
+   * the reason it cannot (see {@link GeoLookup.acquire}). Optional: a table held in memory is
+   * always ready.
    */
-  acquire?(): void;
+  acquire?(): AsnLookup;
 }
 
 /** Sorted ranges for IPv4 and IPv6, over one binary buffer. */
@@ -203,7 +204,8 @@ export class AsnTable implements AsnLookup {
   /** Organisation names: offsets into the UTF-8 bytes, and each name once decoded. */
   private readonly orgOffsets: Uint32Array;
   private readonly orgBytes: Buffer;
-  private readonly orgs: (string | undefined)[] = [];
+  /** Organisation names decoded so far, by number (sized once: filled sparsely, it would be a dictionary). */
+  private readonly orgs: (string | undefined)[];
   private readonly name: string;
   readonly info: AsnTableInfo;
 
@@ -251,6 +253,7 @@ export class AsnTable implements AsnLookup {
       throw new GeoDatabaseError(`${name}: ASN table organisation list is corrupt`);
     }
     this.orgOffsets = new Uint32Array(bytes.buffer, orgStart + 4, orgCount + 1);
+    this.orgs = new Array<string | undefined>(orgCount);
     this.orgBytes = Buffer.from(bytes.buffer, orgStart + orgTableBytes, orgLen - orgTableBytes);
     this.name = name;
     this.info = {

@@ -33,12 +33,13 @@ export interface GeoLookup {
    */
   countryOf(ip: ParsedIp): string | null;
   /**
-   * Readies the database for a run of lookups, or throws the reason it cannot. Optional: a
-   * database held in memory is always ready. A database read from its file only while in use
-   * (one buffer shared by several, for a check of one input) reads it here; the engine asks each
-   * database for all its answers in one run (see evaluateAddresses), so each is read once.
+   * Readies the database for a run of lookups and returns the lookup to make them through (valid
+   * until another database sharing its memory is acquired), or throws the reason it cannot.
+   * Optional: a database held in memory is always ready. A database read from its file only while
+   * in use (one buffer shared by several, for a check of one input) reads it here; the engine asks
+   * each database for all its answers in one run (see evaluateAddresses), so each is read once.
    */
-  acquire?(): void;
+  acquire?(): GeoLookup;
 }
 
 type MmdbRecord = Record<string, unknown> | null;

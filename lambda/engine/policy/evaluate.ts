@@ -207,10 +207,12 @@ export function evaluateAddresses(
   }
   const n = looked.length;
   const failed: unknown[] = new Array<unknown>(n).fill(undefined);
-  const run = (source: { acquire?(): void } | null, ask: (ip: ParsedIp, k: number) => void): void => {
-    if (source === null || n === 0) return;
+  // One source's run: acquired once, then asked for every address not failed yet.
+  const run = <S extends { acquire?(): S }>(source: S, ask: (ready: S, ip: ParsedIp, k: number) => void): void => {
+    if (n === 0) return;
+    let ready: S;
     try {
-      source.acquire?.();
+      ready = source.acquire?.() ?? source;
     } catch (err) {
       for (let k = 0; k < n; k++) failed[k] ??= err;
       return;
@@ -218,7 +220,7 @@ export function evaluateAddresses(
     for (let k = 0; k < n; k++) {
       if (failed[k] !== undefined) continue;
       try {
-        ask(ips[looked[k]!]!, k);
+        ask(ready, ips[looked[k]!]!, k);
       } catch (err) {
         failed[k] = err;
       }
@@ -226,24 +228,21 @@ export function evaluateAddresses(
   };
   const countries = geos.map(() => new Array<string | null>(n).fill(null));
   for (let g = 0; g < geos.length; g++) {
-    const geo = geos[g]!;
     const answers = countries[g]!;
-    run(geo, (ip, k) => {
+    run(geos[g]!, (geo, ip, k) => {
       answers[k] = geo.countryOf(ip);
     });
   }
   const operators = new Array<AsnInfo | null>(n).fill(null);
-  const asn = operator.asn;
-  if (asn !== null) {
-    run(asn, (ip, k) => {
+  if (operator.asn !== null) {
+    run(operator.asn, (asn, ip, k) => {
       operators[k] = asn.lookup(ip);
     });
   }
   const operatorCountries = new Array<string | null>(n).fill(null);
-  const operatorCountry = operator.country;
-  if (operatorCountry !== null) {
-    run(operatorCountry, (ip, k) => {
-      operatorCountries[k] = operatorCountry.countryOf(ip);
+  if (operator.country !== null) {
+    run(operator.country, (geo, ip, k) => {
+      operatorCountries[k] = geo.countryOf(ip);
     });
   }
   let failure: unknown = null;
