@@ -49,10 +49,10 @@ enum {
   C_BLOCKED = 8,
   C_PORTS_FULL = 9,
   C_PORTS = 10,
-  INLINE_PORTS = 16,
-  C_EVIDENCE = 26,
+  INLINE_PORTS = 12,
+  C_EVIDENCE = 22,
   EVIDENCE_LINES = 10,
-  ROW = 40,
+  ROW = 32,
 };
 
 #define KEY_CELL 48

@@ -50,11 +50,11 @@ const C_BLOCKED = 8;
 const C_PORTS_FULL = 9;
 /** Ports are kept inline in the row until this many distinct ones; the rest go to a list. */
 const C_PORTS = 10;
-const INLINE_PORTS = 16;
+const INLINE_PORTS = 12;
 /** The first {@link MAX_EVIDENCE_LINES} line numbers. */
-const C_EVIDENCE = 26;
-/** Doubles per destination row (36 used, padded to five cache lines). */
-export const ROW_DOUBLES = 40;
+const C_EVIDENCE = 22;
+/** Doubles per destination row: four cache lines. */
+export const ROW_DOUBLES = 32;
 const ROW = ROW_DOUBLES;
 /** Protocol names get bit numbers in the first-seen order, up to this many (then a list). */
 const MAX_PROTOCOL_BITS = 30;
