@@ -511,20 +511,45 @@ export function violationCount(v: Verdict): number {
  * The destinations in verdict order: status, then bytes sent and connections (most first), then
  * address. Sorts positions over columns of the keys (a comparison reads no objects).
  */
-function verdictOrder(table: DestinationTable): { order: number[]; rank: Uint8Array } {
+/** What the verdict needs of each destination besides its entry, by number, read in one pass. */
+interface DestinationColumns {
+  rank: Uint8Array;
+  sent: Float64Array;
+  received: Float64Array;
+  conns: Float64Array;
+  ips: string[];
+  countries: (string | null)[];
+  warnings: (string | null)[];
+}
+
+/**
+ * Reads the destinations once, in order of number (the rows in memory order), into columns: the
+ * sort, the totals, the country table and the warnings then need no other pass over the rows.
+ */
+function destinationColumns(table: DestinationTable): DestinationColumns {
   const n = table.size;
-  const rank = new Uint8Array(n);
-  const sent = new Float64Array(n);
-  const conns = new Float64Array(n);
-  const ips: string[] = new Array<string>(n);
+  const c: DestinationColumns = {
+    rank: new Uint8Array(n),
+    sent: new Float64Array(n),
+    received: new Float64Array(n),
+    conns: new Float64Array(n),
+    ips: new Array<string>(n),
+    countries: new Array<string | null>(n),
+    warnings: new Array<string | null>(n),
+  };
   for (let i = 0; i < n; i++) {
     const d = table.at(i);
-    rank[i] = STATUS_RANK[statusOf(d)];
-    sent[i] = d.bytesSent;
-    conns[i] = d.connections;
-    ips[i] = d.facts.ip;
+    const status = statusOf(d);
+    const f = d.facts;
+    c.rank[i] = STATUS_RANK[status];
+    c.sent[i] = d.bytesSent;
+    c.received[i] = d.bytesReceived;
+    c.conns[i] = d.connections;
+    c.ips[i] = f.ip;
+    c.countries[i] = f.country;
+    c.warnings[i] = warningOf(d, status);
   }
-  return { order: sortDestinations(rank, sent, conns, ips), rank };
+  return c;
 }
 
 /**
@@ -585,31 +610,31 @@ export function sortDestinations(rank: Uint8Array, sent: Float64Array, conns: Fl
   return order;
 }
 
-function countriesOf(table: DestinationTable, order: readonly number[], rank: Uint8Array): Verdict['countries'] {
+function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['countries'] {
   type Row = Verdict['countries'][number];
   // Country, then status rank: no key string per destination. No country and '' share a row.
   const byCountry = new Map<string, (Row | undefined)[]>();
   const rows: Row[] = [];
+  const rank = c.rank;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    const d = table.at(i);
-    const country = d.facts.country;
+    const country = c.countries[i]!;
     let byStatus = byCountry.get(country ?? '');
     if (!byStatus) {
       byStatus = [];
       byCountry.set(country ?? '', byStatus);
     }
     const r = rank[i]!;
-    let c = byStatus[r];
-    if (!c) {
-      c = { country, status: STATUS_BY_RANK[r]!, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
-      byStatus[r] = c;
-      rows.push(c);
+    let row = byStatus[r];
+    if (!row) {
+      row = { country, status: STATUS_BY_RANK[r]!, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
+      byStatus[r] = row;
+      rows.push(row);
     }
-    c.destinations++;
-    c.connections += d.connections;
-    c.bytesSent += d.bytesSent;
-    c.bytesReceived += d.bytesReceived;
+    row.destinations++;
+    row.connections += c.conns[i]!;
+    row.bytesSent += c.sent[i]!;
+    row.bytesReceived += c.received[i]!;
   }
   return rows.sort(
     (a, b) =>
@@ -664,7 +689,9 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
 export function buildVerdict(b: BuildInput): Verdict {
   const { agg } = b;
   const table = agg.destinationTable();
-  const { order, rank } = verdictOrder(table);
+  const columns = destinationColumns(table);
+  const { rank } = columns;
+  const order = sortDestinations(rank, columns.sent, columns.conns, columns.ips);
   // One pass for the violations, the warnings and the byte totals (added in verdict order).
   const violationOrder: number[] = [];
   const warnings: Verdict['warnings'] = [];
@@ -674,15 +701,14 @@ export function buildVerdict(b: BuildInput): Verdict {
   const violationRank = STATUS_RANK.violation;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    const d = table.at(i);
-    bytesSent += d.bytesSent;
-    bytesReceived += d.bytesReceived;
+    bytesSent += columns.sent[i]!;
+    bytesReceived += columns.received[i]!;
     if (rank[i] === violationRank) {
-      bytesSentViolating += d.bytesSent;
+      bytesSentViolating += columns.sent[i]!;
       violationOrder.push(i);
     }
-    const warning = warningOf(d, STATUS_BY_RANK[rank[i]!]!);
-    if (warning !== null) warnings.push({ ip: d.facts.ip, rule: warning });
+    const warning = columns.warnings[i]!;
+    if (warning !== null) warnings.push({ ip: columns.ips[i]!, rule: warning });
   }
   const verdict: Verdict = {
     schemaVersion: VERDICT_SCHEMA_VERSION,
@@ -701,7 +727,7 @@ export function buildVerdict(b: BuildInput): Verdict {
       skippedByReason: skippedByReason(agg),
       unattributed: agg.unattributedRecords,
     },
-    countries: countriesOf(table, order, rank),
+    countries: countriesOf(columns, order),
     // Placeholders that hold their places among the keys: deferLists replaces them.
     destinations: [],
     violations: [],
