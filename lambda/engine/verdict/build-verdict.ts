@@ -325,16 +325,11 @@ export class DestinationCursor implements VerdictDestination {
   private readonly evidenceSorted: number[] = [];
 
   load(d: DestinationAggregate, status: DestinationStatus, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+    this.loadViolationFields(d, status, names);
     const f = d.facts;
-    this.ip = f.ip;
-    this.country = f.country;
     this.countries = f.countries;
     this.addressClass = f.addressClass;
-    this.status = status;
-    this.rule = ruleOf(d, status);
-    this.connections = d.connections;
     this.blockedAttempts = d.blockedAttempts;
-    this.bytesSent = d.bytesSent;
     this.bytesReceived = d.bytesReceived;
     this.connectionsWithUnknownBytes = d.connectionsWithUnknownBytes;
     this.firstSeenMs = d.firstSeenMs;
@@ -343,24 +338,28 @@ export class DestinationCursor implements VerdictDestination {
     this.ports = ports.length === 0 ? NO_NUMBERS : sortNumbersInto(ports, this.portsSorted);
     const protocols = d.protocols;
     this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(copyInto(protocols, this.protocolsSorted));
-    this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
     this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
-    const evidence = d.evidenceLines;
-    this.evidenceLines = evidence.length === 0 ? NO_NUMBERS : sortNumbersInto(evidence, this.evidenceSorted);
     this.disputed = f.disputed;
-    this.asn = f.asn;
-    this.asOrganization = f.asOrganization;
-    this.operatorCountry = f.operatorCountry;
     this.warning = warningOf(d, status);
   }
 
   /** Loads the fields a {@link VerdictViolation} has, from destination `d` (a violation). */
   loadViolation(d: DestinationAggregate, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+    this.loadViolationFields(d, 'violation', names);
+    this.rule ??= 'violation';
+  }
+
+  /** The fields a destination and a violation share (status and rule as for `status`). */
+  private loadViolationFields(
+    d: DestinationAggregate,
+    status: DestinationStatus,
+    names: ReadonlyMap<string, readonly string[]> | undefined,
+  ): void {
     const f = d.facts;
     this.ip = f.ip;
     this.country = f.country;
-    this.status = 'violation';
-    this.rule = ruleOf(d, 'violation') ?? 'violation';
+    this.status = status;
+    this.rule = ruleOf(d, status);
     this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
     this.bytesSent = d.bytesSent;
     this.connections = d.connections;
