@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining
 /**
  * The residency command line. Each command maps its flags onto the engine's options; errors become
  * one line on standard error and exit status 2, never a stack trace.
