@@ -1,11 +1,13 @@
-// npm run bench [-- --records N] [--also-10m] [--python] [--runs K]
+// npm run bench [-- --records N] [--also-10m] [--python] [--runs K] [--one-core]
 //
 // Generates a synthetic Zeek conn.log (bench/generate-zeek.mjs), runs `residency check` on it as a
 // whole process, and prints records/second (wall and CPU) and peak RSS. With --also-10m it also
 // runs 10,000,000 records, to show memory stays flat. With --python it runs the Python +
 // libmaxminddb baseline (../shared/bench/python-baseline.py, Debian's python3-maxminddb) on the
 // same file, alternating runs, and prints the ratio of medians. The check writes its verdict but
-// no HTML report (--report none), like the baseline, which writes none.
+// no HTML report (--report none), like the baseline, which writes none. With --one-core both
+// programs run pinned to CPU 0 (taskset), the way the targets are stated: Node's compile and GC
+// threads then share the core with the check instead of using the machine's second one.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,6 +27,11 @@ const value = (name, dflt) => {
 const runs = Number(value('--runs', '3'));
 const sizes = [Number(value('--records', '1000000'))];
 if (flag('--also-10m')) sizes.push(10_000_000);
+const pin = flag('--one-core') ? ['taskset', '-c', '0'] : [];
+if (pin.length > 0 && spawnSync('taskset', ['-c', '0', 'true']).status !== 0) {
+  console.error('run-bench: --one-core needs taskset (Debian package util-linux)');
+  process.exit(2);
+}
 
 function ensureLog(records) {
   const file = join(outDir, `conn-${records}.log`);
@@ -44,7 +51,11 @@ function timed(cmd, argv) {
     PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${rusage}`.trim(),
   };
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env });
+  const r = spawnSync(pin.length > 0 ? pin[0] : cmd, [...pin.slice(1), ...(pin.length > 0 ? [cmd] : []), ...argv], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env,
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /RUSAGE maxRSS_kB=(\d+) user_us=(\d+) system_us=(\d+)/.exec(r.stderr ?? '');
   return { status: r.status, wall, rssMB: m ? Number(m[1]) / 1024 : NaN, cpu: m ? (Number(m[2]) + Number(m[3])) / 1e6 : NaN, stderr: r.stderr };
@@ -71,7 +82,7 @@ for (const records of sizes) {
     ours.push(r);
     if (withPython) {
       const t0 = process.hrtime.bigint();
-      const p = spawnSync('/usr/bin/time', ['-f', 'RUSAGE maxRSS_kB=%M user_us=0 system_us=0', python, baseline, file, '--jurisdiction', 'US', '--mmdb', mmdb], { encoding: 'utf8' });
+      const p = spawnSync('/usr/bin/time', ['-f', 'RUSAGE maxRSS_kB=%M user_us=0 system_us=0', ...pin, python, baseline, file, '--jurisdiction', 'US', '--mmdb', mmdb], { encoding: 'utf8' });
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       if (p.status !== 0) throw new Error(`python baseline failed: ${p.stderr}`);
       theirs.push({ wall });
@@ -81,7 +92,7 @@ for (const records of sizes) {
   const cpu = median(ours.map((r) => r.cpu));
   const rss = Math.max(...ours.map((r) => r.rssMB));
   console.log(
-    `residency check, ${records.toLocaleString('en')} records (${mb.toFixed(0)} MB): ` +
+    `residency check${pin.length > 0 ? ' (one core)' : ''}, ${records.toLocaleString('en')} records (${mb.toFixed(0)} MB): ` +
       `${Math.round(records / wall).toLocaleString('en')} records/s wall (median of ${runs}), ` +
       `${Math.round(records / cpu).toLocaleString('en')} records/s per CPU-second, peak RSS ${rss.toFixed(0)} MB`,
   );
