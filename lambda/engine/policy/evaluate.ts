@@ -261,6 +261,57 @@ export function evaluateAddresses(
   return { facts, failure };
 }
 
+/** A judgement and the warning that goes with it. */
+interface Judged {
+  judgement: Readonly<Judgement>;
+  warning: string | null;
+}
+
+// The two rare turns of a judgement are functions of their own: kept inside judgeLocated, their
+// string building made it several times costlier to optimise, and again after every deopt.
+
+/**
+ * Databases disagree: when one of their answers is outside the policy, the disagreement is a
+ * violation (policy `disputed: fail`) or a warning.
+ */
+function judgeDisputed(
+  policy: CompiledPolicy,
+  geos: readonly GeoLookup[],
+  answers: readonly (string | null)[],
+  judgement: Readonly<Judgement>,
+  warning: string | null,
+): Judged {
+  // Each database's answer (names may repeat; the countries object keeps the last).
+  const distinct: string[] = [];
+  for (let g = 0; g < geos.length; g++) {
+    const c = answers[g]!;
+    if (c !== null && !distinct.includes(c)) distinct.push(c);
+  }
+  const said = geos.map((g, i) => `${g.info.name} says ${answers[i] ?? 'unknown'}`).join(', ');
+  const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
+  if (!outside) return { judgement, warning };
+  const disputedRule = `databases disagree (${said}); ${outside.j.rule}`;
+  if (policy.policy.disputed === 'fail') return { judgement: { status: 'violation', rule: disputedRule }, warning };
+  return { judgement, warning: `${disputedRule} (policy disputed: warn)` };
+}
+
+/** An allowed address whose operator is registered in a denied country: a violation (policy `operator: fail`) or a warning. */
+function judgeOperator(
+  policy: CompiledPolicy,
+  country: string | null,
+  asn: number | null,
+  asOrganization: string | null,
+  operatorCountry: string,
+  judgement: Readonly<Judgement>,
+  warning: string | null,
+): Judged {
+  const operatorRule =
+    `located in ${country}, operated by ${asText(asn, asOrganization)} registered in ${operatorCountry}; ` +
+    `${operatorCountry} is denied by ${policy.policy.deniedBy[operatorCountry] ?? 'deniedCountries'}`;
+  if (policy.policy.operator === 'fail') return { judgement: { status: 'violation', rule: operatorRule }, warning };
+  return { judgement, warning: `${operatorRule} (policy operator: warn)` };
+}
+
 /**
  * Judges a public address outside the monitored networks from its sources' answers: `answers[g]`
  * is database g's country (read only, not kept), `as` its operator, `operatorCountry` the country
@@ -298,19 +349,9 @@ function judgeLocated(
     let judgement: Readonly<Judgement> = judgeCountry(country, policy);
     warning = judgement.status === 'unknown' ? judgement.rule : null;
     if (disputed) {
-      // Each database's answer (names may repeat; the countries object keeps the last).
-      const distinct: string[] = [];
-      for (let g = 0; g < geos.length; g++) {
-        const c = answers[g]!;
-        if (c !== null && !distinct.includes(c)) distinct.push(c);
-      }
-      const said = geos.map((g, i) => `${g.info.name} says ${answers[i] ?? 'unknown'}`).join(', ');
-      const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
-      if (outside) {
-        const disputedRule = `databases disagree (${said}); ${outside.j.rule}`;
-        if (policy.policy.disputed === 'fail') judgement = { status: 'violation', rule: disputedRule };
-        else warning = `${disputedRule} (policy disputed: warn)`;
-      }
+      const d = judgeDisputed(policy, geos, answers, judgement, warning);
+      judgement = d.judgement;
+      warning = d.warning;
     }
     if (
       judgement.status === 'allowed' &&
@@ -318,11 +359,9 @@ function judgeLocated(
       policy.denied.has(operatorCountry) &&
       policy.policy.operator !== 'off'
     ) {
-      const operatorRule =
-        `located in ${country}, operated by ${asText(asn, asOrganization)} registered in ${operatorCountry}; ` +
-        `${operatorCountry} is denied by ${policy.policy.deniedBy[operatorCountry] ?? 'deniedCountries'}`;
-      if (policy.policy.operator === 'fail') judgement = { status: 'violation', rule: operatorRule };
-      else warning = `${operatorRule} (policy operator: warn)`;
+      const o = judgeOperator(policy, country, asn, asOrganization, operatorCountry, judgement, warning);
+      judgement = o.judgement;
+      warning = o.warning;
     }
     status = judgement.status;
     rule = judgement.rule;
