@@ -559,6 +559,8 @@ function destinationColumns(table: DestinationTable): DestinationColumns {
  * Falls back to the comparator alone when a byte count does not fit the packed key.
  */
 export function sortDestinations(rank: Uint8Array, sent: Float64Array, conns: Float64Array, ips: readonly string[]): number[] {
+  // Each loop is a function of its own: they run tens of thousands of times each, and V8 compiles
+  // the whole function around a hot loop, once per loop when they share one.
   const n = rank.length;
   const byAll = (a: number, b: number): number => {
     const ia = ips[a]!;
@@ -570,22 +572,44 @@ export function sortDestinations(rank: Uint8Array, sent: Float64Array, conns: Fl
   // are descending bytes sent, and the number comes back as key % scale. One sort per rank.
   const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
   const limit = 2 ** 53 / scale;
+  const starts = rankStarts(rank, sent, limit);
+  if (starts === null) {
+    for (let k = 0; k < n; k++) order[k] = k;
+    return order.sort(byAll);
+  }
+  const keys = packedKeys(rank, sent, starts, limit, scale);
+  for (let r = 0; r + 1 < starts.length; r++) keys.subarray(starts[r]!, starts[r + 1]!).sort();
+  for (let k = 0; k < n; k++) order[k] = keys[k]! % scale;
+  breakTies(order, rank, sent, byAll);
+  return order;
+}
+
+/**
+ * Where each rank starts in the order (`starts[r]`, with the total at the end), or null when a
+ * byte count does not fit the packed key (or a rank is out of range): the comparator sorts then.
+ */
+function rankStarts(rank: Uint8Array, sent: Float64Array, limit: number): Int32Array | null {
   const starts = new Int32Array(STATUS_BY_RANK.length + 1);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < rank.length; i++) {
     const x = sent[i]!;
-    if (!(x >= 0 && x < limit && Math.floor(x) === x) || rank[i]! >= STATUS_BY_RANK.length) {
-      for (let k = 0; k < n; k++) order[k] = k;
-      return order.sort(byAll);
-    }
+    if (!(x >= 0 && x < limit && Math.floor(x) === x) || rank[i]! >= STATUS_BY_RANK.length) return null;
     starts[rank[i]! + 1]!++;
   }
   for (let r = 1; r < starts.length; r++) starts[r]! += starts[r - 1]!;
-  const keys = new Float64Array(n);
+  return starts;
+}
+
+/** Each destination's packed key, placed in its rank's range. */
+function packedKeys(rank: Uint8Array, sent: Float64Array, starts: Int32Array, limit: number, scale: number): Float64Array {
+  const keys = new Float64Array(rank.length);
   const fill = starts.slice();
-  for (let i = 0; i < n; i++) keys[fill[rank[i]!]!++] = (limit - 1 - sent[i]!) * scale + i;
-  for (let r = 0; r + 1 < starts.length; r++) keys.subarray(starts[r]!, starts[r + 1]!).sort();
-  for (let k = 0; k < n; k++) order[k] = keys[k]! % scale;
-  // Runs with the same rank and bytes sent: connections, then address, decide.
+  for (let i = 0; i < rank.length; i++) keys[fill[rank[i]!]!++] = (limit - 1 - sent[i]!) * scale + i;
+  return keys;
+}
+
+/** Runs with the same rank and bytes sent: connections, then address, decide (`byAll`). */
+function breakTies(order: number[], rank: Uint8Array, sent: Float64Array, byAll: (a: number, b: number) => number): void {
+  const n = order.length;
   for (let k = 0; k < n; ) {
     let end = k + 1;
     while (end < n && rank[order[end]!] === rank[order[k]!] && sent[order[end]!] === sent[order[k]!]) end++;
@@ -606,7 +630,6 @@ export function sortDestinations(rank: Uint8Array, sent: Float64Array, conns: Fl
     }
     k = end;
   }
-  return order;
 }
 
 function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['countries'] {
