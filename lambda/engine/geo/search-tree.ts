@@ -47,29 +47,41 @@ export class SearchTree {
     this.nodeCount = nodeCount;
     this.recordSize = recordSize;
     let node = 0;
-    if (metadata.ipVersion === 6) {
-      for (let i = 0; i < 96 && node < nodeCount; i++) node = this.child(node, 0);
-    }
+    if (metadata.ipVersion === 6) for (let k = 0; k < 3; k++) node = this.descend(node, 0, 32);
     this.ipv4Start = node;
   }
 
-  /** The record of `node` for `bit` (0 left, 1 right). */
-  private child(node: number, bit: number): number {
+  /**
+   * The node (or record) reached from `node` by the top `bits` bits of `value` (at most 32),
+   * highest first, stopping at the first record that is not a node. One loop per record size, the
+   * record read in place: this runs for every bit of every lookup.
+   */
+  private descend(node: number, value: number, bits: number): number {
     const b = this.bytes;
+    const nodeCount = this.nodeCount;
+    let i = bits - 1;
     if (this.recordSize === 24) {
-      const o = node * 6 + bit * 3;
-      return (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
-    }
-    if (this.recordSize === 28) {
+      for (; i >= 0 && node < nodeCount; i--) {
+        const o = node * 6 + ((value >>> i) & 1) * 3;
+        node = (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+      }
+    } else if (this.recordSize === 28) {
       // Seven bytes: left's low 24 bits, a middle byte (high nibble left's top 4 bits, low
       // nibble right's), then right's low 24 bits.
-      const o = node * 7;
-      return bit === 0
-        ? ((b[o + 3]! & 0xf0) << 20) | (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!
-        : ((b[o + 3]! & 0x0f) << 24) | (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]!;
+      for (; i >= 0 && node < nodeCount; i--) {
+        const o = node * 7;
+        node =
+          ((value >>> i) & 1) === 0
+            ? ((b[o + 3]! & 0xf0) << 20) | (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!
+            : ((b[o + 3]! & 0x0f) << 24) | (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]!;
+      }
+    } else {
+      for (; i >= 0 && node < nodeCount; i--) {
+        const o = node * 8 + ((value >>> i) & 1) * 4;
+        node = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+      }
     }
-    const o = node * 8 + bit * 4;
-    return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+    return node;
   }
 
   /**
@@ -77,21 +89,15 @@ export class SearchTree {
    * `nodeCount`, fixed for the record, so usable as a cache key), or {@link NOT_FOUND}.
    */
   ipv4(v4: number): number {
-    const nodeCount = this.nodeCount;
-    let node = this.ipv4Start;
-    for (let depth = 0; depth < 32 && node < nodeCount; depth++) {
-      node = this.child(node, (v4 >>> (31 - depth)) & 1);
-    }
-    return node > nodeCount ? node : NOT_FOUND;
+    const node = this.descend(this.ipv4Start, v4, 32);
+    return node > this.nodeCount ? node : NOT_FOUND;
   }
 
   /** As {@link ipv4}, for an IPv6 address given as eight 16-bit groups. */
   ipv6(groups: readonly number[]): number {
     const nodeCount = this.nodeCount;
     let node = 0;
-    for (let depth = 0; depth < 128 && node < nodeCount; depth++) {
-      node = this.child(node, (groups[depth >>> 4]! >>> (15 - (depth & 15))) & 1);
-    }
+    for (let g = 0; g < 8 && node < nodeCount; g++) node = this.descend(node, groups[g]!, 16);
     return node > nodeCount ? node : NOT_FOUND;
   }
 }
