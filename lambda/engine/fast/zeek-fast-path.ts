@@ -9,7 +9,7 @@
  */
 import type { BlockHandler, LineSplitter } from '../input/line-splitter';
 import type { ZeekTsvParser } from '../parsers/zeek-tsv';
-import { ROW_DOUBLES, type Aggregator, type FoldListener, type SharedRows } from '../verdict/aggregate';
+import { ROW_DOUBLES, type Aggregator, type FoldListener, type RowWriter, type SharedRows } from '../verdict/aggregate';
 import { ZEEK_FOLD_WASM_BASE64 } from './zeek-fold-wasm';
 
 interface FoldExports {
@@ -31,10 +31,19 @@ interface FoldExports {
   scan(off: number, len: number, lineNo: number): number;
   out_line_count(): number;
   out_record_count(): number;
+  set_out(out: number): void;
+  put_destination_counts(d: number, p: number): number;
+  put_evidence(d: number, p: number): number;
+  put_violation_counts(d: number, p: number): number;
 }
 
 /** Bytes of input handed to the fold at a time. */
 const WINDOW_BYTES = 1 << 20;
+/**
+ * The verdict writer's buffer (see RowWriter): room for a chunk of the verdict file (256 kB) and
+ * an entry past it. Reserved, not touched, until a verdict is written.
+ */
+const OUT_BYTES = 512 * 1024;
 /** Endpoints and address spellings the fold can learn; past these, lines take the JS path. */
 const ENDPOINT_CAP = 1 << 22;
 const KEY_CAP = 1 << 21;
@@ -77,6 +86,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     readonly rows: Float64Array<ArrayBuffer>,
     private readonly parser: ZeekTsvParser,
     private readonly maxLineBytes: number,
+    private readonly out: Buffer,
   ) {}
 
   /**
@@ -96,7 +106,8 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
     const input = base;
     const scratch = align(input + WINDOW_BYTES);
-    const rows = align(scratch + 64);
+    const out = align(scratch + 64);
+    const rows = align(out + OUT_BYTES);
     const epDest = align(rows + rowsBytes);
     const keys = align(epDest + ENDPOINT_CAP * 4);
     const arena = align(keys + KEY_CAP * KEY_CELL);
@@ -115,6 +126,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     });
     const fold = instance.exports as unknown as FoldExports;
     fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
+    fold.set_out(out);
     const buf = memory.buffer;
     self = new ZeekFastPath(
       fold,
@@ -125,13 +137,22 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
       new Float64Array(buf, rows, maxDestinations * ROW_DOUBLES),
       parser,
       maxLineBytes,
+      Buffer.from(buf, out, OUT_BYTES),
     );
     return self;
   }
 
-  /** The rows to build the aggregator with; it reports to this fast path. */
+  /** The rows to build the aggregator with; it reports to this fast path, and its verdict's numbers are written here. */
   shared(): SharedRows {
-    return { rows: this.rows, listener: this };
+    const fold = this.fold;
+    const writer: RowWriter = {
+      buffer: this.out,
+      busy: false,
+      destinationCounts: (d, p) => fold.put_destination_counts(d, p),
+      evidence: (d, p) => fold.put_evidence(d, p),
+      violationCounts: (d, p) => fold.put_violation_counts(d, p),
+    };
+    return { rows: this.rows, listener: this, writer };
   }
 
   /** The aggregator built with {@link shared}, which folded records are counted in. */

@@ -557,3 +557,190 @@ window_end:
   out_records = records;
   return p;
 }
+
+/*
+ * The verdict writer's counters: a destination's numbers written as JSON straight from its row,
+ * byte for byte what lambda/engine/verdict/serialize.ts writes from the same row (the fold tests
+ * compare the two). Each writer checks every value first and returns -1, having written nothing,
+ * when one needs JavaScript's spelling (not a safe non-negative integer, a time outside years
+ * 0-9999, ports past the inline slots); JavaScript then writes that destination itself.
+ */
+
+/* Where the writers write: a region of this memory set by JavaScript (set_out). */
+static u8 *out;
+
+EXPORT(set_out)
+void set_out(u8 *out_) { out = out_; }
+
+/* What putNum writes digit by digit in JavaScript: a safe non-negative integer. */
+static i32 is_count(f64 x) { return x >= 0 && x <= 9007199254740991.0 && (f64)(u64)x == x; }
+
+static i32 put_lit(i32 p, const char *s) {
+  while (*s) out[p++] = (u8)*s++;
+  return p;
+}
+
+static i32 put_count(i32 p, f64 x) {
+  u64 n = (u64)x;
+  u8 digits[20];
+  i32 k = 0;
+  do {
+    digits[k++] = (u8)('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  while (k > 0) out[p++] = digits[--k];
+  return p;
+}
+
+/* isoCodes (build-verdict.ts) operation for operation, on doubles: whether ms can be written. */
+static i32 iso_ok(f64 ms) { return ms != ms || (ms >= 0 && ms < 253402300800000.0); }
+
+static i32 put_2(i32 p, f64 v) {
+  out[p++] = (u8)('0' + (i32)__builtin_floor(v / 10) % 10);
+  out[p++] = (u8)('0' + (i32)v % 10);
+  return p;
+}
+
+/* A time as a JSON string (`"2026-01-01T00:00:00.000Z"`), or null for NaN; iso_ok(ms) must hold. */
+static i32 put_iso(i32 p, f64 ms) {
+  if (ms != ms) return put_lit(p, "null");
+  f64 days = __builtin_floor(ms / 86400000);
+  f64 rem = ms - days * 86400000;
+  f64 z = days + 719468;
+  f64 era = __builtin_floor(z / 146097);
+  f64 doe = z - era * 146097;
+  f64 yoe = __builtin_floor((doe - __builtin_floor(doe / 1460) + __builtin_floor(doe / 36524) - __builtin_floor(doe / 146096)) / 365);
+  f64 doy = doe - (365 * yoe + __builtin_floor(yoe / 4) - __builtin_floor(yoe / 100));
+  f64 mp = __builtin_floor((5 * doy + 2) / 153);
+  f64 day = doy - __builtin_floor((153 * mp + 2) / 5) + 1;
+  f64 month = mp < 10 ? mp + 3 : mp - 9;
+  f64 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  f64 h = __builtin_floor(rem / 3600000);
+  rem -= h * 3600000;
+  f64 m = __builtin_floor(rem / 60000);
+  rem -= m * 60000;
+  f64 sec = __builtin_floor(rem / 1000);
+  f64 milli = __builtin_floor(rem - sec * 1000);
+  out[p++] = '"';
+  p = put_2(p, __builtin_floor(year / 100));
+  p = put_2(p, year);
+  out[p++] = '-';
+  p = put_2(p, month);
+  out[p++] = '-';
+  p = put_2(p, day);
+  out[p++] = 'T';
+  p = put_2(p, h);
+  out[p++] = ':';
+  p = put_2(p, m);
+  out[p++] = ':';
+  p = put_2(p, sec);
+  out[p++] = '.';
+  out[p++] = (u8)('0' + (i32)__builtin_floor(milli / 100) % 10);
+  p = put_2(p, milli);
+  out[p++] = 'Z';
+  out[p++] = '"';
+  return p;
+}
+
+/* Sorts xs[0, n) ascending (n is at most a dozen: insertion sort, as sortNumbersInto). */
+static void sort_small(f64 *xs, i32 n) {
+  for (i32 i = 1; i < n; i++) {
+    f64 x = xs[i];
+    i32 j = i - 1;
+    while (j >= 0 && xs[j] > x) {
+      xs[j + 1] = xs[j];
+      j--;
+    }
+    xs[j + 1] = x;
+  }
+}
+
+/* A JSON array of counts; every one must pass is_count. */
+static i32 put_counts_array(i32 p, const f64 *xs, i32 n) {
+  out[p++] = '[';
+  for (i32 i = 0; i < n; i++) {
+    if (i > 0) out[p++] = ',';
+    p = put_count(p, xs[i]);
+  }
+  out[p++] = ']';
+  return p;
+}
+
+/* Row d's evidence line numbers, sorted, into xs; returns how many (-1 when one is not a count). */
+static i32 evidence_of(const f64 *row, f64 *xs) {
+  f64 seen = row[C_CONNECTIONS] + row[C_BLOCKED];
+  i32 n = seen < EVIDENCE_LINES ? (i32)seen : EVIDENCE_LINES;
+  for (i32 i = 0; i < n; i++) {
+    xs[i] = row[C_EVIDENCE + i];
+    if (!is_count(xs[i])) return -1;
+  }
+  sort_small(xs, n);
+  return n;
+}
+
+/**
+ * Destination d's `,"connections":` ... `,"ports":[...]` (its inline ports only: the caller
+ * knows it has no others) at out[p]; returns the end, or -1 with nothing written.
+ */
+EXPORT(put_destination_counts)
+i32 put_destination_counts(i32 d, i32 p) {
+  const f64 *row = rows + (u32)d * ROW;
+  f64 ports[INLINE_PORTS];
+  i32 n = 0;
+  for (i32 i = 0; i < INLINE_PORTS; i++) {
+    f64 port = row[C_PORTS + i];
+    if (port >= 0) {
+      if (!is_count(port)) return -1;
+      ports[n++] = port;
+    }
+  }
+  if (!is_count(row[C_CONNECTIONS]) || !is_count(row[C_BLOCKED]) || !is_count(row[C_SENT]) || !is_count(row[C_RECEIVED]) ||
+      !is_count(row[C_UNKNOWN_BYTES]) || !iso_ok(row[C_FIRST]) || !iso_ok(row[C_LAST])) {
+    return -1;
+  }
+  sort_small(ports, n);
+  p = put_lit(p, ",\"connections\":");
+  p = put_count(p, row[C_CONNECTIONS]);
+  p = put_lit(p, ",\"blockedAttempts\":");
+  p = put_count(p, row[C_BLOCKED]);
+  p = put_lit(p, ",\"bytesSent\":");
+  p = put_count(p, row[C_SENT]);
+  p = put_lit(p, ",\"bytesReceived\":");
+  p = put_count(p, row[C_RECEIVED]);
+  p = put_lit(p, ",\"connectionsWithUnknownBytes\":");
+  p = put_count(p, row[C_UNKNOWN_BYTES]);
+  p = put_lit(p, ",\"firstSeen\":");
+  p = put_iso(p, row[C_FIRST]);
+  p = put_lit(p, ",\"lastSeen\":");
+  p = put_iso(p, row[C_LAST]);
+  p = put_lit(p, ",\"ports\":");
+  return put_counts_array(p, ports, n);
+}
+
+/** Destination d's `,"evidenceLines":[...]` at out[p]; returns the end, or -1 with nothing written. */
+EXPORT(put_evidence)
+i32 put_evidence(i32 d, i32 p) {
+  f64 lines[EVIDENCE_LINES];
+  i32 n = evidence_of(rows + (u32)d * ROW, lines);
+  if (n < 0) return -1;
+  p = put_lit(p, ",\"evidenceLines\":");
+  return put_counts_array(p, lines, n);
+}
+
+/**
+ * Violation d's `,"bytesSent":N,"connections":N,"evidenceLines":[...]` at out[p]; returns the end,
+ * or -1 with nothing written.
+ */
+EXPORT(put_violation_counts)
+i32 put_violation_counts(i32 d, i32 p) {
+  const f64 *row = rows + (u32)d * ROW;
+  f64 lines[EVIDENCE_LINES];
+  i32 n = evidence_of(row, lines);
+  if (n < 0 || !is_count(row[C_SENT]) || !is_count(row[C_CONNECTIONS])) return -1;
+  p = put_lit(p, ",\"bytesSent\":");
+  p = put_count(p, row[C_SENT]);
+  p = put_lit(p, ",\"connections\":");
+  p = put_count(p, row[C_CONNECTIONS]);
+  p = put_lit(p, ",\"evidenceLines\":");
+  return put_counts_array(p, lines, n);
+}

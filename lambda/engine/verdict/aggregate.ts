@@ -50,7 +50,7 @@ const C_BLOCKED = 8;
 const C_PORTS_FULL = 9;
 /** Ports are kept inline in the row until this many distinct ones; the rest go to a list. */
 const C_PORTS = 10;
-const INLINE_PORTS = 12;
+export const INLINE_PORTS = 12;
 /** The first {@link MAX_EVIDENCE_LINES} line numbers. */
 const C_EVIDENCE = 22;
 /** Doubles per destination row: four cache lines. */
@@ -110,6 +110,26 @@ export interface FoldListener {
 export interface SharedRows {
   rows: Float64Array<ArrayBuffer>;
   listener: FoldListener;
+  /** Writes rows' numbers as verdict JSON, when the fast path can. */
+  writer?: RowWriter;
+}
+
+/**
+ * Writes the numbers of a destination's row as verdict JSON into {@link buffer}, exactly as the
+ * JavaScript writer would (lambda/engine/verdict/serialize.ts). Each method writes at `p` and
+ * returns the end, or -1 with nothing written when a value needs JavaScript's spelling.
+ */
+export interface RowWriter {
+  /** The only buffer these methods write into. */
+  readonly buffer: Buffer;
+  /** Set while a verdict is written into {@link buffer}, so that no other is at the same time. */
+  busy: boolean;
+  /** `,"connections":` through `,"ports":[...]`: for a destination whose ports are all in its row. */
+  destinationCounts(d: number, p: number): number;
+  /** `,"evidenceLines":[...]`. */
+  evidence(d: number, p: number): number;
+  /** A violation's `,"bytesSent":`, `,"connections":` and `,"evidenceLines":`. */
+  violationCounts(d: number, p: number): number;
 }
 
 /** What the verdict is built from: the counts, the skipped records kept, and the destinations. */
@@ -136,6 +156,10 @@ export interface AggregateTotals {
 export interface DestinationTable {
   readonly size: number;
   at(i: number): DestinationAggregate;
+  /** Writes the rows' numbers, when they are in memory a {@link RowWriter} can read. */
+  readonly rowWriter?: RowWriter;
+  /** Whether the row writer can write destination `i` (all its ports are in its row). */
+  rowWritable?(i: number): boolean;
 }
 
 /** A table over destinations held as objects. */
@@ -300,6 +324,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
   /** What does not fit a row (see DestinationExtras): most destinations have none. */
   private readonly destExtras: (DestinationExtras | undefined)[] = [];
   private readonly listener: FoldListener | null;
+  private readonly rowWriter: RowWriter | null;
+  private readonly sharedBuffer: ArrayBufferLike | null;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -309,6 +335,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     shared?: SharedRows,
   ) {
     this.listener = shared?.listener ?? null;
+    this.rowWriter = shared?.writer ?? null;
+    this.sharedBuffer = shared?.rows.buffer ?? null;
     if (shared) {
       if (shared.rows.length < maxDestinations * ROW) throw new Error('shared rows are smaller than the destination limit');
       this.rows = shared.rows;
@@ -620,6 +648,11 @@ export class Aggregator implements RecordSink, AggregateTotals {
     const view = new RowView(
       this.rows, this.destEndpoint, this.epFacts, this.destExtras, this.protocolNames,
     );
-    return { size: this.destCount, at: (d) => view.moveTo(d) };
+    const table: DestinationTable = { size: this.destCount, at: (d) => view.moveTo(d) };
+    const writer = this.rowWriter;
+    // Only while the rows are the ones the writer reads (shared rows never move).
+    if (writer === null || this.rows.buffer !== this.sharedBuffer) return table;
+    const extras = this.destExtras;
+    return { ...table, rowWriter: writer, rowWritable: (d) => extras[d]?.ports === undefined };
   }
 }

@@ -7,7 +7,7 @@ import type { CheckOptions } from '../check';
 import type { DecodeStats } from '../input/decode';
 import type { DestinationStatus, FormatName } from '../types';
 import { putStr } from './json-bytes';
-import { Aggregator, type AggregateTotals, type DestinationAggregate, type DestinationTable } from './aggregate';
+import { Aggregator, type AggregateTotals, type DestinationAggregate, type DestinationTable, type RowWriter } from './aggregate';
 import {
   VERDICT_SCHEMA_VERSION,
   type Verdict,
@@ -275,10 +275,22 @@ export class DestinationList {
     return out;
   }
 
-  /** Loads the `k`th destination in verdict order into `c`. */
-  load(c: DestinationCursor, k: number): void {
+  /** Writes the rows' numbers, when they are in memory it can read (see {@link DestinationCursor.row}). */
+  get rowWriter(): RowWriter | null {
+    return this.table.rowWriter ?? null;
+  }
+
+  /**
+   * Loads the `k`th destination in verdict order into `c`. With `lean`, a destination the row
+   * writer can write is loaded without the numbers it writes (`c.row` is then its row).
+   */
+  load(c: DestinationCursor, k: number, lean = false): void {
     const i = this.order[k]!;
-    c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names);
+    c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names, lean && this.writable(i) ? i : -1);
+  }
+
+  private writable(i: number): boolean {
+    return this.table.rowWritable?.(i) ?? false;
   }
 
   /**
@@ -286,8 +298,9 @@ export class DestinationList {
    * apps, times and counters other than connections and bytes sent are left as they were). A
    * violation's rule is never null.
    */
-  loadViolation(c: DestinationCursor, k: number): void {
-    c.loadViolation(this.table.at(this.violationOrder[k]!), this.names);
+  loadViolation(c: DestinationCursor, k: number, lean = false): void {
+    const i = this.violationOrder[k]!;
+    c.loadViolation(this.table.at(i), this.names, lean && this.table.rowWriter !== undefined ? i : -1);
   }
 }
 
@@ -320,22 +333,31 @@ export class DestinationCursor implements VerdictDestination {
   asOrganization: string | null = null;
   operatorCountry: string | null = null;
   warning: string | null = null;
+  /**
+   * The destination's row, when loaded lean (see {@link DestinationList.load}): its counters,
+   * times, ports and evidence lines are then not loaded, for the row writer to write; -1 otherwise.
+   * {@link loadCounts} and {@link loadEvidence} load them after all (the writer could not).
+   */
+  row = -1;
   private readonly portsSorted: number[] = [];
   private readonly protocolsSorted: string[] = [];
   private readonly evidenceSorted: number[] = [];
+  /** What was loaded from: a view that stays on it until the next load. */
+  private source: DestinationAggregate | null = null;
 
-  load(d: DestinationAggregate, status: DestinationStatus, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+  load(
+    d: DestinationAggregate,
+    status: DestinationStatus,
+    names: ReadonlyMap<string, readonly string[]> | undefined,
+    row = -1,
+  ): void {
+    this.row = row;
+    this.source = d;
     this.loadViolationFields(d, status, names);
     const f = d.facts;
     this.countries = f.countries;
     this.addressClass = f.addressClass;
-    this.blockedAttempts = d.blockedAttempts;
-    this.bytesReceived = d.bytesReceived;
-    this.connectionsWithUnknownBytes = d.connectionsWithUnknownBytes;
-    this.firstSeenMs = d.firstSeenMs;
-    this.lastSeenMs = d.lastSeenMs;
-    const ports = d.ports;
-    this.ports = ports.length === 0 ? NO_NUMBERS : sortNumbersInto(ports, this.portsSorted);
+    if (row < 0) this.loadCounts();
     const protocols = d.protocols;
     this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(copyInto(protocols, this.protocolsSorted));
     this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
@@ -344,9 +366,34 @@ export class DestinationCursor implements VerdictDestination {
   }
 
   /** Loads the fields a {@link VerdictViolation} has, from destination `d` (a violation). */
-  loadViolation(d: DestinationAggregate, names: ReadonlyMap<string, readonly string[]> | undefined): void {
+  loadViolation(d: DestinationAggregate, names: ReadonlyMap<string, readonly string[]> | undefined, row = -1): void {
+    this.row = row;
+    this.source = d;
     this.loadViolationFields(d, 'violation', names);
     this.rule ??= 'violation';
+  }
+
+  /** Loads the counters, times and ports a lean load left to the row writer. */
+  loadCounts(): void {
+    const d = this.source!;
+    this.bytesSent = d.bytesSent;
+    this.connections = d.connections;
+    this.blockedAttempts = d.blockedAttempts;
+    this.bytesReceived = d.bytesReceived;
+    this.connectionsWithUnknownBytes = d.connectionsWithUnknownBytes;
+    this.firstSeenMs = d.firstSeenMs;
+    this.lastSeenMs = d.lastSeenMs;
+    const ports = d.ports;
+    this.ports = ports.length === 0 ? NO_NUMBERS : sortNumbersInto(ports, this.portsSorted);
+  }
+
+  /** Loads the evidence lines (and bytes sent and connections) a lean load left to the row writer. */
+  loadEvidence(): void {
+    const d = this.source!;
+    this.bytesSent = d.bytesSent;
+    this.connections = d.connections;
+    const evidence = d.evidenceLines;
+    this.evidenceLines = evidence.length === 0 ? NO_NUMBERS : sortNumbersInto(evidence, this.evidenceSorted);
   }
 
   /** The fields a destination and a violation share (status and rule as for `status`). */
@@ -361,10 +408,7 @@ export class DestinationCursor implements VerdictDestination {
     this.status = status;
     this.rule = ruleOf(d, status);
     this.hostnames = d.hostnames === null && names === undefined ? NONE : namesOf(d, names);
-    this.bytesSent = d.bytesSent;
-    this.connections = d.connections;
-    const evidence = d.evidenceLines;
-    this.evidenceLines = evidence.length === 0 ? NO_NUMBERS : sortNumbersInto(evidence, this.evidenceSorted);
+    if (this.row < 0) this.loadEvidence();
     this.asn = f.asn;
     this.asOrganization = f.asOrganization;
     this.operatorCountry = f.operatorCountry;

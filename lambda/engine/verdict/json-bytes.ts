@@ -192,8 +192,9 @@ export class JsonBytes {
   /** How many bytes of `buf` are written. */
   pos = 0;
 
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity);
+  /** `into`: a capacity to allocate, or the buffer to write into (until a write needs more room). */
+  constructor(into: number | Buffer) {
+    this.buf = typeof into === 'number' ? Buffer.allocUnsafe(into) : into;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 

@@ -19,7 +19,8 @@ import {
   strBound,
   strsBound,
 } from './json-bytes';
-import { DestinationCursor, ISO_BOUND, destinationListOf, putIso } from './build-verdict';
+import { DestinationCursor, ISO_BOUND, destinationListOf, putIso, type DestinationList } from './build-verdict';
+import { INLINE_PORTS, MAX_EVIDENCE_LINES, type RowWriter } from './aggregate';
 import type { Verdict, VerdictDestination, VerdictViolation } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
@@ -101,6 +102,10 @@ const DESTINATION_FIXED_BOUND =
     D_ASN, D_AS_ORGANIZATION, D_OPERATOR_COUNTRY, D_WARNING,
   ]) +
   1 + 5 + 6 * NUMBER_BOUND;
+/** At most the bytes of a row's ports (those in the row: {@link INLINE_PORTS}). */
+const ROW_PORTS_BOUND = numsBound(new Array<number>(INLINE_PORTS).fill(0));
+/** At most the bytes of a row's evidence lines. */
+const ROW_EVIDENCE_BOUND = numsBound(new Array<number>(MAX_EVIDENCE_LINES).fill(0));
 /** A violation's field names and punctuation and its numbers, at most. */
 const VIOLATION_FIXED_BOUND =
   fixedBytes([D_IP, D_COUNTRY, D_RULE, D_HOSTNAMES, D_SENT, D_CONNECTIONS, D_EVIDENCE, D_ASN, D_AS_ORGANIZATION, D_OPERATOR_COUNTRY]) +
@@ -115,7 +120,16 @@ class VerdictBytesWriter {
   private readonly quoted = new Map<string, Encoded>();
   private readonly countriesEncoded = new Map<object, Encoded>();
 
-  constructor(readonly out: JsonBytes) {}
+  constructor(
+    readonly out: JsonBytes,
+    /** Writes the numbers of cursors loaded lean (`row` >= 0) while `out` writes into its buffer. */
+    private readonly rows: RowWriter | null = null,
+  ) {}
+
+  /** Whether entries may be loaded lean: the row writer writes where this writer does. */
+  lean(): boolean {
+    return this.rows !== null && this.out.buf === this.rows.buffer;
+  }
 
   /** A repeating string (or null) as a JSON literal, encoded once per verdict. */
   private repeated(s: string | null): Encoded {
@@ -150,6 +164,8 @@ class VerdictBytesWriter {
   destination(d: VerdictDestination): void {
     // A cursor's times are written from its numbers, with no strings made.
     const cursor = d instanceof DestinationCursor ? d : null;
+    // Loaded lean: its numbers are still in its row (at most the inline ports, ten evidence lines).
+    const row = cursor !== null ? cursor.row : -1;
     const times = cursor !== null ? 2 * ISO_BOUND : strBound(d.firstSeen) + strBound(d.lastSeen);
     const countries = this.countries(d.countries);
     const bound =
@@ -160,11 +176,11 @@ class VerdictBytesWriter {
       strBound(d.status) +
       strBound(d.rule) +
       times +
-      numsBound(d.ports) +
+      (row >= 0 ? ROW_PORTS_BOUND : numsBound(d.ports)) +
       strsBound(d.protocols) +
       strsBound(d.hostnames) +
       strsBound(d.apps) +
-      numsBound(d.evidenceLines) +
+      (row >= 0 ? ROW_EVIDENCE_BOUND : numsBound(d.evidenceLines)) +
       strBound(d.asOrganization) +
       strBound(d.operatorCountry) +
       strBound(d.warning) +
@@ -172,6 +188,8 @@ class VerdictBytesWriter {
     const out = this.out;
     const buf = out.room(bound);
     const view = out.view;
+    // (Making room may have moved the writing to a buffer the row writer cannot write.)
+    const rows = row >= 0 && this.lean() ? this.rows : null;
     let p = out.pos;
     p = putEncoded(view, p, D_IP);
     p = putStr(buf, p, d.ip);
@@ -185,22 +203,28 @@ class VerdictBytesWriter {
     p = putEncoded(view, p, this.repeated(d.status));
     p = putEncoded(view, p, D_RULE);
     p = putEncoded(view, p, this.repeated(d.rule));
-    p = putEncoded(view, p, D_CONNECTIONS);
-    p = putNum(buf, p, d.connections);
-    p = putEncoded(view, p, D_BLOCKED);
-    p = putNum(buf, p, d.blockedAttempts);
-    p = putEncoded(view, p, D_SENT);
-    p = putNum(buf, p, d.bytesSent);
-    p = putEncoded(view, p, D_RECEIVED);
-    p = putNum(buf, p, d.bytesReceived);
-    p = putEncoded(view, p, D_UNKNOWN_BYTES);
-    p = putNum(buf, p, d.connectionsWithUnknownBytes);
-    p = putEncoded(view, p, D_FIRST_SEEN);
-    p = cursor !== null ? putIso(buf, p, cursor.firstSeenMs) : putStr(buf, p, d.firstSeen);
-    p = putEncoded(view, p, D_LAST_SEEN);
-    p = cursor !== null ? putIso(buf, p, cursor.lastSeenMs) : putStr(buf, p, d.lastSeen);
-    p = putEncoded(view, p, D_PORTS);
-    p = putNums(buf, p, d.ports);
+    const counted = rows !== null ? rows.destinationCounts(row, p) : -1;
+    if (counted >= 0) {
+      p = counted;
+    } else {
+      if (row >= 0) cursor!.loadCounts();
+      p = putEncoded(view, p, D_CONNECTIONS);
+      p = putNum(buf, p, d.connections);
+      p = putEncoded(view, p, D_BLOCKED);
+      p = putNum(buf, p, d.blockedAttempts);
+      p = putEncoded(view, p, D_SENT);
+      p = putNum(buf, p, d.bytesSent);
+      p = putEncoded(view, p, D_RECEIVED);
+      p = putNum(buf, p, d.bytesReceived);
+      p = putEncoded(view, p, D_UNKNOWN_BYTES);
+      p = putNum(buf, p, d.connectionsWithUnknownBytes);
+      p = putEncoded(view, p, D_FIRST_SEEN);
+      p = cursor !== null ? putIso(buf, p, cursor.firstSeenMs) : putStr(buf, p, d.firstSeen);
+      p = putEncoded(view, p, D_LAST_SEEN);
+      p = cursor !== null ? putIso(buf, p, cursor.lastSeenMs) : putStr(buf, p, d.lastSeen);
+      p = putEncoded(view, p, D_PORTS);
+      p = putNums(buf, p, d.ports);
+    }
     p = putEncoded(view, p, D_PROTOCOLS);
     buf[p++] = LBRACKET;
     for (let i = 0; i < d.protocols.length; i++) {
@@ -212,8 +236,14 @@ class VerdictBytesWriter {
     p = putStrs(buf, p, d.hostnames);
     p = putEncoded(view, p, D_APPS);
     p = putStrs(buf, p, d.apps);
-    p = putEncoded(view, p, D_EVIDENCE);
-    p = putNums(buf, p, d.evidenceLines);
+    const evidence = rows !== null ? rows.evidence(row, p) : -1;
+    if (evidence >= 0) {
+      p = evidence;
+    } else {
+      if (row >= 0) cursor!.loadEvidence();
+      p = putEncoded(view, p, D_EVIDENCE);
+      p = putNums(buf, p, d.evidenceLines);
+    }
     p = putEncoded(view, p, D_DISPUTED);
     p = putBool(buf, p, d.disputed);
     p = this.operator(buf, view, p, d);
@@ -225,18 +255,21 @@ class VerdictBytesWriter {
 
   /** One violation as compact JSON, field for field what `JSON.stringify` writes. */
   violation(v: VerdictViolation): void {
+    const cursor = v instanceof DestinationCursor ? v : null;
+    const row = cursor !== null ? cursor.row : -1;
     const bound =
       VIOLATION_FIXED_BOUND +
       strBound(v.ip) +
       strBound(v.country) +
       strBound(v.rule) +
       strsBound(v.hostnames) +
-      numsBound(v.evidenceLines) +
+      (row >= 0 ? ROW_EVIDENCE_BOUND : numsBound(v.evidenceLines)) +
       strBound(v.asOrganization) +
       strBound(v.operatorCountry);
     const out = this.out;
     const buf = out.room(bound);
     const view = out.view;
+    const rows = row >= 0 && this.lean() ? this.rows : null;
     let p = out.pos;
     p = putEncoded(view, p, D_IP);
     p = putStr(buf, p, v.ip);
@@ -246,12 +279,18 @@ class VerdictBytesWriter {
     p = putEncoded(view, p, this.repeated(v.rule));
     p = putEncoded(view, p, D_HOSTNAMES);
     p = putStrs(buf, p, v.hostnames);
-    p = putEncoded(view, p, D_SENT);
-    p = putNum(buf, p, v.bytesSent);
-    p = putEncoded(view, p, D_CONNECTIONS);
-    p = putNum(buf, p, v.connections);
-    p = putEncoded(view, p, D_EVIDENCE);
-    p = putNums(buf, p, v.evidenceLines);
+    const counted = rows !== null ? rows.violationCounts(row, p) : -1;
+    if (counted >= 0) {
+      p = counted;
+    } else {
+      if (row >= 0) cursor!.loadEvidence();
+      p = putEncoded(view, p, D_SENT);
+      p = putNum(buf, p, v.bytesSent);
+      p = putEncoded(view, p, D_CONNECTIONS);
+      p = putNum(buf, p, v.connections);
+      p = putEncoded(view, p, D_EVIDENCE);
+      p = putNums(buf, p, v.evidenceLines);
+    }
     p = this.operator(buf, view, p, v);
     buf[p++] = RBRACE;
     this.end(p);
@@ -302,11 +341,32 @@ function writeEntries(out: JsonBytes, entry: (i: number) => void, from: number, 
  * @example for (const chunk of serializeVerdictBytes(verdict)) writeSync(fd, chunk);
  */
 export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BYTES): Generator<Buffer> {
-  const out = new JsonBytes(chunkBytes + 16 * 1024);
-  const writer = new VerdictBytesWriter(out);
   const keys = Object.keys(v) as (keyof Verdict)[];
   // Destinations and violations not yet made into objects are written from the totals.
   const list = destinationListOf(v);
+  // Their numbers are written from their rows when the row writer's buffer is free and has room
+  // (two serialisations at once would write over each other there: the second uses its own).
+  const room = chunkBytes + 16 * 1024;
+  let rows = list?.rowWriter ?? null;
+  if (rows !== null && (rows.busy || rows.buffer.length < room)) rows = null;
+  if (rows !== null) rows.busy = true;
+  try {
+    yield* writeVerdictBytes(v, keys, list, rows, room, chunkBytes);
+  } finally {
+    if (rows !== null) rows.busy = false;
+  }
+}
+
+function* writeVerdictBytes(
+  v: Verdict,
+  keys: readonly (keyof Verdict)[],
+  list: DestinationList | null,
+  rows: RowWriter | null,
+  room: number,
+  chunkBytes: number,
+): Generator<Buffer> {
+  const out = new JsonBytes(rows !== null ? rows.buffer : room);
+  const writer = new VerdictBytesWriter(out, rows);
   const cursor = new DestinationCursor();
   out.text('{\n');
   for (let k = 0; k < keys.length; k++) {
@@ -319,13 +379,13 @@ export function* serializeVerdictBytes(v: Verdict, chunkBytes = VERDICT_CHUNK_BY
     if (list !== null && key === 'destinations') {
       n = list.length;
       entry = (i) => {
-        list.load(cursor, i);
+        list.load(cursor, i, writer.lean());
         writer.destination(cursor);
       };
     } else if (list !== null && key === 'violations') {
       n = list.violationCount;
       entry = (i) => {
-        list.loadViolation(cursor, i);
+        list.loadViolation(cursor, i, writer.lean());
         writer.violation(cursor as VerdictViolation);
       };
     } else {

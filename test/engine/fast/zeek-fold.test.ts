@@ -11,6 +11,8 @@ import { ZeekFastPath } from '../../../lambda/engine/fast/zeek-fast-path';
 import { LineSplitter } from '../../../lambda/engine/input/line-splitter';
 import { ZeekTsvParser } from '../../../lambda/engine/parsers/zeek-tsv';
 import { Aggregator } from '../../../lambda/engine/verdict/aggregate';
+import { destinationListOf } from '../../../lambda/engine/verdict/build-verdict';
+import { serializeVerdictBytes, verdictBytes } from '../../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../../lambda/engine/verdict/verdict';
 import { bundledDatabases, checkBytes, fixture, fixturePath, policyOf } from '../../helpers/engine';
 
@@ -109,8 +111,15 @@ function logOf(first: { fields: readonly string[]; sep: string }, items: readonl
   return lines.join(crlf ? '\r\n' : '\n') + (crlf ? '\r\n' : '\n');
 }
 
-/** A verdict without its timestamp (identical runs differ in nothing else). */
-const text = (v: Verdict): string => JSON.stringify(v);
+/**
+ * A verdict as the verdict file holds it (written from the rows, the fast path's numbers by its
+ * WebAssembly writer), then as JSON.stringify writes its objects. Identical runs differ in nothing
+ * (the clock is fixed).
+ */
+const text = (v: Verdict): string => `${verdictBytes(v).toString('utf8')}\n${JSON.stringify(v)}`;
+
+/** The verdict file's part of {@link text}. */
+const fileOf = (t: string): Verdict => JSON.parse(t.slice(0, t.indexOf('\n}\n') + 2)) as Verdict;
 
 async function both(log: string, chunk: number, maxLineBytes = 256): Promise<[string, string]> {
   const bytes = Buffer.from(log, 'latin1');
@@ -146,10 +155,68 @@ describe('Zeek fast path', () => {
     }
     const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
     expect(fast).toBe(slow);
-    const v = JSON.parse(fast) as Verdict;
+    const v = fileOf(fast);
     const google = v.destinations.find((d) => d.ip === '8.8.8.8')!;
     expect(google.ports).toHaveLength(64);
     expect(google.evidenceLines).toHaveLength(10);
+  });
+
+  it('writes the verdict file\'s numbers from the rows as JavaScript would, and leaves to JavaScript what it spells', async () => {
+    const lines = [...header(STANDARD, '\t')];
+    const add = (rh: string, ts: string, rp: string, ob: string): number =>
+      lines.push(dataLine({ ts, oh: '192.168.1.10', op: '40000', rh, rp, proto: 'tcp', duration: '0.5', ob, rb: '7' }, STANDARD, '\t'));
+    // Bytes sent past 2^53 (String(n) spells them), a time past the year 9999 (toISOString),
+    // times unknown (null), more ports than a row holds, and plain ones.
+    for (let i = 0; i < 12; i++) add('1.1.1.1', `${1_700_000_000 + i}.25`, '443', '999999999999999');
+    add('8.8.8.8', '999999999999.5', '53', '10');
+    add('9.9.9.9', '-', '443', '10');
+    for (let i = 0; i < 14; i++) add('1.0.0.1', `${1_700_000_000 + i}.125`, String(1000 + i), '5');
+    const lineNos: number[] = [];
+    for (let i = 0; i < 3; i++) lineNos.push(add('114.114.114.114', `${1_700_000_100 - i}.999999`, String(8443 - i), String(i)));
+    const log = `${lines.join('\n')}\n`;
+    const [fast, slow] = await both(log, 1 << 16);
+    expect(fast).toBe(slow);
+    const file = fileOf(fast);
+    const byIp = new Map(file.destinations.map((d) => [d.ip, d]));
+    expect(byIp.get('1.1.1.1')!.bytesSent).toBe(12 * 999999999999999);
+    expect(byIp.get('8.8.8.8')!.firstSeen).toBe(new Date(999999999999500).toISOString());
+    expect(byIp.get('9.9.9.9')!.firstSeen).toBeNull();
+    expect(byIp.get('1.0.0.1')!.ports).toHaveLength(14);
+    expect(byIp.get('114.114.114.114')!.ports).toEqual([8441, 8442, 8443]);
+    expect(byIp.get('114.114.114.114')!.evidenceLines).toEqual(lineNos);
+    // The fast path's verdict was written through its row writer.
+    const v = await checkBytes(Buffer.from(log, 'latin1'), { policy: policyOf('us'), fastPath: true });
+    expect(destinationListOf(v)?.rowWriter).not.toBeNull();
+  });
+
+  it('writes two verdict files of one check at once without either writing over the other', async () => {
+    // Enough destinations for several chunks; the two writings are interleaved chunk by chunk.
+    const lines = [...header(STANDARD, '\t')];
+    for (let i = 0; i < 3000; i++) {
+      const r = { ts: `${1_700_000_000 + i}.5`, oh: '192.168.1.10', op: '40000', rh: `11.${i >> 8}.${i & 255}.7`, rp: '443', proto: 'tcp' as const, duration: '1', ob: String(i), rb: '1' };
+      lines.push(dataLine(r, STANDARD, '\t'));
+    }
+    const v = await checkBytes(Buffer.from(`${lines.join('\n')}\n`, 'latin1'), { policy: policyOf('us'), fastPath: true });
+    const chunkBytes = 4096;
+    const a = serializeVerdictBytes(v, chunkBytes);
+    const b = serializeVerdictBytes(v, chunkBytes);
+    const got: [Buffer[], Buffer[]] = [[], []];
+    // Each chunk is read only after the other writing has made its next one (as when a chunk's
+    // write is still in flight): the two must not share a buffer.
+    let y = b.next();
+    for (;;) {
+      const x = a.next();
+      if (!y.done) got[1].push(Buffer.from(y.value));
+      y = b.next();
+      if (!x.done) got[0].push(Buffer.from(x.value));
+      if (x.done && y.done) break;
+    }
+    expect(got[0].length).toBeGreaterThan(10);
+    // (Each chunk is valid until the next is asked for: copied as it comes.)
+    const alone = Buffer.concat(Array.from(serializeVerdictBytes(v, chunkBytes), (c) => Buffer.from(c)));
+    expect(Buffer.concat(got[0]).equals(alone)).toBe(true);
+    expect(Buffer.concat(got[1]).equals(alone)).toBe(true);
+    expect(JSON.parse(alone.toString('utf8')).destinations).toHaveLength(3000);
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {
@@ -199,7 +266,7 @@ describe('Zeek fast path', () => {
     expect(log.length).toBeGreaterThan(3 << 20);
     const [fast, slow] = await both(log, 8 << 20, 2 << 20);
     expect(fast).toBe(slow);
-    const v = JSON.parse(fast) as Verdict;
+    const v = fileOf(fast);
     expect(v.totals.records).toBe(40_001);
     expect(v.totals.skipped).toBe(1);
   });
