@@ -580,24 +580,35 @@ static i32 put_lit(i32 p, const char *s) {
   return p;
 }
 
-static i32 put_count(i32 p, f64 x) {
-  u64 n = (u64)x;
-  u8 digits[20];
+/* The digits of n (below 2^32), at least `width` of them (zeros in front): 32-bit division by 10
+ * is a multiplication in wasm, 64-bit division is not. */
+static i32 put_u32(i32 p, u32 n, i32 width) {
+  u8 digits[10];
   i32 k = 0;
   do {
-    digits[k++] = (u8)('0' + n % 10);
-    n /= 10;
-  } while (n != 0);
+    u32 q = n / 10;
+    digits[k++] = (u8)('0' + (n - q * 10));
+    n = q;
+  } while (n != 0 || k < width);
   while (k > 0) out[p++] = digits[--k];
   return p;
+}
+
+static i32 put_count(i32 p, f64 x) {
+  u64 n = (u64)x;
+  if (n <= 0xffffffffull) return put_u32(p, (u32)n, 1);
+  /* Below 2^53: at most 16 digits, as a high part and the last nine. */
+  u64 hi = n / 1000000000ull;
+  p = put_u32(p, (u32)hi, 1);
+  return put_u32(p, (u32)(n - hi * 1000000000ull), 9);
 }
 
 /* isoCodes (build-verdict.ts) operation for operation, on doubles: whether ms can be written. */
 static i32 iso_ok(f64 ms) { return ms != ms || (ms >= 0 && ms < 253402300800000.0); }
 
-static i32 put_2(i32 p, f64 v) {
-  out[p++] = (u8)('0' + (i32)__builtin_floor(v / 10) % 10);
-  out[p++] = (u8)('0' + (i32)v % 10);
+static i32 put_2(i32 p, i32 v) {
+  out[p++] = (u8)('0' + v / 10 % 10);
+  out[p++] = (u8)('0' + v % 10);
   return p;
 }
 
@@ -621,22 +632,24 @@ static i32 put_iso(i32 p, f64 ms) {
   rem -= m * 60000;
   f64 sec = __builtin_floor(rem / 1000);
   f64 milli = __builtin_floor(rem - sec * 1000);
+  /* Every part is now a whole number in range (years 0-9999): written in 32-bit integers. */
+  i32 y = (i32)year, ms3 = (i32)milli;
   out[p++] = '"';
-  p = put_2(p, __builtin_floor(year / 100));
-  p = put_2(p, year);
+  p = put_2(p, y / 100);
+  p = put_2(p, y);
   out[p++] = '-';
-  p = put_2(p, month);
+  p = put_2(p, (i32)month);
   out[p++] = '-';
-  p = put_2(p, day);
+  p = put_2(p, (i32)day);
   out[p++] = 'T';
-  p = put_2(p, h);
+  p = put_2(p, (i32)h);
   out[p++] = ':';
-  p = put_2(p, m);
+  p = put_2(p, (i32)m);
   out[p++] = ':';
-  p = put_2(p, sec);
+  p = put_2(p, (i32)sec);
   out[p++] = '.';
-  out[p++] = (u8)('0' + (i32)__builtin_floor(milli / 100) % 10);
-  p = put_2(p, milli);
+  out[p++] = (u8)('0' + ms3 / 100 % 10);
+  p = put_2(p, ms3);
   out[p++] = 'Z';
   out[p++] = '"';
   return p;

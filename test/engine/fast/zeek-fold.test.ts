@@ -170,6 +170,10 @@ describe('Zeek fast path', () => {
     for (let i = 0; i < 12; i++) add('1.1.1.1', `${1_700_000_000 + i}.25`, '443', '999999999999999');
     add('8.8.8.8', '999999999999.5', '53', '10');
     add('9.9.9.9', '-', '443', '10');
+    // Counts past 2^32, with zeros inside (written as a high part and nine padded digits).
+    add('1.0.0.2', '1700000000.5', '443', '5000000007');
+    add('1.0.0.3', '1700000000.5', '443', '1000000000000');
+    add('1.0.0.3', '1700000000.5', '443', '999999999999999');
     for (let i = 0; i < 14; i++) add('1.0.0.1', `${1_700_000_000 + i}.125`, String(1000 + i), '5');
     const lineNos: number[] = [];
     for (let i = 0; i < 3; i++) lineNos.push(add('114.114.114.114', `${1_700_000_100 - i}.999999`, String(8443 - i), String(i)));
@@ -181,6 +185,8 @@ describe('Zeek fast path', () => {
     expect(byIp.get('1.1.1.1')!.bytesSent).toBe(12 * 999999999999999);
     expect(byIp.get('8.8.8.8')!.firstSeen).toBe(new Date(999999999999500).toISOString());
     expect(byIp.get('9.9.9.9')!.firstSeen).toBeNull();
+    expect(byIp.get('1.0.0.2')!.bytesSent).toBe(5000000007);
+    expect(byIp.get('1.0.0.3')!.bytesSent).toBe(1000999999999999);
     expect(byIp.get('1.0.0.1')!.ports).toHaveLength(14);
     expect(byIp.get('114.114.114.114')!.ports).toEqual([8441, 8442, 8443]);
     expect(byIp.get('114.114.114.114')!.evidenceLines).toEqual(lineNos);
