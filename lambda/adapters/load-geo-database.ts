@@ -1,9 +1,10 @@
 /** Reads MMDB databases from disk (the bundled default, or files named with --db). */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GeoDatabaseError } from '../engine/errors';
 import { AsnTable, type AsnInfo, type AsnLookup } from '../engine/geo/asn-table';
-import { openGeoDatabase, type GeoLookup } from '../engine/geo/geo-lookup';
+import { openGeoDatabase, type GeoDatabaseInfo, type GeoLookup } from '../engine/geo/geo-lookup';
 import type { ParsedIp } from '../engine/net/ip';
 import type { OperatorSources } from '../engine/policy/evaluate';
 
@@ -48,7 +49,7 @@ function readFailure(path: string, what: string, err: unknown): GeoDatabaseError
  * for all its answers in one run (see evaluateAddresses), so its databases need not all be held
  * at once: each is read into this buffer when its run starts. That keeps the largest database in
  * memory instead of all of them (about 14 MB instead of 35 MB for the bundled set), for one more
- * read and hash of each file per input.
+ * read of each file per input. Each is still hashed once: the bytes its answers came from.
  */
 export class DatabaseBuffer {
   private buf: Buffer;
@@ -101,30 +102,67 @@ export class DatabaseBuffer {
   }
 
   /**
-   * A source made by `open` from the file at `path`, read into this buffer: returns a function
-   * giving the source, first as opened now (so a bad file fails now, named with `what`), then,
-   * whenever another source has taken the buffer since, opened again from the file read again.
-   * A file whose `fingerprint` (its hash) is no longer the first one's is an error: its answers
-   * would not be the ones the verdict cites. Nothing is looked up in bytes that were refused.
+   * A source made by `open` from the file at `path`, read into this buffer. It is opened now, so
+   * a bad file fails now, named with `what`; then, whenever another source has taken the buffer
+   * since, opened again from the file read again ({@link SharedSource.current}).
+   *
+   * What the verdict cites about the file is the `fingerprint` (its hash) of the bytes its
+   * answers came from: taken when it is first used (or asked for), not at opening, so that each
+   * file is hashed once. A file that changed meanwhile is an error: when it is read again, its
+   * `described` metadata (type, build date, size) must be what was opened, and once a fingerprint
+   * has been taken, its fingerprint must be that one. Nothing is looked up in bytes refused.
    */
-  share<T>(path: string, what: string, open: (bytes: Buffer) => T, fingerprint: (source: T) => string): () => T {
+  share<T>(
+    path: string,
+    what: string,
+    open: (bytes: Buffer) => T,
+    fingerprint: (source: T, bytes: Buffer) => string,
+    described: (source: T) => string,
+  ): SharedSource<T> {
     const holder = {};
-    let source = open(this.read(path, what, holder));
-    const first = fingerprint(source);
-    return () => {
+    let bytes = this.read(path, what, holder);
+    let source = open(bytes);
+    const opened = described(source);
+    let first: string | null = null;
+    const current = (): T => {
       if (!this.holds(holder)) {
         try {
-          const again = open(this.read(path, what, holder));
-          if (fingerprint(again) !== first) throw changedError(path);
-          source = again;
+          const again = this.read(path, what, holder);
+          const reopened = open(again);
+          if (described(reopened) !== opened) throw changedError(path);
+          const print = fingerprint(reopened, again);
+          if (first !== null && print !== first) throw changedError(path);
+          first = print;
+          source = reopened;
+          bytes = again;
         } catch (err) {
           this.forget(holder);
           throw err;
         }
+      } else if (first === null) {
+        first = fingerprint(source, bytes);
       }
       return source;
     };
+    return {
+      opened: source,
+      current,
+      fingerprint: () => {
+        if (first === null) current();
+        return first!;
+      },
+    };
   }
+}
+
+/** A source read into a {@link DatabaseBuffer} when in use. */
+export interface SharedSource<T> {
+  /** The source as opened (for what it says about itself, not for lookups: see current). */
+  readonly opened: T;
+  /** The source, its file read again first if another source has taken the buffer since. */
+  current(): T;
+  /** The fingerprint of the bytes its answers come from (taken now if not yet). */
+  fingerprint(): string;
 }
 
 /** The size of a file, or 0 when it cannot be read (reading it later gives the error). */
@@ -141,14 +179,15 @@ function sizeOf(path: string): number {
  * answers would no longer be the ones its cited hash stands for.
  */
 function changedError(path: string): GeoDatabaseError {
-  return new GeoDatabaseError(`${path}: the file changed while the check ran (its SHA-256 is no longer the one cited); run the check again`);
+  return new GeoDatabaseError(`${path}: the file changed while the check ran (it is no longer the database opened, or no longer the bytes hashed); run the check again`);
 }
 
 /**
  * Opens an MMDB file; a missing or corrupt file is a {@link GeoDatabaseError} naming it. With a
- * {@link DatabaseBuffer}, the file is read into it now (to check it and take its hash) and again
- * whenever a lookup finds the buffer holding another database's bytes; a file whose hash has
- * changed by then is an error.
+ * {@link DatabaseBuffer}, the file is read into it now (to check it) and again whenever a lookup
+ * finds the buffer holding another database's bytes; its `info.sha256` is the hash of the bytes
+ * looked up in, taken at the first lookup (or when asked for). A file that changed meanwhile
+ * (another database, or other bytes once hashed) is an error.
  */
 export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoLookup {
   const what = 'GeoIP database';
@@ -161,8 +200,18 @@ export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoL
     }
     return openGeoDatabase(basename(path), bytes);
   }
-  const current = shared.share(path, what, (bytes) => openGeoDatabase(basename(path), bytes), (db) => db.info.sha256);
-  const info = current().info;
+  const name = basename(path);
+  const source = shared.share(
+    path,
+    what,
+    (bytes) => openGeoDatabase(name, bytes, { hash: false }),
+    (_db, bytes) => createHash('sha256').update(bytes).digest('hex'),
+    (db) => `${db.info.databaseType}\n${db.info.buildEpoch}\n${db.info.bytes}`,
+  );
+  const current = (): GeoLookup => source.current();
+  // Hashed when first used, or when the verdict cites it.
+  const info: GeoDatabaseInfo = { ...source.opened.info };
+  Object.defineProperty(info, 'sha256', { get: () => source.fingerprint(), enumerable: true });
   return {
     info,
     country: (ip: string) => current().country(ip),
@@ -203,13 +252,10 @@ function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
     return new AsnTable(ASN_TABLE_NAME, bytes);
   }
   // The table carries the hash of the files it was built from: a table built from others differs.
-  const current = shared.share(
-    path,
-    'ASN table',
-    (bytes) => new AsnTable(ASN_TABLE_NAME, bytes),
-    (table) => `${table.info.sha256} ${table.info.ranges}`,
-  );
-  const info = current().info;
+  const identity = (table: AsnTable): string => `${table.info.sha256} ${table.info.ranges}`;
+  const source = shared.share(path, 'ASN table', (bytes) => new AsnTable(ASN_TABLE_NAME, bytes), identity, identity);
+  const current = (): AsnLookup => source.current();
+  const info = source.opened.info;
   return {
     info,
     lookup: (ip: ParsedIp): AsnInfo | null => current().lookup(ip),

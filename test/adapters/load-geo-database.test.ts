@@ -1,6 +1,8 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Reader } from 'maxmind';
 import {
   BUNDLED_DATABASES,
   BUNDLED_OPERATOR_COUNTRY,
@@ -66,6 +68,34 @@ describe('databases sharing one buffer', () => {
     expect(other.countryOf(parseIp('8.8.8.8')!)).toBe('US');
     expect(() => geo.acquire?.()).toThrow(GeoDatabaseError);
     expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
+  });
+
+  it('cite the hash of the bytes looked up in: a file changed before its first lookup is hashed as it is then', () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(16 << 20);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
+    // The same database with one byte of the (unread) separator after its search tree changed:
+    // same type, build date and size, other bytes.
+    const bytes = readFileSync(path);
+    const { nodeCount, recordSize } = new Reader(bytes).metadata;
+    bytes[(nodeCount * recordSize) / 4 + 5] = 1;
+    writeFileSync(path, bytes);
+    expect(geo.countryOf(parseIp('8.8.8.8')!)).toBe('US');
+    expect(geo.info.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(geo.info.sha256).not.toBe(createHash('sha256').update(readFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!))).digest('hex'));
+  });
+
+  it('refuse a file that became another database before its first lookup', () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(16 << 20);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
+    expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
+    expect(() => geo.info.sha256).toThrow(`${path}: the file changed while the check ran`);
   });
 
   it('report a database file that disappeared when it is read again', () => {

@@ -91,8 +91,11 @@ export function countryOfRecord(record: MmdbRecord): string | null {
  * @example
  * const geo = openGeoDatabase('geo.mmdb', fs.readFileSync('geo.mmdb'));
  * geo.country('8.8.8.8'); // 'US'
+ *
+ * With `hash: false` its `info.sha256` is empty: the caller cites the hash of the bytes it looks
+ * up in.
  */
-export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
+export function openGeoDatabase(name: string, bytes: Buffer, options: { hash?: boolean } = {}): GeoLookup {
   let reader: Reader<Record<string, unknown>>;
   try {
     reader = new Reader<Record<string, unknown>>(bytes, { cache: new DecodedRecordCache() });
@@ -112,7 +115,8 @@ export function openGeoDatabase(name: string, bytes: Buffer): GeoLookup {
     name,
     databaseType,
     buildEpoch: Number.isNaN(buildEpoch.getTime()) ? '' : buildEpoch.toISOString(),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    // Left empty for a caller that hashes the bytes itself, later (see DatabaseBuffer).
+    sha256: options.hash === false ? '' : createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
   };
   // An IPv4-only tree is 32 levels deep, so the reader would walk it with the first 32 bits of an
