@@ -124,7 +124,10 @@ export class DatabaseBuffer {
     let source = open(bytes);
     const opened = described(source);
     let first: string | null = null;
+    // Once refused, always: a file that changed is not read again in the hope it changed back.
+    let refused: unknown = null;
     const current = (): T => {
+      if (refused !== null) throw refused;
       if (!this.holds(holder)) {
         try {
           const again = this.read(path, what, holder);
@@ -137,6 +140,7 @@ export class DatabaseBuffer {
           bytes = again;
         } catch (err) {
           this.forget(holder);
+          refused = err;
           throw err;
         }
       } else if (first === null) {
@@ -148,7 +152,14 @@ export class DatabaseBuffer {
       opened: source,
       current,
       fingerprint: () => {
-        if (first === null) current();
+        if (first === null) {
+          try {
+            current();
+          } catch {
+            // Refused (the check has failed, naming it): nothing of it was cited.
+            return '';
+          }
+        }
         return first!;
       },
     };
@@ -161,7 +172,12 @@ export interface SharedSource<T> {
   readonly opened: T;
   /** The source, its file read again first if another source has taken the buffer since. */
   current(): T;
-  /** The fingerprint of the bytes its answers come from (taken now if not yet). */
+  /**
+   * The fingerprint of the bytes its answers come from (taken now if not yet), or '' for a source
+   * refused (its file changed or went away: the lookup that found it so has failed the check).
+   * The engine acquires every source when it settles, so a verdict that is not an error has
+   * fingerprints taken there.
+   */
   fingerprint(): string;
 }
 

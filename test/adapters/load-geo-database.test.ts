@@ -95,7 +95,37 @@ describe('databases sharing one buffer', () => {
     loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
     copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
     expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
-    expect(() => geo.info.sha256).toThrow(`${path}: the file changed while the check ran`);
+    // Nothing of it is cited; and it stays refused, even if the file changes back.
+    expect(geo.info.sha256).toBe('');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
+  });
+
+  it('make a check whose database changed before its lookups an error verdict, citing no hash for it', async () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(16 << 20);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    const operator = { country: loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer), asn: null };
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
+    const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { databases: [geo], operator });
+    expect(v.error).toBe(`${path}: the file changed while the check ran (it is no longer the database opened, or no longer the bytes hashed); run the check again`);
+    expect(v.databases.map((d) => [d.role, d.sha256 === '' ? '' : 'hashed'])).toEqual([['location', ''], ['operator-country', 'hashed']]);
+  });
+
+  it('make a check whose database went away an error verdict, even when no destination needed it', async () => {
+    const path = join(dir, 'geo.mmdb');
+    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+    const buffer = new DatabaseBuffer(16 << 20);
+    const geo = loadGeoDatabaseFile(path, buffer);
+    const operator = { country: loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer), asn: null };
+    rmSync(path);
+    // Both ends private: nothing is looked up, but what the verdict would cite is gone.
+    const log = ['#separator \\x09', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes',
+      '1700000000.5\t192.168.1.10\t40000\t192.168.1.1\t53\tudp\t40\t80'].join('\n');
+    const v = await checkBytes(`${log}\n`, { databases: [geo], operator });
+    expect(v.error).toBe(`${path}: cannot read GeoIP database (no such file)`);
+    expect(v.destinations.map((d) => d.status)).toEqual(['non-public']);
   });
 
   it('report a database file that disappeared when it is read again', () => {

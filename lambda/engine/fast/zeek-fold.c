@@ -682,6 +682,7 @@ static i32 put_counts_array(i32 p, const f64 *xs, i32 n) {
 /* Row d's evidence line numbers, sorted, into xs; returns how many (-1 when one is not a count). */
 static i32 evidence_of(const f64 *row, f64 *xs) {
   f64 seen = row[C_CONNECTIONS] + row[C_BLOCKED];
+  if (!is_count(seen)) return -1;
   i32 n = seen < EVIDENCE_LINES ? (i32)seen : EVIDENCE_LINES;
   for (i32 i = 0; i < n; i++) {
     xs[i] = row[C_EVIDENCE + i];

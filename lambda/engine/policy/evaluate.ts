@@ -207,13 +207,16 @@ export function evaluateAddresses(
   }
   const n = looked.length;
   const failed: unknown[] = new Array<unknown>(n).fill(undefined);
-  // One source's run: acquired once, then asked for every address not failed yet.
+  // The first source that could not be acquired: the failure when no address was looked up.
+  let unready: unknown = null;
+  // One source's run: acquired once, then asked for every address not failed yet. Acquired even
+  // with no address to ask: a source read only while in use takes the hash it is cited by then.
   const run = <S extends { acquire?(): S }>(source: S, ask: (ready: S, ip: ParsedIp, k: number) => void): void => {
-    if (n === 0) return;
     let ready: S;
     try {
       ready = source.acquire?.() ?? source;
     } catch (err) {
+      unready ??= err;
       for (let k = 0; k < n; k++) failed[k] ??= err;
       return;
     }
@@ -258,7 +261,7 @@ export function evaluateAddresses(
     for (let g = 0; g < geos.length; g++) row[g] = countries[g]![k]!;
     facts[i] = judgeLocated(ip, classes[i]!, policy, geos, row, operators[k]!, operatorCountries[k]!);
   }
-  return { facts, failure };
+  return { facts, failure: failure ?? unready };
 }
 
 /** A judgement and the warning that goes with it. */

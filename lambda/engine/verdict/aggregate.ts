@@ -325,6 +325,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private readonly destExtras: (DestinationExtras | undefined)[] = [];
   private readonly listener: FoldListener | null;
   private readonly rowWriter: RowWriter | null;
+  private settledOnce = false;
   private readonly sharedBuffer: ArrayBufferLike | null;
 
   constructor(
@@ -608,7 +609,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
       pending.push(ep);
       ips.push(this.epIps[ep]!);
     }
-    if (pending.length === 0) return;
+    // The first settle asks the sources even with nothing to settle: one read only while in use
+    // is checked (and hashed) here, where a failure still makes an error verdict.
+    if (pending.length === 0 && this.settledOnce) return;
+    this.settledOnce = true;
     const { facts, failure } = evaluateAddresses(ips, this.policy, this.geos, this.operator);
     for (let k = 0; k < pending.length; k++) {
       this.epFacts[pending[k]!] = facts[k];

@@ -315,18 +315,19 @@ class VerdictBytesWriter {
 }
 
 /**
- * Writes list entries `from`, `from + 1`, ... of `n` (each on its own line) until the buffer holds
- * `chunkBytes` or the list ends; returns the next entry's index. The loop is here, not in the
+ * Writes list entries `from`, `from + 1`, ... of `n` (each on its own line), at least one, until the
+ * buffer holds `chunkBytes` or the list ends; returns the next entry's index. The loop is here, not in the
  * generator, so the generator is never optimised around it (and deoptimised on the next key).
  */
 function writeEntries(out: JsonBytes, entry: (i: number) => void, from: number, n: number, chunkBytes: number): number {
   let i = from;
-  while (i < n && out.pos < chunkBytes) {
+  // At least one: a chunk size of 0 (or NaN) still ends.
+  do {
     out.encoded(ITEM_INDENT);
     entry(i);
     out.encoded(i < n - 1 ? ITEM_END : LAST_ITEM_END);
     i++;
-  }
+  } while (i < n && out.pos < chunkBytes);
   return i;
 }
 

@@ -223,6 +223,10 @@ describe('Zeek fast path', () => {
     expect(Buffer.concat(got[0]).equals(alone)).toBe(true);
     expect(Buffer.concat(got[1]).equals(alone)).toBe(true);
     expect(JSON.parse(alone.toString('utf8')).destinations).toHaveLength(3000);
+    // Any chunk size ends, even none: then an entry a chunk.
+    for (const size of [0, -1, Number.NaN]) {
+      expect(Buffer.concat(Array.from(serializeVerdictBytes(v, size), (c) => Buffer.from(c))).equals(alone)).toBe(true);
+    }
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {
