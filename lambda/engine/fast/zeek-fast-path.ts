@@ -34,6 +34,7 @@ interface FoldExports {
   set_out(out: number): void;
   put_destination_counts(d: number, p: number): number;
   put_evidence(d: number, p: number): number;
+  put_destination_lists(d: number, p: number): number;
   put_violation_counts(d: number, p: number): number;
 }
 
@@ -150,6 +151,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
       busy: false,
       destinationCounts: (d, p) => fold.put_destination_counts(d, p),
       evidence: (d, p) => fold.put_evidence(d, p),
+      destinationLists: (d, p) => fold.put_destination_lists(d, p),
       violationCounts: (d, p) => fold.put_violation_counts(d, p),
     };
     return { rows: this.rows, listener: this, writer };

@@ -731,6 +731,41 @@ i32 put_destination_counts(i32 d, i32 p) {
   return put_counts_array(p, ports, n);
 }
 
+/**
+ * Destination d's `,"protocols":[...],"hostnames":[],"apps":[],"evidenceLines":[...]`, for a
+ * destination with no names, no apps and no protocols but tcp, udp and icmp (the caller knows):
+ * at out[p]; returns the end, or -1 with nothing written.
+ */
+EXPORT(put_destination_lists)
+i32 put_destination_lists(i32 d, i32 p) {
+  const f64 *row = rows + (u32)d * ROW;
+  f64 lines[EVIDENCE_LINES];
+  i32 n = evidence_of(row, lines);
+  f64 mask = row[C_PROTO_MASK];
+  if (n < 0 || !is_count(mask) || mask > 2147483647.0) return -1;
+  i32 m = (i32)mask;
+  /* Sorted by name, as JavaScript sorts them: icmp, tcp, udp. */
+  static const char *const names[3] = {"\"icmp\"", "\"tcp\"", "\"udp\""};
+  static const i32 which[3] = {2, 0, 1};
+  i32 bits[3];
+  for (i32 k = 0; k < 3; k++) {
+    bits[k] = proto_bit[which[k]];
+    if (bits[k] >= 0 && (m & (1 << bits[k])) != 0) m &= ~(1 << bits[k]);
+    else bits[k] = -1;
+  }
+  if (m != 0) return -1; /* a protocol only JavaScript can name */
+  p = put_lit(p, ",\"protocols\":[");
+  i32 any = 0;
+  for (i32 k = 0; k < 3; k++) {
+    if (bits[k] < 0) continue;
+    if (any) out[p++] = ',';
+    p = put_lit(p, names[k]);
+    any = 1;
+  }
+  p = put_lit(p, "],\"hostnames\":[],\"apps\":[],\"evidenceLines\":");
+  return put_counts_array(p, lines, n);
+}
+
 /** Destination d's `,"evidenceLines":[...]` at out[p]; returns the end, or -1 with nothing written. */
 EXPORT(put_evidence)
 i32 put_evidence(i32 d, i32 p) {

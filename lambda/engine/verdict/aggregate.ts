@@ -128,6 +128,11 @@ export interface RowWriter {
   destinationCounts(d: number, p: number): number;
   /** `,"evidenceLines":[...]`. */
   evidence(d: number, p: number): number;
+  /**
+   * `,"protocols":[...]` through `,"evidenceLines":[...]`: for a destination with no names or apps
+   * and no protocol but tcp, udp and icmp.
+   */
+  destinationLists(d: number, p: number): number;
   /** A violation's `,"bytesSent":`, `,"connections":` and `,"evidenceLines":`. */
   violationCounts(d: number, p: number): number;
 }
@@ -160,6 +165,11 @@ export interface DestinationTable {
   readonly rowWriter?: RowWriter;
   /** Whether the row writer can write destination `i` (all its ports are in its row). */
   rowWritable?(i: number): boolean;
+  /**
+   * Whether destination `i` is plain: nothing outside its row (no names, apps or further ports
+   * or protocols), and no protocol but tcp, udp and icmp. The row writer writes its lists too.
+   */
+  rowPlain?(i: number): boolean;
 }
 
 /** A table over destinations held as objects. */
@@ -657,6 +667,17 @@ export class Aggregator implements RecordSink, AggregateTotals {
     // Only while the rows are the ones the writer reads (shared rows never move).
     if (writer === null || this.rows.buffer !== this.sharedBuffer) return table;
     const extras = this.destExtras;
-    return { ...table, rowWriter: writer, rowWritable: (d) => extras[d]?.ports === undefined };
+    const rows = this.rows;
+    let known = 0;
+    for (const name of ['tcp', 'udp', 'icmp']) {
+      const bit = this.protocolBits.get(name);
+      if (bit !== undefined) known |= 1 << bit;
+    }
+    return {
+      ...table,
+      rowWriter: writer,
+      rowWritable: (d) => extras[d]?.ports === undefined,
+      rowPlain: (d) => extras[d] === undefined && (rows[d * ROW + C_PROTO_MASK]! & ~known) === 0,
+    };
   }
 }

@@ -282,11 +282,14 @@ export class DestinationList {
 
   /**
    * Loads the `k`th destination in verdict order into `c`. With `lean`, a destination the row
-   * writer can write is loaded without the numbers it writes (`c.row` is then its row).
+   * writer can write is loaded without the numbers it writes (`c.row` is then its row), and a
+   * plain one without its lists either (`c.plain`).
    */
   load(c: DestinationCursor, k: number, lean = false): void {
     const i = this.order[k]!;
-    c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names, lean && this.writable(i) ? i : -1);
+    const row = lean && this.writable(i) ? i : -1;
+    const plain = row >= 0 && this.names === undefined && (this.table.rowPlain?.(i) ?? false);
+    c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names, row, plain);
   }
 
   private writable(i: number): boolean {
@@ -339,6 +342,11 @@ export class DestinationCursor implements VerdictDestination {
    * {@link loadCounts} and {@link loadEvidence} load them after all (the writer could not).
    */
   row = -1;
+  /**
+   * Loaded lean, and plain (see DestinationTable.rowPlain): its protocols are not loaded either,
+   * its names and apps are none; {@link loadProtocols} loads the protocols after all.
+   */
+  plain = false;
   private readonly portsSorted: number[] = [];
   private readonly protocolsSorted: string[] = [];
   private readonly evidenceSorted: number[] = [];
@@ -350,17 +358,22 @@ export class DestinationCursor implements VerdictDestination {
     status: DestinationStatus,
     names: ReadonlyMap<string, readonly string[]> | undefined,
     row = -1,
+    plain = false,
   ): void {
     this.row = row;
+    this.plain = plain;
     this.source = d;
     this.loadViolationFields(d, status, names);
     const f = d.facts;
     this.countries = f.countries;
     this.addressClass = f.addressClass;
     if (row < 0) this.loadCounts();
-    const protocols = d.protocols;
-    this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(copyInto(protocols, this.protocolsSorted));
-    this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
+    if (plain) {
+      this.apps = NONE;
+    } else {
+      this.loadProtocols();
+      this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
+    }
     this.disputed = f.disputed;
     this.warning = warningOf(d, status);
   }
@@ -368,6 +381,7 @@ export class DestinationCursor implements VerdictDestination {
   /** Loads the fields a {@link VerdictViolation} has, from destination `d` (a violation). */
   loadViolation(d: DestinationAggregate, names: ReadonlyMap<string, readonly string[]> | undefined, row = -1): void {
     this.row = row;
+    this.plain = false;
     this.source = d;
     this.loadViolationFields(d, 'violation', names);
     this.rule ??= 'violation';
@@ -385,6 +399,12 @@ export class DestinationCursor implements VerdictDestination {
     this.lastSeenMs = d.lastSeenMs;
     const ports = d.ports;
     this.ports = ports.length === 0 ? NO_NUMBERS : sortNumbersInto(ports, this.portsSorted);
+  }
+
+  /** Loads the protocols a plain load left to the row writer. */
+  loadProtocols(): void {
+    const protocols = this.source!.protocols;
+    this.protocols = protocols.length < 2 ? (protocols as string[]) : sortStrings(copyInto(protocols, this.protocolsSorted));
   }
 
   /** Loads the evidence lines (and bytes sent and connections) a lean load left to the row writer. */

@@ -104,6 +104,8 @@ const DESTINATION_FIXED_BOUND =
   1 + 5 + 6 * NUMBER_BOUND;
 /** At most the bytes of a row's ports (those in the row: {@link INLINE_PORTS}). */
 const ROW_PORTS_BOUND = numsBound(new Array<number>(INLINE_PORTS).fill(0));
+/** At most the bytes of a plain row's protocols (tcp, udp and icmp). */
+const ROW_PROTOCOLS_BOUND = strsBound(['icmp', 'tcp', 'udp']);
 /** At most the bytes of a row's evidence lines. */
 const ROW_EVIDENCE_BOUND = numsBound(new Array<number>(MAX_EVIDENCE_LINES).fill(0));
 /** A violation's field names and punctuation and its numbers, at most. */
@@ -166,6 +168,8 @@ class VerdictBytesWriter {
     const cursor = d instanceof DestinationCursor ? d : null;
     // Loaded lean: its numbers are still in its row (at most the inline ports, ten evidence lines).
     const row = cursor !== null ? cursor.row : -1;
+    // Plain: its protocols (tcp, udp, icmp at most) are still in its row, its names and apps none.
+    const plain = cursor !== null && cursor.plain;
     const times = cursor !== null ? 2 * ISO_BOUND : strBound(d.firstSeen) + strBound(d.lastSeen);
     const countries = this.countries(d.countries);
     const bound =
@@ -177,7 +181,7 @@ class VerdictBytesWriter {
       strBound(d.rule) +
       times +
       (row >= 0 ? ROW_PORTS_BOUND : numsBound(d.ports)) +
-      strsBound(d.protocols) +
+      (plain ? ROW_PROTOCOLS_BOUND : strsBound(d.protocols)) +
       strsBound(d.hostnames) +
       strsBound(d.apps) +
       (row >= 0 ? ROW_EVIDENCE_BOUND : numsBound(d.evidenceLines)) +
@@ -225,24 +229,30 @@ class VerdictBytesWriter {
       p = putEncoded(view, p, D_PORTS);
       p = putNums(buf, p, d.ports);
     }
-    p = putEncoded(view, p, D_PROTOCOLS);
-    buf[p++] = LBRACKET;
-    for (let i = 0; i < d.protocols.length; i++) {
-      if (i > 0) buf[p++] = COMMA;
-      p = putEncoded(view, p, this.repeated(d.protocols[i]!));
-    }
-    buf[p++] = RBRACKET;
-    p = putEncoded(view, p, D_HOSTNAMES);
-    p = putStrs(buf, p, d.hostnames);
-    p = putEncoded(view, p, D_APPS);
-    p = putStrs(buf, p, d.apps);
-    const evidence = rows !== null ? rows.evidence(row, p) : -1;
-    if (evidence >= 0) {
-      p = evidence;
+    const listed = rows !== null && plain ? rows.destinationLists(row, p) : -1;
+    if (listed >= 0) {
+      p = listed;
     } else {
-      if (row >= 0) cursor!.loadEvidence();
-      p = putEncoded(view, p, D_EVIDENCE);
-      p = putNums(buf, p, d.evidenceLines);
+      if (plain) cursor!.loadProtocols();
+      p = putEncoded(view, p, D_PROTOCOLS);
+      buf[p++] = LBRACKET;
+      for (let i = 0; i < d.protocols.length; i++) {
+        if (i > 0) buf[p++] = COMMA;
+        p = putEncoded(view, p, this.repeated(d.protocols[i]!));
+      }
+      buf[p++] = RBRACKET;
+      p = putEncoded(view, p, D_HOSTNAMES);
+      p = putStrs(buf, p, d.hostnames);
+      p = putEncoded(view, p, D_APPS);
+      p = putStrs(buf, p, d.apps);
+      const evidence = rows !== null ? rows.evidence(row, p) : -1;
+      if (evidence >= 0) {
+        p = evidence;
+      } else {
+        if (row >= 0) cursor!.loadEvidence();
+        p = putEncoded(view, p, D_EVIDENCE);
+        p = putNums(buf, p, d.evidenceLines);
+      }
     }
     p = putEncoded(view, p, D_DISPUTED);
     p = putBool(buf, p, d.disputed);
