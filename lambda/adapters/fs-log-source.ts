@@ -6,6 +6,8 @@ import { readZeekDnsNames, type NameIndex } from '../engine/names/zeek-dns';
 
 /** Read size for local files: large chunks keep per-chunk overhead negligible. */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
+/** Buffers a regular file is read into in turn (so reads in flight: one fewer). */
+const READ_BUFFERS = 3;
 
 /** Explains a filesystem error in one line. */
 export function describeFsError(path: string, err: unknown): string {
@@ -40,38 +42,57 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
 }
 
 /**
- * A file's bytes in chunks of {@link FILE_CHUNK_BYTES}, read alternately into two buffers: each
- * chunk is valid until the next is asked for, which is all the engine needs (runCheck), and the
- * next chunk is read (on libuv's thread pool) while the engine works on this one. A fresh buffer
- * per chunk made a large log cost page faults and garbage in proportion to its size; one buffer
- * left the engine waiting for every read.
+ * A file's bytes in chunks of {@link FILE_CHUNK_BYTES}, read in turn into {@link READ_BUFFERS}
+ * buffers: each chunk is valid until the next is asked for, which is all the engine needs
+ * (runCheck), and the next chunks are read (on libuv's thread pool) while the engine works on this
+ * one. A fresh buffer per chunk made a large log cost page faults and garbage in proportion to its
+ * size; one buffer left the engine waiting for every read, and one read ahead still left it
+ * waiting whenever the reading thread was slow to be scheduled.
+ *
+ * A regular file is read at explicit offsets, so several reads may be in flight; anything else (a
+ * pipe, a device) is read at its position, one read at a time, which keeps the order.
  */
 async function* readReusing(handle: FileHandle): AsyncGenerator<Uint8Array> {
-  const bufs = [Buffer.allocUnsafe(FILE_CHUNK_BYTES), Buffer.allocUnsafe(FILE_CHUNK_BYTES)];
-  // One read in flight at a time, so reading at the file's position keeps the order (and works
-  // for pipes and devices, which have no positions).
+  const positioned = (await handle.stat()).isFile();
+  const count = positioned ? READ_BUFFERS : 2;
+  const bufs = Array.from({ length: count }, () => Buffer.allocUnsafe(FILE_CHUNK_BYTES));
+  let offset = 0;
   const readInto = (buf: Buffer): Promise<number> => {
-    const p = handle.read(buf, 0, buf.length, null).then((r) => r.bytesRead);
+    const p = handle.read(buf, 0, buf.length, positioned ? offset : null).then((r) => r.bytesRead);
+    if (positioned) offset += buf.length;
     // Handled here too: a read still in flight when the consumer stops must not become an
     // unhandled rejection (it is awaited, and its error thrown, when the chunk is asked for).
     p.catch(() => undefined);
     return p;
   };
-  let pending: Promise<number> | null = readInto(bufs[0]!);
-  let which = 0;
+  // Reads in flight, oldest first: one per buffer but the one the engine holds.
+  const pending: Promise<number>[] = [];
+  let next = 0;
+  const ahead = positioned ? count - 1 : 1;
   try {
+    while (pending.length < ahead) {
+      pending.push(readInto(bufs[next]!));
+      next = (next + 1) % count;
+    }
     for (;;) {
-      const bytesRead: number = await pending;
-      pending = null;
+      const which = (next - pending.length + count) % count;
+      const bytesRead: number = await pending[0]!;
+      pending.shift();
       if (bytesRead === 0) return;
+      // The buffer the engine held until now is free: read into it.
+      pending.push(readInto(bufs[next]!));
+      next = (next + 1) % count;
       const buf = bufs[which]!;
-      which ^= 1;
-      pending = readInto(bufs[which]!);
+      // A short read of a regular file is its end (or it shrank): nothing read after it counts.
+      if (positioned && bytesRead < buf.length) {
+        yield buf.subarray(0, bytesRead);
+        return;
+      }
       yield buf.subarray(0, bytesRead);
     }
   } finally {
     // Never close the file under a read.
-    if (pending !== null) await pending.catch(() => undefined);
+    await Promise.all(pending.map((p) => p.catch(() => undefined)));
     await handle.close();
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,18 @@ describe('openLogFile', () => {
       expect(copies.every((c) => c.length <= FILE_CHUNK_BYTES)).toBe(true);
     },
   );
+
+  it('reads a named pipe (which has no offsets) whole and in order', async () => {
+    const { path } = patterned('into-fifo', 2 * FILE_CHUNK_BYTES + 77);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo], { stdio: 'ignore' });
+    const written = new Promise((r) => writer.on('close', r));
+    const copies: Buffer[] = [];
+    for await (const chunk of await openLogFile(fifo)) copies.push(Buffer.from(chunk));
+    expect(await written).toBe(0);
+    expect(Buffer.concat(copies).equals(patterned('into-fifo', 2 * FILE_CHUNK_BYTES + 77).bytes)).toBe(true);
+  });
 
   it('closes the file when the consumer stops early, with a read still in flight', async () => {
     const { path } = patterned('early', 4 * FILE_CHUNK_BYTES);
