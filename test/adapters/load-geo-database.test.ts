@@ -12,6 +12,7 @@ import {
   loadGeoDatabaseFile,
 } from '../../lambda/adapters/load-geo-database';
 import { GeoDatabaseError } from '../../lambda/engine/errors';
+import type { GeoLookup } from '../../lambda/engine/geo/geo-lookup';
 import { parseIp, type ParsedIp } from '../../lambda/engine/net/ip';
 import { verdictJson } from '../../lambda/engine/verdict/serialize';
 import { checkBytes, fixture, policyOf } from '../helpers/engine';
@@ -27,6 +28,18 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'residency-dbbuf-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A copy of the first bundled database at `dir/geo.mmdb`, opened into a shared buffer, and the
+ * operator-country database opened after it (which then holds the buffer).
+ */
+function copiedAndDisplaced(): { path: string; geo: GeoLookup; other: GeoLookup } {
+  const path = join(dir, 'geo.mmdb');
+  copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
+  const buffer = new DatabaseBuffer(16 << 20);
+  const geo = loadGeoDatabaseFile(path, buffer);
+  return { path, geo, other: loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer) };
+}
 
 describe('databases sharing one buffer', () => {
   it('answer as databases held in memory do, whichever was read last (lookups may alternate)', () => {
@@ -71,11 +84,7 @@ describe('databases sharing one buffer', () => {
   });
 
   it('cite the hash of the bytes looked up in: a file changed before its first lookup is hashed as it is then', () => {
-    const path = join(dir, 'geo.mmdb');
-    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
-    const buffer = new DatabaseBuffer(16 << 20);
-    const geo = loadGeoDatabaseFile(path, buffer);
-    loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
+    const { path, geo } = copiedAndDisplaced();
     // The same database with one byte of the (unread) separator after its search tree changed:
     // same type, build date and size, other bytes.
     const bytes = readFileSync(path);
@@ -88,11 +97,7 @@ describe('databases sharing one buffer', () => {
   });
 
   it('refuse a file that became another database before its first lookup', () => {
-    const path = join(dir, 'geo.mmdb');
-    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
-    const buffer = new DatabaseBuffer(16 << 20);
-    const geo = loadGeoDatabaseFile(path, buffer);
-    loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer);
+    const { path, geo } = copiedAndDisplaced();
     copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
     expect(() => geo.countryOf(parseIp('8.8.8.8')!)).toThrow(`${path}: the file changed while the check ran`);
     // Nothing of it is cited; and it stays refused, even if the file changes back.
@@ -102,11 +107,8 @@ describe('databases sharing one buffer', () => {
   });
 
   it('make a check whose database changed before its lookups an error verdict, citing no hash for it', async () => {
-    const path = join(dir, 'geo.mmdb');
-    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
-    const buffer = new DatabaseBuffer(16 << 20);
-    const geo = loadGeoDatabaseFile(path, buffer);
-    const operator = { country: loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer), asn: null };
+    const { path, geo, other } = copiedAndDisplaced();
+    const operator = { country: other, asn: null };
     copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[1]!), path);
     const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { databases: [geo], operator });
     expect(v.error).toBe(`${path}: the file changed while the check ran (it is no longer the database opened, or no longer the bytes hashed); run the check again`);
@@ -114,11 +116,8 @@ describe('databases sharing one buffer', () => {
   });
 
   it('make a check whose database went away an error verdict, even when no destination needed it', async () => {
-    const path = join(dir, 'geo.mmdb');
-    copyFileSync(bundledDatabasePath(BUNDLED_DATABASES[0]!), path);
-    const buffer = new DatabaseBuffer(16 << 20);
-    const geo = loadGeoDatabaseFile(path, buffer);
-    const operator = { country: loadGeoDatabaseFile(bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), buffer), asn: null };
+    const { path, geo, other } = copiedAndDisplaced();
+    const operator = { country: other, asn: null };
     rmSync(path);
     // Both ends private: nothing is looked up, but what the verdict would cite is gone.
     const log = ['#separator \\x09', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes',

@@ -679,6 +679,12 @@ static i32 put_counts_array(i32 p, const f64 *xs, i32 n) {
   return p;
 }
 
+/* `,"evidenceLines":[...]` from the n lines of evidence_of. */
+static i32 put_evidence_lines(i32 p, const f64 *lines, i32 n) {
+  p = put_lit(p, ",\"evidenceLines\":");
+  return put_counts_array(p, lines, n);
+}
+
 /* Row d's evidence line numbers, sorted, into xs; returns how many (-1 when one is not a count). */
 static i32 evidence_of(const f64 *row, f64 *xs) {
   f64 seen = row[C_CONNECTIONS] + row[C_BLOCKED];
@@ -762,8 +768,8 @@ i32 put_destination_lists(i32 d, i32 p) {
     p = put_lit(p, names[k]);
     any = 1;
   }
-  p = put_lit(p, "],\"hostnames\":[],\"apps\":[],\"evidenceLines\":");
-  return put_counts_array(p, lines, n);
+  p = put_lit(p, "],\"hostnames\":[],\"apps\":[]");
+  return put_evidence_lines(p, lines, n);
 }
 
 /** Destination d's `,"evidenceLines":[...]` at out[p]; returns the end, or -1 with nothing written. */
@@ -772,8 +778,7 @@ i32 put_evidence(i32 d, i32 p) {
   f64 lines[EVIDENCE_LINES];
   i32 n = evidence_of(rows + (u32)d * ROW, lines);
   if (n < 0) return -1;
-  p = put_lit(p, ",\"evidenceLines\":");
-  return put_counts_array(p, lines, n);
+  return put_evidence_lines(p, lines, n);
 }
 
 /**
@@ -790,6 +795,5 @@ i32 put_violation_counts(i32 d, i32 p) {
   p = put_count(p, row[C_SENT]);
   p = put_lit(p, ",\"connections\":");
   p = put_count(p, row[C_CONNECTIONS]);
-  p = put_lit(p, ",\"evidenceLines\":");
-  return put_counts_array(p, lines, n);
+  return put_evidence_lines(p, lines, n);
 }
