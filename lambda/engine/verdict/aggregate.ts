@@ -336,7 +336,6 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private readonly listener: FoldListener | null;
   private readonly rowWriter: RowWriter | null;
   private settledOnce = false;
-  private readonly sharedBuffer: ArrayBufferLike | null;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -347,7 +346,6 @@ export class Aggregator implements RecordSink, AggregateTotals {
   ) {
     this.listener = shared?.listener ?? null;
     this.rowWriter = shared?.writer ?? null;
-    this.sharedBuffer = shared?.rows.buffer ?? null;
     if (shared) {
       if (shared.rows.length < maxDestinations * ROW) throw new Error('shared rows are smaller than the destination limit');
       this.rows = shared.rows;
@@ -663,9 +661,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
       this.rows, this.destEndpoint, this.epFacts, this.destExtras, this.protocolNames,
     );
     const table: DestinationTable = { size: this.destCount, at: (d) => view.moveTo(d) };
+    // A writer comes with shared rows, which never move: it reads the rows this table reads.
     const writer = this.rowWriter;
-    // Only while the rows are the ones the writer reads (shared rows never move).
-    if (writer === null || this.rows.buffer !== this.sharedBuffer) return table;
+    if (writer === null) return table;
     const extras = this.destExtras;
     const rows = this.rows;
     let known = 0;
