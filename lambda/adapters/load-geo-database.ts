@@ -263,7 +263,7 @@ function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
     try {
       bytes = readFileSync(path);
     } catch (err) {
-      throw new GeoDatabaseError(`${path}: cannot read ASN table (${(err as Error).message})`, { cause: err });
+      throw readFailure(path, 'ASN table', err);
     }
     return new AsnTable(ASN_TABLE_NAME, bytes);
   }
@@ -298,13 +298,11 @@ export interface CheckSources {
  * inputs keep each database in memory, read and hashed once.
  */
 export function loadCheckSources(paths: readonly string[], options: { shareBuffer: boolean }): CheckSources {
-  if (!options.shareBuffer) return { databases: loadGeoDatabases(paths), operator: loadOperatorSources() };
-  const geoPaths = paths.length > 0 ? paths : BUNDLED_DATABASES.map(bundledDatabasePath);
-  const operatorCountry = bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY);
-  const asn = asnTablePath();
-  const shared = new DatabaseBuffer(Math.max(...[...geoPaths, operatorCountry, asn].map(sizeOf)));
-  return {
-    databases: geoPaths.map((path) => loadGeoDatabaseFile(path, shared)),
-    operator: { country: loadGeoDatabaseFile(operatorCountry, shared), asn: loadAsnTable(asn, shared) },
-  };
+  let shared: DatabaseBuffer | undefined;
+  if (options.shareBuffer) {
+    // Sized once, for the largest file it will hold.
+    const files = [...(paths.length > 0 ? paths : BUNDLED_DATABASES.map(bundledDatabasePath)), bundledDatabasePath(BUNDLED_OPERATOR_COUNTRY), asnTablePath()];
+    shared = new DatabaseBuffer(Math.max(...files.map(sizeOf)));
+  }
+  return { databases: loadGeoDatabases(paths, shared), operator: loadOperatorSources(shared) };
 }
