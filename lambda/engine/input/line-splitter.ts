@@ -59,8 +59,16 @@ export class LineSplitter {
         this.addCarry(chunk, 0, len);
         return;
       }
-      this.addCarry(chunk, 0, nl);
-      this.flushCarry();
+      if (this.blocks !== null && !this.overLong && this.carryBytes + nl <= this.maxLineBytes + 1) {
+        // The line that spans chunks goes to the block handler too, whole, with its `\n`.
+        const line = Buffer.concat([...this.carry, chunk.subarray(0, nl + 1)], this.carryBytes + nl + 1);
+        this.carry = [];
+        this.carryBytes = 0;
+        this.blocks.block(line, 0, line.length, this);
+      } else {
+        this.addCarry(chunk, 0, nl);
+        this.flushCarry();
+      }
       pos = nl + 1;
     }
     if (this.blocks !== null) {
