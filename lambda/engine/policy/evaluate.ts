@@ -197,6 +197,42 @@ export function evaluateAddresses(
   const classes: AddressClass[] = new Array<AddressClass>(ips.length);
   // The addresses that are looked up, and each source's answers for them.
   const looked: number[] = [];
+  classifyAll(ips, policy, facts, classes, looked);
+  const n = looked.length;
+  const failed: unknown[] = new Array<unknown>(n).fill(undefined);
+  // Each source acquired once, then asked for every address not failed yet. Acquired even with
+  // no address to ask: a source read only while in use takes the hash it is cited by then.
+  const asked: Asked = { ips, looked, failed, unready: null };
+  const countries = geos.map(() => new Array<string | null>(n).fill(null));
+  for (let g = 0; g < geos.length; g++) {
+    const geo = acquired(geos[g]!, asked);
+    if (geo !== null) askCountries(geo, asked, countries[g]!);
+  }
+  const operators = new Array<AsnInfo | null>(n).fill(null);
+  if (operator.asn !== null) {
+    const asn = acquired(operator.asn, asked);
+    if (asn !== null) askOperators(asn, asked, operators);
+  }
+  const operatorCountries = new Array<string | null>(n).fill(null);
+  if (operator.country !== null) {
+    const geo = acquired(operator.country, asked);
+    if (geo !== null) askCountries(geo, asked, operatorCountries);
+  }
+  const failure = judgeAll(asked, policy, geos, classes, countries, operators, operatorCountries, facts);
+  return { facts, failure: failure ?? asked.unready };
+}
+
+// evaluateAddresses' loops over addresses, each a function of its own (optimised while it runs,
+// a loop's code would be thrown away by the code after it, which has not run yet).
+
+/** Classifies every address: facts for those not looked up, their indices in `looked` for the rest. */
+function classifyAll(
+  ips: readonly ParsedIp[],
+  policy: CompiledPolicy,
+  facts: AddressFacts[],
+  classes: AddressClass[],
+  looked: number[],
+): void {
   for (let i = 0; i < ips.length; i++) {
     const ip = ips[i]!;
     const addressClass = classifyAddress(ip);
@@ -205,52 +241,23 @@ export function evaluateAddresses(
     if (addressClass !== 'public' || local) facts[i] = unlocatedFacts(ip, addressClass, local);
     else looked.push(i);
   }
-  const n = looked.length;
-  const failed: unknown[] = new Array<unknown>(n).fill(undefined);
-  // The first source that could not be acquired: the failure when no address was looked up.
-  let unready: unknown = null;
-  // One source's run: acquired once, then asked for every address not failed yet. Acquired even
-  // with no address to ask: a source read only while in use takes the hash it is cited by then.
-  const run = <S extends { acquire?(): S }>(source: S, ask: (ready: S, ip: ParsedIp, k: number) => void): void => {
-    let ready: S;
-    try {
-      ready = source.acquire?.() ?? source;
-    } catch (err) {
-      unready ??= err;
-      for (let k = 0; k < n; k++) failed[k] ??= err;
-      return;
-    }
-    for (let k = 0; k < n; k++) {
-      if (failed[k] !== undefined) continue;
-      try {
-        ask(ready, ips[looked[k]!]!, k);
-      } catch (err) {
-        failed[k] = err;
-      }
-    }
-  };
-  const countries = geos.map(() => new Array<string | null>(n).fill(null));
-  for (let g = 0; g < geos.length; g++) {
-    const answers = countries[g]!;
-    run(geos[g]!, (geo, ip, k) => {
-      answers[k] = geo.countryOf(ip);
-    });
-  }
-  const operators = new Array<AsnInfo | null>(n).fill(null);
-  if (operator.asn !== null) {
-    run(operator.asn, (asn, ip, k) => {
-      operators[k] = asn.lookup(ip);
-    });
-  }
-  const operatorCountries = new Array<string | null>(n).fill(null);
-  if (operator.country !== null) {
-    run(operator.country, (geo, ip, k) => {
-      operatorCountries[k] = geo.countryOf(ip);
-    });
-  }
+}
+
+/** Judges every address looked up from its sources' answers; returns the first failed lookup's error, or null. */
+function judgeAll(
+  asked: Asked,
+  policy: CompiledPolicy,
+  geos: readonly GeoLookup[],
+  classes: readonly AddressClass[],
+  countries: readonly (readonly (string | null)[])[],
+  operators: readonly (AsnInfo | null)[],
+  operatorCountries: readonly (string | null)[],
+  facts: AddressFacts[],
+): unknown {
+  const { ips, looked, failed } = asked;
   let failure: unknown = null;
   const row: (string | null)[] = new Array<string | null>(geos.length);
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < looked.length; k++) {
     const i = looked[k]!;
     const ip = ips[i]!;
     if (failed[k] !== undefined) {
@@ -261,7 +268,57 @@ export function evaluateAddresses(
     for (let g = 0; g < geos.length; g++) row[g] = countries[g]![k]!;
     facts[i] = judgeLocated(ip, classes[i]!, policy, geos, row, operators[k]!, operatorCountries[k]!);
   }
-  return { facts, failure: failure ?? unready };
+  return failure;
+}
+
+/** The addresses of an evaluateAddresses batch that are looked up, and how their lookups went. */
+interface Asked {
+  ips: readonly ParsedIp[];
+  /** Which of `ips` are looked up: the k-th lookup is of ips[looked[k]]. */
+  looked: readonly number[];
+  /** The k-th lookup's failure (undefined while none): asked of no further source. */
+  failed: unknown[];
+  /** The first source that could not be acquired: the failure when no address was looked up. */
+  unready: unknown;
+}
+
+// One loop per kind of source, not one for all with a callback: each stays monomorphic, and is
+// optimised once.
+
+/** The source ready for lookups, or null when it cannot be (every lookup of the batch failed with why). */
+function acquired<S extends { acquire?(): S }>(source: S, asked: Asked): S | null {
+  try {
+    return source.acquire?.() ?? source;
+  } catch (err) {
+    asked.unready ??= err;
+    const failed = asked.failed;
+    for (let k = 0; k < failed.length; k++) failed[k] ??= err;
+    return null;
+  }
+}
+
+function askCountries(geo: GeoLookup, asked: Asked, answers: (string | null)[]): void {
+  const { ips, looked, failed } = asked;
+  for (let k = 0; k < looked.length; k++) {
+    if (failed[k] !== undefined) continue;
+    try {
+      answers[k] = geo.countryOf(ips[looked[k]!]!);
+    } catch (err) {
+      failed[k] = err;
+    }
+  }
+}
+
+function askOperators(asn: AsnLookup, asked: Asked, answers: (AsnInfo | null)[]): void {
+  const { ips, looked, failed } = asked;
+  for (let k = 0; k < looked.length; k++) {
+    if (failed[k] !== undefined) continue;
+    try {
+      answers[k] = asn.lookup(ips[looked[k]!]!);
+    } catch (err) {
+      failed[k] = err;
+    }
+  }
 }
 
 /** A judgement and the warning that goes with it. */

@@ -611,22 +611,34 @@ export class Aggregator implements RecordSink, AggregateTotals {
   settle(): void {
     const pending: number[] = [];
     const ips: ParsedIp[] = [];
+    this.unsettled(pending, ips);
+    // The first settle asks the sources even with nothing to settle: one read only while in use
+    // is checked (and hashed) here, where a failure still makes an error verdict.
+    if (pending.length === 0 && this.settledOnce) return;
+    this.settledOnce = true;
+    const { facts, failure } = evaluateAddresses(ips, this.policy, this.geos, this.operator);
+    this.storeFacts(pending, facts);
+    if (failure !== null) throw failure;
+  }
+
+  // settle's loops, each a function of its own: optimised while it runs, a loop's code would be
+  // thrown away by the code after it, which has not run yet.
+
+  /** The destinations' endpoints not settled yet, and their addresses. */
+  private unsettled(pending: number[], ips: ParsedIp[]): void {
     for (let d = 0; d < this.destCount; d++) {
       const ep = this.destEndpoint[d]!;
       if (this.epFacts[ep] !== undefined) continue;
       pending.push(ep);
       ips.push(this.epIps[ep]!);
     }
-    // The first settle asks the sources even with nothing to settle: one read only while in use
-    // is checked (and hashed) here, where a failure still makes an error verdict.
-    if (pending.length === 0 && this.settledOnce) return;
-    this.settledOnce = true;
-    const { facts, failure } = evaluateAddresses(ips, this.policy, this.geos, this.operator);
+  }
+
+  private storeFacts(pending: readonly number[], facts: readonly AddressFacts[]): void {
     for (let k = 0; k < pending.length; k++) {
       this.epFacts[pending[k]!] = facts[k];
       this.epIps[pending[k]!] = null;
     }
-    if (failure !== null) throw failure;
   }
 
   /** Every destination's totals, in order of first sight. */

@@ -678,8 +678,7 @@ function breakTies(order: number[], rank: Uint8Array, sent: Float64Array, byAll:
     let end = k + 1;
     while (end < n && rank[order[end]!] === rank[order[k]!] && sent[order[end]!] === sent[order[k]!]) end++;
     if (end - k > 16) {
-      const run = order.slice(k, end).sort(byAll);
-      for (let j = 0; j < run.length; j++) order[k + j] = run[j]!;
+      sortRun(order, k, end, byAll);
     } else {
       // Mostly two or three: insertion sort in place.
       for (let j = k + 1; j < end; j++) {
@@ -696,10 +695,16 @@ function breakTies(order: number[], rank: Uint8Array, sent: Float64Array, byAll:
   }
 }
 
+/** Sorts order[k, end) by `byAll` (a long run: rare, so not in breakTies' loop, which it would deoptimise). */
+function sortRun(order: number[], k: number, end: number, byAll: (a: number, b: number) => number): void {
+  const run = order.slice(k, end).sort(byAll);
+  for (let j = 0; j < run.length; j++) order[k + j] = run[j]!;
+}
+
 function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['countries'] {
   type Row = Verdict['countries'][number];
   // Country, then status rank: no key string per destination. No country and '' share a row.
-  const byCountry = new Map<string, (Row | undefined)[]>();
+  const byCountry = new Map<string, (Row | null)[]>();
   const rows: Row[] = [];
   const rank = c.rank;
   for (let k = 0; k < order.length; k++) {
@@ -707,12 +712,13 @@ function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['
     const country = c.countries[i]!;
     let byStatus = byCountry.get(country ?? '');
     if (!byStatus) {
-      byStatus = [];
+      // One slot per status, filled: a read past the end (or of a hole) would deoptimise the loop.
+      byStatus = new Array<Row | null>(STATUS_BY_RANK.length).fill(null);
       byCountry.set(country ?? '', byStatus);
     }
     const r = rank[i]!;
-    let row = byStatus[r];
-    if (!row) {
+    let row = byStatus[r]!;
+    if (row === null) {
       row = { country, status: STATUS_BY_RANK[r]!, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0 };
       byStatus[r] = row;
       rows.push(row);
@@ -771,14 +777,13 @@ function header(b: BuildInput): Pick<Verdict, 'tool' | 'checkedAt' | 'input' | '
   };
 }
 
-/** The verdict of a completed check. */
-export function buildVerdict(b: BuildInput): Verdict {
-  const { agg } = b;
-  const table = agg.destinationTable();
-  const columns = destinationColumns(table);
-  const { rank } = columns;
-  const order = sortDestinations(rank, columns.sent, columns.conns, columns.ips);
-  // One pass for the violations, the warnings and the byte totals (added in verdict order).
+/**
+ * One pass in verdict order: the violations, the warnings and the byte totals (added in that
+ * order). A function of its own, so that the loop's optimised code is not thrown away by what
+ * follows it in buildVerdict.
+ */
+function inVerdictOrder(columns: DestinationColumns, order: readonly number[]) {
+  const rank = columns.rank;
   const violationOrder: number[] = [];
   const warnings: Verdict['warnings'] = [];
   let bytesSent = 0;
@@ -796,6 +801,18 @@ export function buildVerdict(b: BuildInput): Verdict {
     const warning = columns.warnings[i]!;
     if (warning !== null) warnings.push({ ip: columns.ips[i]!, rule: warning });
   }
+  return { violationOrder, warnings, bytesSent, bytesReceived, bytesSentViolating };
+}
+
+/** The verdict of a completed check. */
+export function buildVerdict(b: BuildInput): Verdict {
+  const { agg } = b;
+  const table = agg.destinationTable();
+  const columns = destinationColumns(table);
+  const { rank } = columns;
+  const order = sortDestinations(rank, columns.sent, columns.conns, columns.ips);
+  // One pass for the violations, the warnings and the byte totals (added in verdict order).
+  const { violationOrder, warnings, bytesSent, bytesReceived, bytesSentViolating } = inVerdictOrder(columns, order);
   const verdict: Verdict = {
     schemaVersion: VERDICT_SCHEMA_VERSION,
     compliant: violationOrder.length === 0,
