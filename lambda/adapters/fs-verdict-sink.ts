@@ -1,5 +1,5 @@
 /** Writes verdicts (and reports) into a local folder. */
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /**
@@ -25,33 +25,46 @@ export class VerdictNamer {
   }
 }
 
+/** Temporary files made so far by this process (see writeOutputPieces). */
+let partialFiles = 0;
+
 /** Writes `DIR/<name><suffix>` and returns its path. */
 export function writeOutput(dir: string, name: string, suffix: string, content: string): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}${suffix}`);
-  writeFileSync(path, content);
-  return path;
+  return writeOutputPieces(dir, name, suffix, [content]);
 }
 
 /**
  * Writes `DIR/<name><suffix>` from pieces of text or bytes (a large verdict never becomes one
  * string). Each piece is written before the next is asked for, so byte pieces may share one
  * reused buffer (as `serializeVerdictBytes` hands them out).
+ *
+ * The file appears whole or not at all: the pieces go to a temporary file beside it, renamed over
+ * it once complete. A write that fails (or is interrupted) leaves any earlier file of that name as
+ * it was, never a truncated verdict that still parses up to where it stopped.
  */
 export function writeOutputPieces(dir: string, name: string, suffix: string, pieces: Iterable<string | Uint8Array>): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}${suffix}`);
-  const fd = openSync(path, 'w');
+  // Short, whatever the name's length (which may be near the file system's limit), and unique.
+  const partial = join(dir, `.residency-${process.pid}-${++partialFiles}.partial`);
+  let done = false;
   try {
-    for (const piece of pieces) {
-      if (typeof piece === 'string') {
-        writeSync(fd, piece);
-        continue;
+    const fd = openSync(partial, 'w');
+    try {
+      for (const piece of pieces) {
+        if (typeof piece === 'string') {
+          writeSync(fd, piece);
+          continue;
+        }
+        for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at);
       }
-      for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at);
+    } finally {
+      closeSync(fd);
     }
+    renameSync(partial, path);
+    done = true;
   } finally {
-    closeSync(fd);
+    if (!done) rmSync(partial, { force: true });
   }
   return path;
 }

@@ -1,0 +1,54 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+
+describe('writeOutputPieces', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-sink-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes text and byte pieces in order, reusing one buffer, and leaves only the file', () => {
+    const shared = Buffer.alloc(3);
+    function* pieces(): Generator<string | Uint8Array> {
+      yield '{"a":';
+      shared.write('123');
+      yield shared;
+      shared.write('456');
+      yield shared;
+      yield '}\n';
+    }
+    const path = writeOutputPieces(join(dir, 'out'), 'x.log', '.verdict.json', pieces());
+    expect(path).toBe(join(dir, 'out', 'x.log.verdict.json'));
+    expect(readFileSync(path, 'utf8')).toBe('{"a":123456}\n');
+    expect(readdirSync(join(dir, 'out'))).toEqual(['x.log.verdict.json']);
+  });
+
+  it('replaces an earlier file whole', () => {
+    writeOutput(dir, 'x.log', '.verdict.json', 'old verdict, longer than the new one\n');
+    writeOutput(dir, 'x.log', '.verdict.json', 'new\n');
+    expect(readFileSync(join(dir, 'x.log.verdict.json'), 'utf8')).toBe('new\n');
+    expect(readdirSync(dir)).toEqual(['x.log.verdict.json']);
+  });
+
+  it('leaves an earlier file as it was, and no partial file, when writing fails midway', () => {
+    const earlier = join(dir, 'x.log.verdict.json');
+    writeFileSync(earlier, '{"compliant":true}\n');
+    function* failing(): Generator<string> {
+      yield '{"compliant":';
+      throw new Error('serialization failed');
+    }
+    expect(() => writeOutputPieces(dir, 'x.log', '.verdict.json', failing())).toThrow('serialization failed');
+    expect(readFileSync(earlier, 'utf8')).toBe('{"compliant":true}\n');
+    expect(readdirSync(dir)).toEqual(['x.log.verdict.json']);
+  });
+
+  it('writes a name at the file system limit (the temporary name does not grow with it)', () => {
+    const name = 'n'.repeat(255 - '.verdict.json'.length);
+    const path = writeOutput(dir, name, '.verdict.json', '{}\n');
+    expect(readFileSync(path, 'utf8')).toBe('{}\n');
+    expect(readdirSync(dir)).toEqual([`${name}.verdict.json`]);
+  });
+});
