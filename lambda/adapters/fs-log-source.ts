@@ -5,7 +5,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../engine/errors';
 import { readZeekDnsNames, type NameIndex } from '../engine/names/zeek-dns';
 
-/** Read size for pipes and standard input: large chunks keep per-chunk overhead negligible. */
+/**
+ * Read size for named pipes and devices (standard input is Node's own stream): large chunks keep
+ * per-chunk overhead negligible.
+ */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 /**
  * Read size for regular files: small enough that the buffer stays in the core's cache while the
@@ -41,14 +44,37 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
     const st = await fsp.stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const handle = await fsp.open(path, 'r');
-    return readReusing(handle);
+    return closedIfUnread(handle, readReusing(handle));
   } catch (err) {
     throw new InputError(describeFsError(path, err), { cause: err });
   }
 }
 
 /**
- * A file's bytes as chunks of one reused buffer: each chunk is valid until the next is asked for,
+ * The chunks of `chunks`, and the file closed even when they are stopped before the first one is
+ * asked for (a generator's body, and so its `finally`, never runs then): a check that fails before
+ * reading (say, an unknown --format) must not leave its log open.
+ */
+function closedIfUnread(handle: FileHandle, chunks: AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
+  let started = false;
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: () => {
+      started = true;
+      return chunks.next();
+    },
+    return: async (value?: unknown) => {
+      if (!started) {
+        started = true;
+        await handle.close();
+      }
+      return chunks.return(value);
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+/**
+ * A file's bytes as chunks of reused buffers: each chunk is valid until the next is asked for,
  * which is all the engine needs (runCheck). A fresh buffer per chunk made a large log cost page
  * faults and garbage in proportion to its size.
  *
@@ -59,8 +85,8 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
  * hand-offs saved, and on one core the pool only adds switches. The event loop still turns every
  * {@link TURN_BYTES}.
  *
- * Anything else (a pipe, a device) is read at its position, a chunk ahead of the engine, which
- * keeps the order.
+ * Anything else (a pipe, a device) is read at its position, a chunk ahead of the engine (two
+ * buffers in turn), which keeps the order.
  */
 async function* readReusing(handle: FileHandle): AsyncGenerator<Uint8Array> {
   try {
@@ -76,13 +102,12 @@ async function* readRegular(fd: number): AsyncGenerator<Uint8Array> {
   let offset = 0;
   let sinceTurn = 0;
   for (;;) {
+    // Only a read of nothing is the end: some file systems (network, FUSE) may read short.
     const bytesRead = readSync(fd, buf, 0, buf.length, offset);
     if (bytesRead === 0) return;
     offset += bytesRead;
     sinceTurn += bytesRead;
     yield buf.subarray(0, bytesRead);
-    // A short read of a regular file is its end (or it shrank): nothing read after it counts.
-    if (bytesRead < buf.length) return;
     if (sinceTurn >= TURN_BYTES) {
       sinceTurn = 0;
       await nextTurn();

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE_CHUNK_BYTES, openLogFile, REGULAR_CHUNK_BYTES } from '../../lambda/adapters/fs-log-source';
@@ -10,6 +10,9 @@ describe('openLogFile', () => {
     dir = mkdtempSync(join(tmpdir(), 'residency-fs-source-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** How many files this process has open. */
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
 
   /** A file of `n` bytes in which every byte depends on its offset, so a misplaced chunk shows. */
   function patterned(name: string, n: number): { path: string; bytes: Buffer } {
@@ -32,17 +35,20 @@ describe('openLogFile', () => {
     'yields a file of %i bytes whole and in order, each chunk intact until the next is asked for',
     async (n) => {
       const { path, bytes } = patterned(`f${n}`, n);
+      const fdsBefore = openFds();
       const copies: Buffer[] = [];
       const source = await openLogFile(path);
       for await (const chunk of source) {
-        // Read ahead happens while the consumer holds this chunk: it must not change under it.
+        // Whatever the reader does while the consumer holds this chunk, it must not change under it.
         const before = Buffer.from(chunk);
         await new Promise((r) => setTimeout(r, 5));
         expect(Buffer.compare(before, chunk)).toBe(0);
         copies.push(before);
       }
       expect(Buffer.concat(copies).equals(bytes)).toBe(true);
-      expect(copies.every((c) => c.length <= FILE_CHUNK_BYTES)).toBe(true);
+      // A regular file comes in small chunks (that stay in cache), never more than one read's worth.
+      expect(copies.every((c) => c.length <= REGULAR_CHUNK_BYTES)).toBe(true);
+      expect(openFds()).toBe(fdsBefore);
     },
   );
 
@@ -74,15 +80,14 @@ describe('openLogFile', () => {
     expect(Buffer.concat(copies).equals(patterned('into-fifo', 2 * FILE_CHUNK_BYTES + 77).bytes)).toBe(true);
   });
 
-  it('closes the file when the consumer stops early, with a read still in flight', async () => {
-    const { path } = patterned('early', 4 * FILE_CHUNK_BYTES);
+  /** Stops after `take` chunks (0: before asking for any); the reader must close the file. */
+  async function stopEarly(path: string, take: number): Promise<void> {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => void unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
     try {
       const it = (await openLogFile(path))[Symbol.asyncIterator]();
-      const first = await it.next();
-      expect(first.done).toBe(false);
+      for (let i = 0; i < take; i++) expect((await it.next()).done).toBe(false);
       await it.return?.();
       expect((await it.next()).done).toBe(true);
       await new Promise((r) => setTimeout(r, 20));
@@ -90,6 +95,26 @@ describe('openLogFile', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  }
+
+  it.each([0, 1, 2])('closes a file when the consumer stops after %i chunks', async (take) => {
+    const { path } = patterned(`early${take}`, 4 * REGULAR_CHUNK_BYTES);
+    const before = openFds();
+    await stopEarly(path, take);
+    expect(openFds()).toBe(before);
+  });
+
+  it('closes a named pipe when the consumer stops early, with a read still in flight', async () => {
+    const { path } = patterned('into-early-fifo', 4 * FILE_CHUNK_BYTES);
+    const fifo = join(dir, 'early-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo], { stdio: 'ignore' });
+    const written = new Promise((r) => writer.on('close', r));
+    const before = openFds();
+    await stopEarly(fifo, 1);
+    expect(openFds()).toBe(before);
+    // The writer, its reader gone, ends too (SIGPIPE), rather than hang.
+    await written;
   });
 
   it('names the file when it cannot be opened', async () => {
