@@ -2,7 +2,7 @@
  * The file-system side of `residency audit`: the logs under a folder, the earlier verdicts of a
  * run folder, and the run folder a new audit writes (`OUT/audits/<timestamp>/`).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseDiffableVerdict, type DiffableVerdict } from '../engine/audit/diff';
 import { OUTPUT_FILE, runFolderName } from '../engine/audit/audit-paths';
@@ -14,7 +14,7 @@ import { InputError, UsageError } from '../engine/errors';
 import { serializeVerdictBytes } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
 import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from './fs-log-source';
-import { VerdictNamer, verdictBaseName, writeOutputPieces } from './fs-verdict-sink';
+import { VerdictNamer, verdictBaseName, writeOutput, writeOutputPieces } from './fs-verdict-sink';
 
 /** The logs under a folder, and how many entries were skipped as not logs. */
 export interface FolderListing {
@@ -84,8 +84,8 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * Opens a log of the folder: a small one is read at once (a 1 MiB stream buffer per file made
- * audits of many small logs spend their time collecting garbage), a large one streamed.
+ * Opens a log of the folder: a small one (up to 1 MiB) is read at once (a stream buffer per file
+ * made audits of many small logs spend their time collecting garbage), a large one streamed.
  */
 export async function openAuditLog(path: string): Promise<AsyncIterable<Uint8Array>> {
   const size = statSync(path, { throwIfNoEntry: false })?.size;
@@ -134,8 +134,8 @@ export class FsAuditRun {
   /** Writes summary.json, summary.md and summary.html; returns the path of summary.json. */
   writeSummary(summary: AuditSummary): string {
     const json = writeOutputPieces(this.dir, 'summary', '.json', auditSummaryJson(summary));
-    writeFileSync(join(this.dir, 'summary.md'), renderAuditMarkdown(summary));
-    writeFileSync(join(this.dir, 'summary.html'), renderAuditHtml(summary));
+    writeOutput(this.dir, 'summary', '.md', renderAuditMarkdown(summary));
+    writeOutput(this.dir, 'summary', '.html', renderAuditHtml(summary));
     return json;
   }
 }

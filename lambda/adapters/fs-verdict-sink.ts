@@ -1,6 +1,16 @@
 /** Writes verdicts (and reports) into a local folder. */
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { ResidencyError } from '../engine/errors';
+
+/** An output file could not be written; the message names it. */
+export class OutputError extends ResidencyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OutputError';
+  }
+}
 
 /**
  * A safe file name for the verdict of an input: the input's base name (never a path, so nothing
@@ -25,9 +35,6 @@ export class VerdictNamer {
   }
 }
 
-/** Temporary files made so far by this process (see writeOutputPieces). */
-let partialFiles = 0;
-
 /** Writes `DIR/<name><suffix>` and returns its path. */
 export function writeOutput(dir: string, name: string, suffix: string, content: string): string {
   return writeOutputPieces(dir, name, suffix, [content]);
@@ -38,18 +45,19 @@ export function writeOutput(dir: string, name: string, suffix: string, content: 
  * string). Each piece is written before the next is asked for, so byte pieces may share one
  * reused buffer (as `serializeVerdictBytes` hands them out).
  *
- * The file appears whole or not at all: the pieces go to a temporary file beside it, renamed over
- * it once complete. A write that fails (or is interrupted) leaves any earlier file of that name as
- * it was, never a truncated verdict that still parses up to where it stopped.
+ * The pieces go to a new temporary file beside it, renamed over the name once complete: a write
+ * that fails, or a process stopped while writing, leaves any earlier file of that name as it was,
+ * never a truncated verdict that still parses up to where it stopped. (So an earlier file is
+ * replaced, not rewritten: a symbolic link at the name becomes the file, with the usual mode.)
+ * A failure to write is an {@link OutputError} naming the file.
  */
 export function writeOutputPieces(dir: string, name: string, suffix: string, pieces: Iterable<string | Uint8Array>): string {
-  mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}${suffix}`);
-  // Short, whatever the name's length (which may be near the file system's limit), and unique.
-  const partial = join(dir, `.residency-${process.pid}-${++partialFiles}.partial`);
-  let done = false;
+  let partial: string | null = null;
   try {
-    const fd = openSync(partial, 'w');
+    mkdirSync(dir, { recursive: true });
+    let fd: number;
+    [fd, partial] = openPartial(dir);
     try {
       for (const piece of pieces) {
         if (typeof piece === 'string') {
@@ -62,9 +70,52 @@ export function writeOutputPieces(dir: string, name: string, suffix: string, pie
       closeSync(fd);
     }
     renameSync(partial, path);
-    done = true;
-  } finally {
-    if (!done) rmSync(partial, { force: true });
+    partial = null;
+  } catch (err) {
+    if (partial !== null) rmSync(partial, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('E')) {
+      throw new OutputError(`${path}: cannot write (${writeFailure(code, err as Error)})`, { cause: err });
+    }
+    throw err;
   }
   return path;
+}
+
+/**
+ * A new temporary file in `dir`, open for writing: short whatever the output's name (which may be
+ * near the file system's limit), and never one that exists (another process, even one with the
+ * same process number in another container sharing the folder, or a link planted there).
+ */
+function openPartial(dir: string): [number, string] {
+  for (let attempt = 1; ; attempt++) {
+    const partial = join(dir, `.residency-${process.pid}-${randomBytes(6).toString('hex')}.partial`);
+    try {
+      return [openSync(partial, 'wx'), partial];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
+    }
+  }
+}
+
+/** Why a file could not be written, in words. */
+function writeFailure(code: string, err: Error): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EISDIR':
+      return 'a directory has that name';
+    case 'ENOTDIR':
+    case 'EEXIST': // (from making the folder: a file has its name)
+      return 'a file is in the way of its folder';
+    default:
+      return err.message;
+  }
 }

@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+import { OutputError, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 
 describe('writeOutputPieces', () => {
   let dir: string;
@@ -50,5 +50,19 @@ describe('writeOutputPieces', () => {
     const path = writeOutput(dir, name, '.verdict.json', '{}\n');
     expect(readFileSync(path, 'utf8')).toBe('{}\n');
     expect(readdirSync(dir)).toEqual([`${name}.verdict.json`]);
+  });
+
+  it('names the file it cannot write, in words, and leaves no partial file', () => {
+    mkdirSync(join(dir, 'x.log.verdict.json'));
+    const write = (): string => writeOutput(dir, 'x.log', '.verdict.json', '{}\n');
+    expect(write).toThrow(OutputError);
+    expect(write).toThrow(`${join(dir, 'x.log.verdict.json')}: cannot write (a directory has that name)`);
+    expect(readdirSync(dir)).toEqual(['x.log.verdict.json']);
+
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, '');
+    expect(() => writeOutput(join(file, 'out'), 'x.log', '.verdict.json', '{}\n')).toThrow(
+      `${join(file, 'out', 'x.log.verdict.json')}: cannot write (a file is in the way of its folder)`,
+    );
   });
 });

@@ -115,6 +115,16 @@ describe('residency check (end to end)', () => {
       expect(v).toMatchObject({ compliant: false, error: expect.stringMatching(/unknown log format/) });
     });
 
+    it('an output folder that cannot be made names the verdict file', () => {
+      const dir = tempDir();
+      const blocker = join(dir, 'out');
+      writeFileSync(blocker, 'a file where the folder should be\n');
+      const r = runCli(['check', POP3, '-j', 'us', '-o', blocker, '-q']);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(/^residency: .*out\/conn-pop3\.tsv\.log\.verdict\.json: cannot write \(a file is in the way of its folder\)$/);
+    });
+
     it('a bad policy file names the field', () => {
       const dir = tempDir();
       const policy = join(dir, 'policy.json');
