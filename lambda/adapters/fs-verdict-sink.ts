@@ -72,8 +72,14 @@ export function writeOutputPieces(dir: string, name: string, suffix: string, pie
     renameSync(partial, path);
     partial = null;
   } catch (err) {
-    if (partial !== null) rmSync(partial, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
+    if (partial !== null) {
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // The failure being reported is the write's.
+      }
+    }
+    const code = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
     if (typeof code === 'string' && code.startsWith('E')) {
       throw new OutputError(`${path}: cannot write (${writeFailure(code, err as Error)})`, { cause: err });
     }

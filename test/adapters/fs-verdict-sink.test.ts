@@ -43,6 +43,19 @@ describe('writeOutputPieces', () => {
     expect(() => writeOutputPieces(dir, 'x.log', '.verdict.json', failing())).toThrow('serialization failed');
     expect(readFileSync(earlier, 'utf8')).toBe('{"compliant":true}\n');
     expect(readdirSync(dir)).toEqual(['x.log.verdict.json']);
+    // Whatever is thrown comes through as it was.
+    function* throwsUndefined(): Generator<string> {
+      yield '{';
+      throw undefined;
+    }
+    let caught: unknown = 'nothing';
+    try {
+      writeOutputPieces(dir, 'x.log', '.verdict.json', throwsUndefined());
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeUndefined();
+    expect(readdirSync(dir)).toEqual(['x.log.verdict.json']);
   });
 
   it('writes a name at the file system limit (the temporary name does not grow with it)', () => {
