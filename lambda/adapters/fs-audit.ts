@@ -13,7 +13,7 @@ import type { AuditSummary } from '../engine/audit/summary';
 import { InputError, UsageError } from '../engine/errors';
 import { serializeVerdictBytes } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
-import { describeFsError, FILE_CHUNK_BYTES, openLogFile } from './fs-log-source';
+import { describeFsError, openLogFile } from './fs-log-source';
 import { VerdictNamer, verdictBaseName, writeOutput, writeOutputPieces } from './fs-verdict-sink';
 
 /** The logs under a folder, and how many entries were skipped as not logs. */
@@ -83,13 +83,17 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
+/** A log of the folder up to this size is read at once, not streamed. */
+const READ_AT_ONCE_BYTES = 1024 * 1024;
+
 /**
- * Opens a log of the folder: a small one (up to 1 MiB) is read at once (a stream buffer per file
- * made audits of many small logs spend their time collecting garbage), a large one streamed.
+ * Opens a log of the folder: a small one (up to {@link READ_AT_ONCE_BYTES}) is read at once (a
+ * stream buffer per file made audits of many small logs spend their time collecting garbage), a
+ * large one streamed.
  */
 export async function openAuditLog(path: string): Promise<AsyncIterable<Uint8Array>> {
   const size = statSync(path, { throwIfNoEntry: false })?.size;
-  if (size === undefined || size > FILE_CHUNK_BYTES) return openLogFile(path);
+  if (size === undefined || size > READ_AT_ONCE_BYTES) return openLogFile(path);
   try {
     return once(readFileSync(path));
   } catch (err) {
