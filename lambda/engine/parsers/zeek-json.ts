@@ -1,7 +1,13 @@
 /**
  * Zeek `conn.log` written as JSON lines (`LogAscii::use_json=T`): one object per line with flat
  * dotted keys (`"id.orig_h"`), or nested `id` objects from some shippers. Unset fields are
- * omitted. `ts` is epoch seconds, or ISO 8601 with `json_timestamps=JSON::TS_ISO8601`.
+ * omitted. `ts` is epoch seconds; integer milliseconds with `json_timestamps=JSON::TS_MILLIS`;
+ * ISO 8601 with `JSON::TS_ISO8601`.
+ *
+ * Zeek's other logs (dns, http, ssl, notice, weird...) have `id.orig_h`/`id.resp_h` too, and in
+ * JSON no `#path` line says which log a file is. Their records are not connections (a DNS query is
+ * not a transfer; an HTTP request's connection is in conn.log already), so each record is read
+ * only when it is a conn.log record: see {@link otherZeekLog}.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { jsonLineObject, parseTimestampText } from './bytes';
@@ -11,11 +17,92 @@ function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1;
 }
 
-/** Reads `ts` as epoch milliseconds. */
+/**
+ * Reads `ts` as epoch milliseconds: seconds, or milliseconds (`JSON::TS_MILLIS`) told apart by
+ * magnitude (10^11 seconds is the year 5138; 10^11 milliseconds is 1973), or ISO 8601 text.
+ */
 export function zeekTimeMs(v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v * 1000;
+  if (typeof v === 'number' && Number.isFinite(v)) return v >= 1e11 ? v : v * 1000;
   if (typeof v === 'string') return parseTimestampText(v);
   return NaN;
+}
+
+/** Fields only conn.log has among Zeek's logs: a record with one is a connection. */
+const CONN_FIELDS = [
+  'conn_state',
+  'missed_bytes',
+  'history',
+  'orig_bytes',
+  'resp_bytes',
+  'orig_pkts',
+  'resp_pkts',
+  'orig_ip_bytes',
+  'resp_ip_bytes',
+  'local_orig',
+  'local_resp',
+  'tunnel_parents',
+];
+
+/** Fields that mark another Zeek log's record, with that log's name. */
+const OTHER_LOG_FIELDS: readonly (readonly [string, string])[] = [
+  ['query', 'dns'],
+  ['qtype', 'dns'],
+  ['trans_id', 'dns'],
+  ['rcode', 'dns'],
+  ['answers', 'dns'],
+  ['method', 'http'],
+  ['uri', 'http'],
+  ['status_code', 'http'],
+  ['user_agent', 'http'],
+  ['trans_depth', 'http'],
+  ['server_name', 'ssl'],
+  ['cipher', 'ssl'],
+  ['established', 'ssl'],
+  ['note', 'notice'],
+  ['msg', 'notice'],
+  ['peer', 'weird'],
+  ['addl', 'weird'],
+  ['fuid', 'files'],
+  ['mime_type', 'files'],
+  ['auth_success', 'ssh'],
+  ['auth_attempts', 'ssh'],
+  ['mailfrom', 'smtp'],
+  ['rcptto', 'smtp'],
+  ['helo', 'smtp'],
+  ['command', 'ftp'],
+  ['reply_code', 'ftp'],
+  ['request_type', 'kerberos'],
+  ['cookie', 'rdp'],
+  ['call_id', 'sip'],
+  ['community', 'snmp'],
+  ['tunnel_type', 'tunnel'],
+  ['operation', 'dce_rpc'],
+  ['domainname', 'ntlm'],
+  ['msg_types', 'dhcp'],
+  ['analyzer', 'dpd'],
+  ['failure_reason', 'analyzer'],
+];
+
+/**
+ * Why record `o` is not a conn.log record, or null when it is one. In order: a `_path` field names
+ * the log (the json-streaming-logs package writes every log into one stream with it; conn, and
+ * filtered conn logs such as `conn_red`, are read); then a field only conn.log has makes it a
+ * connection; then a field of another log makes it that log's record. A record with neither (a
+ * reduced conn.log that keeps only addresses, ports and bytes) is read as a connection.
+ */
+export function otherZeekLog(o: Record<string, unknown>): string | null {
+  const path = o._path;
+  if (typeof path === 'string') {
+    return path === '' || path.startsWith('conn') ? null : `a Zeek ${path}.log record (_path "${path}"), not a connection`;
+  }
+  for (const f of CONN_FIELDS) if (f in o) return null;
+  for (const [f, log] of OTHER_LOG_FIELDS) {
+    if (f in o) {
+      const hint = log === 'dns' ? ' (give a dns.log beside the conn.log with --dns)' : '';
+      return `a Zeek ${log}.log record (it has "${f}"), not a connection${hint}`;
+    }
+  }
+  return null;
 }
 
 /** Parser for Zeek JSON-lines logs. */
@@ -26,6 +113,11 @@ export class ZeekJsonParser implements LineParser {
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     const o = jsonLineObject(buf, start, end, lineNo, sink);
     if (o === null) return;
+    const other = otherZeekLog(o);
+    if (other !== null) {
+      sink.skip(lineNo, other);
+      return;
+    }
     const id = (o.id && typeof o.id === 'object' ? o.id : {}) as Record<string, unknown>;
     const origIp = o['id.orig_h'] ?? id.orig_h;
     const respIp = o['id.resp_h'] ?? id.resp_h;

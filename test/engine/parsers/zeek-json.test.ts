@@ -1,0 +1,151 @@
+/**
+ * Zeek JSON lines: which records are connections (Zeek's other logs have the same `id` fields),
+ * and the timestamp spellings `LogAscii::json_timestamps` allows.
+ */
+import { ZeekJsonParser, otherZeekLog, zeekTimeMs } from '../../../lambda/engine/parsers/zeek-json';
+import { checkBytes, destination } from '../../helpers/engine';
+import { endpoints, parseAll } from './harness';
+
+const parse = (input: string) => parseAll(new ZeekJsonParser(), input);
+const jsonLines = (...records: object[]): string => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+// Records as Zeek 6 writes them with LogAscii::use_json=T (after docs.zeek.org's log examples).
+const CONN = {
+  ts: 1591367999.430166,
+  uid: 'C5bLoe2Mvxqhawzqqd',
+  'id.orig_h': '192.168.4.76',
+  'id.orig_p': 46378,
+  'id.resp_h': '31.3.245.133',
+  'id.resp_p': 80,
+  proto: 'tcp',
+  service: 'http',
+  duration: 0.25411510467529297,
+  orig_bytes: 77,
+  resp_bytes: 295,
+  conn_state: 'SF',
+  missed_bytes: 0,
+  history: 'ShADadFf',
+  orig_pkts: 6,
+  orig_ip_bytes: 397,
+  resp_pkts: 4,
+  resp_ip_bytes: 511,
+};
+const DNS = {
+  ts: 1591367999.305988,
+  uid: 'CMdzit1AMNsmfAIiQc',
+  'id.orig_h': '192.168.4.76',
+  'id.orig_p': 36844,
+  'id.resp_h': '192.168.4.1',
+  'id.resp_p': 53,
+  proto: 'udp',
+  trans_id: 8555,
+  query: 'testmyids.com',
+  qclass: 1,
+  qtype: 1,
+  rcode: 0,
+  answers: ['31.3.245.133'],
+  rejected: false,
+};
+const HTTP = {
+  ts: 1591367999.512593,
+  uid: 'C5bLoe2Mvxqhawzqqd',
+  'id.orig_h': '192.168.4.76',
+  'id.orig_p': 46378,
+  'id.resp_h': '31.3.245.133',
+  'id.resp_p': 80,
+  trans_depth: 1,
+  method: 'GET',
+  host: 'testmyids.com',
+  uri: '/',
+  user_agent: 'curl/7.47.0',
+  status_code: 200,
+};
+const NOTICE = {
+  ts: 1581392937.477193,
+  uid: 'Cpk0Nl33Zb5ZWLP1tc',
+  'id.orig_h': '185.100.59.59',
+  'id.orig_p': 6667,
+  'id.resp_h': '141.9.255.157',
+  'id.resp_p': 8080,
+  proto: 'tcp',
+  note: 'LongConnection::found',
+  msg: 'remained alive for longer than 19m55s',
+};
+
+describe('which Zeek JSON records are connections', () => {
+  it('reads conn.log records and skips, with a reason each, records of dns, http and notice logs', () => {
+    // Act
+    const r = parse(jsonLines(DNS, CONN, HTTP, NOTICE));
+
+    // Assess
+    expect(endpoints(r.flows)).toEqual(['192.168.4.76 -> 31.3.245.133']);
+    expect(r.skips).toEqual([
+      { line: 1, reason: 'a Zeek dns.log record (it has "query"), not a connection (give a dns.log beside the conn.log with --dns)' },
+      { line: 3, reason: 'a Zeek http.log record (it has "method"), not a connection' },
+      { line: 4, reason: 'a Zeek notice.log record (it has "note"), not a connection' },
+    ]);
+  });
+
+  it('goes by _path when a record has one (one stream of every log, as json-streaming-logs writes)', () => {
+    expect(otherZeekLog({ ...CONN, _path: 'conn' })).toBeNull();
+    expect(otherZeekLog({ ...CONN, _path: 'conn_red' })).toBeNull();
+    expect(otherZeekLog({ ...DNS, _path: 'dns' })).toBe('a Zeek dns.log record (_path "dns"), not a connection');
+    // _path decides even over the fields: a log a package extended with conn-like fields is still that log.
+    expect(otherZeekLog({ ...HTTP, orig_bytes: 10, _path: 'http' })).toBe('a Zeek http.log record (_path "http"), not a connection');
+  });
+
+  it('reads a reduced conn.log (addresses, ports and bytes only, or addresses alone) as connections', () => {
+    const reduced = { ts: 1591367999.4, 'id.orig_h': '10.0.0.1', 'id.orig_p': 5, 'id.resp_h': '8.8.8.8', 'id.resp_p': 53, orig_bytes: 10 };
+    const bare = { 'id.orig_h': '10.0.0.1', 'id.resp_h': '1.1.1.1' };
+    // proto alone is not enough to tell: dns.log has it too, so it neither makes nor rules out a connection.
+    const withProto = { ...bare, proto: 'udp' };
+
+    // Act
+    const r = parse(jsonLines(reduced, bare, withProto));
+
+    // Assess
+    expect(r.skips).toEqual([]);
+    expect(endpoints(r.flows)).toEqual(['10.0.0.1 -> 8.8.8.8', '10.0.0.1 -> 1.1.1.1', '10.0.0.1 -> 1.1.1.1']);
+  });
+
+  it('counts the other logs\' records as skipped in a mixed stream, and judges only the connections', async () => {
+    // Act
+    const v = await checkBytes(jsonLines({ _path: 'dns', ...DNS }, { _path: 'conn', ...CONN }, { _path: 'http', ...HTTP }));
+
+    // Assess
+    expect(v.input.format).toBe('zeek-json');
+    expect(v.totals).toMatchObject({ records: 3, connections: 1, skipped: 2, bytesSent: 77 });
+    expect(v.destinations.map((d) => d.ip)).toEqual(['31.3.245.133']);
+    expect(v.errors.map((e) => e.line)).toEqual([1, 3]);
+  });
+
+  it('gives an error verdict for a dns.log written as JSON, naming the log, as for one written as TSV', async () => {
+    // Act
+    const v = await checkBytes(jsonLines(DNS, DNS));
+
+    // Assess
+    expect(v.error).toContain(
+      'none of the 2 records could be read as zeek-json (first problem: line 1: a Zeek dns.log record (it has "query"), not a connection',
+    );
+    expect(v.totals).toMatchObject({ records: 2, skipped: 2, connections: 0 });
+  });
+});
+
+describe('Zeek JSON timestamps', () => {
+  it('reads epoch seconds (the default), milliseconds (JSON::TS_MILLIS) and ISO 8601 (JSON::TS_ISO8601) alike', () => {
+    expect(zeekTimeMs(1591367999.305)).toBeCloseTo(1591367999305, 3);
+    expect(zeekTimeMs(1591367999305)).toBe(1591367999305);
+    expect(zeekTimeMs('2020-06-05T14:39:59.305Z')).toBe(1591367999305);
+    expect(zeekTimeMs(null)).toBeNaN();
+  });
+
+  it('adds the duration, which stays in seconds, to a millisecond ts', async () => {
+    // Act
+    const v = await checkBytes(jsonLines({ ...CONN, ts: 1591367999305, duration: 2.5 }));
+
+    // Assess
+    const d = destination(v, '31.3.245.133');
+    expect(d.firstSeen).toBe('2020-06-05T14:39:59.305Z');
+    expect(d.lastSeen).toBe('2020-06-05T14:40:01.805Z');
+  });
+});
