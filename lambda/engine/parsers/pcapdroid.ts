@@ -36,7 +36,8 @@ import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
 const COMMA = 44;
-const HEADER_PREFIX = 'ipproto,';
+const QUOTE = 34;
+const IPPROTO_NAME = 'ipproto';
 
 /** Columns the parser reads, in slot order (header names compared case-insensitively). */
 const WANTED = [
@@ -70,7 +71,34 @@ const LAST_SEEN = 12;
 
 /** True when the line is a PCAPdroid connections header. */
 export function isPcapdroidHeader(line: string): boolean {
-  return /^ipproto,srcip,srcport,dstip,/i.test(line.trim());
+  const names = line.trim().split(',', 5);
+  return names.length === 5 && names.slice(0, 4).map(headerName).join(',') === 'ipproto,srcip,srcport,dstip';
+}
+
+/** A header name as compared: trimmed, unquoted (`"SrcIP"` as a spreadsheet re-saves it), lower case. */
+function headerName(field: string): string {
+  const t = field.trim();
+  const unquoted = t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
+  return unquoted.trim().toLowerCase();
+}
+
+/**
+ * Whether `buf[start, end)` starts as the PCAPdroid header does: `IPProto,` in any case, the name
+ * quoted or not (a spreadsheet that re-saves the export may quote every field). Data lines start
+ * with a number, quoted or not.
+ */
+export function startsPcapdroidHeader(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  const quoted = i < end && buf[i] === QUOTE;
+  if (quoted) i++;
+  if (end - i < IPPROTO_NAME.length) return false;
+  for (let k = 0; k < IPPROTO_NAME.length; k++) if ((buf[i + k]! | 0x20) !== IPPROTO_NAME.charCodeAt(k)) return false;
+  i += IPPROTO_NAME.length;
+  if (quoted) {
+    if (i >= end || buf[i] !== QUOTE) return false;
+    i++;
+  }
+  return i < end && buf[i] === COMMA;
 }
 
 /**
@@ -115,12 +143,9 @@ export class PcapdroidCsvParser implements LineParser {
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     start = skipBom(buf, start, end);
     if (start === end) return;
-    if (end - start >= HEADER_PREFIX.length && (buf[start] === 73 || buf[start] === 105)) {
-      const head = latin1(buf, start, start + HEADER_PREFIX.length).toLowerCase();
-      if (head === HEADER_PREFIX) {
-        this.header(utf8(buf, start, end), lineNo);
-        return;
-      }
+    if ((buf[start] === 73 || buf[start] === 105 || buf[start] === QUOTE) && startsPcapdroidHeader(buf, start, end)) {
+      this.header(utf8(buf, start, end), lineNo);
+      return;
     }
     const cols = this.cols;
     if (cols === null) {
@@ -219,10 +244,7 @@ export class PcapdroidCsvParser implements LineParser {
   }
 
   private header(line: string, lineNo: number): void {
-    const names = line
-      .trim()
-      .split(',')
-      .map((n) => n.trim().toLowerCase());
+    const names = line.trim().split(',').map(headerName);
     const cols = new Int32Array(WANTED.length);
     WANTED.forEach((name, i) => {
       cols[i] = names.indexOf(name);

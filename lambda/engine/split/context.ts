@@ -10,6 +10,7 @@
  */
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
+import { startsPcapdroidHeader } from '../parsers/pcapdroid';
 import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcHeaderLine } from '../parsers/vpc-flow';
 import type { FormatName } from '../types';
 
@@ -172,10 +173,6 @@ const vpcFlow: SplitDialect = {
   },
 };
 
-function isPcapdroidHeaderLine(buf: Buffer, start: number, end: number): boolean {
-  return end - start >= 8 && (buf[start] === 73 || buf[start] === 105) && latin1(buf, start, start + 8).toLowerCase() === 'ipproto,';
-}
-
 /** PCAPdroid CSV: a header line sets the layout whole. */
 const pcapdroid: SplitDialect = {
   tracker: () => {
@@ -183,7 +180,7 @@ const pcapdroid: SplitDialect = {
     return {
       line(buf, s, end) {
         const start = skipBom(buf, s, end);
-        if (isPcapdroidHeaderLine(buf, start, end)) lastHeader = latin1(buf, start, end);
+        if (startsPcapdroidHeader(buf, start, end)) lastHeader = latin1(buf, start, end);
       },
       seen: () => ({ kind: 'pcapdroid-csv', lastHeader }),
     };
@@ -194,7 +191,7 @@ const pcapdroid: SplitDialect = {
   },
   isLeadingLine(buf, s, end) {
     const start = skipBom(buf, s, end);
-    return start === end || isPcapdroidHeaderLine(buf, start, end);
+    return start === end || startsPcapdroidHeader(buf, start, end);
   },
 };
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
-import { PcapdroidCsvParser } from '../../../lambda/engine/parsers/pcapdroid';
+import { PcapdroidCsvParser, startsPcapdroidHeader } from '../../../lambda/engine/parsers/pcapdroid';
 import { endpoints, parseAll, total } from './harness';
 
 const FIXTURES = join(__dirname, '../../fixtures/pcapdroid');
@@ -160,6 +160,30 @@ describe('PCAPdroid CSV edge cases', () => {
     });
   });
 
+  it('reads a file re-saved with every field quoted, header included, as the file it came from', () => {
+    // Act
+    const quoted = parse(fixture('connections-synthetic-quoted.csv'));
+    const plain = parse(fixture('connections-synthetic.csv'));
+
+    // Assess
+    // (Where the addresses lie in the line differs; what they say must not.)
+    const withoutOffsets = (flows: typeof plain.flows) =>
+      flows.map((f) => ({ ...f, origIpStart: 0, origIpEnd: 0, respIpStart: 0, respIpEnd: 0 }));
+    expect(quoted.skips).toEqual([]);
+    expect(quoted.flows).toHaveLength(9);
+    expect(withoutOffsets(quoted.flows)).toEqual(withoutOffsets(plain.flows));
+  });
+
+  it('takes a header for one only when its first name is IPProto, quoted or not', () => {
+    const buf = (s: string): Buffer => Buffer.from(s);
+    for (const yes of ['IPProto,SrcIP', 'ipproto,', '"IPProto","SrcIP"', '"ipPROTO",x']) {
+      expect(startsPcapdroidHeader(buf(yes), 0, yes.length)).toBe(true);
+    }
+    for (const no of ['"IPProto,SrcIP', 'IPProto",', 'IPProtocol,', '"6","10.0.0.1"', '6,10.0.0.1', 'IPProto', '"IPProto"']) {
+      expect(startsPcapdroidHeader(buf(no), 0, no.length)).toBe(false);
+    }
+  });
+
   it('does not take an IP literal or free text in Info for a hostname', () => {
     const text = [
       HEADER,
@@ -212,6 +236,7 @@ describe('PCAPdroid CSV detection', () => {
       'connections-synthetic.csv',
       'connections-synthetic-old.csv',
       'connections-synthetic-malicious.csv',
+      'connections-synthetic-quoted.csv',
     ]) {
       const lines = fixture(f)
         .split('\n')

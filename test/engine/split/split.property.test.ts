@@ -58,6 +58,7 @@ const FIXTURES: [string, string][] = [
   ['pcapdroid', 'connections-synthetic.csv'],
   ['pcapdroid', 'connections-synthetic-old.csv'],
   ['pcapdroid', 'connections-synthetic-malicious.csv'],
+  ['pcapdroid', 'connections-synthetic-quoted.csv'],
   ['csv', 'custom-columns.csv'],
   ['csv', 'destinations-only.tsv'],
   ['csv', 'firewall-export-semicolon.csv'],
