@@ -2,8 +2,10 @@
  * AWS VPC Flow Logs as text (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html):
  * one record per line, fields separated by spaces, `-` for a value that does not apply. Files
  * delivered to S3 open with a header line naming the fields, in any custom order (version 2 and later);
- * CloudWatch Logs exports have no header and use the default version 2 order. A header line in the
- * middle (concatenated files) switches the layout.
+ * flow logs published to CloudWatch Logs have no header (the default version 2 order is read), and
+ * exported from there to S3 each line starts with the event's time
+ * (`2018-09-22T20:28:14.000Z 2 633112549318 eni-d68830d4 ...`), which is passed over. A header line
+ * in the middle (concatenated files) switches the layout.
  *
  * One record is one direction of a flow: origIp is the sender, respIp the receiver, origBytes the
  * record's `bytes`, respBytes 0 (the reply is a record of its own). Behind a NAT gateway `srcaddr`
@@ -119,12 +121,52 @@ export function vpcHeaderLine(buf: Buffer, start: number, end: number): string[]
   return vpcHeaderFields(latin1(buf, start, end));
 }
 
-/** The bounds of a VPC line as the parser reads it: without a BOM and surrounding spaces. */
+/** The bounds of a VPC line as the parser reads it: without a BOM, surrounding spaces and a CloudWatch Logs export's time. */
 export function trimVpcLine(buf: Buffer, start: number, end: number): [number, number] {
   start = skipBom(buf, start, end);
   while (start < end && buf[start] === SPACE) start++;
+  start = afterExportTime(buf, start, end);
+  while (start < end && buf[start] === SPACE) start++;
   while (end > start && buf[end - 1] === SPACE) end--;
   return [start, end];
+}
+
+/**
+ * Where a line's record starts after the time a CloudWatch Logs export to S3 puts before each
+ * event (`2018-09-22T20:28:14.000Z `: UTC, milliseconds), or `start` when it has none. No field of
+ * a flow log record is written that way (its times are epoch seconds), so a record is never taken
+ * for one.
+ */
+function afterExportTime(buf: Buffer, start: number, end: number): number {
+  // YYYY-MM-DDTHH:MM:SS, then an optional fraction, Z and a space.
+  if (end - start < 22 || buf[start + 4] !== DASH || buf[start + 10] !== T) return start;
+  for (let k = 0; k < 19; k++) {
+    const c = buf[start + k]!;
+    const want = EXPORT_TIME_SHAPE.charCodeAt(k);
+    if (want === NINE ? c < ZERO || c > NINE : c !== want) return start;
+  }
+  let i = start + 19;
+  if (buf[i] === DOT) {
+    i++;
+    const digits = i;
+    while (i < end && buf[i]! >= ZERO && buf[i]! <= NINE) i++;
+    if (i === digits) return start;
+  }
+  return i + 1 < end && buf[i] === Z && buf[i + 1] === SPACE ? i + 1 : start;
+}
+
+/** What a CloudWatch Logs export time looks like up to its seconds (9: any digit). */
+const EXPORT_TIME_SHAPE = '9999-99-99T99:99:99';
+const DASH = 45;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+const T = 84;
+const Z = 90;
+
+/** `line` without the time a CloudWatch Logs export puts before each event (see {@link afterExportTime}). */
+function withoutExportTime(line: string): string {
+  return line.replace(/^\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z +/, '');
 }
 
 /** The column layout of a header line. */
@@ -157,14 +199,14 @@ const DEFAULT_LAYOUT: Layout = layoutOf(VPC_DEFAULT_FIELDS, 0);
  * field-like name (lower case, digits, `-`) and at least one is an address field.
  */
 export function vpcHeaderFields(line: string): string[] | null {
-  const names = line.trim().split(/ +/);
+  const names = withoutExportTime(line).trim().split(/ +/);
   if (!names.every((n) => /^[a-z][a-z0-9-]*$/.test(n))) return null;
   return names.some((n) => ADDRESS_FIELDS.includes(n)) ? names : null;
 }
 
 /** True for a header-less line in the default version 2 format. */
 export function isDefaultV2Line(line: string): boolean {
-  const t = line.trim().split(/ +/);
+  const t = withoutExportTime(line).trim().split(/ +/);
   if (t.length !== VPC_DEFAULT_FIELDS.length || t[0] !== '2') return false;
   const addr = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
   const action = t[12]!;

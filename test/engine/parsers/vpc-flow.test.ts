@@ -91,6 +91,56 @@ describe('VPC flow logs, default v2 format (AWS documentation records)', () => {
   });
 });
 
+describe('VPC flow logs exported from CloudWatch Logs to S3 (a time before each event)', () => {
+  it('passes over the time and reads the default v2 record after it', () => {
+    // Act
+    const result = parse(fixture('cloudwatch-export-goaccess1341.log'));
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(result.noData).toEqual([{ line: 5, status: 'NODATA' }]);
+    expect(endpoints(result.flows)).toEqual([
+      '209.141.42.153 -> 10.155.108.192',
+      '197.46.163.49 -> 10.155.108.192',
+      '176.119.7.38 -> 10.155.108.192',
+      '134.119.193.57 -> 10.155.108.192',
+    ]);
+    // The record's own start and end, not the export's time.
+    expect(result.flows[0]).toMatchObject({
+      origPort: 54252,
+      respPort: 8088,
+      proto: 'tcp',
+      origBytes: 40,
+      firstSeenMs: 1537648094000,
+      lastSeenMs: 1537648129000,
+      app: 'eni-d68830d4',
+    });
+  });
+
+  it('passes over a time with or without its fraction, before a header too, and nothing like one', () => {
+    const record = '2 123456789010 eni-1235b8ca123456789 10.0.0.1 198.51.100.7 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK';
+    for (const time of ['2024-02-29T23:59:59.999Z ', '2024-02-29T23:59:59Z ', '2024-02-29T23:59:59.123456Z   ']) {
+      expect(endpoints(parse(time + record).flows)).toEqual(['10.0.0.1 -> 198.51.100.7']);
+    }
+    expect(endpoints(parse('2024-02-29T23:59:59Z version srcaddr dstaddr bytes\n2024-02-29T23:59:59Z 5 10.0.0.1 198.51.100.7 10\n').flows)).toEqual([
+      '10.0.0.1 -> 198.51.100.7',
+    ]);
+    // Not the export's time (no Z, a time zone, no space after it, a date alone): the line is read as it is.
+    for (const notTime of ['2024-02-29T23:59:59 ', '2024-02-29T23:59:59+00:00 ', '2024-02-29 ', '2024-02-29T23:59:59.Z ']) {
+      expect(parse(notTime + record).skips).toEqual([
+        expect.objectContaining({ line: 1, reason: 'record before a header line and not in the default format' }),
+      ]);
+    }
+    expect(parse('2024-02-29T23:59:59Z' + record).skips).toHaveLength(1);
+  });
+
+  it('is detected as VPC flow logs like the same records without the time', () => {
+    const text = fixture('cloudwatch-export-goaccess1341.log').toString('utf8');
+    expect(findFormat('vpc-flow')!.detect(text.split('\n').filter((l) => l !== ''))).toBe(0.8);
+    expect(detectFormat(text.split('\n').filter((l) => l !== ''))?.name).toBe('vpc-flow');
+  });
+});
+
 describe('VPC flow logs, custom formats', () => {
   it('reads a v3 custom order with pkt-srcaddr/pkt-dstaddr and the doc double space', () => {
     // Act

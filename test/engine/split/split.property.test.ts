@@ -55,6 +55,7 @@ const FIXTURES: [string, string][] = [
   ['vpcflow', 'custom-v3-tcpflags-awsdocs.log'],
   ['vpcflow', 'custom-v5-awsdocs.log'],
   ['vpcflow', 'custom-natgw-noversion-awsdocs.log'],
+  ['vpcflow', 'cloudwatch-export-goaccess1341.log'],
   ['pcapdroid', 'connections-synthetic.csv'],
   ['pcapdroid', 'connections-synthetic-old.csv'],
   ['pcapdroid', 'connections-synthetic-malicious.csv'],
