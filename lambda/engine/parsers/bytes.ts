@@ -66,12 +66,22 @@ export function bytesEqual(buf: Buffer, start: number, end: number, s: string): 
   return true;
 }
 
-/** Epoch seconds or milliseconds, or an ISO 8601 date, as epoch milliseconds; NaN when neither. */
+/** Numbers below this are relative times, not dates: see {@link parseTimestampText}. */
+const RELATIVE_BELOW = 1e8;
+
+/**
+ * Epoch seconds or milliseconds, or an ISO 8601 date, as epoch milliseconds; NaN when neither
+ * (a number too small to be a date included).
+ */
 export function parseTimestampText(text: string): number {
   const t = text.trim();
   if (t === '') return NaN;
   if (/^\d+(\.\d+)?$/.test(t)) {
     const n = Number(t);
+    // A number below 10^8 (March 1973 in seconds) is no date a connection log records: it is a
+    // time relative to something (Wireshark's default "seconds since the capture began"), or 0
+    // for none. Read as a date it would put the connection in 1970.
+    if (n < RELATIVE_BELOW) return NaN;
     // Ten-digit seconds run to 2286; thirteen digits are milliseconds.
     return n >= 1e11 ? n : n * 1000;
   }

@@ -57,20 +57,22 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'serverip', 'serveraddr', 'serveraddress', 'daddr', 'ipdst', 'idresph', 'respip', 'respaddr',
     'responderip', 'targetip', 'peerip', 'peeraddr', 'peeraddress', 'dstipaddr', 'destipaddr',
     'destinationipaddress', 'da',
+    // Wireshark's Statistics > Conversations, copied as CSV: A opened the conversation.
+    'addressb',
   ],
   src: [
     'srcip', 'srcaddr', 'srcaddress', 'src', 'sourceip', 'sourceaddress', 'source', 'localip',
     'localaddr', 'localaddress', 'clientip', 'clientaddr', 'clientaddress', 'saddr', 'ipsrc',
     'idorigh', 'origip', 'origaddr', 'originatorip', 'srcipaddr', 'sourceipaddress', 'deviceip',
-    'sa',
+    'sa', 'addressa',
   ],
   dst_port: [
     'dstport', 'destinationport', 'destport', 'remoteport', 'serverport', 'dport', 'idrespp',
-    'respport', 'responderport', 'targetport', 'peerport', 'dp', 'port',
+    'respport', 'responderport', 'targetport', 'peerport', 'dp', 'port', 'portb',
   ],
   src_port: [
     'srcport', 'sourceport', 'localport', 'clientport', 'sport', 'idorigp', 'origport',
-    'originatorport', 'sp',
+    'originatorport', 'sp', 'porta',
   ],
   proto: [
     'proto', 'protocol', 'transport', 'ipproto', 'ipprotocol', 'l4proto', 'l4protocol',
@@ -83,15 +85,19 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'octetsout', 'tx',
     // nfdump `-o csv`: ibyt counts the flow's own bytes (sa to da), obyt the reverse direction.
     'ibyt',
+    // Wireshark's conversations: `Bytes A → B` (`Bytes A -> B` before 3.x).
+    'bytesa→b', 'bytesa>b',
   ],
   bytes_in: [
     'bytesin', 'bytesreceived', 'bytesrcvd', 'rxbytes', 'receivedbytes', 'rcvdbytes', 'inbytes',
     'bytestoclient', 'respbytes', 'dstbytes', 'bytesdst', 'serverbytes', 'downloadbytes',
     'bytesdownload', 'downbytes', 'bytesdown', 'inboundbytes', 'bytesinbound', 'ingressbytes',
-    'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt',
+    'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt', 'bytesb→a', 'bytesb>a',
   ],
   bytes: [
     'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
+    // Wireshark's packet list exported as CSV: one packet per row, Source to Destination.
+    'length',
   ],
   start: [
     'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',

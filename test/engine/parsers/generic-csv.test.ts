@@ -10,6 +10,7 @@ import {
   normalizeColumnName,
   resolveColumns,
 } from '../../../lambda/engine/parsers/generic-csv';
+import { parseTimestampText } from '../../../lambda/engine/parsers/bytes';
 import type { ParserOptions } from '../../../lambda/engine/types';
 import { endpoints, parseAll, total } from './harness';
 
@@ -152,6 +153,62 @@ describe('generic CSV: recognised columns', () => {
       '# exported by tool X\ndst,bytes\n# comment\n8.8.8.8,1234.0\n8.8.4.4,abc\n',
     );
     expect(result.flows.map((r) => r.origBytes)).toEqual([1234, -1]);
+  });
+});
+
+describe('generic CSV: Wireshark exports', () => {
+  it('reads Statistics > Conversations copied as CSV: A to B, bytes each way, B\'s port', () => {
+    // The columns of Wireshark 4.x's IPv4 tab (3.x has no Stream ID; before 3.x arrows were "->").
+    const text = [
+      'Address A,Port A,Address B,Port B,Packets,Bytes,Stream ID,Packets A → B,Bytes A → B,Packets B → A,Bytes B → A,Rel Start,Duration,Bits/s A → B,Bits/s B → A',
+      '192.168.1.20,51000,93.184.215.14,443,12,5234,0,6,1500,6,3734,0.030000,1.2,10000,24893',
+      '198.51.100.9,40000,192.168.1.20,22,4,600,1,2,200,2,400,0.5,0.1,16000,32000',
+    ].join('\n');
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(endpoints(result.flows)).toEqual(['192.168.1.20 -> 93.184.215.14', '198.51.100.9 -> 192.168.1.20']);
+    expect(result.flows[0]).toMatchObject({ origPort: 51000, respPort: 443, origBytes: 1500, respBytes: 3734 });
+    // Rel Start is seconds into the capture, not a date: no time is read.
+    expect(result.flows[0]!.firstSeenMs).toBeNaN();
+    expect(parse('Address A,Address B,Bytes A -> B,Bytes B -> A\n10.0.0.1,8.8.8.8,70,90\n').flows[0]).toMatchObject({
+      origBytes: 70,
+      respBytes: 90,
+    });
+  });
+
+  it('reads the packet list exported as CSV: one packet a row, its Length sent by Source, relative times not read', () => {
+    const text = [
+      '"No.","Time","Source","Destination","Protocol","Length","Info"',
+      '"1","0.000000","192.168.1.20","8.8.8.8","DNS","74","Standard query 0x1a2b A example.com"',
+      '"2","0.021000","8.8.8.8","192.168.1.20","DNS","90","Standard query response 0x1a2b A example.com"',
+    ].join('\n');
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual(['192.168.1.20 -> 8.8.8.8', '8.8.8.8 -> 192.168.1.20']);
+    expect(result.flows.map((r) => r.origBytes)).toEqual([74, 90]);
+    expect(result.flows.map((r) => r.firstSeenMs)).toEqual([NaN, NaN]);
+  });
+
+  it('still reads times of day when the packet list shows them as dates', () => {
+    const text = 'Time,Source,Destination,Length\n2024-06-10 14:00:00.250000,10.0.0.1,8.8.8.8,60\n';
+    expect(parse(text).flows[0]!.firstSeenMs).toBe(Date.UTC(2024, 5, 10, 14, 0, 0, 250));
+  });
+});
+
+describe('generic CSV: times', () => {
+  it('reads numbers as epoch seconds or milliseconds, and numbers too small to be dates as no time', () => {
+    expect(parseTimestampText('1718000001.05')).toBeCloseTo(1718000001050, 3);
+    expect(parseTimestampText('1718000001050')).toBe(1718000001050);
+    expect(parseTimestampText('100000000')).toBe(1e11);
+    for (const relative of ['0', '0.021000', '86400', '99999999.9']) expect(parseTimestampText(relative)).toBeNaN();
+    expect(parseTimestampText('2024-06-10T14:00:00Z')).toBe(Date.UTC(2024, 5, 10, 14));
   });
 });
 
