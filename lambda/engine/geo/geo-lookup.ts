@@ -105,7 +105,8 @@ export function openGeoDatabase(name: string, bytes: Buffer, options: { hash?: b
   }
   const meta = reader.metadata;
   const databaseType = String(meta.databaseType ?? '');
-  if (/\b(asn|isp|connection|anonymous|domain)\b/i.test(databaseType) && !/country|city/i.test(databaseType)) {
+  // Words of the type, `_` and digits included as separators (IPinfo's `ipinfo generic_asn_free.mmdb`).
+  if (/(?:^|[^a-z])(asn|isp|connection|anonymous|domain)(?:[^a-z]|$)/i.test(databaseType) && !/country|city/i.test(databaseType)) {
     throw new GeoDatabaseError(
       `${name}: database type '${databaseType}' has no countries; give a country or city database`,
     );

@@ -207,6 +207,9 @@ describe('openGeoDatabase', () => {
     'GeoIP2-Connection-Type',
     'GeoIP2-Anonymous-IP',
     'GeoIP2-Domain',
+    // IPinfo's free ASN database names its type with underscores.
+    'ipinfo generic_asn_free.mmdb',
+    'DBIP-ASN-Lite (compat=GeoLite2-ASN)',
   ])('rejects the %s database type, which has no countries', (databaseType) => {
     // Act
     const error = geoErrorOf(() => openGeoDatabase('asn.mmdb', writeMmdb([], { databaseType })));
