@@ -45,7 +45,8 @@ Skipped (and counted): hidden files and folders, *.verdict.json, *.report.*, *.d
 another S3 endpoint.
 
 Policy (one of):
-  -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA
+  -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA (repeated,
+                           the lists add up)
       --deny LIST          countries that are always violations, e.g. foreign-adversaries
   -p, --policy FILE        a policy JSON file (see docs/policy.md)
 

@@ -30,14 +30,16 @@ Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, and any CSV whose
 header names a destination column. '-' reads standard input.
 
 Policy (one of):
-  -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA
+  -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA (repeated,
+                           the lists add up)
       --deny LIST          countries that are always violations, e.g. foreign-adversaries
   -p, --policy FILE        a policy JSON file (see docs/policy.md)
 
 Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
-      --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx
+      --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx (reads
+                           the file as generic CSV)
       --max-line-bytes N   longest line read; longer ones are skipped records (default 1048576)
       --max-bytes N        largest decoded input (default unlimited)
       --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)
@@ -123,6 +125,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const { databases, operator } = loadCheckSources(values.db ?? [], { shareBuffer: positionals.length === 1 });
   const names = await readDnsLogFiles(values.dns ?? [], '--dns expects a Zeek dns.log');
   const columns = parseColumns(values.columns);
+  // A column mapping is for generic CSV: it names the columns detection could not recognise, so
+  // it also says what the file is.
+  if (columns && values.format !== undefined && values.format !== 'generic-csv') {
+    throw new UsageError(`--columns maps generic CSV columns; it does not apply to --format ${values.format}`);
+  }
+  const format = (values.format ?? (columns ? 'generic-csv' : undefined)) as FormatName | undefined;
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);
   const namer = new VerdictNamer();
@@ -149,7 +157,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         databases,
         operator,
         ...(names ? { names } : {}),
-        format: values.format as FormatName | undefined,
+        format,
         parserOptions: columns ? { columns } : {},
         toolVersion: TOOL_VERSION,
         now: new Date(),

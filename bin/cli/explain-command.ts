@@ -54,7 +54,7 @@ export function explainCommand(argv: string[]): number {
     return ip;
   });
   const flags = values.jurisdiction === undefined && values.deny === undefined && values.policy === undefined
-    ? { jurisdiction: 'us' }
+    ? { jurisdiction: ['us'] }
     : values;
   const policy = resolvePolicy(flags);
   const databases = loadGeoDatabases(values.db ?? []);

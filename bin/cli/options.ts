@@ -2,19 +2,25 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+import { printable } from '../../lambda/engine/verdict/render-summary';
+
+/** One line on standard error about something that does not stop the command. */
+export function printWarning(message: string): void {
+  process.stderr.write(`residency: warning: ${printable(message)}\n`);
+}
 
 /** Options every policy-taking command accepts. */
 export interface PolicyFlags {
-  jurisdiction?: string;
-  deny?: string;
-  policy?: string;
+  jurisdiction?: string[];
+  deny?: string[];
+  policy?: string[];
 }
 
 /** The `parseArgs` descriptors of the policy flags. */
 export const POLICY_OPTIONS = {
-  jurisdiction: { type: 'string', short: 'j' },
-  deny: { type: 'string' },
-  policy: { type: 'string', short: 'p' },
+  jurisdiction: { type: 'string', short: 'j', multiple: true },
+  deny: { type: 'string', multiple: true },
+  policy: { type: 'string', short: 'p', multiple: true },
 } as const;
 
 /**
@@ -26,22 +32,31 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
     if (flags.jurisdiction !== undefined || flags.deny !== undefined) {
       throw new UsageError('give either --policy FILE or --jurisdiction/--deny, not both');
     }
+    if (flags.policy.length > 1) throw new UsageError('--policy: give one policy file, not several');
+    const file = flags.policy[0]!;
     let text: string;
     try {
-      text = readFileSync(flags.policy, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const preset = code === 'ENOENT' ? policyFromPreset(flags.policy) : undefined;
+      const preset = code === 'ENOENT' ? policyFromPreset(file) : undefined;
       if (preset) return compilePolicy(preset);
-      throw new PolicyError(`${flags.policy}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
+      throw new PolicyError(`${file}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
     }
-    return compilePolicy(parsePolicyJson(text, flags.policy));
+    const notes: string[] = [];
+    const policy = compilePolicy(parsePolicyJson(text, file, notes));
+    for (const note of notes) printWarning(note);
+    return policy;
   }
   if (flags.jurisdiction === undefined && flags.deny === undefined) {
     throw new UsageError('no policy: give --jurisdiction (e.g. us, eu, US,CA), --deny, or --policy FILE');
   }
+  // Repeated, a list flag adds to itself (-j us -j ca is -j us,ca), as a comma does; an empty one
+  // among them is still an error.
+  const joined = (values: string[] | undefined): string | undefined =>
+    values === undefined ? undefined : values.some((v) => v.trim() === '') ? '' : values.join(',');
   try {
-    return compilePolicy(policyFromLists(flags.jurisdiction, flags.deny));
+    return compilePolicy(policyFromLists(joined(flags.jurisdiction), joined(flags.deny)));
   } catch (err) {
     if (err instanceof PolicyError) {
       const flag = flags.deny !== undefined && /deniedCountries/.test(err.message) ? '--deny' : '--jurisdiction';

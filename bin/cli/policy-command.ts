@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, parsePolicyJson, policyFromLists } from '../../lambda/engine/policy/policy';
 import { findPolicyPreset, findPreset, listPolicyPresets, listPresets } from '../../lambda/engine/policy/presets';
+import { printWarning } from './options';
 
 export const POLICY_HELP = `Usage:
   residency policy validate <file>   check a policy file; prints the effective policy and its hash
@@ -34,7 +35,9 @@ export function policyCommand(argv: string[]): number {
       const code = (err as NodeJS.ErrnoException).code;
       throw new PolicyError(`${arg}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
     }
-    const compiled = compilePolicy(parsePolicyJson(text, arg));
+    const notes: string[] = [];
+    const compiled = compilePolicy(parsePolicyJson(text, arg, notes));
+    for (const note of notes) printWarning(note);
     process.stdout.write(`${arg}: valid policy, sha256 ${compiled.sha256}\n`);
     process.stdout.write(`${JSON.stringify(compiled.policy, null, 2)}\n`);
     return 0;

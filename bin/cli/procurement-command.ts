@@ -157,7 +157,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
   const dir = positionals[0]!;
   const policyFlags =
     values.policy === undefined && values.jurisdiction === undefined && values.deny === undefined
-      ? { policy: DEFAULT_PROCUREMENT_POLICY }
+      ? { policy: [DEFAULT_PROCUREMENT_POLICY] }
       : values;
   const policy = resolvePolicy(policyFlags);
   const { table, sha256: tableSha256 } = loadCategoryTable(values.categories ?? bundledCategoriesPath());

@@ -170,7 +170,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
 function describePolicy(policy: Policy): string {
   const parts: string[] = [];
-  if (policy.allowedCountries) parts.push(`data must stay in: ${policy.allowedCountries.join(', ')}`);
+  if (policy.allowedCountries) parts.push(policy.allowedCountries.length > 0 ? `data must stay in: ${policy.allowedCountries.join(', ')}` : 'no public destination is allowed');
   if (policy.deniedCountries.length > 0) parts.push(`never to: ${policy.deniedCountries.join(', ')}`);
   if (policy.allowCidrs.length > 0) parts.push(`allowlisted networks: ${policy.allowCidrs.join(', ')}`);
   return parts.join('; ') || 'no country restrictions';

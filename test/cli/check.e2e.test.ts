@@ -51,6 +51,68 @@ describe('residency check (end to end)', () => {
     expect(v.destinations.find((d: { ip: string }) => d.ip === '52.94.236.248')).toMatchObject({ status: 'allowed', country: 'US' });
   });
 
+  it('reads a file as generic CSV when --columns maps its columns, names detection does not know', () => {
+    // Prepare
+    const dir = tempDir();
+    const log = join(dir, 'flows.csv');
+    writeFileSync(log, 'peer,up\n114.114.114.114,500\n8.8.8.8,100\n');
+
+    // Act
+    const r = runCli(['check', log, '--columns', 'dst=peer,bytes_out=up', '-j', 'us', '-o', dir]);
+
+    // Assess
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const v = JSON.parse(readFileSync(join(dir, 'flows.csv.verdict.json'), 'utf8'));
+    expect(v.input).toMatchObject({ format: 'generic-csv', formatSource: 'option' });
+    expect(v.totals).toMatchObject({ connections: 2, bytesSent: 600, bytesSentViolating: 500 });
+    expect(v.violations.map((x: { ip: string }) => x.ip)).toEqual(['114.114.114.114']);
+  });
+
+  it('refuses --columns with a --format other than generic CSV', () => {
+    const r = runCli(['check', POP3, '--format', 'zeek-tsv', '--columns', 'dst=peer', '-j', 'us', '-o', tempDir()]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('residency: --columns maps generic CSV columns; it does not apply to --format zeek-tsv\n');
+  });
+
+  it('adds up a repeated -j, as a comma does', () => {
+    // Prepare: POP3's destination is in DE.
+    const out = tempDir();
+
+    // Act
+    const r = runCli(['check', POP3, '-j', 'us', '-j', 'de', '-o', out, '-q']);
+
+    // Assess
+    expect(r.status).toBe(0);
+    const v = JSON.parse(readFileSync(join(out, 'conn-pop3.tsv.log.verdict.json'), 'utf8'));
+    expect(v.policy.allowedCountries).toEqual(['DE', 'US']);
+  });
+
+  it('refuses an empty --deny and a repeated --policy, which would check nothing or leave one out', () => {
+    const deny = runCli(['check', POP3, '--deny', '', '-o', tempDir()]);
+    expect(deny.status).toBe(2);
+    expect(deny.stderr).toBe('residency: --deny: expected country codes or preset names, such as foreign-adversaries or CN,RU\n');
+    const twice = runCli(['check', POP3, '-p', 'us-gov-drone', '-p', 'us-gov-drone', '-o', tempDir()]);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toBe('residency: --policy: give one policy file, not several\n');
+  });
+
+  it('warns of a network in the policy written with host bits, and reads it as its network', () => {
+    // Prepare
+    const dir = tempDir();
+    const policy = join(dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ allowedCountries: ['us'], allowCidrs: ['212.227.15.166/8'] }));
+
+    // Act
+    const r = runCli(['check', POP3, '-p', policy, '-o', dir, '-q']);
+
+    // Assess
+    expect(r.stderr).toBe(
+      `residency: warning: ${policy}: allowCidrs[0]: '212.227.15.166/8' has bits set past its prefix length: read as the network 212.0.0.0/8 (one address is /32)\n`,
+    );
+    expect(r.status).toBe(0);
+  });
+
   it('reads standard input with -', () => {
     const out = tempDir();
     const r = runCli(['check', '-', '-j', 'us', '-o', out, '--json', '-q'], { input: gzipSync(readFileSync(POP3)) });

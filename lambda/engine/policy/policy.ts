@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PolicyError } from '../errors';
-import { parseCidr, type Cidr } from '../net/ip';
+import { parseCidr, parseIp, type Cidr } from '../net/ip';
 import { isCountryCode } from './countries';
 import { findPolicyPreset, findPreset } from './presets';
 
@@ -127,6 +127,39 @@ function cidrList(values: readonly string[], field: string, allowKeyword: boolea
   return [...new Set(list)].sort();
 }
 
+/**
+ * What a person should know about a policy that is valid as written: networks written with bits
+ * set past their prefix length (`114.114.114.114/8`), which are read as the network they lie in
+ * (`114.0.0.0/8`, as routers read them) though they are as often a typo for one address (`/32`).
+ * One line each, naming the field; empty when there is nothing to say.
+ */
+export function policyNotes(input: PolicyInput): string[] {
+  const notes: string[] = [];
+  for (const field of ['allowCidrs', 'localNetworks'] as const) {
+    const list = input[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((v: unknown, i) => {
+      if (typeof v !== 'string') return;
+      const cidr = parseCidr(v.trim());
+      if (cidr && hasHostBits(v.trim(), cidr)) {
+        notes.push(
+          `${field}[${i}]: '${v.trim()}' has bits set past its prefix length: read as the network ${cidr.text} (one address is /${cidr.version === 4 ? 32 : 128})`,
+        );
+      }
+    });
+  }
+  return notes;
+}
+
+/** Whether the address written in `text` differs from the network `cidr` it was parsed to. */
+function hasHostBits(text: string, cidr: Cidr): boolean {
+  const slash = text.indexOf('/');
+  const ip = parseIp(slash >= 0 ? text.slice(0, slash) : text);
+  if (ip === null) return false;
+  if (ip.version === 4) return ip.v4 !== cidr.v4;
+  return ip.groups.some((g, i) => g !== cidr.groups[i]);
+}
+
 /** Input of {@link buildPolicy}: the JSON fields of a policy file. */
 export interface PolicyInput {
   name?: unknown;
@@ -164,6 +197,9 @@ export function buildPolicy(input: PolicyInput): Policy {
   let denied = { countries: [] as string[], from: [] as string[], source: new Map<string, string>() };
   if (input.deniedCountries !== undefined) {
     if (!Array.isArray(input.deniedCountries)) throw new PolicyError('deniedCountries: expected an array');
+    if (noAllowed && input.deniedCountries.length === 0) {
+      throw new PolicyError('deniedCountries: empty, and there is no allowedCountries: the policy would check nothing');
+    }
     denied = expandCountries(input.deniedCountries, 'deniedCountries');
   }
   // 15 CFR 791.4 and PRC law treat Hong Kong and Macau as part of China; databases report them apart.
@@ -205,8 +241,11 @@ export function buildPolicy(input: PolicyInput): Policy {
   };
 }
 
-/** Parses a policy JSON document; `source` names it in errors. */
-export function parsePolicyJson(text: string, source: string): Policy {
+/**
+ * Parses a policy JSON document; `source` names it in errors, and in the {@link policyNotes}
+ * added to `notes` when given.
+ */
+export function parsePolicyJson(text: string, source: string, notes?: string[]): Policy {
   let data: unknown;
   try {
     data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -214,7 +253,9 @@ export function parsePolicyJson(text: string, source: string): Policy {
     throw new PolicyError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   try {
-    return buildPolicy(data as PolicyInput);
+    const policy = buildPolicy(data as PolicyInput);
+    if (notes) for (const note of policyNotes(data as PolicyInput)) notes.push(`${source}: ${note}`);
+    return policy;
   } catch (err) {
     if (err instanceof PolicyError) throw new PolicyError(`${source}: ${err.message}`, { cause: err });
     throw err;
@@ -232,6 +273,10 @@ export function policyFromLists(jurisdiction: string | undefined, deny: string |
   const deniedCountries = split(deny);
   if (allowedCountries && allowedCountries.length === 0) {
     throw new PolicyError('--jurisdiction: expected country codes or preset names, such as us or US,CA');
+  }
+  // An empty deny list (`--deny "$UNSET"`) would quietly check nothing when it is the only list.
+  if (deniedCountries && deniedCountries.length === 0) {
+    throw new PolicyError('--deny: expected country codes or preset names, such as foreign-adversaries or CN,RU');
   }
   return buildPolicy({ allowedCountries, deniedCountries });
 }
@@ -252,6 +297,8 @@ export function canonicalJson(value: unknown): string {
 
 function describeAllowed(policy: Policy): string {
   const list = policy.allowedCountries ?? [];
+  // `allowedCountries: []`: no public destination may be reached.
+  if (list.length === 0) return '(empty: no country is allowed)';
   if (list.length <= 8) return list.join(', ');
   return `${policy.allowedFrom.join(', ')} (${list.length} countries)`;
 }

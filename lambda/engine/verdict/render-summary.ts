@@ -44,7 +44,7 @@ function padLeft(s: string, n: number): string {
 export function describePolicy(v: Verdict): string {
   const p = v.policy;
   const parts: string[] = [];
-  if (p.allowedCountries) parts.push(`data must stay in: ${p.allowedCountries.join(', ')}`);
+  if (p.allowedCountries) parts.push(p.allowedCountries.length > 0 ? `data must stay in: ${p.allowedCountries.join(', ')}` : 'no public destination is allowed');
   if (p.deniedCountries.length > 0) parts.push(`never to: ${p.deniedCountries.join(', ')}`);
   if (p.allowCidrs.length > 0) parts.push(`allowlisted networks: ${p.allowCidrs.join(', ')}`);
   return parts.join('; ');

@@ -30,7 +30,8 @@ const policyInput: fc.Arbitrary<PolicyInput> = fc.record(
     unknown: fc.constantFrom('fail', 'warn'),
   },
   { requiredKeys: ['deniedCountries'] },
-);
+  // (Without allowedCountries an empty deny list would check nothing, which is an error.)
+).filter((p) => p.allowedCountries !== undefined || (p.deniedCountries as unknown[]).length > 0);
 
 /** Rebuilds `input` with every array shuffled (Fisher-Yates, seeded) and the keys in reverse order. */
 function reordered(input: PolicyInput, seed: number): PolicyInput {

@@ -6,6 +6,7 @@ import {
   compilePolicy,
   parsePolicyJson,
   policyFromLists,
+  policyNotes,
   type PolicyInput,
 } from '../../../lambda/engine/policy/policy';
 
@@ -193,6 +194,15 @@ describe('buildPolicy errors', () => {
       'allowedCountries[1]: expected a country code or preset name, got null',
     ],
     [{ allowedCountries: 'US' }, 'allowedCountries: expected an array'],
+    [
+      { deniedCountries: [] },
+      'deniedCountries: empty, and there is no allowedCountries: the policy would check nothing',
+    ],
+    [
+      { allowedCountries: null, deniedCountries: [] },
+      'deniedCountries: empty, and there is no allowedCountries: the policy would check nothing',
+    ],
+
     [{ deniedCountries: 'CN' }, 'deniedCountries: expected an array'],
     [{}, 'allowedCountries: a policy needs allowedCountries, deniedCountries, or both'],
     [{ name: 'x' }, 'allowedCountries: a policy needs allowedCountries, deniedCountries, or both'],
@@ -274,6 +284,40 @@ describe('buildPolicy errors', () => {
     expect(error.message).toBe(
       'allowedCountries: a policy needs allowedCountries, deniedCountries, or both',
     );
+  });
+
+  it('notes networks written with host bits (read as their network, but as often a typo for one address)', () => {
+    // Act
+    const notes = policyNotes({
+      allowedCountries: ['us'],
+      allowCidrs: ['114.114.114.114/8', '203.0.113.0/24', '2001:db8::1/64', 42],
+      localNetworks: ['non-public', ' 10.1.2.3/16 ', '10.0.0.0/8'],
+    });
+
+    // Assess
+    expect(notes).toEqual([
+      "allowCidrs[0]: '114.114.114.114/8' has bits set past its prefix length: read as the network 114.0.0.0/8 (one address is /32)",
+      "allowCidrs[2]: '2001:db8::1/64' has bits set past its prefix length: read as the network 2001:db8::/64 (one address is /128)",
+      "localNetworks[1]: '10.1.2.3/16' has bits set past its prefix length: read as the network 10.1.0.0/16 (one address is /32)",
+    ]);
+  });
+
+  it('notes nothing of networks without host bits, host routes and mapped IPv4 networks', () => {
+    expect(
+      policyNotes({
+        allowedCountries: ['us'],
+        allowCidrs: ['114.114.114.114', '114.114.114.114/32', '203.0.113.0/24', '2001:db8::/32', '::ffff:198.51.100.0/120'],
+      }),
+    ).toEqual([]);
+  });
+
+  it('accepts an empty allowed set (no public destination may be reached) and says so in its rules', () => {
+    // Act
+    const compiled = compilePolicy(buildPolicy({ allowedCountries: [] }));
+
+    // Assess
+    expect(compiled.policy.allowedCountries).toEqual([]);
+    expect(compiled.allowedLabel).toBe('(empty: no country is allowed)');
   });
 
   it('accepts allowedCountries: null beside a deny list (deny-only)', () => {
@@ -373,6 +417,15 @@ describe('policyFromLists', () => {
     expect(error.message).toBe(
       '--jurisdiction: expected country codes or preset names, such as us or US,CA',
     );
+  });
+
+  it('rejects an empty --deny, which alone would check nothing', () => {
+    for (const deny of ['', ',', ' , ']) {
+      expect(policyErrorOf(() => policyFromLists(undefined, deny)).message).toBe(
+        '--deny: expected country codes or preset names, such as foreign-adversaries or CN,RU',
+      );
+      expect(() => policyFromLists('us', deny)).toThrow(PolicyError);
+    }
   });
 
   it('rejects neither a jurisdiction nor a deny list', () => {
