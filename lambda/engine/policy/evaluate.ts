@@ -325,6 +325,8 @@ function askOperators(asn: AsnLookup, asked: Asked, answers: (AsnInfo | null)[])
 interface Judged {
   judgement: Readonly<Judgement>;
   warning: string | null;
+  /** The country the judgement is of, when not the first database's answer. */
+  judgedCountry?: string;
 }
 
 // The two rare turns of a judgement are functions of their own: kept inside judgeLocated, their
@@ -332,7 +334,9 @@ interface Judged {
 
 /**
  * Databases disagree: when one of their answers is outside the policy, the disagreement is a
- * violation (policy `disputed: fail`) or a warning.
+ * violation (policy `disputed: fail`) or a warning. Only a warning means the dispute alone fails
+ * nothing: when any database places the address in policy, it is judged by that answer, whichever
+ * database gave it (the order of `--db` must not decide).
  */
 function judgeDisputed(
   policy: CompiledPolicy,
@@ -352,7 +356,14 @@ function judgeDisputed(
   if (!outside) return { judgement, warning };
   const disputedRule = `databases disagree (${said}); ${outside.j.rule}`;
   if (policy.policy.disputed === 'fail') return { judgement: { status: 'violation', rule: disputedRule }, warning };
-  return { judgement, warning: `${disputedRule} (policy disputed: warn)` };
+  const disputedWarning = `${disputedRule} (policy disputed: warn)`;
+  if (judgement.status !== 'allowed') {
+    for (const c of distinct) {
+      const j = judgeCountry(c, policy);
+      if (j.status === 'allowed') return { judgement: j, warning: disputedWarning, judgedCountry: c };
+    }
+  }
+  return { judgement, warning: disputedWarning };
 }
 
 /** An allowed address whose operator is registered in a denied country: a violation (policy `operator: fail`) or a warning. */
@@ -407,11 +418,13 @@ function judgeLocated(
     rule = `${cidr.text} is in allowCidrs`;
   } else {
     let judgement: Readonly<Judgement> = judgeCountry(country, policy);
+    let judgedCountry = country;
     warning = judgement.status === 'unknown' ? judgement.rule : null;
     if (disputed) {
       const d = judgeDisputed(policy, geos, answers, judgement, warning);
       judgement = d.judgement;
       warning = d.warning;
+      judgedCountry = d.judgedCountry ?? country;
     }
     if (
       judgement.status === 'allowed' &&
@@ -419,7 +432,7 @@ function judgeLocated(
       policy.denied.has(operatorCountry) &&
       policy.policy.operator !== 'off'
     ) {
-      const o = judgeOperator(policy, country, asn, asOrganization, operatorCountry, judgement, warning);
+      const o = judgeOperator(policy, judgedCountry, asn, asOrganization, operatorCountry, judgement, warning);
       judgement = o.judgement;
       warning = o.warning;
     }

@@ -427,6 +427,31 @@ describe('evaluateAddress when location databases disagree', () => {
     expect(facts).toMatchObject({ disputed: true, status: 'allowed', rule: null, warning: null });
   });
 
+  it('under disputed: warn, judges by an answer in policy whichever database gave it, and warns', () => {
+    // Act: the database in policy listed first, then last.
+    const usFirst = evaluate(US, { allowedCountries: ['us'], disputed: 'warn' }, usAndDe());
+    const deFirst = evaluate(US, { allowedCountries: ['us'], disputed: 'warn' }, usAndDe().reverse());
+
+    // Assess
+    expect(usFirst).toMatchObject({
+      country: 'US',
+      status: 'allowed',
+      rule: null,
+      warning: 'databases disagree (a.mmdb says US, b.mmdb says DE); DE is not in the allowed set US (policy disputed: warn)',
+    });
+    expect(deFirst).toMatchObject({
+      country: 'DE',
+      status: 'allowed',
+      rule: null,
+      warning: 'databases disagree (b.mmdb says DE, a.mmdb says US); DE is not in the allowed set US (policy disputed: warn)',
+    });
+  });
+
+  it('under disputed: warn, stays a violation when no answer is in policy', () => {
+    const facts = evaluate(US, { allowedCountries: ['fr'], disputed: 'warn' }, usAndDe());
+    expect(facts).toMatchObject({ disputed: true, status: 'violation', rule: 'US is not in the allowed set FR' });
+  });
+
   it('disagrees for real between the two bundled databases (Google DNS over IPv6: US and CA)', () => {
     const facts = evaluate('2001:4860:4860::8888', { allowedCountries: ['us'] }, bothBundled);
     expect(facts.disputed).toBe(true);
@@ -461,6 +486,25 @@ describe('evaluateAddress and the operator of an address', () => {
     });
     expect(facts.status).toBe('allowed');
     expect(facts.warning).toMatch(/registered in CN; CN is denied by foreign-adversaries \(policy operator: warn\)$/);
+  });
+
+  it('names the country in policy that the judgement went by, when disputed databases only warn', () => {
+    // Prepare: the first database places it outside the policy, the second inside.
+    const disputedLocation = [
+      openGeoDatabase('de.mmdb', writeMmdb([{ cidr: '47.88.0.0/16', record: { country_code: 'DE' } }])),
+      ...located(),
+    ];
+    const p = policyOf({ allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'], operator: 'fail', disputed: 'warn' });
+
+    // Act
+    const facts = evaluateAddress(ip, p, disputedLocation, { country: operatorCountry(), asn: null });
+
+    // Assess
+    expect(facts).toMatchObject({
+      country: 'DE',
+      status: 'violation',
+      rule: 'located in US, operated by an unknown AS registered in CN; CN is denied by foreign-adversaries',
+    });
   });
 
   it('ignores the operator under operator: off', () => {
