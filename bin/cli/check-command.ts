@@ -133,7 +133,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const format = (values.format ?? (columns ? 'generic-csv' : undefined)) as FormatName | undefined;
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);
-  const namer = new VerdictNamer();
+  const namer = new VerdictNamer(positionals);
   let exit = EXIT_COMPLIANT;
   const limits = {
     ...positiveInt(values['max-line-bytes'], '--max-line-bytes', 'maxLineBytes'),

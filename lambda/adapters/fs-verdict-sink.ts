@@ -23,15 +23,26 @@ export function verdictBaseName(inputPath: string): string {
   return safe === '' ? 'input' : safe;
 }
 
-/** Allocates unique verdict names within one run, so two inputs named alike do not collide. */
+/**
+ * Allocates unique verdict names within one run, so two inputs named alike do not collide: the
+ * first keeps its name, the next gets `~2`, `~3`... skipping any name already given, and any name
+ * an input of the run has itself (`conn.log~2` beside two `conn.log`s keeps its own).
+ */
 export class VerdictNamer {
-  private readonly used = new Map<string, number>();
+  private readonly taken = new Set<string>();
+  private readonly reserved = new Set<string>();
+
+  /** `inputs`: the run's inputs when known before the first is named. */
+  constructor(inputs: readonly string[] = []) {
+    for (const input of inputs) this.reserved.add(verdictBaseName(input));
+  }
 
   name(inputPath: string): string {
     const base = verdictBaseName(inputPath);
-    const n = (this.used.get(base) ?? 0) + 1;
-    this.used.set(base, n);
-    return n === 1 ? base : `${base}~${n}`;
+    let name = base;
+    for (let n = 2; this.taken.has(name) || (name !== base && this.reserved.has(name)); n++) name = `${base}~${n}`;
+    this.taken.add(name);
+    return name;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OutputError, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+import { OutputError, VerdictNamer, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 
 describe('writeOutputPieces', () => {
   let dir: string;
@@ -77,5 +77,23 @@ describe('writeOutputPieces', () => {
     expect(() => writeOutput(join(file, 'out'), 'x.log', '.verdict.json', '{}\n')).toThrow(
       `${join(file, 'out', 'x.log.verdict.json')}: cannot write (a file is in the way of its folder)`,
     );
+  });
+});
+
+describe('VerdictNamer', () => {
+  it('keeps the first of a name, numbers the next ones, and never gives one name twice', () => {
+    const namer = new VerdictNamer();
+    expect(['a/conn.log', 'b/conn.log', 'c/conn.log~2', 'd/conn.log'].map((p) => namer.name(p))).toEqual([
+      'conn.log',
+      'conn.log~2',
+      'conn.log~2~2',
+      'conn.log~3',
+    ]);
+  });
+
+  it('leaves an input of the run its own name when it knows the inputs beforehand', () => {
+    const inputs = ['a/conn.log', 'b/conn.log', 'c/conn.log~2', 'd/conn.log'];
+    const namer = new VerdictNamer(inputs);
+    expect(inputs.map((p) => namer.name(p))).toEqual(['conn.log', 'conn.log~3', 'conn.log~2', 'conn.log~4']);
   });
 });

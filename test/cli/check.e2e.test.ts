@@ -139,6 +139,26 @@ describe('residency check (end to end)', () => {
     expect(readFileSync(join(out, 'conn-pop3.tsv.log~2.verdict.json'), 'utf8')).toMatch(/"compliant": true/);
   });
 
+  it('writes one verdict per input even when an input is named as a renamed duplicate would be', () => {
+    // Prepare: two conn-pop3.tsv.log and one conn-pop3.tsv.log~2.
+    const out = tempDir();
+    const a = tempDir();
+    const b = tempDir();
+    copyFileSync(POP3, join(a, 'conn-pop3.tsv.log'));
+    copyFileSync(POP3, join(b, 'conn-pop3.tsv.log~2'));
+
+    // Act
+    const r = runCli(['check', POP3, join(a, 'conn-pop3.tsv.log'), join(b, 'conn-pop3.tsv.log~2'), '-j', 'eu', '-o', out, '-q']);
+
+    // Assess
+    expect(r.status).toBe(0);
+    const names = ['conn-pop3.tsv.log', 'conn-pop3.tsv.log~3', 'conn-pop3.tsv.log~2'];
+    const inputs = [POP3, join(a, 'conn-pop3.tsv.log'), join(b, 'conn-pop3.tsv.log~2')];
+    names.forEach((name, i) => {
+      expect(JSON.parse(readFileSync(join(out, `${name}.verdict.json`), 'utf8')).input.name).toBe(inputs[i]);
+    });
+  });
+
   describe('errors: one line, exit 2, no stack trace', () => {
     const cases: [string, string[], RegExp][] = [
       ['a missing file', ['check', 'no-such.log', '-j', 'us'], /^residency: no-such\.log: no such file$/],
