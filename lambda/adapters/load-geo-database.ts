@@ -1,7 +1,7 @@
 /** Reads MMDB databases from disk (the bundled default, or files named with --db). */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { GeoDatabaseError } from '../engine/errors';
 import { AsnTable, type AsnInfo, type AsnLookup } from '../engine/geo/asn-table';
 import { openGeoDatabase, type GeoDatabaseInfo, type GeoLookup } from '../engine/geo/geo-lookup';
@@ -205,7 +205,7 @@ function changedError(path: string): GeoDatabaseError {
  * looked up in, taken at the first lookup (or when asked for). A file that changed meanwhile
  * (another database, or other bytes once hashed) is an error.
  */
-export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoLookup {
+export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer, name = basename(path)): GeoLookup {
   const what = 'GeoIP database';
   if (shared === undefined) {
     let bytes: Buffer;
@@ -214,9 +214,8 @@ export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoL
     } catch (err) {
       throw readFailure(path, what, err);
     }
-    return openGeoDatabase(basename(path), bytes);
+    return openGeoDatabase(name, bytes);
   }
-  const name = basename(path);
   const source = shared.share(
     path,
     what,
@@ -239,7 +238,25 @@ export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer): GeoL
 /** Opens the databases named, or the bundled set when none is (into `shared`, if given). */
 export function loadGeoDatabases(paths: readonly string[], shared?: DatabaseBuffer): GeoLookup[] {
   const files = paths.length > 0 ? paths : BUNDLED_DATABASES.map(bundledDatabasePath);
-  return files.map((path) => loadGeoDatabaseFile(path, shared));
+  const names = databaseNames(files);
+  return files.map((path, i) => loadGeoDatabaseFile(path, shared, names[i]));
+}
+
+/**
+ * The names a verdict cites databases by (in `databases` and each destination's `countries`): the
+ * file name, unless two files share it (this month's GeoLite2-Country.mmdb beside last month's),
+ * then the path as given; a file given twice gets `#2`, `#3`... Names must differ, or one
+ * database's answers would hide the other's.
+ */
+export function databaseNames(paths: readonly string[]): string[] {
+  const bases = paths.map((p) => basename(p));
+  const names = paths.map((p, i) => (bases.filter((b) => b === bases[i]).length > 1 ? p.split(sep).join('/') : bases[i]!));
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}#${n}`;
+  });
 }
 
 /** Where the ASN table is: beside the code in a deployed bundle, else in dist/data. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reader } from 'maxmind';
@@ -8,8 +8,10 @@ import {
   BUNDLED_OPERATOR_COUNTRY,
   DatabaseBuffer,
   bundledDatabasePath,
+  databaseNames,
   loadCheckSources,
   loadGeoDatabaseFile,
+  loadGeoDatabases,
 } from '../../lambda/adapters/load-geo-database';
 import { GeoDatabaseError } from '../../lambda/engine/errors';
 import type { GeoLookup } from '../../lambda/engine/geo/geo-lookup';
@@ -141,5 +143,35 @@ describe('databases sharing one buffer', () => {
     const missing = join(dir, 'missing.mmdb');
     expect(() => loadCheckSources([missing], { shareBuffer: true })).toThrow(`${missing}: cannot read GeoIP database (no such file)`);
     expect(() => loadCheckSources([missing], { shareBuffer: false })).toThrow(`${missing}: cannot read GeoIP database (no such file)`);
+  });
+});
+
+describe('the names databases are cited by', () => {
+  it('is the file name, the path as given for files sharing one, and #2 for a file given twice', () => {
+    expect(databaseNames(['a/GeoLite2-Country.mmdb', 'dbip.mmdb'])).toEqual(['GeoLite2-Country.mmdb', 'dbip.mmdb']);
+    expect(databaseNames(['2026-10/GeoLite2-Country.mmdb', '2026-11/GeoLite2-Country.mmdb', 'dbip.mmdb'])).toEqual([
+      '2026-10/GeoLite2-Country.mmdb',
+      '2026-11/GeoLite2-Country.mmdb',
+      'dbip.mmdb',
+    ]);
+    expect(databaseNames(['x.mmdb', 'x.mmdb'])).toEqual(['x.mmdb', 'x.mmdb#2']);
+  });
+
+  it('keeps both answers of two databases with one file name apart in a verdict', async () => {
+    // Prepare: last month's file and this month's, both named alike.
+    for (const [month, source] of [['2026-10', BUNDLED_DATABASES[0]!], ['2026-11', BUNDLED_DATABASES[1]!]] as const) {
+      mkdirSync(join(dir, month));
+      copyFileSync(bundledDatabasePath(source), join(dir, month, 'country.mmdb'));
+    }
+    const databases = loadGeoDatabases([join(dir, '2026-10', 'country.mmdb'), join(dir, '2026-11', 'country.mmdb')]);
+
+    // Act: Google DNS over IPv6, which the two bundled databases place apart (US, CA).
+    const v = await checkBytes('src,dst\n10.0.0.1,2001:4860:4860::8888\n', { databases });
+
+    // Assess
+    const names = databases.map((d) => d.info.name);
+    expect(new Set(names).size).toBe(2);
+    expect(v.databases.map((d) => d.name)).toEqual(names);
+    expect(v.destinations[0]!.countries).toEqual({ [names[0]!]: 'US', [names[1]!]: 'CA' });
   });
 });
