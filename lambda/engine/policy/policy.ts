@@ -184,6 +184,9 @@ export function buildPolicy(input: PolicyInput): Policy {
     }
   }
   if (input.name !== undefined && typeof input.name !== 'string') throw new PolicyError('name: expected a string');
+  if (input.description !== undefined && typeof input.description !== 'string') {
+    throw new PolicyError('description: expected a string');
+  }
   // `allowedCountries: null` means "deny list only", so without a deny list nothing is checked.
   const noAllowed = input.allowedCountries === undefined || input.allowedCountries === null;
   if (noAllowed && input.deniedCountries === undefined) {

@@ -206,6 +206,7 @@ describe('buildPolicy errors', () => {
     [{ deniedCountries: 'CN' }, 'deniedCountries: expected an array'],
     [{}, 'allowedCountries: a policy needs allowedCountries, deniedCountries, or both'],
     [{ name: 'x' }, 'allowedCountries: a policy needs allowedCountries, deniedCountries, or both'],
+    [{ allowedCountries: ['us'], description: 42 }, 'description: expected a string'],
     [
       { allowedCountries: ['us'], allowCidrs: ['10.0.0.0/8', '10.0.0.0/33'] },
       "allowCidrs[1]: '10.0.0.0/33' is not a CIDR network such as 203.0.113.0/24",
