@@ -474,6 +474,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     if ((ci = cols[W_RESP_B]) >= 0) resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
     if ((ci = cols[W_TS]) >= 0) {
       f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+      /* Not epoch seconds and not unset: maybe a date (zeek-cut -d), which JavaScript reads. */
+      if (ts != ts && !(pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-')) break;
       first = ts;
       if ((ci = cols[W_DURATION]) >= 0) {
         f64 dur = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);

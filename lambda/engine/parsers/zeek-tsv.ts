@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { bytesEqual, latin1, parseEpochSecondsMs, parseUint } from './bytes';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseTimestampText, parseUint } from './bytes';
 import { newRecord, resetRecord } from './record';
 
 const WANTED = [
@@ -30,6 +30,16 @@ function internProto(buf: Buffer, s: number, e: number): string {
 }
 
 /** Decodes Zeek's `\xNN` escapes in header values. */
+/**
+ * A `ts` written as a date, as `zeek-cut -d` rewrites a conn.log's times for people
+ * (`2020-06-05T14:39:59+0000`, ISO 8601 with the zone's offset), as epoch milliseconds; NaN for
+ * anything else.
+ */
+function cutTimeMs(buf: Buffer, s: number, e: number): number {
+  if (e - s < 19 || buf[s + 4] !== 45 || buf[s + 10] !== 84) return NaN;
+  return parseTimestampText(latin1(buf, s, e));
+}
+
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
@@ -129,7 +139,8 @@ export class ZeekTsvParser implements LineParser {
     if (c >= 0) r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[7]!;
     if (c >= 0) {
-      const ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+      let ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+      if (ts !== ts) ts = cutTimeMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
       r.firstSeenMs = ts;
       const d = cols[8]!;
       if (d >= 0) {

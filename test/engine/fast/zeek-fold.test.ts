@@ -57,7 +57,9 @@ const count = fc.oneof(
 );
 const time = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 1_600_000_000, max: 1_800_000_000 }), fc.nat(999_999)).map(([s, f]) => `${s}.${String(f).padStart(6, '0')}`) },
-  { weight: 1, arbitrary: fc.constantFrom('-', '1700000000', '1700000000.', '1700000000.1', '.5', '1e9', '1700000000.123456789', '0.000001', '9999999999999', `1700000000.${'1234567890'.repeat(4)}`, `1.${'9'.repeat(30)}`) },
+  { weight: 1, arbitrary: fc.constantFrom('-', '1700000000', '1700000000.', '1700000000.1', '.5', '1e9', '1700000000.123456789', '0.000001', '9999999999999', `1700000000.${'1234567890'.repeat(4)}`, `1.${'9'.repeat(30)}`,
+    // Dates, as zeek-cut -d writes times (and near misses).
+    '2020-06-05T14:39:59+0000', '2020-06-05T14:39:59.250000-0500', '2020-06-05T14:39:59Z', '2020-06-05 14:39:59', '2020-06-05T') },
 );
 const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') }, { weight: 1, arbitrary: fc.constantFrom('-', 'TCP', 'sctp', '') });
 
@@ -227,6 +229,18 @@ describe('Zeek fast path', () => {
     for (const size of [0, -1, Number.NaN]) {
       expect(Buffer.concat(Array.from(serializeVerdictBytes(v, size), (c) => Buffer.from(c))).equals(alone)).toBe(true);
     }
+  });
+
+  it('reads times written as dates (zeek-cut -d) as the JavaScript path does', async () => {
+    const lines = [...header(STANDARD, '\t')];
+    const r = { oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '2.5', ob: '100', rb: '200' };
+    lines.push(dataLine({ ...r, ts: '1591367999.0' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, ts: '2020-06-05T14:39:59+0000' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, ts: '2020-06-05T09:40:09.250000-0500' }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const d = fileOf(fast).destinations[0]!;
+    expect([d.firstSeen, d.lastSeen]).toEqual(['2020-06-05T14:39:59.000Z', '2020-06-05T14:40:11.750Z']);
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {
