@@ -15,7 +15,8 @@
  * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
- * network byte order family).
+ * network byte order family). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
+ * trailer that names the Android app) gives each connection its app.
  *
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
  * direction; the side that sent the first packet is the originator. Bytes are transport payload
@@ -100,6 +101,24 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
   return null;
 }
 
+/**
+ * PCAPdroid's trailer (emanuele-f/PCAPdroid `pcapdroid_trailer_t`): magic, the app's Linux UID,
+ * its name (20 bytes, NUL-terminated, `???` when unknown) and a CRC, all big-endian.
+ */
+const PCAPDROID_TRAILER_MAGIC = 0x01072021;
+const PCAPDROID_TRAILER_BYTES = 32;
+
+/** The app a PCAPdroid trailer at `b[at, at + 32)` names: its name, else its UID, else null. */
+function trailerApp(b: Buffer, at: number): string | null {
+  const start = at + 8;
+  let end = start;
+  while (end < start + 20 && b[end] !== 0) end++;
+  const name = b.toString('utf8', start, end).trim();
+  if (name !== '' && name !== '???') return name;
+  const uid = b.readInt32BE(at + 4);
+  return uid >= 0 ? `uid ${uid}` : null;
+}
+
 interface Interface {
   linkType: number;
   /** Milliseconds per timestamp unit, as numerator/denominator to keep decimal units exact. */
@@ -112,6 +131,8 @@ interface Interface {
 class Connection {
   origBytes = 0;
   respBytes = 0;
+  /** The app that made it, from a PCAPdroid trailer; null when the capture does not say. */
+  app: string | null = null;
   packets = 0;
   lastMs: number;
   sni: string | null = null;
@@ -183,6 +204,8 @@ export class PcapParser implements ChunkParser {
   };
   // The packet being decoded.
   private tsMs = NaN;
+  /** Where its PCAPdroid trailer starts in the frame's buffer, or -1 when it has none. */
+  private trailerAt = -1;
   private sink: RecordSink | null = null;
 
   constructor(readonly format: FormatName = 'pcap') {}
@@ -241,6 +264,7 @@ export class PcapParser implements ChunkParser {
       r.firstSeenMs = c.firstMs;
       r.lastSeenMs = c.lastMs;
       r.hostname = c.sni ?? this.dnsNames.get(c.respIp) ?? null;
+      r.app = c.app;
       sink.flow(r);
     }
     this.stats.connections = this.connections.size;
@@ -462,8 +486,14 @@ export class PcapParser implements ChunkParser {
   /** Decodes the link layer of the frame `b[start, end)`. */
   private frame(linkType: number, b: Buffer, start: number, end: number): void {
     const have = end - start;
+    this.trailerAt = -1;
     switch (linkType) {
       case 1: {
+        // PCAPdroid's pcap "with trailer" wraps each IP packet in Ethernet and appends which app
+        // sent or received it after the IP packet, where readers that go by the IP length skip it.
+        if (have >= 14 + 20 + PCAPDROID_TRAILER_BYTES && b.readUInt32BE(end - PCAPDROID_TRAILER_BYTES) === PCAPDROID_TRAILER_MAGIC) {
+          this.trailerAt = end - PCAPDROID_TRAILER_BYTES;
+        }
         // Ethernet: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type.
         let p = start + 12;
         let tags = 0;
@@ -663,6 +693,7 @@ export class PcapParser implements ChunkParser {
     }
     if (fromOrig) c.origBytes += payload;
     else c.respBytes += payload;
+    if (c.app === null && this.trailerAt >= 0) c.app = trailerApp(b, this.trailerAt);
     this.touch(c);
     // A SYN from the originator: its first payload byte will be the next sequence number.
     if (proto === 6 && fromOrig && capEnd - p > 13 && (b[p + 13]! & 0x12) === 0x02) {

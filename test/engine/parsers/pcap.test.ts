@@ -295,6 +295,73 @@ describe('pcap reader: QUIC', () => {
   });
 });
 
+/**
+ * A classic pcap (microseconds, little-endian) of Ethernet frames, written as PCAPdroid's "pcap
+ * with trailer" writes them (emanuele-f/PCAPdroid pcap_dump.c): a made-up Ethernet header, the IP
+ * packet, zeros to a 4-byte boundary, then the trailer: magic 0x01072021, UID and a 20-byte app
+ * name, big-endian, and a CRC (left zero: readers do not check it).
+ */
+function pcapdroidTrailerCapture(packets: { ip: Buffer; uid?: number; app?: string }[]): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(1, 20);
+  const records = packets.map(({ ip, uid, app }, i) => {
+    const eth = Buffer.alloc(14);
+    eth.writeUInt16BE(0x0800, 12);
+    let frame = Buffer.concat([eth, ip]);
+    if (uid !== undefined) {
+      const pad = Buffer.alloc((4 - (frame.length % 4)) % 4);
+      const trailer = Buffer.alloc(32);
+      trailer.writeUInt32BE(0x01072021, 0);
+      trailer.writeInt32BE(uid, 4);
+      trailer.write(app ?? '', 8, 19, 'utf8');
+      frame = Buffer.concat([frame, pad, trailer]);
+    }
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1_700_000_000 + i, 0);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    return Buffer.concat([rec, frame]);
+  });
+  return Buffer.concat([head, ...records]);
+}
+
+/** `udpPacket(n)` sent to another address. */
+function udpTo(n: number, dst: number[]): Buffer {
+  const p = udpPacket(n);
+  Buffer.from(dst).copy(p, 16);
+  return p;
+}
+
+describe('pcap reader: PCAPdroid captures with the app trailer', () => {
+  it('names each connection\'s app from the trailer and counts only the IP packet\'s bytes', () => {
+    // Act
+    const p = parseCapture(
+      pcapdroidTrailerCapture([
+        { ip: udpTo(100, [1, 2, 4, 8]), uid: 10123, app: 'com.example.drone' },
+        { ip: udpTo(57, [1, 2, 4, 8]), uid: 10123, app: 'com.example.drone' },
+        { ip: udpTo(10, [8, 8, 8, 8]), uid: 10200, app: '???' },
+        { ip: udpTo(10, [9, 9, 9, 9]) },
+      ]),
+    );
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(flowTo(p, '1.2.4.8')).toMatchObject({ app: 'com.example.drone', origBytes: 157 });
+    expect(flowTo(p, '8.8.8.8')).toMatchObject({ app: 'uid 10200', origBytes: 10 });
+    expect(flowTo(p, '9.9.9.9')).toMatchObject({ app: null, origBytes: 10 });
+  });
+
+  it('lists the app on the destination in the verdict', async () => {
+    const v = await checkBytes(pcapdroidTrailerCapture([{ ip: udpTo(100, [1, 2, 4, 8]), uid: 10123, app: 'com.example.drone' }]));
+    expect(v.input.format).toBe('pcap');
+    expect(destination(v, '1.2.4.8')).toMatchObject({ apps: ['com.example.drone'], bytesSent: 100 });
+  });
+});
+
 describe('pcap through runCheck', () => {
   it('detects the format and names a destination from a DNS answer in the capture', async () => {
     // Act
