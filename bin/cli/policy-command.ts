@@ -1,9 +1,8 @@
 /** `residency policy validate <file>` and `residency policy show <preset>`. */
-import { readFileSync } from 'node:fs';
-import { PolicyError, UsageError } from '../../lambda/engine/errors';
-import { compilePolicy, parsePolicyJson, policyFromLists } from '../../lambda/engine/policy/policy';
+import { UsageError } from '../../lambda/engine/errors';
+import { policyFromLists } from '../../lambda/engine/policy/policy';
 import { findPolicyPreset, findPreset, listPolicyPresets, listPresets } from '../../lambda/engine/policy/presets';
-import { printWarning } from './options';
+import { resolvePolicy } from './options';
 
 export const POLICY_HELP = `Usage:
   residency policy validate <file>   check a policy file; prints the effective policy and its hash
@@ -28,16 +27,8 @@ export function policyCommand(argv: string[]): number {
   }
   if (arg === undefined) throw new UsageError(`policy ${sub}: missing argument (see residency policy --help)`);
   if (sub === 'validate') {
-    let text: string;
-    try {
-      text = readFileSync(arg, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new PolicyError(`${arg}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
-    }
-    const notes: string[] = [];
-    const compiled = compilePolicy(parsePolicyJson(text, arg, notes));
-    for (const note of notes) printWarning(note);
+    // As --policy reads it: a file, else a policy preset of that name.
+    const compiled = resolvePolicy({ policy: [arg] });
     process.stdout.write(`${arg}: valid policy, sha256 ${compiled.sha256}\n`);
     process.stdout.write(`${JSON.stringify(compiled.policy, null, 2)}\n`);
     return 0;

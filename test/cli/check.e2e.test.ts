@@ -278,6 +278,21 @@ describe('residency policy', () => {
     expect(r.stdout).toMatch(/valid policy, sha256 [0-9a-f]{64}/);
   });
 
+  it('validates a policy preset by name, as --policy takes one, and warns of host bits in a file', () => {
+    const preset = runCli(['policy', 'validate', 'us-gov-drone']);
+    expect(preset.status).toBe(0);
+    expect(preset.stdout).toMatch(/^us-gov-drone: valid policy, sha256 [0-9a-f]{64}\n/);
+
+    const dir = tempDir();
+    const policy = join(dir, 'p.json');
+    writeFileSync(policy, JSON.stringify({ allowedCountries: ['us'], allowCidrs: ['10.1.2.3/8'] }));
+    const r = runCli(['policy', 'validate', policy]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      `residency: warning: ${policy}: allowCidrs[0]: '10.1.2.3/8' has bits set past its prefix length: read as the network 10.0.0.0/8 (one address is /32)\n`,
+    );
+  });
+
   it('shows a preset as an editable policy file', () => {
     const r = runCli(['policy', 'show', 'five-eyes']);
     expect(r.status).toBe(0);
