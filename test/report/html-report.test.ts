@@ -2,6 +2,7 @@ import { renderHtmlReport } from '../../lambda/engine/report/render-html-report'
 import { mapCountries, renderWorldMap } from '../../lambda/engine/report/world-map';
 import { countryName } from '../../lambda/engine/report/country-names';
 import { destinationListOf } from '../../lambda/engine/verdict/build-verdict';
+import { buildPolicy, compilePolicy } from '../../lambda/engine/policy/policy';
 import { checkBytes, fixture, policyOf } from '../helpers/engine';
 import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
 
@@ -115,6 +116,17 @@ describe('renderHtmlReport', () => {
     expect(map.originPlaced).toBe(false);
     expect(map.svg.match(/class="arc /g)).toHaveLength(1);
     expect(map.svg).not.toContain('class="origin"');
+  });
+
+  it('says so when the policy allows no country at all', async () => {
+    // Act
+    const v = await checkBytes(fixture('pcapdroid', 'connections-synthetic.csv'), { policy: compilePolicy(buildPolicy({ allowedCountries: [] })) });
+    const html = renderHtmlReport(v);
+
+    // Assess
+    expect(html).toContain('No public destination is allowed');
+    expect(html).toContain('none: no country is allowed');
+    expect(html).not.toContain('Data must stay in: <');
   });
 
   it('places small countries the 110m atlas leaves out (Hong Kong, Singapore)', () => {

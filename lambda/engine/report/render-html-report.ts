@@ -236,7 +236,7 @@ function evidenceSection(v: Verdict, maxErrors: number): string {
   const policy = defs([
     ['In words', describePolicyWords(p).map((s) => e(s)).join('<br>')],
     ...(p.name ? ([['Name', e(p.name)]] as [string, string][]) : []),
-    ['Allowed countries', p.allowedCountries ? e(p.allowedCountries.join(', ')) + (p.allowedFrom.length ? ` <span class="muted">(from ${e(p.allowedFrom.join(', '))})</span>` : '') : '<span class="muted">any not denied</span>'],
+    ['Allowed countries', p.allowedCountries ? (p.allowedCountries.length ? e(p.allowedCountries.join(', ')) : '<span class="muted">none: no country is allowed</span>') + (p.allowedFrom.length ? ` <span class="muted">(from ${e(p.allowedFrom.join(', '))})</span>` : '') : '<span class="muted">any not denied</span>'],
     ['Denied countries', p.deniedCountries.length ? e(p.deniedCountries.join(', ')) : '<span class="muted">none</span>'],
     ['Always allowed networks', p.allowCidrs.length ? e(p.allowCidrs.join(', ')) : '<span class="muted">none</span>'],
     ['Monitored side', e(p.localNetworks.join(', '))],

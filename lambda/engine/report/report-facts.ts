@@ -21,7 +21,9 @@ function names(codes: readonly string[]): string {
 /** The policy in plain words, one sentence per line ("Data must stay in: United States"). */
 export function describePolicyWords(p: Policy): string[] {
   const lines: string[] = [];
-  if (p.allowedCountries) {
+  if (p.allowedCountries && p.allowedCountries.length === 0) {
+    lines.push('No public destination is allowed');
+  } else if (p.allowedCountries) {
     const presets = p.allowedFrom.filter((x) => !/^[A-Z]{2}$/.test(x));
     const from = presets.length > 0 && p.allowedCountries.length > 1 ? ` (${presets.join(', ')})` : '';
     lines.push(`Data must stay in: ${names(p.allowedCountries)}${from}`);
