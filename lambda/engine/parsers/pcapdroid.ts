@@ -143,7 +143,7 @@ export class PcapdroidCsvParser implements LineParser {
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     start = skipBom(buf, start, end);
     if (start === end) return;
-    if ((buf[start] === 73 || buf[start] === 105 || buf[start] === QUOTE) && startsPcapdroidHeader(buf, start, end)) {
+    if (startsPcapdroidHeader(buf, start, end)) {
       this.header(utf8(buf, start, end), lineNo);
       return;
     }
