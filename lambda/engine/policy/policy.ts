@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PolicyError } from '../errors';
+import { describeJsonError } from '../json-syntax';
 import { parseCidr, parseIp, type Cidr } from '../net/ip';
 import { isCountryCode } from './countries';
 import { findPolicyPreset, findPreset } from './presets';
@@ -253,7 +254,7 @@ export function parsePolicyJson(text: string, source: string, notes?: string[]):
   try {
     data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
-    throw new PolicyError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new PolicyError(`${source}: not valid JSON (${describeJsonError(text, err)})`, { cause: err });
   }
   try {
     const policy = buildPolicy(data as PolicyInput);

@@ -3,6 +3,7 @@
  * (`data/categories.json`, or a user's own with `--categories`). Pure: the caller reads the file.
  */
 import { InputError } from '../errors';
+import { describeJsonError } from '../json-syntax';
 
 /** The categories a procurement statement judges, in report order. */
 export const DATA_CATEGORIES = [
@@ -67,7 +68,7 @@ export function parseCategoryTable(text: string, name: string): CategoryTable {
   try {
     data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
-    throw new InputError(`${name}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new InputError(`${name}: not valid JSON (${describeJsonError(text, err)})`, { cause: err });
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError(`${name}: expected a JSON object with an "entries" array`);

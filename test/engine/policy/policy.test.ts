@@ -369,12 +369,12 @@ describe('parsePolicyJson', () => {
     expect(policy.allowedCountries).toEqual(['US']);
   });
 
-  it('names the file when the JSON is invalid', () => {
+  it('names the file, line and column when the JSON is invalid', () => {
     // Act
     const error = policyErrorOf(() => parsePolicyJson('{"allowedCountries": [', 'policy.json'));
 
     // Assess
-    expect(error.message).toMatch(/^policy\.json: not valid JSON \(.+\)$/);
+    expect(error.message).toBe("policy.json: not valid JSON (line 1, column 23: expected a value, found the text ends)");
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 
