@@ -25,6 +25,9 @@ export function policyCommand(argv: string[]): number {
     for (const p of listPolicyPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
     return 0;
   }
+  if (sub !== 'validate' && sub !== 'show') {
+    throw new UsageError(`policy: unknown subcommand '${sub}' (validate, show, list)`);
+  }
   if (arg === undefined) throw new UsageError(`policy ${sub}: missing argument (see residency policy --help)`);
   if (sub === 'validate') {
     // As --policy reads it: a file, else a policy preset of that name.
@@ -33,27 +36,25 @@ export function policyCommand(argv: string[]): number {
     process.stdout.write(`${JSON.stringify(compiled.policy, null, 2)}\n`);
     return 0;
   }
-  if (sub === 'show') {
-    const policyPreset = findPolicyPreset(arg);
-    if (policyPreset) {
-      process.stdout.write(`${JSON.stringify(policyPreset.policy, null, 2)}\n`);
-      return 0;
-    }
-    const preset = findPreset(arg);
-    if (!preset) {
-      throw new UsageError(`policy show: unknown preset '${arg}' (known: ${[...listPresets(), ...listPolicyPresets()].map((p) => p.name).join(', ')})`);
-    }
-    const isDeny = preset.name === 'foreign-adversaries';
-    const policy = isDeny ? policyFromLists(undefined, preset.name) : policyFromLists(preset.name, undefined);
-    const file = {
-      name: preset.description,
-      ...(isDeny ? { deniedCountries: [preset.name] } : { allowedCountries: [preset.name] }),
-      unknown: policy.unknown,
-      localNetworks: policy.localNetworks,
-    };
-    process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
-    process.stderr.write(`# ${preset.name}: ${preset.countries.join(', ')}\n`);
+  // show
+  const policyPreset = findPolicyPreset(arg);
+  if (policyPreset) {
+    process.stdout.write(`${JSON.stringify(policyPreset.policy, null, 2)}\n`);
     return 0;
   }
-  throw new UsageError(`policy: unknown subcommand '${sub}' (validate, show, list)`);
+  const preset = findPreset(arg);
+  if (!preset) {
+    throw new UsageError(`policy show: unknown preset '${arg}' (known: ${[...listPresets(), ...listPolicyPresets()].map((p) => p.name).join(', ')})`);
+  }
+  const isDeny = preset.name === 'foreign-adversaries';
+  const policy = isDeny ? policyFromLists(undefined, preset.name) : policyFromLists(preset.name, undefined);
+  const file = {
+    name: preset.description,
+    ...(isDeny ? { deniedCountries: [preset.name] } : { allowedCountries: [preset.name] }),
+    unknown: policy.unknown,
+    localNetworks: policy.localNetworks,
+  };
+  process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
+  process.stderr.write(`# ${preset.name}: ${preset.countries.join(', ')}\n`);
+  return 0;
 }

@@ -293,6 +293,23 @@ describe('residency policy', () => {
     );
   });
 
+  it('names an unknown subcommand, with or without an argument', () => {
+    for (const argv of [['policy', 'frob'], ['policy', 'frob', 'x.json']]) {
+      const r = runCli(argv);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe("residency: policy: unknown subcommand 'frob' (validate, show, list)\n");
+    }
+  });
+
+  it('names the line and column of a JSON syntax error in a policy file', () => {
+    const dir = tempDir();
+    const policy = join(dir, 'p.json');
+    writeFileSync(policy, '{\n  "allowedCountries": ["US"],\n  "unknown": }\n');
+    const r = runCli(['policy', 'validate', policy]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`residency: ${policy}: not valid JSON (line 3, column 14: expected a value, found '}')\n`);
+  });
+
   it('shows a preset as an editable policy file', () => {
     const r = runCli(['policy', 'show', 'five-eyes']);
     expect(r.status).toBe(0);
