@@ -177,7 +177,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
         exit = EXIT_ERROR;
         continue;
       }
-      throw err;
+      // A defect of the tool, not of the file: named with the file, and the other files still checked.
+      printError(`${file}: internal error: ${err instanceof Error ? err.message : String(err)} (please report it, with the file if you can)`);
+      exit = EXIT_ERROR;
+      continue;
     }
     const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdictBytes(verdict));
     const reportPaths = reports.map((kind) => {

@@ -330,6 +330,26 @@ describe('residency policy presets', () => {
   });
 });
 
+describe('residency check: epoch times in any unit', () => {
+  it('reads nanosecond and microsecond times, and checks every file', () => {
+    const dir = tempDir();
+    const ns = join(dir, 'ns.csv');
+    const us = join(dir, 'us.csv');
+    writeFileSync(ns, 'timestamp,src_ip,dst_ip,dst_port,bytes_out\n1709287200123456789,10.0.0.5,1.2.4.8,443,100\n1709287260123456789,10.0.0.5,1.2.4.8,443,50\n');
+    writeFileSync(us, 'timestamp,src_ip,dst_ip,dst_port,bytes_out\n1709287200123456,10.0.0.5,8.8.8.8,443,100\n');
+    const out = join(dir, 'out');
+    const r = runCli(['check', ns, us, '--jurisdiction', 'us', '--out', out, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const times = (name: string) => {
+      const v = JSON.parse(readFileSync(join(out, `${name}.verdict.json`), 'utf8')) as Verdict;
+      return v.destinations.map((d) => [d.ip, d.firstSeen, d.lastSeen]);
+    };
+    expect(times('ns.csv')).toEqual([['1.2.4.8', '2024-03-01T10:00:00.123Z', '2024-03-01T10:01:00.123Z']]);
+    expect(times('us.csv')).toEqual([['8.8.8.8', '2024-03-01T10:00:00.123Z', '2024-03-01T10:00:00.123Z']]);
+  });
+});
+
 describe('residency check --dns', () => {
   it('exits 2 naming a file that is not a dns.log, instead of silently naming nothing', () => {
     const dir = tempDir();

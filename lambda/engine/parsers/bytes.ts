@@ -69,9 +69,23 @@ export function bytesEqual(buf: Buffer, start: number, end: number, s: string): 
 /** Numbers below this are relative times, not dates: see {@link parseTimestampText}. */
 const RELATIVE_BELOW = 1e8;
 
+/** The largest epoch millisecond a JavaScript Date holds (the year 275760). */
+export const MAX_DATE_MS = 8.64e15;
+
 /**
- * Epoch seconds or milliseconds, or an ISO 8601 date, as epoch milliseconds; NaN when neither
- * (a number too small to be a date included).
+ * An epoch time in seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude,
+ * as epoch milliseconds: below 10^11 seconds (10^11 s is the year 5138), then milliseconds from
+ * 10^11 (1973), microseconds from 10^14 (1973) and nanoseconds from 10^17 (1973), as loggers
+ * write `date +%s%N` or Go's `UnixNano`. NaN for a number no Date can hold.
+ */
+export function epochNumberMs(n: number): number {
+  const ms = n >= 1e17 ? n / 1e6 : n >= 1e14 ? n / 1e3 : n >= 1e11 ? n : n * 1000;
+  return ms <= MAX_DATE_MS && ms >= -MAX_DATE_MS ? ms : NaN;
+}
+
+/**
+ * Epoch seconds, milliseconds, microseconds or nanoseconds ({@link epochNumberMs}), or an ISO
+ * 8601 date, as epoch milliseconds; NaN when neither (a number too small to be a date included).
  */
 export function parseTimestampText(text: string): number {
   const t = text.trim();
@@ -82,8 +96,8 @@ export function parseTimestampText(text: string): number {
     // time relative to something (Wireshark's default "seconds since the capture began"), or 0
     // for none. Read as a date it would put the connection in 1970.
     if (n < RELATIVE_BELOW) return NaN;
-    // Ten-digit seconds run to 2286; thirteen digits are milliseconds.
-    return n >= 1e11 ? n : n * 1000;
+    // Ten-digit seconds run to 2286; thirteen digits are milliseconds, sixteen microseconds.
+    return epochNumberMs(n);
   }
   // ISO 8601, or `YYYY-MM-DD HH:MM:SS` without zone (read as UTC, as tools that omit it write UTC).
   const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t) ? `${t.replace(' ', 'T')}Z` : t;

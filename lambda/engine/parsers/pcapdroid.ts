@@ -22,7 +22,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseUint, utf8, skipBom } from './bytes';
+import { bytesEqual, epochNumberMs, latin1, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvText,
@@ -120,10 +120,10 @@ function lowerLatin1(buf: Buffer, start: number, end: number): string {
   return latin1(buf, start, end).toLowerCase();
 }
 
-/** Epoch seconds or milliseconds (told apart by magnitude) as milliseconds; 0 and -1 are NaN. */
+/** Epoch seconds or milliseconds (told apart by magnitude: epochNumberMs) as milliseconds; 0 and -1 are NaN. */
 function epochMs(v: number): number {
   if (v <= 0) return NaN;
-  return v >= 1e11 ? v : v * 1000;
+  return epochNumberMs(v);
 }
 
 /** Parser for PCAPdroid connections CSV. */

@@ -10,7 +10,7 @@
  * only when it is a conn.log record: see {@link otherZeekLog}.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { jsonLineObject, parseTimestampText } from './bytes';
+import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText } from './bytes';
 import { newRecord, resetRecord } from './record';
 
 function num(v: unknown): number {
@@ -19,10 +19,11 @@ function num(v: unknown): number {
 
 /**
  * Reads `ts` as epoch milliseconds: seconds, or milliseconds (`JSON::TS_MILLIS`) told apart by
- * magnitude (10^11 seconds is the year 5138; 10^11 milliseconds is 1973), or ISO 8601 text.
+ * magnitude (10^11 seconds is the year 5138; 10^11 milliseconds is 1973; see epochNumberMs), or
+ * ISO 8601 text.
  */
 export function zeekTimeMs(v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v >= 1e11 ? v : v * 1000;
+  if (typeof v === 'number' && Number.isFinite(v)) return epochNumberMs(v);
   if (typeof v === 'string') return parseTimestampText(v);
   return NaN;
 }
@@ -136,7 +137,9 @@ export class ZeekJsonParser implements LineParser {
     r.respBytes = num(o.resp_bytes);
     r.firstSeenMs = zeekTimeMs(o.ts);
     const dur = typeof o.duration === 'number' ? o.duration * 1000 : NaN;
-    r.lastSeenMs = dur === dur ? r.firstSeenMs + dur : r.firstSeenMs;
+    // A duration that would end past the dates a Date holds is no duration.
+    const last = r.firstSeenMs + dur;
+    r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : r.firstSeenMs;
     sink.flow(r);
   }
 

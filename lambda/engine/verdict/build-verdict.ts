@@ -99,7 +99,11 @@ function isoCodes(ms: number): boolean {
  * concatenations, so it is cheaper to make, to quote and to write.
  */
 export function iso(ms: number): string | null {
-  if (!isoCodes(ms)) return ms === ms ? new Date(ms).toISOString() : null;
+  if (!isoCodes(ms)) {
+    // Outside the years 0-9999; past the dates a Date holds there is no time to write.
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  }
   const c = ISO;
   return String.fromCharCode(
     c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,

@@ -210,6 +210,14 @@ describe('generic CSV: times', () => {
     for (const relative of ['0', '0.021000', '86400', '99999999.9']) expect(parseTimestampText(relative)).toBeNaN();
     expect(parseTimestampText('2024-06-10T14:00:00Z')).toBe(Date.UTC(2024, 5, 10, 14));
   });
+
+  it('reads epoch microseconds and nanoseconds by their magnitude, and no number past the dates a Date holds', () => {
+    expect(parseTimestampText('1709287200123456')).toBe(1709287200123.456);
+    expect(parseTimestampText('1709287200123456789')).toBe(1709287200123.4568);
+    expect(parseTimestampText('100000000000000')).toBe(1e11);
+    expect(parseTimestampText('100000000000000000')).toBe(1e11);
+    expect(parseTimestampText('1' + '0'.repeat(30))).toBeNaN();
+  });
 });
 
 describe('generic CSV: column mapping', () => {

@@ -148,4 +148,15 @@ describe('Zeek JSON timestamps', () => {
     expect(d.firstSeen).toBe('2020-06-05T14:39:59.305Z');
     expect(d.lastSeen).toBe('2020-06-05T14:40:01.805Z');
   });
+
+  it('reads a ts in nanoseconds, and ends a connection whose duration runs past any date at its start', async () => {
+    // Act: a ts as Go's UnixNano writes it, and a duration no Date can add
+    const v = await checkBytes(jsonLines({ ...CONN, ts: 1591367999305000000, duration: 1e300 }));
+
+    // Assess
+    expect(v.error).toBeUndefined();
+    const d = destination(v, '31.3.245.133');
+    expect(d.firstSeen).toBe('2020-06-05T14:39:59.305Z');
+    expect(d.lastSeen).toBe('2020-06-05T14:39:59.305Z');
+  });
 });

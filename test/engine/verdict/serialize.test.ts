@@ -224,15 +224,17 @@ describe('iso', () => {
     );
   });
 
-  it('is null for an unknown time', () => {
+  it('is null for an unknown time, and for one past the dates a Date holds (instead of throwing)', () => {
     expect(iso(NaN)).toBeNull();
+    for (const ms of [8.64e15 + 1, 1.7e21, -1e16, Infinity]) expect(iso(ms)).toBeNull();
+    expect(iso(8.64e15)).toBe('+275760-09-13T00:00:00.000Z');
   });
 
   it('is written as bytes (putIso) as JSON.stringify writes it, inside its bound, for any time', () => {
     const buf = Buffer.alloc(ISO_BOUND + 8);
     fc.assert(
       fc.property(
-        fc.oneof(fc.integer({ min: 0, max: 253402300799999 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.constant(NaN)),
+        fc.oneof(fc.integer({ min: 0, max: 253402300799999 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.double(), fc.constant(NaN)),
         (ms) => {
           const end = putIso(buf, 0, ms);
           expect(end).toBeLessThanOrEqual(ISO_BOUND);
