@@ -99,8 +99,10 @@ export function parseTimestampText(text: string): number {
     // Ten-digit seconds run to 2286; thirteen digits are milliseconds, sixteen microseconds.
     return epochNumberMs(n);
   }
-  // ISO 8601, or `YYYY-MM-DD HH:MM:SS` without zone (read as UTC, as tools that omit it write UTC).
-  const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t) ? `${t.replace(' ', 'T')}Z` : t;
+  // ISO 8601, or `YYYY-MM-DD HH:MM:SS` without zone (read as UTC, as tools that omit it write UTC);
+  // `YYYY/MM/DD HH:MM:SS` as Palo Alto's log exports write it, likewise.
+  const dashed = /^\d{4}\/\d{2}\/\d{2}(?:[ T]|$)/.test(t) ? `${t.slice(0, 4)}-${t.slice(5, 7)}-${t.slice(8)}` : t;
+  const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(dashed) ? `${dashed.replace(' ', 'T')}Z` : dashed;
   if (!/^\d{4}-\d{2}-\d{2}/.test(iso)) return NaN;
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? NaN : ms;

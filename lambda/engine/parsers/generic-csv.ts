@@ -45,6 +45,7 @@ export const COLUMN_KEYS = [
   'end',
   'host',
   'app',
+  'action',
 ] as const;
 export type ColumnKey = (typeof COLUMN_KEYS)[number];
 
@@ -82,7 +83,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'bytesout', 'bytessent', 'txbytes', 'sentbytes', 'outbytes', 'bytestoserver', 'origbytes',
     'srcbytes', 'bytessrc', 'clientbytes', 'uploadbytes', 'bytesupload', 'upbytes', 'bytesup',
     'outboundbytes', 'bytesoutbound', 'egressbytes', 'bytestx', 'txoctets', 'sentoctets',
-    'octetsout', 'tx',
+    'octetsout', 'tx', 'sentbyte',
     // nfdump `-o csv`: ibyt counts the flow's own bytes (sa to da), obyt the reverse direction.
     'ibyt',
     // Wireshark's conversations: `Bytes A → B` (`Bytes A -> B` before 3.x).
@@ -93,6 +94,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'bytestoclient', 'respbytes', 'dstbytes', 'bytesdst', 'serverbytes', 'downloadbytes',
     'bytesdownload', 'downbytes', 'bytesdown', 'inboundbytes', 'bytesinbound', 'ingressbytes',
     'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt', 'bytesb→a', 'bytesb>a',
+    // FortiGate traffic logs: sentbyte, rcvdbyte.
+    'rcvdbyte',
   ],
   bytes: [
     'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
@@ -108,7 +111,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'te',
   ],
   time: [
-    'timestamp', 'ts', 'time', 'datetime', 'date', 'eventtime', '@timestamp', 'timegenerated',
+    // eventtime before time: FortiGate logs have both, `time` the time of day alone.
+    'timestamp', 'ts', 'eventtime', 'time', 'datetime', 'date', '@timestamp', 'timegenerated',
     'receivedat',
   ],
   host: [
@@ -120,7 +124,25 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'app', 'application', 'appname', 'applicationname', 'packagename', 'package', 'process',
     'processname', 'program', 'executable', 'image', 'bundleid',
   ],
+  // What a firewall did with the connection (see REFUSED_ACTIONS): Palo Alto, Check Point,
+  // FortiGate, pfSense `action`; Google Cloud firewall rules `disposition`; Azure `decision`.
+  action: [
+    'action', 'disposition', 'decision', 'fwaction', 'firewallaction', 'policyaction', 'ruleaction',
+  ],
 };
+
+/**
+ * Actions (normalised as column names are) by which a firewall refused a connection: its bytes
+ * were not delivered, as for a VPC `REJECT`. Palo Alto: deny, drop, reset-client, reset-server,
+ * reset-both; FortiGate: deny; pfSense: block; Check Point: drop, reject, block; Cisco Firepower:
+ * block, block with reset; Google Cloud: DENIED; AWS Network Firewall: blocked, drop, reject.
+ * Other values (allow, accept, pass, close, timeout, FortiGate's client-rst of a session it let
+ * through...) are connections.
+ */
+const REFUSED_ACTIONS: ReadonlySet<string> = new Set([
+  'deny', 'denied', 'drop', 'dropped', 'block', 'blocked', 'reject', 'rejected', 'refused',
+  'resetclient', 'resetserver', 'resetboth', 'blockwithreset', 'dropicmp',
+]);
 
 /** A header name as compared: lower case, without `_`, `-`, `.` and white space. */
 export function normalizeColumnName(name: string): string {
@@ -328,6 +350,7 @@ export class GenericCsvParser implements LineParser {
     if (cols.end >= 0) r.lastSeenMs = parseTimestampText(csvText(buf, f, cols.end, 'latin1'));
     if (cols.host >= 0) r.hostname = this.optionalText(buf, cols.host, this.hosts);
     if (cols.app >= 0) r.app = this.optionalText(buf, cols.app, this.apps);
+    if (cols.action >= 0) r.rejected = this.refused(buf, cols.action);
     sink.flow(r);
   }
 
@@ -390,6 +413,17 @@ export class GenericCsvParser implements LineParser {
     if (e === s || bytesEqual(buf, s, e, '-')) return '';
     const n = parseUint(buf, s, e);
     return n >= 0 ? ipProtocolName(n) : latin1(buf, s, e).toLowerCase();
+  }
+
+  /** Whether the action in field `col` is one by which a firewall refused the connection. */
+  private refused(buf: Buffer, col: number): boolean {
+    const f = this.fields;
+    const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    const e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
+    // The longest refusal is 14 characters; longer text is not one.
+    if (e === s || e - s > 20) return false;
+    const text = f.escaped[col] === 1 ? csvText(buf, f, col, 'latin1') : latin1(buf, s, e);
+    return REFUSED_ACTIONS.has(normalizeColumnName(text));
   }
 
   /** Text of field `col`, null when empty or `-`; repeated values share one string via `cache`. */

@@ -12,6 +12,7 @@ import {
 } from '../../../lambda/engine/parsers/generic-csv';
 import { parseTimestampText } from '../../../lambda/engine/parsers/bytes';
 import type { ParserOptions } from '../../../lambda/engine/types';
+import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, total } from './harness';
 
 const FIXTURES = join(__dirname, '../../fixtures/csv');
@@ -202,6 +203,46 @@ describe('generic CSV: Wireshark exports', () => {
   });
 });
 
+describe('generic CSV: firewall exports', () => {
+  it('reads a Palo Alto traffic log export: deny and reset-both are refused connections, allow is a connection', async () => {
+    // Act
+    const v = await checkBytes(fixture('paloalto-traffic-synthetic.csv'), { policy: policyOf('us') });
+
+    // Assess
+    expect(v.input.format).toBe('generic-csv');
+    expect(v.totals).toMatchObject({ records: 4, skipped: 0, bytesSent: 74 + 4200 });
+    // Refused twice (a drop, a reset): blocked, not a violation, and its bytes were not delivered.
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, bytesSent: 0 });
+    expect(v.violations.map((x) => x.ip)).not.toContain('1.2.4.8');
+    expect(destination(v, '8.8.8.8')).toMatchObject({
+      status: 'allowed', connections: 1, bytesSent: 74, bytesReceived: 138, ports: [53], protocols: ['udp'],
+      firstSeen: '2024-03-01T10:00:00.000Z',
+    });
+    expect(destination(v, '47.246.1.1')).toMatchObject({ connections: 1, bytesSent: 4200, bytesReceived: 1200 });
+  });
+
+  it('reads a FortiGate traffic log export: deny is refused, close and client-rst are connections; sentbyte/rcvdbyte, eventtime in ns', async () => {
+    // Act
+    const v = await checkBytes(fixture('fortigate-traffic-synthetic.csv'), { policy: policyOf('us') });
+
+    // Assess
+    expect(v.totals).toMatchObject({ records: 3, skipped: 0, bytesSent: 4200 + 900 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
+    expect(destination(v, '8.8.8.8')).toMatchObject({
+      status: 'allowed', connections: 1, bytesSent: 4200, bytesReceived: 1200, firstSeen: '2024-03-01T10:00:00.123Z',
+    });
+    expect(destination(v, '47.246.1.1')).toMatchObject({ connections: 1, blockedAttempts: 0, bytesSent: 900, bytesReceived: 300 });
+  });
+
+  it('takes refusals by their words, in any case and spelling, and nothing else', () => {
+    const rows = ['deny', 'DENIED', 'drop', 'Block with reset', 'reset-client', 'REJECT', 'blocked', 'allow', 'accept', 'pass', 'close', 'client-rst', 'timeout', '', '-'];
+    const text = ['dst_ip,action', ...rows.map((a) => `8.8.8.8,${a}`)].join('\n');
+    expect(parse(text).flows.map((r) => r.rejected)).toEqual(rows.map((_, i) => i < 7));
+    // A mapped column too.
+    expect(parse('peer,what\n8.8.8.8,drop\n', { columns: { dst: 'peer', action: 'what' } }).flows[0]!.rejected).toBe(true);
+  });
+});
+
 describe('generic CSV: times', () => {
   it('reads numbers as epoch seconds or milliseconds, and numbers too small to be dates as no time', () => {
     expect(parseTimestampText('1718000001.05')).toBeCloseTo(1718000001050, 3);
@@ -209,6 +250,9 @@ describe('generic CSV: times', () => {
     expect(parseTimestampText('100000000')).toBe(1e11);
     for (const relative of ['0', '0.021000', '86400', '99999999.9']) expect(parseTimestampText(relative)).toBeNaN();
     expect(parseTimestampText('2024-06-10T14:00:00Z')).toBe(Date.UTC(2024, 5, 10, 14));
+    // Palo Alto's exports: slashes, no zone (UTC, as for dashes).
+    expect(parseTimestampText('2024/03/01 10:00:05')).toBe(Date.UTC(2024, 2, 1, 10, 0, 5));
+    expect(parseTimestampText('2024/03/01')).toBe(Date.UTC(2024, 2, 1));
   });
 
   it('reads epoch microseconds and nanoseconds by their magnitude, and no number past the dates a Date holds', () => {
