@@ -28,11 +28,18 @@
  * packet, not the port) get their SNI from the client's Initial packets, decrypted as
  * `quic-initial.ts` describes.
  *
+ * Captures joined with `cat` (`cat a.pcap b.pcap`, tcpdump's rotated `-C`/`-G` files; `mergecap`
+ * is the right tool) are read whole: a file header where a record or block would start begins
+ * the next capture, as a second Section Header Block does in pcapng. A record or block whose
+ * length cannot be right ends reading: the rest of the capture cannot be found, so the check is
+ * an error (failing closed, as for gzip with garbage after it), not a verdict on part of it.
+ *
  * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
  * reported at the end, in order of their first packet, with that packet's number as evidence.
  * Every packet ends in a connection, a skip (truncated, malformed, orphan fragment) or `noData`
  * (a frame that is not IP, such as ARP).
  */
+import { InputError } from '../errors';
 import type { ChunkParser, FormatName, RecordSink } from '../types';
 import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
 import { QuicInitialTable } from './quic-initial';
@@ -88,6 +95,27 @@ const enum State {
 
 /** The pcap file magics, as read big-endian from the first 4 bytes. */
 const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1]);
+
+/**
+ * Whether `buf[pos, pos + 24)` is a libpcap file header: a magic, then version 2.4 in the
+ * magic's byte order. (A record's first bytes, its time, equal a magic only in 2011 or past 2055,
+ * and then its microseconds would have to read as version 2.4 as well.)
+ */
+function isPcapFileHeader(buf: Buffer, pos: number): boolean {
+  const magic = buf.readUInt32BE(pos);
+  if (!PCAP_MAGICS.has(magic)) return false;
+  const le = (magic & 0xff) === 0xa1;
+  const major = le ? buf.readUInt16LE(pos + 4) : buf.readUInt16BE(pos + 4);
+  const minor = le ? buf.readUInt16LE(pos + 6) : buf.readUInt16BE(pos + 6);
+  return major === 2 && minor === 4;
+}
+
+/** Whether `buf[pos, pos + 12)` is a pcapng Section Header Block's start (type and byte-order magic). */
+function isPcapngSectionStart(buf: Buffer, pos: number): boolean {
+  if (buf.readUInt32BE(pos) !== PCAPNG_SHB) return false;
+  const bom = buf.readUInt32LE(pos + 8);
+  return bom === PCAPNG_BYTE_ORDER || bom === 0x4d3c2b1a;
+}
 
 /** `pcap` when `head` starts with a libpcap magic, `pcapng` for a Section Header Block, else null. */
 export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
@@ -284,6 +312,23 @@ export class PcapParser implements ChunkParser {
     sink.skip(this.packetNo, reason, detail);
   }
 
+  /**
+   * A length that cannot be right where the next packet should start: nothing after it can be
+   * found, so the capture is unreadable from here (an error verdict, which still lists what was
+   * read before it).
+   */
+  private unreadable(reason: string, detail: string): never {
+    const err = new InputError(
+      `packet ${this.packetNo + 1}: ${reason} (${detail}): the capture cannot be read past packet ${this.packetNo}`,
+    );
+    // The connections read so far go to the error verdict, which lists what was read.
+    this.state = State.Stopped;
+    this.pending = [];
+    this.pendingLen = 0;
+    this.finish(this.sink!);
+    throw err;
+  }
+
   private stop(reason: string, detail: string): void {
     this.fileProblem(this.sink!, reason, detail);
     this.state = State.Stopped;
@@ -331,11 +376,19 @@ export class PcapParser implements ChunkParser {
         case State.PcapRecord: {
           const hl = this.pcapRecordHeader;
           if (avail < hl) return this.wait(pos, hl, true);
-          const incl = this.u32(buf, pos + 8);
-          if (incl > MAX_PACKET_BYTES) {
-            this.stop('bad packet record length', `${incl} bytes at packet ${this.packetNo + 1}`);
-            return end;
+          // Another capture after this one (`cat a.pcap b.pcap`).
+          if (PCAP_MAGICS.has(buf.readUInt32BE(pos))) {
+            if (avail < 24) return this.wait(pos, 24, true);
+            if (isPcapFileHeader(buf, pos)) {
+              this.state = State.FileHeader;
+              continue;
+            }
+          } else if (isPcapngSectionStart(buf, pos)) {
+            this.state = State.PcapngBlock;
+            continue;
           }
+          const incl = this.u32(buf, pos + 8);
+          if (incl > MAX_PACKET_BYTES) this.unreadable('bad packet record length', `${incl} bytes`);
           if (avail < hl + incl) return this.wait(pos, hl + incl, true);
           const sec = this.u32(buf, pos);
           const frac = this.u32(buf, pos + 4);
@@ -351,22 +404,22 @@ export class PcapParser implements ChunkParser {
             const bom = buf.readUInt32LE(pos + 8);
             if (bom === PCAPNG_BYTE_ORDER) this.le = true;
             else if (bom === 0x4d3c2b1a) this.le = false;
-            else {
-              this.stop('bad pcapng section header', `byte-order magic 0x${bom.toString(16)}`);
-              return end;
+            else this.unreadable('bad pcapng section header', `byte-order magic 0x${bom.toString(16)}`);
+          } else if (PCAP_MAGICS.has(type)) {
+            // A libpcap capture after this one (`cat a.pcapng b.pcap`).
+            if (avail < 24) return this.wait(pos, 24, false);
+            if (isPcapFileHeader(buf, pos)) {
+              this.state = State.FileHeader;
+              continue;
             }
           }
           const len = this.u32(buf, pos + 4);
-          if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_BYTES) {
-            this.stop('bad pcapng block length', `${len} bytes at packet ${this.packetNo + 1}`);
-            return end;
-          }
+          if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_BYTES) this.unreadable('bad pcapng block length', `${len} bytes`);
           const btype = this.u32(buf, pos);
           const isPacket = btype === PCAPNG_EPB || btype === PCAPNG_SPB || btype === PCAPNG_OPB;
           if (avail < len) return this.wait(pos, len, isPacket);
           if (this.u32(buf, pos + len - 4) !== len) {
-            this.stop('bad pcapng block length', `leading ${len} and trailing ${this.u32(buf, pos + len - 4)} differ`);
-            return end;
+            this.unreadable('bad pcapng block length', `leading ${len} and trailing ${this.u32(buf, pos + len - 4)} differ`);
           }
           this.block(btype, buf, pos, len);
           pos += len;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { detectFormat } from '../../../lambda/engine/parsers';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
+import { InputError } from '../../../lambda/engine/errors';
 import { checkBytes, destination, fixture, fixturePath } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
@@ -73,6 +74,31 @@ function pcapngSection(le: boolean, packet: Buffer, ms: number): Buffer {
   const idb = block(1, Buffer.concat([w16(101), w16(0), w32(0), tsresol]), le);
   const epb = block(6, Buffer.concat([w32(0), w32(Math.floor(ms / 2 ** 32)), w32(ms % 2 ** 32), w32(packet.length), w32(packet.length), packet]), le);
   return Buffer.concat([shb, idb, epb]);
+}
+
+/**
+ * A libpcap file (pcap-savefile(5)) of raw IP packets (link type 101), one a second from `ms`, in
+ * either byte order, with microsecond or nanosecond times.
+ */
+function pcapFile(le: boolean, nanos: boolean, packets: Buffer[], ms: number): Buffer {
+  const w16 = (b: Buffer, v: number, at: number): void => void (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+  const w32 = (b: Buffer, v: number, at: number): void => void (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+  const head = Buffer.alloc(24);
+  w32(head, nanos ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  w16(head, 2, 4);
+  w16(head, 4, 6);
+  w32(head, 262144, 16);
+  w32(head, 101, 20);
+  const records = packets.map((packet, i) => {
+    const at = ms + i * 1000;
+    const rec = Buffer.alloc(16);
+    w32(rec, Math.floor(at / 1000), 0);
+    w32(rec, (at % 1000) * (nanos ? 1e6 : 1e3), 4);
+    w32(rec, packet.length, 8);
+    w32(rec, packet.length, 12);
+    return Buffer.concat([rec, packet]);
+  });
+  return Buffer.concat([head, ...records]);
 }
 
 /** IPv4 + UDP 10.0.0.1:1000 -> 192.0.2.9:2000 with `n` payload bytes (checksums zero). */
@@ -220,19 +246,70 @@ describe('pcap reader', () => {
     expect(detectFormat([], bytes)?.name).toBe('pcapng');
   });
 
-  it('stops at a garbage pcapng block length with a skip, keeping what came before', () => {
+  it('fails closed at a garbage pcapng block length: the rest of the capture cannot be found', () => {
     // Prepare: the third packet block (after SHB, 2 IDBs, 2 EPBs) gets length 0x7ffffff3.
     const bytes = Buffer.from(generated('two-interfaces.pcapng'));
     let at = 0;
     for (let i = 0; i < 5; i++) at += bytes.readUInt32LE(at + 4);
     bytes.writeUInt32LE(0x7ffffff3, at + 4);
 
+    // Act + Assess
+    expect(() => parseCapture(bytes, 64)).toThrow(
+      new InputError('packet 3: bad pcapng block length (2147483635 bytes): the capture cannot be read past packet 2'),
+    );
+  });
+
+  it('reads captures joined with cat, in any order of pcap and pcapng, byte order and chunk size', () => {
+    // Prepare: a little-endian microsecond pcap, a big-endian nanosecond one, pcapng sections.
+    const le = pcapFile(true, false, [udpPacket(10)], 1_700_000_000_000);
+    const be = pcapFile(false, true, [udpPacket(20), udpPacket(30)], 1_700_000_100_000);
+    const ng = pcapngSection(true, udpPacket(40), 1_700_000_200_000);
+    const joins: [Buffer[], number][] = [[[le, be], 3], [[be, ng, le], 4], [[ng, le, ng], 3], [[le, le], 2]];
+    for (const [parts, packets] of joins) {
+      const joined = Buffer.concat(parts);
+      for (const chunk of [joined.length, 7, 1]) {
+        // Act
+        const p = parseCapture(joined, chunk);
+
+        // Assess: every packet of every capture, in one connection
+        expect(p.skips).toEqual([]);
+        expect(p.stats.packets).toBe(packets);
+        expect(p.flows).toHaveLength(1);
+      }
+    }
+    const p = parseCapture(Buffer.concat([le, be, ng]), 5);
+    expect(p.flows[0]).toMatchObject({ origBytes: 10 + 20 + 30 + 40, firstSeenMs: 1_700_000_000_000, lastSeenMs: 1_700_000_200_000 });
+  });
+
+  it('judges a capture joined with cat on all of it: a second file\'s violation is not lost', async () => {
+    // Prepare: US traffic, then a capture of traffic to China (as in `cat us.pcap cn.pcap`).
+    const us = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
+    const cn = pcapFile(true, false, [udpTo(200, [1, 2, 4, 8])], 1_700_000_100_000);
+
     // Act
-    const p = parseCapture(bytes, 64);
+    const v = await checkBytes(Buffer.concat([us, cn]));
 
     // Assess
-    expect(p.skips).toEqual([{ line: 3, reason: 'bad pcapng block length', detail: '2147483635 bytes at packet 3' }]);
-    expect(p.flows.map((f) => f.respIp)).toEqual(['1.1.1.1', '151.101.1.69']);
+    expect(v.error).toBeUndefined();
+    expect(v.compliant).toBe(false);
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 200 });
+    expect(v.totals.skipped).toBe(0);
+  });
+
+  it('fails closed at a pcap record length no packet has', async () => {
+    // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
+    const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
+    const bad = Buffer.alloc(16);
+    bad.writeUInt32LE(0x70000000, 8);
+
+    // Act
+    const v = await checkBytes(Buffer.concat([good, bad, Buffer.alloc(64)]));
+
+    // Assess
+    expect(v.compliant).toBe(false);
+    expect(v.error).toBe('packet 2: bad packet record length (1879048192 bytes): the capture cannot be read past packet 1');
+    // What was read before it is listed.
+    expect(v.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['8.8.8.8', 100]]);
   });
 
   it('says so when the bytes are not a capture', () => {
