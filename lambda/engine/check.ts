@@ -7,6 +7,7 @@ import type { AsnLookup } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
+import { crToLf, endsLinesWithCrAlone, unreadableForm } from './input/text-form';
 import { detectFormat, findFormat, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
@@ -154,14 +155,21 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (headBytes === 0) throw new InputError('input is empty');
     // The head as one buffer: detection reads it, and a byte order mark split across the first
     // chunks (a pipe may hand over one byte at a time) is still found.
-    const all = Buffer.concat(head);
+    let all: Buffer = Buffer.concat(head);
+    // Lines ended by a carriage return alone (classic Mac OS, Excel's "CSV (Macintosh)"): each CR
+    // is read as a line end, so line numbers are the file's.
+    const crAlone = endsLinesWithCrAlone(all);
+    if (crAlone) all = crToLf(all);
     if (!format) {
       const start = all.subarray(0, DETECT_BYTES);
       format = detectFormat(headLines(start, all.length > DETECT_BYTES), start);
       formatSource = 'detected';
       if (!format) {
+        const form = unreadableForm(all);
         throw new InputError(
-          `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
+          form !== null
+            ? `unknown log format: the input is ${form}`
+            : `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
         );
       }
     }
@@ -207,7 +215,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       while (!done) {
         const next = await it.next();
         if (next.done) break;
-        splitter.push(next.value);
+        splitter.push(crAlone ? crToLf(next.value) : next.value);
         progress(next.value.length);
         checkpoint();
       }

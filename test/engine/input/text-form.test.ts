@@ -1,0 +1,59 @@
+import { crToLf, endsLinesWithCrAlone, unreadableForm } from '../../../lambda/engine/input/text-form';
+import { checkBytes, destination, policyOf } from '../../helpers/engine';
+
+describe('unreadableForm', () => {
+  it.each([
+    ['bzip2', Buffer.from('BZh91AY&SY'), /^bzip2-compressed: decompress it first/],
+    ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04]), /^xz-compressed/],
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58]), /^zstd-compressed/],
+    ['zip', Buffer.from('PK\x03\x04\x14\x00', 'latin1'), /^a zip archive/],
+    ['7-Zip', Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), /^a 7-Zip archive/],
+    ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), /^a Parquet file/],
+    ['UTF-16 with a byte order mark', Buffer.from('\ufeffts,dst\n', 'utf16le'), /^UTF-16 text/],
+    ['UTF-16 big-endian', Buffer.from([0xfe, 0xff, 0, 0x74, 0, 0x73]), /^UTF-16 text/],
+    ['UTF-16 without a byte order mark', Buffer.from('dst_ip,bytes_out\n8.8.8.8,10\n', 'utf16le'), /^UTF-16 text/],
+  ])('names %s', (_what, head, message) => {
+    expect(unreadableForm(head)).toMatch(message);
+  });
+
+  it('says nothing of text or of what the checker reads', () => {
+    for (const head of [Buffer.from('ts,dst\n1,8.8.8.8\n'), Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('#separator \\x09\n'), Buffer.alloc(0)]) {
+      expect(unreadableForm(head)).toBeNull();
+    }
+  });
+});
+
+describe('carriage returns alone', () => {
+  it('are recognised in text only', () => {
+    expect(endsLinesWithCrAlone(Buffer.from('a,b\r1,2\r'))).toBe(true);
+    expect(endsLinesWithCrAlone(Buffer.from('a,b\r\n1,2\r\n'))).toBe(false);
+    expect(endsLinesWithCrAlone(Buffer.from('a,b\n'))).toBe(false);
+    // Binary with a 0x0D byte and no 0x0A (a tiny capture): not text.
+    expect(endsLinesWithCrAlone(Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x0d]))).toBe(false);
+  });
+
+  it('become line feeds in a copy', () => {
+    const chunk = Buffer.from('a\rb\r\rc');
+    expect(crToLf(chunk).toString()).toBe('a\nb\n\nc');
+    expect(chunk.toString()).toBe('a\rb\r\rc');
+  });
+
+  it('end lines of a CSV saved as "CSV (Macintosh)": every record read, with its own line number', async () => {
+    // Prepare
+    const csv = 'Time,Source IP,Destination IP,Destination Port,Protocol,Bytes Sent\r2024-03-01 10:00:00,10.0.0.5,1.2.4.8,443,TCP,5000\r2024-03-01 10:00:01,10.0.0.5,8.8.8.8,443,TCP,70\r';
+
+    // Act: split into chunks that cut between a CR and what follows
+    const v = await checkBytes(csv, { policy: policyOf('us') }, 5);
+
+    // Assess
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toMatchObject({ records: 2, skipped: 0, bytesSent: 5070 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 5000, evidenceLines: [2] });
+    expect(destination(v, '8.8.8.8').evidenceLines).toEqual([3]);
+  });
+
+  it('name a compressed input in the error instead of listing every format', async () => {
+    const v = await checkBytes(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04, 0xe6, 0xd6, 0xb4, 0x46]));
+    expect(v.error).toBe('unknown log format: the input is xz-compressed: decompress it first (unxz); gzip is read as it is');
+  });
+});
