@@ -53,6 +53,10 @@ dests[1] = '8.8.8.8';
 const origins = [];
 for (let i = 0; i < 200; i++) origins.push(i % 10 === 0 ? `fd00:1::${(i + 1).toString(16)}` : `192.168.1.${10 + i}`);
 
+// local_orig/local_resp as Zeek writes them with its default Site::private_address_space_is_local:
+// T for the private addresses made above, F for public ones.
+const inside = (a) => (a.startsWith('192.168.') || a.startsWith('10.') || a.startsWith('fd') ? 'T' : 'F');
+
 const protos = ['tcp', 'tcp', 'tcp', 'udp', 'udp', 'icmp'];
 const services = ['ssl', 'http', 'dns', '-', 'quic', '-'];
 const ports = [443, 443, 443, 80, 53, 8080, 5228, 123];
@@ -91,7 +95,7 @@ async function main() {
     const rb = unset ? '-' : String(int(200000));
     const dur = unset ? '-' : (rand() * 30).toFixed(6);
     const [oh, rh] = inbound ? [dest, orig] : [orig, dest];
-    buf += `${ts.toFixed(6)}\t${uid()}\t${oh}\t${1024 + int(60000)}\t${rh}\t${ports[int(ports.length)]}\t${protos[p]}\t${services[p]}\t${dur}\t${ob}\t${rb}\tSF\tT\tF\t0\tShADadFf\t${1 + int(40)}\t${int(9000)}\t${1 + int(60)}\t${int(300000)}\t-\t6\n`;
+    buf += `${ts.toFixed(6)}\t${uid()}\t${oh}\t${1024 + int(60000)}\t${rh}\t${ports[int(ports.length)]}\t${protos[p]}\t${services[p]}\t${dur}\t${ob}\t${rb}\tSF\t${inside(oh)}\t${inside(rh)}\t0\tShADadFf\t${1 + int(40)}\t${int(9000)}\t${1 + int(60)}\t${int(300000)}\t-\t6\n`;
     if (buf.length > 1 << 20) {
       if (!ws.write(buf)) await new Promise((r) => ws.once('drain', r));
       buf = '';

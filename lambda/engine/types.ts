@@ -44,6 +44,13 @@ export interface FlowRecord {
   lastSeenMs: number;
   /** The network refused the connection (VPC `REJECT`): nothing was sent. */
   rejected: boolean;
+  /**
+   * The log itself says this side is inside the monitored networks, whatever its address: Zeek's
+   * `local_orig`/`local_resp` (from the sensor's `Site::local_nets`), the interface side of a VPC
+   * record by its `flow-direction`. Added to the policy's `localNetworks`, never instead of them.
+   */
+  origLocal: boolean;
+  respLocal: boolean;
   /** Hostname the evidence names for the responder, if any. */
   hostname: string | null;
   /** App or device that made the connection, if the log names it. */

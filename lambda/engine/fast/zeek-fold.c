@@ -64,7 +64,7 @@ enum {
 #define MAX_FIELDS 64
 
 /* Wanted columns, in the order of ZeekTsvParser's WANTED list. */
-enum { W_ORIG_H, W_RESP_H, W_ORIG_P, W_RESP_P, W_PROTO, W_ORIG_B, W_RESP_B, W_TS, W_DURATION, W_COUNT };
+enum { W_ORIG_H, W_RESP_H, W_ORIG_P, W_RESP_P, W_PROTO, W_ORIG_B, W_RESP_B, W_TS, W_DURATION, W_LOCAL_O, W_LOCAL_R, W_COUNT };
 
 /* Regions of the (imported) memory, laid out by the JavaScript side. */
 static u8 *in;
@@ -118,8 +118,9 @@ void init(u8 *in_, u8 *scratch_, f64 *rows_, i32 *ep_dest_, u32 ep_cap_, u8 *key
 
 /** Sets the column layout; returns 0 (and disables the fast path) when it cannot handle it. */
 EXPORT(configure)
-i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8) {
-  i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8};
+i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8, i32 c9,
+              i32 c10) {
+  i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10};
   i32 n = 0;
   for (i32 i = 0; i < W_COUNT; i++) {
     cols[i] = c[i];
@@ -448,6 +449,13 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       if (sr < 0) break;
     }
     i32 resp = slots[sr + 2], fresp = slots[sr + 3];
+    /*
+     * The log says a side is inside (local_orig/local_resp T) that its address does not put there:
+     * JavaScript takes the line (FlowRecord.origLocal), so the fold's flags stay the policy's.
+     */
+    i32 lo = cols[W_LOCAL_O], lr = cols[W_LOCAL_R];
+    if ((forig & FLAG_LOCAL) == 0 && lo >= 0 && pos[lo * 2 + 1] - pos[lo * 2] == 1 && in[pos[lo * 2]] == 'T') break;
+    if ((fresp & FLAG_LOCAL) == 0 && lr >= 0 && pos[lr * 2 + 1] - pos[lr * 2] == 1 && in[pos[lr * 2]] == 'T') break;
     {
       /*
        * Likewise start reading the destination's row, so that the miss overlaps the parsing of

@@ -14,6 +14,8 @@ export function newRecord(): FlowRecord {
     firstSeenMs: NaN,
     lastSeenMs: NaN,
     rejected: false,
+    origLocal: false,
+    respLocal: false,
     hostname: null,
     app: null,
     ipBytes: null,
@@ -35,6 +37,8 @@ export function resetRecord(r: FlowRecord, line: number): void {
   r.firstSeenMs = NaN;
   r.lastSeenMs = NaN;
   r.rejected = false;
+  r.origLocal = false;
+  r.respLocal = false;
   r.hostname = null;
   r.app = null;
   r.ipBytes = null;

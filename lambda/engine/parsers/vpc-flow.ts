@@ -54,6 +54,7 @@ const WANTED = [
   'action',
   'log-status',
   'interface-id',
+  'flow-direction',
 ] as const;
 const SRC = 0;
 const DST = 1;
@@ -68,6 +69,7 @@ const END = 9;
 const ACTION = 10;
 const LOG_STATUS = 11;
 const INTERFACE_ID = 12;
+const FLOW_DIRECTION = 13;
 
 const PROTOCOL_NAMES: readonly string[] = Array.from({ length: 256 }, (_, n) => {
   switch (n) {
@@ -342,7 +344,28 @@ export class VpcFlowParser implements LineParser {
       const e = pos[c * 2 + 1]!;
       if (!bytesEqual(buf, s, e, '-')) r.app = this.enis.get(buf, s, e, latin1);
     }
+    c = cols[FLOW_DIRECTION]!;
+    if (c >= 0) {
+      // The interface's own address is `srcaddr` of egress and `dstaddr` of ingress records (AWS's
+      // field list): inside the VPC whatever its address (IPv6 addresses are public). Not when a
+      // packet-level address that differs was read instead (the interface forwarded the packet).
+      const s = pos[c * 2]!;
+      const e = pos[c * 2 + 1]!;
+      if (bytesEqual(buf, s, e, 'egress')) r.origLocal = this.isInterfaceAddress(buf, src, cols[SRC]!);
+      else if (bytesEqual(buf, s, e, 'ingress')) r.respLocal = this.isInterfaceAddress(buf, dst, cols[DST]!);
+    }
     sink.flow(r);
+  }
+
+  /** Whether the address read from column `used` is the interface-level one of column `col`. */
+  private isInterfaceAddress(buf: Buffer, used: number, col: number): boolean {
+    if (used === col) return true;
+    if (col < 0) return false;
+    const pos = this.pos;
+    const s = pos[col * 2]!;
+    const len = pos[col * 2 + 1]! - s;
+    const us = pos[used * 2]!;
+    return pos[used * 2 + 1]! - us === len && buf.compare(buf, s, s + len, us, us + len) === 0;
   }
 
   /** Column of the packet-level address when logged, else of the interface-level one; -1 when neither. */

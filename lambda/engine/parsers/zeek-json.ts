@@ -140,6 +140,9 @@ export class ZeekJsonParser implements LineParser {
     // A duration that would end past the dates a Date holds is no duration.
     const last = r.firstSeenMs + dur;
     r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : r.firstSeenMs;
+    // true when the sensor's Site::local_nets holds the address (see FlowRecord.origLocal).
+    r.origLocal = o.local_orig === true;
+    r.respLocal = o.local_resp === true;
     sink.flow(r);
   }
 

@@ -19,6 +19,9 @@ const WANTED = [
   'resp_bytes',
   'ts',
   'duration',
+  // T when the sensor's Site::local_nets holds the address: that side is inside (FlowRecord.origLocal).
+  'local_orig',
+  'local_resp',
 ] as const;
 
 /** Zeek's transport protocol names, as shared constants so records allocate no string. */
@@ -64,7 +67,8 @@ export class ZeekTsvParser implements LineParser {
 
   /**
    * The separator byte and the column of each wanted field (`WANTED` order: id.orig_h, id.resp_h,
-   * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration; -1 when absent), or null
+   * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration, local_orig, local_resp; -1
+   * when absent), or null
    * before the `#fields` line.
    */
   layout(): { sep: number; cols: Int32Array } | null {
@@ -150,6 +154,10 @@ export class ZeekTsvParser implements LineParser {
         r.lastSeenMs = ts;
       }
     }
+    c = cols[9]!;
+    if (c >= 0) r.origLocal = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'T');
+    c = cols[10]!;
+    if (c >= 0) r.respLocal = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'T');
     sink.flow(r);
   }
 

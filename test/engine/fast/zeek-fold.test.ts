@@ -16,7 +16,7 @@ import { serializeVerdictBytes, verdictBytes } from '../../../lambda/engine/verd
 import type { Verdict } from '../../../lambda/engine/verdict/verdict';
 import { bundledDatabases, checkBytes, fixture, fixturePath, policyOf } from '../../helpers/engine';
 
-const STANDARD = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state'];
+const STANDARD = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state', 'local_orig', 'local_resp'];
 
 const address = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('8.8.8.8', '1.1.1.1', '114.114.114.114', '47.88.1.2', '185.60.216.35', '2a03:2880:f12f:83:face:b00c::25de') },
@@ -63,14 +63,20 @@ const time = fc.oneof(
 );
 const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') }, { weight: 1, arbitrary: fc.constantFrom('-', 'TCP', 'sctp', '') });
 
-const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count });
+// local_orig/local_resp: T when the sensor's Site::local_nets holds the address (and odd values).
+const localFlag = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('T', 'F', '-') }, { weight: 1, arbitrary: fc.constantFrom('', 't', 'TT', 'true') });
+
+const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count, lo: localFlag, lr: localFlag });
 type Rec = typeof record extends fc.Arbitrary<infer T> ? T : never;
+/** A record as the tests below write one: local_orig/local_resp unset unless given. */
+type Line = Omit<Rec, 'lo' | 'lr' | 'proto'> & { proto: string; lo?: string; lr?: string };
 
 /** A data line in a layout (column names in order, separator). */
-function dataLine(r: Rec, fields: readonly string[], sep: string): string {
+function dataLine(r: Line, fields: readonly string[], sep: string): string {
   const value: Record<string, string> = {
     ts: r.ts, uid: 'C1', 'id.orig_h': r.oh, 'id.orig_p': r.op, 'id.resp_h': r.rh, 'id.resp_p': r.rp,
     proto: r.proto, service: '-', duration: r.duration, orig_bytes: r.ob, resp_bytes: r.rb, conn_state: 'SF',
+    local_orig: r.lo ?? '-', local_resp: r.lr ?? '-',
   };
   return fields.map((f) => value[f] ?? '-').join(sep);
 }
@@ -233,7 +239,7 @@ describe('Zeek fast path', () => {
 
   it('reads times written as dates (zeek-cut -d) as the JavaScript path does', async () => {
     const lines = [...header(STANDARD, '\t')];
-    const r = { oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '2.5', ob: '100', rb: '200' };
+    const r = { oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '2.5', ob: '100', rb: '200', lo: 'T', lr: 'F' };
     lines.push(dataLine({ ...r, ts: '1591367999.0' }, STANDARD, '\t'));
     lines.push(dataLine({ ...r, ts: '2020-06-05T14:39:59+0000' }, STANDARD, '\t'));
     lines.push(dataLine({ ...r, ts: '2020-06-05T09:40:09.250000-0500' }, STANDARD, '\t'));
@@ -241,6 +247,27 @@ describe('Zeek fast path', () => {
     expect(fast).toBe(slow);
     const d = fileOf(fast).destinations[0]!;
     expect([d.firstSeen, d.lastSeen]).toEqual(['2020-06-05T14:39:59.000Z', '2020-06-05T14:40:11.750Z']);
+  });
+
+  it('takes a side the log marks local (local_orig/local_resp T) as inside, as the JavaScript path does', async () => {
+    // A campus with public addresses in Site::local_nets: a server (128.112.128.15) reached from
+    // abroad, then reaching out, then talking to another campus host.
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '40000', rp: '22', proto: 'tcp' as const, duration: '1.0' };
+    lines.push(dataLine({ ...r, oh: '1.2.4.8', rh: '128.112.128.15', ob: '3000', rb: '250000', lo: 'F', lr: 'T' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '128.112.128.15', rh: '8.8.8.8', ob: '500', rb: '900', lo: 'T', lr: 'F' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '128.112.128.15', rh: '128.112.7.7', ob: '70', rb: '80', lo: 'T', lr: 'T' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '1.2.4.8', rh: '128.112.128.15', ob: '10', rb: '20', lo: 'F', lr: 'T' }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = fileOf(fast);
+    // The foreign host is the remote party of the inbound connections; what the server sent is what left.
+    expect(v.destinations.find((d) => d.ip === '1.2.4.8')).toMatchObject({ status: 'violation', connections: 2, bytesSent: 250020, bytesReceived: 3010 });
+    expect(v.destinations.find((d) => d.ip === '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 500 });
+    // The campus peer is inside: listed, not located or judged; the server is no destination.
+    expect(v.destinations.find((d) => d.ip === '128.112.7.7')).toMatchObject({ status: 'non-public', addressClass: 'public', country: null });
+    expect(v.destinations.map((d) => d.ip)).not.toContain('128.112.128.15');
+    expect(v.totals.bytesSent).toBe(250020 + 500 + 70);
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
 import { VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
+import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, total } from './harness';
 
 const FIXTURES = join(__dirname, '../../fixtures/vpcflow');
@@ -235,6 +236,47 @@ describe('VPC flow logs, custom formats', () => {
     const result = parse(text);
     expect(result.flows.map((r) => r.app)).toEqual(['eni-abc', 'eni-0a1b2c']);
     expect(result.flows[1]!.origBytes).toBe(7);
+  });
+});
+
+describe('VPC flow logs: which side is the interface (flow-direction)', () => {
+  const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction';
+  const INSTANCE = '2600:1f18:4a3:6902:616f:c0a8:1234:5678';
+  const GOOGLE = '2a00:1450:4001:82a::200e';
+
+  it('takes the interface\'s own IPv6 address as inside: egress bytes are sent, ingress bytes received', async () => {
+    // Prepare: one TCP flow of a dual-stack instance, both directions (public IPv6 at both ends).
+    const log = [
+      HEADER,
+      `5 123456789012 eni-0a1b2c3d4e5f60718 ${INSTANCE} ${GOOGLE} 50342 443 6 12 1500 1709287200 1709287260 ACCEPT OK egress`,
+      `5 123456789012 eni-0a1b2c3d4e5f60718 ${GOOGLE} ${INSTANCE} 443 50342 6 40 980000 1709287200 1709287260 ACCEPT OK ingress`,
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess
+    expect(v.destinations.map((d) => d.ip)).toEqual([GOOGLE]);
+    expect(destination(v, GOOGLE)).toMatchObject({ connections: 2, bytesSent: 1500, bytesReceived: 980000 });
+    expect(v.totals).toMatchObject({ bytesSent: 1500, bytesReceived: 980000 });
+  });
+
+  it('does not take a forwarded packet\'s address for the interface (pkt-dstaddr differs from dstaddr)', () => {
+    // Prepare: a NAT gateway's interface receives a packet meant for a public server.
+    const log = [
+      'version srcaddr dstaddr pkt-srcaddr pkt-dstaddr bytes action log-status flow-direction',
+      '5 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5 400 ACCEPT OK ingress',
+      '5 10.0.0.220 203.0.113.5 10.0.0.220 203.0.113.5 400 ACCEPT OK egress',
+    ].join('\n');
+
+    // Act
+    const result = parseAll(new VpcFlowParser(), log);
+
+    // Assess
+    expect(result.flows.map((r) => [r.origLocal, r.respLocal])).toEqual([
+      [false, false],
+      [true, false],
+    ]);
   });
 });
 

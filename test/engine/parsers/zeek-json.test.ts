@@ -131,6 +131,23 @@ describe('which Zeek JSON records are connections', () => {
   });
 });
 
+describe('Zeek JSON: local_orig/local_resp', () => {
+  it('takes a public address the sensor calls local as inside: an inbound connection\'s foreign side is the destination', async () => {
+    // Act: a campus server with a public address (in Site::local_nets) answers a host in China.
+    const v = await checkBytes(
+      jsonLines(
+        { ...CONN, 'id.orig_h': '1.2.4.8', 'id.resp_h': '128.112.128.15', 'id.resp_p': 22, orig_bytes: 3000, resp_bytes: 250000, local_orig: false, local_resp: true },
+        { ...CONN, 'id.orig_h': '128.112.128.15', 'id.resp_h': '8.8.8.8', local_orig: true, local_resp: false },
+      ),
+    );
+
+    // Assess
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 250000, bytesReceived: 3000 });
+    expect(v.destinations.map((d) => d.ip).sort()).toEqual(['1.2.4.8', '8.8.8.8']);
+    expect(v.compliant).toBe(false);
+  });
+});
+
 describe('Zeek JSON timestamps', () => {
   it('reads epoch seconds (the default), milliseconds (JSON::TS_MILLIS) and ISO 8601 (JSON::TS_ISO8601) alike', () => {
     expect(zeekTimeMs(1591367999.305)).toBeCloseTo(1591367999305, 3);
