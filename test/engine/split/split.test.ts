@@ -154,6 +154,24 @@ describe('checkSplit', () => {
     expect(verdictJson(split.verdict)).toBe(verdictJson(await checkBytes(log, optionsOf())));
   });
 
+  it('gives the single pass\'s verdict when the log calls a public address inside (local_resp) in one range only', async () => {
+    // Prepare: a campus server with a public address; only the first range's lines say it is
+    // inside (local_resp T), the last range reaches it with the flags unset.
+    const lines = ['#separator \\x09', '#path\tconn', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\tlocal_orig\tlocal_resp'];
+    for (let i = 0; i < 60; i++) lines.push(`${1_700_000_000 + i}\t1.2.4.8\t${40000 + i}\t128.112.128.15\t22\ttcp\t10\t${100 + i}\tF\tT`);
+    for (let i = 0; i < 60; i++) lines.push(`${1_700_001_000 + i}\t10.0.0.5\t${40000 + i}\t128.112.128.15\t443\ttcp\t7\t9\t-\t-`);
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+
+    // Act
+    const split = await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, 4) });
+    const whole = await checkBytes(log, optionsOf());
+
+    // Assess
+    expect(split.mode).toBe('split');
+    expect(verdictJson(split.verdict)).toBe(verdictJson(whole));
+    expect(whole.destinations.find((d) => d.ip === '128.112.128.15')).toMatchObject({ status: 'non-public', addressClass: 'public' });
+  });
+
   it('checks a log over the decoded-size limit in one pass, which refuses it', async () => {
     const log = zeekLog(100);
     const split = await checkSplit(bufferSource(log), optionsOf({ maxDecodedBytes: 1000 }), { cuts: evenCuts(log.length, 3) });
