@@ -47,7 +47,8 @@ export interface FlowRecord {
   /**
    * The log itself says this side is inside the monitored networks, whatever its address: Zeek's
    * `local_orig`/`local_resp` (from the sensor's `Site::local_nets`), the interface side of a VPC
-   * record by its `flow-direction`. Added to the policy's `localNetworks`, never instead of them.
+   * record by its `flow-direction`. It decides which side is this record's remote party, with the
+   * policy's `localNetworks`; it never exempts an address from being judged.
    */
   origLocal: boolean;
   respLocal: boolean;

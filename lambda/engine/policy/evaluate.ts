@@ -144,18 +144,6 @@ function unlocatedFacts(ip: ParsedIp, addressClass: AddressClass, local: boolean
   };
 }
 
-/**
- * The facts of an address the log itself places inside the monitored networks (Zeek's
- * `local_orig`/`local_resp`, a VPC record's interface side): listed as inside, as an address in
- * the policy's `localNetworks` is, and not located or judged.
- */
-export function insideFacts(f: AddressFacts): AddressFacts {
-  return {
-    ip: f.ip, addressClass: f.addressClass, local: true, country: null, countries: NO_COUNTRIES, disputed: false,
-    asn: null, asOrganization: null, operatorCountry: null, status: 'non-public', rule: null, warning: null,
-  };
-}
-
 /** The facts of an address whose lookup failed: status unknown, with the failure as its warning. */
 export function unsettledFacts(ip: ParsedIp, policy: CompiledPolicy, err: unknown): AddressFacts {
   const addressClass = classifyAddress(ip);

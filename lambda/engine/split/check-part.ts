@@ -35,11 +35,6 @@ export interface PartDestination {
   hostnames: string[];
   apps: string[];
   evidenceLines: number[];
-  /**
-   * Present (true) when the range's log called the address inside the monitored networks
-   * (FlowRecord.origLocal/respLocal), which the policy alone does not say: the merge lists it so.
-   */
-  inside?: true;
 }
 
 /** A range's aggregate, as JSON. */
@@ -118,7 +113,6 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
       hostnames: d.hostnames ? [...d.hostnames] : [],
       apps: d.apps ? [...d.apps] : [],
       evidenceLines: d.evidenceLines.map((l) => l - shift),
-      ...(d.facts.local && d.facts.addressClass === 'public' ? { inside: true as const } : {}),
     })),
   };
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_SKIPPED_RECORDS, type CheckOptions } from '../check';
 import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
-import { evaluateAddress, insideFacts, type AddressFacts } from '../policy/evaluate';
+import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import { tableOf, type AggregateTotals, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
@@ -62,7 +62,7 @@ class MergedDestination implements DestinationAggregate {
   apps: Set<string> | null = null;
   readonly evidenceLines: number[] = [];
 
-  constructor(public facts: AddressFacts) {}
+  constructor(readonly facts: AddressFacts) {}
 }
 
 /** What the verdict builder reads of an aggregator, filled from ranges. */
@@ -101,8 +101,6 @@ class MergedAggregate implements AggregateTotals {
         d = new MergedDestination(evaluateAddress(ip, this.options.policy, this.options.databases, this.options.operator));
         this.byIp.set(p.ip, d);
       }
-      // Inside by the log's word in some range (Zeek's local_resp, a VPC interface): as in one check.
-      if (p.inside === true && !d.facts.local) d.facts = insideFacts(d.facts);
       d.connections += p.connections;
       d.blockedAttempts += p.blockedAttempts;
       d.bytesSent += p.bytesSent;

@@ -12,7 +12,7 @@ import type { GeoLookup } from '../geo/geo-lookup';
 import { classifyAddress } from '../net/address-class';
 import { parseIp, type ParsedIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
-import { evaluateAddresses, insideFacts, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
+import { evaluateAddresses, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
 import type { FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
@@ -62,11 +62,6 @@ const MAX_PROTOCOL_BITS = 30;
 const INVALID = -1;
 /** Inside the monitored networks by the policy (its address). */
 const FLAG_LOCAL = 1;
-/**
- * Said to be inside by the log on some record (FlowRecord.origLocal/respLocal): which side is
- * remote is decided record by record, but the address is listed as inside, not judged.
- */
-const FLAG_LOCAL_BY_LOG = 2;
 
 /** A destination's totals, as the verdict builder reads them. */
 export interface DestinationAggregate {
@@ -490,8 +485,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     let sent: number;
     let received: number;
     let port: number;
-    if (r.origLocal) this.markLocalByLog(orig);
-    if (r.respLocal) this.markLocalByLog(resp);
+    // The log's word that a side is inside (FlowRecord.origLocal) picks the remote party of this
+    // record only: it never exempts an address from being judged where it is the remote party.
     if (!((flags[orig]! & FLAG_LOCAL) !== 0 || r.origLocal) && ((flags[resp]! & FLAG_LOCAL) !== 0 || r.respLocal)) {
       // The outside party opened the connection: what the monitored side sent is the response.
       remote = orig;
@@ -644,21 +639,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
 
   private storeFacts(pending: readonly number[], facts: readonly AddressFacts[]): void {
     for (let k = 0; k < pending.length; k++) {
-      const ep = pending[k]!;
-      const f = facts[k]!;
-      this.epFacts[ep] = (this.epFlags[ep]! & FLAG_LOCAL_BY_LOG) !== 0 && !f.local ? insideFacts(f) : f;
-      this.epIps[ep] = null;
+      this.epFacts[pending[k]!] = facts[k];
+      this.epIps[pending[k]!] = null;
     }
-  }
-
-  /** Endpoint `ep` is inside the monitored networks by the log's word (see FLAG_LOCAL_BY_LOG). */
-  private markLocalByLog(ep: number): void {
-    const flags = this.epFlags;
-    if ((flags[ep]! & (FLAG_LOCAL | FLAG_LOCAL_BY_LOG)) !== 0) return;
-    flags[ep] = flags[ep]! | FLAG_LOCAL_BY_LOG;
-    // Settled already (a destination of an earlier window): listed as inside from now on.
-    const f = this.epFacts[ep];
-    if (f !== undefined && !f.local) this.epFacts[ep] = insideFacts(f);
   }
 
   /** Every destination's totals, in order of first sight. */

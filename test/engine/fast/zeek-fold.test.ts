@@ -264,10 +264,25 @@ describe('Zeek fast path', () => {
     // The foreign host is the remote party of the inbound connections; what the server sent is what left.
     expect(v.destinations.find((d) => d.ip === '1.2.4.8')).toMatchObject({ status: 'violation', connections: 2, bytesSent: 250020, bytesReceived: 3010 });
     expect(v.destinations.find((d) => d.ip === '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 500 });
-    // The campus peer is inside: listed, not located or judged; the server is no destination.
-    expect(v.destinations.find((d) => d.ip === '128.112.7.7')).toMatchObject({ status: 'non-public', addressClass: 'public', country: null });
+    // Both inside by the log: the responder is the remote party, as for two private hosts, and is
+    // judged (the log's word picks a record's remote party; it exempts no address). The server
+    // is no destination.
+    expect(v.destinations.find((d) => d.ip === '128.112.7.7')).toMatchObject({ status: 'allowed', country: 'US', bytesSent: 70 });
     expect(v.destinations.map((d) => d.ip)).not.toContain('128.112.128.15');
     expect(v.totals.bytesSent).toBe(250020 + 500 + 70);
+  });
+
+  it('never exempts a destination because another record calls its address local', async () => {
+    // A CN server reached from the LAN (local_resp F), then named as a local originator elsewhere.
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '40000', rp: '443', proto: 'tcp' as const, duration: '1.0' };
+    lines.push(dataLine({ ...r, oh: '192.168.1.2', rh: '202.96.128.86', ob: '5000000', rb: '10', lo: 'T', lr: 'F' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '202.96.128.86', rh: '8.8.8.8', ob: '1', rb: '1', lo: 'T', lr: 'F' }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = fileOf(fast);
+    expect(v.compliant).toBe(false);
+    expect(v.destinations.find((d) => d.ip === '202.96.128.86')).toMatchObject({ status: 'violation', bytesSent: 5000000 });
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {

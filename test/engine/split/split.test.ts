@@ -156,7 +156,8 @@ describe('checkSplit', () => {
 
   it('gives the single pass\'s verdict when the log calls a public address inside (local_resp) in one range only', async () => {
     // Prepare: a campus server with a public address; only the first range's lines say it is
-    // inside (local_resp T), the last range reaches it with the flags unset.
+    // inside (local_resp T: the foreign peer is their remote party), the last range reaches it
+    // with the flags unset (it is their remote party, judged).
     const lines = ['#separator \\x09', '#path\tconn', '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\tlocal_orig\tlocal_resp'];
     for (let i = 0; i < 60; i++) lines.push(`${1_700_000_000 + i}\t1.2.4.8\t${40000 + i}\t128.112.128.15\t22\ttcp\t10\t${100 + i}\tF\tT`);
     for (let i = 0; i < 60; i++) lines.push(`${1_700_001_000 + i}\t10.0.0.5\t${40000 + i}\t128.112.128.15\t443\ttcp\t7\t9\t-\t-`);
@@ -169,7 +170,8 @@ describe('checkSplit', () => {
     // Assess
     expect(split.mode).toBe('split');
     expect(verdictJson(split.verdict)).toBe(verdictJson(whole));
-    expect(whole.destinations.find((d) => d.ip === '128.112.128.15')).toMatchObject({ status: 'non-public', addressClass: 'public' });
+    expect(whole.destinations.find((d) => d.ip === '1.2.4.8')).toMatchObject({ status: 'violation', connections: 60 });
+    expect(whole.destinations.find((d) => d.ip === '128.112.128.15')).toMatchObject({ connections: 60, bytesSent: 7 * 60, country: 'US' });
   });
 
   it('checks a log over the decoded-size limit in one pass, which refuses it', async () => {
