@@ -19,11 +19,12 @@ const EEA = [...EU27, 'IS', 'LI', 'NO'];
 /**
  * Countries with an EU adequacy decision (GDPR Art. 45) at the time of writing:
  * https://commission.europa.eu/law/law-topic/data-protection/international-dimension-data-protection/adequacy-decisions_en
+ * Brazil's is Commission Implementing Decision (EU) 2026/179 of 26 January 2026 (OJ 28.1.2026).
  * Canada's covers commercial organisations under PIPEDA. The United States' (EU-US Data Privacy
  * Framework, 2023) covers only certified organisations, which a network log cannot show, so US is
  * left out: add it explicitly when every recipient is certified.
  */
-const ADEQUACY = ['AD', 'AR', 'CA', 'FO', 'GG', 'IL', 'IM', 'JP', 'JE', 'NZ', 'KR', 'CH', 'GB', 'UY'];
+const ADEQUACY = ['AD', 'AR', 'BR', 'CA', 'FO', 'GG', 'IL', 'IM', 'JP', 'JE', 'NZ', 'KR', 'CH', 'GB', 'UY'];
 
 /**
  * Foreign adversaries named in 15 CFR 791.4 (ICTS supply chain rule): China (the rule includes

@@ -61,9 +61,11 @@ describe('country presets', () => {
 
   it('defines gdpr-adequate as the EEA plus adequacy countries, leaving out the US', () => {
     // Prepare
+    // Brazil: Commission Implementing Decision (EU) 2026/179 of 26 January 2026.
     const adequacy = [
       'AD',
       'AR',
+      'BR',
       'CA',
       'CH',
       'FO',
