@@ -351,7 +351,7 @@ function judgeDisputed(
     const c = answers[g]!;
     if (c !== null && !distinct.includes(c)) distinct.push(c);
   }
-  const said = geos.map((g, i) => `${g.info.name} says ${answers[i] ?? 'unknown'}`).join(', ');
+  const said = saidBy(geos, answers);
   const outside = distinct.map((c) => ({ c, j: judgeCountry(c, policy) })).find((x) => x.j.status === 'violation');
   if (!outside) return { judgement, warning };
   const disputedRule = `databases disagree (${said}); ${outside.j.rule}`;
@@ -364,6 +364,34 @@ function judgeDisputed(
     }
   }
   return { judgement, warning: disputedWarning };
+}
+
+/** What each database says, for a rule: `a.mmdb says CN, b.mmdb says US`. */
+function saidBy(geos: readonly GeoLookup[], answers: readonly (string | null)[]): string {
+  return geos.map((g, i) => `${g.info.name} says ${answers[i] ?? 'unknown'}`).join(', ');
+}
+
+/**
+ * A denied country answer outweighs what would let the address pass (the policy's `allowCidrs`,
+ * another database's allowed answer under `disputed: warn`): denied countries are always
+ * violations. The judgement of the first denied answer, in database order; null when none is.
+ */
+function deniedJudgement(
+  policy: CompiledPolicy,
+  geos: readonly GeoLookup[],
+  answers: readonly (string | null)[],
+  disputed: boolean,
+  cidr: Cidr | null,
+): Judgement | null {
+  for (let g = 0; g < answers.length; g++) {
+    const c = answers[g]!;
+    if (c === null || !policy.denied.has(c)) continue;
+    let rule = judgeCountry(c, policy).rule!;
+    if (disputed) rule = `databases disagree (${saidBy(geos, answers)}); ${rule}`;
+    if (cidr !== null) rule += `; ${cidr.text} is in allowCidrs, which does not lift a denied country`;
+    return { status: 'violation', rule };
+  }
+  return null;
 }
 
 /** An allowed address whose operator is registered in a denied country: a violation (policy `operator: fail`) or a warning. */
@@ -413,7 +441,13 @@ function judgeLocated(
   let warning: string | null = null;
   let cidr: Cidr | null = null;
   for (let i = 0; i < policy.allowCidrs.length && cidr === null; i++) if (cidrContains(policy.allowCidrs[i]!, ip)) cidr = policy.allowCidrs[i]!;
-  if (cidr !== null) {
+  // Where an allowance could let it pass, a denied answer is looked for first (elsewhere the
+  // judgements below find it: the only answer, or a dispute that fails).
+  const denial = cidr !== null || (disputed && policy.policy.disputed === 'warn') ? deniedJudgement(policy, geos, answers, disputed, cidr) : null;
+  if (denial !== null) {
+    status = denial.status;
+    rule = denial.rule;
+  } else if (cidr !== null) {
     status = 'allowed';
     rule = `${cidr.text} is in allowCidrs`;
   } else {

@@ -85,6 +85,9 @@ function expandCountries(
     const text = entry.trim();
     const preset = findPreset(text);
     if (preset) {
+      if (preset.denyOnly && field === 'allowedCountries') {
+        throw new PolicyError(`${field}[${i}]: ${preset.name} is a deny preset: name it in deniedCountries (--deny), not as the countries data may go to`);
+      }
       presets.add(preset.name);
       return;
     }
@@ -123,6 +126,13 @@ function cidrList(values: readonly string[], field: string, allowKeyword: boolea
     if (allowKeyword && v.toLowerCase() === NON_PUBLIC) return NON_PUBLIC;
     const cidr = parseCidr(v);
     if (!cidr) throw new PolicyError(`${field}[${i}]: '${v}' is not a CIDR network such as 203.0.113.0/24`);
+    // 64:ff9b::/96 or ::ffff:0:0/96: addresses there are read as the IPv4 address they carry, so
+    // the prefix itself would stand for every IPv4 address (0.0.0.0/0), which no one means.
+    if (cidr.version === 4 && cidr.bits === 0 && v.includes(':')) {
+      throw new PolicyError(
+        `${field}[${i}]: '${v}' is the NAT64 or IPv4-mapped prefix, whose addresses are read as the IPv4 addresses they carry: it would take in every IPv4 address; name IPv4 networks instead`,
+      );
+    }
     return cidr.text;
   });
   return [...new Set(list)].sort();
@@ -214,15 +224,16 @@ export function buildPolicy(input: PolicyInput): Policy {
   const deniedCountries = [...denied.source.keys()].sort();
   const deniedBy: Record<string, string> = {};
   for (const c of deniedCountries) deniedBy[c] = denied.source.get(c)!;
-  const unknown = input.unknown ?? 'fail';
+  // null is no value: an error naming the field, as any other wrong value (not the default).
+  const unknown = input.unknown === undefined ? 'fail' : input.unknown;
   if (unknown !== 'fail' && unknown !== 'warn') {
     throw new PolicyError(`unknown: expected "fail" or "warn", got ${JSON.stringify(unknown)}`);
   }
-  const disputed = input.disputed ?? 'fail';
+  const disputed = input.disputed === undefined ? 'fail' : input.disputed;
   if (disputed !== 'fail' && disputed !== 'warn') {
     throw new PolicyError(`disputed: expected "fail" or "warn", got ${JSON.stringify(disputed)}`);
   }
-  const operator = input.operator ?? 'warn';
+  const operator = input.operator === undefined ? 'warn' : input.operator;
   if (operator !== 'fail' && operator !== 'warn' && operator !== 'off') {
     throw new PolicyError(`operator: expected "fail", "warn" or "off", got ${JSON.stringify(operator)}`);
   }

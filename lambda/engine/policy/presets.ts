@@ -8,6 +8,8 @@ export interface CountryPreset {
   readonly name: string;
   readonly description: string;
   readonly countries: readonly string[];
+  /** Only for `deniedCountries`/`--deny`: as an allowed set it would allow exactly what it names. */
+  readonly denyOnly?: true;
 }
 
 const EU27 = [
@@ -48,6 +50,7 @@ const PRESETS: readonly CountryPreset[] = [
     name: 'foreign-adversaries',
     description: 'Foreign adversaries per 15 CFR 791.4 (CN incl. HK and MO, CU, IR, KP, RU)',
     countries: FOREIGN_ADVERSARIES,
+    denyOnly: true,
   },
 ];
 

@@ -162,7 +162,7 @@ describe('evaluateAddress with the bundled database', () => {
     expect(facts).toMatchObject({ status: 'violation', rule: 'CN is denied by deniedCountries' });
   });
 
-  it('lets allowCidrs beat the deny list', () => {
+  it('does not let allowCidrs lift a denied country: denied countries are always violations', () => {
     // Act
     const facts = evaluate(CN, {
       deniedCountries: ['foreign-adversaries'],
@@ -172,8 +172,8 @@ describe('evaluateAddress with the bundled database', () => {
     // Assess
     expect(facts).toMatchObject({
       country: 'CN',
-      status: 'allowed',
-      rule: '1.2.4.0/24 is in allowCidrs',
+      status: 'violation',
+      rule: 'CN is denied by foreign-adversaries; 1.2.4.0/24 is in allowCidrs, which does not lift a denied country',
     });
   });
 
@@ -445,6 +445,27 @@ describe('evaluateAddress when location databases disagree', () => {
       rule: null,
       warning: 'databases disagree (b.mmdb says DE, a.mmdb says US); DE is not in the allowed set US (policy disputed: warn)',
     });
+  });
+
+  it('under disputed: warn, is a violation when any answer is a denied country, whichever database gave it', () => {
+    // Prepare: one database places the address in the US (allowed), the other in CN (denied).
+    const usAndCn = (): GeoLookup[] => [
+      openGeoDatabase('a.mmdb', writeMmdb([{ cidr: '8.8.8.0/24', record: { country_code: 'US' } }])),
+      openGeoDatabase('b.mmdb', writeMmdb([{ cidr: '8.8.8.0/24', record: { country_code: 'CN' } }])),
+    ];
+    const policy = { allowedCountries: ['us'], deniedCountries: ['foreign-adversaries'], disputed: 'warn' as const };
+
+    // Act
+    const usFirst = evaluate(US, policy, usAndCn());
+    const cnFirst = evaluate(US, policy, usAndCn().reverse());
+
+    // Assess
+    expect(usFirst).toMatchObject({
+      status: 'violation',
+      rule: 'databases disagree (a.mmdb says US, b.mmdb says CN); CN is denied by foreign-adversaries',
+      warning: null,
+    });
+    expect(cnFirst).toMatchObject({ status: 'violation', rule: 'databases disagree (b.mmdb says CN, a.mmdb says US); CN is denied by foreign-adversaries' });
   });
 
   it('under disputed: warn, stays a violation when no answer is in policy', () => {

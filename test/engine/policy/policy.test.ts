@@ -369,6 +369,33 @@ describe('parsePolicyJson', () => {
     expect(policy.allowedCountries).toEqual(['US']);
   });
 
+  it('refuses a deny preset as the allowed set, naming the field', () => {
+    const error = policyErrorOf(() => parsePolicyJson('{"allowedCountries": ["us", "foreign-adversaries"]}', 'policy.json'));
+    expect(error.message).toBe(
+      'policy.json: allowedCountries[1]: foreign-adversaries is a deny preset: name it in deniedCountries (--deny), not as the countries data may go to',
+    );
+    expect(parsePolicyJson('{"deniedCountries": ["foreign-adversaries"]}', 'policy.json').deniedCountries).toContain('CN');
+  });
+
+  it.each(['unknown', 'disputed', 'operator'])('refuses null for %s, naming the field, instead of taking the default', (field) => {
+    const error = policyErrorOf(() => parsePolicyJson(`{"allowedCountries": ["us"], "${field}": null}`, 'policy.json'));
+    expect(error.message).toMatch(new RegExp(`^policy\\.json: ${field}: expected .+, got null$`));
+  });
+
+  it.each([
+    ['64:ff9b::/96', 'localNetworks'],
+    ['::ffff:0:0/96', 'allowCidrs'],
+  ])('refuses %s in %s: it would take in every IPv4 address', (cidr, field) => {
+    const list = field === 'localNetworks' ? `["non-public", "${cidr}"]` : `["${cidr}"]`;
+    const error = policyErrorOf(() => parsePolicyJson(`{"allowedCountries": ["us"], "${field}": ${list}}`, 'policy.json'));
+    const at = field === 'localNetworks' ? 1 : 0;
+    expect(error.message).toBe(
+      `policy.json: ${field}[${at}]: '${cidr}' is the NAT64 or IPv4-mapped prefix, whose addresses are read as the IPv4 addresses they carry: it would take in every IPv4 address; name IPv4 networks instead`,
+    );
+    // A network inside the prefix still reads as the IPv4 network it carries.
+    expect(parsePolicyJson(`{"allowedCountries": ["us"], "allowCidrs": ["64:ff9b::808:800/120"]}`, 'p.json').allowCidrs).toEqual(['8.8.8.0/24']);
+  });
+
   it('names the file, line and column when the JSON is invalid', () => {
     // Act
     const error = policyErrorOf(() => parsePolicyJson('{"allowedCountries": [', 'policy.json'));
