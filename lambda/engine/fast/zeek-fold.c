@@ -516,7 +516,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
     f64 *row = rows + (u32)d * ROW;
     /* The port list: decide before changing anything, since a line may still go back. */
     i32 port_slot = -1;
-    i32 port_new = port != row[C_LAST_PORT] && port >= 0;
+    /* A port past 65535 is no port (Aggregator.flow lists none). */
+    i32 port_new = port != row[C_LAST_PORT] && port >= 0 && port <= 65535;
     if (port_new) {
       /*
        * Aggregator.notePort's walk, two slots at a time: the first slot that holds the port or is

@@ -517,7 +517,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     if (first === first && !(first >= rows[at + C_FIRST]!)) rows[at + C_FIRST] = first;
     const last = r.lastSeenMs === r.lastSeenMs ? r.lastSeenMs : first;
     if (last === last && !(last <= rows[at + C_LAST]!)) rows[at + C_LAST] = last;
-    if (port !== rows[at + C_LAST_PORT] && port >= 0) {
+    // A port past 65535 (a damaged or misread field) is no port: not listed.
+    if (port !== rows[at + C_LAST_PORT] && port >= 0 && port <= 65535) {
       rows[at + C_LAST_PORT] = port;
       this.notePort(d, at, port);
     }

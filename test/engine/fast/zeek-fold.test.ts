@@ -49,7 +49,7 @@ const address = fc.oneof(
 const port = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('443', '80', '53', '123') },
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 65535 }).map(String) },
-  { weight: 1, arbitrary: fc.constantFrom('-', '', '99999999999', '4x3', '0443') },
+  { weight: 1, arbitrary: fc.constantFrom('-', '', '99999999999', '4x3', '0443', '65535', '65536', '99999') },
 );
 const count = fc.oneof(
   { weight: 4, arbitrary: fc.nat(1_000_000).map(String) },
@@ -283,6 +283,15 @@ describe('Zeek fast path', () => {
     const v = fileOf(fast);
     expect(v.compliant).toBe(false);
     expect(v.destinations.find((d) => d.ip === '202.96.128.86')).toMatchObject({ status: 'violation', bytesSent: 5000000 });
+  });
+
+  it('lists no port past 65535, on either path', async () => {
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '40000', oh: '192.168.1.2', rh: '8.8.8.8', proto: 'tcp' as const, duration: '1.0', ob: '1', rb: '1' };
+    for (const rp of ['443', '99999', '65536', '65535']) lines.push(dataLine({ ...r, rp }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    expect(fileOf(fast).destinations[0]).toMatchObject({ connections: 4, ports: [443, 65535] });
   });
 
   it('gives the same verdicts on the real Zeek fixtures', async () => {
