@@ -19,7 +19,10 @@
  * trailer that names the Android app) gives each connection its app.
  *
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
- * direction; the side that sent the first packet is the originator. Bytes are transport payload
+ * direction; the side that sent the first packet is the originator, unless that packet was the
+ * server's: a TCP SYN-ACK (the capture began after the SYN), or, with no SYN (a capture begun
+ * mid-connection) and for UDP, a packet from a service port to one that is not (see
+ * `sentByServer`). Bytes are transport payload
  * (TCP/UDP data, or the whole IP payload for other protocols). IPv4 and IPv6 fragments are not
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
@@ -195,6 +198,40 @@ export interface PcapStats {
   fileProblems: number;
   fragments: number;
   connections: number;
+}
+
+/**
+ * Ports servers listen on, as met in phone and desktop captures (in the spirit of Zeek's
+ * `likely_server_ports`): the well-known services, then proxies, databases, MQTT, push, STUN/TURN,
+ * SIP, XMPP and alternative HTTP(S). A port not listed is taken for a client's.
+ */
+const SERVICE_PORTS = new Set([
+  20, 21, 22, 23, 25, 53, 67, 69, 80, 88, 110, 119, 123, 135, 137, 138, 139, 143, 161, 162, 179, 389, 443, 445,
+  465, 500, 514, 554, 587, 631, 636, 853, 873, 989, 990, 993, 995,
+  1080, 1194, 1433, 1521, 1883, 2049, 3128, 3306, 3389, 3478, 3479, 4500, 5060, 5061, 5222, 5223, 5228, 5349, 5353,
+  5432, 5671, 5672, 5900, 6379, 6443, 8000, 8008, 8080, 8081, 8443, 8883, 8888, 9092, 9200, 9443, 19302, 27017,
+]);
+
+function isServicePort(port: number): boolean {
+  return SERVICE_PORTS.has(port);
+}
+
+/**
+ * Whether the first packet seen of a connection was sent by its server, so that the receiver
+ * opened it: a TCP SYN-ACK (the SYN was not captured), or, where no SYN is seen at all (a capture
+ * begun mid-connection) and for UDP, a packet from a service port to a port that is not one, as
+ * Zeek's likely-server-port heuristic decides. A SYN alone always comes from the opener.
+ */
+function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: number, dport: number): boolean {
+  if (proto === 6) {
+    if (have <= 13) return false;
+    const flags = b[p + 13]!;
+    if ((flags & 0x12) === 0x12) return true;
+    if ((flags & 0x02) !== 0) return false;
+  } else if (proto !== 17 && proto !== 132 && proto !== 136) {
+    return false;
+  }
+  return isServicePort(sport) && !isServicePort(dport);
 }
 
 /** Reads pcap and pcapng captures chunk by chunk; see the file comment. */
@@ -739,9 +776,16 @@ export class PcapParser implements ChunkParser {
         if (this.connections.size >= MAX_CONNECTIONS) {
           return this.skipPacket(this.sink!, 'too many connections', `more than ${MAX_CONNECTIONS}`);
         }
-        c = new Connection(this.packetNo, name, src, sport, dst, dport, this.tsMs);
-        this.connections.set(key, c);
-        fromOrig = true;
+        if (sentByServer(proto, b, p, have, sport, dport)) {
+          // The capture began after the connection opened: its first packet is the server's.
+          c = new Connection(this.packetNo, name, dst, dport, src, sport, this.tsMs);
+          this.connections.set(`${name} ${dst} ${dport} ${src} ${sport}`, c);
+          fromOrig = false;
+        } else {
+          c = new Connection(this.packetNo, name, src, sport, dst, dport, this.tsMs);
+          this.connections.set(key, c);
+          fromOrig = true;
+        }
       }
     }
     if (fromOrig) c.origBytes += payload;

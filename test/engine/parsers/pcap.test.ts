@@ -101,6 +101,44 @@ function pcapFile(le: boolean, nanos: boolean, packets: Buffer[], ms: number): B
   return Buffer.concat([head, ...records]);
 }
 
+/** IPv6 + TCP with the given flags and payload (sequence numbers from `seq`, checksums zero). */
+function tcp6(src: string, dst: string, sport: number, dport: number, flags: number, payload: Buffer = Buffer.alloc(0), seq = 0): Buffer {
+  const tcp = Buffer.alloc(20);
+  tcp.writeUInt16BE(sport, 0);
+  tcp.writeUInt16BE(dport, 2);
+  tcp.writeUInt32BE(seq, 4);
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  tcp.writeUInt16BE(65535, 14);
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(20 + payload.length, 4);
+  ip[6] = 6;
+  ip[7] = 64;
+  const groups = (a: string): Buffer => {
+    const [head, tail = ''] = a.split('::');
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const all = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+    const out = Buffer.alloc(16);
+    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+    return out;
+  };
+  groups(src).copy(ip, 8);
+  groups(dst).copy(ip, 24);
+  return Buffer.concat([ip, tcp, payload]);
+}
+
+/** A TLS ClientHello record naming `sni` (RFC 8446 §4.1.2, server_name extension of RFC 6066). */
+function clientHello(sni: string): Buffer {
+  const name = Buffer.from(sni);
+  const list = Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 255]), name]);
+  const ext = Buffer.concat([Buffer.from([0, 0, (list.length + 2) >> 8, (list.length + 2) & 255, list.length >> 8, list.length & 255]), list]);
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 0x11), Buffer.from([0, 0, 2, 0x13, 0x01, 1, 0, ext.length >> 8, ext.length & 255]), ext]);
+  const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
+  return Buffer.concat([Buffer.from([0x16, 3, 1, hs.length >> 8, hs.length & 255]), hs]);
+}
+
 /** IPv4 + UDP 10.0.0.1:1000 -> 192.0.2.9:2000 with `n` payload bytes (checksums zero). */
 function udpPacket(n: number): Buffer {
   const p = Buffer.alloc(28 + n);
@@ -294,6 +332,40 @@ describe('pcap reader', () => {
     expect(v.compliant).toBe(false);
     expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 200 });
     expect(v.totals.skipped).toBe(0);
+  });
+
+  it('takes the client for the opener when the capture began after the SYN (a SYN-ACK first, or a server port first)', async () => {
+    // Prepare: a laptop with a global IPv6 address and a server in China; the capture starts at
+    // the server's SYN-ACK, then the client's ACK, its ClientHello, and the server's answer.
+    const client = '2601:646:8d00:1f0::10';
+    const server = '2402:4e00::1';
+    const hello = clientHello('api.example.cn');
+    const packets = [
+      tcp6(server, client, 443, 50000, 0x12),
+      tcp6(client, server, 50000, 443, 0x10),
+      tcp6(client, server, 50000, 443, 0x18, hello, 1),
+      tcp6(server, client, 443, 50000, 0x18, Buffer.alloc(3000, 0x53), 1),
+    ];
+    for (const first of [packets, packets.slice(1)]) {
+      // Act
+      const v = await checkBytes(pcapFile(true, false, first, 1_700_000_000_000));
+
+      // Assess: the server is the destination, sent and received the right way round, and named
+      expect(v.destinations.map((d) => d.ip)).toEqual([server]);
+      expect(destination(v, server)).toMatchObject({ status: 'violation', bytesSent: hello.length, bytesReceived: 3000, ports: [443], hostnames: ['api.example.cn'] });
+    }
+  });
+
+  it('keeps the sender of a first packet for the opener otherwise: a SYN, or ports that say nothing', () => {
+    const synFirst = parseCapture(pcapFile(true, false, [tcp6('2001:db8::1', '2001:db8::2', 443, 50000, 0x02)], 1_700_000_000_000));
+    expect(synFirst.flows[0]).toMatchObject({ origPort: 443, respPort: 50000 });
+    const unknownPorts = parseCapture(pcapFile(true, false, [udpPacket(10)], 1_700_000_000_000));
+    expect(unknownPorts.flows[0]).toMatchObject({ origIp: '10.0.0.1', origPort: 1000, respPort: 2000 });
+    // A UDP answer from a service port (DNS, QUIC on 443) to an ephemeral one: the receiver asked.
+    const answer = udpPacket(10);
+    answer.writeUInt16BE(53, 20);
+    answer.writeUInt16BE(40000, 22);
+    expect(parseCapture(pcapFile(true, false, [answer], 1_700_000_000_000)).flows[0]).toMatchObject({ origIp: '192.0.2.9', origPort: 40000, respIp: '10.0.0.1', respPort: 53 });
   });
 
   it('fails closed at a pcap record length no packet has', async () => {
