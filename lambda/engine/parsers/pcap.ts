@@ -246,6 +246,11 @@ export class PcapParser implements ChunkParser {
   private pcapLinkType = 0;
   private pcapNanos = false;
   private pcapRecordHeader = 16;
+  /**
+   * The longest record the file can hold: its snapshot length, but never less than 262,144 (what
+   * libpcap and Wireshark take as any capture's limit) nor more than MAX_PACKET_BYTES.
+   */
+  private pcapMaxRecord = MAX_PACKET_BYTES;
   // pcapng section state
   private interfaces: Interface[] = [];
   /** What an unfinished trailing unit is, for the skip reason at the end. */
@@ -404,6 +409,7 @@ export class PcapParser implements ChunkParser {
           const native = this.le ? buf.readUInt32LE(pos) : magic;
           this.pcapNanos = native === 0xa1b23c4d;
           this.pcapRecordHeader = native === 0xa1b2cd34 ? 24 : 16;
+          this.pcapMaxRecord = Math.min(MAX_PACKET_BYTES, Math.max(this.u32(buf, pos + 16), 262144));
           // The upper bits of the link-type field carry FCS information.
           this.pcapLinkType = this.u32(buf, pos + 20) & 0x0fffffff;
           pos += 24;
@@ -425,7 +431,9 @@ export class PcapParser implements ChunkParser {
             continue;
           }
           const incl = this.u32(buf, pos + 8);
-          if (incl > MAX_PACKET_BYTES) this.unreadable('bad packet record length', `${incl} bytes`);
+          // Longer than the capture could hold: a damaged file, or a variant whose record headers are
+          // not the standard ones (editcap's nokiapcap, suse6_3pcap): nothing after it can be found.
+          if (incl > this.pcapMaxRecord) this.unreadable('bad packet record length', `${incl} bytes`);
           if (avail < hl + incl) return this.wait(pos, hl + incl, true);
           const sec = this.u32(buf, pos);
           const frac = this.u32(buf, pos + 4);
@@ -629,8 +637,32 @@ export class PcapParser implements ChunkParser {
     }
   }
 
-  private etherType(type: number, b: Buffer, start: number, end: number): void {
+  private etherType(type: number, b: Buffer, start: number, end: number, tags = 0): void {
     if (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6) return this.ip(b, start, end);
+    // 802.1Q/802.1ad tags where the link header is not Ethernet (libpcap puts a VLAN tag back
+    // after a Linux cooked header): the tag, then the type it carries.
+    if ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && tags < MAX_VLAN_TAGS) {
+      if (end - start < 4) return this.truncated('VLAN tag', end - start);
+      return this.etherType(b.readUInt16BE(start + 2), b, start + 4, end, tags + 1);
+    }
+    // PPPoE session (RFC 2516): version/type, code, session, length, then the PPP protocol
+    // (0x0021 IPv4, 0x0057 IPv6, RFC 1332/5072).
+    if (type === 0x8864) {
+      if (end - start < 8) return this.truncated('PPPoE header', end - start);
+      const ppp = b.readUInt16BE(start + 6);
+      if (ppp === 0x0021 || ppp === 0x0057) return this.ip(b, start + 8, end);
+      return this.notIp(`PPPoE session, PPP protocol 0x${ppp.toString(16).padStart(4, '0')}`);
+    }
+    // MPLS (RFC 3032): 4-byte labels up to the one marked bottom of stack, then IP by its version.
+    if (type === 0x8847 || type === 0x8848) {
+      for (let p = start, i = 0; i < MAX_VLAN_TAGS * 4; i++) {
+        if (end - p < 4) return this.truncated('MPLS label', end - p);
+        const bottom = (b[p + 2]! & 1) !== 0;
+        p += 4;
+        if (bottom) return end > p && (b[p]! >> 4 === 4 || b[p]! >> 4 === 6) ? this.ip(b, p, end) : this.notIp('MPLS, not IP');
+      }
+      return this.notIp('MPLS');
+    }
     if (type < 0x0600) return this.notIp('802.3 LLC');
     return this.notIp(ETHERTYPE_NAMES[type] ?? `ethertype 0x${type.toString(16).padStart(4, '0')}`);
   }

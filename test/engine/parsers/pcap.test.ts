@@ -101,6 +101,13 @@ function pcapFile(le: boolean, nanos: boolean, packets: Buffer[], ms: number): B
   return Buffer.concat([head, ...records]);
 }
 
+/** A pcap file with its link type changed. */
+function withLinkType(file: Buffer, linkType: number): Buffer {
+  const out = Buffer.from(file);
+  out.writeUInt32LE(linkType, 20);
+  return out;
+}
+
 /** IPv6 + TCP with the given flags and payload (sequence numbers from `seq`, checksums zero). */
 function tcp6(src: string, dst: string, sport: number, dport: number, flags: number, payload: Buffer = Buffer.alloc(0), seq = 0): Buffer {
   const tcp = Buffer.alloc(20);
@@ -366,6 +373,54 @@ describe('pcap reader', () => {
     answer.writeUInt16BE(53, 20);
     answer.writeUInt16BE(40000, 22);
     expect(parseCapture(pcapFile(true, false, [answer], 1_700_000_000_000)).flows[0]).toMatchObject({ origIp: '192.0.2.9', origPort: 40000, respIp: '10.0.0.1', respPort: 53 });
+  });
+
+  it('reads IP behind a VLAN tag after a Linux cooked header, in PPPoE sessions and under MPLS labels', () => {
+    // Prepare: the same UDP packet (10.0.0.1 -> 192.0.2.9, 10 bytes) in each framing.
+    const ip = udpPacket(10);
+    const sll = (protocol: number, rest: Buffer): Buffer => {
+      const h = Buffer.alloc(16);
+      h.writeUInt16BE(4, 0); // sent by us
+      h.writeUInt16BE(1, 2); // ARPHRD_ETHER
+      h.writeUInt16BE(6, 4);
+      h.writeUInt16BE(protocol, 14);
+      return Buffer.concat([h, rest]);
+    };
+    const ethernet = (type: number, rest: Buffer): Buffer => {
+      const h = Buffer.alloc(14);
+      h.writeUInt16BE(type, 12);
+      return Buffer.concat([h, rest]);
+    };
+    const vlanInSll = sll(0x8100, Buffer.concat([Buffer.from([0, 10, 0x08, 0x00]), ip]));
+    const pppoe = ethernet(0x8864, Buffer.concat([Buffer.from([0x11, 0, 0x12, 0x34, 0, ip.length + 2, 0x00, 0x21]), ip]));
+    const mpls = ethernet(0x8847, Buffer.concat([Buffer.from([0x00, 0x06, 0x40, 0x40, 0x00, 0x06, 0x51, 0x40]), ip]));
+
+    for (const [linkType, frame] of [[113, vlanInSll], [1, pppoe], [1, mpls]] as const) {
+      // Act
+      const p = parseCapture(withLinkType(pcapFile(true, false, [frame], 1_700_000_000_000), linkType));
+
+      // Assess
+      expect(p.noData).toEqual([]);
+      expect(p.flows.map((f) => [f.origIp, f.respIp, f.origBytes])).toEqual([['10.0.0.1', '192.0.2.9', 10]]);
+    }
+  });
+
+  it('fails closed at a record longer than the capture\'s snapshot length allows (a pcap variant with other record headers)', async () => {
+    // Prepare: snapshot length 65535; a record claiming 620,883 bytes (as editcap's nokiapcap reads).
+    const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
+    good.writeUInt32LE(65535, 16);
+    const bad = Buffer.alloc(16);
+    bad.writeUInt32LE(620_883, 8);
+
+    // Act
+    const v = await checkBytes(Buffer.concat([good, bad, Buffer.alloc(1000)]));
+
+    // Assess
+    expect(v.error).toBe('packet 2: bad packet record length (620883 bytes): the capture cannot be read past packet 1');
+    // Up to 262,144 bytes (libpcap's own limit) is never refused, whatever the snapshot length says.
+    const big = pcapFile(true, false, [udpTo(60_000, [8, 8, 8, 8])], 1_700_000_000_000);
+    big.writeUInt32LE(1500, 16);
+    expect((await checkBytes(big)).error).toBeUndefined();
   });
 
   it('fails closed at a pcap record length no packet has', async () => {
