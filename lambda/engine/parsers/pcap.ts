@@ -46,6 +46,7 @@ import { InputError } from '../errors';
 import type { ChunkParser, FormatName, RecordSink } from '../types';
 import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
 import { QuicInitialTable } from './quic-initial';
+import { fromServerPort } from './ports';
 import { newRecord, resetRecord } from './record';
 import { ClientHelloReader } from './tls-hello';
 import { ipProtocolName } from './vpc-flow';
@@ -201,22 +202,6 @@ export interface PcapStats {
 }
 
 /**
- * Ports servers listen on, as met in phone and desktop captures (in the spirit of Zeek's
- * `likely_server_ports`): the well-known services, then proxies, databases, MQTT, push, STUN/TURN,
- * SIP, XMPP and alternative HTTP(S). A port not listed is taken for a client's.
- */
-const SERVICE_PORTS = new Set([
-  20, 21, 22, 23, 25, 53, 67, 69, 80, 88, 110, 119, 123, 135, 137, 138, 139, 143, 161, 162, 179, 389, 443, 445,
-  465, 500, 514, 554, 587, 631, 636, 853, 873, 989, 990, 993, 995,
-  1080, 1194, 1433, 1521, 1883, 2049, 3128, 3306, 3389, 3478, 3479, 4500, 5060, 5061, 5222, 5223, 5228, 5349, 5353,
-  5432, 5671, 5672, 5900, 6379, 6443, 8000, 8008, 8080, 8081, 8443, 8883, 8888, 9092, 9200, 9443, 19302, 27017,
-]);
-
-function isServicePort(port: number): boolean {
-  return SERVICE_PORTS.has(port);
-}
-
-/**
  * Whether the first packet seen of a connection was sent by its server, so that the receiver
  * opened it: a TCP SYN-ACK (the SYN was not captured), or, where no SYN is seen at all (a capture
  * begun mid-connection) and for UDP, a packet from a service port to a port that is not one, as
@@ -231,7 +216,7 @@ function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: 
   } else if (proto !== 17 && proto !== 132 && proto !== 136) {
     return false;
   }
-  return isServicePort(sport) && !isServicePort(dport);
+  return fromServerPort(sport, dport);
 }
 
 /** Reads pcap and pcapng captures chunk by chunk; see the file comment. */

@@ -9,6 +9,8 @@
  *   `flow.bytes_toserver` / `flow.bytes_toclient`, `flow.start` / `flow.end`;
  * - `netflow`: one record per direction (Network Firewall flow logs): `src` to `dest` carried
  *   `netflow.bytes`, nothing went back on this record (the reverse direction is its own record);
+ *   the server's half (from a service port to a client's, see `ports.ts`) is read as the client's
+ *   connection with those bytes received, so a client with a public address is not a destination;
  * - `alert` with `alert.action` `blocked` (IPS drop or reject; Network Firewall alert logs): a
  *   refused connection attempt (`rejected`).
  *
@@ -21,6 +23,7 @@ import { parseIp } from '../net/ip';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { jsonLineObject, parseTimestampText } from './bytes';
+import { fromServerPort } from './ports';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
@@ -265,8 +268,22 @@ export class SuricataEveParser implements LineParser {
     if (!this.tuple(ev, lineNo, sink)) return;
     const r = this.rec;
     const n = isObject(ev.netflow) ? ev.netflow : {};
-    r.origBytes = count(n.bytes);
-    r.respBytes = r.origBytes < 0 ? -1 : 0;
+    const bytes = count(n.bytes);
+    if (fromServerPort(r.origPort, r.respPort)) {
+      // The server's half of the connection (a service port to a client's): the client opened
+      // it, and these bytes went to the client.
+      const ip = r.origIp;
+      r.origIp = r.respIp;
+      r.respIp = ip;
+      const p = r.origPort;
+      r.origPort = r.respPort;
+      r.respPort = p;
+      r.respBytes = bytes;
+      r.origBytes = bytes < 0 ? -1 : 0;
+    } else {
+      r.origBytes = bytes;
+      r.respBytes = bytes < 0 ? -1 : 0;
+    }
     r.firstSeenMs = eveTimeMs(n.start);
     r.lastSeenMs = eveTimeMs(n.end);
     r.hostname = this.names.nameFor(ev.flow_id, r.respIp);

@@ -97,17 +97,18 @@ describe('Suricata EVE JSON (synthetic, after the user guide)', () => {
 });
 
 describe('AWS Network Firewall logs (synthetic, after the AWS developer guide)', () => {
-  it('reads each netflow direction as its own record and a blocked alert as a refused attempt', () => {
+  it('reads each netflow direction as its own record, the server\'s half turned to the client, and a blocked alert as a refused attempt', () => {
     // Act
     const result = parseAll(new SuricataEveParser('aws-network-firewall'), fixture('aws-network-firewall-synthetic.log'));
 
-    // Assess
+    // Assess: lines 2 and 4 go from the server's port (53, 443) to the client's: read as the
+    // client's connection, their bytes received.
     expect(result.skips).toEqual([]);
     expect(result.flows.map((r) => [r.line, r.origIp, r.respIp, r.origBytes, r.respBytes, r.rejected])).toEqual([
       [1, '10.1.2.15', '8.8.8.8', 70, 0, false],
-      [2, '8.8.8.8', '10.1.2.15', 134, 0, false],
+      [2, '10.1.2.15', '8.8.8.8', 0, 134, false],
       [3, '10.1.2.15', '52.216.8.100', 12040, 0, false],
-      [4, '52.216.8.100', '10.1.2.15', 98311, 0, false],
+      [4, '10.1.2.15', '52.216.8.100', 0, 98311, false],
       [5, '10.1.2.15', '1.2.4.8', -1, -1, true],
     ]);
     expect(result.flows[4]?.hostname).toBe('dnspod.cn');
@@ -117,6 +118,21 @@ describe('AWS Network Firewall logs (synthetic, after the AWS developer guide)',
       respPort: 443,
       proto: 'tcp',
     });
+  });
+
+  it('lists the server of a client with a global IPv6 address, not the client, from the server\'s netflow half', async () => {
+    // Prepare: both directions of one connection, both ends public (a dual-stack laptop).
+    const line = (src: string, sport: number, dest: string, dport: number, bytes: number): string =>
+      JSON.stringify({ timestamp: '2024-03-01T10:00:00.000000+0000', flow_id: 7, event_type: 'netflow', src_ip: src, src_port: sport, dest_ip: dest, dest_port: dport, proto: 'TCP', netflow: { pkts: 3, bytes, start: '2024-03-01T10:00:00.000000+0000', end: '2024-03-01T10:00:01.000000+0000' } });
+    const client = '2a02:8108:1000::10';
+    const server = '2606:4700::6810:84e5';
+
+    // Act
+    const v = await checkBytes([line(client, 40002, server, 443, 517), line(server, 443, client, 40002, 222)].join('\n'), { format: 'suricata-eve' });
+
+    // Assess
+    expect(v.destinations.map((d) => d.ip)).toEqual([server]);
+    expect(destination(v, server)).toMatchObject({ connections: 2, bytesSent: 517, bytesReceived: 222, ports: [443] });
   });
 
   it('is detected as aws-network-firewall; the monitored side sent what it sent, in both directions', async () => {
