@@ -822,9 +822,15 @@ export class PcapParser implements ChunkParser {
       const stop = Math.min(capEnd, start + payload);
       if (start >= stop) return;
       if (sport === 53 || dport === 53 || sport === 5353) {
-        // DNS over TCP prefixes each message with its length (RFC 1035 §4.2.2).
+        // DNS over TCP prefixes each message with its length (RFC 1035 §4.2.2); one segment may
+        // carry several (a resolver's A and AAAA answers together).
         if (proto === 6) {
-          if (stop - start >= 2) this.dnsResponse(b, start + 2, Math.min(stop, start + 2 + b.readUInt16BE(start)));
+          for (let at = start; stop - at >= 2; ) {
+            const len = b.readUInt16BE(at);
+            this.dnsResponse(b, at + 2, Math.min(stop, at + 2 + len));
+            if (len === 0) break;
+            at += 2 + len;
+          }
         } else this.dnsResponse(b, start, stop);
       } else if (proto === 6 && fromOrig && !c.helloDone) {
         this.clientHello(c, b, start, stop, b.readUInt32BE(p + 4), payload);

@@ -101,6 +101,16 @@ function pcapFile(le: boolean, nanos: boolean, packets: Buffer[], ms: number): B
   return Buffer.concat([head, ...records]);
 }
 
+/** A DNS response (RFC 1035 §4.1) answering `name` with one A (4 bytes) or AAAA (16 bytes) record. */
+function dnsAnswer(name: string, address: number[]): Buffer {
+  const qname = Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  const type = address.length === 4 ? 1 : 28;
+  const header = Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+  const question = Buffer.concat([qname, Buffer.from([0, type, 0, 1])]);
+  const answer = Buffer.concat([Buffer.from([0xc0, 0x0c, 0, type, 0, 1, 0, 0, 0, 60, 0, address.length]), Buffer.from(address)]);
+  return Buffer.concat([header, question, answer]);
+}
+
 /** A pcap file with its link type changed. */
 function withLinkType(file: Buffer, linkType: number): Buffer {
   const out = Buffer.from(file);
@@ -421,6 +431,26 @@ describe('pcap reader', () => {
     const big = pcapFile(true, false, [udpTo(60_000, [8, 8, 8, 8])], 1_700_000_000_000);
     big.writeUInt32LE(1500, 16);
     expect((await checkBytes(big)).error).toBeUndefined();
+  });
+
+  it('names servers from every DNS answer a TCP segment carries (a resolver\'s A and AAAA answers together)', () => {
+    // Prepare: one segment from the resolver with two length-prefixed answers, then a
+    // connection to each address.
+    const a = dnsAnswer('api.tiktokv.com', [1, 2, 4, 8]);
+    const aaaa = dnsAnswer('api.tiktokv.com', [0x24, 0x02, 0x4e, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const prefixed = (m: Buffer): Buffer => Buffer.concat([Buffer.from([m.length >> 8, m.length & 255]), m]);
+    const packets = [
+      tcp6('2001:db8::53', '2001:db8::10', 53, 40000, 0x18, Buffer.concat([prefixed(a), prefixed(aaaa)])),
+      tcp6('2001:db8::10', '2402:4e00::1', 40001, 443, 0x02),
+      udpTo(10, [1, 2, 4, 8]),
+    ];
+
+    // Act
+    const p = parseCapture(pcapFile(true, false, packets, 1_700_000_000_000));
+
+    // Assess
+    expect(flowTo(p, '2402:4e00::1').hostname).toBe('api.tiktokv.com');
+    expect(flowTo(p, '1.2.4.8').hostname).toBe('api.tiktokv.com');
   });
 
   it('fails closed at a pcap record length no packet has', async () => {
