@@ -46,7 +46,7 @@ export function policyCommand(argv: string[]): number {
   if (!preset) {
     throw new UsageError(`policy show: unknown preset '${arg}' (known: ${[...listPresets(), ...listPolicyPresets()].map((p) => p.name).join(', ')})`);
   }
-  const isDeny = preset.name === 'foreign-adversaries';
+  const isDeny = preset.denyOnly === true;
   const policy = isDeny ? policyFromLists(undefined, preset.name) : policyFromLists(preset.name, undefined);
   const file = {
     name: preset.description,

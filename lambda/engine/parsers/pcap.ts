@@ -126,11 +126,7 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
   if (head.length < 4) return null;
   const magic = head.readUInt32BE(0);
   if (PCAP_MAGICS.has(magic)) return 'pcap';
-  if (magic === PCAPNG_SHB && head.length >= 12) {
-    const bom = head.readUInt32LE(8);
-    if (bom === PCAPNG_BYTE_ORDER || bom === 0x4d3c2b1a) return 'pcapng';
-  }
-  return null;
+  return head.length >= 12 && isPcapngSectionStart(head, 0) ? 'pcapng' : null;
 }
 
 /**

@@ -357,7 +357,7 @@ export function policyFromSpec(spec: string, source: string): Policy {
   if (preset) return preset;
   const items = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (items.length === 0) throw new PolicyError(`${source}: empty policy`);
-  const denyOnly = items.every((x) => x.toLowerCase() === 'foreign-adversaries');
+  const denyOnly = items.every((x) => findPreset(x)?.denyOnly === true);
   try {
     return denyOnly ? policyFromLists(undefined, text) : policyFromLists(text, undefined);
   } catch (err) {
