@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining
+#!/usr/bin/env -S RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining
 /**
  * The residency command line. Each command maps its flags onto the engine's options; errors become
  * one line on standard error and exit status 2, never a stack trace.
@@ -8,10 +8,15 @@
  * on a million-record log) without making it faster; and V8's background work (concurrent
  * compiling and marking) to one thread instead of four, each with its own stack and allocator
  * arena (about 4 MB less, at the same speed). Measured in bench/; see docs/performance.md.
+ *
+ * It also sets `NODE_EXTRA_CA_CERTS` aside, so that Node does not load CA certificates at start-up
+ * for commands that open no TLS connection (about 90 ms of CPU with Debian's bundle): see
+ * cli/deferred-ca.ts. (Linux reads a `#!` line of up to 255 bytes since 5.1; macOS 511.)
  */
 import { ResidencyError } from '../lambda/engine/errors';
 import { TOOL_VERSION } from '../lambda/version';
 import { checkCommand, EXIT_ERROR, printError } from './cli/check-command';
+import { deferredCaCertificates, needsCaCertificates, relaunchWithCaCertificates, restoreCaCertificates } from './cli/deferred-ca';
 import { policyCommand } from './cli/policy-command';
 
 const HELP = `residency ${TOOL_VERSION}: where did the data in this connection log go, and was it allowed?
@@ -36,6 +41,9 @@ Options: -h, --help   this help;  -v, --version   the version
 `;
 
 async function main(argv: string[]): Promise<number> {
+  const caCertificates = deferredCaCertificates();
+  if (caCertificates !== null && needsCaCertificates(argv)) return relaunchWithCaCertificates(argv, caCertificates);
+  restoreCaCertificates();
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
