@@ -10,7 +10,6 @@
  * variable as the user set it ({@link relaunchWithCaCertificates}), and every other command puts
  * it back for the processes it starts ({@link restoreCaCertificates}).
  */
-import { spawn } from 'node:child_process';
 import { printError } from './check-command';
 
 /** Where the CLI's `#!` line keeps the user's `NODE_EXTRA_CA_CERTS` (empty when there was none). */
@@ -49,7 +48,9 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGI
  * Resolves to the child's exit status; a child killed by a signal kills this process with it.
  * Ctrl-C reaches both processes from the terminal; a signal sent to this one alone is passed on.
  */
-export function relaunchWithCaCertificates(argv: readonly string[], caCertificates: string): Promise<number> {
+export async function relaunchWithCaCertificates(argv: readonly string[], caCertificates: string): Promise<number> {
+  // Loaded here: child_process (and net with it) would add their load time to every check.
+  const { spawn } = await import('node:child_process');
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: caCertificates };
   delete env[ENV_DEFERRED_CA_CERTS];
   const script = process.argv[1] as string;
