@@ -30,10 +30,18 @@ describe('classifyAuditKey', () => {
     ['incoming/drone-a/.git/conn.log', 'hidden'],
     ['incoming/app-b/conn.log.verdict.json', 'output'],
     ['incoming/app-b/conn.log.report.html', 'output'],
+    ['incoming/app-b/conn.log.report.md', 'output'],
     ['incoming/app-b/conn.log.destinations.csv', 'output'],
   ])('skips %s as %s', (key, reason) => {
     expect(classifyAuditKey(key, 'incoming/', prefixes)).toEqual({ kind: 'skip', reason });
   });
+
+  it.each(['incoming/drone-a/2024-06.weekly.report.log', 'incoming/drone-a/site.report.csv', 'incoming/drone-a/report.html.log'])(
+    'audits %s: named like a report, but not one residency writes',
+    (key) => {
+      expect(classifyAuditKey(key, 'incoming/', prefixes)).toEqual({ kind: 'log', path: key.slice('incoming/'.length) });
+    },
+  );
 
   it('takes every key under the root when no prefixes are given', () => {
     expect(classifyAuditKey('conn.log', '')).toEqual({ kind: 'log', path: 'conn.log' });
