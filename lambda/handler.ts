@@ -59,6 +59,11 @@ export function objectsInMessage(body: string): ObjectRef[] {
   return records.map(objectRefOf);
 }
 
+/** A zero-byte key ending in `/`: what the S3 console's "Create folder" stores. */
+function isFolderMarker(ref: ObjectRef): boolean {
+  return ref.key.endsWith('/') && ref.size === 0;
+}
+
 function objectRefOf(r: S3EventRecord): ObjectRef {
   return {
     bucket: r.s3.bucket.name,
@@ -117,6 +122,11 @@ export const STOP_MARGIN_MS = 15_000;
 
 async function checkRef(rt: Runtime, ref: ObjectRef, shouldStop?: () => boolean): Promise<void> {
   const started = Date.now();
+  if (isFolderMarker(ref)) {
+    // The S3 console's "Create folder": no log, no verdict (the audit and `serve` skip it too).
+    log('INFO', 'folder marker skipped', { bucket: ref.bucket, key: ref.key, versionId: ref.versionId });
+    return;
+  }
   const routed = rt.config.bigLog ? await routeBigLog(rt.client, rt.config.bigLog, process.env, ref) : null;
   if (routed) {
     log('INFO', routed.started ? 'handed to the big-log check' : 'big-log check already started', { bucket: ref.bucket, key: ref.key, versionId: ref.versionId, ...routed });
@@ -142,7 +152,18 @@ export const handler = async (event: CheckerEvent, context?: CheckerContext): Pr
   const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS : Infinity;
   const shouldStop = context ? (): boolean => Date.now() > deadline : undefined;
   const failures: { itemIdentifier: string }[] = [];
-  for (const [index, record] of (event.Records ?? []).entries()) {
+  const records = event.Records;
+  if (!Array.isArray(records)) {
+    // An EventBridge "Object Created" event, say, sent straight to the function: acknowledging it
+    // would drop the object unchecked. Failing the invocation sends it to Lambda's retries and then
+    // to the function's failure destination.
+    const detailType = (event as { 'detail-type'?: unknown })['detail-type'];
+    log('ERROR', 'event is neither an SQS batch nor an S3 event notification (no Records)', {
+      ...(typeof detailType === 'string' ? { detailType } : {}),
+    });
+    throw new Error('event is neither an SQS batch nor an S3 event notification (no Records array); S3 events reach the checker through its queue');
+  }
+  for (const [index, record] of records.entries()) {
     if ('messageId' in record) {
       if (index > 0 && shouldStop?.()) {
         // Earlier messages used up the time budget: a check started now would stop at its first

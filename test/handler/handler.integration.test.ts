@@ -314,6 +314,20 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(logLines()).toEqual([]);
   });
 
+  it('writes no verdict for a folder marker (the S3 console\'s "Create folder"), and says so', async () => {
+    // Prepare
+    const facts = await upload('incoming/team-a/', new Uint8Array(0));
+    const before = await verdictKeys();
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await verdictKeys()).toEqual(before);
+    expect(logsMatching('folder marker skipped')).toEqual([expect.objectContaining({ level: 'INFO', key: 'incoming/team-a/' })]);
+  });
+
   it('fails only the message that is not an S3 event, and checks the rest of the batch', async () => {
     // Prepare
     const facts = await upload('incoming/batch/good.conn.log', POP3);
@@ -343,6 +357,23 @@ describe('direct S3 events', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect((await readVerdict(facts.key)).input).toMatchObject({ sha256: sha256(EXAMPLE), source: { key: facts.key } });
+  });
+
+  it('fails the invocation on an event that is not an S3 event notification (an EventBridge "Object Created")', async () => {
+    // Prepare: EventBridge's form of an S3 event, sent to the function instead of its queue.
+    const facts = await upload('incoming/direct/eventbridge.conn.log', EXAMPLE);
+    const event = {
+      version: '0',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      detail: { bucket: { name: facts.bucket }, object: { key: facts.key, size: facts.size }, reason: 'PutObject' },
+    } as unknown as CheckerEvent;
+
+    // Act + Assess: never acknowledged as if there were nothing to check.
+    await expect(handler(event)).rejects.toThrow(/neither an SQS batch nor an S3 event notification/);
+    expect(logsMatching('event is neither an SQS batch nor an S3 event notification (no Records)')).toEqual([
+      expect.objectContaining({ level: 'ERROR', detailType: 'Object Created' }),
+    ]);
   });
 
   it('fails the invocation when S3 cannot be reached, so Lambda retries it', async () => {
