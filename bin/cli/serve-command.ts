@@ -92,6 +92,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const bucketRule = 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)';
   const uploadBucket = validateName('--upload-bucket', values['upload-bucket'] ?? 'residency-uploads', bucketName, bucketRule);
   const verdictBucket = validateName('--verdict-bucket', values['verdict-bucket'] ?? 'residency-verdicts', bucketName, bucketRule);
+  if (uploadBucket === verdictBucket) {
+    // As in the stack: a verdict written where uploads are watched would be checked in turn, and its
+    // verdict, without end.
+    throw new UsageError(`--upload-bucket and --verdict-bucket must differ (both are '${uploadBucket}'): verdicts written among the uploads would be checked in turn`);
+  }
   const prefix = validateName('--prefix', values.prefix ?? 'incoming/', /^$|^[^/].*\/$/, "a key prefix ending in '/', e.g. incoming/");
   const config: CheckerConfig = {
     verdictBucket,

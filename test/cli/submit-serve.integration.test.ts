@@ -321,6 +321,13 @@ describe('residency serve: start and stop', () => {
     expect(r.stderr).toMatch(/^residency: --policy: [^\n]*xx[^\n]*\n$/i);
   });
 
+  it('exits 2 when uploads and verdicts would share a bucket (each verdict would be checked in turn), before starting anything', async () => {
+    const r = await runCliAsync(['serve', '--port', '0', '--upload-bucket', 'same-bucket', '--verdict-bucket', 'same-bucket']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^residency: --upload-bucket and --verdict-bucket must differ \(both are 'same-bucket'\)[^\n]*\n$/);
+    expect(r.stdout).toBe('');
+  });
+
   it('exits 2 when the port is taken', async () => {
     // Prepare
     const blocker: Server = createServer();
