@@ -9,10 +9,18 @@
  * Per entry: the server is `serverIPAddress` (absent or `""` for cached or failed requests,
  * sometimes `[v6]` in brackets); the client is the monitored side ({@link MONITORED_SIDE}: a HAR
  * never names the client address). Bytes sent are `request.headersSize + request.bodySize`,
- * received `response.headersSize + response.bodySize`; the spec's -1 ("not available", as Chrome
- * writes for HTTP/2 headers) makes the total unknown, never zero.
+ * received `response.headersSize + response.bodySize`. The spec's -1 ("not available") is filled
+ * in from what the entry does hold: Chrome and Safari write -1 for every HTTP/2 and HTTP/3
+ * header size, so a request's header list counts as its text would, and a response counts
+ * `_transferSize` (its bytes on the wire). What stays unknown makes the total unknown, never zero.
+ * A WebSocket's messages (`_webSocketMessages`) add to the bytes of its upgrade request.
+ *
+ * A browser that went through a proxy on the same machine (mitmproxy, Charles, Burp, Fiddler)
+ * writes the proxy's address, `127.0.0.1`, as `serverIPAddress`: such an entry names no server,
+ * and is unattributed, never a non-public destination that passes.
  */
 import { InputError } from '../errors';
+import { classifyAddress } from '../net/address-class';
 import { parseIp } from '../net/ip';
 import type { ChunkParser, FlowRecord, RecordSink } from '../types';
 import { skipBom } from './bytes';
@@ -44,12 +52,62 @@ function size(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : -1;
 }
 
-/** Sum of a message's header and body sizes; -1 when either is unknown. */
-function messageBytes(message: unknown): number {
-  if (!isObject(message)) return -1;
-  const headers = size(message.headersSize);
-  const body = size(message.bodySize);
+/**
+ * A header list's size as text, `name: value` and CRLF each and a CRLF after them (UTF-8), or -1
+ * when there is no list. HTTP/2 and HTTP/3 requests list their pseudo-headers (`:method`,
+ * `:path`, ...), which stand for the request line.
+ */
+function headerListBytes(headers: unknown): number {
+  if (!Array.isArray(headers)) return -1;
+  let n = 2;
+  for (const h of headers) {
+    if (!isObject(h) || typeof h.name !== 'string' || typeof h.value !== 'string') return -1;
+    n += Buffer.byteLength(h.name) + 2 + Buffer.byteLength(h.value) + 2;
+  }
+  return n;
+}
+
+/**
+ * Bytes of a request: `headersSize + bodySize`. Where `headersSize` is -1 (Chrome and Safari for
+ * HTTP/2 and HTTP/3, which have no header text), the header list counts as its text would; where
+ * `bodySize` is -1, the posted text (`postData.text`). -1 when either is still unknown.
+ */
+function requestBytes(request: unknown): number {
+  if (!isObject(request)) return -1;
+  let headers = size(request.headersSize);
+  if (headers < 0) headers = headerListBytes(request.headers);
+  let body = size(request.bodySize);
+  if (body < 0 && isObject(request.postData) && typeof request.postData.text === 'string') body = Buffer.byteLength(request.postData.text);
   return headers < 0 || body < 0 ? -1 : headers + body;
+}
+
+/**
+ * Bytes of a response: `headersSize + bodySize`; where either is -1, the bytes on the wire that
+ * Chrome and WebKit write as `_transferSize`. -1 when neither is known.
+ */
+function responseBytes(response: unknown): number {
+  if (!isObject(response)) return -1;
+  const headers = size(response.headersSize);
+  const body = size(response.bodySize);
+  if (headers >= 0 && body >= 0) return headers + body;
+  return size(response._transferSize);
+}
+
+/**
+ * Bytes of a WebSocket's messages (Chrome's `_webSocketMessages`: `type` send or receive,
+ * `opcode` 1 text or 2 binary in base64), as [sent, received].
+ */
+function webSocketBytes(messages: unknown): [number, number] {
+  let sent = 0;
+  let received = 0;
+  if (!Array.isArray(messages)) return [0, 0];
+  for (const m of messages) {
+    if (!isObject(m) || typeof m.data !== 'string') continue;
+    const n = m.opcode === 2 ? Buffer.byteLength(m.data, 'base64') : Buffer.byteLength(m.data);
+    if (m.type === 'send') sent += n;
+    else if (m.type === 'receive') received += n;
+  }
+  return [sent, received];
 }
 
 /**
@@ -93,6 +151,18 @@ function urlFacts(text: unknown): UrlFacts {
   return parseIp(host) === null
     ? { hostname: host, address: null, port }
     : { hostname: null, address: host, port };
+}
+
+/** Whether an address text is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127/8). */
+function isLoopback(text: string): boolean {
+  const ip = parseIp(text);
+  return ip !== null && classifyAddress(ip) === 'loopback';
+}
+
+/** Host names that are this machine's own: `localhost` and its subdomains (RFC 6761). */
+function isLocalName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost');
 }
 
 /** `connection` as a port: only a plain decimal 1-65535. */
@@ -152,6 +222,13 @@ export class HarParser implements ChunkParser {
     const url = urlFacts(request.url);
     // A URL such as http://192.0.2.1/ names the server itself when serverIPAddress is missing.
     const address = serverAddress(e.serverIPAddress) ?? url.address;
+    if (address !== null && url.address === null && url.hostname !== null && isLoopback(address) && !isLocalName(url.hostname)) {
+      const reason = `serverIPAddress ${address} is a proxy on the capturing machine, not the server of ${url.hostname} (record the HAR without the proxy, or export it from the proxy)`;
+      const detail = typeof request.url === 'string' ? request.url : undefined;
+      if (sink.unattributed) sink.unattributed(line, reason, detail);
+      else sink.skip(line, reason, detail);
+      return;
+    }
     if (address === null) {
       // Chrome marks cache hits with `_fromCache` and failed requests with `response._error`.
       const response = isObject(e.response) ? e.response : {};
@@ -174,8 +251,14 @@ export class HarParser implements ChunkParser {
     // is the server port for both; `connection` only fills in for schemes without a default.
     r.respPort = url.port >= 0 ? url.port : connectionPort(e.connection);
     r.proto = 'tcp';
-    r.origBytes = messageBytes(e.request);
-    r.respBytes = messageBytes(e.response);
+    r.origBytes = requestBytes(e.request);
+    r.respBytes = responseBytes(e.response);
+    if (Array.isArray(e._webSocketMessages)) {
+      // A WebSocket's frames went over the connection its upgrade request opened.
+      const [sent, received] = webSocketBytes(e._webSocketMessages);
+      if (r.origBytes >= 0) r.origBytes += sent;
+      if (r.respBytes >= 0) r.respBytes += received;
+    }
     r.firstSeenMs = typeof e.startedDateTime === 'string' ? Date.parse(e.startedDateTime) : NaN;
     const time = typeof e.time === 'number' && e.time >= 0 ? e.time : NaN;
     r.lastSeenMs = r.firstSeenMs + time;

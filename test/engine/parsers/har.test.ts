@@ -53,10 +53,11 @@ describe('HAR 1.2 (real captures from mitmproxy test data)', () => {
       { line: 2, reason: 'no serverIPAddress (request failed)', detail: 'https://www.google.com/' },
     ]);
     expect(sink.skips).toEqual([]);
-    // Chrome leaves headersSize at -1 (HTTP/2): unknown, not zero.
+    // Chrome leaves headersSize at -1 (HTTP/2): the request's header list counts as its text
+    // would (pseudo-headers included), the response its _transferSize.
     expect(sink.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([
-      [-1, -1],
-      [-1, -1],
+      [844 + 0, 253],
+      [3028 + 0, 7132],
     ]);
     expect(sink.flows[0]).toMatchObject({
       origIp: '0.0.0.0',
@@ -107,8 +108,9 @@ describe('HAR 1.2 (real captures from mitmproxy test data)', () => {
       respIp: '99.83.181.31',
       respPort: 443,
       hostname: 'signal-metrics-collector-beta.s-onetag.com',
-      origBytes: -1,
-      respBytes: -1,
+      // A POST over HTTP/2: its 1,310-byte body and 664 bytes of headers; 73 bytes on the wire back.
+      origBytes: 664 + 1310,
+      respBytes: 73,
     });
   });
 
@@ -129,7 +131,7 @@ describe('HAR 1.2 (real captures from mitmproxy test data)', () => {
     expect(v.error).toBeUndefined();
     expect(v.totals).toMatchObject({ records: 3, connections: 2, skipped: 0, noData: 0, unattributed: 1 });
     expect(v.unattributed).toEqual([{ line: 2, reason: 'no serverIPAddress (request failed): "https://www.google.com/"' }]);
-    expect(destination(v, '142.250.185.164')).toMatchObject({ hostnames: ['www.google.com'], connectionsWithUnknownBytes: 1, evidenceLines: [3] });
+    expect(destination(v, '142.250.185.164')).toMatchObject({ hostnames: ['www.google.com'], connectionsWithUnknownBytes: 0, bytesSent: 3028, bytesReceived: 7132, evidenceLines: [3] });
     expect(v.destinations.map((d) => d.ip).sort()).toEqual(['108.138.246.80', '142.250.185.164']);
   });
 });
@@ -253,3 +255,90 @@ describe('HAR detection', () => {
     expect(serverAddress(7)).toBeNull();
   });
 });
+
+describe('HAR sizes Chrome and Safari leave at -1', () => {
+  const h2Post = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+    entry({
+      request: {
+        method: 'POST',
+        url: 'https://upload.example.cn/crash',
+        httpVersion: 'h2',
+        headersSize: -1,
+        bodySize: 5_000_000,
+        headers: [
+          { name: ':method', value: 'POST' },
+          { name: ':path', value: '/crash' },
+          { name: 'x-imei', value: '490154203237518' },
+        ],
+      },
+      response: { status: 200, httpVersion: 'h2', headersSize: -1, bodySize: -1, _transferSize: 500 },
+      ...over,
+    });
+
+  it('counts a POST body over HTTP/2 with its header list as text, and the response from _transferSize', () => {
+    const sink = parseHar(har([h2Post()]));
+    const headers = 2 + (':method: POST\r\n'.length + ':path: /crash\r\n'.length + 'x-imei: 490154203237518\r\n'.length);
+    expect(sink.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([[headers + 5_000_000, 500]]);
+  });
+
+  it('counts the posted text where bodySize is -1, and stays unknown where nothing tells', () => {
+    const posted = entry({ request: { method: 'POST', url: 'https://a.example/', headersSize: 10, bodySize: -1, postData: { mimeType: 'text/plain', text: 'ü'.repeat(4) } } });
+    const unknown = entry({
+      request: { method: 'POST', url: 'https://a.example/', headersSize: -1, bodySize: 10 },
+      response: { status: 200, headersSize: -1, bodySize: 100 },
+    });
+    const sink = parseHar(har([posted, unknown]));
+    expect(sink.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([
+      [10 + 8, 200 + 50],
+      [-1, -1],
+    ]);
+  });
+
+  it('adds the messages of a WebSocket (_webSocketMessages) to its upgrade request', () => {
+    const ws = entry({
+      request: { method: 'GET', url: 'wss://ws.example.cn/socket', headersSize: 300, bodySize: 0 },
+      response: { status: 101, headersSize: 120, bodySize: 0 },
+      _webSocketMessages: [
+        { type: 'send', time: 1, opcode: 1, data: 'A'.repeat(200_000) },
+        { type: 'receive', time: 2, opcode: 1, data: 'ok' },
+        { type: 'send', time: 3, opcode: 2, data: Buffer.alloc(30, 1).toString('base64') },
+      ],
+    });
+    const sink = parseHar(har([ws]));
+    expect(sink.flows.map((r) => [r.respPort, r.origBytes, r.respBytes])).toEqual([[443, 300 + 200_000 + 30, 120 + 2]]);
+  });
+});
+
+describe('HAR recorded through a proxy on the capturing machine', () => {
+  it.each(['127.0.0.1', '127.0.0.1:8080', '[::1]:8888', '::ffff:127.0.0.1'])('leaves an entry whose serverIPAddress is %s unattributed, naming the proxy', (proxy) => {
+    const sink = parseHar(har([entry({ serverIPAddress: proxy, request: { method: 'POST', url: 'https://upload.bugly.qq.com/rqd/async', headersSize: 400, bodySize: 52_000 } })]));
+    expect(sink.flows).toEqual([]);
+    expect(sink.unattributedCalls).toEqual([
+      {
+        line: 1,
+        reason: expect.stringMatching(/^serverIPAddress \S+ is a proxy on the capturing machine, not the server of upload\.bugly\.qq\.com/) as string,
+        detail: 'https://upload.bugly.qq.com/rqd/async',
+      },
+    ]);
+  });
+
+  it('keeps a local server that the URL names as local (localhost, 127.0.0.1) as a non-public destination', () => {
+    const sink = parseHar(
+      har([
+        entry({ serverIPAddress: '127.0.0.1', request: { method: 'GET', url: 'http://localhost:3000/', headersSize: 1, bodySize: 0 } }),
+        entry({ serverIPAddress: '127.0.0.1', request: { method: 'GET', url: 'http://127.0.0.1:3000/', headersSize: 1, bodySize: 0 } }),
+        entry({ serverIPAddress: '[::1]', request: { method: 'GET', url: 'http://app.localhost/', headersSize: 1, bodySize: 0 } }),
+      ]),
+    );
+    expect(sink.flows.map((r) => r.respIp)).toEqual(['127.0.0.1', '127.0.0.1', '::1']);
+    expect(sink.unattributedCalls).toEqual([]);
+  });
+
+  it('makes a check of such a HAR an error, never a compliant verdict', async () => {
+    const input = har([entry({ serverIPAddress: '127.0.0.1', request: { method: 'POST', url: 'https://upload.bugly.qq.com/rqd/async', headersSize: 400, bodySize: 52_000 } })]);
+    const v = await checkBytes(Buffer.from(input));
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/none of the 1 records named a server address .*proxy on the capturing machine/);
+  });
+});
+
