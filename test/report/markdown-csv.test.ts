@@ -1,5 +1,9 @@
 import { renderDestinationsCsv } from '../../lambda/engine/report/render-destinations-csv';
 import { renderMarkdownReport } from '../../lambda/engine/report/render-markdown-report';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../helpers/cli';
+import { zeekConnLog } from '../helpers/zeek';
 import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
 
 describe('renderMarkdownReport', () => {
@@ -29,6 +33,34 @@ describe('renderMarkdownReport', () => {
     const outsideCode = md.replace(/(`+)[\s\S]*?\1/g, '');
     expect(outsideCode).not.toMatch(/<(script|img|svg)/i);
     expect(outsideCode).not.toMatch(/(^|[^\\])\[[^\]]*\]\(/);
+  });
+
+  /** The Markdown report of `residency check` on a Zeek log to these destinations (the CLI, with its operator table). */
+  function markdownOf(destinations: string[]): { status: number | null; md: string } {
+    const dir = tempDir();
+    const log = join(dir, 'conn.log');
+    writeFileSync(log, zeekConnLog(destinations));
+    const r = runCli(['check', log, '-j', 'us', '--deny', 'foreign-adversaries', '--report', 'md', '--out', dir, '--quiet']);
+    return { status: r.status, md: readFileSync(join(dir, 'conn.log.report.md'), 'utf8') };
+  }
+
+  it('lists the warnings: a server in the US run by an operator registered in China passes, and says so', () => {
+    // 170.106.1.1 is located in the US by both bundled databases; AS132203 (Tencent) is registered in CN.
+    const { status, md } = markdownOf(['170.106.1.1', '8.8.8.8']);
+
+    expect(status).toBe(0);
+    expect(md).toContain('none outside the policy; 1 with a warning (below).');
+    expect(md).toContain('### Warnings');
+    const row = md.split('\n').find((l) => l.startsWith('| `170.106.1.1` |'));
+    expect(row).toMatch(/^\| `170\.106\.1\.1` \| United States \(US\) \| — \| AS132203 Shenzhen Tencent [^|]*\| [^|]+ \| [^|]*CN[^|]* \|$/);
+    expect(md.split('\n').filter((l) => l.startsWith('| `8.8.8.8`'))).toEqual([]);
+  });
+
+  it('writes no warnings section when there is none', () => {
+    const { status, md } = markdownOf(['8.8.8.8']);
+    expect(status).toBe(0);
+    expect(md).not.toContain('### Warnings');
+    expect(md).toContain('none outside the policy.');
   });
 
   it('writes a could-not-check summary for an error verdict', () => {

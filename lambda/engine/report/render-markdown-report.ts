@@ -1,6 +1,6 @@
 /**
  * Verdict → a short Markdown summary for tickets and pull requests: the result, the policy in
- * words, per-country totals, the violations, and the evidence. Everything from the log is escaped
+ * words, per-country totals, the violations, the warnings, and the evidence. Everything from the log is escaped
  * so it cannot add links, images, HTML or table columns. Pure.
  */
 import { formatBytes } from '../verdict/render-summary';
@@ -31,6 +31,36 @@ function row(cells: readonly string[]): string {
 }
 
 /**
+ * The destinations the policy only warns about (an operator registered in a denied country, a
+ * disputed or unknown location), as the HTML report lists them: not violations, but what a
+ * reader of the ticket must see.
+ */
+function warningsSection(v: Verdict, max: number): string[] {
+  const warned = new Set(v.warnings.slice(0, max).map((w) => w.ip));
+  const byIp = new Map<string, Verdict['destinations'][number]>();
+  for (const d of v.destinations) if (warned.has(d.ip)) byIp.set(d.ip, d);
+  const out = ['### Warnings', ''];
+  out.push(row(['Address', 'Country', 'Host names', 'Operator', 'Sent', 'Concern']), row(['---', '---', '---', '---', '---:', '---']));
+  for (const w of v.warnings.slice(0, max)) {
+    const d = byIp.get(w.ip);
+    const operator = d === undefined ? '' : [d.asn === null ? '' : `AS${d.asn}`, d.asOrganization ?? ''].filter(Boolean).join(' ');
+    out.push(
+      row([
+        code(w.ip),
+        d === undefined ? '—' : m(countryLabel(d.country)),
+        d === undefined ? '—' : d.hostnames.slice(0, 3).map(code).join(', ') || '—',
+        m(operator) || '—',
+        d === undefined ? '—' : formatBytes(d.bytesSent),
+        m(w.rule),
+      ]),
+    );
+  }
+  if (v.warnings.length > max) out.push('', `and ${v.warnings.length - max} more — see the verdict JSON.`);
+  out.push('');
+  return out;
+}
+
+/**
  * Renders the Markdown summary of a verdict.
  *
  * @example
@@ -48,7 +78,7 @@ export function renderMarkdownReport(v: Verdict, options: MarkdownReportOptions 
   } else {
     out.push(
       v.compliant
-        ? `${t.destinations} destinations, ${formatBytes(t.bytesSent)} sent, none outside the policy.`
+        ? `${t.destinations} destinations, ${formatBytes(t.bytesSent)} sent, none outside the policy${v.warnings.length > 0 ? `; ${v.warnings.length} with a warning (below)` : ''}.`
         : `${t.violatingDestinations} of ${t.destinations} destinations are violations; ${formatBytes(t.bytesSentViolating)} of ${formatBytes(t.bytesSent)} sent went where the policy forbids.`,
       '',
     );
@@ -73,6 +103,7 @@ export function renderMarkdownReport(v: Verdict, options: MarkdownReportOptions 
       if (v.violations.length > maxViolations) out.push('', `and ${v.violations.length - maxViolations} more — see the verdict JSON.`);
       out.push('');
     }
+    if (v.warnings.length > 0) out.push(...warningsSection(v, maxViolations));
   }
   out.push('<details><summary>Evidence</summary>', '');
   out.push(`- Input: ${code(v.input.name)} (${m(v.input.format ?? 'unknown format')}, ${v.input.bytes} bytes), SHA-256 ${hex(v.input.sha256)}`);
