@@ -54,6 +54,11 @@ export interface FlowRecord {
   respLocal: boolean;
   /** Hostname the evidence names for the responder, if any. */
   hostname: string | null;
+  /**
+   * Other names the evidence gives the responder's address (every DNS answer for it in a capture
+   * or sensor log; {@link hostname} may be among them), or null. Shared: never changed by readers.
+   */
+  otherHostnames?: readonly string[] | null;
   /** App or device that made the connection, if the log names it. */
   app: string | null;
   /**

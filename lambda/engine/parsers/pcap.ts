@@ -44,6 +44,7 @@
  */
 import { InputError } from '../errors';
 import type { ChunkParser, FormatName, RecordSink } from '../types';
+import { AddressNames } from './address-names';
 import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
 import { QuicInitialTable } from './quic-initial';
 import { fromServerPort } from './ports';
@@ -240,7 +241,7 @@ export class PcapParser implements ChunkParser {
   private packetNo = 0;
   private readonly connections = new Map<string, Connection>();
   private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
-  private readonly dnsNames = new Map<string, string>();
+  private readonly dnsNames = new AddressNames(MAX_DNS_NAMES, false);
   /** Connections whose ClientHello reader holds a partial record. */
   private gatheringHellos = 0;
   private readonly quicInitials = new QuicInitialTable<Connection>();
@@ -314,7 +315,9 @@ export class PcapParser implements ChunkParser {
       r.respBytes = c.respBytes;
       r.firstSeenMs = c.firstMs;
       r.lastSeenMs = c.lastMs;
-      r.hostname = c.sni ?? this.dnsNames.get(c.respIp) ?? null;
+      // The server name the client sent is this connection's; else every name DNS gave its address.
+      r.hostname = c.sni ?? this.dnsNames.latest(c.respIp);
+      r.otherHostnames = c.sni === null ? this.dnsNames.get(c.respIp) : null;
       r.app = c.app;
       sink.flow(r);
     }
@@ -871,7 +874,7 @@ export class PcapParser implements ChunkParser {
   private dnsResponse(b: Buffer, start: number, end: number): void {
     if (end - start < 12) return;
     readDnsAnswers(b, start, end, (address, name) => {
-      if (this.dnsNames.size < MAX_DNS_NAMES || this.dnsNames.has(address)) this.dnsNames.set(address, name);
+      this.dnsNames.add(address, name);
     });
   }
 }

@@ -17,6 +17,7 @@ export function newRecord(): FlowRecord {
     origLocal: false,
     respLocal: false,
     hostname: null,
+    otherHostnames: null,
     app: null,
     ipBytes: null,
     origIpStart: 0,
@@ -40,6 +41,7 @@ export function resetRecord(r: FlowRecord, line: number): void {
   r.origLocal = false;
   r.respLocal = false;
   r.hostname = null;
+  r.otherHostnames = null;
   r.app = null;
   r.ipBytes = null;
 }

@@ -21,6 +21,7 @@
  */
 import { parseIp } from '../net/ip';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
+import { AddressNames } from './address-names';
 import type { FormatDefinition } from './index';
 import { jsonLineObject, parseTimestampText } from './bytes';
 import { fromServerPort } from './ports';
@@ -103,11 +104,11 @@ class BoundedMap<K, V> {
  */
 export class HostnameMemory {
   private readonly byFlow: BoundedMap<number, { name: string; server: string }>;
-  private readonly byAddress: BoundedMap<string, string>;
+  private readonly byAddress: AddressNames;
 
   constructor(max = MAX_NAMES_REMEMBERED) {
     this.byFlow = new BoundedMap(max);
-    this.byAddress = new BoundedMap(max);
+    this.byAddress = new AddressNames(max, true);
   }
 
   /** Learns what an event names, if anything. */
@@ -123,7 +124,7 @@ export class HostnameMemory {
     if (name === null) return;
     const server = canonical(serverOf(ev));
     if (server === null) return;
-    this.byAddress.set(server, name);
+    this.byAddress.add(server, name);
     if (typeof ev.flow_id === 'number') this.byFlow.set(ev.flow_id, { name, server });
   }
 
@@ -135,7 +136,18 @@ export class HostnameMemory {
       const f = this.byFlow.get(flowId);
       if (f !== undefined && f.server === s) return f.name;
     }
-    return this.byAddress.get(s) ?? null;
+    return this.byAddress.latest(s);
+  }
+
+  /**
+   * The other names of a record's server: none when its flow has its own (an SNI, a Host),
+   * else every name learnt for the address (the latest last), or null.
+   */
+  otherNamesFor(flowId: unknown, server: string): readonly string[] | null {
+    const s = canonical(server);
+    if (s === null) return null;
+    if (typeof flowId === 'number' && this.byFlow.get(flowId)?.server === s) return null;
+    return this.byAddress.get(s);
   }
 
   /** Forgets a flow whose last record has been read. */
@@ -165,7 +177,7 @@ export class HostnameMemory {
 
   private learnAddress(rdata: unknown, name: string | null): void {
     const a = canonical(rdata);
-    if (a !== null && name !== null) this.byAddress.set(a, name);
+    if (a !== null && name !== null) this.byAddress.add(a, name);
   }
 }
 
@@ -260,6 +272,7 @@ export class SuricataEveParser implements LineParser {
     const action = f.action;
     r.rejected = (action === 'drop' || action === 'blocked') && r.respBytes <= 0;
     r.hostname = this.names.nameFor(ev.flow_id, r.respIp);
+    r.otherHostnames = this.names.otherNamesFor(ev.flow_id, r.respIp);
     this.names.forgetFlow(ev.flow_id);
     sink.flow(r);
   }
@@ -287,6 +300,7 @@ export class SuricataEveParser implements LineParser {
     r.firstSeenMs = eveTimeMs(n.start);
     r.lastSeenMs = eveTimeMs(n.end);
     r.hostname = this.names.nameFor(ev.flow_id, r.respIp);
+    r.otherHostnames = this.names.otherNamesFor(ev.flow_id, r.respIp);
     sink.flow(r);
   }
 
@@ -304,7 +318,9 @@ export class SuricataEveParser implements LineParser {
     const r = this.rec;
     r.rejected = true;
     r.firstSeenMs = eveTimeMs(ev.timestamp);
-    r.hostname = appLayerName(ev) ?? this.names.nameFor(ev.flow_id, r.respIp);
+    const own = appLayerName(ev);
+    r.hostname = own ?? this.names.nameFor(ev.flow_id, r.respIp);
+    r.otherHostnames = own === null ? this.names.otherNamesFor(ev.flow_id, r.respIp) : null;
     sink.flow(r);
   }
 

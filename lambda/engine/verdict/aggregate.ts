@@ -539,6 +539,11 @@ export class Aggregator implements RecordSink, AggregateTotals {
       x.lastHostname = hostname;
       x.hostnames = addName(x.hostnames, hostname);
     }
+    const otherHostnames = r.otherHostnames;
+    if (otherHostnames != null && remote === resp) {
+      const x = this.extras(d);
+      for (let i = 0; i < otherHostnames.length; i++) x.hostnames = addName(x.hostnames, otherHostnames[i]!);
+    }
     const app = r.app;
     if (app !== null && app !== this.destExtras[d]?.lastApp) {
       const x = this.extras(d);

@@ -453,6 +453,24 @@ describe('pcap reader', () => {
     expect(flowTo(p, '1.2.4.8').hostname).toBe('api.tiktokv.com');
   });
 
+  it('names a server by every name DNS answered for it, not only the last answer', async () => {
+    // Prepare: two answers for one CDN address, then a connection to it.
+    const packets = [
+      udpFrom53(dnsAnswer('telemetry.vendor-app.com', [170, 106, 1, 1])),
+      udpFrom53(dnsAnswer('static.other-site.com', [170, 106, 1, 1])),
+      udpTo(10, [170, 106, 1, 1]),
+    ];
+
+    // Act
+    const capture = pcapFile(true, false, packets, 1_700_000_000_000);
+    const p = parseCapture(capture);
+    const v = await checkBytes(capture);
+
+    // Assess
+    expect(flowTo(p, '170.106.1.1')).toMatchObject({ hostname: 'static.other-site.com', otherHostnames: ['telemetry.vendor-app.com', 'static.other-site.com'] });
+    expect(destination(v, '170.106.1.1').hostnames).toEqual(['static.other-site.com', 'telemetry.vendor-app.com']);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
@@ -564,6 +582,16 @@ function pcapdroidTrailerCapture(packets: { ip: Buffer; uid?: number; app?: stri
 }
 
 /** `udpPacket(n)` sent to another address. */
+/** IPv4 + UDP from a resolver (192.0.2.53:53) to 10.0.0.1:40000, carrying `payload`. */
+function udpFrom53(payload: Buffer): Buffer {
+  const p = udpPacket(payload.length);
+  Buffer.from([192, 0, 2, 53, 10, 0, 0, 1]).copy(p, 12);
+  p.writeUInt16BE(53, 20);
+  p.writeUInt16BE(40000, 22);
+  payload.copy(p, 28);
+  return p;
+}
+
 function udpTo(n: number, dst: number[]): Buffer {
   const p = udpPacket(n);
   Buffer.from(dst).copy(p, 16);

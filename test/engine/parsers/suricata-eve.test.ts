@@ -219,6 +219,26 @@ describe('Suricata EVE lines (inline)', () => {
     expect(result.flows.map((r) => r.hostname)).toEqual(['v1.example', 'v2.example', 'v3.example']);
   });
 
+  it('names a flow by every name DNS answered for its server, not only the last answer', async () => {
+    // Prepare: a CDN address answered for two names; the flow to it is logged after both answers.
+    const answer = (name: string, at: string): string =>
+      JSON.stringify({ timestamp: at, event_type: 'dns', dns: { version: 2, type: 'answer', rrname: name, grouped: { A: ['170.106.1.1'] } } });
+    const lines = [
+      answer('telemetry.vendor-app.com', '2024-01-01T00:00:00.000000+0000'),
+      answer('static.other-site.com', '2024-01-01T00:00:05.000000+0000'),
+      answer('telemetry.vendor-app.com', '2024-01-01T00:00:06.000000+0000'),
+      flow({ flow_id: 9, dest_ip: '170.106.1.1' }, { bytes_toserver: 250_000 }),
+    ].join('\n');
+
+    // Act
+    const result = parse(lines);
+    const v = await checkBytes(lines);
+
+    // Assess: the latest answer names the record, the others come with it; the verdict lists both.
+    expect(result.flows.map((r) => [r.hostname, r.otherHostnames])).toEqual([['telemetry.vendor-app.com', ['static.other-site.com', 'telemetry.vendor-app.com']]]);
+    expect(v.destinations.find((d) => d.ip === '170.106.1.1')?.hostnames).toEqual(['static.other-site.com', 'telemetry.vendor-app.com']);
+  });
+
   it('gives a flow_id name only to a record whose server is the named address', () => {
     // Prepare
     const tls = JSON.stringify({ event_type: 'tls', flow_id: 7, src_ip: '10.0.0.1', dest_ip: '203.0.113.7', tls: { sni: 'seven.example' } });
