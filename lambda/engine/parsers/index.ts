@@ -33,10 +33,22 @@ export function isChunkParser(p: LineParser | ChunkParser): p is ChunkParser {
 }
 
 function firstJsonObject(lines: readonly string[]): Record<string, unknown> | null {
-  const first = lines.find((l) => l.trim() !== '');
-  if (!first || !first.trimStart().startsWith('{')) return null;
+  // The first line may be cut off (`split -b`, `tail -c`, a copy of a log being written): then
+  // the next one is the first whole record. The parser counts the cut one as skipped.
+  let first = true;
+  for (const line of lines) {
+    const t = line.trim();
+    if (t === '') continue;
+    const v = t.startsWith('{') ? jsonObjectOf(t) : null;
+    if (v !== null || !first || !t.endsWith('}')) return v;
+    first = false;
+  }
+  return null;
+}
+
+function jsonObjectOf(line: string): Record<string, unknown> | null {
   try {
-    const v: unknown = JSON.parse(first);
+    const v: unknown = JSON.parse(line);
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;

@@ -330,17 +330,27 @@ export class SuricataEveParser implements LineParser {
 /** The first lines that parse as JSON objects. */
 function jsonObjects(lines: readonly string[]): Json[] {
   const out: Json[] = [];
+  let first = true;
   for (const l of lines) {
     const t = l.trim();
     if (t === '') continue;
-    if (!t.startsWith('{')) return out;
+    let v: unknown;
     try {
-      const v: unknown = JSON.parse(t);
-      if (!isObject(v)) return out;
-      out.push(v);
+      v = t.startsWith('{') ? JSON.parse(t) : undefined;
     } catch {
+      v = undefined;
+    }
+    if (!isObject(v)) {
+      // A first line cut off (`split -b`, `tail -c`, a copy of a log being written) is passed
+      // over: the parser counts it as skipped.
+      if (first && t.endsWith('}')) {
+        first = false;
+        continue;
+      }
       return out;
     }
+    first = false;
+    out.push(v);
   }
   return out;
 }

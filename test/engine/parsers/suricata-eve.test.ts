@@ -296,4 +296,23 @@ describe('Suricata EVE and Network Firewall detection', () => {
     expect(detectFormat(nfw)?.name).toBe('aws-network-firewall');
     expect(findFormat('aws-network-firewall')?.create({}).format).toBe('aws-network-firewall');
   });
+
+  it('detects a log whose first line was cut off (split -b, tail -c), and counts that line as skipped', async () => {
+    // Prepare: the fixtures with their first line cut in the middle.
+    const cut = (text: string): string => text.slice(text.indexOf('\n') >> 1);
+
+    for (const [name, format] of [['eve-synthetic.json', 'suricata-eve'], ['aws-network-firewall-synthetic.log', 'aws-network-firewall']] as const) {
+      const text = cut(fixture(name));
+      // Act
+      const v = await checkBytes(text);
+      // Assess
+      expect(detectFormat(firstLines(text))?.name).toBe(format);
+      expect(v.input.format).toBe(format);
+      expect(v.errors[0]).toEqual({ line: 1, reason: 'not a JSON object' });
+      expect(v.totals.records).toBe(v.totals.connections + v.totals.skipped + v.totals.noData + v.totals.unattributed);
+    }
+    // Only the first line: a second line that is not JSON is not a cut-off record.
+    expect(detectSuricataEve(['xx}', 'yy}', JSON.stringify({ event_type: 'flow', src_ip: '10.0.0.1', dest_ip: '1.1.1.1' })])).toBe(0);
+    expect(detectSuricataEve(['not json at all', JSON.stringify({ event_type: 'flow', src_ip: '10.0.0.1', dest_ip: '1.1.1.1' })])).toBe(0);
+  });
 });

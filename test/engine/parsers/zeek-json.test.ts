@@ -2,6 +2,7 @@
  * Zeek JSON lines: which records are connections (Zeek's other logs have the same `id` fields),
  * and the timestamp spellings `LogAscii::json_timestamps` allows.
  */
+import { detectFormat } from '../../../lambda/engine/parsers';
 import { ZeekJsonParser, otherZeekLog, zeekTimeMs } from '../../../lambda/engine/parsers/zeek-json';
 import { checkBytes, destination } from '../../helpers/engine';
 import { endpoints, parseAll } from './harness';
@@ -175,5 +176,20 @@ describe('Zeek JSON timestamps', () => {
     const d = destination(v, '31.3.245.133');
     expect(d.firstSeen).toBe('2020-06-05T14:39:59.305Z');
     expect(d.lastSeen).toBe('2020-06-05T14:39:59.305Z');
+  });
+});
+
+describe('Zeek JSON whose first line was cut off', () => {
+  it('is still detected (split -b, tail -c), the cut line counted as skipped', async () => {
+    const whole = jsonLines(CONN, { ...CONN, 'id.resp_h': '1.2.4.8', orig_bytes: 100 });
+    const text = whole.slice(20);
+    expect(detectFormat(text.split('\n'))?.name).toBe('zeek-json');
+    const v = await checkBytes(text);
+    expect(v.input.format).toBe('zeek-json');
+    expect(v.totals).toMatchObject({ records: 2, connections: 1, skipped: 1 });
+    expect(v.errors).toEqual([{ line: 1, reason: 'not a JSON object' }]);
+    expect(destination(v, '1.2.4.8').bytesSent).toBe(100);
+    // A first line that is not the end of a JSON object is no cut record: not Zeek JSON.
+    expect(detectFormat(['not json', JSON.stringify(CONN)])?.name).not.toBe('zeek-json');
   });
 });
