@@ -45,6 +45,11 @@ export interface FlowRecord {
   /** The network refused the connection (VPC `REJECT`): nothing was sent. */
   rejected: boolean;
   /**
+   * The record counts one direction of a connection (VPC Flow Logs, netflow, nfdump): the reply,
+   * if any, is a record of its own, so a `respBytes` of 0 does not say that nothing came back.
+   */
+  oneWay: boolean;
+  /**
    * The log itself says this side is inside the monitored networks, whatever its address: Zeek's
    * `local_orig`/`local_resp` (from the sensor's `Site::local_nets`), the interface side of a VPC
    * record by its `flow-direction`. It decides which side is this record's remote party, with the

@@ -508,6 +508,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       ci = cols[W_RESP_P];
     }
     if (ci >= 0) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    /* Opened from outside and answered with nothing: a refused attempt, which JavaScript counts. */
+    if (remote == orig && remote != resp && sent == 0) break;
     i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
     if (d < 0) {
       d = js_new_destination(remote);

@@ -268,7 +268,14 @@ export class GenericCsvParser implements LineParser {
   private atEnd = 0;
   private atPort = -1;
 
-  constructor(options: ParserOptions = {}) {
+  /**
+   * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
+   *   NetFlow/IPFIX): see FlowRecord.oneWay
+   */
+  constructor(
+    options: ParserOptions = {},
+    private readonly oneWay = false,
+  ) {
     this.mapping = options.columns ?? {};
     validateMapping(this.mapping);
   }
@@ -319,6 +326,7 @@ export class GenericCsvParser implements LineParser {
     }
     const r = this.rec;
     resetRecord(r, lineNo);
+    r.oneWay = this.oneWay;
     // Addresses go to the aggregator as byte ranges when both are plain (see FlowRecord.ipBytes).
     if (!this.locate(buf, cols.dst)) {
       sink.skip(lineNo, 'destination address is empty');

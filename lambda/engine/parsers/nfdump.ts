@@ -30,7 +30,7 @@ export const NFDUMP_COLUMNS: Readonly<Record<string, string>> = {
 /** Parser for nfdump CSV. */
 export class NfdumpCsvParser implements LineParser {
   readonly format = 'nfdump-csv' as const;
-  private readonly csv: LineParser = new GenericCsvParser({ columns: NFDUMP_COLUMNS });
+  private readonly csv: LineParser = new GenericCsvParser({ columns: NFDUMP_COLUMNS }, true);
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     this.csv.line(buf, start, end, lineNo, sink);

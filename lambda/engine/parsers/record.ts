@@ -14,6 +14,7 @@ export function newRecord(): FlowRecord {
     firstSeenMs: NaN,
     lastSeenMs: NaN,
     rejected: false,
+    oneWay: false,
     origLocal: false,
     respLocal: false,
     hostname: null,
@@ -38,6 +39,7 @@ export function resetRecord(r: FlowRecord, line: number): void {
   r.firstSeenMs = NaN;
   r.lastSeenMs = NaN;
   r.rejected = false;
+  r.oneWay = false;
   r.origLocal = false;
   r.respLocal = false;
   r.hostname = null;

@@ -297,6 +297,7 @@ export class SuricataEveParser implements LineParser {
       r.origBytes = bytes;
       r.respBytes = bytes < 0 ? -1 : 0;
     }
+    r.oneWay = true;
     r.firstSeenMs = eveTimeMs(n.start);
     r.lastSeenMs = eveTimeMs(n.end);
     r.hostname = this.names.nameFor(ev.flow_id, r.respIp);

@@ -332,6 +332,7 @@ export class VpcFlowParser implements LineParser {
     c = cols[BYTES]!;
     if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     r.respBytes = 0;
+    r.oneWay = true;
     c = cols[START]!;
     if (c >= 0) r.firstSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[END]!;

@@ -485,10 +485,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
     let sent: number;
     let received: number;
     let port: number;
+    let inbound = false;
     // The log's word that a side is inside (FlowRecord.origLocal) picks the remote party of this
     // record only: it never exempts an address from being judged where it is the remote party.
     if (!((flags[orig]! & FLAG_LOCAL) !== 0 || r.origLocal) && ((flags[resp]! & FLAG_LOCAL) !== 0 || r.respLocal)) {
       // The outside party opened the connection: what the monitored side sent is the response.
+      inbound = true;
       remote = orig;
       sent = r.respBytes;
       received = r.origBytes;
@@ -507,6 +509,11 @@ export class Aggregator implements RecordSink, AggregateTotals {
     const seen = rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!;
     if (r.rejected) {
       rows[at + C_BLOCKED]!++;
+    } else if (inbound && sent === 0 && !r.oneWay) {
+      // Opened from outside and answered with nothing (a scanner's probe, refused or ignored):
+      // nothing left the monitored side, so it counts as a refused attempt, with what it sent in.
+      rows[at + C_BLOCKED]!++;
+      if (received > 0) rows[at + C_RECEIVED] += received;
     } else {
       rows[at + C_CONNECTIONS]!++;
       if (sent < 0 || received < 0) rows[at + C_UNKNOWN_BYTES]!++;

@@ -285,6 +285,29 @@ describe('Zeek fast path', () => {
     expect(v.destinations.find((d) => d.ip === '202.96.128.86')).toMatchObject({ status: 'violation', bytesSent: 5000000 });
   });
 
+  it('counts a connection opened from outside and answered with nothing as a refused attempt, on either path', async () => {
+    // A public server's sensor: a scanner in CN (SYN only, REJ, or a connect with no payload back);
+    // a client in RU that got a reply; a host in DE probed, then reached from inside.
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '40000', proto: 'tcp' as const, duration: '1.0' };
+    lines.push(dataLine({ ...r, oh: '1.2.4.8', rh: '192.168.1.10', rp: '23', ob: '0', rb: '0' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '1.2.4.8', rh: '192.168.1.10', rp: '22', ob: '700', rb: '0' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '5.8.8.8', rh: '192.168.1.10', rp: '443', ob: '500', rb: '9000' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '46.4.0.1', rh: '192.168.1.10', rp: '22', ob: '60', rb: '0' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '192.168.1.10', rh: '46.4.0.1', rp: '443', ob: '1200', rb: '50' }, STANDARD, '\t'));
+    // Unknown bytes back is not "nothing": still a connection.
+    lines.push(dataLine({ ...r, oh: '2.16.0.1', rh: '192.168.1.10', rp: '80', ob: '10', rb: '-' }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = fileOf(fast);
+    const d = (ip: string) => v.destinations.find((x) => x.ip === ip);
+    expect(d('1.2.4.8')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 700, evidenceLines: [5, 6] });
+    expect(d('5.8.8.8')).toMatchObject({ status: 'violation', connections: 1, blockedAttempts: 0, bytesSent: 9000 });
+    expect(d('46.4.0.1')).toMatchObject({ status: 'violation', connections: 1, blockedAttempts: 1, bytesSent: 1200 });
+    expect(d('2.16.0.1')).toMatchObject({ connections: 1, blockedAttempts: 0, connectionsWithUnknownBytes: 1 });
+    expect(v.violations.map((x) => x.ip)).not.toContain('1.2.4.8');
+  });
+
   it('lists no port past 65535, on either path', async () => {
     const lines = [...header(STANDARD, '\t')];
     const r = { ts: '1709287200.0', op: '40000', oh: '192.168.1.2', rh: '8.8.8.8', proto: 'tcp' as const, duration: '1.0', ob: '1', rb: '1' };

@@ -37,6 +37,7 @@ describe('nfdump -o csv (real nfdump 1.7.1 output)', () => {
       proto: 'tcp',
       origBytes: 757,
       respBytes: 0,
+      oneWay: true,
       firstSeenMs: Date.parse('2008-05-16T15:51:14Z'),
       lastSeenMs: Date.parse('2008-05-16T15:51:15Z'),
       rejected: false,

@@ -239,6 +239,25 @@ describe('Suricata EVE lines (inline)', () => {
     expect(v.destinations.find((d) => d.ip === '170.106.1.1')?.hostnames).toEqual(['static.other-site.com', 'telemetry.vendor-app.com']);
   });
 
+  it('counts an inbound flow the monitored side never answered as a refused attempt; a netflow half stays a connection', async () => {
+    // Prepare: a scanner in CN probing a private host (Suricata flow, nothing back), and the same
+    // shape as a netflow half (one direction only: the reply would be a record of its own).
+    const scan = flow({ flow_id: 11, src_ip: '222.186.180.130', src_port: 47047, dest_ip: '192.168.1.20', dest_port: 23 }, { bytes_toserver: 60, bytes_toclient: 0, state: 'new' });
+    const half = JSON.stringify({
+      event_type: 'netflow', flow_id: 12, src_ip: '1.2.4.8', src_port: 47047, dest_ip: '10.1.2.15', dest_port: 16463, proto: 'TCP',
+      netflow: { pkts: 1, bytes: 60, start: '2024-01-01T00:00:00.000000+0000', end: '2024-01-01T00:00:00.000000+0000' },
+    });
+
+    // Act
+    const v = await checkBytes([scan, half].join('\n'), { format: 'suricata-eve' });
+
+    // Assess
+    expect(parse(scan).flows[0]?.oneWay).toBe(false);
+    expect(parse(half).flows[0]?.oneWay).toBe(true);
+    expect(destination(v, '222.186.180.130')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 1, bytesSent: 0, bytesReceived: 60 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', connections: 1 });
+  });
+
   it('gives a flow_id name only to a record whose server is the named address', () => {
     // Prepare
     const tls = JSON.stringify({ event_type: 'tls', flow_id: 7, src_ip: '10.0.0.1', dest_ip: '203.0.113.7', tls: { sni: 'seven.example' } });

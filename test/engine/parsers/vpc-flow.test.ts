@@ -49,6 +49,8 @@ describe('VPC flow logs, default v2 format (AWS documentation records)', () => {
       proto: 'tcp',
       origBytes: 4249,
       respBytes: 0,
+      // One direction: the reply is a record of its own, so respBytes 0 says nothing of it.
+      oneWay: true,
       firstSeenMs: 1418530010000,
       lastSeenMs: 1418530070000,
       rejected: false,
