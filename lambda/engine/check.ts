@@ -73,6 +73,12 @@ export interface CheckOptions {
 /** Default of {@link CheckOptions.maxSkippedRecords}. */
 export const DEFAULT_MAX_SKIPPED_RECORDS = 10_000;
 
+/**
+ * While the input is read, it is stopped as unreadable only once its bad records outnumber the
+ * good ones this many times over; at the end, once they outnumber them at all.
+ */
+export const EARLY_STOP_MARGIN = 10;
+
 /** The check was stopped by {@link CheckOptions.shouldStop}: the verdict is partial. */
 export class StoppedEarlyError extends InputError {
   constructor(message: string) {
@@ -115,13 +121,25 @@ export function headLines(bytes: Buffer, truncated: boolean): string[] {
 export async function runCheck(source: AsyncIterable<Uint8Array>, options: CheckOptions): Promise<Verdict> {
   const { stats, chunks } = decodeInput(source, options.maxDecodedBytes, options.maxGzipRatio);
   const maxSkipped = options.maxSkippedRecords ?? DEFAULT_MAX_SKIPPED_RECORDS;
-  /** Called between chunks: stops on a time budget or when the input is clearly not readable. */
-  const checkpoint = (): void => {
-    if (agg.skipped >= maxSkipped && agg.skipped > agg.connections) {
+  /**
+   * Refuses an input not readable: at least `maxSkipped` skipped records, more than those read
+   * into connections (for a capture, its packets in connections), `margin` times over. Between
+   * chunks the margin is {@link EARLY_STOP_MARGIN}: a log whose first part is bad and the rest good
+   * is read to its end, and judged on the whole.
+   */
+  const readable = (margin: number): void => {
+    const good = unitsInConnections !== null ? unitsInConnections() : agg.connections;
+    if (agg.skipped >= maxSkipped && agg.skipped > good * margin) {
+      const of = unitsInConnections !== null ? agg.skipped + good : agg.records;
       throw new InputError(
-        `unreadable as ${format?.name ?? 'this format'}: ${agg.skipped} of ${agg.records} records could not be read (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
+        `unreadable as ${format?.name ?? 'this format'}: ${agg.skipped} of ${of} records could not be read (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
       );
     }
+  };
+  let unitsInConnections: (() => number) | null = null;
+  /** Called between chunks: stops on a time budget or when the input is clearly not readable. */
+  const checkpoint = (): void => {
+    readable(EARLY_STOP_MARGIN);
     if (options.shouldStop?.()) {
       throw new StoppedEarlyError(
         `stopped early after ${stats.bytes} bytes and ${agg.records} records (time budget): this verdict covers only part of the input`,
@@ -174,6 +192,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       }
     }
     const parser = format.create(options.parserOptions ?? {});
+    if (isChunkParser(parser) && parser.unitsInConnections) unitsInConnections = parser.unitsInConnections.bind(parser);
     let sinceProgress = 0;
     const progress = (n: number): void => {
       sinceProgress += n;
@@ -222,6 +241,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       splitter.end();
     }
     parser.finish(agg);
+    // Once more on the whole input: a log that fits one chunk is never checked between chunks.
+    if (!options.part) readable(1);
     // Locations and judgements of the destinations, all together (a corrupt database fails here).
     agg.settle();
     if (agg.records === 0 && !options.part) {

@@ -111,6 +111,12 @@ export interface ChunkParser {
   push(chunk: Buffer, sink: RecordSink): void;
   /** Called once after the last chunk. */
   finish(sink: RecordSink): void;
+  /**
+   * Input units read into connections so far, where a record is not a unit of the input (a
+   * capture's packets, which become connection records only at the end): what skipped units are
+   * weighed against. Without it, the connections the sink was given.
+   */
+  unitsInConnections?(): number;
 }
 
 /** Options a parser may take from the user. */

@@ -28,6 +28,27 @@ describe('limits on hostile input', () => {
     expect(v.error).toMatch(/^unreadable as zeek-tsv: \d+ of \d+ records could not be read \(first problem: line \d+: destination address is not an IP address: "not-an-ip"\)$/);
   });
 
+  it('declares unreadable a file that fits one chunk, or whose records come out at the end (HAR)', async () => {
+    // Checked on the whole input, not only between chunks: one good record and 3,000 bad ones in one chunk.
+    const bad = `${RECORD.replace('212.227.15.188', 'not-an-ip')}\n`.repeat(3000);
+    const whole = `${HEADER}\n${RECORD}\n${bad}`;
+    const v = await checkBytes(whole, { maxSkippedRecords: 1000 }, whole.length);
+    expect(v.compliant).toBe(false);
+    expect(v.error).toMatch(/^unreadable as zeek-tsv: 3000 of 3001 records could not be read \(first problem: line \d+: destination address is not an IP address: "not-an-ip"\)$/);
+    const har = JSON.stringify({ log: { entries: [{ serverIPAddress: '8.8.8.8', request: { url: 'https://dns.google/' } }, ...new Array<null>(2000).fill(null)] } });
+    const h = await checkBytes(har, { maxSkippedRecords: 100 }, 4096);
+    expect(h.compliant).toBe(false);
+    expect(h.error).toMatch(/^unreadable as har: 2000 of 2001 records could not be read \(first problem: line 2: entry is not an object\)$/);
+  });
+
+  it('reads to the end a file with a bad stretch among good records, and judges it on the whole', async () => {
+    const bad = `${RECORD.replace('212.227.15.188', 'not-an-ip')}\n`.repeat(1500);
+    const good = (n: number): string => `${RECORD}\n`.repeat(n);
+    const v = await checkBytes(`${HEADER}\n${good(200)}${bad}${good(20_000)}`, { maxSkippedRecords: 1000 }, 4096);
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toMatchObject({ connections: 20_200, skipped: 1500 });
+  });
+
   it('keeps reading a file where bad records are the minority', async () => {
     const mixed = `${RECORD}\n${RECORD.replace('212.227.15.188', 'x')}\n`.repeat(2000);
     const v = await checkBytes(`${HEADER}\n${mixed}`, { maxSkippedRecords: 100 }, 4096);

@@ -871,6 +871,10 @@ export class PcapParser implements ChunkParser {
     }
   }
 
+  unitsInConnections(): number {
+    return this.stats.inConnections;
+  }
+
   private dnsResponse(b: Buffer, start: number, end: number): void {
     if (end - start < 12) return;
     readDnsAnswers(b, start, end, (address, name) => {

@@ -471,6 +471,26 @@ describe('pcap reader', () => {
     expect(destination(v, '170.106.1.1').hostnames).toEqual(['static.other-site.com', 'telemetry.vendor-app.com']);
   });
 
+  it('weighs skipped packets against the packets read into connections, not against connections', async () => {
+    // Prepare: 4,000 packets of one UDP conversation, and 1,500 packets cut inside their IPv4
+    // header (skipped as they are read), more than the limit of 1,000 skipped records, past the
+    // first chunks that format detection reads.
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 4000; i++) {
+      packets.push(udpTo(10, [8, 8, 8, 8]));
+      if (i % 2 === 0 && i / 2 < 1500) packets.push(udpTo(10, [8, 8, 4, 4]).subarray(0, 12));
+    }
+    const capture = pcapFile(true, false, packets, 1_700_000_000_000);
+
+    // Act
+    const v = await checkBytes(capture, { maxSkippedRecords: 1000 }, 4096);
+
+    // Assess: read to the end, not "unreadable" for want of connections while reading.
+    expect(v.error).toBeUndefined();
+    expect(v.totals.skipped).toBe(1500);
+    expect(destination(v, '8.8.8.8').connections).toBe(1);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
