@@ -79,15 +79,22 @@ const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 
+/**
+ * Link-layer control protocols that carry no data anywhere: their frames are records without
+ * data. A frame of any other type that is not IP (an encrypted MACsec frame, a tag or tunnel this
+ * reader does not open) may carry traffic it cannot see, so it is a skipped record, never
+ * "no data": a capture of nothing else cannot pass.
+ */
 const ETHERTYPE_NAMES: Record<number, string> = {
   0x0806: 'ARP',
   0x8035: 'RARP',
   0x88cc: 'LLDP',
   0x888e: 'EAPOL',
   0x8863: 'PPPoE discovery',
-  0x8864: 'PPPoE session',
-  0x8847: 'MPLS',
+  0x8808: 'Ethernet flow control',
+  0x8809: 'slow protocols (LACP)',
   0x88f7: 'PTP',
+  0x8902: 'CFM',
   0x9000: 'loopback test',
 };
 
@@ -643,12 +650,17 @@ export class PcapParser implements ChunkParser {
         if (end - p < 4) return this.truncated('MPLS label', end - p);
         const bottom = (b[p + 2]! & 1) !== 0;
         p += 4;
-        if (bottom) return end > p && (b[p]! >> 4 === 4 || b[p]! >> 4 === 6) ? this.ip(b, p, end) : this.notIp('MPLS, not IP');
+        if (bottom) {
+          if (end > p && (b[p]! >> 4 === 4 || b[p]! >> 4 === 6)) return this.ip(b, p, end);
+          return this.skipPacket(this.sink!, 'unsupported encapsulation', 'MPLS, not IP (a pseudowire)');
+        }
       }
-      return this.notIp('MPLS');
+      return this.skipPacket(this.sink!, 'unsupported encapsulation', 'MPLS, too many labels');
     }
     if (type < 0x0600) return this.notIp('802.3 LLC');
-    return this.notIp(ETHERTYPE_NAMES[type] ?? `ethertype 0x${type.toString(16).padStart(4, '0')}`);
+    const name = ETHERTYPE_NAMES[type];
+    if (name !== undefined) return this.notIp(name);
+    this.skipPacket(this.sink!, 'unsupported encapsulation', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
   }
 
   /** Decodes an IPv4 or IPv6 packet at `b[start, end)` (captured bytes; the packet may be longer). */
@@ -724,7 +736,7 @@ export class PcapParser implements ChunkParser {
       // 59: no next header; the payload (if any) belongs to no transport.
       return this.transport(next, src, dst, b, p, capEnd, l4len, fragKey);
     }
-    return this.notIp(`IP version ${version}`);
+    this.skipPacket(this.sink!, 'not an IP packet', `IP version ${version}`);
   }
 
   /** A non-first fragment: its bytes go to the first fragment's connection, when seen. */

@@ -491,6 +491,32 @@ describe('pcap reader', () => {
     expect(destination(v, '8.8.8.8').connections).toBe(1);
   });
 
+  it('skips frames it cannot open (MACsec, E-Tag), so that a capture of nothing else cannot pass; ARP and LLDP carry no data', async () => {
+    // Prepare: Ethernet frames; IPv4 to 114.114.114.114 (CN) behind types this reader does not open.
+    const ether = (type: number, payload: Buffer): Buffer => {
+      const head = Buffer.alloc(14);
+      head.writeUInt16BE(type, 12);
+      return Buffer.concat([head, payload]);
+    };
+    const ip = udpTo(100, [114, 114, 114, 114]);
+    const hidden = [ether(0x88e5, Buffer.concat([Buffer.alloc(16), ip])), ether(0x893f, Buffer.concat([Buffer.alloc(6), Buffer.from([0x08, 0x00]), ip]))];
+    const control = [ether(0x0806, Buffer.alloc(28)), ether(0x88cc, Buffer.alloc(20))];
+
+    // Act
+    const onlyHidden = await checkBytes(withLinkType(pcapFile(true, false, [...hidden, ...hidden], 1_700_000_000_000), 1));
+    const mixed = parseCapture(withLinkType(pcapFile(true, false, [...control, ...hidden, ether(0x0800, udpTo(10, [8, 8, 8, 8]))], 1_700_000_000_000), 1));
+
+    // Assess
+    expect(onlyHidden.compliant).toBe(false);
+    expect(onlyHidden.error).toMatch(/^none of the 4 records could be read as pcap \(first problem: line 1: unsupported encapsulation: "ethertype 0x88e5"\)$/);
+    expect(mixed.skips.map((s) => [s.line, s.reason, s.detail])).toEqual([
+      [3, 'unsupported encapsulation', 'ethertype 0x88e5'],
+      [4, 'unsupported encapsulation', 'ethertype 0x893f'],
+    ]);
+    expect(mixed.noData.map((n) => n.line)).toEqual([1, 2]);
+    expect(mixed.flows.map((f) => f.respIp)).toEqual(['8.8.8.8']);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
