@@ -7,7 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { routeBigLog } from './adapters/big-log-route';
 import { createS3Client } from './adapters/s3-client';
-import { checkS3Object, decodeEventKey, type ObjectRef } from './adapters/s3-check-object';
+import { checkS3Object, decodeEventKey, type CheckOutcome, type ObjectRef } from './adapters/s3-check-object';
 import { CheckResources } from './adapters/s3-check-resources';
 import { loadConfig, type CheckerConfig } from './config';
 
@@ -15,7 +15,7 @@ import { loadConfig, type CheckerConfig } from './config';
 export interface S3EventRecord {
   eventSource?: string;
   eventName?: string;
-  s3: { bucket: { name: string }; object: { key: string; versionId?: string; eTag?: string; size?: number } };
+  s3: { bucket: { name: string }; object: { key: string; versionId?: string; eTag?: string; size?: number; sequencer?: string } };
 }
 
 /** An SQS message record. */
@@ -71,8 +71,22 @@ function objectRefOf(r: S3EventRecord): ObjectRef {
     ...(r.s3.object.versionId ? { versionId: r.s3.object.versionId } : {}),
     ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
     ...(typeof r.s3.object.size === 'number' ? { size: r.s3.object.size } : {}),
+    ...(isSequencer(r.s3.object.sequencer) ? { sequencer: r.s3.object.sequencer } : {}),
   };
 }
+
+/** Whether a record's `sequencer` is one S3 could have written: a hex string. */
+function isSequencer(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9A-Fa-f]+$/.test(value);
+}
+
+const OUTCOME_MESSAGES: Record<CheckOutcome['kind'], string> = {
+  checked: 'verdict written',
+  duplicate: 'verdict already written',
+  // A late (or redelivered) notification of an older upload of the key: its verdict must not
+  // replace the newer upload's.
+  superseded: 'verdict of a newer version already written',
+};
 
 interface Runtime {
   client: S3Client;
@@ -133,14 +147,16 @@ async function checkRef(rt: Runtime, ref: ObjectRef, shouldStop?: () => boolean)
     return;
   }
   const outcome = await checkS3Object(rt.client, rt.resources, { ...rt.config, ...(shouldStop ? { shouldStop } : {}) }, ref);
-  log('INFO', outcome.kind === 'duplicate' ? 'verdict already written' : 'verdict written', {
+  log('INFO', OUTCOME_MESSAGES[outcome.kind], {
     bucket: ref.bucket,
     key: ref.key,
     versionId: ref.versionId,
+    sequencer: ref.sequencer,
     verdictKey: outcome.verdictKey,
     ...(outcome.kind === 'checked'
       ? { compliant: outcome.compliant, error: outcome.error, destinationsKey: outcome.destinationsKey }
       : {}),
+    ...(outcome.kind === 'superseded' ? { storedSequencer: outcome.storedSequencer } : {}),
     ms: Date.now() - started,
   });
 }

@@ -193,6 +193,7 @@ export function describeEvent(event: WatchEvent, verdictBucket: string): string 
   const { outcome } = event;
   const where = formatS3Url(verdictBucket, outcome.verdictKey);
   if (outcome.kind === 'duplicate') return `${time} ${event.key}: already checked -> ${where}\n`;
+  if (outcome.kind === 'superseded') return `${time} ${event.key}: a newer upload is already checked -> ${where}\n`;
   const result = outcome.error ? `ERROR, could not check: ${outcome.error}` : outcome.compliant ? 'COMPLIANT' : 'NOT COMPLIANT';
   return `${time} ${event.key}: ${result} -> ${where}\n`;
 }

@@ -43,6 +43,7 @@ export async function routeBigLog(
     key: ref.key,
     ...(ref.versionId ? { versionId: ref.versionId } : {}),
     ...(ref.etag ? { etag: ref.etag } : {}),
+    ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
     size,
   };
   const outcome = await startExecution(client, env, bigLog.stateMachineArn, execution, input);

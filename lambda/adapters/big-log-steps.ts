@@ -12,7 +12,7 @@ import { hashStream, readHead } from '../engine/split/check-split';
 import { mergeParts } from '../engine/split/merge';
 import { PLAN_HEAD_BYTES, planSplit, type PartRange, type SplitPlan } from '../engine/split/plan';
 import { TOOL_VERSION } from '../version';
-import { checkS3Object, hasVerdict, storeVerdict, type ObjectRef } from './s3-check-object';
+import { checkS3Object, settledVerdict, storeVerdict, type ObjectRef } from './s3-check-object';
 import type { CheckResources } from './s3-check-resources';
 import { httpStatusOf, S3ObjectNotFoundError } from './s3-errors';
 import { unquoteEtag } from './s3-etag';
@@ -29,7 +29,7 @@ export interface BigLogTarget {
 }
 
 /** The object, pinned by the plan to the version (or ETag) it planned. */
-export type PinnedObject = Required<Pick<ObjectRef, 'bucket' | 'key'>> & { versionId?: string; etag?: string; size?: number };
+export type PinnedObject = Required<Pick<ObjectRef, 'bucket' | 'key'>> & { versionId?: string; etag?: string; size?: number; sequencer?: string };
 
 /** A range as the state machine hands it to a worker; `spec` names a stored context for a second check. */
 export interface RangeItem extends PartRange {
@@ -92,7 +92,7 @@ async function checkOptionsOf(resources: CheckResources, object: PinnedObject, n
     operator: resources.getOperator(),
     toolVersion: TOOL_VERSION,
     now,
-    source: { bucket: object.bucket, key: object.key, versionId: object.versionId ?? null, etag: object.etag ?? null },
+    source: { bucket: object.bucket, key: object.key, versionId: object.versionId ?? null, etag: object.etag ?? null, sequencer: object.sequencer ?? null },
   };
 }
 
@@ -116,8 +116,13 @@ export async function planStep(client: S3Client, target: BigLogTarget, ref: Obje
     ...(head.VersionId ? { versionId: head.VersionId } : ref.versionId ? { versionId: ref.versionId } : {}),
     ...(unquoteEtag(head.ETag) ? { etag: unquoteEtag(head.ETag)! } : ref.etag ? { etag: unquoteEtag(ref.etag)! } : {}),
     size: head.ContentLength ?? 0,
+    ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
   };
-  if (await hasVerdict(client, target, object)) return { mode: 'done', reason: 'verdict already written', object, work, parts: [] };
+  const settled = await settledVerdict(client, target, object);
+  if (settled !== null) {
+    const reason = settled === 'judged' ? 'verdict already written' : 'verdict of a newer version already written';
+    return { mode: 'done', reason, object, work, parts: [] };
+  }
   const opened = await openS3Object(client, object.bucket, object.key, pin(object));
   const bytes = await readHead(opened.body, PLAN_HEAD_BYTES);
   let plan;
@@ -131,8 +136,12 @@ export async function planStep(client: S3Client, target: BigLogTarget, ref: Obje
   return { mode: 'split', reason: null, object, work, parts: plan.parts.map(({ index, start, end }) => ({ index, start, end })) };
 }
 
-function optional(ref: ObjectRef): { versionId?: string; etag?: string } {
-  return { ...(ref.versionId ? { versionId: ref.versionId } : {}), ...(ref.etag ? { etag: ref.etag } : {}) };
+function optional(ref: ObjectRef): { versionId?: string; etag?: string; sequencer?: string } {
+  return {
+    ...(ref.versionId ? { versionId: ref.versionId } : {}),
+    ...(ref.etag ? { etag: ref.etag } : {}),
+    ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
+  };
 }
 
 /** Checks one range (a Range GET from the byte before it) and stores its result. */

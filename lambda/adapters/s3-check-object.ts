@@ -26,12 +26,19 @@ export interface ObjectRef {
   etag?: string;
   /** Size in bytes, when the event says (S3 events do). */
   size?: number;
+  /**
+   * The event's `s3.object.sequencer`: a hex string that orders the events of one key (a greater
+   * value is a later event). Absent in events written by hand.
+   */
+  sequencer?: string;
 }
 
 /** What happened to one object. */
 export type CheckOutcome =
   | { kind: 'checked'; verdictKey: string; compliant: boolean; error?: string; destinationsKey?: string }
-  | { kind: 'duplicate'; verdictKey: string };
+  | { kind: 'duplicate'; verdictKey: string }
+  /** The stored verdict judges a later event of the key (a newer upload): it is kept, nothing is written. */
+  | { kind: 'superseded'; verdictKey: string; storedSequencer: string };
 
 /** Decodes an object key as S3 event notifications write it: URL-encoded, `+` for space. */
 export function decodeEventKey(raw: string): string {
@@ -54,16 +61,24 @@ export function reportKeyOf(verdictKey: string): string {
   return `${verdictKey.replace(/\.verdict\.json$/, '')}.report.html`;
 }
 
-/** An existing verdict: which object version it judged, and its text (null when there is none). */
-async function existingVerdict(client: S3Client, bucket: string, key: string): Promise<{ source: Record<string, unknown>; text: string } | null> {
+/** A verdict stored in S3: which object version it judged, its text, and its ETag (to replace it conditionally). */
+interface StoredVerdict {
+  readonly source: Record<string, unknown>;
+  readonly text: string;
+  readonly etag: string | undefined;
+}
+
+/** The verdict stored under `key`, or null when there is none. */
+async function existingVerdict(client: S3Client, bucket: string, key: string): Promise<StoredVerdict | null> {
   try {
     const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = await out.Body!.transformToString('utf8');
+    const etag = unquoteEtag(out.ETag);
     try {
       const v = JSON.parse(text) as { input?: { source?: Record<string, unknown> } };
-      return { source: v.input?.source ?? {}, text };
+      return { source: v.input?.source ?? {}, text, etag };
     } catch {
-      return { source: {}, text };
+      return { source: {}, text, etag };
     }
   } catch (err) {
     if (httpStatusOf(err) === 404 || errorCodeOf(err) === 'NoSuchKey') return null;
@@ -107,6 +122,30 @@ function sameObject(source: Record<string, unknown>, ref: { versionId?: string; 
   return ref.etag !== undefined && source.etag === ref.etag;
 }
 
+/**
+ * Orders two S3 event sequencers of the same key: negative when `a` is the earlier event, zero
+ * when they are equal. S3 writes them as hex strings of varying length, to be compared after
+ * right-padding the shorter with zeros; they order nothing across keys.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+ */
+export function compareSequencers(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  const x = a.toUpperCase().padEnd(width, '0');
+  const y = b.toUpperCase().padEnd(width, '0');
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The sequencer of a stored verdict when it judged a later event of the key than `sequencer`,
+ * else null. Either side without a sequencer (a verdict written before they were recorded, an
+ * event written by hand) orders nothing.
+ */
+function laterSequencer(source: Record<string, unknown>, sequencer: string | undefined): string | null {
+  const stored = source.sequencer;
+  if (typeof stored !== 'string' || stored === '' || sequencer === undefined) return null;
+  return compareSequencers(sequencer, stored) < 0 ? stored : null;
+}
+
 /** Where {@link checkS3Object} writes. */
 export interface CheckTarget {
   verdictBucket: string;
@@ -138,6 +177,8 @@ export async function checkS3Object(
 ): Promise<CheckOutcome> {
   const slot = await verdictSlot(client, target, ref);
   if (holds(slot, ref)) return completeDuplicate(client, slot);
+  const superseded = supersededBy(slot, ref);
+  if (superseded !== null) return superseded;
 
   const policy = await resources.getPolicy();
   const databases = await resources.getDatabases();
@@ -150,6 +191,7 @@ export async function checkS3Object(
       key: ref.key,
       versionId: object.versionId ?? ref.versionId ?? null,
       etag: object.etag ?? (ref.etag ? unquoteEtag(ref.etag) ?? null : null),
+      sequencer: ref.sequencer ?? null,
     };
     if (holds(slot, { versionId: source.versionId ?? undefined, etag: source.etag ?? undefined })) {
       object.close();
@@ -176,7 +218,7 @@ export async function checkS3Object(
       operator,
       toolVersion: TOOL_VERSION,
       now: now(),
-      source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null },
+      source: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId ?? null, etag: ref.etag ?? null, sequencer: ref.sequencer ?? null },
     });
   }
   return writeVerdict(client, slot, ref, verdict);
@@ -187,7 +229,7 @@ interface VerdictSlot {
   readonly bucket: string;
   readonly verdictKey: string;
   readonly destinationsPrefix: string;
-  readonly stored: { source: Record<string, unknown>; text: string } | null;
+  readonly stored: StoredVerdict | null;
 }
 
 async function verdictSlot(
@@ -207,6 +249,16 @@ async function verdictSlot(
 /** Whether the slot already holds the verdict of this object version. */
 function holds(slot: VerdictSlot, judged: { versionId?: string; etag?: string }): boolean {
   return slot.stored !== null && sameObject(slot.stored.source, judged);
+}
+
+/**
+ * The outcome of a delivery of an earlier event than the one the stored verdict judged (S3 does
+ * not deliver in order, SQS redelivers late): the newer upload's verdict is kept. Null when the
+ * slot is empty, judges an earlier event, or either side has no sequencer.
+ */
+function supersededBy(slot: VerdictSlot, ref: Pick<ObjectRef, 'sequencer'>): CheckOutcome | null {
+  const later = slot.stored === null ? null : laterSequencer(slot.stored.source, ref.sequencer);
+  return later === null ? null : { kind: 'superseded', verdictKey: slot.verdictKey, storedSequencer: later };
 }
 
 /**
@@ -230,18 +282,7 @@ async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef,
   if (slot.stored === null) {
     // First verdict for this key: a concurrent duplicate delivery may be writing the same one.
     const written = await putIfAbsent(client, bucket, verdictKey, body);
-    if (!written) {
-      // Someone wrote it since we looked. A duplicate only if it judged the same object version: a
-      // verdict about other bytes (an overwrite's two notifications racing) must not swallow ours.
-      const winner = await existingVerdictSource(client, bucket, verdictKey);
-      const judged = verdict.input.source ?? {};
-      if (winner && sameObject(winner, { versionId: judged.versionId ?? undefined, etag: judged.etag ?? undefined })) {
-        return { kind: 'duplicate', verdictKey };
-      }
-      throw new S3AdapterError(
-        `${formatS3Url(bucket, verdictKey)}: written meanwhile with the verdict of another version of ${formatS3Url(ref.bucket, ref.key)}; retry to replace it`,
-      );
-    }
+    if (!written) return afterLostRace(client, slot, ref, verdict);
   } else {
     // A newer version of the object: the bucket keeps (and locks) the earlier verdict's version.
     await client.send(
@@ -262,10 +303,39 @@ async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef,
   };
 }
 
-/** Whether the object version `ref` names already has its verdict. */
-export async function hasVerdict(client: S3Client, target: { verdictBucket: string; verdictPrefix: string }, ref: ObjectRef): Promise<boolean> {
+/**
+ * The outcome of a verdict write that S3 refused because another delivery wrote the key since we
+ * looked. A duplicate if the winner judged the same object version; superseded if it judged a
+ * later event of the key. A verdict about an earlier upload (an overwrite's two notifications
+ * racing) must not swallow ours: thrown, so the message is retried and its retry replaces it.
+ */
+async function afterLostRace(client: S3Client, slot: VerdictSlot, ref: ObjectRef, verdict: Verdict): Promise<CheckOutcome> {
+  const { bucket, verdictKey } = slot;
+  const winner = await existingVerdictSource(client, bucket, verdictKey);
+  const judged = verdict.input.source ?? {};
+  if (winner && sameObject(winner, { versionId: judged.versionId ?? undefined, etag: judged.etag ?? undefined })) {
+    return { kind: 'duplicate', verdictKey };
+  }
+  const later = winner === null ? null : laterSequencer(winner, ref.sequencer);
+  if (later !== null) return { kind: 'superseded', verdictKey, storedSequencer: later };
+  throw new S3AdapterError(
+    `${formatS3Url(bucket, verdictKey)}: written meanwhile with the verdict of another version of ${formatS3Url(ref.bucket, ref.key)}; retry to replace it`,
+  );
+}
+
+/**
+ * Why the object version `ref` names needs no check: its verdict is stored (`judged`), or that of
+ * a later event of the key (`superseded`); null when it needs one.
+ */
+export async function settledVerdict(
+  client: S3Client,
+  target: { verdictBucket: string; verdictPrefix: string },
+  ref: ObjectRef,
+): Promise<'judged' | 'superseded' | null> {
   const existing = await existingVerdictSource(client, target.verdictBucket, verdictKeyOf(target.verdictPrefix, ref.key));
-  return existing !== null && sameObject(existing, ref);
+  if (existing === null) return null;
+  if (sameObject(existing, ref)) return 'judged';
+  return laterSequencer(existing, ref.sequencer) === null ? null : 'superseded';
 }
 
 /**
@@ -280,5 +350,5 @@ export async function storeVerdict(
 ): Promise<CheckOutcome> {
   const slot = await verdictSlot(client, target, ref);
   if (holds(slot, ref)) return completeDuplicate(client, slot);
-  return writeVerdict(client, slot, ref, verdict);
+  return supersededBy(slot, ref) ?? writeVerdict(client, slot, ref, verdict);
 }

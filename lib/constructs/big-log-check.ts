@@ -101,7 +101,7 @@ export interface BigLogCheckProps {
  * checker would. Its function has the checker's grants plus its own work bucket.
  */
 export class BigLogCheck extends Construct {
-  /** The state machine; its input is `{bucket, key, versionId?, etag?, size}`. */
+  /** The state machine; its input is `{bucket, key, versionId?, etag?, sequencer?, size}`. */
   public readonly stateMachine: StateMachine;
   /** The function that runs every step. */
   public readonly function: CheckerFunction;

@@ -116,11 +116,11 @@ async function runStateMachine(input: Record<string, unknown>, execution: string
   return { plan, merges, checked };
 }
 
-/** A verdict with the fields that name the object or the time left out. */
+/** A verdict with the fields that name the object or its event, or the time, left out. */
 function withoutObjectNames(v: StoredVerdict): unknown {
   const { checkedAt: _at, input, ...rest } = v;
   const { name: _name, source, ...inputRest } = input;
-  return { ...rest, input: { ...inputRest, source: { ...source, key: null } } };
+  return { ...rest, input: { ...inputRest, source: { ...source, key: null, sequencer: null } } };
 }
 
 describe('the split-check steps, as the state machine runs them', () => {
@@ -213,6 +213,17 @@ describe('the split-check steps, as the state machine runs them', () => {
     expect(again.plan).toMatchObject({ mode: 'done', reason: 'verdict already written' });
   });
 
+  it('records the event\'s sequencer in the verdict, as the checker does', async () => {
+    // Prepare
+    const facts = await upload('incoming/sequencer/conn.log', twoBlockZeekLog());
+
+    // Act
+    await runStateMachine({ bucket: facts.bucket, key: facts.key, etag: facts.eTag, sequencer: '0055AED6DCD90281E5' }, 'sequencer-1');
+
+    // Assess
+    expect((await readVerdict(facts.key)).input.source).toMatchObject({ etag: facts.eTag, sequencer: '0055AED6DCD90281E5' });
+  });
+
   it('refuses a work prefix that is not an execution name', async () => {
     await expect(bigLog({ step: 'plan', object: { bucket: uploads, key: 'incoming/x' }, execution: '../x' })).rejects.toThrow('is not a Step Functions name');
   });
@@ -268,7 +279,7 @@ describe('the checker hands large logs to the state machine', () => {
   it('starts one execution named after the object version, once however often it is delivered', async () => {
     // Prepare
     const facts = await upload('incoming/handed/conn.log', twoBlockZeekLog());
-    const event: CheckerEvent = sqsEvent(sqsRecord(s3EventBody(facts)));
+    const event: CheckerEvent = sqsEvent(sqsRecord(s3EventBody({ ...facts, sequencer: '0055AED6DCD90281E5' })));
 
     // Act: delivered twice (SQS is at-least-once).
     const first = await handler(event);
@@ -286,7 +297,7 @@ describe('the checker hands large logs to the state machine', () => {
     expect(body.stateMachineArn).toBe(ARN);
     expect(body.name).toBe(executionNameOf({ bucket: uploads, key: facts.key, etag: facts.eTag }));
     expect(body.name).toMatch(/^conn_log-[0-9a-f]{40}$/);
-    expect(JSON.parse(body.input)).toEqual({ bucket: uploads, key: facts.key, etag: facts.eTag, size: facts.size });
+    expect(JSON.parse(body.input)).toEqual({ bucket: uploads, key: facts.key, etag: facts.eTag, sequencer: '0055AED6DCD90281E5', size: facts.size });
     expect(JSON.parse(standIn.calls[1]!.body).name).toBe(body.name);
     expect(logsMatching('handed to the big-log check')).toEqual([expect.objectContaining({ key: facts.key, started: true, size: facts.size })]);
     expect(logsMatching('big-log check already started')).toHaveLength(1);

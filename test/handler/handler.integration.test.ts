@@ -32,6 +32,7 @@ import {
 } from '../helpers/local-s3';
 import {
   md5Etag,
+  nextSequencer,
   s3Event,
   s3EventBody,
   s3TestEventBody,
@@ -383,6 +384,116 @@ describe('direct S3 events', () => {
 
     // Act + Assess
     await expect(handler(event)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('notifications out of order, in a versioned upload bucket (as deployed)', () => {
+  /**
+   * The function's client, reading object versions as S3 does in a versioned bucket. fauxqs 1.9.2
+   * has no object versioning (it ignores VersionId), so the tests store each version under
+   * `<key>#<versionId>`, and a GetObject or HeadObject naming a VersionId is sent to that key.
+   */
+  function readingVersions(env: NodeJS.ProcessEnv): S3Client {
+    const client = createS3Client(env);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string; VersionId?: string };
+        if ((context.commandName === 'GetObjectCommand' || context.commandName === 'HeadObjectCommand') && input.VersionId) {
+          input.Key = `${input.Key}#${input.VersionId}`;
+          delete input.VersionId;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'readVersionsAsSeparateKeys' },
+    );
+    return client;
+  }
+
+  /** Stores `versions` of `key` (the last one current) and returns each one's event facts. */
+  async function uploadVersions(key: string, versions: [string, Buffer][]): Promise<S3ObjectFacts[]> {
+    const facts: S3ObjectFacts[] = [];
+    for (const [versionId, bytes] of versions) {
+      await s3.client.send(new PutObjectCommand({ Bucket: uploads, Key: `${key}#${versionId}`, Body: bytes }));
+      await s3.client.send(new PutObjectCommand({ Bucket: uploads, Key: key, Body: bytes }));
+      facts.push({ bucket: uploads, key, size: bytes.byteLength, eTag: md5Etag(bytes), versionId, sequencer: nextSequencer() });
+    }
+    return facts;
+  }
+
+  it('keeps the verdict of the current version when an older version\'s notification arrives after it', async () => {
+    // Prepare: v1 compliant, then v2 (current) with violations; v2's notification is handled first.
+    const key = 'incoming/versions/late-older.conn.log';
+    const [v1, v2] = await uploadVersions(key, [['v1', POP3], ['v2', EXAMPLE]]);
+    useEnv({}, readingVersions);
+    expect(await handler(sqsEvent(sqsRecord(s3EventBody(v2!), 'v2')))).toEqual({ batchItemFailures: [] });
+
+    // Act: v1's notification, late (S3 does not deliver in order; SQS redelivers after a timeout).
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(v1!), 'v1')));
+
+    // Assess: acknowledged, nothing written; the verdict still judges v2.
+    expect(response).toEqual({ batchItemFailures: [] });
+    const verdict = await readVerdict(key);
+    expect(verdict.input.source).toMatchObject({ versionId: 'v2', sequencer: v2!.sequencer });
+    expect(verdict.compliant).toBe(false);
+    expect(logsMatching('verdict written')).toHaveLength(1);
+    expect(logsMatching('verdict of a newer version already written')).toEqual([
+      expect.objectContaining({ key, versionId: 'v1', sequencer: v1!.sequencer, storedSequencer: v2!.sequencer }),
+    ]);
+  });
+
+  it('replaces the verdict when the newer version\'s notification arrives last', async () => {
+    // Prepare
+    const key = 'incoming/versions/in-order.conn.log';
+    const [v1, v2] = await uploadVersions(key, [['v1', EXAMPLE], ['v2', POP3]]);
+    useEnv({}, readingVersions);
+    await handler(sqsEvent(sqsRecord(s3EventBody(v1!))));
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(v2!))));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const verdict = await readVerdict(key);
+    expect(verdict.input.source).toMatchObject({ versionId: 'v2', sequencer: v2!.sequencer });
+    expect(verdict.compliant).toBe(true);
+    expect(logsMatching('verdict written')).toHaveLength(2);
+  });
+
+  it('compares sequencers of different lengths as S3 says: the shorter right-padded with zeros', async () => {
+    // Prepare: v2's '0065A1B2C3D4E5F7' is '0065A1B2C3D4E5F700', later than v1's '0065a1b2c3d4e5f601'
+    // (as numbers, 16 hex digits against 18, it would be the earlier one; hex digits in any case).
+    const key = 'incoming/versions/short-sequencer.conn.log';
+    const [v1, v2] = await uploadVersions(key, [['v1', POP3], ['v2', EXAMPLE]]);
+    useEnv({}, readingVersions);
+    await handler(sqsEvent(sqsRecord(s3EventBody({ ...v2!, sequencer: '0065A1B2C3D4E5F7' }))));
+
+    // Act
+    await handler(sqsEvent(sqsRecord(s3EventBody({ ...v1!, sequencer: '0065a1b2c3d4e5f601' }))));
+
+    // Assess
+    expect((await readVerdict(key)).input.source.versionId).toBe('v2');
+    expect(logsMatching('verdict of a newer version already written')).toHaveLength(1);
+  });
+
+  it('replaces the verdict as before when the events carry no sequencer (written by hand)', async () => {
+    // Prepare
+    const key = 'incoming/versions/no-sequencer.conn.log';
+    const [v1, v2] = await uploadVersions(key, [['v1', POP3], ['v2', EXAMPLE]]);
+    useEnv({}, readingVersions);
+    const bodyWithout = (facts: S3ObjectFacts): string => {
+      const event = JSON.parse(s3EventBody(facts)) as { Records: { s3: { object: Record<string, unknown> } }[] };
+      delete event.Records[0]!.s3.object.sequencer;
+      return JSON.stringify(event);
+    };
+    await handler(sqsEvent(sqsRecord(bodyWithout(v2!))));
+
+    // Act
+    await handler(sqsEvent(sqsRecord(bodyWithout(v1!))));
+
+    // Assess: nothing to order them by, so the last one checked is the verdict.
+    const verdict = await readVerdict(key);
+    expect(verdict.input.source).toMatchObject({ versionId: 'v1', sequencer: null });
+    expect(logsMatching('verdict written')).toHaveLength(2);
   });
 });
 

@@ -23,7 +23,7 @@ export interface S3ObjectFacts {
   versionId?: string;
   /** @default 'ObjectCreated:Put' */
   eventName?: string;
-  /** @default a fresh hex sequencer */
+  /** @default a fresh hex sequencer, later than every one made before it (as S3's are for one key) */
   sequencer?: string;
 }
 
@@ -80,6 +80,17 @@ export interface SqsMessage extends SqsRecord {
   awsRegion: string;
 }
 
+let lastSequencer = BigInt(Date.now()) << 16n;
+
+/**
+ * A sequencer in S3's form (18 hex digits, `0055AED6DCD90281E5`), greater than the one before: S3's
+ * grow with each event of a key, and the checker keeps the verdict of the later event.
+ */
+export function nextSequencer(): string {
+  lastSequencer += 1n;
+  return lastSequencer.toString(16).toUpperCase().padStart(18, '0');
+}
+
 /** One S3 event notification record, as S3 sends it. */
 export function s3EventRecord(facts: S3ObjectFacts): S3NotificationRecord {
   return {
@@ -107,7 +118,7 @@ export function s3EventRecord(facts: S3ObjectFacts): S3NotificationRecord {
         size: facts.size,
         eTag: facts.eTag,
         ...(facts.versionId !== undefined ? { versionId: facts.versionId } : {}),
-        sequencer: facts.sequencer ?? randomBytes(8).toString('hex').toUpperCase().padStart(18, '0'),
+        sequencer: facts.sequencer ?? nextSequencer(),
       },
     },
   };
