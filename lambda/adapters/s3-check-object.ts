@@ -16,7 +16,7 @@ import { errorCodeOf, httpStatusOf, S3AdapterError, S3ObjectNotFoundError } from
 import { unquoteEtag } from './s3-etag';
 import { openS3Object } from './s3-log-source';
 import { formatS3Url } from './s3-url';
-import { JSON_CONTENT_TYPE, putIfAbsent } from './s3-verdict-sink';
+import { putIfAbsent, putIfUnchanged } from './s3-verdict-sink';
 
 /** An object to check, as an S3 event names it (key already URL-decoded). */
 export interface ObjectRef {
@@ -273,8 +273,9 @@ async function completeDuplicate(client: S3Client, slot: VerdictSlot): Promise<C
 }
 
 /**
- * Writes a verdict, its report and its destinations: with `If-None-Match: *` when the key has none yet (a
- * concurrent duplicate delivery may be writing the same one), as a new version otherwise.
+ * Writes a verdict, its report and its destinations: with `If-None-Match: *` when the key has none
+ * yet, with `If-Match` on the stored verdict's ETag when replacing it (as a new version), so a
+ * concurrent delivery of the same object version never writes a second verdict.
  */
 async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef, verdict: Verdict): Promise<CheckOutcome> {
   const { bucket, verdictKey, destinationsPrefix } = slot;
@@ -285,9 +286,13 @@ async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef,
     if (!written) return afterLostRace(client, slot, ref, verdict);
   } else {
     // A newer version of the object: the bucket keeps (and locks) the earlier verdict's version.
-    await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: verdictKey, Body: body, ContentType: JSON_CONTENT_TYPE }),
-    );
+    // Only if the verdict is still the one read: two deliveries of this version at once both read
+    // the earlier verdict, and only one may write (one verdict, one destinations object).
+    if (slot.stored.etag === undefined) {
+      throw new S3AdapterError(`${formatS3Url(bucket, verdictKey)}: S3 returned no ETag for the stored verdict, so it cannot be replaced conditionally`);
+    }
+    const written = await putIfUnchanged(client, bucket, verdictKey, body, slot.stored.etag);
+    if (!written) return afterLostRace(client, slot, ref, verdict);
   }
   // The report and the destinations are views of the verdict just written, so they follow it (the
   // report a plain overwrite, the destinations write-once under a key of their own). Should either
@@ -305,7 +310,7 @@ async function writeVerdict(client: S3Client, slot: VerdictSlot, ref: ObjectRef,
 
 /**
  * The outcome of a verdict write that S3 refused because another delivery wrote the key since we
- * looked. A duplicate if the winner judged the same object version; superseded if it judged a
+ * looked (`If-None-Match` or `If-Match` failed). A duplicate if the winner judged the same object version; superseded if it judged a
  * later event of the key. A verdict about an earlier upload (an overwrite's two notifications
  * racing) must not swallow ours: thrown, so the message is retried and its retry replaces it.
  */

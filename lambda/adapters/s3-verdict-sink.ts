@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3AdapterError, S3WaitTimeoutError, errorCodeOf, httpStatusOf } from './s3-errors';
-import { unquoteEtag } from './s3-etag';
+import { quoteEtag, unquoteEtag } from './s3-etag';
 import { formatS3Url } from './s3-url';
 
 /** Content type of verdicts and other JSON documents written to S3. */
@@ -115,6 +115,41 @@ export async function putIfAbsent(
     return true;
   } catch (error) {
     if (httpStatusOf(error) === 412 || errorCodeOf(error) === 'PreconditionFailed') return false;
+    throw error;
+  }
+}
+
+/**
+ * Replaces an object only if it is still the one read (`If-Match: <etag>`), so of two concurrent
+ * deliveries that both read the same verdict, only one replaces it.
+ *
+ * Returns true when written, false when the object changed since it was read: S3 answers 412
+ * PreconditionFailed when its ETag differs, 404 NoSuchKey when there is no object (or a delete
+ * marker) under the key. Other errors are rethrown, including 409 ConditionalRequestConflict (a
+ * concurrent write to the same key), which S3 documents as retryable.
+ */
+export async function putIfUnchanged(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: string | Uint8Array,
+  etag: string,
+  contentType: string = JSON_CONTENT_TYPE,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        IfMatch: quoteEtag(etag),
+      }),
+    );
+    return true;
+  } catch (error) {
+    // A missing bucket is a 404 too (NoSuchBucket): only NoSuchKey means the object is gone.
+    if (httpStatusOf(error) === 412 || errorCodeOf(error) === 'PreconditionFailed' || errorCodeOf(error) === 'NoSuchKey') return false;
     throw error;
   }
 }

@@ -22,6 +22,7 @@ import {
   DEFAULT_PART_SIZE_BYTES,
   objectExists,
   putIfAbsent,
+  putIfUnchanged,
   putJsonObject,
   putObjectFromPieces,
   uploadFile,
@@ -565,6 +566,60 @@ describe('putIfAbsent', () => {
   it('rethrows errors other than 412', async () => {
     // Act
     const writing = putIfAbsent(s3.client, 'no-such-bucket-residency', 'verdicts/x.json', '{}');
+
+    // Assess
+    await expect(writing).rejects.toMatchObject({ name: 'NoSuchBucket' });
+  });
+});
+
+describe('putIfUnchanged', () => {
+  it('sends the quoted ETag as If-Match and replaces the object', async () => {
+    // Prepare
+    const client = s3.createClient();
+    const first = await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'verdicts/replaced.json', Body: '{"version":1}' }));
+    const requests = recordS3Requests(client);
+
+    // Act
+    const written = await putIfUnchanged(client, bucket, 'verdicts/replaced.json', '{"version":2}', first.ETag!.replace(/"/g, ''));
+
+    // Assess
+    expect(written).toBe(true);
+    expect(requests[0]?.headers['if-match']).toBe(first.ETag);
+    expect((await readS3ObjectToBuffer(s3.client, bucket, 'verdicts/replaced.json', 1024)).toString()).toBe('{"version":2}');
+  });
+
+  it('returns false on 412 (replaced since) and leaves the object untouched', async () => {
+    // Prepare: fauxqs ignores If-Match on PUT (it would overwrite), so the client is given S3's
+    // 412 PreconditionFailed answer by a middleware; see emulateConditionalWrites.
+    const client = s3.createClient();
+    emulateConditionalWrites(client);
+    const first = await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'verdicts/raced.json', Body: '{"by":"a"}' }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'verdicts/raced.json', Body: '{"by":"b"}' }));
+
+    // Act
+    const written = await putIfUnchanged(client, bucket, 'verdicts/raced.json', '{"by":"c"}', first.ETag!);
+
+    // Assess
+    expect(written).toBe(false);
+    expect((await readS3ObjectToBuffer(s3.client, bucket, 'verdicts/raced.json', 1024)).toString()).toBe('{"by":"b"}');
+  });
+
+  it('returns false on 404 (no object under the key any more)', async () => {
+    // Prepare: S3 answers If-Match on a missing key with 404 NoSuchKey (emulated, as above).
+    const client = s3.createClient();
+    emulateConditionalWrites(client);
+
+    // Act
+    const written = await putIfUnchanged(client, bucket, 'verdicts/gone.json', '{}', '"9b2cf535f27731c974343645a3985328"');
+
+    // Assess
+    expect(written).toBe(false);
+    expect(await objectExists(s3.client, bucket, 'verdicts/gone.json')).toBe(false);
+  });
+
+  it('rethrows other errors', async () => {
+    // Act
+    const writing = putIfUnchanged(s3.client, 'no-such-bucket-residency', 'verdicts/x.json', '{}', 'abc');
 
     // Assess
     await expect(writing).rejects.toMatchObject({ name: 'NoSuchBucket' });

@@ -302,6 +302,43 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(verdict.compliant).toBe(false);
   });
 
+  it('writes one verdict when a new upload of a checked key is delivered twice at the same time', async () => {
+    // Prepare: the key has the verdict of an earlier upload; both deliveries of the new upload read
+    // it before either writes. S3's If-Match is emulated (fauxqs ignores it), atomically here.
+    const key = 'incoming/race/new-upload-twice.conn.log';
+    await handler(sqsEvent(sqsRecord(s3EventBody(await upload(key, POP3)))));
+    const destinationsBefore = await destinationKeys();
+    const newer = await upload(key, EXAMPLE);
+    const verdictKey = verdictKeyOf('verdicts/', key);
+    const earlier = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: verdictKey }));
+    let requests: RecordedS3Request[] = [];
+    resetRuntime({
+      createClient: (env) => {
+        const client = createS3Client(env);
+        emulateConditionalWrites(client);
+        serializeConditionalPuts(client);
+        holdGetsUntil(client, verdictKey, 2);
+        requests = recordS3Requests(client);
+        return client;
+      },
+    });
+    const message = sqsRecord(s3EventBody(newer));
+
+    // Act
+    const responses = await Promise.all([handler(sqsEvent(message)), handler(sqsEvent(redelivered(message)))]);
+
+    // Assess: both replaced the earlier verdict only if it was still the one they read; one did.
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(logsMatching('verdict written')).toHaveLength(2); // the earlier upload's, and one of these
+    expect(logsMatching('verdict already written')).toHaveLength(1);
+    const verdictPuts = requests.filter((r) => r.commandName === 'PutObjectCommand' && r.path.endsWith('.verdict.json'));
+    expect(verdictPuts.map((r) => r.headers['if-match'])).toEqual([earlier.ETag, earlier.ETag]);
+    expect((await readVerdict(key)).input.source.etag).toBe(newer.eTag);
+    // One destinations object for the new upload, as for any verdict.
+    const added = (await destinationKeys()).filter((k) => !destinationsBefore.includes(k));
+    expect(added).toEqual([logsMatching('verdict written')[1]?.destinationsKey]);
+  });
+
   it('ignores the s3:TestEvent S3 sends when notifications are configured', async () => {
     // Prepare
     const before = await verdictKeys();
@@ -797,15 +834,16 @@ function closedPort(): Promise<number> {
 }
 
 /**
- * Makes `If-None-Match: *` PutObjects on `client` one at a time, so the emulated check-then-write
- * is atomic as S3's is (the emulation alone would let two concurrent writers both succeed).
+ * Makes conditional PutObjects (`If-None-Match: *`, `If-Match`) on `client` one at a time, so the
+ * emulated check-then-write is atomic as S3's is (the emulation alone would let two concurrent
+ * writers both succeed).
  */
 function serializeConditionalPuts(client: S3Client): void {
   let queue: Promise<unknown> = Promise.resolve();
   client.middlewareStack.add(
     (next, context) => (args) => {
-      const input = args.input as { IfNoneMatch?: string };
-      if (context.commandName !== 'PutObjectCommand' || input.IfNoneMatch !== '*') return next(args);
+      const input = args.input as { IfNoneMatch?: string; IfMatch?: string };
+      if (context.commandName !== 'PutObjectCommand' || (input.IfNoneMatch !== '*' && input.IfMatch === undefined)) return next(args);
       const run = queue.then(() => next(args));
       queue = run.catch(() => undefined);
       return run;

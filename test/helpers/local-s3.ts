@@ -151,41 +151,48 @@ export function recordS3Requests(client: S3Client): RecordedS3Request[] {
 }
 
 /**
- * Makes `client` see S3's conditional-write answer: a PutObject with `If-None-Match: *` on a key
- * that exists gets 412 PreconditionFailed, as from S3 (same XML error body).
+ * Makes `client` see S3's conditional-write answers, as from S3 (same XML error bodies): a
+ * PutObject with `If-None-Match: *` on a key that exists gets 412 PreconditionFailed; one with
+ * `If-Match: <etag>` gets 412 when the object's ETag differs, 404 NoSuchKey when there is none.
  *
- * fauxqs 1.9.2 (like other local S3 servers) ignores `If-None-Match` on PUT and would silently
+ * fauxqs 1.9.2 (like other local S3 servers) ignores both headers on PUT and would silently
  * overwrite, so the check is done here with a HeadObject first. It is not atomic; it only lets
- * tests exercise the caller's handling of S3's real answer, parsed by the real SDK deserializer.
+ * tests exercise the caller's handling of S3's real answers, parsed by the real SDK deserializer.
  */
 export function emulateConditionalWrites(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = args.request as WireRequest;
       const ifNoneMatch = request.headers['if-none-match'] ?? request.headers['If-None-Match'];
-      if (context.commandName !== 'PutObjectCommand' || ifNoneMatch !== '*') return next(args);
+      const ifMatch = request.headers['if-match'] ?? request.headers['If-Match'];
+      if (context.commandName !== 'PutObjectCommand' || (ifNoneMatch !== '*' && ifMatch === undefined)) return next(args);
       const [, bucket, ...keyParts] = request.path.split('/');
       const key = keyParts.map(decodeURIComponent).join('/');
-      const exists = await client
+      const etag = await client
         .send(new HeadObjectCommand({ Bucket: decodeURIComponent(bucket ?? ''), Key: key }))
         .then(
-          () => true,
-          () => false,
+          (head) => head.ETag ?? '',
+          () => null,
         );
-      if (!exists) return next(args);
-      const xml =
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
-        '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
-        '<Condition>If-None-Match</Condition><RequestId>EMULATED</RequestId></Error>';
-      const response = {
-        statusCode: 412,
-        reason: 'Precondition Failed',
-        headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'EMULATED' },
-        body: Readable.from([Buffer.from(xml, 'utf8')]),
-      };
-      // Returned below the SDK's deserializer, which turns it into the same error S3's reply would.
-      return { response, output: undefined as never };
+      if (ifNoneMatch === '*' && etag !== null) return s3Error(412, 'Precondition Failed', 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 'If-None-Match');
+      if (ifMatch !== undefined && etag === null) return s3Error(404, 'Not Found', 'NoSuchKey', 'The specified key does not exist.');
+      if (ifMatch !== undefined && etag !== ifMatch) return s3Error(412, 'Precondition Failed', 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 'If-Match');
+      return next(args);
     },
     { step: 'deserialize', priority: 'low', name: 'emulateConditionalWrites' },
   );
+}
+
+/** An S3 error reply, returned below the SDK's deserializer, which turns it into the error S3's would be. */
+function s3Error(statusCode: number, reason: string, code: string, message: string, condition?: string): { response: unknown; output: never } {
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
+    `${condition ? `<Condition>${condition}</Condition>` : ''}<RequestId>EMULATED</RequestId></Error>`;
+  const response = {
+    statusCode,
+    reason,
+    headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'EMULATED' },
+    body: Readable.from([Buffer.from(xml, 'utf8')]),
+  };
+  return { response, output: undefined as never };
 }
