@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import {
   DeleteObjectCommand,
@@ -337,6 +338,40 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     // One destinations object for the new upload, as for any verdict.
     const added = (await destinationKeys()).filter((k) => !destinationsBefore.includes(k));
     expect(added).toEqual([logsMatching('verdict written')[1]?.destinationsKey]);
+  });
+
+  it('writes one destinations object for one upload checked twice at once where writes are not conditional', async () => {
+    // Prepare: fauxqs ignores If-None-Match and If-Match, as a server `residency serve` could use
+    // might: both deliveries write a verdict. Their check times differ (one read waits 20 ms).
+    const facts = await upload('incoming/race/unconditional.conn.log', EXAMPLE);
+    const verdictKey = verdictKeyOf('verdicts/', facts.key);
+    const destinationsBefore = await destinationKeys();
+    resetRuntime({
+      createClient: (env) => {
+        const client = createS3Client(env);
+        holdGetsUntil(client, verdictKey, 2);
+        let reads = 0;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const input = args.input as { Key?: string };
+            if (context.commandName === 'GetObjectCommand' && input.Key === facts.key && ++reads === 2) await sleep(20);
+            return next(args);
+          },
+          { step: 'initialize', name: 'oneReadLater' },
+        );
+        return client;
+      },
+    });
+    const message = sqsRecord(s3EventBody(facts));
+
+    // Act
+    await Promise.all([handler(sqsEvent(message)), handler(sqsEvent(redelivered(message)))]);
+
+    // Assess: two verdicts written, at two times, but their rows under one name.
+    const written = logsMatching('verdict written');
+    expect(written).toHaveLength(2);
+    expect(written[0]?.destinationsKey).toBe(written[1]?.destinationsKey);
+    expect((await destinationKeys()).filter((k) => !destinationsBefore.includes(k))).toEqual([written[0]?.destinationsKey]);
   });
 
   it('ignores the s3:TestEvent S3 sends when notifications are configured', async () => {

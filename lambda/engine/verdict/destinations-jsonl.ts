@@ -119,13 +119,20 @@ const VERDICT_FIELDS: {
 };
 
 /**
- * The verdict's identifier: the first 128 bits (hex) of the SHA-256 of its key, check time, input
- * hash and S3 version. Stable for one verdict (a redelivered message finds the same one), distinct
- * between verdicts of the same key (each new upload version is checked at another time).
+ * The verdict's identifier (and its destinations object's name): the first 128 bits (hex) of a
+ * SHA-256. For a verdict of an S3 upload, of its key and the upload it judged (version ID, ETag,
+ * event sequencer): the same for every verdict of one upload, so two deliveries of it checked at
+ * once name one object, and the second write cannot add a second copy of its rows; another
+ * upload of the key gets another. Verdicts that record no sequencer (local checks, and S3
+ * verdicts written before it was recorded) keep the identifier made with their check time and
+ * input hash, so a redelivery still finds the object written under it.
  */
 export function verdictIdOf(v: Verdict, verdictKey: string): string {
   const source = v.input?.source ?? {};
-  const parts = [verdictKey, v.checkedAt, v.input?.sha256 ?? '', source.versionId ?? '', source.etag ?? ''];
+  const parts =
+    'sequencer' in source
+      ? [verdictKey, 'upload', source.versionId ?? '', source.etag ?? '', source.sequencer ?? '']
+      : [verdictKey, v.checkedAt, v.input?.sha256 ?? '', source.versionId ?? '', source.etag ?? ''];
   return createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex').slice(0, 32);
 }
 

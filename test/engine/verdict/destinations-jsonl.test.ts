@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { DESTINATION_COLUMNS } from '../../../lambda/engine/verdict/destination-columns';
 import {
@@ -246,7 +247,27 @@ describe('verdictIdOf', () => {
     expect(verdictIdOf(JSON.parse(JSON.stringify(v)) as Verdict, KEY)).toBe(verdictIdOf(v, KEY));
   });
 
-  it('differs for another check of the same key, another version, or another key', () => {
+  it('is the same for two checks of one upload (its verdict records the event sequencer)', () => {
+    const v = withSequencer(everyFieldVerdict(), '0055AED6DCD90281E5');
+    const again = { ...v, checkedAt: '2026-01-01T00:00:00.001Z', input: { ...v.input, sha256: null } };
+    expect(verdictIdOf(again, KEY)).toBe(verdictIdOf(v, KEY));
+  });
+
+  it('differs for another upload of the key (version, ETag or sequencer), or another key', () => {
+    const v = withSequencer(everyFieldVerdict(), '0055AED6DCD90281E5');
+    const source = v.input.source!;
+    const ids = new Set([
+      verdictIdOf(v, KEY),
+      verdictIdOf({ ...v, input: { ...v.input, source: { ...source, versionId: 'other' } } }, KEY),
+      verdictIdOf({ ...v, input: { ...v.input, source: { ...source, etag: 'other' } } }, KEY),
+      verdictIdOf(withSequencer(v, '0055AED6DCD90281E6'), KEY),
+      verdictIdOf(withSequencer(v, null), KEY),
+      verdictIdOf(v, `${KEY}x`),
+    ]);
+    expect(ids.size).toBe(6);
+  });
+
+  it('keeps its check time for a verdict that records no sequencer (a local check, or written before)', () => {
     const v = everyFieldVerdict();
     const ids = new Set([
       verdictIdOf(v, KEY),
@@ -255,8 +276,19 @@ describe('verdictIdOf', () => {
       verdictIdOf(v, `${KEY}x`),
     ]);
     expect(ids.size).toBe(4);
+    // The identifier such verdicts were written under: their destinations objects keep their names.
+    expect(verdictIdOf(v, KEY)).toBe(
+      createHash('sha256')
+        .update([KEY, v.checkedAt, v.input.sha256, v.input.source!.versionId, v.input.source!.etag].join('\n'), 'utf8')
+        .digest('hex')
+        .slice(0, 32),
+    );
   });
 });
+
+function withSequencer(v: Verdict, sequencer: string | null): Verdict {
+  return { ...v, input: { ...v.input, source: { ...v.input.source, sequencer } } };
+}
 
 describe('destinationsPartitionOf', () => {
   it('is the UTC date of the check', () => {
