@@ -29,6 +29,12 @@ export interface AuditPlan {
   verdictBucket: string;
   /** Key prefix of the earlier verdicts in the verdict bucket (laid out by relative path); null when none. */
   previous: string | null;
+  /**
+   * Key prefixes of earlier verdicts, newest first, `previous` the first: each log is compared
+   * with the first that holds its verdict (see lambda/engine/audit/previous.ts). Absent in a plan
+   * made before it existed: then `previous` alone.
+   */
+  baselines?: string[];
 }
 
 /** An S3 object as the Distributed Map's ListObjectsV2 reader hands it to a child execution. */
@@ -79,6 +85,9 @@ function parsePlan(x: unknown, where: string): AuditPlan {
   }
   if (!Array.isArray(x.prefixes) || x.prefixes.some((p) => typeof p !== 'string')) throw new AuditEventError(`${where}.prefixes: expected a list of key prefixes`);
   if (x.previous !== null && typeof x.previous !== 'string') throw new AuditEventError(`${where}.previous: expected a key prefix or null`);
+  if (x.baselines !== undefined && (!Array.isArray(x.baselines) || x.baselines.some((p) => typeof p !== 'string'))) {
+    throw new AuditEventError(`${where}.baselines: expected a list of key prefixes`);
+  }
   if (Number.isNaN(Date.parse(x.startedAt as string))) throw new AuditEventError(`${where}.startedAt: expected an ISO 8601 time, got '${String(x.startedAt)}'`);
   return x as unknown as AuditPlan;
 }

@@ -28,11 +28,12 @@ import {
 import { loadAuditConfig, type AuditConfig } from './config';
 import { auditRoot, classifyAuditKey } from './engine/audit/audit-paths';
 import { auditLog, forEachLimited, type AuditLogOptions } from './engine/audit/audit-log';
+import { newestVerdict } from './engine/audit/previous';
 import { AuditSummarizer, notCheckedOutcome, type AuditOutcome, type AuditSummary } from './engine/audit/summary';
 import { TOOL_VERSION } from './version';
 import { createS3Client } from './adapters/s3-client';
 import { CheckResources } from './adapters/s3-check-resources';
-import { findPreviousRun, listAuditObjects, S3AuditRun, S3VerdictFolder, scanAuditPrefixes, skippedCount, type AuditObject } from './adapters/s3-audit';
+import { findBaselineRuns, listAuditObjects, S3AuditRun, S3VerdictFolder, scanAuditPrefixes, skippedCount, type AuditObject } from './adapters/s3-audit';
 import { S3ObjectNotFoundError } from './adapters/s3-errors';
 import { openS3Object } from './adapters/s3-log-source';
 import { formatS3Url } from './adapters/s3-url';
@@ -91,33 +92,38 @@ function deadlineOf(context: AuditContext | undefined, budgetMs = Infinity): () 
 }
 
 /**
- * The earlier verdicts of a run: the newest earlier run's, or, before the first run, the
- * checker's verdicts of the uploads (`<verdict prefix><key>.verdict.json`).
+ * The earlier verdicts of a run, newest first: the earlier runs' down to the newest complete run
+ * (one that stopped early holds verdicts for only some logs), then the checker's verdicts of the
+ * uploads (`<verdict prefix><key>.verdict.json`) for logs no run has checked. Each log is compared
+ * with the first of these that holds its verdict.
  */
-async function previousOf(rt: Runtime, runPrefix: string): Promise<string> {
+async function baselinesOf(rt: Runtime, runPrefix: string): Promise<string[]> {
   const { client, config } = rt;
-  const earlier = await findPreviousRun(client, config.verdictBucket, config.auditOutputPrefix, runPrefix);
-  return earlier !== null ? `${earlier}verdicts/` : `${config.verdictPrefix}${auditRoot(config.auditPrefixes)}`;
+  const runs = await findBaselineRuns(client, config.verdictBucket, config.auditOutputPrefix, runPrefix);
+  return [...runs.map((run) => `${run}verdicts/`), `${config.verdictPrefix}${auditRoot(config.auditPrefixes)}`];
 }
 
 /** A new plan: a run folder named after the start time, and the earlier verdicts to compare with. */
 async function makePlan(rt: Runtime, startedAt: Date): Promise<AuditPlan> {
   const { client, config } = rt;
   const run = await S3AuditRun.create(client, config.verdictBucket, config.auditOutputPrefix, startedAt);
+  const baselines = await baselinesOf(rt, run.runPrefix);
   return {
     runPrefix: run.runPrefix,
     startedAt: startedAt.toISOString(),
     auditBucket: config.auditBucket,
     prefixes: [...config.auditPrefixes],
     verdictBucket: config.verdictBucket,
-    previous: await previousOf(rt, run.runPrefix),
+    previous: baselines[0] ?? null,
+    baselines,
   };
 }
 
 /** What the check of one log in S3 needs. */
 interface AuditTarget {
   run: S3AuditRun;
-  previous: S3VerdictFolder | null;
+  /** The earlier verdicts, newest first. */
+  previous: S3VerdictFolder[];
   options: Omit<AuditLogOptions, 'readFailure'>;
 }
 
@@ -125,7 +131,7 @@ async function auditTarget(rt: Runtime, plan: AuditPlan, shouldStop: () => boole
   const [policy, databases] = [await rt.resources.getPolicy(), await rt.resources.getDatabases()];
   return {
     run: new S3AuditRun(rt.client, plan.verdictBucket, plan.runPrefix),
-    previous: plan.previous === null ? null : new S3VerdictFolder(rt.client, plan.verdictBucket, plan.previous),
+    previous: (plan.baselines ?? (plan.previous === null ? [] : [plan.previous])).map((prefix) => new S3VerdictFolder(rt.client, plan.verdictBucket, prefix)),
     options: {
       policy,
       databases,
@@ -163,7 +169,7 @@ function auditObject(
         const opened = await openS3Object(rt.client, bucket, key);
         return { body: opened.body, source: { bucket, key, versionId: opened.versionId ?? null, etag: opened.etag ?? null } };
       },
-      readPrevious: async () => (target.previous ? target.previous.read(path) : null),
+      readPrevious: async () => newestVerdict(target.previous, path),
       writeVerdict: async (verdict) => target.run.writeVerdict(path, verdict),
     },
     {

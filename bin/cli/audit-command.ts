@@ -12,8 +12,9 @@ import {
   FsAuditRun,
   listFolderLogs,
   openAuditLog,
-  previousVerdictsFolder,
+  previousVerdictsFolders,
   readPreviousVerdict,
+  verdictRelativePath,
 } from '../../lambda/adapters/fs-audit';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { createS3Client } from '../../lambda/adapters/s3-client';
@@ -22,7 +23,7 @@ import { S3AdapterError } from '../../lambda/adapters/s3-errors';
 import { openS3Object } from '../../lambda/adapters/s3-log-source';
 import { formatS3Url } from '../../lambda/adapters/s3-url';
 import { auditLog, forEachLimited, type AuditLogIo, type AuditLogOptions } from '../../lambda/engine/audit/audit-log';
-import type { DiffableVerdict } from '../../lambda/engine/audit/diff';
+import { newestVerdict, type VerdictSource } from '../../lambda/engine/audit/previous';
 import { renderAuditText } from '../../lambda/engine/audit/render-summary';
 import { AuditSummarizer } from '../../lambda/engine/audit/summary';
 import { ResidencyError, UsageError } from '../../lambda/engine/errors';
@@ -54,7 +55,9 @@ Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --previous DIR|URL   an earlier run (OUT/audits/<timestamp>, or s3://bucket/audits/<timestamp>/)
                            or a folder of verdicts; each log is compared with its verdict there,
-                           by relative path
+                           by relative path. A run that did not finish (complete: false) is
+                           followed by the runs before it beside it, down to the newest complete
+                           one: a log it did not check is compared with its newest verdict
   -o, --out DIR            where the run goes (default .): DIR/audits/<timestamp>/summary.json,
                            summary.md, summary.html and verdicts/<relative path>.verdict.json
   -q, --quiet              print nothing but errors
@@ -73,34 +76,38 @@ function describeS3Failure(err: unknown): string {
   return message.includes(name) ? message : `${name}${message ? `: ${message}` : ''}`;
 }
 
-/** Where the earlier verdicts are: a local folder or an S3 prefix. */
-type PreviousSource = { read(path: string): Promise<DiffableVerdict | null> } | null;
-
-async function previousSource(given: string | undefined, client: () => S3Client): Promise<{ source: PreviousSource; localFolder: string | null }> {
-  if (given === undefined) return { source: null, localFolder: null };
+/** Where the earlier verdicts are (local folders or S3 prefixes), newest first; the local folders, to leave out of the audit. */
+async function previousSources(given: string | undefined, client: () => S3Client): Promise<{ sources: VerdictSource[]; localFolders: string[] }> {
+  if (given === undefined) return { sources: [], localFolders: [] };
   if (!given.startsWith('s3://')) {
-    const folder = previousVerdictsFolder(given);
-    return { source: { read: async (path) => readPreviousVerdict(folder, path) }, localFolder: folder };
+    const folders = await previousVerdictsFolders(given);
+    const sources = folders.map((folder): VerdictSource => ({
+      read: async (path) => readPreviousVerdict(folder, path),
+      where: (path) => {
+        const { dir, base } = verdictRelativePath(path);
+        return join(folder, dir, `${base}.verdict.json`);
+      },
+    }));
+    return { sources, localFolders: folders };
   }
   const { bucket, prefix } = parseS3Folder(given);
-  let folder: S3VerdictFolder;
+  let folders: S3VerdictFolder[];
   try {
-    folder = await S3VerdictFolder.resolve(client(), bucket, prefix);
+    folders = await S3VerdictFolder.resolve(client(), bucket, prefix);
   } catch (err) {
     throw new S3AdapterError(`--previous: ${given}: cannot read (${describeS3Failure(err)})`, { cause: err });
   }
-  return {
-    source: {
-      read: async (path) => {
-        try {
-          return await folder.read(path);
-        } catch (err) {
-          throw new S3AdapterError(`--previous: ${formatS3Url(folder.bucket, `${folder.prefix}${path}.verdict.json`)}: read failed (${describeS3Failure(err)})`, { cause: err });
-        }
-      },
+  const sources = folders.map((folder): VerdictSource => ({
+    read: async (path) => {
+      try {
+        return await folder.read(path);
+      } catch (err) {
+        throw new S3AdapterError(`--previous: ${folder.where(path)}: read failed (${describeS3Failure(err)})`, { cause: err });
+      }
     },
-    localFolder: null,
-  };
+    where: (path) => folder.where(path),
+  }));
+  return { sources, localFolders: [] };
 }
 
 /** One log to audit: its relative path and how to open it. */
@@ -175,10 +182,10 @@ export async function auditCommand(argv: string[]): Promise<number> {
   let client: S3Client | undefined;
   const s3 = (): S3Client => (client ??= createS3Client(process.env));
   try {
-    const previous = await previousSource(values.previous, s3);
+    const previous = await previousSources(values.previous, s3);
     const startedAt = new Date();
     const auditsDir = join(values.out ?? '.', 'audits');
-    const { items, skipped } = isS3 ? await s3Items(s3(), root) : folderItems(root, [auditsDir, ...(previous.localFolder ? [previous.localFolder] : [])]);
+    const { items, skipped } = isS3 ? await s3Items(s3(), root) : folderItems(root, [auditsDir, ...previous.localFolders]);
     if (items.length === 0) throw new UsageError(`audit: ${root}: no log files found`);
     const run = new FsAuditRun(auditsDir, startedAt);
 
@@ -189,7 +196,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
     await forEachLimited(items, isS3 ? S3_AUDIT_CONCURRENCY : 1, async (item) => {
       const io: AuditLogIo = {
         open: item.open,
-        readPrevious: async () => (previous.source ? previous.source.read(item.path) : null),
+        readPrevious: async () => newestVerdict(previous.sources, item.path),
         writeVerdict: async (verdict) => run.writeVerdict(item.path, verdict),
       };
       summarizer.addOutcome(await auditLog(item.path, io, { ...base, readFailure: item.readFailure }));

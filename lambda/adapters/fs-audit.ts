@@ -2,10 +2,11 @@
  * The file-system side of `residency audit`: the logs under a folder, the earlier verdicts of a
  * run folder, and the run folder a new audit writes (`OUT/audits/<timestamp>/`).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseDiffableVerdict, type DiffableVerdict } from '../engine/audit/diff';
 import { OUTPUT_FILE, runFolderName } from '../engine/audit/audit-paths';
+import { baselineRuns, SUMMARY_HEAD_BYTES, summaryHeadSaysComplete } from '../engine/audit/previous';
 import { renderAuditHtml } from '../engine/audit/render-html';
 import { renderAuditMarkdown } from '../engine/audit/render-summary';
 import { auditSummaryJson } from '../engine/audit/serialize';
@@ -59,11 +60,47 @@ export function verdictRelativePath(logPath: string): { dir: string; base: strin
   return { dir: parts.join('/'), base };
 }
 
-/** The verdicts folder of `--previous`: a run folder's `verdicts/`, or the folder itself. */
-export function previousVerdictsFolder(dir: string): string {
+/** The first bytes of a run folder's summary.json, or null when it has none. */
+function summaryHead(runDir: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(join(runDir, 'summary.json'), 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(SUMMARY_HEAD_BYTES);
+    return buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `dir` is a run folder: a summary.json and a verdicts folder. */
+function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, 'summary.json')) && statSync(join(dir, 'verdicts'), { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
+/**
+ * The verdicts folders of `--previous`, newest first: a run folder's `verdicts/`, or the folder
+ * itself. A run that was not complete is followed by the earlier runs beside it, down to the
+ * newest complete one (see lambda/engine/audit/previous.ts), so a log it did not check is
+ * compared with its newest verdict.
+ */
+export async function previousVerdictsFolders(dir: string): Promise<string[]> {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--previous: ${dir}: no such folder`);
-  const inner = join(dir, 'verdicts');
-  return existsSync(join(dir, 'summary.json')) && statSync(inner, { throwIfNoEntry: false })?.isDirectory() ? inner : dir;
+  if (!isRunFolder(dir)) return [dir];
+  if (summaryHeadSaysComplete(summaryHead(dir) ?? '')) return [join(dir, 'verdicts')];
+  const parent = dirname(resolve(dir));
+  const name = basename(resolve(dir));
+  // Run folders are named by their start time, so name order is time order.
+  const earlier = readdirSync(parent, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name < name && isRunFolder(join(parent, e.name)))
+    .map((e) => e.name)
+    .sort()
+    .reverse();
+  const runs = await baselineRuns(earlier, async (run) => summaryHead(join(parent, run)));
+  return [join(dir, 'verdicts'), ...runs.map((run) => join(parent, run, 'verdicts'))];
 }
 
 /** The earlier verdict of a log in a local verdicts folder, or null when there is none (or it is not a verdict that can be compared). */

@@ -11,6 +11,7 @@ import { renderAuditHtml } from '../engine/audit/render-html';
 import { renderAuditMarkdown } from '../engine/audit/render-summary';
 import { auditSummaryJson } from '../engine/audit/serialize';
 import { forEachLimited } from '../engine/audit/audit-log';
+import { baselineRuns, SUMMARY_HEAD_BYTES, summaryHeadSaysComplete, type VerdictSource } from '../engine/audit/previous';
 import type { AuditOutcome, AuditSummary } from '../engine/audit/summary';
 import { verdictBytes } from '../engine/verdict/serialize';
 import type { Verdict } from '../engine/verdict/verdict';
@@ -19,7 +20,7 @@ import { HTML_CONTENT_TYPE } from './s3-check-object';
 import { errorCodeOf, httpStatusOf, S3AdapterError, S3UrlError } from './s3-errors';
 import { listObjects, type ListedObject } from './s3-list-keys';
 import { formatS3Url } from './s3-url';
-import { JSON_CONTENT_TYPE, objectExists, putObjectFromPieces } from './s3-verdict-sink';
+import { JSON_CONTENT_TYPE, putObjectFromPieces } from './s3-verdict-sink';
 
 /** Batch objects read at a time when a run is summarized. */
 export const BATCH_READ_CONCURRENCY = 16;
@@ -115,8 +116,21 @@ async function readTextIfExists(client: S3Client, bucket: string, key: string): 
   }
 }
 
+/** The first bytes of an object's text, or null when there is no such object. */
+async function readHeadIfExists(client: S3Client, bucket: string, key: string, bytes: number): Promise<string | null> {
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    return (await out.Body?.transformToString('utf8')) ?? '';
+  } catch (err) {
+    if (httpStatusOf(err) === 404 || errorCodeOf(err) === 'NoSuchKey') return null;
+    // An empty object has no byte 0 to give.
+    if (httpStatusOf(err) === 416 || errorCodeOf(err) === 'InvalidRange') return '';
+    throw err;
+  }
+}
+
 /** Earlier verdicts in S3, laid out by relative path: `<prefix><path>.verdict.json`. */
-export class S3VerdictFolder {
+export class S3VerdictFolder implements VerdictSource {
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
@@ -134,17 +148,31 @@ export class S3VerdictFolder {
     return text === null ? null : parseDiffableVerdict(text);
   }
 
+  /** `s3://` URL of the verdict of the log at `path`. */
+  where(path: string): string {
+    return formatS3Url(this.bucket, `${this.prefix}${path}.verdict.json`);
+  }
+
   /**
    * The verdicts of `s3://bucket/prefix`: an earlier run folder (recognised by its summary.json)
-   * holds them under `verdicts/`; any other prefix is taken as a folder of verdicts itself.
+   * holds them under `verdicts/`; any other prefix is taken as a folder of verdicts itself. A run
+   * that was not complete is followed by the earlier runs beside it, down to the newest complete
+   * one (see lambda/engine/audit/previous.ts), so a log it did not check is compared with its
+   * newest verdict; the folders are returned newest first.
    */
-  static async resolve(client: S3Client, bucket: string, prefix: string): Promise<S3VerdictFolder> {
+  static async resolve(client: S3Client, bucket: string, prefix: string): Promise<S3VerdictFolder[]> {
     const folder = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     // A listing rather than a HEAD: it tells a missing bucket (NoSuchBucket) from an empty prefix.
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, MaxKeys: 1 }));
     if ((page.Contents ?? []).length === 0) throw new UsageError(`${formatS3Url(bucket, folder)}: no verdicts there`);
-    const isRun = await objectExists(client, bucket, `${folder}summary.json`);
-    return new S3VerdictFolder(client, bucket, isRun ? `${folder}verdicts/` : folder);
+    const head = await readHeadIfExists(client, bucket, `${folder}summary.json`, SUMMARY_HEAD_BYTES);
+    if (head === null) return [new S3VerdictFolder(client, bucket, folder)];
+    const runs = [folder];
+    if (!summaryHeadSaysComplete(head)) {
+      const parent = folder.slice(0, folder.slice(0, -1).lastIndexOf('/') + 1);
+      runs.push(...(await findBaselineRuns(client, bucket, parent, folder)));
+    }
+    return runs.map((run) => new S3VerdictFolder(client, bucket, `${run}verdicts/`));
   }
 }
 
@@ -176,15 +204,14 @@ async function runFolders(client: S3Client, bucket: string, outputPrefix: string
 }
 
 /**
- * The newest run folder before `before` (a run folder prefix) that has a summary.json, or null.
- * Run folders are named by their start time, so name order is time order.
+ * The run folders before `before` (a run folder prefix) to look in for a log's earlier verdict,
+ * newest first: each with a summary.json, down to the newest complete run (see {@link
+ * baselineRuns}); empty when there is none. Run folders are named by their start time, so name
+ * order is time order.
  */
-export async function findPreviousRun(client: S3Client, bucket: string, outputPrefix: string, before: string): Promise<string | null> {
-  for (const folder of await runFolders(client, bucket, outputPrefix)) {
-    if (folder >= before) continue;
-    if (await objectExists(client, bucket, `${folder}summary.json`)) return folder;
-  }
-  return null;
+export async function findBaselineRuns(client: S3Client, bucket: string, outputPrefix: string, before: string): Promise<string[]> {
+  const earlier = (await runFolders(client, bucket, outputPrefix)).filter((folder) => folder < before);
+  return baselineRuns(earlier, (folder) => readHeadIfExists(client, bucket, `${folder}summary.json`, SUMMARY_HEAD_BYTES));
 }
 
 /** Writes the outputs of one run to `s3://bucket/<runPrefix>`. */
@@ -257,7 +284,7 @@ export class S3AuditRun {
   /** Writes summary.json, summary.md and summary.html; returns the key of summary.json. */
   async writeSummary(summary: AuditSummary): Promise<string> {
     const key = `${this.runPrefix}summary.json`;
-    // The views first: a run folder with a summary.json is a finished run (findPreviousRun).
+    // The views first: a run folder with a summary.json is a finished run (findBaselineRuns).
     await this.client.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: `${this.runPrefix}summary.md`, Body: renderAuditMarkdown(summary), ContentType: MARKDOWN_CONTENT_TYPE }),
     );

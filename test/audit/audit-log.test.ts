@@ -15,7 +15,7 @@ function memoryIo(text: string, previous: DiffableVerdict | null = null): AuditL
   return {
     written,
     open: async () => ({ body: bytesOf(text), source: { bucket: 'b', key: 'k', versionId: null, etag: 'e' } }),
-    readPrevious: async () => previous,
+    readPrevious: async () => (previous ? { verdict: previous } : null),
     writeVerdict: async (v) => {
       written.push(v);
       return `verdicts/${v.input.name}.verdict.json`;

@@ -91,7 +91,7 @@ describe('residency audit s3://', () => {
     expect(first.stderr).toMatch(/^3 logs, 5 records in [\d.]+ s: [\d,]+ logs\/s, [\d,]+ records\/s\n$/);
     expect(first.status).toBe(1);
     const before = readSummary(firstRun);
-    expect(before).toMatchObject({ schemaVersion: 2, directory: `s3://${bucket}/logs`, complete: true, incompleteReason: null, skipped: 3 });
+    expect(before).toMatchObject({ schemaVersion: 3, directory: `s3://${bucket}/logs`, complete: true, incompleteReason: null, skipped: 3 });
     expect(before.totals).toMatchObject({ logs: 3, compliant: 2, nonCompliant: 1, errors: 0, notChecked: 0, bytesSentViolating: 100 });
     expect(before.prefixes.map((p) => [p.prefix, p.logs, p.compliant, p.nonCompliant])).toEqual([
       ['drone-a', 2, 2, 0],

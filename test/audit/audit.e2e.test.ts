@@ -2,7 +2,7 @@
  * `residency audit` end to end: the built CLI over a folder of Zeek conn.logs, with two builds of
  * a tiny location database in which 1.2.4.0/24 moves from the US to China.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditSummary } from '../../lambda/engine/audit/summary';
 import { runCli, tempDir } from '../helpers/cli';
@@ -119,6 +119,32 @@ describe('residency audit', () => {
     // Assess
     expect(second.stderr).toBe('');
     expect(readSummary(latestRun(out)).totals).toMatchObject({ compared: 3, countryChanges: 1 });
+  });
+
+  it('compares a log an incomplete --previous run did not check with its verdict in the run before', () => {
+    // Prepare: a complete January run on v1, and a February run that stopped before drone-a/conn.log
+    // (made from January's: its summary says complete: false, and that log's verdict is missing).
+    const out = join(work, 'out-incomplete');
+    runCli(['audit', logs, '--db', v1, '-j', 'us', '--out', out, '-q']);
+    const january = latestRun(out);
+    const february = join(out, 'audits', '2999-02-01T03-00-00.000Z');
+    cpSync(january, february, { recursive: true });
+    rmSync(join(february, 'verdicts/drone-a/conn.log.verdict.json'));
+    const summary = readFileSync(join(february, 'summary.json'), 'utf8');
+    writeFileSync(join(february, 'summary.json'), summary.replace(/^ {2}"complete": true,$/m, '  "complete": false,'));
+
+    // Act: June, on v2, against February.
+    const june = runCli(['audit', logs, '--db', v2, '-j', 'us', '--out', join(work, 'out-june'), '--previous', february, '-q']);
+
+    // Assess: drone-a/conn.log is compared with January's verdict, and its move to China shows.
+    expect(june.stderr).toBe('');
+    const after = readSummary(latestRun(join(work, 'out-june')));
+    expect(after.totals).toMatchObject({ compared: 3, newViolations: 1, countryChanges: 1 });
+    expect(after.logs.find((l) => l.path === 'drone-a/conn.log')).toMatchObject({
+      comparedWith: join(january, 'verdicts/drone-a/conn.log.verdict.json'),
+      diff: { countryChanges: [expect.objectContaining({ ip: '1.2.4.8', before: 'US', after: 'CN' })] },
+    });
+    expect(after.logs.find((l) => l.path === 'drone-b/conn.log')).not.toHaveProperty('comparedWith');
   });
 
   it('exits 0 when every log is compliant', () => {

@@ -108,7 +108,7 @@ describe('AuditSummarizer, schema 2', () => {
     const s = summarizer.summary(new Date('2026-06-01T00:01:00Z'));
 
     // Assess
-    expect(s).toMatchObject({ schemaVersion: 2, complete: false, incompleteReason: '1 logs were not checked: no batch reported them', skipped: 2 });
+    expect(s).toMatchObject({ schemaVersion: 3, complete: false, incompleteReason: '1 logs were not checked: no batch reported them', skipped: 2 });
     expect(s.totals).toMatchObject({ logs: 2, compliant: 1, errors: 1, notChecked: 1 });
     expect(s.prefixes.map((p) => [p.prefix, p.notChecked])).toEqual([
       ['drone-a', 0],

@@ -144,7 +144,7 @@ describe('run mode (one invocation)', () => {
     // Assess
     const before = await summaryOf(january);
     expect(before).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       directory: `s3://${b.uploads}/incoming/`,
       // Before the first audit, each log is compared with the checker's verdict of its upload.
       previous: `s3://${b.verdicts}/verdicts/incoming/`,
@@ -209,6 +209,28 @@ describe('run mode (one invocation)', () => {
       ['drone-b/conn.log', 'error', true, 'not checked: not reached before the time budget of the invocation ran out'],
     ]);
     expect(logsMatching('audit summary written')).toEqual([expect.objectContaining({ level: 'WARN', complete: false, notChecked: 3 })]);
+  });
+
+  it('compares each log with the newest earlier run that checked it, past a run that stopped early', async () => {
+    // Prepare: a complete January run on v1, then a February run with no time for any log.
+    const b = await freshBuckets();
+    useAuditEnv(b, 'v1');
+    const january = await summaryOf((await auditHandler({ mode: 'run' }, PLENTY)) as AuditResult);
+    const february = await summaryOf((await auditHandler({ mode: 'run' }, contextWith(AUDIT_STOP_MARGIN_MS))) as AuditResult);
+    expect(february).toMatchObject({ complete: false, totals: { notChecked: 3 } });
+
+    // Act: June, with the database that moves 1.2.4.8 to China.
+    useAuditEnv(b, 'v2');
+    const june = await summaryOf((await auditHandler({ mode: 'run' }, PLENTY)) as AuditResult);
+
+    // Assess: every log is compared with January's verdict, which February's summary names.
+    const januaryRun = `s3://${b.verdicts}/audits/${january.startedAt.replace(/:/g, '-')}/`;
+    expect(june.previous).toBe(`s3://${b.verdicts}/audits/${february.startedAt.replace(/:/g, '-')}/verdicts/`);
+    expect(june.totals).toMatchObject({ logs: 3, compared: 3, nonCompliant: 2, newViolations: 1, countryChanges: 1 });
+    expect(june.logs.find((l) => l.path === 'drone-a/conn.log')).toMatchObject({
+      comparedWith: `${januaryRun}verdicts/drone-a/conn.log.verdict.json`,
+      diff: { countryChanges: [expect.objectContaining({ ip: '1.2.4.8', before: 'US', after: 'CN' })] },
+    });
   });
 
   it('records a log it cannot read as that log\'s error and checks the others', async () => {
@@ -286,6 +308,9 @@ describe('state machine modes (plan, Distributed Map batch, reduce)', () => {
         prefixes: ['incoming/'],
         verdictBucket: b.verdicts,
         previous: 'audits/2026-02-01T03-00-00.000Z/verdicts/',
+        // February's summary (schema 1 has no `complete`) counts as complete: the search ends there,
+        // then the checker's verdicts of the uploads, for logs no run checked.
+        baselines: ['audits/2026-02-01T03-00-00.000Z/verdicts/', 'verdicts/incoming/'],
       },
       resultPrefix: 'audits/2026-04-01T03-00-00.123Z/map',
       map: null,

@@ -6,15 +6,16 @@
 import { runCheck, type CheckOptions } from '../check';
 import { InputError } from '../errors';
 import type { Verdict } from '../verdict/verdict';
-import { diffVerdicts, type DiffableVerdict } from './diff';
+import { diffVerdicts } from './diff';
+import type { PreviousVerdict } from './previous';
 import { verdictFacts, type AuditOutcome } from './summary';
 
 /** Where one log comes from and where its verdict goes. */
 export interface AuditLogIo {
   /** The log's bytes, and where they came from (an S3 object's bucket, key, version, ETag). */
   open(): Promise<{ body: AsyncIterable<Uint8Array>; source?: Record<string, string | null> }>;
-  /** The log's earlier verdict, or null when it has none (or none that can be compared). */
-  readPrevious(): Promise<DiffableVerdict | null>;
+  /** The log's newest earlier verdict, or null when it has none (or none that can be compared). */
+  readPrevious(): Promise<PreviousVerdict | null>;
   /** Stores the verdict; returns where, relative to the run folder. */
   writeVerdict(verdict: Verdict): Promise<string>;
 }
@@ -67,7 +68,8 @@ export async function auditLog(path: string, io: AuditLogIo, options: AuditLogOp
     verdictFile,
     error: verdict.error ?? null,
     verdict: verdictFacts(verdict),
-    diff: before ? diffVerdicts(before, verdict) : null,
+    diff: before ? diffVerdicts(before.verdict, verdict) : null,
+    ...(before?.comparedWith !== undefined ? { comparedWith: before.comparedWith } : {}),
   };
 }
 

@@ -8,9 +8,10 @@ import { isEmptyDiff, type DatabaseBuild, type VerdictDiff } from './diff';
 
 /**
  * Version of the summary layout; fields are only ever added. 2 added `complete`,
- * `incompleteReason`, `skipped`, the `notChecked` counts and `logs[].notChecked`.
+ * `incompleteReason`, `skipped`, the `notChecked` counts and `logs[].notChecked`; 3 added
+ * `logs[].comparedWith`.
  */
-export const AUDIT_SUMMARY_SCHEMA_VERSION = 2;
+export const AUDIT_SUMMARY_SCHEMA_VERSION = 3;
 
 /** The prefix of logs directly in the audited folder. */
 export const ROOT_PREFIX = '.';
@@ -65,6 +66,8 @@ export interface AuditOutcome {
   verdict: AuditVerdictFacts | null;
   /** The diff against its earlier verdict; null when it has none. */
   diff: VerdictDiff | null;
+  /** Where that earlier verdict is, when not under the run's `previous` (see lambda/engine/audit/previous.ts). */
+  comparedWith?: string;
 }
 
 /** The facts of a verdict the summary keeps. */
@@ -129,6 +132,8 @@ export interface AuditLogLine {
   notChecked?: true;
   /** Present when an earlier verdict of the log was found. */
   diff?: VerdictDiff;
+  /** Where that earlier verdict is, when not under the summary's `previous` (an earlier run did not check the log). */
+  comparedWith?: string;
 }
 
 /** `audits/<timestamp>/summary.json`, documented in docs/audit.md. */
@@ -139,7 +144,10 @@ export interface AuditSummary {
   finishedAt: string;
   /** The audited folder (or `s3://bucket/prefix/`), as given. */
   directory: string;
-  /** The folder of earlier verdicts compared against, as given; null when none. */
+  /**
+   * The folder of earlier verdicts compared against, as given; null when none. A log it holds no
+   * verdict for may be compared with an older one (its `comparedWith`).
+   */
   previous: string | null;
   /** Whether every log found was checked or tried; false when the run stopped early. */
   complete: boolean;
@@ -269,6 +277,7 @@ export class AuditSummarizer {
       violatingDestinations: v?.totals.violatingDestinations ?? 0,
       ...(outcome.notChecked ? { notChecked: true as const } : {}),
       ...(outcome.diff ? { diff: outcome.diff } : {}),
+      ...(outcome.diff && outcome.comparedWith !== undefined ? { comparedWith: outcome.comparedWith } : {}),
     });
     return status;
   }
