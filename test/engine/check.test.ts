@@ -238,6 +238,47 @@ describe('verdict contract', () => {
     expect(JSON.stringify({ ...a, checkedAt: '' })).toBe(JSON.stringify({ ...b, checkedAt: '' }));
   });
 
+  it('gives each app its own share of a destination several apps reached (appTraffic)', async () => {
+    // Prepare: a VPC flow log of two interfaces reaching 1.1.1.1 (one refused), and records naming
+    // no interface, which count for the destination only.
+    const log = [
+      'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      '2 eni-a 10.0.0.5 1.1.1.1 40000 443 6 10 5000 1700000000 1700000060 ACCEPT OK',
+      '2 eni-b 10.0.0.6 1.1.1.1 40001 443 6 1 200 1700000000 1700000060 ACCEPT OK',
+      '2 eni-a 10.0.0.5 1.1.1.1 40002 443 6 10 3000 1700000000 1700000060 ACCEPT OK',
+      '2 eni-b 10.0.0.6 1.1.1.1 40003 443 6 1 40 1700000000 1700000060 REJECT OK',
+      '2 - 10.0.0.7 1.1.1.1 40004 443 6 1 7 1700000000 1700000060 ACCEPT OK',
+      '2 - 10.0.0.7 8.8.8.8 40005 443 6 1 9 1700000000 1700000060 ACCEPT OK',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess
+    const d = destination(v, '1.1.1.1');
+    expect(d).toMatchObject({ apps: ['eni-a', 'eni-b'], bytesSent: 8207, connections: 4, blockedAttempts: 1 });
+    expect(d.appTraffic).toEqual([
+      { app: 'eni-a', connections: 2, blockedAttempts: 0, bytesSent: 8000, bytesReceived: 0 },
+      { app: 'eni-b', connections: 1, blockedAttempts: 1, bytesSent: 200, bytesReceived: 0 },
+    ]);
+    expect(destination(v, '8.8.8.8')).not.toHaveProperty('appTraffic');
+    expect(JSON.parse(JSON.stringify(v)).destinations.find((x: { ip: string }) => x.ip === '1.1.1.1').appTraffic).toEqual(d.appTraffic);
+  });
+
+  it('gives no app its share once more apps reached a destination than it lists', async () => {
+    // Prepare: 33 interfaces reach 1.1.1.1 (apps lists 32).
+    const lines = Array.from({ length: 33 }, (_, i) => `2 eni-${String(i).padStart(2, '0')} 10.0.0.5 1.1.1.1 ${40000 + i} 443 6 1 100 1700000000 1700000060 ACCEPT OK`);
+    const log = ['version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', ...lines].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess
+    const d = destination(v, '1.1.1.1');
+    expect(d.apps).toHaveLength(32);
+    expect(d).not.toHaveProperty('appTraffic');
+  });
+
   it('lists violations first, each naming its rule and evidence lines', async () => {
     const v = await checkBytes(fixture('zeek', 'conn-teredo.tsv.log'), { policy: policyOf('us') });
     const ranks = v.destinations.map((d) => d.status);

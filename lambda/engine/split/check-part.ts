@@ -8,7 +8,7 @@ import { runCheck, type CheckOptions } from '../check';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../input/line-splitter';
 import type { CompiledPolicy } from '../policy/policy';
 import type { GeoLookup } from '../geo/geo-lookup';
-import type { Aggregator } from '../verdict/aggregate';
+import type { Aggregator, AppCounts } from '../verdict/aggregate';
 import { dialectOf, type ContextSeen } from './context';
 import type { PartRange, SplitPlan } from './plan';
 
@@ -34,6 +34,8 @@ export interface PartDestination {
   protocols: string[];
   hostnames: string[];
   apps: string[];
+  /** Each app's counts, when the range knows every app's (see DestinationAggregate.appCounts). */
+  appCounts?: ({ app: string } & AppCounts)[];
   evidenceLines: number[];
 }
 
@@ -112,6 +114,7 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
       protocols: [...d.protocols],
       hostnames: d.hostnames ? [...d.hostnames] : [],
       apps: d.apps ? [...d.apps] : [],
+      ...(d.appCounts ? { appCounts: [...d.appCounts].map(([app, c]) => ({ app, ...c })) } : {}),
       evidenceLines: d.evidenceLines.map((l) => l - shift),
     })),
   };

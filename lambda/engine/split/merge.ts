@@ -10,7 +10,7 @@ import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
-import { tableOf, type AggregateTotals, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
+import { tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
@@ -60,6 +60,11 @@ class MergedDestination implements DestinationAggregate {
   readonly protocols: string[] = [];
   hostnames: Set<string> | null = null;
   apps: Set<string> | null = null;
+  /**
+   * Each app's counts over the ranges (every app, uncapped, until {@link MergedAggregate.destinations}
+   * applies the cap); null once a range did not know every app's.
+   */
+  appCounts: Map<string, AppCounts> | null | undefined = undefined;
   readonly evidenceLines: number[] = [];
 
   constructor(readonly facts: AddressFacts) {}
@@ -113,12 +118,15 @@ class MergedAggregate implements AggregateTotals {
       for (const port of p.ports) if (d.ports.length < MAX_PORTS_LISTED && !d.ports.includes(port)) d.ports.push(port);
       for (const proto of p.protocols) if (!d.protocols.includes(proto)) d.protocols.push(proto);
       d.hostnames = addNames(d.hostnames, p.hostnames);
+      if (p.apps.length > 0) addAppCounts(d, p.appCounts);
       d.apps = addNames(d.apps, p.apps);
       for (const line of p.evidenceLines) if (d.evidenceLines.length < MAX_EVIDENCE_LINES) d.evidenceLines.push(line + offset);
     }
   }
 
   destinations(): DestinationAggregate[] {
+    // More apps than a single pass lists: it gives no app's counts, nor does the merge.
+    for (const d of this.byIp.values()) if (d.appCounts && d.appCounts.size > MAX_NAMES_LISTED) d.appCounts = null;
     return [...this.byIp.values()];
   }
 
@@ -131,6 +139,27 @@ class MergedAggregate implements AggregateTotals {
     const all = new Set<string>();
     for (const d of this.byIp.values()) for (const p of d.protocols) all.add(p);
     return all.size;
+  }
+}
+
+/** Adds a range's app counts to a destination's; a range without them (too many apps) leaves none. */
+function addAppCounts(d: MergedDestination, counts: readonly ({ app: string } & AppCounts)[] | undefined): void {
+  if (d.appCounts === null) return;
+  if (counts === undefined) {
+    d.appCounts = null;
+    return;
+  }
+  const all = (d.appCounts ??= new Map<string, AppCounts>());
+  for (const c of counts) {
+    const sum = all.get(c.app);
+    if (sum === undefined) {
+      all.set(c.app, { connections: c.connections, blockedAttempts: c.blockedAttempts, bytesSent: c.bytesSent, bytesReceived: c.bytesReceived });
+    } else {
+      sum.connections += c.connections;
+      sum.blockedAttempts += c.blockedAttempts;
+      sum.bytesSent += c.bytesSent;
+      sum.bytesReceived += c.bytesReceived;
+    }
   }
 }
 

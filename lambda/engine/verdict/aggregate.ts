@@ -77,7 +77,21 @@ export interface DestinationAggregate {
   readonly protocols: readonly string[];
   readonly hostnames: ReadonlySet<string> | null;
   readonly apps: ReadonlySet<string> | null;
+  /**
+   * Each app's own share of the counts, by app (the apps of {@link apps}); null when the log names
+   * no app for it, or more apps reached it than are listed (their counts are then not all known).
+   * Absent from aggregates made before it existed.
+   */
+  readonly appCounts?: ReadonlyMap<string, AppCounts> | null;
   readonly evidenceLines: readonly number[];
+}
+
+/** One app's share of a destination's counts (records that name the app). */
+export interface AppCounts {
+  connections: number;
+  blockedAttempts: number;
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 function addName(set: Set<string> | undefined, name: string): Set<string> {
@@ -186,9 +200,16 @@ interface DestinationExtras {
   protocols?: string[];
   hostnames?: Set<string>;
   apps?: Set<string>;
+  /**
+   * Each listed app's counts; null once an app past {@link MAX_NAMES_LISTED} reached the
+   * destination (its share is unknown, so none is given: a split check could not merge them exactly).
+   */
+  appCounts?: Map<string, AppCounts> | null;
   /** The last name added, so a run of records with one name costs a comparison, not a Set. */
   lastHostname?: string;
   lastApp?: string;
+  /** The counts of {@link lastApp} (undefined once they are not kept). */
+  lastAppCounts?: AppCounts;
 }
 
 /**
@@ -252,6 +273,9 @@ class RowView implements DestinationAggregate {
   }
   get apps(): ReadonlySet<string> | null {
     return this.destExtras[this.d]?.apps ?? null;
+  }
+  get appCounts(): ReadonlyMap<string, AppCounts> | null {
+    return this.destExtras[this.d]?.appCounts ?? null;
   }
   get evidenceLines(): readonly number[] {
     return evidenceOf(this.rows, this.at, this.evidenceList);
@@ -552,12 +576,41 @@ export class Aggregator implements RecordSink, AggregateTotals {
       for (let i = 0; i < otherHostnames.length; i++) x.hostnames = addName(x.hostnames, otherHostnames[i]!);
     }
     const app = r.app;
-    if (app !== null && app !== this.destExtras[d]?.lastApp) {
-      const x = this.extras(d);
-      x.lastApp = app;
-      x.apps = addName(x.apps, app);
+    if (app !== null) {
+      const x = this.destExtras[d];
+      const counts = x !== undefined && app === x.lastApp ? x.lastAppCounts : this.noteApp(d, app);
+      if (counts !== undefined) {
+        if (r.rejected) {
+          counts.blockedAttempts++;
+        } else {
+          counts.connections++;
+          if (sent > 0) counts.bytesSent += sent;
+          if (received > 0) counts.bytesReceived += received;
+        }
+      }
     }
     if (seen < MAX_EVIDENCE_LINES) rows[at + C_EVIDENCE + seen] = r.line;
+  }
+
+  /**
+   * Lists an app for destination d (unless the list is full) and makes it the last one seen;
+   * returns its counts, or undefined when they are not kept.
+   */
+  private noteApp(d: number, app: string): AppCounts | undefined {
+    const x = this.extras(d);
+    x.lastApp = app;
+    const apps = (x.apps ??= new Set<string>());
+    let counts: AppCounts | undefined;
+    if (x.appCounts !== null) {
+      const all = (x.appCounts ??= new Map<string, AppCounts>());
+      counts = all.get(app);
+      if (counts === undefined && apps.size < MAX_NAMES_LISTED) all.set(app, (counts = { connections: 0, blockedAttempts: 0, bytesSent: 0, bytesReceived: 0 }));
+      // An app past the list: its share will not be known, so no app's is given.
+      else if (counts === undefined) x.appCounts = null;
+    }
+    if (apps.size < MAX_NAMES_LISTED) apps.add(app);
+    x.lastAppCounts = counts;
+    return counts;
   }
 
   /** Destination d's extras, made on first need. */
@@ -676,6 +729,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
         protocols: v.protocols.slice(),
         hostnames: v.hostnames,
         apps: v.apps,
+        appCounts: v.appCounts,
         evidenceLines: v.evidenceLines.slice(),
       });
     }

@@ -7,10 +7,11 @@ import type { CheckOptions } from '../check';
 import type { DecodeStats } from '../input/decode';
 import type { DestinationStatus, FormatName } from '../types';
 import { putStr } from './json-bytes';
-import { Aggregator, type AggregateTotals, type DestinationAggregate, type DestinationTable, type RowWriter } from './aggregate';
+import { Aggregator, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type RowWriter } from './aggregate';
 import {
   VERDICT_SCHEMA_VERSION,
   type Verdict,
+  type VerdictAppTraffic,
   type VerdictDestination,
   type VerdictViolation,
 } from './verdict';
@@ -217,7 +218,13 @@ function destinationOf(d: DestinationAggregate, status: DestinationStatus, names
     asOrganization: f.asOrganization,
     operatorCountry: f.operatorCountry,
     warning: warningOf(d, status),
+    ...(d.appCounts ? { appTraffic: appTrafficOf(d.appCounts) } : {}),
   };
+}
+
+/** Each app's counts, in the order of the destination's `apps` (sorted by name). */
+function appTrafficOf(counts: ReadonlyMap<string, AppCounts>): VerdictAppTraffic[] {
+  return sortStrings(Array.from(counts.keys())).map((app) => ({ app, ...counts.get(app)! }));
 }
 
 /** The same empty lists for every destination without names, apps or ports (never changed). */
@@ -340,6 +347,8 @@ export class DestinationCursor implements VerdictDestination {
   asOrganization: string | null = null;
   operatorCountry: string | null = null;
   warning: string | null = null;
+  /** Each app's share (see {@link VerdictDestination.appTraffic}); undefined when not given. */
+  appTraffic: VerdictAppTraffic[] | undefined = undefined;
   /**
    * The destination's row, when loaded lean (see {@link DestinationList.load}): its counters,
    * times, ports and evidence lines are then not loaded, for the row writer to write; -1 otherwise.
@@ -374,9 +383,11 @@ export class DestinationCursor implements VerdictDestination {
     if (row < 0) this.loadCounts();
     if (plain) {
       this.apps = NONE;
+      this.appTraffic = undefined;
     } else {
       this.loadProtocols();
       this.apps = d.apps ? sortStrings(Array.from(d.apps)) : NONE;
+      this.appTraffic = d.appCounts ? appTrafficOf(d.appCounts) : undefined;
     }
     this.disputed = f.disputed;
     this.warning = warningOf(d, status);

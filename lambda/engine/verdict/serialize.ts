@@ -172,6 +172,8 @@ class VerdictBytesWriter {
     const plain = cursor !== null && cursor.plain;
     const times = cursor !== null ? 2 * ISO_BOUND : strBound(d.firstSeen) + strBound(d.lastSeen);
     const countries = this.countries(d.countries);
+    // Only for destinations whose log names apps: a few, and short.
+    const appTraffic = d.appTraffic !== undefined ? `,"appTraffic":${JSON.stringify(d.appTraffic)}` : '';
     const bound =
       DESTINATION_FIXED_BOUND +
       strBound(d.ip) +
@@ -188,6 +190,7 @@ class VerdictBytesWriter {
       strBound(d.asOrganization) +
       strBound(d.operatorCountry) +
       strBound(d.warning) +
+      (appTraffic === '' ? 0 : Buffer.byteLength(appTraffic)) +
       countries.length;
     const out = this.out;
     const buf = out.room(bound);
@@ -259,6 +262,7 @@ class VerdictBytesWriter {
     p = this.operator(buf, view, p, d);
     p = putEncoded(view, p, D_WARNING);
     p = putEncoded(view, p, this.repeated(d.warning));
+    if (appTraffic !== '') p += buf.write(appTraffic, p, 'utf8');
     buf[p++] = RBRACE;
     this.end(p);
   }

@@ -59,6 +59,20 @@ export interface VerdictDestination {
   operatorCountry: string | null;
   /** A concern the policy only warns about (disputed location, operator, unknown location). */
   warning: string | null;
+  /**
+   * Each app's own share of `connections`, `blockedAttempts` and bytes, in the order of `apps`.
+   * Present only when the log names the apps and all of them are listed (more than 32 apps: absent).
+   */
+  appTraffic?: VerdictAppTraffic[];
+}
+
+/** One app's share of a destination's traffic: the records that name it. */
+export interface VerdictAppTraffic {
+  app: string;
+  connections: number;
+  blockedAttempts: number;
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 export interface VerdictViolation {

@@ -83,6 +83,31 @@ describe('checkSplit', () => {
     expect(split.verdict.totals).toEqual(single.totals);
   });
 
+  it('adds up each app\'s share of a shared destination over the ranges, as a single pass does', async () => {
+    // Prepare: two interfaces reach 1.1.1.1 in every range; 33 reach 8.8.8.8 over the log, at most 8 in a range.
+    const lines = ['version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'];
+    for (let i = 0; i < 200; i++) {
+      lines.push(`2 eni-${i % 2 === 0 ? 'a' : 'b'} 10.0.0.5 1.1.1.1 ${40000 + i} 443 6 1 ${i % 2 === 0 ? 1000 : 1} 1700000000 1700000060 ACCEPT OK`);
+      lines.push(`2 eni-${String(Math.floor(i / 6)).padStart(2, '0')} 10.0.0.5 8.8.8.8 ${40000 + i} 443 6 1 10 1700000000 1700000060 ACCEPT OK`);
+    }
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+
+    // Act
+    const single = await checkBytes(log, optionsOf());
+    const split = await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, 8) });
+
+    // Assess
+    const shared = (v: typeof single, ip: string) => v.destinations.find((d) => d.ip === ip)!;
+    expect(shared(single, '1.1.1.1').appTraffic).toEqual([
+      { app: 'eni-a', connections: 100, blockedAttempts: 0, bytesSent: 100_000, bytesReceived: 0 },
+      { app: 'eni-b', connections: 100, blockedAttempts: 0, bytesSent: 100, bytesReceived: 0 },
+    ]);
+    expect(shared(single, '8.8.8.8').apps).toHaveLength(32);
+    expect(shared(single, '8.8.8.8')).not.toHaveProperty('appTraffic');
+    expect(split.mode).toBe('split');
+    expect(verdictJson({ ...split.verdict, checkedAt: '' })).toBe(verdictJson({ ...single, checkedAt: '' }));
+  });
+
   it('declares a log unreadable when its bad records pass the limit and outnumber the good ones', async () => {
     // Prepare: a first range of junk only, as a wrong file looks.
     const junk = Buffer.from(Array.from({ length: 400 }, (_, i) => `junk ${i}`).join('\n') + '\n');
