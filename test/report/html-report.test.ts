@@ -4,7 +4,7 @@ import { countryName } from '../../lambda/engine/report/country-names';
 import { destinationListOf } from '../../lambda/engine/verdict/build-verdict';
 import { buildPolicy, compilePolicy } from '../../lambda/engine/policy/policy';
 import { checkBytes, fixture, policyOf } from '../helpers/engine';
-import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
+import { destinationOf, droneVerdict, HOSTILE, sharedDestinationVerdict, verdictOf } from './report-fixtures';
 
 /** The `data-country` of every arc in a report. */
 function arcCountries(html: string): string[] {
@@ -175,6 +175,26 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('By app or interface');
     expect(html).toMatch(/<td class="name">com\.drone\.app<\/td><td><span class="badge violation">violation<\/span><\/td><td><span class="country violation">China \(CN\)<\/span>, <span class="country allowed">United States \(US\)<\/span>/);
     expect(html).toContain('<td class="name">eni-0abc</td>');
+  });
+
+  it('credits each app at a shared destination with its own bytes, not the destination\'s total', async () => {
+    // Prepare: two apps reach 119.29.29.29, one sending 50 MB, the other 200 bytes.
+    const v = await sharedDestinationVerdict();
+
+    // Act
+    const html = renderHtmlReport(v);
+
+    // Assess: each app's row shows its own connections and bytes; the sent column adds up to the verdict's total.
+    const row = (app: string): string => new RegExp(`<td class="name">${app.replace(/\./g, '\\.')}</td>.*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row('com.big.uploader')).toMatch(/<td class="n">1<\/td><td class="n">1<\/td><td class="n"><span title="50,000,000 bytes">50 MB<\/span><\/td><td class="n"><span title="5,120 bytes">/);
+    expect(row('com.tiny.calc')).toMatch(/<td class="n">1<\/td><td class="n">1<\/td><td class="n"><span title="200 bytes">200 B<\/span><\/td><td class="n"><span title="100 bytes">100 B/);
+    const sent = [...html.matchAll(/<tr class="[a-z-]+"><td class="name">[^<]*<\/td>.*?<td class="n"><span title="([\d,]+) bytes">/g)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(v.totals.bytesSent);
+  });
+
+  it('says when the verdict does not split a shared destination by app, rather than guess', () => {
+    const html = renderHtmlReport(verdictOf([destinationOf({ ip: '8.8.8.8', country: 'US', bytesSent: 5000, apps: ['com.a', 'com.b'] })]));
+    expect(html).toMatch(/<td class="name">com\.a<\/td>.*?<span title="0 bytes">0 B<\/span> <span class="muted">\+ its share of 1 shared destination<\/span>/);
   });
 
   it('renders an error verdict as a "could not check" page', () => {

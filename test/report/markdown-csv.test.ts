@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli';
 import { zeekConnLog } from '../helpers/zeek';
-import { destinationOf, droneVerdict, HOSTILE, verdictOf } from './report-fixtures';
+import { destinationOf, droneVerdict, HOSTILE, sharedDestinationVerdict, verdictOf } from './report-fixtures';
 
 describe('renderMarkdownReport', () => {
   it('summarises the drone example: result, policy in words, violations, evidence', async () => {
@@ -79,6 +79,26 @@ describe('renderDestinationsCsv', () => {
     expect(lines).toHaveLength(v.destinations.length + 2);
     expect(lines.at(-1)).toBe('');
     expect(csv).toContain('"Cloudflare, Inc."');
+  });
+
+  it('gives each app\'s own bytes sent beside the destination\'s total, in the order of apps', async () => {
+    // Prepare: two apps reach 119.29.29.29, one sending 50 MB, the other 200 bytes.
+    const csv = renderDestinationsCsv(await sharedDestinationVerdict());
+
+    // Act
+    const [header, ...rows] = csv.split('\r\n').map((l) => l.split(','));
+    // (Columns before the rule, which may hold commas, and the last one.)
+    const cell = (ip: string, column: string): string | undefined => {
+      const r = rows.find((x) => x[0] === ip);
+      return column === header!.at(-1) ? r?.at(-1) : r?.[header!.indexOf(column)];
+    };
+
+    // Assess
+    expect(header!.at(-1)).toBe('app_bytes_sent');
+    expect(cell('119.29.29.29', 'apps')).toBe('com.big.uploader com.tiny.calc');
+    expect(cell('119.29.29.29', 'bytes_sent')).toBe('50000200');
+    expect(cell('119.29.29.29', 'app_bytes_sent')).toBe('50000000 200');
+    expect(cell('142.250.185.78', 'app_bytes_sent')).toBe('2817');
   });
 
   it('neutralises spreadsheet formulas in names from the log', () => {

@@ -33,6 +33,23 @@ export async function droneVerdict(): Promise<Verdict> {
   });
 }
 
+/**
+ * A PCAPdroid export in which two apps reach one address: one sends 50 MB, the other 200 bytes
+ * (rows written by hand in PCAPdroid's column order); a third app reaches another address.
+ */
+export const SHARED_DESTINATION_PCAPDROID = [
+  'IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,PackageName,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,PktsRcvd,FirstSeen,LastSeen',
+  '6,10.215.173.1,50520,119.29.29.29,443,10187,BigUploader,com.big.uploader,TLS,Closed,dnspod.cn,50000000,5120,14,12,1718000001050,1718000004311',
+  '6,10.215.173.1,50521,119.29.29.29,443,10200,Calculator,com.tiny.calc,TLS,Closed,dnspod.cn,200,100,1,1,1718000001050,1718000004311',
+  '6,10.215.173.1,50412,142.250.185.78,443,10123,Chrome,com.android.chrome,HTTPS,Closed,www.google.com,2817,40112,21,38,1718000000201,1718000012950',
+  '',
+].join('\n');
+
+/** The verdict of {@link SHARED_DESTINATION_PCAPDROID} under `us`. */
+export function sharedDestinationVerdict(): Promise<Verdict> {
+  return checkBytes(SHARED_DESTINATION_PCAPDROID, { name: 'shared-dest.csv', policy: policyOf('us') });
+}
+
 /** A destination with every field set to something plain; override what the test is about. */
 export function destinationOf(fields: Partial<VerdictDestination> & Pick<VerdictDestination, 'ip'>): VerdictDestination {
   return {

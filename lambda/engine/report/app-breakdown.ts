@@ -1,4 +1,4 @@
-/** Per-app breakdown: for each app or interface the log names, the countries it reached. */
+/** Per-app breakdown: for each app or interface the log names, the countries it reached and what it sent. */
 import type { DestinationStatus } from '../types';
 import type { VerdictDestination } from '../verdict/verdict';
 
@@ -10,23 +10,51 @@ export interface AppSummary {
   /** The worst status among its destinations. */
   status: DestinationStatus;
   destinations: number;
+  /** The app's own connections and bytes (its records only, not the other apps' to the same destination). */
+  connections: number;
   bytesSent: number;
+  bytesReceived: number;
+  /**
+   * Destinations whose traffic the verdict does not split by app (more apps than it lists, or a
+   * verdict from before `appTraffic`): the app's share of them is not in the counts above.
+   */
+  unsplitDestinations: number;
   /** Countries contacted, worst status first (null: no known location). */
   countries: { country: string | null; status: DestinationStatus }[];
 }
 
-/** Groups destinations by app (a destination shared by apps counts for each); worst apps first. */
+type Building = AppSummary & { byCountry: Map<string | null, DestinationStatus> };
+
+/**
+ * Groups destinations by app; worst apps first, then by bytes sent. A destination shared by apps
+ * counts for each, with each app's own connections and bytes (`appTraffic`): never the
+ * destination's totals, which would credit every app with the others' bytes.
+ */
 export function appBreakdown(destinations: Iterable<VerdictDestination>): AppSummary[] {
-  const apps = new Map<string, AppSummary & { byCountry: Map<string | null, DestinationStatus> }>();
+  const apps = new Map<string, Building>();
+  const summaryOf = (app: string, status: DestinationStatus): Building => {
+    let a = apps.get(app);
+    if (!a) {
+      a = { app, status, destinations: 0, connections: 0, bytesSent: 0, bytesReceived: 0, unsplitDestinations: 0, countries: [], byCountry: new Map() };
+      apps.set(app, a);
+    }
+    return a;
+  };
   for (const d of destinations) {
-    for (const app of d.apps ?? []) {
-      let a = apps.get(app);
-      if (!a) {
-        a = { app, status: d.status, destinations: 0, bytesSent: 0, countries: [], byCountry: new Map() };
-        apps.set(app, a);
-      }
+    const listed = d.apps ?? [];
+    if (listed.length === 0) continue;
+    const split = d.appTraffic;
+    for (const app of listed) {
+      const a = summaryOf(app, d.status);
       a.destinations++;
-      a.bytesSent += d.bytesSent;
+      const own = split?.find((t) => t.app === app);
+      if (own) {
+        a.connections += own.connections;
+        a.bytesSent += own.bytesSent;
+        a.bytesReceived += own.bytesReceived;
+      } else {
+        a.unsplitDestinations++;
+      }
       if (RANK[d.status] < RANK[a.status]) a.status = d.status;
       if (d.status === 'non-public') continue;
       const seen = a.byCountry.get(d.country);

@@ -26,7 +26,17 @@ const COLUMNS: readonly [string, (d: VerdictDestination) => string | number | nu
   ['rule', (d) => d.rule],
   ['warning', (d) => d.warning],
   ['evidence_lines', (d) => d.evidenceLines.join(' ')],
+  // Last, so the columns before keep their places. bytes_sent is the destination's total over
+  // every app: each app's own share, in the order of `apps`, is here.
+  ['app_bytes_sent', (d) => appBytesSent(d)],
 ];
+
+/** Each app's own bytes sent, in the order of `apps`; empty when the verdict does not split them. */
+function appBytesSent(d: VerdictDestination): string {
+  const split = d.appTraffic;
+  if (split === undefined || d.apps.length === 0) return '';
+  return d.apps.map((app) => split.find((t) => t.app === app)?.bytesSent ?? '').join(' ');
+}
 
 /**
  * Renders one row per destination in the verdict's order (violations first). Cells a spreadsheet

@@ -8,7 +8,7 @@ import type { DestinationStatus } from '../types';
 import { eachDestination, firstDestinationsOfList } from '../verdict/build-verdict';
 import { formatBytes } from '../verdict/render-summary';
 import type { Verdict, VerdictDestination } from '../verdict/verdict';
-import { appBreakdown } from './app-breakdown';
+import { appBreakdown, type AppSummary } from './app-breakdown';
 import { countryLabel, countryName } from './country-names';
 import { escapeHtml } from './escape';
 import { describePolicyWords, monitoredCountry, resultWord } from './report-facts';
@@ -186,18 +186,23 @@ function destinationsSection(v: Verdict, max: number): string {
 function appsSection(v: Verdict, max: number): string {
   const apps = appBreakdown(eachDestination(v));
   if (apps.length === 0) return '';
+  // A share the verdict does not give (more apps at a destination than it lists) is said, not guessed.
+  const unsplit = (a: AppSummary): string =>
+    a.unsplitDestinations > 0 ? ` <span class="muted">+ its share of ${num(a.unsplitDestinations)} shared destination${a.unsplitDestinations === 1 ? '' : 's'}</span>` : '';
   const rows = apps.slice(0, max).map(
     (a) =>
       `<tr class="${e(a.status)}"><td class="name">${e(a.app)}</td><td>${statusBadge(a.status)}</td>` +
       `<td>${a.countries.map((c) => `<span class="country ${e(c.status)}">${e(countryLabel(c.country))}</span>`).join(', ')}</td>` +
-      `<td class="n">${num(a.destinations)}</td><td class="n">${bytes(a.bytesSent)}</td></tr>`,
+      `<td class="n">${num(a.destinations)}</td><td class="n">${num(a.connections)}${unsplit(a)}</td>` +
+      `<td class="n">${bytes(a.bytesSent)}${unsplit(a)}</td><td class="n">${bytes(a.bytesReceived)}${unsplit(a)}</td></tr>`,
   );
   const more = apps.length > max ? `<p class="more">and ${num(apps.length - max)} more apps — see the verdict JSON.</p>` : '';
   return section(
     'apps',
     'By app or interface',
-    `<p class="muted">The app (PCAPdroid) or network interface (VPC) the log names for each destination, and the countries it reached.</p>` +
-      table(['App or interface', 'Worst status', 'Countries contacted', 'Destinations', 'Sent'], rows) +
+    `<p class="muted">The app (PCAPdroid) or network interface (VPC) the log names for each destination, the countries it reached, ` +
+      `and its own connections and bytes (a destination several apps reached counts for each, with each app's own share).</p>` +
+      table(['App or interface', 'Worst status', 'Countries contacted', 'Destinations', 'Connections', 'Sent', 'Received'], rows) +
       more,
   );
 }
