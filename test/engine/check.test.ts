@@ -265,6 +265,27 @@ describe('verdict contract', () => {
     expect(JSON.parse(JSON.stringify(v)).destinations.find((x: { ip: string }) => x.ip === '1.1.1.1').appTraffic).toEqual(d.appTraffic);
   });
 
+  it('counts an app\'s unanswered inbound connection as its refused attempt, as the destination does', async () => {
+    // Prepare: a firewall export naming the app; 1.2.4.8 probes a host that answers nothing, then
+    // the host's other app reaches it.
+    const log = [
+      'src_ip,dst_ip,src_port,dst_port,bytes_sent,bytes_received,app',
+      '1.2.4.8,192.168.1.5,40000,22,60,0,sshd',
+      '192.168.1.5,1.2.4.8,40001,443,500,900,updater',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess
+    const d = destination(v, '1.2.4.8');
+    expect(d).toMatchObject({ connections: 1, blockedAttempts: 1, bytesSent: 500, bytesReceived: 960 });
+    expect(d.appTraffic).toEqual([
+      { app: 'sshd', connections: 0, blockedAttempts: 1, bytesSent: 0, bytesReceived: 60 },
+      { app: 'updater', connections: 1, blockedAttempts: 0, bytesSent: 500, bytesReceived: 900 },
+    ]);
+  });
+
   it('gives no app its share once more apps reached a destination than it lists', async () => {
     // Prepare: 33 interfaces reach 1.1.1.1 (apps lists 32).
     const lines = Array.from({ length: 33 }, (_, i) => `2 eni-${String(i).padStart(2, '0')} 10.0.0.5 1.1.1.1 ${40000 + i} 443 6 1 100 1700000000 1700000060 ACCEPT OK`);

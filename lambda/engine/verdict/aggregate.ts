@@ -531,11 +531,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
     const rows = this.rows;
     const at = d * ROW;
     const seen = rows[at + C_CONNECTIONS]! + rows[at + C_BLOCKED]!;
+    // Opened from outside and answered with nothing (a scanner's probe, refused or ignored):
+    // nothing left the monitored side, so it counts as a refused attempt, with what it sent in.
+    const unanswered = inbound && sent === 0 && !r.oneWay && !r.rejected;
     if (r.rejected) {
       rows[at + C_BLOCKED]!++;
-    } else if (inbound && sent === 0 && !r.oneWay) {
-      // Opened from outside and answered with nothing (a scanner's probe, refused or ignored):
-      // nothing left the monitored side, so it counts as a refused attempt, with what it sent in.
+    } else if (unanswered) {
       rows[at + C_BLOCKED]!++;
       if (received > 0) rows[at + C_RECEIVED] += received;
     } else {
@@ -582,6 +583,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
       if (counts !== undefined) {
         if (r.rejected) {
           counts.blockedAttempts++;
+        } else if (unanswered) {
+          counts.blockedAttempts++;
+          if (received > 0) counts.bytesReceived += received;
         } else {
           counts.connections++;
           if (sent > 0) counts.bytesSent += sent;
