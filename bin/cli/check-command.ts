@@ -182,13 +182,23 @@ export async function checkCommand(argv: string[]): Promise<number> {
       exit = EXIT_ERROR;
       continue;
     }
-    const path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdictBytes(verdict));
-    const reportPaths = reports.map((kind) => {
-      const report = REPORT_KINDS[kind].render(verdict, path);
-      return typeof report === 'string'
-        ? writeOutput(outDir, name, REPORT_KINDS[kind].suffix, report)
-        : writeOutputPieces(outDir, name, REPORT_KINDS[kind].suffix, report);
-    });
+    let path: string;
+    let reportPaths: string[];
+    try {
+      path = writeOutputPieces(outDir, name, '.verdict.json', serializeVerdictBytes(verdict));
+      const verdictPath = path;
+      reportPaths = reports.map((kind) => {
+        const report = REPORT_KINDS[kind].render(verdict, verdictPath);
+        return typeof report === 'string'
+          ? writeOutput(outDir, name, REPORT_KINDS[kind].suffix, report)
+          : writeOutputPieces(outDir, name, REPORT_KINDS[kind].suffix, report);
+      });
+    } catch (err) {
+      // Named with the file, and the other files still checked.
+      printError(`${file}: could not write its verdict or report: ${err instanceof Error ? err.message : String(err)}`);
+      exit = EXIT_ERROR;
+      continue;
+    }
     if (values.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
     if (verdict.error) {
       printError(`${file}: ${verdict.error}`);

@@ -129,10 +129,12 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
    */
   const readable = (margin: number): void => {
     const good = unitsInConnections !== null ? unitsInConnections() : agg.connections;
-    if (agg.skipped >= maxSkipped && agg.skipped > good * margin) {
-      const of = unitsInConnections !== null ? agg.skipped + good : agg.records;
+    // Records of other logs mixed in (a Zeek stream of every log) are not unreadable ones.
+    const bad = agg.skipped - agg.notConnectionRecords;
+    if (bad >= maxSkipped && bad > good * margin) {
+      const of = unitsInConnections !== null ? bad + good : agg.records;
       throw new InputError(
-        `unreadable as ${format?.name ?? 'this format'}: ${agg.skipped} of ${of} records could not be read (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
+        `unreadable as ${format?.name ?? 'this format'}: ${bad} of ${of} records could not be read (first problem: line ${agg.errors[0]?.line}: ${agg.errors[0]?.reason})`,
       );
     }
   };

@@ -90,6 +90,12 @@ export interface RecordSink {
    * entry without `serverIPAddress`). Sinks without this method get a {@link skip} instead.
    */
   unattributed?(line: number, reason: string, detail?: string): void;
+  /**
+   * A record of another kind that the format mixes in with connections (a dns.log record in a
+   * stream of every Zeek log): skipped and counted as such, but not weighed as unreadable.
+   * Sinks without this method get a {@link skip} instead.
+   */
+  notConnection?(line: number, reason: string): void;
 }
 
 /** A parser for a line-oriented format. Header and comment lines produce no sink call. */

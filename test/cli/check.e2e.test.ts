@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DESTINATION_COLUMNS } from '../../lambda/engine/verdict/destination-columns';
@@ -205,6 +205,17 @@ describe('residency check (end to end)', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr.trim()).toMatch(/^residency: .*out\/conn-pop3\.tsv\.log\.verdict\.json: cannot write \(a file is in the way of its folder\)$/);
+    });
+
+    it('a verdict that cannot be written names its input, and the other inputs are still checked', () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, 'conn-pop3.tsv.log.verdict.json'));
+      const r = runCli(['check', POP3, EXAMPLE, '-j', 'us', '-o', dir, '-q']);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^residency: .*conn-pop3\.tsv\.log: could not write its verdict or report: .*conn-pop3\.tsv\.log\.verdict\.json: cannot write \(a directory has that name\)$/),
+      ]);
+      expect(JSON.parse(readFileSync(join(dir, 'drone-app.conn.log.verdict.json'), 'utf8'))).toMatchObject({ compliant: false });
     });
 
     it('a bad policy file names the field', () => {

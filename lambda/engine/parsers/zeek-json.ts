@@ -94,7 +94,10 @@ const OTHER_LOG_FIELDS: readonly (readonly [string, string])[] = [
 export function otherZeekLog(o: Record<string, unknown>): string | null {
   const path = o._path;
   if (typeof path === 'string') {
-    return path === '' || path.startsWith('conn') ? null : `a Zeek ${path}.log record (_path "${path}"), not a connection`;
+    if (path === '' || path.startsWith('conn')) return null;
+    // A reason is a short stable phrase: a path is cut (a value can be anything).
+    const name = path.length > 40 ? `${path.slice(0, 40)}…` : path;
+    return `a Zeek ${name}.log record (_path ${JSON.stringify(name)}), not a connection`;
   }
   for (const f of CONN_FIELDS) if (f in o) return null;
   for (const [f, log] of OTHER_LOG_FIELDS) {
@@ -116,7 +119,8 @@ export class ZeekJsonParser implements LineParser {
     if (o === null) return;
     const other = otherZeekLog(o);
     if (other !== null) {
-      sink.skip(lineNo, other);
+      if (sink.notConnection) sink.notConnection(lineNo, other);
+      else sink.skip(lineNo, other);
       return;
     }
     const id = (o.id && typeof o.id === 'object' ? o.id : {}) as Record<string, unknown>;

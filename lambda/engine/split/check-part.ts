@@ -46,6 +46,8 @@ export interface PartAggregate {
   skipped: number;
   noData: number;
   unattributed: number;
+  /** Skipped records of another kind mixed in (RecordSink.notConnection); absent in older parts. */
+  notConnections?: number;
   skippedByReason: [string, number][];
   errors: { line: number; reason: string }[];
   unattributedKept: { line: number; reason: string }[];
@@ -98,6 +100,7 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
     skipped: agg.skipped,
     noData: agg.noDataRecords,
     unattributed: agg.unattributedRecords,
+    notConnections: agg.notConnectionRecords,
     skippedByReason: [...agg.skippedByReason.entries()],
     errors: lines(agg.errors),
     unattributedKept: lines(agg.unattributedKept),

@@ -5,13 +5,13 @@
  * checked against the one really in force at its first line; ranges read under a stale one are
  * returned to be checked again.
  */
-import { DEFAULT_MAX_SKIPPED_RECORDS, type CheckOptions } from '../check';
+import { DEFAULT_MAX_SKIPPED_RECORDS, EARLY_STOP_MARGIN, type CheckOptions } from '../check';
 import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import { tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
-import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED } from '../verdict/aggregate';
+import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED, MAX_SKIP_REASONS, OTHER_SKIP_REASONS } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
 import { checkFingerprint, type PartResult, type PartSpec } from './check-part';
@@ -77,6 +77,7 @@ class MergedAggregate implements AggregateTotals {
   skipped = 0;
   noDataRecords = 0;
   unattributedRecords = 0;
+  notConnectionRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
   readonly unattributedKept: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
@@ -92,7 +93,11 @@ class MergedAggregate implements AggregateTotals {
     this.skipped += a.skipped;
     this.noDataRecords += a.noData;
     this.unattributedRecords += a.unattributed;
-    for (const [reason, n] of a.skippedByReason) this.skippedByReason.set(reason, (this.skippedByReason.get(reason) ?? 0) + n);
+    this.notConnectionRecords += a.notConnections ?? 0;
+    for (const [reason, n] of a.skippedByReason) {
+      const key = this.skippedByReason.size < MAX_SKIP_REASONS || this.skippedByReason.has(reason) ? reason : OTHER_SKIP_REASONS;
+      this.skippedByReason.set(key, (this.skippedByReason.get(key) ?? 0) + n);
+    }
     // Ranges come in log order, and each keeps its first entries: the first of the union are among them.
     for (const e of a.errors) if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line: e.line + offset, reason: e.reason });
     for (const e of a.unattributedKept) {
@@ -243,11 +248,14 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
       return verdictOf(agg, plan, { sha256: '', bytes: bytesRead }, options, message, p.outcome === 'stopped');
     }
     offset += p.lines;
-    // The single pass asks between chunks whether the log is unreadable; the ranges after the
-    // first can only be asked at their ends.
-    if (k > 0 && agg.skipped >= maxSkipped && agg.skipped > agg.connections) {
+    // The single pass asks between chunks whether the log is unreadable (bad records ten times
+    // the good ones), and at the end (more than the good ones); the ranges after the first can
+    // only be asked at their ends.
+    const margin = k === last ? 1 : k > 0 ? EARLY_STOP_MARGIN : Number.POSITIVE_INFINITY;
+    const bad = agg.skipped - agg.notConnectionRecords;
+    if (bad >= maxSkipped && bad > agg.connections * margin) {
       const first = agg.errors[0];
-      const message = `unreadable as ${plan.format}: ${agg.skipped} of ${agg.records} records could not be read (first problem: line ${first?.line}: ${first?.reason})`;
+      const message = `unreadable as ${plan.format}: ${bad} of ${agg.records} records could not be read (first problem: line ${first?.line}: ${first?.reason})`;
       return verdictOf(agg, plan, { sha256: '', bytes: bytesRead }, options, message, false);
     }
   }

@@ -100,6 +100,10 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
   return s;
 }
 
+/** Distinct skip reasons counted apart in `skippedByReason`; the rest as {@link OTHER_SKIP_REASONS}. */
+export const MAX_SKIP_REASONS = 256;
+export const OTHER_SKIP_REASONS = 'other reasons';
+
 /** A reason with the value seen, quoted and cut to 80 characters. */
 function withDetail(reason: string, detail: string | undefined): string {
   return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
@@ -329,6 +333,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
   skipped = 0;
   noDataRecords = 0;
   unattributedRecords = 0;
+  /** Skipped records of another kind mixed in with connections (see RecordSink.notConnection). */
+  notConnectionRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
   /** The first {@link MAX_ERRORS_KEPT} unattributed records, with line and reason. */
   readonly unattributedKept: { line: number; reason: string }[] = [];
@@ -655,8 +661,16 @@ export class Aggregator implements RecordSink, AggregateTotals {
   skip(line: number, reason: string, detail?: string): void {
     this.records++;
     this.skipped++;
-    this.skippedByReason.set(reason, (this.skippedByReason.get(reason) ?? 0) + 1);
+    // Reasons are short stable phrases; past MAX_SKIP_REASONS distinct ones (a value a parser put
+    // in its reason), the rest are counted together.
+    const key = this.skippedByReason.size < MAX_SKIP_REASONS || this.skippedByReason.has(reason) ? reason : OTHER_SKIP_REASONS;
+    this.skippedByReason.set(key, (this.skippedByReason.get(key) ?? 0) + 1);
     if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line, reason: withDetail(reason, detail) });
+  }
+
+  notConnection(line: number, reason: string): void {
+    this.skip(line, reason);
+    this.notConnectionRecords++;
   }
 
   unattributed(line: number, reason: string, detail?: string): void {

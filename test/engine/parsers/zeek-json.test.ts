@@ -120,6 +120,31 @@ describe('which Zeek JSON records are connections', () => {
     expect(v.errors.map((e) => e.line)).toEqual([1, 3]);
   });
 
+  it('reads a stream of every log whose other records outnumber its connections past the limit (not unreadable)', async () => {
+    // One dns, one ssl-like (http) and one conn record per connection, as json-streaming-logs writes.
+    const records: object[] = [];
+    for (let i = 0; i < 300; i++) records.push({ _path: 'dns', ...DNS }, { _path: 'http', ...HTTP }, { _path: 'conn', ...CONN });
+    const v = await checkBytes(jsonLines(...records), { maxSkippedRecords: 100 }, 4096);
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toMatchObject({ records: 900, connections: 300, skipped: 600 });
+    // Records that are not connections and not other logs' still count as unreadable.
+    const bad = Array.from({ length: 300 }, () => ({ _path: 'conn', ts: 1 }));
+    const w = await checkBytes(jsonLines({ _path: 'conn', ...CONN }, ...bad), { maxSkippedRecords: 100 }, 4096);
+    expect(w.error).toMatch(/^unreadable as zeek-json: 300 of 301 records could not be read/);
+  });
+
+  it('keeps a reason short whatever _path says, and counts past 256 distinct reasons together', async () => {
+    const records = Array.from({ length: 400 }, (_, i) => ({ _path: i === 0 ? 'p'.repeat(100_000) : `log${i}`, ...DNS }));
+    const v = await checkBytes(jsonLines({ _path: 'conn', ...CONN }, ...records), {}, 65536);
+    expect(v.error).toBeUndefined();
+    const reasons = Object.keys(v.totals.skippedByReason);
+    expect(reasons).toHaveLength(257);
+    expect(Math.max(...reasons.map((r) => r.length))).toBeLessThan(140);
+    expect(reasons).toContain(`a Zeek ${'p'.repeat(40)}….log record (_path "${'p'.repeat(40)}…"), not a connection`);
+    expect(v.totals.skippedByReason['other reasons']).toBe(400 - 256);
+    expect(Object.values(v.totals.skippedByReason).reduce((a, b) => a + b, 0)).toBe(400);
+  });
+
   it('gives an error verdict for a dns.log written as JSON, naming the log, as for one written as TSV', async () => {
     // Act
     const v = await checkBytes(jsonLines(DNS, DNS));
