@@ -44,7 +44,7 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
     const st = await fsp.stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const handle = await fsp.open(path, 'r');
-    return closedIfUnread(handle, readReusing(handle));
+    return closedIfUnread(handle, readReusing(handle, path));
   } catch (err) {
     throw new InputError(describeFsError(path, err), { cause: err });
   }
@@ -88,23 +88,35 @@ function closedIfUnread(handle: FileHandle, chunks: AsyncGenerator<Uint8Array>):
  * Anything else (a pipe, a device) is read at its position, a chunk ahead of the engine (two
  * buffers in turn), which keeps the order.
  */
-async function* readReusing(handle: FileHandle): AsyncGenerator<Uint8Array> {
+async function* readReusing(handle: FileHandle, path: string): AsyncGenerator<Uint8Array> {
   try {
-    if ((await handle.stat()).isFile()) yield* readRegular(handle.fd);
+    const st = await handle.stat();
+    if (st.isFile()) yield* readRegular(handle.fd, st.size, path);
     else yield* readStream(handle);
   } finally {
     await handle.close();
   }
 }
 
-async function* readRegular(fd: number): AsyncGenerator<Uint8Array> {
+/**
+ * @param size the file's size when it was opened: a file that ends before it was cut while it was
+ *   read (logrotate's `copytruncate`), and its verdict would judge only a part of it
+ */
+async function* readRegular(fd: number, size: number, path: string): AsyncGenerator<Uint8Array> {
   const buf = Buffer.allocUnsafe(REGULAR_CHUNK_BYTES);
   let offset = 0;
   let sinceTurn = 0;
   for (;;) {
     // Only a read of nothing is the end: some file systems (network, FUSE) may read short.
     const bytesRead = readSync(fd, buf, 0, buf.length, offset);
-    if (bytesRead === 0) return;
+    if (bytesRead === 0) {
+      if (offset < size) {
+        throw new InputError(
+          `${path}: the file shrank while it was read (${offset} of its ${size} bytes; rotated with copytruncate?): check a copy that is not being written to`,
+        );
+      }
+      return;
+    }
     offset += bytesRead;
     sinceTurn += bytesRead;
     yield buf.subarray(0, bytesRead);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE_CHUNK_BYTES, openLogFile, REGULAR_CHUNK_BYTES } from '../../lambda/adapters/fs-log-source';
@@ -51,6 +51,32 @@ describe('openLogFile', () => {
       expect(openFds()).toBe(fdsBefore);
     },
   );
+
+  it('fails, naming the file, when the file shrinks while it is read (copytruncate), and reads one that grows', async () => {
+    // Prepare: a log cut to nothing after its first chunk, as logrotate's copytruncate does.
+    const { path } = patterned('rotated', 4 * REGULAR_CHUNK_BYTES);
+    const it = (await openLogFile(path))[Symbol.asyncIterator]();
+    expect((await it.next()).value).toHaveLength(REGULAR_CHUNK_BYTES);
+    truncateSync(path, 0);
+
+    // Act + Assess
+    await expect(it.next()).rejects.toThrow(
+      `${path}: the file shrank while it was read (${REGULAR_CHUNK_BYTES} of its ${4 * REGULAR_CHUNK_BYTES} bytes; rotated with copytruncate?)`,
+    );
+
+    // A log still being written to is read to its end, appended bytes included.
+    const growing = patterned('growing', REGULAR_CHUNK_BYTES + 10);
+    let total = 0;
+    let appended = false;
+    for await (const chunk of await openLogFile(growing.path)) {
+      total += chunk.length;
+      if (!appended) {
+        appendFileSync(growing.path, Buffer.alloc(100));
+        appended = true;
+      }
+    }
+    expect(total).toBe(REGULAR_CHUNK_BYTES + 110);
+  });
 
   it('lets the event loop turn while it reads a large file', async () => {
     const { path } = patterned('large', 40 * 1024 * 1024);
