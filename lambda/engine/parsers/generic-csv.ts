@@ -247,6 +247,13 @@ function parseCount(buf: Buffer, s: number, e: number): number {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : -1;
 }
 
+/** Longest host name kept (a DNS name's limit); a longer value names no host. */
+const MAX_HOSTNAME_CHARS = 253;
+/** Longest app name kept; a longer one is cut, with `…`. */
+const MAX_APP_CHARS = 255;
+/** Longest value the name caches keep (1,024 of them at most). */
+const MAX_CACHED_TEXT_BYTES = 1024;
+
 /** Parser for generic CSV/TSV connection lists. */
 export class GenericCsvParser implements LineParser {
   readonly format = 'generic-csv' as const;
@@ -356,8 +363,15 @@ export class GenericCsvParser implements LineParser {
     if (cols.bytes_in >= 0) r.respBytes = this.count(buf, cols.bytes_in, -1);
     if (cols.start >= 0) r.firstSeenMs = parseTimestampText(csvText(buf, f, cols.start, 'latin1'));
     if (cols.end >= 0) r.lastSeenMs = parseTimestampText(csvText(buf, f, cols.end, 'latin1'));
-    if (cols.host >= 0) r.hostname = this.optionalText(buf, cols.host, this.hosts);
-    if (cols.app >= 0) r.app = this.optionalText(buf, cols.app, this.apps);
+    if (cols.host >= 0) {
+      const host = this.optionalText(buf, cols.host, this.hosts);
+      // A DNS name is at most 253 characters: a longer value names no host.
+      r.hostname = host !== null && host.length <= MAX_HOSTNAME_CHARS ? host : null;
+    }
+    if (cols.app >= 0) {
+      const app = this.optionalText(buf, cols.app, this.apps);
+      r.app = app !== null && app.length > MAX_APP_CHARS ? `${app.slice(0, MAX_APP_CHARS)}…` : app;
+    }
     if (cols.action >= 0) r.rejected = this.refused(buf, cols.action);
     sink.flow(r);
   }
@@ -434,7 +448,10 @@ export class GenericCsvParser implements LineParser {
     return REFUSED_ACTIONS.has(normalizeColumnName(text));
   }
 
-  /** Text of field `col`, null when empty or `-`; repeated values share one string via `cache`. */
+  /**
+   * Text of field `col`, null when empty or `-`; repeated values share one string via `cache`
+   * (values longer than {@link MAX_CACHED_TEXT_BYTES} are not kept there).
+   */
   private optionalText(buf: Buffer, col: number, cache: TextCache): string | null {
     const f = this.fields;
     if (f.escaped[col] === 1) {
@@ -444,7 +461,7 @@ export class GenericCsvParser implements LineParser {
     const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
     const e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
     if (e === s || bytesEqual(buf, s, e, '-')) return null;
-    return cache.get(buf, s, e, utf8);
+    return e - s > MAX_CACHED_TEXT_BYTES ? utf8(buf, s, e) : cache.get(buf, s, e, utf8);
   }
 
   private header(line: string, lineNo: number): void {

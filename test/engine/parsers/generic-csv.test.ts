@@ -56,6 +56,16 @@ describe('generic CSV: nfdump -o csv (real tool output)', () => {
   });
 });
 
+describe('generic CSV: names of hosts and apps', () => {
+  it('keeps a host name of up to 253 characters, none longer; cuts an app name past 255', () => {
+    const host253 = `${'a'.repeat(249)}.com`;
+    const csv = ['dst_ip,hostname,app', `8.8.8.8,${host253},${'p'.repeat(400)}`, `8.8.4.4,${'b'.repeat(300)}.com,short`].join('\n');
+    const flows = parse(csv).flows;
+    expect(flows.map((r) => r.hostname)).toEqual([host253, null]);
+    expect(flows.map((r) => r.app)).toEqual([`${'p'.repeat(255)}…`, 'short']);
+  });
+});
+
 describe('generic CSV: recognised columns', () => {
   it('reads a ;-delimited export with quoted header names and ISO 8601 times', () => {
     // Act
