@@ -162,7 +162,13 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     const head: Buffer[] = [];
     let headBytes = 0;
     let done = false;
-    while (headBytes < DETECT_BYTES) {
+    // Detection reads the first DETECT_BYTES; when the first line is longer (a Suricata stats
+    // event can be 100 kB), it reads from there as far again past the first line's end, up to the
+    // longest line accepted.
+    let detectBytes = DETECT_BYTES;
+    let firstLineEnd = -1;
+    const longest = (options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) + DETECT_BYTES;
+    while (headBytes < detectBytes) {
       const next = await it.next();
       if (next.done) {
         done = true;
@@ -170,6 +176,11 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       }
       // Kept while more is read: a copy, since the source may reuse the chunk's memory.
       head.push(Buffer.from(next.value));
+      if (firstLineEnd < 0) {
+        const nl = next.value.indexOf(10);
+        if (nl >= 0) firstLineEnd = headBytes + nl;
+        detectBytes = Math.min(longest, Math.max(DETECT_BYTES, firstLineEnd >= 0 ? firstLineEnd + 1 + DETECT_BYTES : headBytes + next.value.length + 1));
+      }
       headBytes += next.value.length;
     }
     if (headBytes === 0) throw new InputError('input is empty');
@@ -181,8 +192,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     const crAlone = endsLinesWithCrAlone(all);
     if (crAlone) all = crToLf(all);
     if (!format) {
-      const start = all.subarray(0, DETECT_BYTES);
-      format = detectFormat(headLines(start, all.length > DETECT_BYTES), start);
+      const start = all.subarray(0, detectBytes);
+      format = detectFormat(headLines(start, all.length > detectBytes), start);
       formatSource = 'detected';
       if (!format) {
         const form = unreadableForm(all);

@@ -316,6 +316,15 @@ describe('Suricata EVE and Network Firewall detection', () => {
     expect(findFormat('aws-network-firewall')?.create({}).format).toBe('aws-network-firewall');
   });
 
+  it('detects a log whose first event is longer than what detection reads by default (a 130 kB stats event)', async () => {
+    const stats = JSON.stringify({ timestamp: '2024-01-01T00:00:00.000000+0000', event_type: 'stats', stats: { padding: 'x'.repeat(130_000) } });
+    const text = `${stats}\n${fixture('eve-synthetic.json')}`;
+    const v = await checkBytes(text, {}, 4096);
+    expect(v.input.format).toBe('suricata-eve');
+    expect(v.error).toBeUndefined();
+    expect(v.totals.connections).toBeGreaterThan(0);
+  });
+
   it('detects a log whose first line was cut off (split -b, tail -c), and counts that line as skipped', async () => {
     // Prepare: the fixtures with their first line cut in the middle.
     const cut = (text: string): string => text.slice(text.indexOf('\n') >> 1);
