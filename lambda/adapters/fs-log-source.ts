@@ -161,7 +161,14 @@ export async function readDnsLogFiles(files: readonly string[], why: string): Pr
   if (files.length === 0) return undefined;
   const index: NameIndex = new Map();
   for (const file of files) {
-    const { stats } = await readZeekDnsNames(await openLogFile(file), index);
+    let stats: Awaited<ReturnType<typeof readZeekDnsNames>>['stats'];
+    try {
+      ({ stats } = await readZeekDnsNames(await openLogFile(file), index));
+    } catch (err) {
+      // A damaged file (a gzip that ends early) is named like the log files are.
+      if (err instanceof InputError && !err.message.startsWith(`${file}: `)) throw new InputError(`${file}: ${err.message}`, { cause: err });
+      throw err;
+    }
     // Lines it could not use do not count: a file of junk is not a dns.log.
     if (stats.records === stats.skipped) throw new InputError(`${file}: no DNS records found (${why})`);
   }

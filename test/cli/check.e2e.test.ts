@@ -370,4 +370,14 @@ describe('residency check --dns', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`residency: ${junk}: no DNS records found (--dns expects a Zeek dns.log)`);
   });
+
+  it('exits 2 naming a dns.log whose gzip ends early', () => {
+    const dir = tempDir();
+    const cut = join(dir, 'dns.log.gz');
+    const whole = gzipSync(Buffer.from('#separator \\x09\n#fields\tts\tquery\tanswers\n1\texample.com\t93.184.216.34\n'.repeat(50)));
+    writeFileSync(cut, whole.subarray(0, whole.length - 12));
+    const r = runCli(['check', EXAMPLE, '--dns', cut, '-j', 'us', '-o', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^residency: ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gzip data ends early`));
+  });
 });
