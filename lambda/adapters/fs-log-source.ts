@@ -1,5 +1,5 @@
 /** Local files (and standard input) as byte streams for the engine. */
-import { promises as fsp, readSync } from 'node:fs';
+import { fstatSync, promises as fsp, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../engine/errors';
@@ -39,7 +39,17 @@ export function describeFsError(path: string, err: unknown): string {
  * {@link InputError}, when the file cannot be opened.
  */
 export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Array>> {
-  if (path === '-') return process.stdin;
+  if (path === '-') {
+    // Node's stream ends quietly on a directory (`check - < /tmp`), which would read as empty.
+    let isDirectory = false;
+    try {
+      isDirectory = fstatSync(0).isDirectory();
+    } catch {
+      // No standard input to look at: the stream says what there is.
+    }
+    if (isDirectory) throw new InputError('-: standard input is a directory, not a log file');
+    return process.stdin;
+  }
   try {
     const st = await fsp.stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DESTINATION_COLUMNS } from '../../lambda/engine/verdict/destination-columns';
@@ -119,6 +119,13 @@ describe('residency check (end to end)', () => {
     expect(r.status).toBe(1);
     const v = JSON.parse(r.stdout.trim());
     expect(v.input).toMatchObject({ name: 'stdin', compression: 'gzip' });
+  });
+
+  it('names standard input that is a directory (check - < /tmp), instead of calling it empty', () => {
+    const out = tempDir();
+    const r = spawnSync(process.execPath, [CLI, 'check', '-', '-j', 'us', '-o', out], { stdio: [openSync(out, 'r'), 'pipe', 'pipe'], encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('residency: -: standard input is a directory, not a log file\n');
   });
 
   it('prints one JSON verdict per line with --json', () => {
