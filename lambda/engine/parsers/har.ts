@@ -49,7 +49,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** A HAR size field: a non-negative integer, or -1 for "not available" and anything else. */
 function size(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : -1;
+  // Past 2^53 a number is no size of anything (1e308 bytes would make the totals Infinity).
+  return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? Math.round(v) : -1;
 }
 
 /**

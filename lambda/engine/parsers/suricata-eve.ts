@@ -38,7 +38,8 @@ function isObject(v: unknown): v is Json {
 }
 
 function count(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1;
+  // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
+  return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
 function port(v: unknown): number {

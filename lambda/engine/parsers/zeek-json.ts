@@ -14,7 +14,8 @@ import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText } from '
 import { newRecord, resetRecord } from './record';
 
 function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1;
+  // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
+  return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
 /**

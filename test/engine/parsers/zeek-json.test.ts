@@ -218,3 +218,12 @@ describe('Zeek JSON whose first line was cut off', () => {
     expect(detectFormat(['not json', JSON.stringify(CONN)])?.name).not.toBe('zeek-json');
   });
 });
+
+describe('Zeek JSON numbers past what counts can be', () => {
+  it('reads a byte count past 2^53 (1e308) as unknown, so totals stay numbers', async () => {
+    const v = await checkBytes(jsonLines({ ...CONN, orig_bytes: 1e308, resp_bytes: 2 ** 53 + 2 }, { ...CONN, orig_bytes: 5, resp_bytes: 7 }));
+    expect(v.totals).toMatchObject({ bytesSent: 5, bytesReceived: 7 });
+    expect(destination(v, '31.3.245.133').connectionsWithUnknownBytes).toBe(1);
+  });
+});
+
