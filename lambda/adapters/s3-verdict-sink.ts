@@ -102,21 +102,7 @@ export async function putIfAbsent(
   body: string | Uint8Array,
   contentType: string = JSON_CONTENT_TYPE,
 ): Promise<boolean> {
-  try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        IfNoneMatch: '*',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (httpStatusOf(error) === 412 || errorCodeOf(error) === 'PreconditionFailed') return false;
-    throw error;
-  }
+  return putWhen(client, bucket, key, body, contentType, { IfNoneMatch: '*' });
 }
 
 /**
@@ -136,20 +122,26 @@ export async function putIfUnchanged(
   etag: string,
   contentType: string = JSON_CONTENT_TYPE,
 ): Promise<boolean> {
+  return putWhen(client, bucket, key, body, contentType, { IfMatch: quoteEtag(etag) });
+}
+
+/** A conditional PutObject: true when written, false when S3 refused it for its condition. */
+async function putWhen(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: string | Uint8Array,
+  contentType: string,
+  condition: { IfNoneMatch: string } | { IfMatch: string },
+): Promise<boolean> {
   try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        IfMatch: quoteEtag(etag),
-      }),
-    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...condition }));
     return true;
   } catch (error) {
-    // A missing bucket is a 404 too (NoSuchBucket): only NoSuchKey means the object is gone.
-    if (httpStatusOf(error) === 412 || errorCodeOf(error) === 'PreconditionFailed' || errorCodeOf(error) === 'NoSuchKey') return false;
+    if (httpStatusOf(error) === 412 || errorCodeOf(error) === 'PreconditionFailed') return false;
+    // If-Match on a key with no object: 404 NoSuchKey. A missing bucket is a 404 too
+    // (NoSuchBucket): only NoSuchKey means the object is gone.
+    if ('IfMatch' in condition && errorCodeOf(error) === 'NoSuchKey') return false;
     throw error;
   }
 }
