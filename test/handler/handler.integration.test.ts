@@ -214,17 +214,7 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     // as S3 does them); both invocations must have found no verdict before either writes one.
     const facts = await upload('incoming/concurrent.conn.log', EXAMPLE);
     const verdictKey = verdictKeyOf('verdicts/', facts.key);
-    let requests: RecordedS3Request[] = [];
-    resetRuntime({
-      createClient: (env) => {
-        const client = createS3Client(env);
-        emulateConditionalWrites(client);
-        serializeConditionalPuts(client);
-        holdGetsUntil(client, verdictKey, 2);
-        requests = recordS3Requests(client);
-        return client;
-      },
-    });
+    const requests = raceOn(verdictKey);
     const message = sqsRecord(s3EventBody(facts));
 
     // Act
@@ -235,7 +225,7 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(logsMatching('verdict written')).toHaveLength(1);
     expect(logsMatching('verdict already written')).toHaveLength(1);
     expect(await verdictKeys()).toContain(verdictKey);
-    const conditionalPuts = requests.filter((r) => r.commandName === 'PutObjectCommand' && r.headers['if-none-match'] === '*');
+    const conditionalPuts = requests().filter((r) => r.commandName === 'PutObjectCommand' && r.headers['if-none-match'] === '*');
     expect(conditionalPuts.filter((r) => r.path.endsWith('.verdict.json'))).toHaveLength(2);
     // The winner then wrote the verdict's destinations, once.
     const destinationsKey = logsMatching('verdict written')[0]?.destinationsKey as string;
@@ -312,17 +302,7 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     const newer = await upload(key, EXAMPLE);
     const verdictKey = verdictKeyOf('verdicts/', key);
     const earlier = await s3.client.send(new GetObjectCommand({ Bucket: verdicts, Key: verdictKey }));
-    let requests: RecordedS3Request[] = [];
-    resetRuntime({
-      createClient: (env) => {
-        const client = createS3Client(env);
-        emulateConditionalWrites(client);
-        serializeConditionalPuts(client);
-        holdGetsUntil(client, verdictKey, 2);
-        requests = recordS3Requests(client);
-        return client;
-      },
-    });
+    const requests = raceOn(verdictKey);
     const message = sqsRecord(s3EventBody(newer));
 
     // Act
@@ -332,7 +312,7 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
     expect(logsMatching('verdict written')).toHaveLength(2); // the earlier upload's, and one of these
     expect(logsMatching('verdict already written')).toHaveLength(1);
-    const verdictPuts = requests.filter((r) => r.commandName === 'PutObjectCommand' && r.path.endsWith('.verdict.json'));
+    const verdictPuts = requests().filter((r) => r.commandName === 'PutObjectCommand' && r.path.endsWith('.verdict.json'));
     expect(verdictPuts.map((r) => r.headers['if-match'])).toEqual([earlier.ETag, earlier.ETag]);
     expect((await readVerdict(key)).input.source.etag).toBe(newer.eTag);
     // One destinations object for the new upload, as for any verdict.
@@ -885,6 +865,26 @@ function serializeConditionalPuts(client: S3Client): void {
     },
     { step: 'initialize', name: 'serializeConditionalPuts' },
   );
+}
+
+/**
+ * Makes the function's next S3 client race two deliveries on `verdictKey`: conditional writes
+ * emulated atomically (fauxqs ignores them), both deliveries' reads of the verdict held until both
+ * are waiting. Returns the requests that client sends, as recorded so far.
+ */
+function raceOn(verdictKey: string): () => RecordedS3Request[] {
+  let requests: RecordedS3Request[] = [];
+  resetRuntime({
+    createClient: (env) => {
+      const client = createS3Client(env);
+      emulateConditionalWrites(client);
+      serializeConditionalPuts(client);
+      holdGetsUntil(client, verdictKey, 2);
+      requests = recordS3Requests(client);
+      return client;
+    },
+  });
+  return () => requests;
 }
 
 /** Holds GetObject requests for `key` until `count` of them are waiting, then lets all through. */
