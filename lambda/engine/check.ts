@@ -179,7 +179,8 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       if (firstLineEnd < 0) {
         const nl = next.value.indexOf(10);
         if (nl >= 0) firstLineEnd = headBytes + nl;
-        detectBytes = Math.min(longest, Math.max(DETECT_BYTES, firstLineEnd >= 0 ? firstLineEnd + 1 + DETECT_BYTES : headBytes + next.value.length + 1));
+        const past = firstLineEnd < 0 ? headBytes + next.value.length + 1 : firstLineEnd >= DETECT_BYTES - 1 ? firstLineEnd + 1 + DETECT_BYTES : DETECT_BYTES;
+        detectBytes = Math.min(longest, Math.max(DETECT_BYTES, past));
       }
       headBytes += next.value.length;
     }
