@@ -30,7 +30,9 @@ Commands:
   explain <ip>...        what is known about addresses: class, location per database, operator, status
   policy validate|show|list
                          check a policy file, print a preset
-  procurement <dir>      one procurement statement per product folder: PASS/FAIL, per data category
+  procurement <dir|s3://...>
+                         one procurement statement per product (first-level folder): PASS/FAIL,
+                         per data category
   submit <file>...       upload logs to the serverless pipeline, wait for and print its verdicts
   serve                  run the pipeline locally (S3 emulator + checker) to try submit
 

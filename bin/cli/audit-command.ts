@@ -19,14 +19,14 @@ import {
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { listAuditObjects, parseS3Folder, S3VerdictFolder, skippedCount } from '../../lambda/adapters/s3-audit';
-import { S3AdapterError } from '../../lambda/adapters/s3-errors';
+import { describeS3Failure, S3AdapterError } from '../../lambda/adapters/s3-errors';
 import { openS3Object } from '../../lambda/adapters/s3-log-source';
 import { formatS3Url } from '../../lambda/adapters/s3-url';
 import { auditLog, forEachLimited, type AuditLogIo, type AuditLogOptions } from '../../lambda/engine/audit/audit-log';
 import { newestVerdict, type VerdictSource } from '../../lambda/engine/audit/previous';
 import { renderAuditText } from '../../lambda/engine/audit/render-summary';
 import { AuditSummarizer } from '../../lambda/engine/audit/summary';
-import { ResidencyError, UsageError } from '../../lambda/engine/errors';
+import { UsageError } from '../../lambda/engine/errors';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS } from './check-command';
 import { POLICY_OPTIONS, resolvePolicy } from './options';
@@ -66,15 +66,6 @@ Options:
 Exit status: 0 all compliant, 1 any log not compliant, 2 any log could not be checked
 (or bad arguments). See docs/audit.md.
 `;
-
-/** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist`. */
-function describeS3Failure(err: unknown): string {
-  if (err instanceof ResidencyError) return err.message;
-  const e = err as { name?: string; message?: string; code?: string; errors?: { message?: string }[] } | null;
-  const message = e?.message || e?.errors?.[0]?.message || '';
-  const name = e?.code ?? e?.name ?? 'Error';
-  return message.includes(name) ? message : `${name}${message ? `: ${message}` : ''}`;
-}
 
 /** Where the earlier verdicts are (local folders or S3 prefixes), newest first; the local folders, to leave out of the audit. */
 async function previousSources(given: string | undefined, client: () => S3Client): Promise<{ sources: VerdictSource[]; localFolders: string[] }> {

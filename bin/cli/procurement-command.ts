@@ -1,4 +1,4 @@
-/** `residency procurement <dir>`: one procurement statement per product, from its logs. */
+/** `residency procurement <dir | s3://bucket/prefix>`: one procurement statement per product, from its logs. */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { verdictBaseName, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
-import { runCheck } from '../../lambda/engine/check';
+import { runCheck, type CheckOptions } from '../../lambda/engine/check';
 import { InputError, UsageError } from '../../lambda/engine/errors';
 import { parseCategoryTable, type CategoryTable } from '../../lambda/engine/procurement/categories';
 import { renderStatementMarkdown } from '../../lambda/engine/procurement/render-statement';
@@ -16,6 +16,9 @@ import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS, printError } from './check-command';
 import { POLICY_OPTIONS, resolvePolicy } from './options';
+import { DNS_LOG_REASON, isDnsLogName, type NameSource, type Product, type ProductLog } from './procurement-products';
+
+export { isDnsLogName, type Product } from './procurement-products';
 
 /** The policy a procurement statement is judged by unless another is named. */
 export const DEFAULT_PROCUREMENT_POLICY = 'us-gov-drone';
@@ -23,15 +26,22 @@ export const DEFAULT_PROCUREMENT_POLICY = 'us-gov-drone';
 /** The category table shipped with the tool. */
 export const CATEGORIES_FILE = 'categories.json';
 
-export const PROCUREMENT_HELP = `Usage: residency procurement <dir> [options]
+export const PROCUREMENT_HELP = `Usage: residency procurement <dir | s3://bucket/prefix> [options]
 
-Checks every log of every product under <dir> and writes one procurement statement
-per product. A product is a folder at the first level of <dir> (all logs under it,
-at any depth); logs directly in <dir> make one product named after <dir>.
+Checks every log of every product under <dir> (or an S3 prefix) and writes one
+procurement statement per product. A product is a folder at the first level of
+<dir> (all logs under it, at any depth); logs directly in <dir> make one product
+named after <dir>. Under an S3 prefix, the product is the first part of a key
+after the prefix (s3://bucket/products/drone-x/a/conn.log is in drone-x), keys
+directly under it make one product named after the prefix's last folder (or the
+bucket), and each log is named in the statement by its key after the prefix.
 
 A Zeek dns.log (a file named dns.log or *.dns.log, gzip allowed) is not checked:
 it names the destinations of the other logs in the same folder (as check --dns).
-Hidden files are skipped.
+Hidden files are skipped; under an S3 prefix, also folder markers and residency's
+outputs (*.verdict.json, *.report.html, *.report.md, *.destinations.csv,
+*.destinations.jsonl). S3 uses the usual AWS credentials and region;
+AWS_ENDPOINT_URL_S3 points it at another S3 endpoint.
 
 Each statement says PASS or FAIL overall, which destinations failed (host name,
 country, operator AS, organisation and its country), and a result per data
@@ -53,19 +63,9 @@ Options:
   -h, --help                this help
 
 Exit status: 0 every product passes, 1 a product fails, 2 error (unreadable
-input or table, bad policy or arguments).
+input or table, bad policy or arguments, a folder or S3 prefix with no logs).
 `;
 
-/** A product: its name and log files (with the DNS logs of each log's folder). */
-export interface Product {
-  name: string;
-  logs: { path: string; dnsLogs: string[] }[];
-}
-
-/** Whether a file is a Zeek dns.log (by name), used for names rather than checked. */
-export function isDnsLogName(file: string): boolean {
-  return /(^|[._-])dns\.log(\.gz)?$/i.test(basename(file));
-}
 
 /** Log files under a folder (recursively; hidden entries skipped), sorted. */
 function listFiles(dir: string): string[] {
@@ -84,7 +84,19 @@ function toLogs(files: readonly string[]): Product['logs'] {
   const dns = files.filter(isDnsLogName);
   return files
     .filter((f) => !isDnsLogName(f))
-    .map((path) => ({ path, dnsLogs: dns.filter((d) => resolve(d, '..') === resolve(path, '..')) }));
+    .map((path) => localLog(path, dns.filter((d) => resolve(d, '..') === resolve(path, '..'))));
+}
+
+/** A log file, read from the local file system. */
+function localLog(path: string, dnsLogs: readonly string[]): ProductLog {
+  return {
+    name: path,
+    open: () => openLogFile(path),
+    names: () => readDnsLogFiles(dnsLogs, DNS_LOG_REASON),
+    dnsLogs: dnsLogs.map((d) => ({ name: d, hash: async () => hashFile(d) })),
+    // A file system error (it has a code) is the log's; anything else is a fault to report.
+    readFailure: (err) => ((err as NodeJS.ErrnoException).code === undefined ? null : `${path}: read failed (${(err as Error).message})`),
+  };
 }
 
 /** Finds the products under `dir`. */
@@ -129,7 +141,7 @@ export function loadCategoryTable(path: string): { table: CategoryTable; sha256:
 }
 
 /** SHA-256 and size of a file (a DNS log cited as evidence). */
-function hashFile(path: string): { name: string; sha256: string; bytes: number } {
+function hashFile(path: string): NameSource {
   const bytes = readFileSync(path);
   return { name: path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 }
@@ -153,32 +165,52 @@ export async function procurementCommand(argv: string[]): Promise<number> {
     process.stdout.write(PROCUREMENT_HELP);
     return EXIT_COMPLIANT;
   }
-  if (positionals.length !== 1) throw new UsageError('procurement: name one folder (one sub-folder of logs per product)');
+  if (positionals.length !== 1) throw new UsageError('procurement: name one folder or s3:// prefix (one sub-folder of logs per product)');
   const dir = positionals[0]!;
+  const isS3 = dir.startsWith('s3://');
   const policyFlags =
     values.policy === undefined && values.jurisdiction === undefined && values.deny === undefined
       ? { policy: [DEFAULT_PROCUREMENT_POLICY] }
       : values;
   const policy = resolvePolicy(policyFlags);
   const { table, sha256: tableSha256 } = loadCategoryTable(values.categories ?? bundledCategoriesPath());
-  const products = findProducts(dir);
-  const databases = loadGeoDatabases(values.db ?? []);
-  const operator = loadOperatorSources();
-  const outDir = values.out ?? 'procurement';
+  // Loaded only for S3: the AWS SDK would add its load time to every local run.
+  const s3 = isS3 ? await (await import('./procurement-s3')).findS3Products(dir, process.env) : undefined;
+  try {
+    const products = s3?.products ?? findProducts(dir);
+    const databases = loadGeoDatabases(values.db ?? []);
+    const operator = loadOperatorSources();
+    const outDir = values.out ?? 'procurement';
+    return await writeStatements(products, { policy, databases, operator, table, tableSha256, outDir, quiet: values.quiet === true });
+  } finally {
+    s3?.close();
+  }
+}
+
+/** What {@link writeStatements} judges by and where it writes. */
+interface StatementOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator'> {
+  table: CategoryTable;
+  tableSha256: string;
+  outDir: string;
+  quiet: boolean;
+}
+
+/** Checks each product's logs and writes its statement; returns the exit code. */
+async function writeStatements(products: readonly Product[], { policy, databases, operator, table, tableSha256, outDir, quiet }: StatementOptions): Promise<number> {
   const now = new Date();
   let exit = EXIT_COMPLIANT;
   const used = new Set<string>();
   for (const product of products) {
     const verdicts: Verdict[] = [];
     const unreadable: { name: string; error: string }[] = [];
-    const nameSources = new Map<string, { name: string; sha256: string; bytes: number }>();
+    const nameSources = new Map<string, NameSource>();
     for (const log of product.logs) {
       try {
-        const names = await readDnsLogFiles(log.dnsLogs, 'a file named *dns.log is read as a Zeek dns.log');
-        for (const d of log.dnsLogs) if (!nameSources.has(d)) nameSources.set(d, hashFile(d));
+        const names = await log.names();
+        for (const d of log.dnsLogs) if (!nameSources.has(d.name)) nameSources.set(d.name, await d.hash());
         verdicts.push(
-          await runCheck(await openLogFile(log.path), {
-            name: log.path,
+          await runCheck(await log.open(), {
+            name: log.name,
             policy,
             databases,
             operator,
@@ -188,9 +220,9 @@ export async function procurementCommand(argv: string[]): Promise<number> {
           }),
         );
       } catch (err) {
-        const message = err instanceof InputError ? err.message : `${log.path}: read failed (${(err as Error).message})`;
-        if (!(err instanceof InputError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
-        unreadable.push({ name: log.path, error: message });
+        const message = err instanceof InputError ? err.message : log.readFailure(err);
+        if (message === null) throw err;
+        unreadable.push({ name: log.name, error: message });
       }
     }
     const statement = buildStatement(verdicts, { product: product.name, policy, table, tableSha256, toolVersion: TOOL_VERSION, now, unreadable, nameSources: [...nameSources.values()] });
@@ -204,7 +236,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
     for (const v of verdicts) if (v.error) printError(`${v.input.name}: ${v.error}`);
     if (hadError) exit = EXIT_ERROR;
     else if (statement.result === 'FAIL' && exit !== EXIT_ERROR) exit = EXIT_VIOLATIONS;
-    if (!values.quiet) process.stdout.write(summarize(statement, mdPath));
+    if (!quiet) process.stdout.write(summarize(statement, mdPath));
   }
   return exit;
 }

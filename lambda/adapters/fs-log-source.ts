@@ -3,7 +3,7 @@ import { fstatSync, promises as fsp, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../engine/errors';
-import { readZeekDnsNames, type NameIndex } from '../engine/names/zeek-dns';
+import { readDnsLogs, type NameIndex } from '../engine/names/zeek-dns';
 
 /**
  * Read size for named pipes and devices (standard input is Node's own stream): large chunks keep
@@ -168,19 +168,8 @@ async function* readStream(handle: FileHandle): AsyncGenerator<Uint8Array> {
  * one usable DNS record is an error; `why` says, in the message, why it was read as a dns.log.
  */
 export async function readDnsLogFiles(files: readonly string[], why: string): Promise<NameIndex | undefined> {
-  if (files.length === 0) return undefined;
-  const index: NameIndex = new Map();
-  for (const file of files) {
-    let stats: Awaited<ReturnType<typeof readZeekDnsNames>>['stats'];
-    try {
-      ({ stats } = await readZeekDnsNames(await openLogFile(file), index));
-    } catch (err) {
-      // A damaged file (a gzip that ends early) is named like the log files are.
-      if (err instanceof InputError && !err.message.startsWith(`${file}: `)) throw new InputError(`${file}: ${err.message}`, { cause: err });
-      throw err;
-    }
-    // Lines it could not use do not count: a file of junk is not a dns.log.
-    if (stats.records === stats.skipped) throw new InputError(`${file}: no DNS records found (${why})`);
-  }
-  return index;
+  return readDnsLogs(
+    files.map((file) => ({ name: file, open: () => openLogFile(file) })),
+    why,
+  );
 }

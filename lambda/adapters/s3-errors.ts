@@ -69,3 +69,12 @@ export function errorCodeOf(error: unknown): string | undefined {
   if (typeof Code === 'string') return Code;
   return typeof name === 'string' ? name : undefined;
 }
+
+/** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist`. */
+export function describeS3Failure(err: unknown): string {
+  if (err instanceof ResidencyError) return err.message;
+  const e = err as { name?: string; message?: string; code?: string; errors?: { message?: string }[] } | null;
+  const message = e?.message || e?.errors?.[0]?.message || '';
+  const name = e?.code ?? e?.name ?? 'Error';
+  return message.includes(name) ? message : `${name}${message ? `: ${message}` : ''}`;
+}

@@ -3,6 +3,7 @@
  * is an address is named by the query that produced it, so a destination reads
  * "bugly.example -> 1.2.3.4" instead of a bare address.
  */
+import { InputError } from '../errors';
 import { decodeInput } from '../input/decode';
 import { LineSplitter } from '../input/line-splitter';
 import { parseIp } from '../net/ip';
@@ -90,4 +91,33 @@ export async function readZeekDnsNames(source: AsyncIterable<Uint8Array>, index:
   for await (const chunk of chunks) splitter.push(chunk);
   splitter.end();
   return { index, stats };
+}
+
+/** A Zeek dns.log to read: its name (in errors) and how to open its bytes. */
+export interface DnsLogSource {
+  readonly name: string;
+  open(): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/**
+ * Reads Zeek dns.logs into one name index (undefined when none are given), wherever their bytes
+ * come from. A log without one usable DNS record is an error; `why` says, in the message, why it
+ * was read as a dns.log.
+ */
+export async function readDnsLogs(logs: readonly DnsLogSource[], why: string): Promise<NameIndex | undefined> {
+  if (logs.length === 0) return undefined;
+  const index: NameIndex = new Map();
+  for (const log of logs) {
+    let stats: DnsReadStats;
+    try {
+      ({ stats } = await readZeekDnsNames(await log.open(), index));
+    } catch (err) {
+      // A damaged file (a gzip that ends early) is named like the log files are.
+      if (err instanceof InputError && !err.message.startsWith(`${log.name}: `)) throw new InputError(`${log.name}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    // Lines it could not use do not count: a file of junk is not a dns.log.
+    if (stats.records === stats.skipped) throw new InputError(`${log.name}: no DNS records found (${why})`);
+  }
+  return index;
 }
