@@ -4,7 +4,7 @@
  * Node reads the file named by `NODE_EXTRA_CA_CERTS` (and builds its whole root store) while it
  * starts, whether or not the process ever opens a TLS connection: about 90 ms of CPU with Debian's
  * CA bundle, more than the rest of Node's start-up. Most commands (`check`, `explain`, `policy`,
- * `procurement`, `serve`, `audit` of a folder) never open one. So the CLI's `#!` line moves the
+ * `serve`, `audit` and `procurement` of a folder) never open one. So the CLI's `#!` line moves the
  * variable aside (`RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS=`) and
  * Node starts without it; a command that talks to AWS runs again in a child Node with the
  * variable as the user set it ({@link relaunchWithCaCertificates}), and every other command puts
@@ -23,11 +23,11 @@ export function deferredCaCertificates(env: NodeJS.ProcessEnv = process.env): st
   return deferred;
 }
 
-/** Whether a command line opens TLS connections (to S3 and Step Functions). */
+/** Whether a command line opens TLS connections (to S3 and Step Functions): submit, and audit or procurement of s3://. */
 export function needsCaCertificates(argv: readonly string[]): boolean {
   const [command, ...rest] = argv;
   if (command === 'submit') return true;
-  return command === 'audit' && rest.some((a) => a.startsWith('s3://') || a.includes('=s3://'));
+  return (command === 'audit' || command === 'procurement') && rest.some((a) => a.startsWith('s3://') || a.includes('=s3://'));
 }
 
 /** Puts the user's `NODE_EXTRA_CA_CERTS` back into this process's environment, for its children. */

@@ -3,9 +3,9 @@
  * for commands that open no TLS connection (bin/cli/deferred-ca.ts). Here the built CLI runs as a
  * user runs it, through its `#!` line, and:
  * - a check does not load the file (Node warns on start-up when it cannot load it: no warning);
- * - `audit s3://` against the local S3 server behind TLS, with a certificate only
- *   `NODE_EXTRA_CA_CERTS` trusts, still connects (the command runs again with the variable), and
- *   fails without the variable.
+ * - `audit s3://` and `procurement s3://` against the local S3 server behind TLS, with a
+ *   certificate only `NODE_EXTRA_CA_CERTS` trusts, still connect (the command runs again with the
+ *   variable), and `audit` fails without the variable.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -96,7 +96,7 @@ describe('NODE_EXTRA_CA_CERTS', () => {
   });
 });
 
-describe('audit s3:// over TLS with a certificate that only NODE_EXTRA_CA_CERTS trusts', () => {
+describe('audit and procurement of s3:// over TLS with a certificate that only NODE_EXTRA_CA_CERTS trusts', () => {
   let s3: LocalS3;
   let proxy: Server;
   let endpoint: string;
@@ -143,6 +143,14 @@ describe('audit s3:// over TLS with a certificate that only NODE_EXTRA_CA_CERTS 
     expect(r.stderr).not.toMatch(/certificate|internal error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/1 log/);
+  });
+
+  it('connects for procurement of an s3:// prefix too', async () => {
+    const out = tempDir();
+    const r = await runScriptAsync(['procurement', `s3://${bucket}/logs/`, '--jurisdiction', 'us', '--out', out], { ...awsEnv(), NODE_EXTRA_CA_CERTS: CERT });
+    expect(r.stderr).not.toMatch(/certificate|internal error/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^logs: PASS/);
   });
 
   it('does not connect without it', async () => {
