@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AuditSummary } from '../../lambda/engine/audit/summary';
 import { runCli, tempDir } from '../helpers/cli';
-import { startLocalS3, type LocalS3 } from '../helpers/local-s3';
+import { cliS3Env, startLocalS3, type LocalS3 } from '../helpers/local-s3';
 import { writeMmdb } from '../helpers/mmdb-writer';
 import { zeekConnLog } from '../helpers/zeek';
 
@@ -50,14 +50,7 @@ function filesUnder(dir: string): string[] {
 
 beforeAll(async () => {
   s3 = await startLocalS3();
-  env = {
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_PROFILE: undefined,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  env = cliS3Env(s3.endpoint);
 });
 
 afterAll(() => s3?.stop());

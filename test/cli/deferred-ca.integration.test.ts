@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { createServer } from 'node:tls';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CLI, REPO_ROOT, tempDir, type CliResult } from '../helpers/cli';
-import { startLocalS3, type LocalS3 } from '../helpers/local-s3';
+import { cliS3Env, startLocalS3, type LocalS3 } from '../helpers/local-s3';
 import { zeekConnLog } from '../helpers/zeek';
 
 const TLS_DIR = join(REPO_ROOT, 'test', 'fixtures', 'tls');
@@ -128,14 +128,7 @@ describe('audit and procurement of s3:// over TLS with a certificate that only N
     await s3?.stop();
   });
 
-  const awsEnv = (): NodeJS.ProcessEnv => ({
-    AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_PROFILE: undefined,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  const awsEnv = (): NodeJS.ProcessEnv => cliS3Env(endpoint);
 
   it('connects when the variable names the certificate', async () => {
     const out = tempDir();

@@ -12,6 +12,7 @@ import { ensureBucket } from '../../lambda/adapters/local-pipeline';
 import { createS3Client } from '../../lambda/adapters/s3-client';
 import { CLI, REPO_ROOT, tempDir, type CliResult } from '../helpers/cli';
 import { fixturePath } from '../helpers/engine';
+import { cliS3Env } from '../helpers/local-s3';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'drone-app.conn.log');
 const POP3 = fixturePath('zeek', 'conn-pop3.tsv.log');
@@ -34,16 +35,7 @@ let dir: string;
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** The environment a user of `submit` would set for a local endpoint. */
-function submitEnv(endpoint: string): NodeJS.ProcessEnv {
-  return {
-    AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    // The SDK's "node >= 22 from 2027" notice would be the only other line on stderr.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-}
+const submitEnv = cliS3Env;
 
 /** Runs the CLI to completion (asynchronously, so the serve child's output keeps flowing). */
 function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & { ms: number }> {

@@ -52,6 +52,22 @@ export interface LocalS3 {
 }
 
 /**
+ * The environment a user of the CLI would set for an S3 endpoint (`AWS_ENDPOINT_URL_S3`, test
+ * credentials and region, no profile), with the SDK's Node version notice, which would be the
+ * only other line on stderr, turned off.
+ */
+export function cliS3Env(endpoint: string): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: LOCAL_S3_REGION,
+    AWS_PROFILE: undefined,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/**
  * S3 client settings for a local S3-protocol server.
  *
  * Checksums are `WHEN_REQUIRED` because local emulators neither return nor check the flexible

@@ -11,7 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { compareAsFolderWalk, groupProducts } from '../../bin/cli/procurement-s3';
 import type { ProcurementStatement } from '../../lambda/engine/procurement/statement';
 import { REPO_ROOT, runCli, tempDir } from '../helpers/cli';
-import { startLocalS3, type LocalS3 } from '../helpers/local-s3';
+import { cliS3Env, startLocalS3, type LocalS3 } from '../helpers/local-s3';
 
 const EXAMPLES = join(REPO_ROOT, 'examples');
 const TEST_TABLE = join(__dirname, 'fixtures', 'categories.example.json');
@@ -77,14 +77,7 @@ function comparable(s: ProcurementStatement, rename: (name: string) => string): 
 
 beforeAll(async () => {
   s3 = await startLocalS3();
-  env = {
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_PROFILE: undefined,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  env = cliS3Env(s3.endpoint);
 });
 
 afterAll(() => s3?.stop());
