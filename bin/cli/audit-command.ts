@@ -41,9 +41,9 @@ export const AUDIT_HELP = `Usage: residency audit <dir | s3://bucket/prefix> [op
 Re-checks every log under a folder (recursively) or an S3 prefix with today's databases and
 policy, writes each verdict and a summary of the run, and with --previous lists what changed
 since an earlier run: new violations, resolved ones, destinations whose country changed.
-Skipped (and counted): hidden files and folders, *.verdict.json, *.report.html, *.report.md, *.destinations.csv,
-*.destinations.jsonl, S3 folder markers. S3 uses the usual AWS credentials and region; AWS_ENDPOINT_URL_S3 points it at
-another S3 endpoint.
+Skipped (and counted): hidden files and folders, *.verdict.json, *.report.html, *.report.md,
+*.procurement.json, *.procurement.md, *.destinations.csv, *.destinations.jsonl, S3 folder markers.
+S3 uses the usual AWS credentials and region; AWS_ENDPOINT_URL_S3 points it at another S3 endpoint.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA (repeated,

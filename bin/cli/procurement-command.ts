@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { OUTPUT_FILE } from '../../lambda/engine/audit/audit-paths';
 import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { verdictBaseName, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
@@ -38,9 +39,9 @@ bucket), and each log is named in the statement by its key after the prefix.
 
 A Zeek dns.log (a file named dns.log or *.dns.log, gzip allowed) is not checked:
 it names the destinations of the other logs in the same folder (as check --dns).
-Hidden files are skipped; under an S3 prefix, also folder markers and residency's
-outputs (*.verdict.json, *.report.html, *.report.md, *.destinations.csv,
-*.destinations.jsonl). S3 uses the usual AWS credentials and region;
+Skipped: hidden files, residency's outputs (*.verdict.json, *.report.html,
+*.report.md, *.destinations.csv, *.destinations.jsonl, *.procurement.json,
+*.procurement.md) and, under an S3 prefix, folder markers. S3 uses the usual AWS credentials and region;
 AWS_ENDPOINT_URL_S3 points it at another S3 endpoint.
 
 Each statement says PASS or FAIL overall, which destinations failed (host name,
@@ -66,15 +67,14 @@ Exit status: 0 every product passes, 1 a product fails, 2 error (unreadable
 input or table, bad policy or arguments, a folder or S3 prefix with no logs).
 `;
 
-
-/** Log files under a folder (recursively; hidden entries skipped), sorted. */
+/** Log files under a folder (recursively; hidden entries and residency's outputs skipped), sorted. */
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile()) out.push(path);
+    else if (entry.isFile() && !OUTPUT_FILE.test(entry.name)) out.push(path);
   }
   return out;
 }
@@ -112,7 +112,7 @@ export function findProducts(dir: string): Product[] {
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => a.name.localeCompare(b.name));
-  const topFiles = entries.filter((e) => e.isFile()).map((e) => join(dir, e.name));
+  const topFiles = entries.filter((e) => e.isFile() && !OUTPUT_FILE.test(e.name)).map((e) => join(dir, e.name));
   if (topFiles.length > 0) products.push({ name: basename(resolve(dir)), logs: toLogs(topFiles) });
   for (const e of entries.filter((x) => x.isDirectory())) {
     products.push({ name: e.name, logs: toLogs(listFiles(join(dir, e.name))) });

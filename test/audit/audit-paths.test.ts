@@ -31,6 +31,8 @@ describe('classifyAuditKey', () => {
     ['incoming/app-b/conn.log.verdict.json', 'output'],
     ['incoming/app-b/conn.log.report.html', 'output'],
     ['incoming/app-b/conn.log.report.md', 'output'],
+    ['incoming/app-b/drone-x.procurement.json', 'output'],
+    ['incoming/app-b/drone-x.procurement.md', 'output'],
     ['incoming/app-b/conn.log.destinations.csv', 'output'],
   ])('skips %s as %s', (key, reason) => {
     expect(classifyAuditKey(key, 'incoming/', prefixes)).toEqual({ kind: 'skip', reason });

@@ -3,7 +3,7 @@
  * bundled example (examples/drone-app.*), judged with a test table of its `.example` hosts.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ProcurementStatement } from '../../lambda/engine/procurement/statement';
 import { REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
@@ -53,6 +53,27 @@ describe('residency procurement', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/^drone-x: FAIL/m);
     expect(result.stdout).toMatch(/^us-only: PASS/m);
+  });
+
+  it('skips residency\'s own outputs: run again with its statements (and a verdict) inside the folder, it reads the same logs', () => {
+    // Prepare: products whose folder holds a first run's statements, and a check's verdict and
+    // reports beside a log.
+    const own = makeProducts();
+    expect(runCli(['procurement', own, '--categories', TEST_TABLE, '--out', join(own, 'statements'), '-q']).status).toBe(1);
+    const verdicts = join(own, 'drone-x', 'verdicts');
+    expect(runCli(['check', join(own, 'drone-x', 'drone-app.conn.log'), '-j', 'us', '-o', verdicts, '-q', '--report', 'html,md,csv']).status).toBe(1);
+    const again = join(own, '..', `${basename(own)}-again`);
+
+    // Act
+    const r = runCli(['procurement', own, '--categories', TEST_TABLE, '--out', again]);
+
+    // Assess
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toMatch(/^statements:/m);
+    const names = (st: ProcurementStatement): string[] => st.evidence.inputs.map((i) => i.name);
+    expect(names(readStatement(again, 'drone-x'))).toEqual([join(own, 'drone-x', 'drone-app.conn.log')]);
+    expect(readStatement(again, 'drone-x').result).toBe('FAIL');
   });
 
   it('fails drone-x: crash reports FAIL, flight logs PASS, the Alibaba-operated host fails under operator: fail', () => {

@@ -8,7 +8,7 @@
  * File names that are outputs of residency itself, never logs. Only the names it writes: a log may
  * well be called `2024-06.weekly.report.log`.
  */
-export const OUTPUT_FILE = /\.verdict\.json$|\.report\.(?:html|md)$|\.destinations\.csv$|\.destinations\.jsonl$/;
+export const OUTPUT_FILE = /\.verdict\.json$|\.report\.(?:html|md)$|\.destinations\.csv$|\.destinations\.jsonl$|\.procurement\.(?:json|md)$/;
 
 /** Why a key under the audited prefix is not audited. */
 export type AuditSkipReason = 'folder' | 'hidden' | 'output' | 'outside';
@@ -36,7 +36,8 @@ export function auditRoot(prefixes: readonly string[]): string {
 /**
  * Classifies one S3 key found under `root`. Skipped, as in a local folder: folder markers (keys
  * ending in `/`), hidden names (a path segment starting with `.`), residency's own outputs
- * (`*.verdict.json`, `*.report.html`, `*.report.md`, `*.destinations.csv`, `*.destinations.jsonl`), and keys under none of `prefixes`.
+ * (`*.verdict.json`, `*.report.html`, `*.report.md`, `*.destinations.csv`, `*.destinations.jsonl`,
+ * `*.procurement.json`, `*.procurement.md`), and keys under none of `prefixes`.
  */
 export function classifyAuditKey(key: string, root: string, prefixes: readonly string[] = [root]): AuditKey {
   if (!key.startsWith(root) || !prefixes.some((p) => key.startsWith(p))) return { kind: 'skip', reason: 'outside' };
