@@ -173,6 +173,13 @@ function connectionPort(v: unknown): number {
   return n >= 1 && n <= 65535 ? n : -1;
 }
 
+/** An entry that names no server: unattributed (a skip for sinks without that), with its URL. */
+function unattributed(sink: RecordSink, line: number, reason: string, url: unknown): void {
+  const detail = typeof url === 'string' ? url : undefined;
+  if (sink.unattributed) sink.unattributed(line, reason, detail);
+  else sink.skip(line, reason, detail);
+}
+
 /** Parser for HAR 1.2 documents. */
 export class HarParser implements ChunkParser {
   readonly format = 'har' as const;
@@ -224,10 +231,7 @@ export class HarParser implements ChunkParser {
     // A URL such as http://192.0.2.1/ names the server itself when serverIPAddress is missing.
     const address = serverAddress(e.serverIPAddress) ?? url.address;
     if (address !== null && url.address === null && url.hostname !== null && isLoopback(address) && !isLocalName(url.hostname)) {
-      const reason = `serverIPAddress ${address} is a proxy on the capturing machine, not the server of ${url.hostname} (record the HAR without the proxy, or export it from the proxy)`;
-      const detail = typeof request.url === 'string' ? request.url : undefined;
-      if (sink.unattributed) sink.unattributed(line, reason, detail);
-      else sink.skip(line, reason, detail);
+      unattributed(sink, line, `serverIPAddress ${address} is a proxy on the capturing machine, not the server of ${url.hostname} (record the HAR without the proxy, or export it from the proxy)`, request.url);
       return;
     }
     if (address === null) {
@@ -239,9 +243,7 @@ export class HarParser implements ChunkParser {
           : typeof response._error === 'string' && response._error !== ''
             ? 'no serverIPAddress (request failed)'
             : 'no serverIPAddress';
-      const detail = typeof request.url === 'string' ? request.url : undefined;
-      if (sink.unattributed) sink.unattributed(line, reason, detail);
-      else sink.skip(line, reason, detail);
+      unattributed(sink, line, reason, request.url);
       return;
     }
     const r = this.rec;
