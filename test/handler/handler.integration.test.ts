@@ -244,35 +244,28 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     const who = new AsyncLocalStorage<'first' | 'second'>();
     const firstRead = deferred();
     const firstWrote = deferred();
-    resetRuntime({
-      createClient: (env) => {
-        const client = createS3Client(env);
-        emulateConditionalWrites(client);
-        serializeConditionalPuts(client);
-        holdGetsUntil(client, verdictKey, 2);
-        client.middlewareStack.add(
-          (next, context) => async (args) => {
-            const input = args.input as { Key?: string; IfNoneMatch?: string };
-            const caller = who.getStore();
-            if (context.commandName === 'GetObjectCommand' && input.Key === key) {
-              if (caller === 'second') {
-                await firstRead.promise;
-                await s3.client.send(new PutObjectCommand({ Bucket: uploads, Key: key, Body: EXAMPLE }));
-                return next(args);
-              }
-              return next(args).finally(firstRead.resolve);
+    raceOn(verdictKey, (client) =>
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: string; IfNoneMatch?: string };
+          const caller = who.getStore();
+          if (context.commandName === 'GetObjectCommand' && input.Key === key) {
+            if (caller === 'second') {
+              await firstRead.promise;
+              await s3.client.send(new PutObjectCommand({ Bucket: uploads, Key: key, Body: EXAMPLE }));
+              return next(args);
             }
-            if (context.commandName === 'PutObjectCommand' && input.IfNoneMatch === '*') {
-              if (caller === 'second') await firstWrote.promise;
-              else return next(args).finally(firstWrote.resolve);
-            }
-            return next(args);
-          },
-          { step: 'initialize', name: 'orderTheRace' },
-        );
-        return client;
-      },
-    });
+            return next(args).finally(firstRead.resolve);
+          }
+          if (context.commandName === 'PutObjectCommand' && input.IfNoneMatch === '*') {
+            if (caller === 'second') await firstWrote.promise;
+            else return next(args).finally(firstWrote.resolve);
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'orderTheRace' },
+      ),
+    );
     const oldMessage = sqsRecord(s3EventBody(old), 'old');
     const newMessage = sqsRecord(s3EventBody(newer), 'new');
 
@@ -870,9 +863,9 @@ function serializeConditionalPuts(client: S3Client): void {
 /**
  * Makes the function's next S3 client race two deliveries on `verdictKey`: conditional writes
  * emulated atomically (fauxqs ignores them), both deliveries' reads of the verdict held until both
- * are waiting. Returns the requests that client sends, as recorded so far.
+ * are waiting; `also` adds to it. Returns the requests that client sends, as recorded so far.
  */
-function raceOn(verdictKey: string): () => RecordedS3Request[] {
+function raceOn(verdictKey: string, also?: (client: S3Client) => void): () => RecordedS3Request[] {
   let requests: RecordedS3Request[] = [];
   resetRuntime({
     createClient: (env) => {
@@ -880,6 +873,7 @@ function raceOn(verdictKey: string): () => RecordedS3Request[] {
       emulateConditionalWrites(client);
       serializeConditionalPuts(client);
       holdGetsUntil(client, verdictKey, 2);
+      also?.(client);
       requests = recordS3Requests(client);
       return client;
     },
