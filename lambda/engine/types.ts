@@ -96,6 +96,13 @@ export interface RecordSink {
    * Sinks without this method get a {@link skip} instead.
    */
   notConnection?(line: number, reason: string): void;
+  /**
+   * A value present in a record that is used but not readable as its field's type (a byte count
+   * `12x3`, `-5`, `1e3`): the record still counts, with that value unknown (never zero), and the
+   * value is reported. `field` is the column as the log names it. Unset markers (Zeek `-`, an empty
+   * CSV cell) are not malformed. Sinks without this method only see the record.
+   */
+  malformed?(line: number, field: string, value: string): void;
 }
 
 /** A parser for a line-oriented format. Header and comment lines produce no sink call. */

@@ -255,6 +255,6 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     this.headerVersion = this.parser.headerVersion;
     const layout = this.parser.layout();
     this.enabled =
-      layout !== null && this.fold.configure(layout.sep, this.maxLineBytes, ...Array.from(layout.cols)) === 1;
+      layout !== null && layout.unsetDash && this.fold.configure(layout.sep, this.maxLineBytes, ...Array.from(layout.cols)) === 1;
   }
 }

@@ -330,6 +330,9 @@ static f64 parse_epoch_ms(i32 s, i32 e) {
   return ms;
 }
 
+/** Whether field `ci` of the line is Zeek's unset marker `-` (the fast path runs only where it is). */
+static i32 is_unset(i32 ci) { return pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-'; }
+
 /** 0 tcp, 1 udp, 2 icmp, -1 anything else. */
 static i32 proto_of(i32 s, i32 e) {
   i32 n = e - s;
@@ -478,8 +481,9 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       bit = proto_bit[which];
       if (bit < 0) break;
     }
-    if ((ci = cols[W_ORIG_B]) >= 0) orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
-    if ((ci = cols[W_RESP_B]) >= 0) resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+    /* A byte count that is neither a count nor unset (`-`) is reported by JavaScript. */
+    if ((ci = cols[W_ORIG_B]) >= 0 && (orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(ci)) break;
+    if ((ci = cols[W_RESP_B]) >= 0 && (resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(ci)) break;
     if ((ci = cols[W_TS]) >= 0) {
       f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
       /* Not epoch seconds and not unset: maybe a date (zeek-cut -d), which JavaScript reads. */

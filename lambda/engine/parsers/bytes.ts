@@ -16,7 +16,10 @@ export function utf8(buf: Buffer, start: number, end: number): string {
   return (buf as unknown as SlicingBuffer).utf8Slice(start, end);
 }
 
-/** A non-negative decimal integer, or -1 when the bytes are not one (or exceed 2^53). */
+/**
+ * A non-negative decimal integer of at most 15 digits (every such value is exact as a double), or -1
+ * when the bytes are not one. (A 16-digit byte count would be a petabyte in one record.)
+ */
 export function parseUint(buf: Buffer, start: number, end: number): number {
   if (end <= start || end - start > 15) return -1;
   let v = 0;

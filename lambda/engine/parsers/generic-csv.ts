@@ -247,6 +247,9 @@ function parseCount(buf: Buffer, s: number, e: number): number {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : -1;
 }
 
+/** Values that leave a count unset rather than malformed (compared in lower case). */
+const UNSET_VALUES = new Set(['', '-', 'null', 'n/a', 'na', 'none', 'nan', 'undefined']);
+
 /** Longest host name kept (a DNS name's limit); a longer value names no host. */
 const MAX_HOSTNAME_CHARS = 253;
 /** Longest app name kept; a longer one is cut, with `…`. */
@@ -261,6 +264,8 @@ export class GenericCsvParser implements LineParser {
   private delimiter = 44;
   private forcedDelimiter: string | null = null;
   private cols: Record<ColumnKey, number> | null = null;
+  /** The header's column names. */
+  private names: string[] = [];
   /** Number of leading fields a record must have (the last needed column + 1). */
   private needed = 0;
   private headerBytes: Buffer = Buffer.alloc(0);
@@ -359,8 +364,8 @@ export class GenericCsvParser implements LineParser {
     if (cols.dst_port >= 0) r.respPort = this.count(buf, cols.dst_port, r.respPort);
     if (cols.src_port >= 0) r.origPort = this.count(buf, cols.src_port, r.origPort);
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
-    if (cols.bytes_out >= 0) r.origBytes = this.count(buf, cols.bytes_out, -1);
-    if (cols.bytes_in >= 0) r.respBytes = this.count(buf, cols.bytes_in, -1);
+    if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
+    if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
     if (cols.start >= 0) r.firstSeenMs = parseTimestampText(csvText(buf, f, cols.start, 'latin1'));
     if (cols.end >= 0) r.lastSeenMs = parseTimestampText(csvText(buf, f, cols.end, 'latin1'));
     if (cols.host >= 0) {
@@ -428,6 +433,12 @@ export class GenericCsvParser implements LineParser {
     return v >= 0 ? v : otherwise;
   }
 
+  /** Reports field `col`, a byte count that did not read as one, unless it is empty or an unset marker. */
+  private badCount(buf: Buffer, col: number, lineNo: number, sink: RecordSink): void {
+    const text = csvText(buf, this.fields, col).trim();
+    if (!UNSET_VALUES.has(text.toLowerCase())) sink.malformed?.(lineNo, this.names[col] ?? `column ${col + 1}`, text);
+  }
+
   private proto(buf: Buffer, col: number): string {
     const f = this.fields;
     const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
@@ -475,6 +486,7 @@ export class GenericCsvParser implements LineParser {
       lineNo,
     );
     this.cols = cols;
+    this.names = names.map((n) => n.trim());
     this.delimiter = delimiter.charCodeAt(0);
     this.needed = Math.max(...Object.values(cols)) + 1;
     this.fields.grow(this.needed);

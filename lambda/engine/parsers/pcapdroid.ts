@@ -202,8 +202,8 @@ export class PcapdroidCsvParser implements LineParser {
     r.proto = p >= 0 ? ipProtocolName(p) : '';
     r.origPort = this.uint(buf, cols[SRC_PORT]!);
     r.respPort = this.uint(buf, cols[DST_PORT]!);
-    r.origBytes = this.uint(buf, cols[BYTES_SENT]!);
-    r.respBytes = this.uint(buf, cols[BYTES_RCVD]!);
+    r.origBytes = this.count(buf, cols[BYTES_SENT]!, lineNo, 'BytesSent', sink);
+    r.respBytes = this.count(buf, cols[BYTES_RCVD]!, lineNo, 'BytesRcvd', sink);
     r.firstSeenMs = epochMs(this.uint(buf, cols[FIRST_SEEN]!));
     r.lastSeenMs = epochMs(this.uint(buf, cols[LAST_SEEN]!));
     let c = this.field(cols[STATUS]!);
@@ -235,6 +235,16 @@ export class PcapdroidCsvParser implements LineParser {
     const c = this.field(col);
     if (c < 0) return -1;
     return parseUint(buf, this.fields.pos[c * 2]!, this.fields.pos[c * 2 + 1]!);
+  }
+
+  /** A byte count, or -1; a value that is there but no count is reported (an empty one is unset). */
+  private count(buf: Buffer, col: number, lineNo: number, field: string, sink: RecordSink): number {
+    const n = this.uint(buf, col);
+    if (n < 0) {
+      const c = this.field(col);
+      if (c >= 0 && this.fields.pos[c * 2 + 1]! > this.fields.pos[c * 2]!) sink.malformed?.(lineNo, field, csvText(buf, this.fields, c));
+    }
+    return n;
   }
 
   /** App text; repeated names share one string. */

@@ -42,6 +42,13 @@ function count(v: unknown): number {
   return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
+/** {@link count}, reporting a value that is there (not null) but no count. */
+function countOf(v: unknown, lineNo: number, field: string, sink: RecordSink): number {
+  const n = count(v);
+  if (n < 0 && v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
+  return n;
+}
+
 function port(v: unknown): number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : -1;
 }
@@ -265,8 +272,8 @@ export class SuricataEveParser implements LineParser {
     if (!this.tuple(ev, lineNo, sink)) return;
     const r = this.rec;
     const f = isObject(ev.flow) ? ev.flow : {};
-    r.origBytes = count(f.bytes_toserver);
-    r.respBytes = count(f.bytes_toclient);
+    r.origBytes = countOf(f.bytes_toserver, lineNo, 'flow.bytes_toserver', sink);
+    r.respBytes = countOf(f.bytes_toclient, lineNo, 'flow.bytes_toclient', sink);
     r.firstSeenMs = eveTimeMs(f.start);
     r.lastSeenMs = eveTimeMs(f.end);
     // IPS mode: a dropped flow the server never answered was refused; one it answered did carry data.
@@ -282,7 +289,7 @@ export class SuricataEveParser implements LineParser {
     if (!this.tuple(ev, lineNo, sink)) return;
     const r = this.rec;
     const n = isObject(ev.netflow) ? ev.netflow : {};
-    const bytes = count(n.bytes);
+    const bytes = countOf(n.bytes, lineNo, 'netflow.bytes', sink);
     if (fromServerPort(r.origPort, r.respPort)) {
       // The server's half of the connection (a service port to a client's): the client opened
       // it, and these bytes went to the client.

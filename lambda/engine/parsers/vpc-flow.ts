@@ -15,7 +15,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom } from './bytes';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { TextCache } from './csv';
 
@@ -330,7 +330,9 @@ export class VpcFlowParser implements LineParser {
       r.proto = p >= 0 ? ipProtocolName(p) : '';
     }
     c = cols[BYTES]!;
-    if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0 && !bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, '-')) {
+      sink.malformed?.(lineNo, 'bytes', utf8(buf, pos[c * 2]!, pos[c * 2 + 1]!));
+    }
     r.respBytes = 0;
     r.oneWay = true;
     c = cols[START]!;

@@ -18,6 +18,11 @@ function num(v: unknown): number {
   return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
+/** Reports a count that {@link num} did not read, unless it is absent or null (unset). */
+function badCount(v: unknown, lineNo: number, field: string, sink: RecordSink): void {
+  if (v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
+}
+
 /**
  * Reads `ts` as epoch milliseconds: seconds, or milliseconds (`JSON::TS_MILLIS`) told apart by
  * magnitude (10^11 seconds is the year 5138; 10^11 milliseconds is 1973; see epochNumberMs), or
@@ -139,7 +144,9 @@ export class ZeekJsonParser implements LineParser {
     r.respPort = num(o['id.resp_p'] ?? id.resp_p);
     r.proto = typeof o.proto === 'string' ? o.proto : '';
     r.origBytes = num(o.orig_bytes);
+    if (r.origBytes < 0) badCount(o.orig_bytes, lineNo, 'orig_bytes', sink);
     r.respBytes = num(o.resp_bytes);
+    if (r.respBytes < 0) badCount(o.resp_bytes, lineNo, 'resp_bytes', sink);
     r.firstSeenMs = zeekTimeMs(o.ts);
     const dur = typeof o.duration === 'number' ? o.duration * 1000 : NaN;
     // A duration that would end past the dates a Date holds is no duration.

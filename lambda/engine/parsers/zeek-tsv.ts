@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { bytesEqual, latin1, parseEpochSecondsMs, parseTimestampText, parseUint } from './bytes';
+import { bytesEqual, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
 
 const WANTED = [
@@ -68,11 +68,10 @@ export class ZeekTsvParser implements LineParser {
   /**
    * The separator byte and the column of each wanted field (`WANTED` order: id.orig_h, id.resp_h,
    * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration, local_orig, local_resp; -1
-   * when absent), or null
-   * before the `#fields` line.
+   * when absent), and whether the unset marker is `-`, or null before the `#fields` line.
    */
-  layout(): { sep: number; cols: Int32Array } | null {
-    return this.cols === null ? null : { sep: this.sep, cols: this.cols };
+  layout(): { sep: number; cols: Int32Array; unsetDash: boolean } | null {
+    return this.cols === null ? null : { sep: this.sep, cols: this.cols, unsetDash: this.unset === '-' };
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
@@ -138,9 +137,9 @@ export class ZeekTsvParser implements LineParser {
     c = cols[4]!;
     if (c >= 0) r.proto = internProto(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[5]!;
-    if (c >= 0) r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badCount(buf, c, lineNo, 'orig_bytes', sink);
     c = cols[6]!;
-    if (c >= 0) r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0 && (r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badCount(buf, c, lineNo, 'resp_bytes', sink);
     c = cols[7]!;
     if (c >= 0) {
       let ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
@@ -159,6 +158,13 @@ export class ZeekTsvParser implements LineParser {
     c = cols[10]!;
     if (c >= 0) r.respLocal = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'T');
     sink.flow(r);
+  }
+
+  /** Reports column `c` of this line, a count that did not read as one, unless it is unset. */
+  private badCount(buf: Buffer, c: number, lineNo: number, field: string, sink: RecordSink): void {
+    const s = this.pos[c * 2]!;
+    const e = this.pos[c * 2 + 1]!;
+    if (!this.isMissing(buf, s, e)) sink.malformed?.(lineNo, field, utf8(buf, s, e));
   }
 
   /** An address field that holds the unset or empty marker (or nothing). */

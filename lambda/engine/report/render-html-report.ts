@@ -258,6 +258,8 @@ function evidenceSection(v: Verdict, maxErrors: number): string {
     ...((t.unattributed ?? 0) > 0 ? ([['Unattributed', num(t.unattributed)]] as [string, string][]) : []),
     ['Bytes sent', bytes(t.bytesSent)],
     ['Bytes received', bytes(t.bytesReceived)],
+    ...((t.connectionsWithUnknownBytes ?? 0) > 0 ? ([['Connections with unknown byte counts', num(t.connectionsWithUnknownBytes!)]] as [string, string][]) : []),
+    ...((t.malformedValues ?? 0) > 0 ? ([['Malformed values', num(t.malformedValues!)]] as [string, string][]) : []),
   ]);
   const reasons = Object.entries(t.skippedByReason ?? {}).sort((a, b) => b[1] - a[1]);
   const skipped =
@@ -272,12 +274,19 @@ function evidenceSection(v: Verdict, maxErrors: number): string {
       ? `<h3>Unattributed records</h3><p class="muted">Connections the log names no server address for: they reached some destination, but which one cannot be told.</p>` +
         `<ul class="lines">${v.unattributed.slice(0, maxErrors).map((x) => `<li>line ${num(x.line)}: ${e(x.reason)}</li>`).join('')}</ul>`
       : '';
+  const malformedFields = Object.entries(t.malformedValuesByField ?? {}).sort((a, b) => b[1] - a[1]);
+  const malformed =
+    malformedFields.length > 0
+      ? `<h3>Malformed values</h3><p class="muted">Values the log holds that are not what their field must be (a byte count that is not a number): each was read as unknown, never as zero, and its record still counts.</p>` +
+        table(['Field', 'Values'], malformedFields.map(([f, n]) => `<tr><td><code>${e(f)}</code></td><td class="n">${num(n)}</td></tr>`)) +
+        `<ul class="lines">${(v.malformedValues ?? []).slice(0, maxErrors).map((x) => `<li>line ${num(x.line)}: <code>${e(x.field)}</code> ${e(JSON.stringify(x.value))}</li>`).join('')}</ul>`
+      : '';
   return section(
     'evidence',
     'Evidence',
     `<div class="cols"><div><h3>Input</h3>${input}</div><div><h3>Counts</h3>${counts}</div></div>` +
       `<h3>Location databases</h3>${table(['Database', 'Role', 'Type', 'Built', 'Size', 'SHA-256'], dbRows)}` +
-      `<h3>Policy</h3>${policy}${skipped}${unattributed}`,
+      `<h3>Policy</h3>${policy}${skipped}${unattributed}${malformed}`,
   );
 }
 

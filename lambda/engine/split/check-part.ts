@@ -51,6 +51,10 @@ export interface PartAggregate {
   skippedByReason: [string, number][];
   errors: { line: number; reason: string }[];
   unattributedKept: { line: number; reason: string }[];
+  /** Malformed values (RecordSink.malformed); absent in older parts. */
+  malformedValues?: number;
+  malformedByField?: [string, number][];
+  malformedKept?: { line: number; field: string; value: string }[];
   destinations: PartDestination[];
 }
 
@@ -104,6 +108,9 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
     skippedByReason: [...agg.skippedByReason.entries()],
     errors: lines(agg.errors),
     unattributedKept: lines(agg.unattributedKept),
+    malformedValues: agg.malformedValues,
+    malformedByField: [...agg.malformedByField.entries()],
+    malformedKept: agg.malformedKept.map((m) => ({ line: m.line - shift, field: m.field, value: m.value })),
     destinations: agg.destinations().map((d) => ({
       ip: d.facts.ip,
       connections: d.connections,

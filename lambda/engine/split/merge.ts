@@ -10,7 +10,7 @@ import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
-import { tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable } from '../verdict/aggregate';
+import { countMalformed, tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type MalformedValue } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED, MAX_SKIP_REASONS, OTHER_SKIP_REASONS } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
@@ -81,6 +81,9 @@ class MergedAggregate implements AggregateTotals {
   readonly errors: { line: number; reason: string }[] = [];
   readonly unattributedKept: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
+  malformedValues = 0;
+  readonly malformedByField = new Map<string, number>();
+  readonly malformedKept: MalformedValue[] = [];
   private readonly byIp = new Map<string, MergedDestination>();
 
   constructor(private readonly options: CheckOptions) {}
@@ -102,6 +105,11 @@ class MergedAggregate implements AggregateTotals {
     for (const e of a.errors) if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line: e.line + offset, reason: e.reason });
     for (const e of a.unattributedKept) {
       if (this.unattributedKept.length < MAX_ERRORS_KEPT) this.unattributedKept.push({ line: e.line + offset, reason: e.reason });
+    }
+    this.malformedValues += a.malformedValues ?? 0;
+    for (const [field, n] of a.malformedByField ?? []) countMalformed(this.malformedByField, field, n);
+    for (const m of a.malformedKept ?? []) {
+      if (this.malformedKept.length < MAX_ERRORS_KEPT) this.malformedKept.push({ line: m.line + offset, field: m.field, value: m.value });
     }
     for (const p of a.destinations) {
       let d = this.byIp.get(p.ip);

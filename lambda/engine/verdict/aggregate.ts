@@ -104,6 +104,30 @@ function addName(set: Set<string> | undefined, name: string): Set<string> {
 export const MAX_SKIP_REASONS = 256;
 export const OTHER_SKIP_REASONS = 'other reasons';
 
+/** A malformed value as the verdict lists it: where, which field, and the value (cut). */
+export interface MalformedValue {
+  line: number;
+  field: string;
+  value: string;
+}
+
+/** Distinct field names counted apart in `malformedValuesByField`; the rest as {@link OTHER_FIELDS}. */
+export const MAX_MALFORMED_FIELDS = 64;
+export const OTHER_FIELDS = 'other fields';
+/** Characters of a malformed value (and of its field name) the verdict keeps. */
+export const MALFORMED_VALUE_CHARS = 40;
+
+/** `s` cut to {@link MALFORMED_VALUE_CHARS} characters, with an ellipsis when cut. */
+export function cutValue(s: string): string {
+  return s.length > MALFORMED_VALUE_CHARS ? `${s.slice(0, MALFORMED_VALUE_CHARS)}…` : s;
+}
+
+/** Counts a malformed value of `field` in `byField`, past the cap under {@link OTHER_FIELDS}. */
+export function countMalformed(byField: Map<string, number>, field: string, n: number): void {
+  const key = byField.size < MAX_MALFORMED_FIELDS || byField.has(field) ? field : OTHER_FIELDS;
+  byField.set(key, (byField.get(key) ?? 0) + n);
+}
+
 /** A reason with the value seen, quoted and cut to 80 characters. */
 function withDetail(reason: string, detail: string | undefined): string {
   return detail === undefined ? reason : `${reason}: ${JSON.stringify(detail.length > 80 ? `${detail.slice(0, 80)}…` : detail)}`;
@@ -166,6 +190,11 @@ export interface AggregateTotals {
   readonly errors: readonly { line: number; reason: string }[];
   readonly unattributedKept: readonly { line: number; reason: string }[];
   readonly skippedByReason: ReadonlyMap<string, number>;
+  /** Values present but unreadable in records that were used (see RecordSink.malformed). */
+  readonly malformedValues: number;
+  readonly malformedByField: ReadonlyMap<string, number>;
+  /** The first {@link MAX_ERRORS_KEPT} of them. */
+  readonly malformedKept: readonly MalformedValue[];
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[];
   /** The same, read one at a time (see {@link DestinationTable}). */
@@ -339,6 +368,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
   /** The first {@link MAX_ERRORS_KEPT} unattributed records, with line and reason. */
   readonly unattributedKept: { line: number; reason: string }[] = [];
   readonly skippedByReason = new Map<string, number>();
+  malformedValues = 0;
+  readonly malformedByField = new Map<string, number>();
+  readonly malformedKept: MalformedValue[] = [];
 
   // Endpoints: one per canonical address. Only whether an address is local is needed while
   // reading; the rest of its facts (databases, operator, policy) are settled for destinations only,
@@ -682,6 +714,13 @@ export class Aggregator implements RecordSink, AggregateTotals {
   noData(): void {
     this.records++;
     this.noDataRecords++;
+  }
+
+  malformed(line: number, field: string, value: string): void {
+    this.malformedValues++;
+    const name = cutValue(field);
+    countMalformed(this.malformedByField, name, 1);
+    if (this.malformedKept.length < MAX_ERRORS_KEPT) this.malformedKept.push({ line, field: name, value: cutValue(value) });
   }
 
   /**

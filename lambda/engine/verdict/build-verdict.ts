@@ -598,6 +598,8 @@ interface DestinationColumns {
   ips: string[];
   countries: (string | null)[];
   warnings: (string | null)[];
+  /** Connections with unknown byte counts, over every destination. */
+  unknownBytes: number;
 }
 
 /**
@@ -614,7 +616,9 @@ function destinationColumns(table: DestinationTable): DestinationColumns {
     ips: new Array<string>(n),
     countries: new Array<string | null>(n),
     warnings: new Array<string | null>(n),
+    unknownBytes: 0,
   };
+  let unknownBytes = 0;
   for (let i = 0; i < n; i++) {
     const d = table.at(i);
     const status = statusOf(d);
@@ -626,7 +630,9 @@ function destinationColumns(table: DestinationTable): DestinationColumns {
     c.ips[i] = f.ip;
     c.countries[i] = f.country;
     c.warnings[i] = warningOf(d, status);
+    unknownBytes += d.connectionsWithUnknownBytes;
   }
+  c.unknownBytes = unknownBytes;
   return c;
 }
 
@@ -752,8 +758,13 @@ function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['
 }
 
 function skippedByReason(agg: AggregateTotals): Record<string, number> {
+  return sortedCounts(agg.skippedByReason);
+}
+
+/** Counts by name as an object, names in sorted order (so the verdict's bytes do not depend on first sight). */
+function sortedCounts(counts: ReadonlyMap<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of [...agg.skippedByReason.keys()].sort()) out[k] = agg.skippedByReason.get(k)!;
+  for (const k of [...counts.keys()].sort()) out[k] = counts.get(k)!;
   return out;
 }
 
@@ -844,6 +855,9 @@ export function buildVerdict(b: BuildInput): Verdict {
       violatingDestinations: violationOrder.length,
       skippedByReason: skippedByReason(agg),
       unattributed: agg.unattributedRecords,
+      connectionsWithUnknownBytes: columns.unknownBytes,
+      malformedValues: agg.malformedValues,
+      malformedValuesByField: sortedCounts(agg.malformedByField),
     },
     countries: countriesOf(columns, order),
     // Placeholders that hold their places among the keys: deferLists replaces them.
@@ -852,6 +866,7 @@ export function buildVerdict(b: BuildInput): Verdict {
     warnings,
     errors: agg.errors.slice(),
     unattributed: agg.unattributedKept.slice(),
+    malformedValues: agg.malformedKept.slice(),
   };
   deferLists(verdict, new DestinationList(table, order, rank, b.options.names, violationOrder));
   return verdict;

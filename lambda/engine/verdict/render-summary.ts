@@ -98,5 +98,14 @@ export function renderSummary(v: Verdict, options: SummaryOptions = {}): string 
     const reasons = Object.entries(t.skippedByReason).map(([k, n]) => `${n}× ${k}`).join('; ');
     lines.push(c.yellow(`Skipped: ${reasons} (first at line ${v.errors[0]?.line ?? '?'})`));
   }
+  const malformed = t.malformedValues ?? 0;
+  if (malformed > 0) {
+    const fields = Object.entries(t.malformedValuesByField ?? {}).map(([k, n]) => `${n}× ${printable(k)}`).join('; ');
+    const first = v.malformedValues?.[0];
+    const at = first ? ` (first at line ${first.line}: ${printable(first.field)} ${printable(JSON.stringify(first.value))})` : '';
+    lines.push(c.yellow(`Malformed values, read as unknown: ${fields}${at}`));
+  }
+  const unknown = t.connectionsWithUnknownBytes ?? 0;
+  if (unknown > 0) lines.push(`Byte counts unknown on ${unknown} connection${unknown === 1 ? '' : 's'}: in no byte total.`);
   return `${lines.join('\n')}\n`;
 }

@@ -105,6 +105,18 @@ export interface VerdictTotals {
   skippedByReason: Record<string, number>;
   /** Records of connections the log names no server address for (HAR entries without `serverIPAddress`). */
   unattributed: number;
+  /**
+   * Connections whose byte counts are unknown (unset in the log, or malformed): their bytes are in
+   * no byte total. Absent in verdicts written before it was added.
+   */
+  connectionsWithUnknownBytes?: number;
+  /**
+   * Values present but unreadable in records that were used (a byte count `12x3`): each counted as
+   * unknown, never as zero. By field in `malformedValuesByField`, the first 100 in `malformedValues`.
+   * Absent in verdicts written before they were added.
+   */
+  malformedValues?: number;
+  malformedValuesByField?: Record<string, number>;
 }
 
 export interface Verdict {
@@ -128,4 +140,6 @@ export interface Verdict {
   errors: { line: number; reason: string }[];
   /** The first 100 unattributed records (see `totals.unattributed`). */
   unattributed: { line: number; reason: string }[];
+  /** The first 100 malformed values (see `totals.malformedValues`); absent in older verdicts. */
+  malformedValues?: { line: number; field: string; value: string }[];
 }

@@ -17,6 +17,8 @@ export interface ParseResult {
   noData: { line: number; status: string }[];
   /** Sink calls per line number. */
   callsPerLine: Map<number, number>;
+  /** Values reported malformed (kept apart from `calls`: a line's record still makes its one call). */
+  malformed: { line: number; field: string; value: string }[];
 }
 
 /**
@@ -25,6 +27,10 @@ export interface ParseResult {
  */
 export class RecordingSink implements RecordSink {
   readonly calls: SinkCall[] = [];
+  readonly malformedValues: { line: number; field: string; value: string }[] = [];
+  malformed(line: number, field: string, value: string): void {
+    this.malformedValues.push({ line, field, value });
+  }
   flow(record: FlowRecord): void {
     const copy = { ...record };
     const b = record.ipBytes;
@@ -83,6 +89,7 @@ export function parseAll(parser: LineParser, input: string | Buffer): ParseResul
       c.kind === 'noData' ? [{ line: c.line, status: c.status }] : [],
     ),
     callsPerLine,
+    malformed: sink.malformedValues,
   };
 }
 
