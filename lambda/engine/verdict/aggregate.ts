@@ -427,24 +427,27 @@ export class Aggregator implements RecordSink, AggregateTotals {
     if (ip === null) return INVALID;
     // Different spellings of one address (expanded IPv6, IPv4-mapped) share one endpoint: IPv4
     // by its number, IPv6 by its canonical text.
-    let ep = ip.version === 4 ? this.byIpv4.get(ip.v4) : (this.byCanonical.get(ip.text) ?? -1);
-    if (ep < 0) {
-      const local = isLocal(ip, classifyAddress(ip), this.policy);
-      ep = this.epFacts.length;
-      this.epFacts.push(undefined);
-      this.epIps.push(ip);
-      if (ep >= this.epFlags.length) {
-        const flags = new Uint8Array(this.epFlags.length * 2);
-        flags.set(this.epFlags);
-        this.epFlags = flags;
-        const dest = new Int32Array(this.epDest.length * 2).fill(-1);
-        dest.set(this.epDest);
-        this.epDest = dest;
-      }
-      this.epFlags[ep] = local ? FLAG_LOCAL : 0;
-      if (ip.version === 4) this.byIpv4.add(ip.v4, ep);
-      else this.byCanonical.set(ip.text, ep);
+    const ep = ip.version === 4 ? this.byIpv4.get(ip.v4) : (this.byCanonical.get(ip.text) ?? -1);
+    return ep >= 0 ? ep : this.newEndpoint(ip);
+  }
+
+  /** A new endpoint for an address not seen in any spelling. */
+  private newEndpoint(ip: ParsedIp): number {
+    const local = isLocal(ip, classifyAddress(ip), this.policy);
+    const ep = this.epFacts.length;
+    this.epFacts.push(undefined);
+    this.epIps.push(ip);
+    if (ep >= this.epFlags.length) {
+      const flags = new Uint8Array(this.epFlags.length * 2);
+      flags.set(this.epFlags);
+      this.epFlags = flags;
+      const dest = new Int32Array(this.epDest.length * 2).fill(-1);
+      dest.set(this.epDest);
+      this.epDest = dest;
     }
+    this.epFlags[ep] = local ? FLAG_LOCAL : 0;
+    if (ip.version === 4) this.byIpv4.add(ip.v4, ep);
+    else this.byCanonical.set(ip.text, ep);
     return ep;
   }
 
@@ -461,8 +464,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
     const v4 = parseIpv4Bytes(buf, start, end);
     if (v4 >= 0) {
       // A dotted quad: its number is its endpoint's key (resolve adds it on first sight).
+      // A strict dotted quad (see parseIpv4Bytes) is its own canonical text: parseIp would say the same.
       const ep = this.byIpv4.get(v4);
-      return ep >= 0 ? ep : this.resolve(latin1(buf, start, end));
+      return ep >= 0 ? ep : this.newEndpoint({ version: 4, v4, text: latin1(buf, start, end) });
     }
     let ep = this.bySpellingBytes.get(buf, start, end);
     if (ep === -1) {

@@ -20,7 +20,31 @@ const isMappedOrNat64 = (g: readonly number[]): boolean =>
   (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) ||
   (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0));
 
+/** RFC 5952 text written the plain way (the longest run of two or more zero groups, the first of equals, becomes `::`). */
+function rfc5952(g: readonly number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+  }
+  const hex = g.map((x) => x.toString(16));
+  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
 describe('ip parsing properties', () => {
+  it('formats IPv6 as RFC 5952 says', () => {
+    fc.assert(fc.property(groups, (g) => expect(formatIpv6(g)).toBe(rfc5952(g))), { numRuns: 2000 });
+    expect(formatIpv6([0, 0, 0, 0, 0, 0, 0, 0])).toBe('::');
+    expect(formatIpv6([1, 0, 0, 0, 0, 0, 0, 0])).toBe('1::');
+    expect(formatIpv6([0, 0, 0, 0, 0, 0, 0, 1])).toBe('::1');
+    expect(formatIpv6([0x2001, 0xdb8, 0, 1, 0, 0, 0, 1])).toBe('2001:db8:0:1::1');
+  });
+
   it('round-trips parseIp(formatIpv6(groups)) to the same groups and canonical text', () => {
     fc.assert(
       fc.property(groups, (g) => {
