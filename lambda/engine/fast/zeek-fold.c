@@ -491,6 +491,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       first = ts;
       if ((ci = cols[W_DURATION]) >= 0) {
         f64 dur = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+        /* Neither a duration nor unset: JavaScript reports it. */
+        if (dur != dur && !is_unset(ci)) break;
         last = dur == dur ? ts + dur : ts;
       } else {
         last = ts;

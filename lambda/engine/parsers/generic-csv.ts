@@ -366,8 +366,8 @@ export class GenericCsvParser implements LineParser {
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
     if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
     if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
-    if (cols.start >= 0) r.firstSeenMs = parseTimestampText(csvText(buf, f, cols.start, 'latin1'));
-    if (cols.end >= 0) r.lastSeenMs = parseTimestampText(csvText(buf, f, cols.end, 'latin1'));
+    if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
+    if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
     if (cols.host >= 0) {
       const host = this.optionalText(buf, cols.host, this.hosts);
       // A DNS name is at most 253 characters: a longer value names no host.
@@ -437,6 +437,20 @@ export class GenericCsvParser implements LineParser {
   private badCount(buf: Buffer, col: number, lineNo: number, sink: RecordSink): void {
     const text = csvText(buf, this.fields, col).trim();
     if (!UNSET_VALUES.has(text.toLowerCase())) sink.malformed?.(lineNo, this.names[col] ?? `column ${col + 1}`, text);
+  }
+
+  /**
+   * The time in field `col` (see parseTimestampText), or NaN. Text that is neither a time nor unset
+   * is reported; a small number is not (a time relative to the capture's start, as Wireshark writes).
+   */
+  private time(buf: Buffer, col: number, lineNo: number, sink: RecordSink): number {
+    const text = csvText(buf, this.fields, col, 'latin1');
+    const ms = parseTimestampText(text);
+    if (ms !== ms) {
+      const t = text.trim();
+      if (!UNSET_VALUES.has(t.toLowerCase()) && !/^\d+(\.\d+)?$/.test(t)) sink.malformed?.(lineNo, this.names[col] ?? `column ${col + 1}`, csvText(buf, this.fields, col).trim());
+    }
+    return ms;
   }
 
   private proto(buf: Buffer, col: number): string {

@@ -204,8 +204,8 @@ export class PcapdroidCsvParser implements LineParser {
     r.respPort = this.uint(buf, cols[DST_PORT]!);
     r.origBytes = this.count(buf, cols[BYTES_SENT]!, lineNo, 'BytesSent', sink);
     r.respBytes = this.count(buf, cols[BYTES_RCVD]!, lineNo, 'BytesRcvd', sink);
-    r.firstSeenMs = epochMs(this.uint(buf, cols[FIRST_SEEN]!));
-    r.lastSeenMs = epochMs(this.uint(buf, cols[LAST_SEEN]!));
+    r.firstSeenMs = epochMs(this.count(buf, cols[FIRST_SEEN]!, lineNo, 'FirstSeen', sink));
+    r.lastSeenMs = epochMs(this.count(buf, cols[LAST_SEEN]!, lineNo, 'LastSeen', sink));
     let c = this.field(cols[STATUS]!);
     if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'Unreachable');
     c = this.field(cols[INFO]!);
@@ -237,7 +237,7 @@ export class PcapdroidCsvParser implements LineParser {
     return parseUint(buf, this.fields.pos[c * 2]!, this.fields.pos[c * 2 + 1]!);
   }
 
-  /** A byte count, or -1; a value that is there but no count is reported (an empty one is unset). */
+  /** A count (bytes, epoch milliseconds), or -1; a value that is there but no count is reported (an empty one is unset). */
   private count(buf: Buffer, col: number, lineNo: number, field: string, sink: RecordSink): number {
     const n = this.uint(buf, col);
     if (n < 0) {

@@ -42,6 +42,13 @@ function count(v: unknown): number {
   return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
+/** {@link eveTimeMs}, reporting a value that is there (not null) but no time. */
+function timeOf(v: unknown, lineNo: number, field: string, sink: RecordSink): number {
+  const ms = eveTimeMs(v);
+  if (ms !== ms && v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
+  return ms;
+}
+
 /** {@link count}, reporting a value that is there (not null) but no count. */
 function countOf(v: unknown, lineNo: number, field: string, sink: RecordSink): number {
   const n = count(v);
@@ -274,8 +281,8 @@ export class SuricataEveParser implements LineParser {
     const f = isObject(ev.flow) ? ev.flow : {};
     r.origBytes = countOf(f.bytes_toserver, lineNo, 'flow.bytes_toserver', sink);
     r.respBytes = countOf(f.bytes_toclient, lineNo, 'flow.bytes_toclient', sink);
-    r.firstSeenMs = eveTimeMs(f.start);
-    r.lastSeenMs = eveTimeMs(f.end);
+    r.firstSeenMs = timeOf(f.start, lineNo, 'flow.start', sink);
+    r.lastSeenMs = timeOf(f.end, lineNo, 'flow.end', sink);
     // IPS mode: a dropped flow the server never answered was refused; one it answered did carry data.
     const action = f.action;
     r.rejected = (action === 'drop' || action === 'blocked') && r.respBytes <= 0;
@@ -306,8 +313,8 @@ export class SuricataEveParser implements LineParser {
       r.respBytes = bytes < 0 ? -1 : 0;
     }
     r.oneWay = true;
-    r.firstSeenMs = eveTimeMs(n.start);
-    r.lastSeenMs = eveTimeMs(n.end);
+    r.firstSeenMs = timeOf(n.start, lineNo, 'netflow.start', sink);
+    r.lastSeenMs = timeOf(n.end, lineNo, 'netflow.end', sink);
     r.hostname = this.names.nameFor(ev.flow_id, r.respIp);
     r.otherHostnames = this.names.otherNamesFor(ev.flow_id, r.respIp);
     sink.flow(r);

@@ -330,15 +330,13 @@ export class VpcFlowParser implements LineParser {
       r.proto = p >= 0 ? ipProtocolName(p) : '';
     }
     c = cols[BYTES]!;
-    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0 && !bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, '-')) {
-      sink.malformed?.(lineNo, 'bytes', utf8(buf, pos[c * 2]!, pos[c * 2 + 1]!));
-    }
+    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) badValue(buf, pos, c, lineNo, 'bytes', sink);
     r.respBytes = 0;
     r.oneWay = true;
     c = cols[START]!;
-    if (c >= 0) r.firstSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0 && (r.firstSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!)) !== r.firstSeenMs) badValue(buf, pos, c, lineNo, 'start', sink);
     c = cols[END]!;
-    if (c >= 0) r.lastSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+    if (c >= 0 && (r.lastSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!)) !== r.lastSeenMs) badValue(buf, pos, c, lineNo, 'end', sink);
     c = cols[ACTION]!;
     if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'REJECT');
     c = cols[INTERFACE_ID]!;
@@ -402,3 +400,10 @@ export const vpcFlowFormat: FormatDefinition = {
   },
   create: () => new VpcFlowParser(),
 };
+
+/** Reports field `c`, a value that did not read as its type, unless it is `-` (unset). */
+function badValue(buf: Buffer, pos: Int32Array, c: number, lineNo: number, field: string, sink: RecordSink): void {
+  const s = pos[c * 2]!;
+  const e = pos[c * 2 + 1]!;
+  if (e > s && !bytesEqual(buf, s, e, '-')) sink.malformed?.(lineNo, field, utf8(buf, s, e));
+}

@@ -18,8 +18,8 @@ function num(v: unknown): number {
   return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
-/** Reports a count that {@link num} did not read, unless it is absent or null (unset). */
-function badCount(v: unknown, lineNo: number, field: string, sink: RecordSink): void {
+/** Reports a value that did not read as its field's type, unless it is absent or null (unset). */
+function badValue(v: unknown, lineNo: number, field: string, sink: RecordSink): void {
   if (v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
 }
 
@@ -144,11 +144,13 @@ export class ZeekJsonParser implements LineParser {
     r.respPort = num(o['id.resp_p'] ?? id.resp_p);
     r.proto = typeof o.proto === 'string' ? o.proto : '';
     r.origBytes = num(o.orig_bytes);
-    if (r.origBytes < 0) badCount(o.orig_bytes, lineNo, 'orig_bytes', sink);
+    if (r.origBytes < 0) badValue(o.orig_bytes, lineNo, 'orig_bytes', sink);
     r.respBytes = num(o.resp_bytes);
-    if (r.respBytes < 0) badCount(o.resp_bytes, lineNo, 'resp_bytes', sink);
+    if (r.respBytes < 0) badValue(o.resp_bytes, lineNo, 'resp_bytes', sink);
     r.firstSeenMs = zeekTimeMs(o.ts);
+    if (r.firstSeenMs !== r.firstSeenMs) badValue(o.ts, lineNo, 'ts', sink);
     const dur = typeof o.duration === 'number' ? o.duration * 1000 : NaN;
+    if (dur !== dur) badValue(o.duration, lineNo, 'duration', sink);
     // A duration that would end past the dates a Date holds is no duration.
     const last = r.firstSeenMs + dur;
     r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : r.firstSeenMs;

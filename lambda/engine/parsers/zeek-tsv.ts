@@ -137,17 +137,18 @@ export class ZeekTsvParser implements LineParser {
     c = cols[4]!;
     if (c >= 0) r.proto = internProto(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[5]!;
-    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badCount(buf, c, lineNo, 'orig_bytes', sink);
+    if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badValue(buf, c, lineNo, 'orig_bytes', sink);
     c = cols[6]!;
-    if (c >= 0 && (r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badCount(buf, c, lineNo, 'resp_bytes', sink);
+    if (c >= 0 && (r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badValue(buf, c, lineNo, 'resp_bytes', sink);
     c = cols[7]!;
     if (c >= 0) {
       let ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
-      if (ts !== ts) ts = cutTimeMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);
+      if (ts !== ts && (ts = cutTimeMs(buf, pos[c * 2]!, pos[c * 2 + 1]!)) !== ts) this.badValue(buf, c, lineNo, 'ts', sink);
       r.firstSeenMs = ts;
       const d = cols[8]!;
       if (d >= 0) {
         const dur = parseEpochSecondsMs(buf, pos[d * 2]!, pos[d * 2 + 1]!);
+        if (dur !== dur) this.badValue(buf, d, lineNo, 'duration', sink);
         r.lastSeenMs = dur === dur ? ts + dur : ts;
       } else {
         r.lastSeenMs = ts;
@@ -160,8 +161,8 @@ export class ZeekTsvParser implements LineParser {
     sink.flow(r);
   }
 
-  /** Reports column `c` of this line, a count that did not read as one, unless it is unset. */
-  private badCount(buf: Buffer, c: number, lineNo: number, field: string, sink: RecordSink): void {
+  /** Reports column `c` of this line, a value that did not read as its type, unless it is unset. */
+  private badValue(buf: Buffer, c: number, lineNo: number, field: string, sink: RecordSink): void {
     const s = this.pos[c * 2]!;
     const e = this.pos[c * 2 + 1]!;
     if (!this.isMissing(buf, s, e)) sink.malformed?.(lineNo, field, utf8(buf, s, e));

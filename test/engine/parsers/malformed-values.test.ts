@@ -1,8 +1,8 @@
 /**
- * Byte counts that are present but not counts (`12x3`, `-5`, `1e3`): the record still counts,
- * with its bytes unknown (never zero), and the value is reported, field by field and line by
- * line, so a verdict that says "0 B sent" cannot hide a log whose counts were unreadable. Unset
- * markers (Zeek `-`, an empty cell) are not malformed.
+ * Byte counts and times that are present but unreadable (`12x3`, `-5`, `1e3`, `yesterday`): the
+ * record still counts, with the value unknown (never zero), and the value is reported, field by
+ * field and line by line, so a verdict that says "0 B sent" cannot hide a log whose counts were
+ * unreadable. Unset markers (Zeek `-`, an empty cell) are not malformed.
  */
 import { GenericCsvParser } from '../../../lambda/engine/parsers/generic-csv';
 import { PcapdroidCsvParser } from '../../../lambda/engine/parsers/pcapdroid';
@@ -111,6 +111,46 @@ describe('malformed byte counts, parser by parser', () => {
       { line: 2, field: 'flow.bytes_toserver', value: '"10"' },
       { line: 2, field: 'flow.bytes_toclient', value: '1.5e+300' },
     ]);
+  });
+});
+
+describe('malformed times, parser by parser', () => {
+  it('Zeek TSV: a ts or duration that is no time is reported; `-` is unset', () => {
+    const lines = ['#separator \\x09', '#unset_field\t-', '#path\tconn', '#fields\tts\tid.orig_h\tid.resp_h\tduration'];
+    lines.push('1700000000.5\t192.168.1.5\t47.246.1.1\t1.5', 'yesterday\t192.168.1.5\t47.246.1.1\t-', '1700000000.5\t192.168.1.5\t47.246.1.1\t1.5s', '-\t192.168.1.5\t47.246.1.1\t-');
+    const r = parseAll(new ZeekTsvParser(), lines.join('\n'));
+    expect(r.flows).toHaveLength(4);
+    expect(r.malformed).toEqual([
+      { line: 6, field: 'ts', value: 'yesterday' },
+      { line: 7, field: 'duration', value: '1.5s' },
+    ]);
+  });
+
+  it('Zeek JSON, VPC Flow Logs, PCAPdroid and EVE: times by their field names', () => {
+    const zj = parseAll(new ZeekJsonParser(), JSON.stringify({ ts: 'soon', 'id.orig_h': '192.168.1.5', 'id.resp_h': '47.246.1.1', duration: '3' }));
+    expect(zj.malformed).toEqual([{ line: 1, field: 'ts', value: '"soon"' }, { line: 1, field: 'duration', value: '"3"' }]);
+    const vpc = parseAll(
+      new VpcFlowParser(),
+      ['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', '2 1 eni-1 10.0.1.5 47.246.1.1 1 443 6 1 10 17000000OO 1700000060 ACCEPT OK'].join('\n'),
+    );
+    expect(vpc.malformed).toEqual([{ line: 2, field: 'start', value: '17000000OO' }]);
+    const droid = parseAll(
+      new PcapdroidCsvParser(),
+      ['IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,PackageName,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,PktsRcvd,FirstSeen,LastSeen', '6,10.215.173.1,40000,47.246.1.1,443,1,A,a,TLS,Closed,,1,2,1,1,2024-01-01,'].join('\n'),
+    );
+    expect(droid.malformed).toEqual([{ line: 2, field: 'FirstSeen', value: '2024-01-01' }]);
+    const eve = parseAll(
+      new SuricataEveParser(),
+      JSON.stringify({ event_type: 'flow', src_ip: '192.168.1.5', src_port: 1, dest_ip: '47.246.1.1', dest_port: 443, proto: 'TCP', flow: { bytes_toserver: 1, bytes_toclient: 1, start: 'then', end: null } }),
+    );
+    expect(eve.malformed).toEqual([{ line: 1, field: 'flow.start', value: '"then"' }]);
+  });
+
+  it('generic CSV: a time no reader knows is reported; relative seconds (Wireshark) and unset markers are not', () => {
+    const log = ['Time,Destination,Length,End', '0.000123,47.246.1.1,60,', '3/1/2024, 10:00:00.000 AM,47.246.1.1,60,-', '2024-03-01 10:00:00,47.246.1.1,60,N/A'].join('\n');
+    const r = parseAll(new GenericCsvParser({ columns: { start: 'Time', end: 'End' } }), log.replace('3/1/2024, 10:00:00.000 AM', '"3/1/2024, 10:00:00.000 AM"'));
+    expect(r.flows.map((f) => f.firstSeenMs)).toEqual([NaN, NaN, Date.parse('2024-03-01T10:00:00Z')]);
+    expect(r.malformed).toEqual([{ line: 3, field: 'Time', value: '3/1/2024, 10:00:00.000 AM' }]);
   });
 });
 
