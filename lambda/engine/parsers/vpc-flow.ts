@@ -177,6 +177,13 @@ interface Layout {
   readonly cols: Int32Array;
   /** Column count the header names. */
   readonly fieldCount: number;
+  /**
+   * Whether `flow-direction` is relative to a network interface whose own address is `srcaddr`
+   * (egress) or `dstaddr` (ingress). Not in Transit Gateway flow logs (fields `resource-type`,
+   * `tgw-*`): their direction is relative to a gateway attachment, and both addresses are the
+   * packet's, so a reply from the internet leaving the gateway is no local sender.
+   */
+  readonly interfaceDirection: boolean;
 }
 
 function layoutOf(names: readonly string[], lineNo: number): Layout {
@@ -191,7 +198,8 @@ function layoutOf(names: readonly string[], lineNo: number): Layout {
       `line ${lineNo}: VPC flow log header has no ${hasSrc ? 'dstaddr/pkt-dstaddr' : 'srcaddr/pkt-srcaddr'} field: ${names.join(' ')}`,
     );
   }
-  return { cols, fieldCount: names.length };
+  const transitGateway = names.some((n) => n === 'resource-type' || n.startsWith('tgw-'));
+  return { cols, fieldCount: names.length, interfaceDirection: !transitGateway };
 }
 
 const DEFAULT_LAYOUT: Layout = layoutOf(VPC_DEFAULT_FIELDS, 0);
@@ -346,7 +354,7 @@ export class VpcFlowParser implements LineParser {
       if (!bytesEqual(buf, s, e, '-')) r.app = this.enis.get(buf, s, e, latin1);
     }
     c = cols[FLOW_DIRECTION]!;
-    if (c >= 0) {
+    if (c >= 0 && layout.interfaceDirection) {
       // The interface's own address is `srcaddr` of egress and `dstaddr` of ingress records (AWS's
       // field list): inside the VPC whatever its address (IPv6 addresses are public). Not when a
       // packet-level address that differs was read instead (the interface forwarded the packet).

@@ -282,6 +282,35 @@ describe('VPC flow logs: which side is the interface (flow-direction)', () => {
   });
 });
 
+describe('Transit Gateway flow logs (flow-direction is relative to an attachment)', () => {
+  // The default Transit Gateway flow log format (version 6), as AWS's Transit Gateway guide lists
+  // its fields (https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html, flow log records).
+  const HEADER =
+    'version resource-type account-id tgw-id tgw-attachment-id tgw-src-vpc-account-id tgw-dst-vpc-account-id tgw-src-vpc-id tgw-dst-vpc-id tgw-src-subnet-id tgw-dst-subnet-id tgw-src-eni tgw-dst-eni tgw-src-az-id tgw-dst-az-id tgw-pair-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status type packets-lost-no-route packets-lost-blackhole packets-lost-mtu-exceeded packets-lost-ttl-expired tcp-flags region flow-direction pkt-src-aws-service pkt-dst-aws-service';
+  const record = (attachment: string, src: string, dst: string, sport: number, dport: number, bytes: number, direction: string): string =>
+    `6 TransitGateway 123456789012 tgw-0123 ${attachment} 123456789012 123456789012 vpc-a vpc-e subnet-a subnet-e eni-a eni-e use1-az1 use1-az1 tgw-attach-x ${src} ${dst} ${sport} ${dport} 6 10 ${bytes} 1709287200 1709287260 OK IPv4 0 0 0 0 19 us-east-1 ${direction} - -`;
+
+  it('does not take the sender of a record leaving the gateway for an interface of the VPC', async () => {
+    // Prepare: an instance behind a centralised egress VPC; the gateway logs each direction as it
+    // enters (ingress) and leaves (egress) through an attachment.
+    const log = [
+      HEADER,
+      record('tgw-attach-a', '10.0.0.5', '8.8.8.8', 49152, 443, 5000, 'ingress'),
+      record('tgw-attach-e', '10.0.0.5', '8.8.8.8', 49152, 443, 5000, 'egress'),
+      record('tgw-attach-e', '8.8.8.8', '10.0.0.5', 443, 49152, 90000, 'ingress'),
+      record('tgw-attach-a', '8.8.8.8', '10.0.0.5', 443, 49152, 90000, 'egress'),
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess: the reply is received from 8.8.8.8, never sent to the instance.
+    expect(v.destinations.map((d) => d.ip)).toEqual(['8.8.8.8']);
+    expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 10000, bytesReceived: 180000 });
+    expect(v.totals).toMatchObject({ bytesSent: 10000, bytesReceived: 180000 });
+  });
+});
+
 describe('VPC flow logs, bad records and headers', () => {
   it('skips a record whose field count differs from the header', () => {
     const result = parse('version srcaddr dstaddr bytes\n2 10.0.0.1 1.1.1.1\n');
