@@ -57,7 +57,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'destip', 'destaddr', 'destaddress', 'dest', 'remoteip', 'remoteaddr', 'remoteaddress',
     'serverip', 'serveraddr', 'serveraddress', 'daddr', 'ipdst', 'idresph', 'respip', 'respaddr',
     'responderip', 'targetip', 'peerip', 'peeraddr', 'peeraddress', 'dstipaddr', 'destipaddr',
-    'destinationipaddress', 'da',
+    'destinationipaddress', 'da', 'responderaddress',
     // Wireshark's Statistics > Conversations, copied as CSV: A opened the conversation.
     'addressb',
   ],
@@ -66,6 +66,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'localaddr', 'localaddress', 'clientip', 'clientaddr', 'clientaddress', 'saddr', 'ipsrc',
     'idorigh', 'origip', 'origaddr', 'originatorip', 'srcipaddr', 'sourceipaddress', 'deviceip',
     'sa', 'addressa',
+    // Cisco Secure Firewall (FMC) connection events; eStreamer names the same fields.
+    'initiatorip', 'initiatoraddress',
   ],
   dst_port: [
     'dstport', 'destinationport', 'destport', 'remoteport', 'serverport', 'dport', 'idrespp',
@@ -73,7 +75,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   ],
   src_port: [
     'srcport', 'sourceport', 'localport', 'clientport', 'sport', 'idorigp', 'origport',
-    'originatorport', 'sp', 'porta',
+    'originatorport', 'sp', 'porta', 'initiatorport',
   ],
   proto: [
     'proto', 'protocol', 'transport', 'ipproto', 'ipprotocol', 'l4proto', 'l4protocol',
@@ -88,6 +90,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'ibyt',
     // Wireshark's conversations: `Bytes A → B` (`Bytes A -> B` before 3.x).
     'bytesa→b', 'bytesa>b',
+    // Cisco FMC connection events; Azure traffic analytics (NTANetAnalytics) and flow tables.
+    'initiatorbytes', 'bytessrctodest', 'bytessrctodst', 'srctodstbytes',
   ],
   bytes_in: [
     'bytesin', 'bytesreceived', 'bytesrcvd', 'rxbytes', 'receivedbytes', 'rcvdbytes', 'inbytes',
@@ -96,6 +100,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt', 'bytesb→a', 'bytesb>a',
     // FortiGate traffic logs: sentbyte, rcvdbyte.
     'rcvdbyte',
+    'responderbytes', 'bytesdesttosrc', 'bytesdsttosrc', 'dsttosrcbytes',
   ],
   bytes: [
     'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
@@ -104,11 +109,11 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   ],
   start: [
     'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',
-    'flowstart', 'timestart',
+    'flowstart', 'timestart', 'flowstarttime', 'firstpacket',
   ],
   end: [
     'end', 'endtime', 'endts', 'endtimestamp', 'lastseen', 'stop', 'stoptime', 'flowend', 'timeend',
-    'te',
+    'te', 'flowendtime', 'lastpacket',
   ],
   time: [
     // eventtime before time: FortiGate logs have both, `time` the time of day alone.
@@ -125,9 +130,11 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'processname', 'program', 'executable', 'image', 'bundleid',
   ],
   // What a firewall did with the connection (see REFUSED_ACTIONS): Palo Alto, Check Point,
-  // FortiGate, pfSense `action`; Google Cloud firewall rules `disposition`; Azure `decision`.
+  // FortiGate, pfSense `action`; Google Cloud firewall rules `disposition`; Azure `decision`,
+  // and `FlowStatus` (Allowed, Denied) in traffic analytics.
   action: [
     'action', 'disposition', 'decision', 'fwaction', 'firewallaction', 'policyaction', 'ruleaction',
+    'flowstatus',
   ],
 };
 
@@ -171,9 +178,46 @@ export function detectDelimiter(header: string): string {
   return best;
 }
 
-function findColumn(normalized: readonly string[], synonyms: readonly string[]): number {
+/**
+ * Other names a header may be recognised by when its whole name is not one (see
+ * {@link headerNames}): without a unit or qualifier in brackets (`Bytes Sent (B)`,
+ * `TimeGenerated [UTC]`), the first of alternatives split by `/` (`Destination Port / ICMP Code`),
+ * the last part of a dotted path (`jsonPayload.connection.dest_ip`, a JSON log flattened to
+ * CSV), and without Log Analytics' type suffix (`DestIP_s`, `BytesSrcToDest_d`).
+ */
+function alternativeNames(name: string): string[] {
+  const out: string[] = [];
+  const unqualified = name.replace(/\([^)]*\)|\[[^\]]*\]/g, ' ').trim();
+  if (unqualified !== '' && unqualified !== name.trim()) out.push(unqualified);
+  const slash = unqualified.indexOf('/');
+  if (slash > 0) out.push(unqualified.slice(0, slash));
+  const dotted = /^[^\s.]+(?:\.[^\s.]+)+$/.test(unqualified) ? unqualified.slice(unqualified.lastIndexOf('.') + 1) : '';
+  if (dotted !== '') out.push(dotted);
+  for (const n of [unqualified, dotted]) {
+    const typed = /^(.+[a-z0-9])_[sdtbg]$/i.exec(n);
+    if (typed !== null) out.push(typed[1]!);
+  }
+  return out.map(normalizeColumnName).filter((n) => n !== '');
+}
+
+/** Each header's name as compared ({@link normalizeColumnName}), and its other names ({@link alternativeNames}). */
+interface HeaderNames {
+  readonly normalized: readonly string[];
+  readonly alternatives: readonly (readonly string[])[];
+}
+
+function headerNames(names: readonly string[]): HeaderNames {
+  return { normalized: names.map(normalizeColumnName), alternatives: names.map(alternativeNames) };
+}
+
+/** The first column a synonym names, whole names first, then the other names of each header. */
+function findColumn(header: HeaderNames, synonyms: readonly string[]): number {
   for (const s of synonyms) {
-    const i = normalized.indexOf(s);
+    const i = header.normalized.indexOf(s);
+    if (i >= 0) return i;
+  }
+  for (const s of synonyms) {
+    const i = header.alternatives.findIndex((alts) => alts.includes(s));
     if (i >= 0) return i;
   }
   return -1;
@@ -185,7 +229,8 @@ export function resolveColumns(
   mapping: Readonly<Record<string, string>> = {},
   lineNo = 1,
 ): Record<ColumnKey, number> {
-  const normalized = names.map(normalizeColumnName);
+  const header = headerNames(names);
+  const normalized = header.normalized;
   const cols = {} as Record<ColumnKey, number>;
   for (const key of COLUMN_KEYS) {
     const mapped = mapping[key];
@@ -200,13 +245,13 @@ export function resolveColumns(
       }
       cols[key] = i;
     } else {
-      cols[key] = findColumn(normalized, SYNONYMS[key]);
+      cols[key] = findColumn(header, SYNONYMS[key]);
     }
   }
   if (mapping.bytes_out === undefined && cols.bytes_out < 0)
-    cols.bytes_out = findColumn(normalized, SYNONYMS.bytes);
+    cols.bytes_out = findColumn(header, SYNONYMS.bytes);
   if (mapping.start === undefined && cols.start < 0)
-    cols.start = findColumn(normalized, SYNONYMS.time);
+    cols.start = findColumn(header, SYNONYMS.time);
   if (cols.dst < 0) {
     throw new InputError(
       `line ${lineNo}: no destination column in the CSV header (columns: ${names.join(', ')}); expected one such as dst_ip, destination or remote_addr, or map one as dst`,
@@ -225,8 +270,7 @@ export function detectGenericCsv(lines: readonly string[]): number {
   if (header === undefined) return 0;
   const names = splitCsvText(header, sep?.[1] ?? detectDelimiter(header));
   if (names === null) return 0;
-  const normalized = names.map(normalizeColumnName);
-  return findColumn(normalized, SYNONYMS.dst) >= 0 ? 0.5 : 0;
+  return findColumn(headerNames(names), SYNONYMS.dst) >= 0 ? 0.5 : 0;
 }
 
 function validateMapping(mapping: Readonly<Record<string, string>>): void {

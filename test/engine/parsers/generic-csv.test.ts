@@ -141,7 +141,8 @@ describe('generic CSV: recognised columns', () => {
       host: 5,
       app: 6,
       start: 7,
-      dst_port: -1,
+      // Wireshark's field name: the last part of the dotted path.
+      dst_port: 2,
     });
   });
 
@@ -242,6 +243,60 @@ describe('generic CSV: firewall exports', () => {
       status: 'allowed', connections: 1, bytesSent: 4200, bytesReceived: 1200, firstSeen: '2024-03-01T10:00:00.123Z',
     });
     expect(destination(v, '47.246.1.1')).toMatchObject({ connections: 1, blockedAttempts: 0, bytesSent: 900, bytesReceived: 300 });
+  });
+
+  it('reads a Cisco Secure Firewall (FMC) connection events export: initiator and responder, an inbound connection\'s initiator is judged', async () => {
+    // Prepare: columns as FMC names connection event fields (Initiator IP, Responder IP,
+    // Initiator/Responder Bytes, First/Last Packet, Source Port / ICMP Type, Action Allow/Block).
+    const text = [
+      'First Packet,Last Packet,Action,Reason,Initiator IP,Initiator Country,Responder IP,Responder Country,Source Port / ICMP Type,Destination Port / ICMP Code,Protocol,Initiator Packets,Responder Packets,Initiator Bytes,Responder Bytes',
+      '2024-03-01 10:00:00,2024-03-01 10:01:00,Allow,,10.1.1.5,,8.8.8.8,USA,51000,443,tcp,10,12,1500,30000',
+      '2024-03-01 10:00:00,2024-03-01 10:01:00,Block,,10.1.1.5,,1.2.4.8,CHN,51001,443,tcp,1,0,60,0',
+      '2024-03-01 10:02:00,2024-03-01 10:03:00,Allow,,5.188.10.1,RUS,10.1.1.9,,51002,22,tcp,10,12,700,9000',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(text, { policy: policyOf('us') });
+
+    // Assess: the Russian initiator of an inbound SSH session was sent 9,000 bytes.
+    expect(v.totals).toMatchObject({ records: 3, skipped: 0, bytesSent: 1500 + 9000, bytesReceived: 30000 + 700, connectionsWithUnknownBytes: 0 });
+    expect(destination(v, '5.188.10.1')).toMatchObject({ status: 'violation', bytesSent: 9000, bytesReceived: 700, ports: [51002] });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 1500, bytesReceived: 30000, ports: [443], firstSeen: '2024-03-01T10:00:00.000Z', lastSeen: '2024-03-01T10:01:00.000Z' });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
+  });
+
+  it('reads Azure traffic analytics flows: FlowStatus Denied is refused, BytesSrcToDest/BytesDestToSrc are the two directions', async () => {
+    // Prepare: NTANetAnalytics columns (Azure Monitor table reference), as a query result saved as CSV.
+    const text = [
+      'TimeGenerated [UTC],FlowDirection,FlowStatus,SrcIp,DestIp,DestPort,L4Protocol,BytesSrcToDest,BytesDestToSrc',
+      '2024-03-01T10:05:00Z,Outbound,Allowed,10.0.0.4,8.8.8.8,443,T,1000,2000',
+      '2024-03-01T10:05:00Z,Outbound,Denied,10.0.0.4,1.2.4.8,443,T,60,0',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(text, { policy: policyOf('us') });
+
+    // Assess
+    expect(v.compliant).toBe(true);
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 1000, bytesReceived: 2000, firstSeen: '2024-03-01T10:05:00.000Z' });
+  });
+
+  it('recognises headers with a unit in brackets, a flattened JSON path or a Log Analytics type suffix', () => {
+    const cases: [string, string][] = [
+      ['Source IP,Destination IP,Bytes Sent (B),Bytes Received (bytes),Start Time [UTC]', '10.0.0.4,8.8.8.8,10,20,2024-03-01 10:00:00'],
+      // Google Cloud VPC flow logs downloaded as CSV from Logs Explorer: fields by their JSON path.
+      ['timestamp,jsonPayload.connection.src_ip,jsonPayload.connection.dest_ip,jsonPayload.connection.dest_port,jsonPayload.bytes_sent,jsonPayload.start_time', '2024-03-01T10:05:00Z,10.0.0.4,8.8.8.8,443,10,2024-03-01T10:00:00Z'],
+      // AzureNetworkAnalytics_CL columns carry their type: _s string, _d number, _t time.
+      ['FlowStartTime_t,SrcIP_s,DestIP_s,DestPort_d,BytesSrcToDest_d,BytesDestToSrc_d', '2024-03-01T10:00:00Z,10.0.0.4,8.8.8.8,443,10,20'],
+    ];
+    for (const [header, row] of cases) {
+      const text = `${header}\n${row}\n`;
+      expect(detectFormat(firstLines(text))?.name).toBe('generic-csv');
+      const [r] = parse(text).flows;
+      expect([r!.origIp, r!.respIp, r!.origBytes]).toEqual(['10.0.0.4', '8.8.8.8', 10]);
+      expect(r!.firstSeenMs).toBe(Date.parse('2024-03-01T10:00:00Z'));
+    }
   });
 
   it('takes refusals by their words, in any case and spelling, and nothing else', () => {
