@@ -13,6 +13,7 @@ import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { ZeekFastPath } from './fast/zeek-fast-path';
 import { ZeekTsvParser } from './parsers/zeek-tsv';
+import { vpcFlowHint } from './parsers/vpc-flow';
 import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
 import type { Verdict } from './verdict/verdict';
@@ -194,14 +195,18 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (crAlone) all = crToLf(all);
     if (!format) {
       const start = all.subarray(0, detectBytes);
-      format = detectFormat(headLines(start, all.length > detectBytes), start);
+      const lines = headLines(start, all.length > detectBytes);
+      format = detectFormat(lines, start);
       formatSource = 'detected';
       if (!format) {
         const form = unreadableForm(all);
+        const hint = form === null ? vpcFlowHint(lines) : null;
         throw new InputError(
           form !== null
             ? `unknown log format: the input is ${form}`
-            : `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
+            : hint !== null
+              ? `unknown log format: ${hint}`
+              : `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
         );
       }
     }

@@ -229,6 +229,25 @@ export function isDefaultV2Line(line: string): boolean {
   );
 }
 
+/**
+ * Why a log no format took may still be VPC Flow Logs, or null: records of a custom format with no
+ * header line (as CloudWatch Logs and Firehose deliver them), whose field order the records alone
+ * do not give; or CloudWatch Logs subscription messages, which wrap the records in JSON.
+ */
+export function vpcFlowHint(lines: readonly string[]): string | null {
+  const first = lines.find((l) => l.trim() !== '');
+  if (first === undefined) return null;
+  if (first.trimStart().startsWith('{') && /"logEvents"\s*:/.test(first) && /"messageType"\s*:/.test(first)) {
+    return 'these are CloudWatch Logs subscription messages (JSON with logEvents), which residency does not unpack: deliver the flow logs to S3 directly, or export the log group to S3';
+  }
+  const t = withoutExportTime(first).trim().split(/ +/);
+  if (t.length < 4) return null;
+  const vocabulary = t.filter((x) => /^(eni|vpc|subnet|tgw|tgw-attach)-[0-9a-f]{8,17}$/.test(x) || /^(ACCEPT|REJECT|OK|NODATA|SKIPDATA)$/.test(x)).length;
+  const addresses = t.filter((x) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x) || (x.includes(':') && /^[0-9a-fA-F:]+$/.test(x))).length;
+  if (vocabulary < 2 || addresses < 1) return null;
+  return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status)';
+}
+
 /** Parser for VPC flow log text. */
 export class VpcFlowParser implements LineParser {
   readonly format = 'vpc-flow' as const;
