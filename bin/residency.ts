@@ -93,11 +93,23 @@ function report(err: unknown): number {
   return EXIT_ERROR;
 }
 
-// A reader that stops early (`residency check ... | head`) is not an error worth a stack trace.
+/**
+ * A reader that stops early (`residency check a.log b.log | head -1`) is not an error worth a stack
+ * trace, nor a reason to stop: what is printed after that goes nowhere, but every input is still
+ * checked and its verdict written, and the exit status is still the checks' (ending at the broken
+ * pipe said 0, "all compliant", and left the other inputs unchecked).
+ */
+function discardOutput(stream: NodeJS.WriteStream): void {
+  stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') process.nextTick(done as () => void);
+    return true;
+  }) as typeof stream.write;
+}
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    discardOutput(stream);
   });
 }
 

@@ -1,0 +1,51 @@
+/**
+ * The CLI used carelessly: output piped into a reader that stops early, file names the output
+ * folder cannot hold, arguments that say one thing twice. Each is checked as a user would meet it.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, REPO_ROOT, tempDir } from '../helpers/cli';
+
+const EXAMPLE = join(REPO_ROOT, 'examples', 'drone-app.conn.log');
+
+/** Runs `residency ARGS | head -1` in a shell; returns the CLI's exit status and what head printed. */
+function runIntoHead(args: string[], cwd: string): { status: number; stdout: string } {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('bash', ['-c', `${quoted} | head -1; exit "\${PIPESTATUS[0]}"`], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout };
+}
+
+describe('residency check piped into a reader that stops early', () => {
+  it('still checks every input, writes every verdict and exits with their status', () => {
+    // Prepare: three logs with violations; `head -1` closes the pipe after the first line.
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const inputs = ['a.log', 'b.log', 'c.log'].map((name) => {
+      copyFileSync(EXAMPLE, join(dir, name));
+      return name;
+    });
+
+    // Act
+    const r = runIntoHead(['check', ...inputs, '-j', 'us', '-o', out, '--report', 'none'], dir);
+
+    // Assess: not 0 ("all compliant"), and no verdict missing.
+    expect(r.stdout).toMatch(/^a\.log \(zeek-tsv/);
+    expect(r.status).toBe(1);
+    expect(readdirSync(out).sort()).toEqual(['a.log.verdict.json', 'b.log.verdict.json', 'c.log.verdict.json']);
+  });
+
+  it('keeps exit status 2 when a later input cannot be read', () => {
+    const dir = tempDir();
+    copyFileSync(EXAMPLE, join(dir, 'a.log'));
+    const r = runIntoHead(['check', 'a.log', 'missing.log', '-j', 'us', '-o', join(dir, 'out'), '--report', 'none'], dir);
+    expect(r.status).toBe(2);
+    expect(existsSync(join(dir, 'out', 'a.log.verdict.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'a.log.verdict.json'), 'utf8'))).toMatchObject({ compliant: false });
+  });
+});
