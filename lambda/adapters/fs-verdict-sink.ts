@@ -1,5 +1,5 @@
 /** Writes verdicts (and reports) into a local folder. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ResidencyError } from '../engine/errors';
@@ -13,14 +13,34 @@ export class OutputError extends ResidencyError {
 }
 
 /**
+ * The longest base name, in UTF-8 bytes, that an output is named after: file systems hold names
+ * of up to 255 bytes, and the longest suffix (`.destinations.jsonl`) and a repeat's `~N` must fit.
+ */
+export const MAX_BASE_NAME_BYTES = 200;
+
+/**
  * A safe file name for the verdict of an input: the input's base name (never a path, so nothing
- * escapes the output folder), with control characters and separators replaced.
+ * escapes the output folder), with control characters and separators replaced. A name too long
+ * for the output beside it ({@link MAX_BASE_NAME_BYTES}) keeps its beginning and ends in a short
+ * hash of the whole name, so that two long names alike at the start still name two files.
  */
 export function verdictBaseName(inputPath: string): string {
   const base = inputPath === '-' ? 'stdin' : basename(inputPath);
   // eslint-disable-next-line no-control-regex
   const safe = base.replace(/[\u0000-\u001f\u007f/\\:]/g, '_').replace(/^\.+$/, '_');
-  return safe === '' ? 'input' : safe;
+  if (safe === '') return 'input';
+  if (Buffer.byteLength(safe) <= MAX_BASE_NAME_BYTES) return safe;
+  const hash = createHash('sha256').update(safe).digest('hex').slice(0, 12);
+  // Whole characters only (a code point is never cut, nor a surrogate pair split).
+  let kept = '';
+  let bytes = 0;
+  for (const ch of safe) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > MAX_BASE_NAME_BYTES - hash.length - 1) break;
+    kept += ch;
+    bytes += n;
+  }
+  return `${kept}-${hash}`;
 }
 
 /**

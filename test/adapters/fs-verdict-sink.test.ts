@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OutputError, VerdictNamer, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
+import { MAX_BASE_NAME_BYTES, OutputError, VerdictNamer, verdictBaseName, writeOutput, writeOutputPieces } from '../../lambda/adapters/fs-verdict-sink';
 
 describe('writeOutputPieces', () => {
   let dir: string;
@@ -95,5 +95,22 @@ describe('VerdictNamer', () => {
     const inputs = ['a/conn.log', 'b/conn.log', 'c/conn.log~2', 'd/conn.log'];
     const namer = new VerdictNamer(inputs);
     expect(inputs.map((p) => namer.name(p))).toEqual(['conn.log', 'conn.log~3', 'conn.log~2', 'conn.log~4']);
+  });
+});
+
+describe('verdictBaseName: names too long for the output beside them', () => {
+  it('keeps short names as they are', () => {
+    expect(verdictBaseName('/logs/conn.log')).toBe('conn.log');
+  });
+
+  it('shortens a long name to whole characters and a hash of the whole name', () => {
+    const a = verdictBaseName(`${'é'.repeat(150)}x.log`);
+    const b = verdictBaseName(`${'é'.repeat(150)}y.log`);
+    for (const name of [a, b]) {
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_BASE_NAME_BYTES);
+      expect(name).toMatch(/^é+-[0-9a-f]{12}$/);
+    }
+    expect(a).not.toBe(b);
+    expect(verdictBaseName(`${'é'.repeat(150)}x.log`)).toBe(a);
   });
 });

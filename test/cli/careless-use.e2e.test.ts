@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, REPO_ROOT, tempDir } from '../helpers/cli';
+import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'drone-app.conn.log');
 
@@ -47,5 +47,35 @@ describe('residency check piped into a reader that stops early', () => {
     expect(r.status).toBe(2);
     expect(existsSync(join(dir, 'out', 'a.log.verdict.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'out', 'a.log.verdict.json'), 'utf8'))).toMatchObject({ compliant: false });
+  });
+});
+
+describe('residency check: input names the output folder cannot hold as they are', () => {
+  it("writes the verdict of an input whose name is near the file system's limit", () => {
+    // Prepare: a 250-byte name is a valid file, but `<name>.verdict.json` would be 263 bytes.
+    const dir = tempDir();
+    const long = `${'a'.repeat(240)}.conn.log`;
+    const other = `${'a'.repeat(240)}.other.log`;
+    copyFileSync(EXAMPLE, join(dir, long));
+    copyFileSync(EXAMPLE, join(dir, other));
+    const out = join(dir, 'out');
+
+    // Act
+    const r = runCli(['check', long, other, '-j', 'us', '-o', out, '--report', 'html,md,csv,jsonl'], { cwd: dir });
+
+    // Assess: checked and written, each output named after the beginning of its input's name, apart.
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const written = readdirSync(out).sort();
+    expect(written).toHaveLength(10);
+    for (const name of written) {
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+      expect(name.startsWith('a'.repeat(150))).toBe(true);
+    }
+    const verdicts = written.filter((n) => n.endsWith('.verdict.json'));
+    expect(verdicts).toHaveLength(2);
+    const names = verdicts.map((n) => JSON.parse(readFileSync(join(out, n), 'utf8')).input.name).sort();
+    expect(names).toEqual([long, other].sort());
+    expect(r.stdout).toContain(`Verdict: ${join(out, verdicts.find((n) => JSON.parse(readFileSync(join(out, n), 'utf8')).input.name === long)!)}`);
   });
 });
