@@ -25,7 +25,11 @@ const MAX_DEPTH = 512;
 class Scanner {
   pos = 0;
 
-  constructor(private readonly s: string) {}
+  /** With `uniqueKeys`, a field name given twice in one object is an error (see findDuplicateField). */
+  constructor(
+    private readonly s: string,
+    private readonly uniqueKeys = false,
+  ) {}
 
   fail(reason: string, at = this.pos): never {
     throw new Fail(at, reason);
@@ -72,13 +76,20 @@ class Scanner {
       this.pos++;
       return;
     }
+    const keys = this.uniqueKeys ? new Set<string>() : null;
     for (;;) {
       this.space();
       if (this.s[this.pos] !== '"') {
         const trailing = this.s[this.pos] === '}';
         this.fail(trailing ? "expected a field name after ',' (a trailing comma?)" : `expected a field name in double quotes, found ${this.found()}`);
       }
+      const keyStart = this.pos;
       this.string();
+      if (keys !== null) {
+        const key = JSON.parse(this.s.slice(keyStart, this.pos)) as string;
+        if (keys.has(key)) this.fail(`field ${JSON.stringify(key)} is given twice in one object (JSON keeps only the last)`, keyStart);
+        keys.add(key);
+      }
       this.space();
       if (this.s[this.pos] !== ':') this.fail(`expected ':' after the field name, found ${this.found()}`);
       this.pos++;
@@ -159,8 +170,21 @@ class Scanner {
  * that this scanner sees. A leading byte order mark is skipped, as the callers skip it.
  */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
+  return scan(text, false);
+}
+
+/**
+ * The first field name given twice in one object of `text` (valid JSON, which allows it: `JSON.parse`
+ * keeps the last), as an error at that name; null when every object names each field once. A
+ * policy that says `allowedCountries` twice says two things, and a person meant one of them.
+ */
+export function findDuplicateField(text: string): JsonSyntaxError | null {
+  return scan(text, true);
+}
+
+function scan(text: string, uniqueKeys: boolean): JsonSyntaxError | null {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const scanner = new Scanner(body);
+  const scanner = new Scanner(body, uniqueKeys);
   let at: number;
   let reason: string;
   try {

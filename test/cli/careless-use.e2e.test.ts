@@ -3,7 +3,7 @@
  * folder cannot hold, arguments that say one thing twice. Each is checked as a user would meet it.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
@@ -77,5 +77,21 @@ describe('residency check: input names the output folder cannot hold as they are
     const names = verdicts.map((n) => JSON.parse(readFileSync(join(out, n), 'utf8')).input.name).sort();
     expect(names).toEqual([long, other].sort());
     expect(r.stdout).toContain(`Verdict: ${join(out, verdicts.find((n) => JSON.parse(readFileSync(join(out, n), 'utf8')).input.name === long)!)}`);
+  });
+});
+
+describe('residency check --policy: a field given twice', () => {
+  it('exits 2 naming the file, line and field, instead of checking against the last one', () => {
+    // Prepare: `allowedCountries` edited by appending, not replacing.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'policy.json'), '{\n  "allowedCountries": ["us"],\n  "allowedCountries": ["cn"]\n}\n');
+
+    // Act
+    const r = runCli(['check', EXAMPLE, '--policy', 'policy.json', '-o', join(dir, 'out')], { cwd: dir });
+
+    // Assess
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('residency: policy.json: line 3, column 3: field "allowedCountries" is given twice in one object (JSON keeps only the last)\n');
+    expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PolicyError } from '../errors';
-import { describeJsonError } from '../json-syntax';
+import { describeJsonError, findDuplicateField } from '../json-syntax';
 import { parseCidr, parseIp, type Cidr } from '../net/ip';
 import { isCountryCode } from './countries';
 import { findPolicyPreset, findPreset } from './presets';
@@ -267,6 +267,8 @@ export function parsePolicyJson(text: string, source: string, notes?: string[]):
   } catch (err) {
     throw new PolicyError(`${source}: not valid JSON (${describeJsonError(text, err)})`, { cause: err });
   }
+  const twice = findDuplicateField(text);
+  if (twice !== null) throw new PolicyError(`${source}: line ${twice.line}, column ${twice.column}: ${twice.reason}`);
   try {
     const policy = buildPolicy(data as PolicyInput);
     if (notes) for (const note of policyNotes(data as PolicyInput)) notes.push(`${source}: ${note}`);

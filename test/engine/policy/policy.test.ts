@@ -405,6 +405,22 @@ describe('parsePolicyJson', () => {
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 
+  it('refuses a field given twice, naming its line and column, instead of keeping the last', () => {
+    // Prepare: valid JSON, which JSON.parse reads as allowedCountries ["cn"].
+    const text = '{\n  "allowedCountries": ["us"],\n  "deniedCountries": ["ru"],\n  "allowedCountries": ["cn"]\n}\n';
+
+    // Act
+    const error = policyErrorOf(() => parsePolicyJson(text, 'policy.json'));
+
+    // Assess
+    expect(error.message).toBe('policy.json: line 4, column 3: field "allowedCountries" is given twice in one object (JSON keeps only the last)');
+  });
+
+  it('refuses a field given twice however its name is escaped', () => {
+    const error = policyErrorOf(() => parsePolicyJson('{"allowedCountries": ["us"], "unknown": "fail", "\\u0075nknown": "warn"}', 'p.json'));
+    expect(error.message).toMatch(/^p\.json: line 1, column 49: field "unknown" is given twice/);
+  });
+
   it('names the file and the field when a value is invalid', () => {
     // Act
     const error = policyErrorOf(() =>
