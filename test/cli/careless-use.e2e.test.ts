@@ -95,3 +95,14 @@ describe('residency check --policy: a field given twice', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });
+
+describe('residency check --policy: local networks that take in every address', () => {
+  it('exits 2 naming the field, instead of a compliant verdict that judged no destination', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ allowedCountries: ['us'], deniedCountries: ['cn'], localNetworks: ['0.0.0.0/0', '::/0'] }));
+    const r = runCli(['check', EXAMPLE, '--policy', 'policy.json', '-o', join(dir, 'out')], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^residency: policy\.json: localNetworks\[0\]: '0\.0\.0\.0\/0' takes in every IPv4 address: .*\n$/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});

@@ -133,6 +133,13 @@ function cidrList(values: readonly string[], field: string, allowKeyword: boolea
         `${field}[${i}]: '${v}' is the NAT64 or IPv4-mapped prefix, whose addresses are read as the IPv4 addresses they carry: it would take in every IPv4 address; name IPv4 networks instead`,
       );
     }
+    // Every address on the monitored side: no destination would be judged, not even a denied one,
+    // and every log would be compliant.
+    if (field === 'localNetworks' && cidr.bits === 0) {
+      throw new PolicyError(
+        `${field}[${i}]: '${v}' takes in every IPv${cidr.version} address: every destination would be on the monitored side and none judged; name your own networks`,
+      );
+    }
     return cidr.text;
   });
   return [...new Set(list)].sort();

@@ -23,13 +23,17 @@ const allowedEntry = fc.oneof(
 const v4cidr = fc
   .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
   .map(([n, bits]) => `${formatIpv4(n)}/${bits}`);
+// A local network of every address (/0) is refused: nothing would be judged.
+const v4localCidr = fc
+  .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 32 }))
+  .map(([n, bits]) => `${formatIpv4(n)}/${bits}`);
 const policyInput: fc.Arbitrary<PolicyInput> = fc.record(
   {
     name: fc.string(),
     allowedCountries: fc.array(allowedEntry, { maxLength: 6 }),
     deniedCountries: fc.array(entry, { maxLength: 6 }),
     allowCidrs: fc.array(v4cidr, { maxLength: 4 }),
-    localNetworks: fc.array(fc.oneof(v4cidr, fc.constant('non-public')), {
+    localNetworks: fc.array(fc.oneof(v4localCidr, fc.constant('non-public')), {
       minLength: 1,
       maxLength: 4,
     }),

@@ -240,6 +240,15 @@ describe('buildPolicy errors', () => {
       { allowedCountries: ['us'], localNetworks: 'non-public' },
       'localNetworks: expected an array of strings',
     ],
+    // Every address local: nothing would be judged, not even a denied country, and every log pass.
+    [
+      { allowedCountries: ['us'], deniedCountries: ['cn'], localNetworks: ['non-public', '0.0.0.0/0'] },
+      "localNetworks[1]: '0.0.0.0/0' takes in every IPv4 address: every destination would be on the monitored side and none judged; name your own networks",
+    ],
+    [
+      { allowedCountries: ['us'], localNetworks: ['::/0'] },
+      "localNetworks[0]: '::/0' takes in every IPv6 address: every destination would be on the monitored side and none judged; name your own networks",
+    ],
     [
       { allowedCountries: ['us'], unknown: 'ignore' },
       'unknown: expected "fail" or "warn", got "ignore"',
