@@ -39,7 +39,8 @@ Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx (reads
-                           the file as generic CSV)
+                           the file as generic CSV); keys: dst, src, dst_port, src_port, proto,
+                           bytes_out, bytes_in, start, end, host, app, action
       --max-line-bytes N   longest line read; longer ones are skipped records (default 1048576)
       --max-bytes N        largest decoded input (default unlimited)
       --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+import { COLUMN_KEYS } from '../../lambda/engine/parsers/generic-csv';
 import { printable } from '../../lambda/engine/verdict/render-summary';
 
 /** One line on standard error about something that does not stop the command. */
@@ -75,7 +76,17 @@ export function parseColumns(text: string | undefined): Record<string, string> |
     if (eq <= 0 || eq === part.length - 1) {
       throw new UsageError(`--columns: expected name=column pairs such as dst=remote_ip, got '${part}'`);
     }
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    const key = part.slice(0, eq).trim();
+    const column = part.slice(eq + 1).trim();
+    // Known before any file is read: a typo is one usage error, not an error verdict per input.
+    if (!(COLUMN_KEYS as readonly string[]).includes(key)) {
+      throw new UsageError(`--columns: unknown key '${key}' in '${part}' (expected one of ${COLUMN_KEYS.join(', ')})`);
+    }
+    // Said twice, the mapping says two things: the last would win without a word.
+    if (Object.hasOwn(out, key)) {
+      throw new UsageError(`--columns: ${key} is mapped twice ('${out[key]}' and '${column}')`);
+    }
+    out[key] = column;
   }
   return out;
 }

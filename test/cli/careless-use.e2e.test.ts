@@ -106,3 +106,30 @@ describe('residency check --policy: local networks that take in every address', 
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });
+
+describe('residency check --columns: a mapping that cannot be meant', () => {
+  const run = (columns: string): { status: number | null; stderr: string; out: string } => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.csv'), 'peer,up\n114.114.114.114,500\n');
+    writeFileSync(join(dir, 'b.csv'), 'peer,up\n8.8.8.8,100\n');
+    const out = join(dir, 'out');
+    const r = runCli(['check', 'a.csv', 'b.csv', '-j', 'us', '--columns', columns, '-o', out], { cwd: dir });
+    return { status: r.status, stderr: r.stderr, out };
+  };
+
+  it('names an unknown key once, before any file is read, instead of an error verdict per input', () => {
+    const r = run('dest=peer,bytes_out=up');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "residency: --columns: unknown key 'dest' in 'dest=peer' (expected one of dst, src, dst_port, src_port, proto, bytes_out, bytes_in, start, end, host, app, action)\n",
+    );
+    expect(existsSync(r.out)).toBe(false);
+  });
+
+  it('refuses a key mapped twice, instead of keeping the last', () => {
+    const r = run('dst=peer,dst=up');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("residency: --columns: dst is mapped twice ('peer' and 'up')\n");
+    expect(existsSync(r.out)).toBe(false);
+  });
+});
