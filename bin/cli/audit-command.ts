@@ -42,7 +42,8 @@ Re-checks every log under a folder (recursively) or an S3 prefix with today's da
 policy, writes each verdict and a summary of the run, and with --previous lists what changed
 since an earlier run: new violations, resolved ones, destinations whose country changed.
 Skipped (and counted): hidden files and folders, *.verdict.json, *.report.html, *.report.md,
-*.procurement.json, *.procurement.md, *.destinations.csv, *.destinations.jsonl, S3 folder markers.
+*.procurement.json, *.procurement.md, *.destinations.csv, *.destinations.jsonl, S3 folder markers,
+and what is neither a file nor a folder (links to folders, broken links, pipes, devices).
 S3 uses the usual AWS credentials and region; AWS_ENDPOINT_URL_S3 points it at another S3 endpoint.
 
 Policy (one of):

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OUTPUT_FILE } from '../../lambda/engine/audit/audit-paths';
+import { describeOtherEntry, entryKind } from '../../lambda/adapters/fs-audit';
 import { openLogFile, readDnsLogFiles } from '../../lambda/adapters/fs-log-source';
 import { verdictBaseName, writeOutput } from '../../lambda/adapters/fs-verdict-sink';
 import { loadGeoDatabases, loadOperatorSources } from '../../lambda/adapters/load-geo-database';
@@ -16,7 +17,7 @@ import { printable } from '../../lambda/engine/verdict/render-summary';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS, printError } from './check-command';
-import { POLICY_OPTIONS, resolvePolicy } from './options';
+import { POLICY_OPTIONS, printWarning, resolvePolicy } from './options';
 import { DNS_LOG_REASON, isDnsLogName, type NameSource, type Product, type ProductLog } from './procurement-products';
 
 export { isDnsLogName, type Product } from './procurement-products';
@@ -41,7 +42,9 @@ A Zeek dns.log (a file named dns.log or *.dns.log, gzip allowed) is not checked:
 it names the destinations of the other logs in the same folder (as check --dns).
 Skipped: hidden files, residency's outputs (*.verdict.json, *.report.html,
 *.report.md, *.destinations.csv, *.destinations.jsonl, *.procurement.json,
-*.procurement.md) and, under an S3 prefix, folder markers. S3 uses the usual AWS credentials and region;
+*.procurement.md) and, under an S3 prefix, folder markers. Symbolic links to files are read;
+what is neither a file nor a folder (a link to a folder, a broken link, a pipe) is
+named in a warning and not read. S3 uses the usual AWS credentials and region;
 AWS_ENDPOINT_URL_S3 points it at another S3 endpoint.
 
 Each statement says PASS or FAIL overall, which destinations failed (host name,
@@ -67,14 +70,24 @@ Exit status: 0 every product passes, 1 a product fails, 2 error (unreadable
 input or table, bad policy or arguments, a folder or S3 prefix with no logs).
 `;
 
-/** Log files under a folder (recursively; hidden entries and residency's outputs skipped), sorted. */
+/** Says, on standard error, that an entry under the folder is not read (nothing is left out silently). */
+function warnNotRead(path: string): void {
+  printWarning(`${path}: ${describeOtherEntry(path)}: not read`);
+}
+
+/**
+ * Log files under a folder (recursively, symbolic links to files included; hidden entries and
+ * residency's outputs skipped, and anything else not read is named on standard error), sorted.
+ */
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile() && !OUTPUT_FILE.test(entry.name)) out.push(path);
+    const kind = entryKind(entry, path);
+    if (kind === 'folder') out.push(...listFiles(path));
+    else if (kind === 'other') warnNotRead(path);
+    else if (!OUTPUT_FILE.test(entry.name)) out.push(path);
   }
   return out;
 }
@@ -112,10 +125,12 @@ export function findProducts(dir: string): Product[] {
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => a.name.localeCompare(b.name));
-  const topFiles = entries.filter((e) => e.isFile() && !OUTPUT_FILE.test(e.name)).map((e) => join(dir, e.name));
+  const kinds = entries.map((e) => ({ entry: e, path: join(dir, e.name), kind: entryKind(e, join(dir, e.name)) }));
+  for (const other of kinds.filter((k) => k.kind === 'other')) warnNotRead(other.path);
+  const topFiles = kinds.filter((k) => k.kind === 'file' && !OUTPUT_FILE.test(k.entry.name)).map((k) => k.path);
   if (topFiles.length > 0) products.push({ name: basename(resolve(dir)), logs: toLogs(topFiles) });
-  for (const e of entries.filter((x) => x.isDirectory())) {
-    products.push({ name: e.name, logs: toLogs(listFiles(join(dir, e.name))) });
+  for (const { entry, path } of kinds.filter((k) => k.kind === 'folder')) {
+    products.push({ name: entry.name, logs: toLogs(listFiles(path)) });
   }
   const withLogs = products.filter((p) => p.logs.length > 0);
   if (withLogs.length === 0) throw new UsageError(`procurement: ${dir}: no log files found`);

@@ -2,7 +2,7 @@
  * The file-system side of `residency audit`: the logs under a folder, the earlier verdicts of a
  * run folder, and the run folder a new audit writes (`OUT/audits/<timestamp>/`).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, lstatSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseDiffableVerdict, type DiffableVerdict } from '../engine/audit/diff';
 import { OUTPUT_FILE, runFolderName } from '../engine/audit/audit-paths';
@@ -26,9 +26,35 @@ export interface FolderListing {
 }
 
 /**
+ * What a folder entry is to a walk over logs: a file to read (a symbolic link to a file too), a
+ * folder to walk (never a link to one: no loops), or something else, which is not read (a link to
+ * a folder, a broken link, a named pipe that could block the walk, a device, a socket).
+ */
+export function entryKind(entry: Dirent, path: string): 'file' | 'folder' | 'other' {
+  if (entry.isDirectory()) return 'folder';
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile() === true) return 'file';
+  return 'other';
+}
+
+/** What an entry {@link entryKind} calls 'other' is, in words ("a broken link"). */
+export function describeOtherEntry(path: string): string {
+  const link = lstatSync(path, { throwIfNoEntry: false });
+  if (link?.isSymbolicLink()) {
+    const target = statSync(path, { throwIfNoEntry: false });
+    if (target === undefined) return 'a broken link';
+    return target.isDirectory() ? 'a link to a folder (not followed)' : 'a link to neither a file nor a folder';
+  }
+  if (link?.isFIFO()) return 'a named pipe';
+  if (link?.isSocket()) return 'a socket';
+  if (link?.isBlockDevice() || link?.isCharacterDevice()) return 'a device';
+  return 'neither a file nor a folder';
+}
+
+/**
  * Every log file under `root`. Skipped (and counted): hidden files and folders, residency's own
- * outputs, and the folders in `exclude`. Symbolic links to files are read; links to folders are
- * not followed (no loops).
+ * outputs, the folders in `exclude`, and entries that are neither files nor folders (see
+ * {@link entryKind}). Symbolic links to files are read; links to folders are not followed (no loops).
  */
 export function listFolderLogs(root: string, exclude: readonly string[] = []): FolderListing {
   const excluded = new Set(exclude.map((p) => resolve(p)));
@@ -42,10 +68,9 @@ export function listFolderLogs(root: string, exclude: readonly string[] = []): F
         skipped += 1;
         continue;
       }
-      const isFile = entry.isFile() || (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile() === true);
-      if (entry.isDirectory()) walk(path);
-      else if (!isFile) continue;
-      else if (OUTPUT_FILE.test(entry.name)) skipped += 1;
+      const kind = entryKind(entry, path);
+      if (kind === 'folder') walk(path);
+      else if (kind === 'other' || OUTPUT_FILE.test(entry.name)) skipped += 1;
       else logs.push(relative(root, path).split(sep).join('/'));
     }
   };

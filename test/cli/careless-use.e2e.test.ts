@@ -3,7 +3,7 @@
  * folder cannot hold, arguments that say one thing twice. Each is checked as a user would meet it.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli';
 
@@ -131,5 +131,45 @@ describe('residency check --columns: a mapping that cannot be meant', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("residency: --columns: dst is mapped twice ('peer' and 'up')\n");
     expect(existsSync(r.out)).toBe(false);
+  });
+});
+
+describe('folders of logs holding links and pipes', () => {
+  /** A product folder: one compliant log, a link to a log with a violation, and entries that are not logs. */
+  function productFolder(): string {
+    const root = tempDir();
+    const product = join(root, 'products', 'drone-x');
+    mkdirSync(product, { recursive: true });
+    writeFileSync(join(product, 'ok.csv'), 'dst_ip,bytes_out\n8.8.8.8,100\n');
+    writeFileSync(join(root, 'cn.csv'), 'dst_ip,bytes_out\n114.114.114.114,100\n');
+    symlinkSync(join(root, 'cn.csv'), join(product, 'linked.csv'));
+    symlinkSync(root, join(product, 'folder-link'));
+    symlinkSync(join(root, 'gone.csv'), join(product, 'broken.csv'));
+    expect(spawnSync('mkfifo', [join(product, 'pipe.csv')]).status).toBe(0);
+    return root;
+  }
+
+  it('procurement reads a linked log (a FAIL, not a PASS) and names what it does not read', () => {
+    const root = productFolder();
+    const r = runCli(['procurement', join(root, 'products'), '-j', 'us', '-o', join(root, 'out')], { cwd: root });
+    expect(r.stdout).toMatch(/^drone-x: FAIL/);
+    expect(r.status).toBe(1);
+    const product = join(root, 'products', 'drone-x');
+    expect(r.stderr.split('\n').filter(Boolean).sort()).toEqual([
+      `residency: warning: ${join(product, 'broken.csv')}: a broken link: not read`,
+      `residency: warning: ${join(product, 'folder-link')}: a link to a folder (not followed): not read`,
+      `residency: warning: ${join(product, 'pipe.csv')}: a named pipe: not read`,
+    ]);
+  });
+
+  it('audit counts what it does not read as skipped', () => {
+    const root = productFolder();
+    const out = join(root, 'out');
+    const r = runCli(['audit', join(root, 'products'), '-j', 'us', '-o', out, '-q'], { cwd: root });
+    expect(r.status).toBe(1);
+    const [run] = readdirSync(join(out, 'audits'));
+    const summary = JSON.parse(readFileSync(join(out, 'audits', run!, 'summary.json'), 'utf8'));
+    expect(summary.totals.logs).toBe(2);
+    expect(summary.skipped).toBe(3);
   });
 });
