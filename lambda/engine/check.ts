@@ -7,7 +7,7 @@ import type { AsnLookup } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
-import { crToLf, endsLinesWithCrAlone, unreadableForm } from './input/text-form';
+import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm } from './input/text-form';
 import { detectFormat, findFormat, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
@@ -186,6 +186,10 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       headBytes += next.value.length;
     }
     if (headBytes === 0) throw new InputError('input is empty');
+    // Whatever --format says: the logs in an archive are checked one by one, each with its verdict.
+    if (head[0]!.length >= 512 ? isTarArchive(head[0]!) : isTarArchive(Buffer.concat(head))) {
+      throw new InputError('not a log: the input is a tar archive: extract the logs from it first, and check each');
+    }
     // The head as one buffer: detection reads it, and a byte order mark split across the first
     // chunks (a pipe may hand over one byte at a time) is still found.
     let all: Buffer = Buffer.concat(head);

@@ -7,6 +7,8 @@
 
 /** Signatures of what is not a log as such, each with what to do about it. */
 const SIGNATURES: readonly { magic: readonly number[]; what: string }[] = [
+  // Seen after the checker's own gunzip: the file was compressed twice.
+  { magic: [0x1f, 0x8b, 0x08], what: 'gzip-compressed twice: decompress it once first (gunzip); gzip is read as it is' },
   { magic: [0x42, 0x5a, 0x68], what: 'bzip2-compressed: decompress it first (bunzip2); gzip is read as it is' },
   { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed: decompress it first (unxz); gzip is read as it is' },
   { magic: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed: decompress it first (unzstd); gzip is read as it is' },
@@ -37,6 +39,23 @@ export function unreadableForm(head: Uint8Array): string | null {
     if (zeroEven * 4 >= n || zeroOdd * 4 >= n) return 'UTF-16 text: save it as UTF-8 (or ANSI) text';
   }
   return null;
+}
+
+/**
+ * Whether the head is a tar archive's first header (POSIX ustar or GNU tar, magic at offset 257 and
+ * a header checksum that adds up): its logs, and the headers between them, would otherwise be
+ * read as one log, a verdict for all of them together named after the archive.
+ */
+export function isTarArchive(head: Uint8Array): boolean {
+  if (head.length < 512) return false;
+  const magic = String.fromCharCode(...head.subarray(257, 263));
+  if (magic !== 'ustar\0' && magic !== 'ustar ') return false;
+  const field = String.fromCharCode(...head.subarray(148, 156)).replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]{1,7}$/.test(field)) return false;
+  let sum = 0;
+  // The checksum field itself counts as eight spaces.
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
+  return sum === parseInt(field, 8);
 }
 
 /**

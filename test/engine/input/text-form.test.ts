@@ -1,4 +1,9 @@
-import { crToLf, endsLinesWithCrAlone, unreadableForm } from '../../../lambda/engine/input/text-form';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm } from '../../../lambda/engine/input/text-form';
+import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 
 describe('unreadableForm', () => {
@@ -12,12 +17,14 @@ describe('unreadableForm', () => {
     ['UTF-16 with a byte order mark', Buffer.from('\ufeffts,dst\n', 'utf16le'), /^UTF-16 text/],
     ['UTF-16 big-endian', Buffer.from([0xfe, 0xff, 0, 0x74, 0, 0x73]), /^UTF-16 text/],
     ['UTF-16 without a byte order mark', Buffer.from('dst_ip,bytes_out\n8.8.8.8,10\n', 'utf16le'), /^UTF-16 text/],
+    // The head it is given is decoded: gzip there is gzip inside gzip.
+    ['gzip inside gzip', Buffer.from([0x1f, 0x8b, 8, 0]), /^gzip-compressed twice: decompress it once first/],
   ])('names %s', (_what, head, message) => {
     expect(unreadableForm(head)).toMatch(message);
   });
 
   it('says nothing of text or of what the checker reads', () => {
-    for (const head of [Buffer.from('ts,dst\n1,8.8.8.8\n'), Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('#separator \\x09\n'), Buffer.alloc(0)]) {
+    for (const head of [Buffer.from('ts,dst\n1,8.8.8.8\n'), Buffer.from('#separator \\x09\n'), Buffer.alloc(0)]) {
       expect(unreadableForm(head)).toBeNull();
     }
   });
@@ -55,5 +62,39 @@ describe('carriage returns alone', () => {
   it('name a compressed input in the error instead of listing every format', async () => {
     const v = await checkBytes(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04, 0xe6, 0xd6, 0xb4, 0x46]));
     expect(v.error).toBe('unknown log format: the input is xz-compressed: decompress it first (unxz); gzip is read as it is');
+  });
+});
+
+describe('archives', () => {
+  /** A tar archive (as tar writes it, POSIX or GNU) of two logs. */
+  function tarOf(format: 'posix' | 'gnu'): Buffer {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs', 'a.csv'), 'dst_ip,bytes_out\n8.8.8.8,100\n');
+    writeFileSync(join(dir, 'logs', 'b.csv'), 'dst_ip,bytes_out\n1.2.4.8,100\n');
+    return execFileSync('tar', [`--format=${format}`, '-cf', '-', '-C', join(dir, 'logs'), 'a.csv', 'b.csv']);
+  }
+
+  it('recognises a tar archive by its header, and nothing else', () => {
+    expect(isTarArchive(tarOf('posix'))).toBe(true);
+    expect(isTarArchive(tarOf('gnu'))).toBe(true);
+    // "ustar" where tar puts it, in a header whose checksum does not add up: not an archive.
+    const text = Buffer.alloc(600, 0x61);
+    text.write('ustar\0', 257, 'latin1');
+    expect(isTarArchive(text)).toBe(false);
+    expect(isTarArchive(Buffer.from('dst_ip,bytes_out\n8.8.8.8,100\n'))).toBe(false);
+  });
+
+  it('refuses a tar archive, gzip or not, even with a format named, instead of reading its logs as one', async () => {
+    for (const bytes of [tarOf('posix'), gzipSync(tarOf('gnu'))]) {
+      const v = await checkBytes(bytes, { policy: policyOf('us'), format: 'generic-csv' }, 7);
+      expect(v.compliant).toBe(false);
+      expect(v.error).toBe('not a log: the input is a tar archive: extract the logs from it first, and check each');
+    }
+  });
+
+  it('names gzip inside gzip', async () => {
+    const v = await checkBytes(gzipSync(gzipSync('dst_ip,bytes_out\n8.8.8.8,100\n')), { policy: policyOf('us') });
+    expect(v.error).toBe('unknown log format: the input is gzip-compressed twice: decompress it once first (gunzip); gzip is read as it is');
   });
 });
