@@ -85,7 +85,8 @@ function report(err: unknown): number {
   if (err instanceof ResidencyError) {
     printError(err.message);
   } else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    printError(`${(err as Error).message} (try --help)`);
+    // Node's argument parser writes some messages over several lines: one line, as every error.
+    printError(`${(err as Error).message.replace(/\s*\n\s*/g, ' ')} (try --help)`);
   } else {
     printError(`internal error: ${(err as Error)?.message ?? String(err)}`);
     if (process.env.RESIDENCY_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);

@@ -173,3 +173,13 @@ describe('folders of logs holding links and pipes', () => {
     expect(summary.skipped).toBe(3);
   });
 });
+
+describe('residency check: a flag whose value looks like a flag', () => {
+  it('is one readable line, not one with escaped line breaks', () => {
+    const r = runCli(['check', EXAMPLE, '-j', 'us', '--max-skipped', '-1'], { cwd: tempDir() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "residency: Option '--max-skipped' argument is ambiguous. Did you forget to specify the option argument for '--max-skipped'? To specify an option argument starting with a dash use '--max-skipped=-XYZ'. (try --help)\n",
+    );
+  });
+});
