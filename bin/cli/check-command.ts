@@ -117,6 +117,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
     return EXIT_COMPLIANT;
   }
   if (positionals.length === 0) throw new UsageError('check: name at least one log file (or - for standard input)');
+  // Read once, standard input is empty the second time: that would be an error verdict of its own.
+  if (positionals.filter((p) => p === '-').length > 1) {
+    throw new UsageError("check: '-' (standard input) is named more than once; it can be read only once");
+  }
   if (values.format !== undefined && !findFormat(values.format)) {
     throw new UsageError(`--format: unknown format '${values.format}' (known: ${FORMATS.map((f) => f.name).join(', ')})`);
   }

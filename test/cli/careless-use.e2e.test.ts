@@ -183,3 +183,13 @@ describe('residency check: a flag whose value looks like a flag', () => {
     );
   });
 });
+
+describe('residency check - -', () => {
+  it('refuses standard input named twice before reading it, instead of an empty second input', () => {
+    const dir = tempDir();
+    const r = runCli(['check', '-', '-', '-j', 'us', '-o', join(dir, 'out')], { cwd: dir, input: readFileSync(EXAMPLE) });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("residency: check: '-' (standard input) is named more than once; it can be read only once\n");
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});
