@@ -13,12 +13,14 @@ export const POLICY_HELP = `Usage:
 /** Runs `policy ...`; returns the exit code. */
 export function policyCommand(argv: string[]): number {
   const [sub, arg, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  // `policy show --help` asks for help, not for a preset named --help.
+  if (sub === undefined || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(POLICY_HELP);
     return sub === undefined ? 2 : 0;
   }
   if (rest.length > 0) throw new UsageError(`policy ${sub}: unexpected argument '${rest[0]}'`);
   if (sub === 'list') {
+    if (arg !== undefined) throw new UsageError(`policy list: unexpected argument '${arg}'`);
     process.stdout.write('Country sets (for --jurisdiction, --deny, allowedCountries, deniedCountries):\n');
     for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
     process.stdout.write('Policies (for --policy and RESIDENCY_POLICY):\n');

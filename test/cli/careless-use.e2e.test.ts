@@ -193,3 +193,20 @@ describe('residency check - -', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });
+
+describe('residency policy: help and stray arguments', () => {
+  it('prints its help for --help after a subcommand, instead of looking for a preset or file named --help', () => {
+    for (const argv of [['policy', 'show', '--help'], ['policy', 'validate', '-h']]) {
+      const r = runCli(argv);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^Usage:\n {2}residency policy validate <file>/);
+    }
+  });
+
+  it('refuses an argument to list, instead of ignoring it', () => {
+    const r = runCli(['policy', 'list', 'eu']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("residency: policy list: unexpected argument 'eu'\n");
+  });
+});
