@@ -136,6 +136,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--columns maps generic CSV columns; it does not apply to --format ${values.format}`);
   }
   const format = (values.format ?? (columns ? 'generic-csv' : undefined)) as FormatName | undefined;
+  // Known before any file is checked: an empty name would fail every verdict after its check.
+  if (values.out === '') throw new UsageError('--out: expected a folder, got an empty name');
   const outDir = values.out ?? 'verdicts';
   const color = useColor(process.stdout, values['no-color']);
   const namer = new VerdictNamer(positionals);

@@ -210,3 +210,12 @@ describe('residency policy: help and stray arguments', () => {
     expect(r.stderr).toBe("residency: policy list: unexpected argument 'eu'\n");
   });
 });
+
+describe('residency check --out ""', () => {
+  it('is one usage error before any check, not a write failure after each', () => {
+    const r = runCli(['check', EXAMPLE, EXAMPLE, '-j', 'us', '--out', ''], { cwd: tempDir() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('residency: --out: expected a folder, got an empty name\n');
+    expect(r.stdout).toBe('');
+  });
+});
