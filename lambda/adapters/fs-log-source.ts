@@ -23,7 +23,11 @@ export function describeFsError(path: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOENT':
-      return `${path}: no such file`;
+      // Node reads the command line as UTF-8, so a name in another encoding (Latin-1 from an old
+      // archive) arrives with U+FFFD in place of its bytes, and names no file: say so.
+      return path.includes('\ufffd')
+        ? `${path}: no such file (its name is not valid UTF-8, and cannot be opened as given: rename the file, or pass it on standard input with -)`
+        : `${path}: no such file`;
     case 'EACCES':
     case 'EPERM':
       return `${path}: permission denied`;

@@ -219,3 +219,24 @@ describe('residency check --out ""', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('residency check: a file name that is not UTF-8', () => {
+  it('says why a file that is there cannot be opened, instead of only "no such file"', () => {
+    // Prepare: a Latin-1 name ("bad\xffname.log"), as an old archive may hold.
+    const dir = tempDir();
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/bad`), Buffer.from([0xff]), Buffer.from('name.log')]), readFileSync(EXAMPLE));
+
+    // Act: the name passed as its bytes, as a shell passes it.
+    const r = spawnSync('bash', ['-c', `exec "$0" "$1" check "$(printf 'bad\\377name.log')" -j us -o out`, process.execPath, CLI], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+    // Assess
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'residency: bad\ufffdname.log: no such file (its name is not valid UTF-8, and cannot be opened as given: rename the file, or pass it on standard input with -)\n',
+    );
+  });
+});
