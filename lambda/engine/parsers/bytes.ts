@@ -1,4 +1,5 @@
 /** Helpers that read values straight from bytes, so parsers need not decode whole lines. */
+import type { RecordSink } from '../types';
 
 /** Node's Buffer has these fast, encoding-specific slicers; `toString(enc, s, e)` calls them. */
 interface SlicingBuffer {
@@ -145,4 +146,12 @@ export function jsonLineObject(
     return null;
   }
   return obj as Record<string, unknown>;
+}
+
+/**
+ * Reports a JSON value that did not read as its field's type (see RecordSink.malformed), as JSON,
+ * unless it is absent or null (unset).
+ */
+export function reportJsonValue(v: unknown, lineNo: number, field: string, sink: Pick<RecordSink, 'malformed'>): void {
+  if (v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
 }

@@ -479,7 +479,11 @@ export class GenericCsvParser implements LineParser {
 
   /** Reports field `col`, a byte count that did not read as one, unless it is empty or an unset marker. */
   private badCount(buf: Buffer, col: number, lineNo: number, sink: RecordSink): void {
-    const text = csvText(buf, this.fields, col).trim();
+    this.reportUnlessUnset(csvText(buf, this.fields, col).trim(), col, lineNo, sink);
+  }
+
+  /** Reports `text`, field `col`'s value, as malformed unless it is empty or an unset marker. */
+  private reportUnlessUnset(text: string, col: number, lineNo: number, sink: RecordSink): void {
     if (!UNSET_VALUES.has(text.toLowerCase())) sink.malformed?.(lineNo, this.names[col] ?? `column ${col + 1}`, text);
   }
 
@@ -490,10 +494,7 @@ export class GenericCsvParser implements LineParser {
   private time(buf: Buffer, col: number, lineNo: number, sink: RecordSink): number {
     const text = csvText(buf, this.fields, col, 'latin1');
     const ms = parseTimestampText(text);
-    if (ms !== ms) {
-      const t = text.trim();
-      if (!UNSET_VALUES.has(t.toLowerCase()) && !/^\d+(\.\d+)?$/.test(t)) sink.malformed?.(lineNo, this.names[col] ?? `column ${col + 1}`, csvText(buf, this.fields, col).trim());
-    }
+    if (ms !== ms && !/^\d+(\.\d+)?$/.test(text.trim())) this.reportUnlessUnset(csvText(buf, this.fields, col).trim(), col, lineNo, sink);
     return ms;
   }
 

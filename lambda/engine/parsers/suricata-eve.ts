@@ -23,7 +23,7 @@ import { parseIp } from '../net/ip';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { AddressNames } from './address-names';
 import type { FormatDefinition } from './index';
-import { jsonLineObject, parseTimestampText } from './bytes';
+import { jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import { fromServerPort } from './ports';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
@@ -45,14 +45,14 @@ function count(v: unknown): number {
 /** {@link eveTimeMs}, reporting a value that is there (not null) but no time. */
 function timeOf(v: unknown, lineNo: number, field: string, sink: RecordSink): number {
   const ms = eveTimeMs(v);
-  if (ms !== ms && v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
+  if (ms !== ms) reportJsonValue(v, lineNo, field, sink);
   return ms;
 }
 
 /** {@link count}, reporting a value that is there (not null) but no count. */
 function countOf(v: unknown, lineNo: number, field: string, sink: RecordSink): number {
   const n = count(v);
-  if (n < 0 && v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
+  if (n < 0) reportJsonValue(v, lineNo, field, sink);
   return n;
 }
 

@@ -10,17 +10,12 @@
  * only when it is a conn.log record: see {@link otherZeekLog}.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText } from './bytes';
+import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import { newRecord, resetRecord } from './record';
 
 function num(v: unknown): number {
   // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
   return typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
-}
-
-/** Reports a value that did not read as its field's type, unless it is absent or null (unset). */
-function badValue(v: unknown, lineNo: number, field: string, sink: RecordSink): void {
-  if (v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
 }
 
 /**
@@ -144,13 +139,13 @@ export class ZeekJsonParser implements LineParser {
     r.respPort = num(o['id.resp_p'] ?? id.resp_p);
     r.proto = typeof o.proto === 'string' ? o.proto : '';
     r.origBytes = num(o.orig_bytes);
-    if (r.origBytes < 0) badValue(o.orig_bytes, lineNo, 'orig_bytes', sink);
+    if (r.origBytes < 0) reportJsonValue(o.orig_bytes, lineNo, 'orig_bytes', sink);
     r.respBytes = num(o.resp_bytes);
-    if (r.respBytes < 0) badValue(o.resp_bytes, lineNo, 'resp_bytes', sink);
+    if (r.respBytes < 0) reportJsonValue(o.resp_bytes, lineNo, 'resp_bytes', sink);
     r.firstSeenMs = zeekTimeMs(o.ts);
-    if (r.firstSeenMs !== r.firstSeenMs) badValue(o.ts, lineNo, 'ts', sink);
+    if (r.firstSeenMs !== r.firstSeenMs) reportJsonValue(o.ts, lineNo, 'ts', sink);
     const dur = typeof o.duration === 'number' ? o.duration * 1000 : NaN;
-    if (dur !== dur) badValue(o.duration, lineNo, 'duration', sink);
+    if (dur !== dur) reportJsonValue(o.duration, lineNo, 'duration', sink);
     // A duration that would end past the dates a Date holds is no duration.
     const last = r.firstSeenMs + dur;
     r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : r.firstSeenMs;
