@@ -10,7 +10,7 @@ import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
-import { countMalformed, tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type MalformedValue } from '../verdict/aggregate';
+import { countCapped, MAX_MALFORMED_FIELDS, OTHER_FIELDS, tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type MalformedValue } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED, MAX_SKIP_REASONS, OTHER_SKIP_REASONS } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
 import type { Verdict } from '../verdict/verdict';
@@ -97,17 +97,14 @@ class MergedAggregate implements AggregateTotals {
     this.noDataRecords += a.noData;
     this.unattributedRecords += a.unattributed;
     this.notConnectionRecords += a.notConnections ?? 0;
-    for (const [reason, n] of a.skippedByReason) {
-      const key = this.skippedByReason.size < MAX_SKIP_REASONS || this.skippedByReason.has(reason) ? reason : OTHER_SKIP_REASONS;
-      this.skippedByReason.set(key, (this.skippedByReason.get(key) ?? 0) + n);
-    }
+    for (const [reason, n] of a.skippedByReason) countCapped(this.skippedByReason, reason, n, MAX_SKIP_REASONS, OTHER_SKIP_REASONS);
     // Ranges come in log order, and each keeps its first entries: the first of the union are among them.
     for (const e of a.errors) if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line: e.line + offset, reason: e.reason });
     for (const e of a.unattributedKept) {
       if (this.unattributedKept.length < MAX_ERRORS_KEPT) this.unattributedKept.push({ line: e.line + offset, reason: e.reason });
     }
     this.malformedValues += a.malformedValues ?? 0;
-    for (const [field, n] of a.malformedByField ?? []) countMalformed(this.malformedByField, field, n);
+    for (const [field, n] of a.malformedByField ?? []) countCapped(this.malformedByField, field, n, MAX_MALFORMED_FIELDS, OTHER_FIELDS);
     for (const m of a.malformedKept ?? []) {
       if (this.malformedKept.length < MAX_ERRORS_KEPT) this.malformedKept.push({ line: m.line + offset, field: m.field, value: m.value });
     }

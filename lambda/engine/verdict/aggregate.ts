@@ -122,10 +122,13 @@ export function cutValue(s: string): string {
   return s.length > MALFORMED_VALUE_CHARS ? `${s.slice(0, MALFORMED_VALUE_CHARS)}…` : s;
 }
 
-/** Counts a malformed value of `field` in `byField`, past the cap under {@link OTHER_FIELDS}. */
-export function countMalformed(byField: Map<string, number>, field: string, n: number): void {
-  const key = byField.size < MAX_MALFORMED_FIELDS || byField.has(field) ? field : OTHER_FIELDS;
-  byField.set(key, (byField.get(key) ?? 0) + n);
+/**
+ * Adds `n` to `counts[name]`; once `max` distinct names are counted, a new name is counted under
+ * `other` (skip reasons, malformed fields: a parser may put a value of the log in a name).
+ */
+export function countCapped(counts: Map<string, number>, name: string, n: number, max: number, other: string): void {
+  const key = counts.size < max || counts.has(name) ? name : other;
+  counts.set(key, (counts.get(key) ?? 0) + n);
 }
 
 /** A reason with the value seen, quoted and cut to 80 characters. */
@@ -699,8 +702,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.skipped++;
     // Reasons are short stable phrases; past MAX_SKIP_REASONS distinct ones (a value a parser put
     // in its reason), the rest are counted together.
-    const key = this.skippedByReason.size < MAX_SKIP_REASONS || this.skippedByReason.has(reason) ? reason : OTHER_SKIP_REASONS;
-    this.skippedByReason.set(key, (this.skippedByReason.get(key) ?? 0) + 1);
+    countCapped(this.skippedByReason, reason, 1, MAX_SKIP_REASONS, OTHER_SKIP_REASONS);
     if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line, reason: withDetail(reason, detail) });
   }
 
@@ -723,7 +725,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   malformed(line: number, field: string, value: string): void {
     this.malformedValues++;
     const name = cutValue(field);
-    countMalformed(this.malformedByField, name, 1);
+    countCapped(this.malformedByField, name, 1, MAX_MALFORMED_FIELDS, OTHER_FIELDS);
     if (this.malformedKept.length < MAX_ERRORS_KEPT) this.malformedKept.push({ line, field: name, value: cutValue(value) });
   }
 
