@@ -87,7 +87,6 @@ static i32 cols[W_COUNT];
 static i32 max_line;
 static i32 proto_bit[3] = {-1, -1, -1};
 
-static i32 pos[MAX_FIELDS * 2];
 
 static void init_scales(void);
 
@@ -331,7 +330,7 @@ static f64 parse_epoch_ms(i32 s, i32 e) {
 }
 
 /** Whether field `ci` of the line is Zeek's unset marker `-` (the fast path runs only where it is). */
-static i32 is_unset(i32 ci) { return pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-'; }
+static i32 is_unset(const i32 *pos, i32 ci) { return pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-'; }
 
 /** 0 tcp, 1 udp, 2 icmp, -1 anything else. */
 static i32 proto_of(i32 s, i32 e) {
@@ -345,26 +344,49 @@ static i32 proto_of(i32 s, i32 e) {
 /* A pointer as the memory offset JavaScript reads it at. */
 static i32 address_of(const u8 *p) { return (i32)(__SIZE_TYPE__)p; }
 
-/**
- * Folds the complete lines of in[off, len) until one needs the JavaScript path. Returns the
- * offset where it stopped (len when every line was folded); out_line_count() is then the line
- * number of the last line handled, out_record_count() how many records were folded.
+/*
+ * Lines are folded in batches. Most of a line's time would otherwise go in waiting for memory:
+ * the responder's hash slot, its destination number and its row are each a likely cache miss
+ * (destinations are many), and each needs the one before. A batch first splits its lines, then
+ * reads those three for all of its lines, level by level, so that the misses of a level are in
+ * flight together; then folds the lines, from the cache. (WebAssembly has no prefetch: the reads
+ * are plain loads kept by an empty asm.)
  */
-EXPORT(scan)
-i32 scan(i32 off, i32 len, f64 line_no) {
-  i32 p = off;
-  f64 records = 0;
+#define BATCH 16
+
+/* The lines of the batch: start, newline, end without CR, fields, and originator/responder hashes. */
+static i32 b_start[BATCH];
+static i32 b_nl[BATCH];
+static i32 b_end[BATCH];
+static u32 b_hash[BATCH * 2];
+static i32 b_remote[BATCH];
+static i32 b_pos[BATCH][MAX_FIELDS * 2];
+
+/* Keeps a value read, so the read is done (its only purpose is to bring the memory into the cache). */
+#define TOUCH(x) __asm__ volatile("" : : "r"(x))
+
+static u32 hash_field(const i32 *pos, i32 ci) {
+  i32 at = pos[ci * 2], n = pos[ci * 2 + 1] - at;
+  return n > 0 && n <= MAX_KEY ? hash(in + at, n) : 0;
+}
+
+/**
+ * Splits up to BATCH lines from p, each into b_pos (the needed fields) and its newline: returns how
+ * many. It stops before a line that is not all in in[p, len) (the next window has it), and before
+ * one the JavaScript path must take (too long, a header, too few fields): the fold returns there.
+ */
+static i32 split_batch(i32 p, i32 len) {
   const i32 n_need = need;
   const v128_t v_sep = wasm_i8x16_splat((signed char)sep);
   const v128_t v_nl = wasm_i8x16_splat(10);
-  while (p < len) {
-    if (n_need == 0) break;
+  i32 k = 0;
+  for (; k < BATCH && p < len; k++) {
     /*
      * Locate the needed columns and the end of the line, 16 bytes at a time: a bit mask of the
      * separators and newlines in each block, read lowest bit first. The window has readable bytes
      * past len; anything found there is not in this window.
      */
-    u32 r_hash = 0;
+    i32 *pos = b_pos[k];
     i32 col = 0;
     i32 fs = p;
     i32 nl = -1;
@@ -375,7 +397,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(v, v_sep)) | m_nl;
       while (m != 0) {
         i32 at = i + __builtin_ctz(m);
-        if (at >= len) goto window_end;
+        if (at >= len) return k;
         if (in[at] == 10) {
           nl = at;
           goto line_end;
@@ -388,189 +410,224 @@ i32 scan(i32 off, i32 len, f64 line_no) {
         m &= m - 1;
       }
       i += 16;
-      if (i >= len) goto window_end;
+      if (i >= len) return k;
     }
   fields_done:
-    {
-      /*
-       * The responder's slot is the likeliest cache miss of the line (destinations are many):
-       * hash the spelling and read its home slot now, so the miss overlaps the search for the end
-       * of the line; find then starts from this hash. An empty asm keeps the read from being
-       * dropped (wasm has no prefetch). The table may be rebuilt before find (first_seen of the
-       * originator); the hash stays right, only this read was wasted.
-       */
-      i32 at = pos[cols[W_RESP_H] * 2], n = pos[cols[W_RESP_H] * 2 + 1] - at;
-      if (n > 0 && n <= MAX_KEY) {
-        r_hash = hash(in + at, n);
-        i32 x = slots[(r_hash & mask) * SLOT];
-        __asm__ volatile("" : : "r"(x));
-      }
-    }
     /* The rest of the line is only searched for its end. */
     for (i = fs;; i += 16) {
-      if (i >= len) goto window_end;
+      if (i >= len) return k;
       u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(in + i), v_nl));
       if (m != 0) {
         nl = i + __builtin_ctz(m);
-        if (nl >= len) goto window_end;
+        if (nl >= len) return k;
         break;
       }
     }
   line_end:
-    if (nl - p > max_line + 1) break;
+    if (nl - p > max_line + 1) return k;
     i32 e = nl;
     if (e > p && in[e - 1] == 13) e--;
-    if (e == p) {
-      /* An empty line: no record. */
-      line_no++;
-      p = nl + 1;
-      continue;
-    }
-    if (in[p] == 35) break;
-    if (col < n_need) {
-      /* The last field ran to the end of the line (the JS parser's bound is the CR-less end). */
-      pos[col * 2] = fs;
-      pos[col * 2 + 1] = e;
-      col++;
-    }
-    if (col < n_need) break;
-
-    /* The originator, then the responder, as Aggregator.flow resolves them. */
-    i32 o_at = pos[cols[W_ORIG_H] * 2], o_len = pos[cols[W_ORIG_H] * 2 + 1] - o_at;
-    i32 so = find(in + o_at, o_len);
-    if (so < 0) {
-      if (js_first_seen(address_of(in + o_at), o_len) < 0) break;
-      so = find(in + o_at, o_len);
-      if (so < 0) break;
-    }
-    i32 orig = slots[so + 2], forig = slots[so + 3];
-    i32 r_at = pos[cols[W_RESP_H] * 2], r_len = pos[cols[W_RESP_H] * 2 + 1] - r_at;
-    i32 sr = r_hash != 0 ? find_hashed(in + r_at, r_len, r_hash) : find(in + r_at, r_len);
-    if (sr < 0) {
-      if (js_first_seen(address_of(in + r_at), r_len) < 0) break;
-      sr = find(in + r_at, r_len);
-      if (sr < 0) break;
-    }
-    i32 resp = slots[sr + 2], fresp = slots[sr + 3];
-    /*
-     * The log says a side is inside (local_orig/local_resp T) that its address does not put there:
-     * JavaScript takes the line (FlowRecord.origLocal), so the fold's flags stay the policy's.
-     */
-    i32 lo = cols[W_LOCAL_O], lr = cols[W_LOCAL_R];
-    if ((forig & FLAG_LOCAL) == 0 && lo >= 0 && pos[lo * 2 + 1] - pos[lo * 2] == 1 && in[pos[lo * 2]] == 'T') break;
-    if ((fresp & FLAG_LOCAL) == 0 && lr >= 0 && pos[lr * 2 + 1] - pos[lr * 2] == 1 && in[pos[lr * 2]] == 'T') break;
-    {
-      /*
-       * Likewise start reading the destination's row, so that the miss overlaps the parsing of
-       * the numbers below. Only a read: the row is settled (and maybe made) further down.
-       */
-      i32 d0 = ep_dest[(forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0 ? orig : resp] - 1;
-      if (d0 >= 0) {
-        f64 c = rows[(u32)d0 * ROW + C_CONNECTIONS];
-        __asm__ volatile("" : : "r"(c));
+    b_start[k] = p;
+    b_nl[k] = nl;
+    b_end[k] = e;
+    b_hash[k * 2] = b_hash[k * 2 + 1] = 0;
+    if (e != p) {
+      if (in[p] == 35) return k;
+      if (col < n_need) {
+        /* The last field ran to the end of the line (the JS parser's bound is the CR-less end). */
+        pos[col * 2] = fs;
+        pos[col * 2 + 1] = e;
+        col++;
       }
+      if (col < n_need) return k;
+      b_hash[k * 2] = hash_field(pos, cols[W_ORIG_H]);
+      b_hash[k * 2 + 1] = hash_field(pos, cols[W_RESP_H]);
     }
-
-    i32 ci;
-    f64 orig_bytes = -1, resp_bytes = -1;
-    f64 first = NaN, last = NaN;
-    i32 bit = -1;
-    if ((ci = cols[W_PROTO]) >= 0) {
-      i32 which = proto_of(pos[ci * 2], pos[ci * 2 + 1]);
-      if (which < 0) break;
-      bit = proto_bit[which];
-      if (bit < 0) break;
-    }
-    /* A byte count that is neither a count nor unset (`-`) is reported by JavaScript. */
-    if ((ci = cols[W_ORIG_B]) >= 0 && (orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(ci)) break;
-    if ((ci = cols[W_RESP_B]) >= 0 && (resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(ci)) break;
-    if ((ci = cols[W_TS]) >= 0) {
-      f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
-      /* Not epoch seconds and not unset: maybe a date (zeek-cut -d), which JavaScript reads. */
-      if (ts != ts && !(pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-')) break;
-      first = ts;
-      if ((ci = cols[W_DURATION]) >= 0) {
-        f64 dur = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
-        /* Neither a duration nor unset: JavaScript reports it. */
-        if (dur != dur && !is_unset(ci)) break;
-        last = dur == dur ? ts + dur : ts;
-      } else {
-        last = ts;
-      }
-    }
-
-    /* Aggregator.flow: who is the remote party. Only the remote party's port is read. */
-    i32 remote;
-    f64 sent, received, port = -1;
-    if ((forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0) {
-      remote = orig;
-      sent = resp_bytes;
-      received = orig_bytes;
-      ci = cols[W_ORIG_P];
-    } else {
-      remote = resp;
-      sent = orig_bytes;
-      received = resp_bytes;
-      ci = cols[W_RESP_P];
-    }
-    if (ci >= 0) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
-    /* Opened from outside and answered with nothing: a refused attempt, which JavaScript counts. */
-    if (remote == orig && remote != resp && sent == 0) break;
-    i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
-    if (d < 0) {
-      d = js_new_destination(remote);
-      if (d < 0) break;
-    }
-    f64 *row = rows + (u32)d * ROW;
-    /* The port list: decide before changing anything, since a line may still go back. */
-    i32 port_slot = -1;
-    /* A port past 65535 is no port (Aggregator.flow lists none). */
-    i32 port_new = port != row[C_LAST_PORT] && port >= 0 && port <= 65535;
-    if (port_new) {
-      /*
-       * Aggregator.notePort's walk, two slots at a time: the first slot that holds the port or is
-       * empty (< 0) ends it. Branch-free within the first six slots, which share the cache line of
-       * C_PORTS_FULL; a destination rarely sees more ports than that.
-       */
-      const v128_t v_port = wasm_f64x2_splat(port);
-      const v128_t v_zero = wasm_f64x2_splat(0);
-      u32 stop = 0;
-      for (i32 k = 0; k < INLINE_PORTS; k += 2) {
-        v128_t q = wasm_v128_load(row + C_PORTS + k);
-        stop |= (u32)wasm_i64x2_bitmask(wasm_v128_or(wasm_f64x2_eq(q, v_port), wasm_f64x2_lt(q, v_zero))) << k;
-        if (k == 4 && stop != 0) break;
-      }
-      if (stop == 0) {
-        if (row[C_PORTS_FULL] == 0) break; /* the overflow list is JavaScript's */
-      } else {
-        i32 k = __builtin_ctz(stop);
-        if (row[C_PORTS + k] < 0) port_slot = k;
-      }
-    }
-
-    /* Evidence lines are numbered by connections plus blocked attempts; past ten, neither is read. */
-    f64 connections = row[C_CONNECTIONS];
-    f64 seen = connections < EVIDENCE_LINES ? connections + row[C_BLOCKED] : EVIDENCE_LINES;
-    row[C_CONNECTIONS] = connections + 1;
-    if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
-    if (sent > 0) row[C_SENT] += sent;
-    if (received > 0) row[C_RECEIVED] += received;
-    if (first == first && !(first >= row[C_FIRST])) row[C_FIRST] = first;
-    f64 l = last == last ? last : first;
-    if (l == l && !(l <= row[C_LAST])) row[C_LAST] = l;
-    if (port_new) {
-      row[C_LAST_PORT] = port;
-      if (port_slot >= 0) row[C_PORTS + port_slot] = port;
-    }
-    if (bit >= 0) {
-      i32 m = (i32)row[C_PROTO_MASK];
-      if ((m & (1 << bit)) == 0) row[C_PROTO_MASK] = (f64)(m | (1 << bit));
-    }
-    line_no++;
-    if (seen < EVIDENCE_LINES) row[C_EVIDENCE + (i32)seen] = line_no;
-    records++;
     p = nl + 1;
   }
+  return k;
+}
+
+/**
+ * Brings into the cache what folding the k lines of the batch will read: the originator's and
+ * responder's home slots, then the remote party's destination number, then its row. Only reads:
+ * a slot that turns out not to be the address's just means a miss later.
+ */
+static void warm_batch(i32 k) {
+  for (i32 j = 0; j < k * 2; j++) {
+    if (b_hash[j] != 0) TOUCH(slots[(b_hash[j] & mask) * SLOT]);
+  }
+  for (i32 j = 0; j < k; j++) {
+    b_remote[j] = -1;
+    u32 ho = b_hash[j * 2], hr = b_hash[j * 2 + 1];
+    if (ho == 0 || hr == 0) continue;
+    const i32 *so = slots + (ho & mask) * SLOT, *sr = slots + (hr & mask) * SLOT;
+    if ((u32)so[0] != ho || (u32)sr[0] != hr || so[1] == 0 || sr[1] == 0) continue;
+    i32 remote = (so[3] & FLAG_LOCAL) == 0 && (sr[3] & FLAG_LOCAL) != 0 ? so[2] : sr[2];
+    b_remote[j] = remote;
+    TOUCH(ep_dest[remote]);
+  }
+  for (i32 j = 0; j < k; j++) {
+    if (b_remote[j] < 0) continue;
+    i32 d = ep_dest[b_remote[j]] - 1;
+    if (d < 0) continue;
+    const f64 *row = rows + (u32)d * ROW;
+    TOUCH(row[C_CONNECTIONS]);
+    TOUCH(row[C_PORTS_FULL]);
+  }
+}
+
+/**
+ * Folds the complete lines of in[off, len) until one needs the JavaScript path. Returns the
+ * offset where it stopped (len when every line was folded); out_line_count() is then the line
+ * number of the last line handled, out_record_count() how many records were folded.
+ */
+EXPORT(scan)
+i32 scan(i32 off, i32 len, f64 line_no) {
+  i32 p = off;
+  f64 records = 0;
+  const i32 n_need = need;
+  if (n_need == 0) goto window_end;
+  while (p < len) {
+    i32 k = split_batch(p, len);
+    warm_batch(k);
+    for (i32 j = 0; j < k; j++) {
+      const i32 *pos = b_pos[j];
+      i32 nl = b_nl[j];
+      if (b_end[j] == b_start[j]) {
+        /* An empty line: no record. */
+        line_no++;
+        p = nl + 1;
+        continue;
+      }
+      u32 r_hash = b_hash[j * 2 + 1], o_hash = b_hash[j * 2];
+      /* The originator, then the responder, as Aggregator.flow resolves them. */
+      i32 o_at = pos[cols[W_ORIG_H] * 2], o_len = pos[cols[W_ORIG_H] * 2 + 1] - o_at;
+      i32 so = o_hash != 0 ? find_hashed(in + o_at, o_len, o_hash) : find(in + o_at, o_len);
+      if (so < 0) {
+        if (js_first_seen(address_of(in + o_at), o_len) < 0) goto stop;
+        so = find(in + o_at, o_len);
+        if (so < 0) goto stop;
+      }
+      i32 orig = slots[so + 2], forig = slots[so + 3];
+      i32 r_at = pos[cols[W_RESP_H] * 2], r_len = pos[cols[W_RESP_H] * 2 + 1] - r_at;
+      i32 sr = r_hash != 0 ? find_hashed(in + r_at, r_len, r_hash) : find(in + r_at, r_len);
+      if (sr < 0) {
+        if (js_first_seen(address_of(in + r_at), r_len) < 0) goto stop;
+        sr = find(in + r_at, r_len);
+        if (sr < 0) goto stop;
+      }
+      i32 resp = slots[sr + 2], fresp = slots[sr + 3];
+      /*
+       * The log says a side is inside (local_orig/local_resp T) that its address does not put there:
+       * JavaScript takes the line (FlowRecord.origLocal), so the fold's flags stay the policy's.
+       */
+      i32 lo = cols[W_LOCAL_O], lr = cols[W_LOCAL_R];
+      if ((forig & FLAG_LOCAL) == 0 && lo >= 0 && pos[lo * 2 + 1] - pos[lo * 2] == 1 && in[pos[lo * 2]] == 'T') goto stop;
+      if ((fresp & FLAG_LOCAL) == 0 && lr >= 0 && pos[lr * 2 + 1] - pos[lr * 2] == 1 && in[pos[lr * 2]] == 'T') goto stop;
+      i32 ci;
+      f64 orig_bytes = -1, resp_bytes = -1;
+      f64 first = NaN, last = NaN;
+      i32 bit = -1;
+      if ((ci = cols[W_PROTO]) >= 0) {
+        i32 which = proto_of(pos[ci * 2], pos[ci * 2 + 1]);
+        if (which < 0) goto stop;
+        bit = proto_bit[which];
+        if (bit < 0) goto stop;
+      }
+      /* A byte count that is neither a count nor unset (`-`) is reported by JavaScript. */
+      if ((ci = cols[W_ORIG_B]) >= 0 && (orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(pos, ci)) goto stop;
+      if ((ci = cols[W_RESP_B]) >= 0 && (resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(pos, ci)) goto stop;
+      if ((ci = cols[W_TS]) >= 0) {
+        f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+        /* Not epoch seconds and not unset: maybe a date (zeek-cut -d), which JavaScript reads. */
+        if (ts != ts && !(pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-')) goto stop;
+        first = ts;
+        if ((ci = cols[W_DURATION]) >= 0) {
+          f64 dur = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
+          /* Neither a duration nor unset: JavaScript reports it. */
+          if (dur != dur && !is_unset(pos, ci)) goto stop;
+          last = dur == dur ? ts + dur : ts;
+        } else {
+          last = ts;
+        }
+      }
+
+      /* Aggregator.flow: who is the remote party. Only the remote party's port is read. */
+      i32 remote;
+      f64 sent, received, port = -1;
+      if ((forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0) {
+        remote = orig;
+        sent = resp_bytes;
+        received = orig_bytes;
+        ci = cols[W_ORIG_P];
+      } else {
+        remote = resp;
+        sent = orig_bytes;
+        received = resp_bytes;
+        ci = cols[W_RESP_P];
+      }
+      if (ci >= 0) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+      /* Opened from outside and answered with nothing: a refused attempt, which JavaScript counts. */
+      if (remote == orig && remote != resp && sent == 0) goto stop;
+      i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
+      if (d < 0) {
+        d = js_new_destination(remote);
+        if (d < 0) goto stop;
+      }
+      f64 *row = rows + (u32)d * ROW;
+      /* The port list: decide before changing anything, since a line may still go back. */
+      i32 port_slot = -1;
+      /* A port past 65535 is no port (Aggregator.flow lists none). */
+      i32 port_new = port != row[C_LAST_PORT] && port >= 0 && port <= 65535;
+      if (port_new) {
+        /*
+         * Aggregator.notePort's walk, two slots at a time: the first slot that holds the port or is
+         * empty (< 0) ends it. Branch-free within the first six slots, which share the cache line of
+         * C_PORTS_FULL; a destination rarely sees more ports than that.
+         */
+        const v128_t v_port = wasm_f64x2_splat(port);
+        const v128_t v_zero = wasm_f64x2_splat(0);
+        u32 stop = 0;
+        for (i32 k = 0; k < INLINE_PORTS; k += 2) {
+          v128_t q = wasm_v128_load(row + C_PORTS + k);
+          stop |= (u32)wasm_i64x2_bitmask(wasm_v128_or(wasm_f64x2_eq(q, v_port), wasm_f64x2_lt(q, v_zero))) << k;
+          if (k == 4 && stop != 0) break;
+        }
+        if (stop == 0) {
+          if (row[C_PORTS_FULL] == 0) goto stop; /* the overflow list is JavaScript's */
+        } else {
+          i32 k = __builtin_ctz(stop);
+          if (row[C_PORTS + k] < 0) port_slot = k;
+        }
+      }
+
+      /* Evidence lines are numbered by connections plus blocked attempts; past ten, neither is read. */
+      f64 connections = row[C_CONNECTIONS];
+      f64 seen = connections < EVIDENCE_LINES ? connections + row[C_BLOCKED] : EVIDENCE_LINES;
+      row[C_CONNECTIONS] = connections + 1;
+      if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
+      if (sent > 0) row[C_SENT] += sent;
+      if (received > 0) row[C_RECEIVED] += received;
+      if (first == first && !(first >= row[C_FIRST])) row[C_FIRST] = first;
+      f64 l = last == last ? last : first;
+      if (l == l && !(l <= row[C_LAST])) row[C_LAST] = l;
+      if (port_new) {
+        row[C_LAST_PORT] = port;
+        if (port_slot >= 0) row[C_PORTS + port_slot] = port;
+      }
+      if (bit >= 0) {
+        i32 m = (i32)row[C_PROTO_MASK];
+        if ((m & (1 << bit)) == 0) row[C_PROTO_MASK] = (f64)(m | (1 << bit));
+      }
+      line_no++;
+      if (seen < EVIDENCE_LINES) row[C_EVIDENCE + (i32)seen] = line_no;
+      records++;
+      p = nl + 1;
+    }
+    if (k < BATCH) break;
+  }
+stop:
 window_end:
   out_lines = line_no;
   out_records = records;

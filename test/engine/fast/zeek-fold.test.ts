@@ -353,6 +353,43 @@ describe('Zeek fast path', () => {
     ]);
   });
 
+  it('folds the lines of a batch up to one it hands back, and goes on after it', async () => {
+    // Lines are split and read ahead in batches of 16: lines for JavaScript (an address that is
+    // none, a comment) and blank lines fall at every place in a batch, and a header changes the
+    // layout mid-log; none is folded, every other one is.
+    const parser = new ZeekTsvParser();
+    const fast = ZeekFastPath.create(parser, 1000, 1 << 20)!;
+    const agg = new Aggregator(policyOf('us'), bundledDatabases(), undefined, 1000, fast.shared());
+    fast.attach(agg);
+    let folded = 0;
+    const addFolded = agg.addFolded.bind(agg);
+    agg.addFolded = (n: number): void => {
+      folded += n;
+      addFolded(n);
+    };
+    const splitter = new LineSplitter((b, s, e, n) => parser.line(b, s, e, n, agg), () => undefined, 1 << 20, fast);
+    const swapped = ['ts', 'uid', 'id.resp_h', 'id.resp_p', 'id.orig_h', 'id.orig_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes'];
+    const lines = [...header(STANDARD, '\t')];
+    let good = 0;
+    for (let i = 0; i < 1000; i++) {
+      const fields = i < 500 ? STANDARD : swapped;
+      if (i === 500) lines.push(...header(swapped, '\t'));
+      if (i % 7 === 3) lines.push(`1700000000.5\tC1\t192.168.1.10\t40000\tnot-an-ip\t443\ttcp\t-\t1.0\t1\t2`);
+      if (i % 11 === 5) lines.push('');
+      if (i % 13 === 9) lines.push('#comment');
+      lines.push(dataLine({ ts: `${1_700_000_000 + i}.5`, oh: '192.168.1.10', op: '40000', rh: ['8.8.8.8', '1.1.1.1', '47.88.1.2'][i % 3]!, rp: String(443 + (i % 5)), proto: 'tcp', duration: '1.0', ob: String(i), rb: '200' }, fields, '\t'));
+      good++;
+    }
+    splitter.push(Buffer.from(`${lines.join('\n')}\n`));
+    // Only the first record of each layout is the JavaScript path's (it learns the tcp bit, the
+    // header resets nothing else): every other good record is folded.
+    expect(agg.connections).toBe(good);
+    expect(folded).toBe(good - 1);
+    expect(agg.skipped).toBe(Math.ceil((1000 - 3) / 7));
+    const [f, s] = await both(`${lines.join('\n')}\n`, 3000);
+    expect(f).toBe(s);
+  });
+
   it('reads chunks larger than its window, and a line longer than the window', async () => {
     const lines = [...header(STANDARD, '\t')];
     for (let i = 0; i < 40_000; i++) {
