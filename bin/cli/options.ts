@@ -1,9 +1,10 @@
 /** Shared option handling for the CLI commands. */
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
-import { compilePolicy, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
 import { COLUMN_KEYS } from '../../lambda/engine/parsers/generic-csv';
 import { printable } from '../../lambda/engine/verdict/render-summary';
+import { notRegularFile } from '../../lambda/adapters/regular-file';
 
 /** One line on standard error about something that does not stop the command. */
 export function printWarning(message: string): void {
@@ -36,6 +37,8 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
     if (flags.policy.length > 1) throw new UsageError('--policy: give one policy file, not several');
     const file = flags.policy[0]!;
     let text: string;
+    const notFile = notRegularFile(file);
+    if (notFile !== null) throw new PolicyError(`${file}: cannot read policy file (${notFile})`);
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
@@ -45,9 +48,11 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
       throw new PolicyError(`${file}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
     }
     const notes: string[] = [];
-    const policy = compilePolicy(parsePolicyJson(text, file, notes));
+    const policy = parsePolicyJson(text, file, notes);
+    const overlap = overlapNote(policy);
+    if (overlap !== null) notes.push(`${file}: ${overlap}`);
     for (const note of notes) printWarning(note);
-    return policy;
+    return compilePolicy(policy);
   }
   if (flags.jurisdiction === undefined && flags.deny === undefined) {
     throw new UsageError('no policy: give --jurisdiction (e.g. us, eu, US,CA), --deny, or --policy FILE');
@@ -56,8 +61,9 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
   // among them is still an error.
   const joined = (values: string[] | undefined): string | undefined =>
     values === undefined ? undefined : values.some((v) => v.trim() === '') ? '' : values.join(',');
+  let policy;
   try {
-    return compilePolicy(policyFromLists(joined(flags.jurisdiction), joined(flags.deny)));
+    policy = policyFromLists(joined(flags.jurisdiction), joined(flags.deny));
   } catch (err) {
     if (err instanceof PolicyError) {
       const flag = flags.deny !== undefined && /deniedCountries/.test(err.message) ? '--deny' : '--jurisdiction';
@@ -65,6 +71,9 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
     }
     throw err;
   }
+  const overlap = overlapNote(policy);
+  if (overlap !== null) printWarning(`--jurisdiction and --deny: ${overlap}`);
+  return compilePolicy(policy);
 }
 
 /** Parses `--columns dst=remote_ip,bytes_out=tx`. */

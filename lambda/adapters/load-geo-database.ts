@@ -7,6 +7,7 @@ import { AsnTable, type AsnInfo, type AsnLookup } from '../engine/geo/asn-table'
 import { openGeoDatabase, type GeoDatabaseInfo, type GeoLookup } from '../engine/geo/geo-lookup';
 import type { ParsedIp } from '../engine/net/ip';
 import type { OperatorSources } from '../engine/policy/evaluate';
+import { notRegularFile } from './regular-file';
 
 /**
  * The location databases bundled with the tool, with the npm package that ships each: two
@@ -44,6 +45,17 @@ function readFailure(path: string, what: string, err: unknown): GeoDatabaseError
   return new GeoDatabaseError(`${path}: cannot read ${what} (${why})`, { cause: err });
 }
 
+/** Reads a whole file that must be a regular one (see notRegularFile); failures as {@link readFailure}. */
+function readWholeFile(path: string, what: string): Buffer {
+  const why = notRegularFile(path);
+  if (why !== null) throw new GeoDatabaseError(`${path}: cannot read ${what} (${why})`);
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw readFailure(path, what, err);
+  }
+}
+
 /**
  * One buffer that database files are read into in turn. A check of one input asks each database
  * for all its answers in one run (see evaluateAddresses), so its databases need not all be held
@@ -77,6 +89,8 @@ export class DatabaseBuffer {
    */
   private read(path: string, what: string, holder: object): Buffer {
     this.holder = null;
+    const why = notRegularFile(path);
+    if (why !== null) throw new GeoDatabaseError(`${path}: cannot read ${what} (${why})`);
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -207,15 +221,7 @@ function changedError(path: string): GeoDatabaseError {
  */
 export function loadGeoDatabaseFile(path: string, shared?: DatabaseBuffer, name = basename(path)): GeoLookup {
   const what = 'GeoIP database';
-  if (shared === undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw readFailure(path, what, err);
-    }
-    return openGeoDatabase(name, bytes);
-  }
+  if (shared === undefined) return openGeoDatabase(name, readWholeFile(path, what));
   const source = shared.share(
     path,
     what,
@@ -275,15 +281,7 @@ const ASN_TABLE_NAME = '@ip-location-db/asn';
 
 /** Opens the ASN table at `path` (read into `shared` when its lookups run, as databases are). */
 function loadAsnTable(path: string, shared?: DatabaseBuffer): AsnLookup {
-  if (shared === undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw readFailure(path, 'ASN table', err);
-    }
-    return new AsnTable(ASN_TABLE_NAME, bytes);
-  }
+  if (shared === undefined) return new AsnTable(ASN_TABLE_NAME, readWholeFile(path, 'ASN table'));
   // The table carries the hash of the files it was built from: a table built from others differs.
   const identity = (table: AsnTable): string => `${table.info.sha256} ${table.info.ranges}`;
   const source = shared.share(path, 'ASN table', (bytes) => new AsnTable(ASN_TABLE_NAME, bytes), identity, identity);

@@ -240,3 +240,47 @@ describe('residency check: a file name that is not UTF-8', () => {
     );
   });
 });
+
+describe('residency check: a database or policy that is not a file', () => {
+  it('refuses a named pipe at once, instead of waiting forever for a writer', () => {
+    // Prepare: a FIFO nobody writes to (opening it to read would block until someone does).
+    const dir = tempDir();
+    const fifo = join(dir, 'db.mmdb');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+
+    // Act
+    const db = runCli(['check', EXAMPLE, '-j', 'us', '--db', fifo, '-o', join(dir, 'out')], { cwd: dir });
+    const policy = runCli(['check', EXAMPLE, '--policy', fifo, '-o', join(dir, 'out')], { cwd: dir });
+
+    // Assess: an answer (not the runner's timeout), exit 2, one line naming the file.
+    expect(db.status).toBe(2);
+    expect(db.stderr).toBe(`residency: ${fifo}: cannot read GeoIP database (is a named pipe, not a file: write it to a file first)\n`);
+    expect(policy.status).toBe(2);
+    expect(policy.stderr).toBe(`residency: ${fifo}: cannot read policy file (is a named pipe, not a file: write it to a file first)\n`);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it('refuses a device, instead of reading without end', () => {
+    const r = runCli(['check', EXAMPLE, '-j', 'us', '--db', '/dev/zero', '-o', join(tempDir(), 'out')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('residency: /dev/zero: cannot read GeoIP database (is a device, not a file)\n');
+  });
+});
+
+describe('residency check: a country both allowed and denied', () => {
+  it('warns that the deny list wins, and judges it a violation', () => {
+    // Prepare: a log with a destination in CN (the example's crash-report server).
+    const dir = tempDir();
+
+    // Act
+    const r = runCli(['check', EXAMPLE, '-j', 'us,cn', '--deny', 'foreign-adversaries', '-o', dir, '--report', 'none', '--quiet'], { cwd: dir });
+
+    // Assess
+    expect(r.stderr).toBe(
+      'residency: warning: --jurisdiction and --deny: both allowed and denied: CN (by foreign-adversaries); denied wins, so a destination there is a violation\n',
+    );
+    expect(r.status).toBe(1);
+    const verdict = JSON.parse(readFileSync(join(dir, 'drone-app.conn.log.verdict.json'), 'utf8'));
+    expect(verdict.violations.some((v: { rule: string }) => v.rule === 'CN is denied by foreign-adversaries')).toBe(true);
+  });
+});

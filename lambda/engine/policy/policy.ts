@@ -164,9 +164,31 @@ export function policyNotes(input: PolicyInput): string[] {
           `${field}[${i}]: '${v.trim()}' has bits set past its prefix length: read as the network ${cidr.text} (one address is /${cidr.version === 4 ? 32 : 128})`,
         );
       }
+      // Valid (a denied country is still a violation), but then nothing else is: most likely not meant.
+      if (cidr && field === 'allowCidrs' && cidr.bits === 0) {
+        notes.push(
+          `${field}[${i}]: '${v.trim()}' takes in every IPv${cidr.version} address: only a denied country can be a violation there; allowedCountries, unknown, disputed and operator no longer apply`,
+        );
+      }
     });
   }
   return notes;
+}
+
+/**
+ * A note when the policy both allows and denies some countries (`-j us,cn --deny
+ * foreign-adversaries`): the deny list wins, so a destination there is a violation, which the
+ * allowed list says was not meant. One line, naming the countries and what denies each; null when
+ * the lists do not meet.
+ */
+export function overlapNote(policy: Policy): string | null {
+  const allowed = policy.allowedCountries;
+  if (allowed === null) return null;
+  const both = allowed.filter((c) => policy.deniedBy[c] !== undefined);
+  if (both.length === 0) return null;
+  const shown = both.slice(0, 8).map((c) => `${c} (by ${policy.deniedBy[c]})`);
+  if (both.length > shown.length) shown.push(`and ${both.length - shown.length} more`);
+  return `both allowed and denied: ${shown.join(', ')}; denied wins, so a destination there is a violation`;
 }
 
 /** Whether the address written in `text` differs from the network `cidr` it was parsed to. */

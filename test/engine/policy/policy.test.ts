@@ -5,6 +5,7 @@ import {
   canonicalJson,
   compilePolicy,
   parsePolicyJson,
+  overlapNote,
   policyFromLists,
   policyNotes,
   type PolicyInput,
@@ -312,6 +313,13 @@ describe('buildPolicy errors', () => {
     ]);
   });
 
+  it('notes an allowed network of every address, under which only a denied country is a violation', () => {
+    expect(policyNotes({ allowedCountries: ['us'], deniedCountries: ['cn'], allowCidrs: ['203.0.113.0/24', '0.0.0.0/0', '::/0'] })).toEqual([
+      "allowCidrs[1]: '0.0.0.0/0' takes in every IPv4 address: only a denied country can be a violation there; allowedCountries, unknown, disputed and operator no longer apply",
+      "allowCidrs[2]: '::/0' takes in every IPv6 address: only a denied country can be a violation there; allowedCountries, unknown, disputed and operator no longer apply",
+    ]);
+  });
+
   it('notes nothing of networks without host bits, host routes and mapped IPv4 networks', () => {
     expect(
       policyNotes({
@@ -487,6 +495,30 @@ describe('policyFromLists', () => {
 
     // Assess
     expect(error).toThrow(PolicyError);
+  });
+});
+
+describe('overlapNote', () => {
+  it('names the countries a policy both allows and denies, and what denies each', () => {
+    // Prepare: CN named in both lists; HK and MO denied with it (China includes them), HK allowed.
+    const policy = buildPolicy({ allowedCountries: ['us', 'CN', 'HK'], deniedCountries: ['foreign-adversaries'] });
+
+    // Act
+    const note = overlapNote(policy);
+
+    // Assess
+    expect(note).toBe('both allowed and denied: CN (by foreign-adversaries), HK (by foreign-adversaries); denied wins, so a destination there is a violation');
+  });
+
+  it('says nothing when the lists do not meet, or there is no allowed list', () => {
+    expect(overlapNote(buildPolicy({ allowedCountries: ['eu'], deniedCountries: ['foreign-adversaries'] }))).toBeNull();
+    expect(overlapNote(buildPolicy({ deniedCountries: ['CN'] }))).toBeNull();
+    expect(overlapNote(buildPolicy({ allowedCountries: ['us'] }))).toBeNull();
+  });
+
+  it('keeps to one line when many countries meet', () => {
+    const note = overlapNote(buildPolicy({ allowedCountries: ['eu'], deniedCountries: ['eu'] }))!;
+    expect(note).toMatch(/^both allowed and denied: AT \(by eu\), .* and 19 more; denied wins/);
   });
 });
 
