@@ -8,6 +8,7 @@ export type FormatName =
   | 'zeek-tsv'
   | 'zeek-json'
   | 'vpc-flow'
+  | 'vpc-flow-cloudwatch'
   | 'pcapdroid-csv'
   | 'generic-csv'
   | 'pcap'

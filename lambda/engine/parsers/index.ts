@@ -10,6 +10,7 @@ import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
 import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
+import { cloudWatchVpcFormat } from './cloudwatch-vpc';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser } from './zeek-tsv';
 
@@ -93,6 +94,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   zeekTsv,
   zeekJson,
   vpcFlowFormat,
+  cloudWatchVpcFormat,
   pcapdroidCsvFormat,
   genericCsvFormat,
   harFormat,

@@ -232,14 +232,11 @@ export function isDefaultV2Line(line: string): boolean {
 /**
  * Why a log no format took may still be VPC Flow Logs, or null: records of a custom format with no
  * header line (as CloudWatch Logs and Firehose deliver them), whose field order the records alone
- * do not give; or CloudWatch Logs subscription messages, which wrap the records in JSON.
+ * do not give.
  */
 export function vpcFlowHint(lines: readonly string[]): string | null {
   const first = lines.find((l) => l.trim() !== '');
   if (first === undefined) return null;
-  if (first.trimStart().startsWith('{') && /"logEvents"\s*:/.test(first) && /"messageType"\s*:/.test(first)) {
-    return 'these are CloudWatch Logs subscription messages (JSON with logEvents), which residency does not unpack: deliver the flow logs to S3 directly, or export the log group to S3';
-  }
   const t = withoutExportTime(first).trim().split(/ +/);
   if (t.length < 4) return null;
   const vocabulary = t.filter((x) => /^(eni|vpc|subnet|tgw|tgw-attach)-[0-9a-f]{8,17}$/.test(x) || /^(ACCEPT|REJECT|OK|NODATA|SKIPDATA)$/.test(x)).length;

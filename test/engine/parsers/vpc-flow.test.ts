@@ -404,18 +404,4 @@ describe('VPC flow logs that cannot be read as they are', () => {
     const text = await checkBytes('hello world, this is text\n', { policy: policyOf('us') });
     expect(text.error).toMatch(/^unknown log format: none of zeek-tsv/);
   });
-
-  it('says CloudWatch Logs subscription messages (as Firehose delivers them) are not unpacked', async () => {
-    const message = {
-      messageType: 'DATA_MESSAGE',
-      owner: '123456789012',
-      logGroup: 'vpc-flow-logs',
-      logStream: 'eni-0a1b2c3d-all',
-      subscriptionFilters: ['to-firehose'],
-      logEvents: [{ id: '1', timestamp: 1700000000000, message: '2 123456789012 eni-0a1b2c3d 10.0.1.5 47.246.1.1 49152 443 6 10 5200 1700000000 1700000060 ACCEPT OK' }],
-    };
-    const v = await checkBytes(JSON.stringify(message) + JSON.stringify(message), { policy: policyOf('us') });
-    expect(v.compliant).toBe(false);
-    expect(v.error).toMatch(/^unknown log format: these are CloudWatch Logs subscription messages/);
-  });
 });

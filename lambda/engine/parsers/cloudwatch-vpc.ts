@@ -1,0 +1,207 @@
+/**
+ * VPC Flow Logs delivered through CloudWatch Logs: a log group's subscription to Kinesis Data
+ * Firehose, which writes to S3 the subscription's messages as CloudWatch Logs made them, JSON
+ * objects one after another (with or without line breaks between them; each was a gzip member,
+ * which decoding joins):
+ *
+ *   {"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"vpc-flow-logs",
+ *    "logStream":"eni-0123456789abcdef0-all","subscriptionFilters":["to-firehose"],
+ *    "logEvents":[{"id":"3195...","timestamp":1700000000000,"message":"2 123456789012 eni-... 10.0.1.5 ..."}]}
+ *
+ * Each log event's message is one flow log record, read as {@link VpcFlowParser} reads a line of
+ * a flow log file. Messages carry no header line, so a record must be in the default version 2
+ * format; a custom format's records are skipped, each with the reason. `CONTROL_MESSAGE` objects
+ * (CloudWatch Logs checking that the destination is reachable) hold no records: they are counted
+ * as records of another kind.
+ *
+ * A record's "line" is its log event's number in the file (1-based); an object that holds no
+ * event (a control message, one that is not valid JSON) takes the next number too, so every
+ * skipped one is named.
+ */
+import type { ChunkParser, RecordSink } from '../types';
+import type { FormatDefinition } from './index';
+import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
+
+/**
+ * Largest message object read, in bytes. CloudWatch Logs sends at most about 1 MB at a time; a
+ * larger object is skipped (not kept), so memory stays bounded whatever the input.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/** How many space-separated fields `buf[0, end)` holds (runs of spaces are one separator). */
+function fieldCount(buf: Buffer, end: number): number {
+  let n = 0;
+  let inField = false;
+  for (let i = 0; i < end; i++) {
+    const space = buf[i] === 0x20;
+    if (!space && !inField) n++;
+    inField = !space;
+  }
+  return n;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Parser for CloudWatch Logs subscription messages holding VPC Flow Logs records. */
+export class CloudWatchVpcParser implements ChunkParser {
+  readonly format = 'vpc-flow-cloudwatch' as const;
+  private readonly vpc = new VpcFlowParser();
+  /** The number the next log event (or object without events) is counted under. */
+  private unit = 0;
+  /** Nesting depth inside the current object; 0 between objects. */
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** The current object's bytes so far (null while skipping one too large). */
+  private pieces: Buffer[] | null = [];
+  private pieceBytes = 0;
+  /** Bytes between objects that are not an object, not yet reported. */
+  private stray = 0;
+  /** A message as bytes for the VPC parser: reused from one message to the next. */
+  private scratch = Buffer.allocUnsafe(1024);
+
+  push(chunk: Buffer, sink: RecordSink): void {
+    let start = -1;
+    if (this.depth > 0) start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (this.depth === 0) {
+        if (b === OPEN) {
+          this.reportStray(sink);
+          this.depth = 1;
+          this.inString = false;
+          this.escaped = false;
+          this.pieces = [];
+          this.pieceBytes = 0;
+          start = i;
+        } else if (!isSpace(b)) {
+          this.stray++;
+        }
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (b === BACKSLASH) this.escaped = true;
+        else if (b === QUOTE) this.inString = false;
+        continue;
+      }
+      if (b === QUOTE) this.inString = true;
+      else if (b === OPEN) this.depth++;
+      else if (b === CLOSE && --this.depth === 0) {
+        this.keep(chunk, start, i + 1);
+        start = -1;
+        this.object(sink);
+      }
+    }
+    if (this.depth > 0 && start >= 0) this.keep(chunk, start, chunk.length);
+  }
+
+  finish(sink: RecordSink): void {
+    if (this.depth > 0) {
+      this.depth = 0;
+      sink.skip(++this.unit, 'CloudWatch Logs message cut off at the end of the input');
+    }
+    this.reportStray(sink);
+    this.vpc.finish();
+  }
+
+  /** Keeps `chunk[start, end)` as part of the current object, unless it has grown too large. */
+  private keep(chunk: Buffer, start: number, end: number): void {
+    if (this.pieces === null) return;
+    this.pieceBytes += end - start;
+    if (this.pieceBytes > MAX_MESSAGE_BYTES) {
+      this.pieces = null;
+      return;
+    }
+    this.pieces.push(Buffer.from(chunk.subarray(start, end)));
+  }
+
+  private reportStray(sink: RecordSink): void {
+    if (this.stray === 0) return;
+    sink.skip(++this.unit, 'bytes between CloudWatch Logs messages that are not a message', `${this.stray} bytes`);
+    this.stray = 0;
+  }
+
+  /** Reads the object just completed. */
+  private object(sink: RecordSink): void {
+    const pieces = this.pieces;
+    this.pieces = [];
+    if (pieces === null) {
+      sink.skip(++this.unit, 'CloudWatch Logs message too large', `over ${MAX_MESSAGE_BYTES} bytes`);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse((pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)).toString('utf8'));
+    } catch (err) {
+      sink.skip(++this.unit, 'CloudWatch Logs message is not valid JSON', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const type = isObject(message) ? message.messageType : undefined;
+    if (type === 'CONTROL_MESSAGE') {
+      (sink.notConnection ?? sink.skip).call(sink, ++this.unit, 'CloudWatch Logs control message');
+      return;
+    }
+    const events = isObject(message) ? message.logEvents : undefined;
+    if (type !== 'DATA_MESSAGE' || !Array.isArray(events)) {
+      sink.skip(++this.unit, 'not a CloudWatch Logs subscription message', type === undefined ? 'no messageType' : `messageType ${JSON.stringify(type)}`);
+      return;
+    }
+    for (const event of events) {
+      const text: unknown = isObject(event) ? event.message : undefined;
+      if (typeof text !== 'string') {
+        sink.skip(++this.unit, 'CloudWatch Logs event without a message');
+        continue;
+      }
+      this.record(text, sink);
+    }
+  }
+
+  /** One event's message: a flow log record. */
+  private record(text: string, sink: RecordSink): void {
+    const unit = ++this.unit;
+    if (this.scratch.length < 3 * text.length) this.scratch = Buffer.allocUnsafe(Math.max(3 * text.length, 2 * this.scratch.length));
+    const n = this.scratch.write(text, 0, 'utf8');
+    // One record per message: a line break inside one would start no second record.
+    let end = n;
+    while (end > 0 && (this.scratch[end - 1] === 0x0a || this.scratch[end - 1] === 0x0d)) end--;
+    if (end === 0) {
+      sink.skip(unit, 'CloudWatch Logs event with an empty message');
+      return;
+    }
+    // Without a header line, only the default format's records say which field is which (the
+    // VPC parser would read any record of 14 fields as one).
+    if (!isDefaultV2Line(text)) {
+      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields)', `${fieldCount(this.scratch, end)} fields`);
+      return;
+    }
+    this.vpc.line(this.scratch, 0, end, unit, sink);
+  }
+}
+
+/**
+ * Registry entry: certain when the input starts with a JSON object naming `messageType` and
+ * `logEvents`, as every subscription message does (whatever the order of its fields).
+ */
+export const cloudWatchVpcFormat: FormatDefinition = {
+  name: 'vpc-flow-cloudwatch',
+  description: 'VPC Flow Logs in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3)',
+  detect: (lines) => {
+    const first = lines.find((l) => l.trim() !== '');
+    if (first === undefined || !first.trimStart().startsWith('{')) return 0;
+    const head = lines.join('\n');
+    return /"messageType"\s*:/.test(head) && /"logEvents"\s*:/.test(head) ? 1 : 0;
+  },
+  create: () => new CloudWatchVpcParser(),
+};

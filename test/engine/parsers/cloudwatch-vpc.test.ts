@@ -1,0 +1,138 @@
+/**
+ * VPC Flow Logs through a CloudWatch Logs subscription to Firehose: JSON messages one after
+ * another, each a gzip member in the S3 object. The messages are built field for field as AWS
+ * documents them (CloudWatch Logs User Guide, "Subscription filters": owner, logGroup, logStream,
+ * subscriptionFilters, messageType, logEvents of id, timestamp, message), with flow log records
+ * in the default version 2 format.
+ */
+import { gzipSync } from 'node:zlib';
+import { detectFormat } from '../../../lambda/engine/parsers';
+import { CloudWatchVpcParser } from '../../../lambda/engine/parsers/cloudwatch-vpc';
+import { checkBytes, destination, policyOf } from '../../helpers/engine';
+import { RecordingSink } from './harness';
+
+const ENI = 'eni-0a1b2c3d4e5f67890';
+/** A default-format record from 10.0.1.5 (inside) to `dst`. */
+const record = (dst: string, bytes: number, action = 'ACCEPT', start = 1700000000): string =>
+  `2 123456789012 ${ENI} 10.0.1.5 ${dst} 49152 443 6 10 ${bytes} ${start} ${start + 60} ${action} OK`;
+
+function dataMessage(messages: string[], firstId = 1): Record<string, unknown> {
+  return {
+    owner: '123456789012',
+    logGroup: 'vpc-flow-logs',
+    logStream: `${ENI}-all`,
+    subscriptionFilters: ['to-firehose'],
+    messageType: 'DATA_MESSAGE',
+    logEvents: messages.map((message, i) => ({ id: String(31953106606966983378809025079804211143289615424298221568n + BigInt(firstId + i)), timestamp: 1700000000000 + i, message })),
+  };
+}
+
+const CONTROL = {
+  messageType: 'CONTROL_MESSAGE',
+  owner: 'CloudwatchLogs',
+  logGroup: '',
+  logStream: '',
+  subscriptionFilters: [],
+  logEvents: [{ id: '', timestamp: 1700000000000, message: 'CWL CONTROL MESSAGE: Checking health of destination Firehose.' }],
+};
+
+/** The responders of the flows a sink was given, and the skips it was told of. */
+function seen(sink: RecordingSink): { flows: string[]; skips: unknown[] } {
+  const flows: string[] = [];
+  const skips: unknown[] = [];
+  for (const c of sink.calls) {
+    if (c.kind === 'flow') flows.push(c.record.respIp);
+    else if (c.kind === 'skip') skips.push({ line: c.line, reason: c.reason, ...('detail' in c ? { detail: c.detail } : {}) });
+  }
+  return { flows, skips };
+}
+
+/** As Firehose writes them to S3: each message a gzip member of its own, nothing between them. */
+function firehoseObject(objects: unknown[]): Buffer {
+  return Buffer.concat(objects.map((o) => gzipSync(JSON.stringify(o))));
+}
+
+describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
+  const messages = [
+    CONTROL,
+    dataMessage([record('47.246.1.1', 5200), record('8.8.8.8', 300), `2 123456789012 ${ENI} - - - - - - - 1700000000 1700000060 - NODATA`], 1),
+    dataMessage([record('47.246.1.1', 800, 'ACCEPT', 1700000100), record('203.0.113.9', 0, 'REJECT')], 4),
+  ];
+
+  it('reads each log event as a flow log record, numbered by event, as Firehose delivers them', async () => {
+    // Act
+    const v = await checkBytes(firehoseObject(messages), { policy: policyOf('us') });
+
+    // Assess: the control message is counted, not read; NODATA is no connection.
+    expect(v.error).toBeUndefined();
+    expect(v.input.format).toBe('vpc-flow-cloudwatch');
+    expect(v.totals).toMatchObject({ records: 6, connections: 4, noData: 1, bytesSent: 6300 });
+    const aliyun = destination(v, '47.246.1.1');
+    expect(aliyun).toMatchObject({ connections: 2, bytesSent: 6000, status: 'violation', evidenceLines: [2, 5] });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 300, evidenceLines: [3] });
+    expect(destination(v, '203.0.113.9').status).not.toBe('violation');
+    expect(v.compliant).toBe(false);
+  });
+
+  it('reads them the same with line breaks between them, pretty-printed, and cut into any chunks', async () => {
+    const compact = await checkBytes(firehoseObject(messages), { policy: policyOf('us') });
+    for (const text of [messages.map((m) => JSON.stringify(m)).join('\n'), messages.map((m) => JSON.stringify(m, null, 2)).join('\n')]) {
+      for (const chunk of [1, 7, 4096]) {
+        const v = await checkBytes(text, { policy: policyOf('us') }, chunk);
+        // (The input differs only in its bytes: not compressed, spaced.)
+        expect({ ...v, input: null, checkedAt: null }).toEqual({ ...compact, input: null, checkedAt: null });
+        expect(v.input.format).toBe('vpc-flow-cloudwatch');
+      }
+    }
+  });
+
+  it('names each record it cannot read, and reads on after it', () => {
+    // Prepare: a custom-format record (no header can name its fields), an event without a
+    // message, an object that is not JSON, bytes that are no object, and an object cut off.
+    const text = [
+      JSON.stringify(dataMessage([`2 ${ENI} 10.0.1.5 47.246.1.1 49152 443 6 10 5200 1700000000 1700000060 ACCEPT OK vpc-0a1b2c3d`, record('8.8.8.8', 1)])),
+      '{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1"}]}',
+      '{"messageType":"DATA_MESSAGE","logEvents":[oops]}',
+      'garbage',
+      JSON.stringify({ messageType: 'OTHER', logEvents: [] }),
+      JSON.stringify(dataMessage([record('1.1.1.1', 2)])),
+      '{"messageType":"DATA_MESSAGE","logEvents":[{"message":"2 1',
+    ].join('\n');
+    const parser = new CloudWatchVpcParser();
+    const sink = new RecordingSink();
+
+    // Act
+    parser.push(Buffer.from(text), sink);
+    parser.finish(sink);
+
+    // Assess
+    const { flows, skips } = seen(sink);
+    expect(flows).toEqual(['8.8.8.8', '1.1.1.1']);
+    expect(skips).toEqual([
+      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields)", detail: '14 fields' },
+      { line: 3, reason: 'CloudWatch Logs event without a message' },
+      { line: 4, reason: 'CloudWatch Logs message is not valid JSON', detail: expect.stringMatching(/JSON/) },
+      { line: 5, reason: 'bytes between CloudWatch Logs messages that are not a message', detail: '7 bytes' },
+      { line: 6, reason: 'not a CloudWatch Logs subscription message', detail: 'messageType "OTHER"' },
+      { line: 8, reason: 'CloudWatch Logs message cut off at the end of the input' },
+    ]);
+  });
+
+  it('skips a message too large to be one, without keeping it, and reads the next', () => {
+    const parser = new CloudWatchVpcParser();
+    const sink = new RecordingSink();
+    const huge = Buffer.from(JSON.stringify(dataMessage([`2 ${'9'.repeat(17 * 1024 * 1024)}`])));
+    for (let at = 0; at < huge.length; at += 1 << 20) parser.push(huge.subarray(at, at + (1 << 20)), sink);
+    parser.push(Buffer.from(JSON.stringify(dataMessage([record('8.8.8.8', 1)]))), sink);
+    parser.finish(sink);
+    expect(seen(sink)).toEqual({ flows: ['8.8.8.8'], skips: [{ line: 1, reason: 'CloudWatch Logs message too large', detail: 'over 16777216 bytes' }] });
+  });
+
+  it('is detected from the first message, compact or pretty-printed, and from nothing else', () => {
+    const compact = JSON.stringify(messages[1]);
+    expect(detectFormat([compact])?.name).toBe('vpc-flow-cloudwatch');
+    expect(detectFormat(JSON.stringify(messages[1], null, 2).split('\n'))?.name).toBe('vpc-flow-cloudwatch');
+    expect(detectFormat(['{"ts":1700000000.1,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"8.8.8.8"}'])?.name).toBe('zeek-json');
+    expect(detectFormat([record('8.8.8.8', 1)])?.name).toBe('vpc-flow');
+  });
+});
