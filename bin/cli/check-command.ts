@@ -11,7 +11,7 @@ import { printable, renderSummary } from '../../lambda/engine/verdict/render-sum
 import { serializeVerdictBytes } from '../../lambda/engine/verdict/serialize';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
-import { parseColumns, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
+import { parseColumns, parseVpcFormat, POLICY_OPTIONS, resolvePolicy, useColor } from './options';
 import { ProgressLine } from './progress';
 import { statSync } from 'node:fs';
 import { parseReportOption, REPORT_KINDS } from './report-options';
@@ -41,6 +41,10 @@ Options:
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx (reads
                            the file as generic CSV); keys: dst, src, dst_port, src_port, proto,
                            bytes_out, bytes_in, start, end, host, app, action
+      --vpc-format FORMAT  VPC Flow Logs whose records come with no header line in a custom
+                           format (as CloudWatch Logs and Firehose deliver them): the flow log's
+                           LogFormat, e.g. '\${version} \${interface-id} \${srcaddr} \${dstaddr} ...'
+                           or the names alone; a header line in the log still wins
       --max-line-bytes N   longest line read; longer ones are skipped records (default 1048576)
       --max-bytes N        largest decoded input (default unlimited)
       --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)
@@ -98,6 +102,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       db: { type: 'string', multiple: true },
       format: { type: 'string' },
       columns: { type: 'string' },
+      'vpc-format': { type: 'string' },
       dns: { type: 'string', multiple: true },
       'max-line-bytes': { type: 'string' },
       'max-bytes': { type: 'string' },
@@ -135,6 +140,11 @@ export async function checkCommand(argv: string[]): Promise<number> {
   if (columns && values.format !== undefined && values.format !== 'generic-csv') {
     throw new UsageError(`--columns maps generic CSV columns; it does not apply to --format ${values.format}`);
   }
+  const vpcFields = parseVpcFormat(values['vpc-format']);
+  if (vpcFields && values.format !== undefined && values.format !== 'vpc-flow' && values.format !== 'vpc-flow-cloudwatch') {
+    throw new UsageError(`--vpc-format gives VPC Flow Logs fields; it does not apply to --format ${values.format}`);
+  }
+  if (vpcFields && columns) throw new UsageError('give either --columns (generic CSV) or --vpc-format (VPC Flow Logs), not both');
   const format = (values.format ?? (columns ? 'generic-csv' : undefined)) as FormatName | undefined;
   // Known before any file is checked: an empty name would fail every verdict after its check.
   if (values.out === '') throw new UsageError('--out: expected a folder, got an empty name');
@@ -165,7 +175,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         operator,
         ...(names ? { names } : {}),
         format,
-        parserOptions: columns ? { columns } : {},
+        parserOptions: columns ? { columns } : vpcFields ? { vpcFields } : {},
         toolVersion: TOOL_VERSION,
         now: new Date(),
         ...limits,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
 import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
 import { COLUMN_KEYS } from '../../lambda/engine/parsers/generic-csv';
+import { vpcFormatFields } from '../../lambda/engine/parsers/vpc-flow';
 import { printable } from '../../lambda/engine/verdict/render-summary';
 import { notRegularFile } from '../../lambda/adapters/regular-file';
 
@@ -74,6 +75,16 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
   const overlap = overlapNote(policy);
   if (overlap !== null) printWarning(`--jurisdiction and --deny: ${overlap}`);
   return compilePolicy(policy);
+}
+
+/** Parses `--vpc-format '${version} ${srcaddr} ...'` into field names (see vpcFormatFields). */
+export function parseVpcFormat(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return vpcFormatFields(text);
+  } catch (err) {
+    throw new UsageError(`--vpc-format: ${(err as Error).message}`);
+  }
 }
 
 /** Parses `--columns dst=remote_ip,bytes_out=tx`. */

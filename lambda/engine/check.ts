@@ -13,7 +13,7 @@ import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { ZeekFastPath } from './fast/zeek-fast-path';
 import { ZeekTsvParser } from './parsers/zeek-tsv';
-import { vpcFlowHint } from './parsers/vpc-flow';
+import { vpcFlowFormat, vpcFlowHint } from './parsers/vpc-flow';
 import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
 import type { Verdict } from './verdict/verdict';
@@ -202,6 +202,12 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       const lines = headLines(start, all.length > detectBytes);
       format = detectFormat(lines, start);
       formatSource = 'detected';
+      // Records of a custom flow log format without a header line: no format takes them, but the
+      // format given says what they are.
+      if (!format && options.parserOptions?.vpcFields !== undefined) {
+        format = vpcFlowFormat;
+        formatSource = 'option';
+      }
       if (!format) {
         const form = unreadableForm(all);
         const hint = form === null ? vpcFlowHint(lines) : null;

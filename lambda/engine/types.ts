@@ -137,6 +137,11 @@ export interface ChunkParser {
 export interface ParserOptions {
   /** Generic CSV: column mapping such as `{ dst: 'remote_ip', bytes_out: 'tx' }`. */
   columns?: Readonly<Record<string, string>>;
+  /**
+   * VPC Flow Logs: the field names of records with no header line before them (a custom format as
+   * CloudWatch Logs or Firehose deliver it), from the flow log's LogFormat.
+   */
+  vpcFields?: readonly string[];
 }
 
 /** Address classes from the IANA special-purpose address registries. */

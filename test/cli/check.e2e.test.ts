@@ -75,6 +75,32 @@ describe('residency check (end to end)', () => {
     expect(r.stderr).toBe('residency: --columns maps generic CSV columns; it does not apply to --format zeek-tsv\n');
   });
 
+  it('reads header-less flow logs of a custom format given with --vpc-format', () => {
+    // Prepare: records as Firehose delivers a custom format (no header line): interface, addresses, bytes, action.
+    const dir = tempDir();
+    const log = join(dir, 'flows.log');
+    writeFileSync(log, '2 eni-0a1b2c3d 10.0.1.5 114.114.114.114 5200 ACCEPT OK\n2 eni-0a1b2c3d 10.0.1.5 8.8.8.8 100 ACCEPT OK\n');
+
+    // Act
+    const r = runCli(['check', log, '--vpc-format', '${version} ${interface-id} ${srcaddr} ${dstaddr} ${bytes} ${action} ${log-status}', '-j', 'us', '-o', dir, '--quiet']);
+
+    // Assess
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const v = JSON.parse(readFileSync(join(dir, 'flows.log.verdict.json'), 'utf8'));
+    expect(v.input).toMatchObject({ format: 'vpc-flow', formatSource: 'option' });
+    expect(v.totals).toMatchObject({ connections: 2, bytesSent: 5300, bytesSentViolating: 5200 });
+  });
+
+  it('refuses a --vpc-format that names no addresses, or with another format', () => {
+    const bad = runCli(['check', POP3, '--vpc-format', 'version bytes', '-j', 'us', '-o', tempDir()]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('residency: --vpc-format: the format has no srcaddr or pkt-srcaddr field\n');
+    const other = runCli(['check', POP3, '--format', 'zeek-tsv', '--vpc-format', 'srcaddr dstaddr', '-j', 'us', '-o', tempDir()]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toBe('residency: --vpc-format gives VPC Flow Logs fields; it does not apply to --format zeek-tsv\n');
+  });
+
   it('adds up a repeated -j, as a comma does', () => {
     // Prepare: POP3's destination is in DE.
     const out = tempDir();
@@ -280,7 +306,7 @@ describe('residency check (end to end)', () => {
   it('documents every flag in --help', () => {
     const r = runCli(['check', '--help']);
     expect(r.status).toBe(0);
-    for (const flag of ['--jurisdiction', '--deny', '--policy', '--db', '--format', '--columns', '--out', '--json', '--quiet']) {
+    for (const flag of ['--jurisdiction', '--deny', '--policy', '--db', '--format', '--columns', '--vpc-format', '--out', '--json', '--quiet']) {
       expect(r.stdout).toContain(flag);
     }
   });

@@ -9,8 +9,9 @@
  *    "logEvents":[{"id":"3195...","timestamp":1700000000000,"message":"2 123456789012 eni-... 10.0.1.5 ..."}]}
  *
  * Each log event's message is one flow log record, read as {@link VpcFlowParser} reads a line of
- * a flow log file. Messages carry no header line, so a record must be in the default version 2
- * format; a custom format's records are skipped, each with the reason. `CONTROL_MESSAGE` objects
+ * a flow log file. Messages carry no header line: a custom format's records are read only when
+ * the format is given (ParserOptions.vpcFields); otherwise each is skipped with the reason, and
+ * records must be in the default version 2 format. `CONTROL_MESSAGE` objects
  * (CloudWatch Logs checking that the destination is reachable) hold no records: they are counted
  * as records of another kind.
  *
@@ -56,7 +57,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Parser for CloudWatch Logs subscription messages holding VPC Flow Logs records. */
 export class CloudWatchVpcParser implements ChunkParser {
   readonly format = 'vpc-flow-cloudwatch' as const;
-  private readonly vpc = new VpcFlowParser();
+  private readonly vpc: VpcFlowParser;
+  /** The format's field names, when given: records are then read in it, not only the default one. */
+  private readonly fields: readonly string[] | undefined;
   /** The number the next log event (or object without events) is counted under. */
   private unit = 0;
   /** Nesting depth inside the current object; 0 between objects. */
@@ -70,6 +73,12 @@ export class CloudWatchVpcParser implements ChunkParser {
   private stray = 0;
   /** A message as bytes for the VPC parser: reused from one message to the next. */
   private scratch = Buffer.allocUnsafe(1024);
+
+  /** `fields`: the flow log's format (see VpcFlowParser); without it, the default format's records are read. */
+  constructor(fields?: readonly string[]) {
+    this.fields = fields;
+    this.vpc = new VpcFlowParser(fields);
+  }
 
   push(chunk: Buffer, sink: RecordSink): void {
     let start = -1;
@@ -180,10 +189,10 @@ export class CloudWatchVpcParser implements ChunkParser {
       sink.skip(unit, 'CloudWatch Logs event with an empty message');
       return;
     }
-    // Without a header line, only the default format's records say which field is which (the
-    // VPC parser would read any record of 14 fields as one).
-    if (!isDefaultV2Line(text)) {
-      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields)', `${fieldCount(this.scratch, end)} fields`);
+    // Without a header line or the format given, only the default format's records say which
+    // field is which (the VPC parser would read any record of 14 fields as one).
+    if (this.fields === undefined && !isDefaultV2Line(text)) {
+      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields: give the format with --vpc-format)', `${fieldCount(this.scratch, end)} fields`);
       return;
     }
     this.vpc.line(this.scratch, 0, end, unit, sink);
@@ -203,5 +212,5 @@ export const cloudWatchVpcFormat: FormatDefinition = {
     const head = lines.join('\n');
     return /"messageType"\s*:/.test(head) && /"logEvents"\s*:/.test(head) ? 1 : 0;
   },
-  create: () => new CloudWatchVpcParser(),
+  create: (options) => new CloudWatchVpcParser(options.vpcFields),
 };

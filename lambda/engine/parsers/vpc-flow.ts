@@ -214,6 +214,28 @@ export function vpcHeaderFields(line: string): string[] | null {
   return names.some((n) => ADDRESS_FIELDS.includes(n)) ? names : null;
 }
 
+/**
+ * The field names of a flow log format as given by a person, for records with no header line:
+ * the flow log's LogFormat as AWS shows it (`${version} ${interface-id} ${srcaddr} ...`), or the
+ * names alone, separated by spaces or commas. Throws an InputError naming what is wrong.
+ */
+export function vpcFormatFields(text: string): string[] {
+  const names = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter((n) => n !== '')
+    .map((n) => (n.startsWith('${') && n.endsWith('}') ? n.slice(2, -1) : n));
+  if (names.length === 0) throw new InputError('empty: give the flow log format, such as ${version} ${srcaddr} ${dstaddr} ...');
+  const bad = names.find((n) => !/^[a-z][a-z0-9-]*$/.test(n));
+  if (bad !== undefined) throw new InputError(`'${bad}' is not a flow log field name (names such as srcaddr, pkt-dstaddr, in \${...} or alone)`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new InputError(`'${twice}' is named twice`);
+  const hasSrc = names.includes('srcaddr') || names.includes('pkt-srcaddr');
+  const hasDst = names.includes('dstaddr') || names.includes('pkt-dstaddr');
+  if (!hasSrc || !hasDst) throw new InputError(`the format has no ${hasSrc ? 'dstaddr or pkt-dstaddr' : 'srcaddr or pkt-srcaddr'} field`);
+  return names;
+}
+
 /** True for a header-less line in the default version 2 format. */
 export function isDefaultV2Line(line: string): boolean {
   const t = withoutExportTime(line).trim().split(/ +/);
@@ -242,18 +264,30 @@ export function vpcFlowHint(lines: readonly string[]): string | null {
   const vocabulary = t.filter((x) => /^(eni|vpc|subnet|tgw|tgw-attach)-[0-9a-f]{8,17}$/.test(x) || /^(ACCEPT|REJECT|OK|NODATA|SKIPDATA)$/.test(x)).length;
   const addresses = t.filter((x) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x) || (x.includes(':') && /^[0-9a-fA-F:]+$/.test(x))).length;
   if (vocabulary < 2 || addresses < 1) return null;
-  return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status)';
+  return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status), or give the format with --vpc-format';
 }
 
 /** Parser for VPC flow log text. */
 export class VpcFlowParser implements LineParser {
   readonly format = 'vpc-flow' as const;
-  private layout: Layout | null = null;
+  private layout: Layout | null;
+  /** Whether the layout in force is the one given (not a header line's). */
+  private given: boolean;
   /** start,end byte offsets of every column of the current line. */
   private pos: Int32Array = new Int32Array(64);
   private readonly rec: FlowRecord = newRecord();
   /** interface-id strings by their bytes: a log names few interfaces, so each string is made once. */
   private readonly enis = new TextCache(256);
+
+  /**
+   * `fields`: the format of records before any header line (see {@link vpcFormatFields}); without
+   * it, such records must be in the default format. A header line in the log replaces it.
+   */
+  constructor(fields?: readonly string[]) {
+    this.layout = fields !== undefined ? layoutOf(fields, 0) : null;
+    this.given = fields !== undefined;
+    if (fields !== undefined && this.pos.length < fields.length * 2) this.pos = new Int32Array(fields.length * 2);
+  }
 
   line(buf: Buffer, lineStart: number, lineEnd: number, lineNo: number, sink: RecordSink): void {
     const [start, end] = trimVpcLine(buf, lineStart, lineEnd);
@@ -261,6 +295,7 @@ export class VpcFlowParser implements LineParser {
     const names = vpcHeaderLine(buf, start, end);
     if (names !== null) {
       this.layout = layoutOf(names, lineNo);
+      this.given = false;
       if (this.pos.length < names.length * 2) this.pos = new Int32Array(names.length * 2);
       return;
     }
@@ -302,8 +337,8 @@ export class VpcFlowParser implements LineParser {
     if (n !== layout.fieldCount) {
       sink.skip(
         lineNo,
-        'record field count differs from the header',
-        `${n} fields, header names ${layout.fieldCount}`,
+        this.given ? 'record field count differs from the format given' : 'record field count differs from the header',
+        `${n} fields, ${this.given ? 'format' : 'header'} names ${layout.fieldCount}`,
       );
       return;
     }
@@ -422,7 +457,7 @@ export const vpcFlowFormat: FormatDefinition = {
     if (vpcHeaderFields(first) !== null) return 1;
     return isDefaultV2Line(first) ? 0.8 : 0;
   },
-  create: () => new VpcFlowParser(),
+  create: (options) => new VpcFlowParser(options.vpcFields),
 };
 
 /** Reports field `c`, a value that did not read as its type, unless it is `-` (unset). */

@@ -8,6 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import { detectFormat } from '../../../lambda/engine/parsers';
 import { CloudWatchVpcParser } from '../../../lambda/engine/parsers/cloudwatch-vpc';
+import { vpcFormatFields } from '../../../lambda/engine/parsers/vpc-flow';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
@@ -109,7 +110,7 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
     const { flows, skips } = seen(sink);
     expect(flows).toEqual(['8.8.8.8', '1.1.1.1']);
     expect(skips).toEqual([
-      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields)", detail: '14 fields' },
+      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields: give the format with --vpc-format)", detail: '14 fields' },
       { line: 3, reason: 'CloudWatch Logs event without a message' },
       { line: 4, reason: 'CloudWatch Logs message is not valid JSON', detail: expect.stringMatching(/JSON/) },
       { line: 5, reason: 'bytes between CloudWatch Logs messages that are not a message', detail: '7 bytes' },
@@ -134,5 +135,46 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
     expect(detectFormat(JSON.stringify(messages[1], null, 2).split('\n'))?.name).toBe('vpc-flow-cloudwatch');
     expect(detectFormat(['{"ts":1700000000.1,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"8.8.8.8"}'])?.name).toBe('zeek-json');
     expect(detectFormat([record('8.8.8.8', 1)])?.name).toBe('vpc-flow');
+  });
+});
+
+describe('a custom flow log format given (--vpc-format)', () => {
+  // Version 5 fields as a NAT gateway's log has them: the real destination is pkt-dstaddr.
+  const FORMAT = '${version} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${start} ${end} ${action} ${log-status} ${flow-direction}';
+  const fields = vpcFormatFields(FORMAT);
+  const natRecord = (pktDst: string, bytes: number): string =>
+    `5 ${ENI} 10.0.1.5 10.0.0.20 10.0.1.5 ${pktDst} 49152 443 6 ${bytes} 1700000000 1700000060 ACCEPT OK egress`;
+
+  it('reads records in that format from CloudWatch Logs messages', async () => {
+    const text = JSON.stringify(dataMessage([natRecord('47.246.1.1', 5200), natRecord('8.8.8.8', 10), '5 too few fields']));
+    const v = await checkBytes(text, { policy: policyOf('us'), parserOptions: { vpcFields: fields } });
+    expect(v.input.format).toBe('vpc-flow-cloudwatch');
+    expect(v.totals).toMatchObject({ records: 3, connections: 2, skipped: 1, bytesSent: 5210 });
+    expect(destination(v, '47.246.1.1')).toMatchObject({ status: 'violation', evidenceLines: [1] });
+    expect(v.errors).toEqual([{ line: 3, reason: 'record field count differs from the format given: "4 fields, format names 15"' }]);
+  });
+
+  it('reads a header-less flow log file in that format, which detection alone cannot place', async () => {
+    const text = `${natRecord('47.246.1.1', 5200)}\n${natRecord('8.8.8.8', 10)}\n`;
+    const unknown = await checkBytes(text, { policy: policyOf('us') });
+    expect(unknown.error).toMatch(/^unknown log format: it looks like VPC Flow Logs in a custom format without its header line: .* or give the format with --vpc-format$/);
+    const v = await checkBytes(text, { policy: policyOf('us'), parserOptions: { vpcFields: fields } });
+    expect(v.input.format).toBe('vpc-flow');
+    expect(v.totals).toMatchObject({ records: 2, connections: 2, bytesSent: 5210 });
+    expect(destination(v, '47.246.1.1').status).toBe('violation');
+  });
+
+  it.each([
+    ['', 'empty: give the flow log format, such as ${version} ${srcaddr} ${dstaddr} ...'],
+    ['${version} ${srcaddr} ${dst addr}', "'${dst' is not a flow log field name (names such as srcaddr, pkt-dstaddr, in ${...} or alone)"],
+    ['version srcaddr dstaddr srcaddr', "'srcaddr' is named twice"],
+    ['version,srcaddr,bytes', 'the format has no dstaddr or pkt-dstaddr field'],
+  ])('refuses the format %j, saying why', (text, message) => {
+    expect(() => vpcFormatFields(text)).toThrow(message);
+  });
+
+  it('takes the names alone, with commas or spaces, and AWS\'s ${...} form alike', () => {
+    expect(vpcFormatFields('version, srcaddr,dstaddr  bytes')).toEqual(['version', 'srcaddr', 'dstaddr', 'bytes']);
+    expect(vpcFormatFields(FORMAT)).toEqual(FORMAT.split(' ').map((f) => f.slice(2, -1)));
   });
 });
