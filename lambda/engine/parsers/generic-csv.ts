@@ -131,7 +131,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   ],
   // What a firewall did with the connection (see REFUSED_ACTIONS): Palo Alto, Check Point,
   // FortiGate, pfSense `action`; Google Cloud firewall rules `disposition`; Azure `decision`,
-  // and `FlowStatus` (Allowed, Denied) in traffic analytics.
+  // and `FlowStatus` (Allowed, Denied, or A and D as `FlowStatus_s`) in traffic analytics.
   action: [
     'action', 'disposition', 'decision', 'fwaction', 'firewallaction', 'policyaction', 'ruleaction',
     'flowstatus',
@@ -308,6 +308,8 @@ export class GenericCsvParser implements LineParser {
   private delimiter = 44;
   private forcedDelimiter: string | null = null;
   private cols: Record<ColumnKey, number> | null = null;
+  /** The action column is Azure's FlowStatus, whose `D` is a denied flow. */
+  private deniedLetter = false;
   /** The header's column names. */
   private names: string[] = [];
   /** Number of leading fields a record must have (the last needed column + 1). */
@@ -515,7 +517,8 @@ export class GenericCsvParser implements LineParser {
     // The longest refusal is 14 characters; longer text is not one.
     if (e === s || e - s > 20) return false;
     const text = f.escaped[col] === 1 ? csvText(buf, f, col, 'latin1') : latin1(buf, s, e);
-    return REFUSED_ACTIONS.has(normalizeColumnName(text));
+    const action = normalizeColumnName(text);
+    return REFUSED_ACTIONS.has(action) || (this.deniedLetter && action === 'd');
   }
 
   /**
@@ -546,6 +549,9 @@ export class GenericCsvParser implements LineParser {
     );
     this.cols = cols;
     this.names = names.map((n) => n.trim());
+    // Azure traffic analytics writes FlowStatus as one letter: A (allowed) or D (denied).
+    const action = cols.action >= 0 ? this.names[cols.action]! : '';
+    this.deniedLetter = action !== '' && [normalizeColumnName(action), ...alternativeNames(action)].includes('flowstatus');
     this.delimiter = delimiter.charCodeAt(0);
     this.needed = Math.max(...Object.values(cols)) + 1;
     this.fields.grow(this.needed);

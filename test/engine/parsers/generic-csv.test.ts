@@ -282,6 +282,25 @@ describe('generic CSV: firewall exports', () => {
     expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 1000, bytesReceived: 2000, firstSeen: '2024-03-01T10:05:00.000Z' });
   });
 
+  it('reads AzureNetworkAnalytics_CL flows: FlowStatus_s D is refused, A is a connection; D elsewhere is no refusal', async () => {
+    // Prepare: the Log Analytics table's columns (type suffixes _s, _d, _t), statuses as one letter.
+    const text = [
+      'FlowStartTime_t,FlowDirection_s,FlowStatus_s,SrcIP_s,DestIP_s,DestPort_d,L4Protocol_s,OutboundBytes_d',
+      '2024-03-01T10:05:00Z,O,A,10.0.0.4,8.8.8.8,443,T,1000',
+      '2024-03-01T10:05:00Z,O,D,10.0.0.4,1.2.4.8,443,T,60',
+    ].join('\n');
+    const letterElsewhere = 'src,dst,action,bytes_out\n10.0.0.4,1.2.4.8,D,60\n';
+
+    // Act
+    const v = await checkBytes(text, { policy: policyOf('us') });
+    const other = await checkBytes(letterElsewhere, { policy: policyOf('us') });
+
+    // Assess
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', connections: 1 });
+    expect(destination(other, '1.2.4.8')).toMatchObject({ status: 'violation', connections: 1, bytesSent: 60 });
+  });
+
   it('recognises headers with a unit in brackets, a flattened JSON path or a Log Analytics type suffix', () => {
     const cases: [string, string][] = [
       ['Source IP,Destination IP,Bytes Sent (B),Bytes Received (bytes),Start Time [UTC]', '10.0.0.4,8.8.8.8,10,20,2024-03-01 10:00:00'],
