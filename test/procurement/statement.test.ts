@@ -46,6 +46,15 @@ function resultOf(verdicts: Verdict[], category: string): CategoryResult {
   return statementOf(...verdicts).categories.find((c) => c.category === category)!.result;
 }
 
+describe('the reasons of a FAIL', () => {
+  it('count the violating destinations in a sentence that agrees with its number', () => {
+    const one = statementOf(verdictOf('a', [dest('183.3.226.35', 'violation', [])]));
+    const two = statementOf(verdictOf('a', [dest('183.3.226.35', 'violation', []), dest('183.3.226.36', 'violation', [])]));
+    expect(one.reasons).toEqual(['1 destination violates the policy']);
+    expect(two.reasons).toEqual(['2 destinations violate the policy']);
+  });
+});
+
 describe('category verdicts', () => {
   it('is PASS when all the category traffic is compliant', () => {
     expect(resultOf([verdictOf('a', [dest('52.94.236.248', 'allowed', ['flightlog.vendor.example'])])], 'flight-logs')).toBe('PASS');

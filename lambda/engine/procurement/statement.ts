@@ -233,7 +233,7 @@ export function buildStatement(verdicts: readonly Verdict[], options: StatementO
     else if (v.partial) reasons.push(`${v.input.name}: checked only in part`);
   }
   if (failedDestinations.length > 0) {
-    reasons.push(`${failedDestinations.length} destination${failedDestinations.length === 1 ? '' : 's'} violate the policy`);
+    reasons.push(`${failedDestinations.length} destination${failedDestinations.length === 1 ? ' violates' : 's violate'} the policy`);
   }
   for (const v of verdicts) {
     if (!v.compliant && !v.error && !v.partial && failedDestinations.length === 0) reasons.push(`${v.input.name}: not compliant`);
