@@ -66,7 +66,9 @@ export interface CheckOptions {
   part?: { onAggregate(agg: Aggregator): void };
   /**
    * Fold Zeek TSV records in WebAssembly where the JavaScript path has nothing to decide (the
-   * verdict is the same either way; tests compare the two). @default true
+   * verdict is the same either way; tests compare the two): `true` always, `false` never; by
+   * default, for a log longer than the head read for detection ({@link DETECT_BYTES}), where the
+   * fold's setup pays for itself.
    */
   fastPath?: boolean;
 }
@@ -241,8 +243,10 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       }
     } else {
       const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+      // Only for a log larger than its head: setting up the fold's memory costs more than the
+      // JavaScript path takes over a few hundred lines (an audit checks thousands of small logs).
       const fast =
-        parser instanceof ZeekTsvParser && options.fastPath !== false
+        parser instanceof ZeekTsvParser && options.fastPath !== false && (!done || options.fastPath === true)
           ? ZeekFastPath.create(parser, maxDestinations, maxLineBytes)
           : null;
       if (fast !== null) {

@@ -381,22 +381,24 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private readonly epFacts: (AddressFacts | undefined)[] = [];
   /** The parsed address of an endpoint whose facts are not settled yet, else null. */
   private readonly epIps: (ParsedIp | null)[] = [];
-  private epFlags = new Uint8Array(1024);
-  private epDest = new Int32Array(1024).fill(-1);
+  // Small to start (grown by doubling): a check of a few records, as audits make thousands of,
+  // should not pay for zeroing tables sized for a large log.
+  private epFlags = new Uint8Array(256);
+  private epDest = new Int32Array(256).fill(-1);
   // Endpoint numbers: IPv4 addresses by their number (however spelled), IPv6 by canonical text.
-  private readonly byIpv4 = new Ipv4Index(4096);
+  private readonly byIpv4 = new Ipv4Index(256);
   private readonly byCanonical = new Map<string, number>();
   // Other spellings (as the log wrote them) → endpoint number, or INVALID.
   private readonly bySpelling = new Map<string, number>();
-  private readonly bySpellingBytes = new ByteKeyIndex(4096);
+  private readonly bySpellingBytes = new ByteKeyIndex(256);
   // Protocol names → bit numbers.
   private readonly protocolBits = new Map<string, number>();
   private readonly protocolNames: string[] = [];
 
   // Destinations: counter rows plus lists.
   private destCount = 0;
-  private rows = new Float64Array(1024 * ROW);
-  private destEndpoint = new Int32Array(1024);
+  private rows = new Float64Array(64 * ROW);
+  private destEndpoint = new Int32Array(64);
   /** What does not fit a row (see DestinationExtras): most destinations have none. */
   private readonly destExtras: (DestinationExtras | undefined)[] = [];
   private readonly listener: FoldListener | null;

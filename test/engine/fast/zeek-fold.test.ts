@@ -406,3 +406,27 @@ describe('Zeek fast path', () => {
     expect(v.totals.skipped).toBe(1);
   });
 });
+
+describe('when the fast path is used', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('by default, only for a log longer than the head read for detection; always when asked', async () => {
+    // Observed, not replaced: the spy calls the real create.
+    const create = jest.spyOn(ZeekFastPath, 'create');
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1700000000.5', oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '1.0', ob: '100', rb: '200' };
+    const small = `${[...lines, dataLine(r, STANDARD, '\t')].join('\n')}\n`;
+    const big = `${[...lines, ...Array.from({ length: 2000 }, () => dataLine(r, STANDARD, '\t'))].join('\n')}\n`;
+    expect(big.length).toBeGreaterThan(64 * 1024);
+
+    // Act and assess: a few records are the JavaScript path's (the fold's setup would cost more).
+    const smallVerdict = await checkBytes(Buffer.from(small), { policy: policyOf('us') });
+    expect(create).not.toHaveBeenCalled();
+    await checkBytes(Buffer.from(small), { policy: policyOf('us'), fastPath: true });
+    expect(create).toHaveBeenCalledTimes(1);
+    const bigVerdict = await checkBytes(Buffer.from(big), { policy: policyOf('us') });
+    expect(create).toHaveBeenCalledTimes(2);
+    expect(smallVerdict.totals.connections).toBe(1);
+    expect(bigVerdict.totals.connections).toBe(2000);
+  });
+});
