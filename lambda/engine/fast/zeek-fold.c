@@ -478,6 +478,18 @@ static void warm_batch(i32 k) {
 }
 
 /**
+ * Slot index of the address in field `ci` of a line (its hash `h`, or 0 when not computed), asking
+ * JavaScript to settle a spelling met for the first time; -1 when the line must go to JavaScript.
+ */
+static i32 settled_slot(const i32 *pos, i32 ci, u32 h) {
+  i32 at = pos[ci * 2], len = pos[ci * 2 + 1] - at;
+  i32 slot = h != 0 ? find_hashed(in + at, len, h) : find(in + at, len);
+  if (slot >= 0) return slot;
+  if (js_first_seen(address_of(in + at), len) < 0) return -1;
+  return find(in + at, len);
+}
+
+/**
  * Folds the complete lines of in[off, len) until one needs the JavaScript path. Returns the
  * offset where it stopped (len when every line was folded); out_line_count() is then the line
  * number of the last line handled, out_record_count() how many records were folded.
@@ -500,23 +512,12 @@ i32 scan(i32 off, i32 len, f64 line_no) {
         p = nl + 1;
         continue;
       }
-      u32 r_hash = b_hash[j * 2 + 1], o_hash = b_hash[j * 2];
       /* The originator, then the responder, as Aggregator.flow resolves them. */
-      i32 o_at = pos[cols[W_ORIG_H] * 2], o_len = pos[cols[W_ORIG_H] * 2 + 1] - o_at;
-      i32 so = o_hash != 0 ? find_hashed(in + o_at, o_len, o_hash) : find(in + o_at, o_len);
-      if (so < 0) {
-        if (js_first_seen(address_of(in + o_at), o_len) < 0) goto stop;
-        so = find(in + o_at, o_len);
-        if (so < 0) goto stop;
-      }
+      i32 so = settled_slot(pos, cols[W_ORIG_H], b_hash[j * 2]);
+      if (so < 0) goto stop;
       i32 orig = slots[so + 2], forig = slots[so + 3];
-      i32 r_at = pos[cols[W_RESP_H] * 2], r_len = pos[cols[W_RESP_H] * 2 + 1] - r_at;
-      i32 sr = r_hash != 0 ? find_hashed(in + r_at, r_len, r_hash) : find(in + r_at, r_len);
-      if (sr < 0) {
-        if (js_first_seen(address_of(in + r_at), r_len) < 0) goto stop;
-        sr = find(in + r_at, r_len);
-        if (sr < 0) goto stop;
-      }
+      i32 sr = settled_slot(pos, cols[W_RESP_H], b_hash[j * 2 + 1]);
+      if (sr < 0) goto stop;
       i32 resp = slots[sr + 2], fresp = slots[sr + 3];
       /*
        * The log says a side is inside (local_orig/local_resp T) that its address does not put there:
