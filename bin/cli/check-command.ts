@@ -47,7 +47,8 @@ Options:
                            or the names alone; a header line in the log still wins
       --max-line-bytes N   longest line read; longer ones are skipped records (default 1048576)
       --max-bytes N        largest decoded input (default unlimited)
-      --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb (default 1000)
+      --max-gzip-ratio N   largest gzip expansion before the input is refused as a bomb, judged
+                           once 16 MiB are decoded (default 1000)
       --max-skipped N      skipped records after which a file whose bad records outnumber its
                            good ones is declared unreadable (default 10000)
       --max-destinations N distinct destinations after which a file is refused instead of
