@@ -15,6 +15,8 @@
  * (CloudWatch Logs checking that the destination is reachable) hold no records: they are counted
  * as records of another kind.
  *
+ * Messages saved as one JSON array (`[{...},{...}]`) are read alike.
+ *
  * A record's "line" is its log event's number in the file (1-based); an object that holds no
  * event (a control message, one that is not valid JSON) takes the next number too, so every
  * skipped one is named.
@@ -34,8 +36,9 @@ const CLOSE = 0x7d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-function isSpace(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+/** Bytes that may stand between messages: white space, and a JSON array's brackets and commas (messages saved as one array). */
+function isBetween(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x5b || b === 0x5d || b === 0x2c;
 }
 
 /** How many space-separated fields `buf[0, end)` holds (runs of spaces are one separator). */
@@ -94,7 +97,7 @@ export class CloudWatchVpcParser implements ChunkParser {
           this.pieces = [];
           this.pieceBytes = 0;
           start = i;
-        } else if (!isSpace(b)) {
+        } else if (!isBetween(b)) {
           this.stray++;
         }
         continue;
@@ -200,15 +203,17 @@ export class CloudWatchVpcParser implements ChunkParser {
 }
 
 /**
- * Registry entry: certain when the input starts with a JSON object naming `messageType` and
- * `logEvents`, as every subscription message does (whatever the order of its fields).
+ * Registry entry: certain when the input starts with a JSON object (or an array of them) naming
+ * `messageType` and `logEvents`, as every subscription message does (whatever the order of its
+ * fields).
  */
 export const cloudWatchVpcFormat: FormatDefinition = {
   name: 'vpc-flow-cloudwatch',
   description: 'VPC Flow Logs in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3)',
   detect: (lines) => {
     const first = lines.find((l) => l.trim() !== '');
-    if (first === undefined || !first.trimStart().startsWith('{')) return 0;
+    // A message, or an array of them (its `[` maybe alone on the first line).
+    if (first === undefined || (!/^\s*\[?\s*\{/.test(first) && first.trim() !== '[')) return 0;
     const head = lines.join('\n');
     return /"messageType"\s*:/.test(head) && /"logEvents"\s*:/.test(head) ? 1 : 0;
   },

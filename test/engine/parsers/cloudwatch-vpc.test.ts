@@ -77,7 +77,14 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
 
   it('reads them the same with line breaks between them, pretty-printed, and cut into any chunks', async () => {
     const compact = await checkBytes(firehoseObject(messages), { policy: policyOf('us') });
-    for (const text of [messages.map((m) => JSON.stringify(m)).join('\n'), messages.map((m) => JSON.stringify(m, null, 2)).join('\n')]) {
+    const texts = [
+      messages.map((m) => JSON.stringify(m)).join('\n'),
+      messages.map((m) => JSON.stringify(m, null, 2)).join('\n'),
+      // Saved as one JSON array (jq -s), compact or not.
+      JSON.stringify(messages),
+      JSON.stringify(messages, null, 2),
+    ];
+    for (const text of texts) {
       for (const chunk of [1, 7, 4096]) {
         const v = await checkBytes(text, { policy: policyOf('us') }, chunk);
         // (The input differs only in its bytes: not compressed, spaced.)
