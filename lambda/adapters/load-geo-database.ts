@@ -45,10 +45,15 @@ function readFailure(path: string, what: string, err: unknown): GeoDatabaseError
   return new GeoDatabaseError(`${path}: cannot read ${what} (${why})`, { cause: err });
 }
 
-/** Reads a whole file that must be a regular one (see notRegularFile); failures as {@link readFailure}. */
-function readWholeFile(path: string, what: string): Buffer {
+/** Refuses, before it is opened, a file that is not a regular one (see notRegularFile). */
+function refuseUnlessFile(path: string, what: string): void {
   const why = notRegularFile(path);
   if (why !== null) throw new GeoDatabaseError(`${path}: cannot read ${what} (${why})`);
+}
+
+/** Reads a whole file that must be a regular one; failures as {@link readFailure}. */
+function readWholeFile(path: string, what: string): Buffer {
+  refuseUnlessFile(path, what);
   try {
     return readFileSync(path);
   } catch (err) {
@@ -89,8 +94,7 @@ export class DatabaseBuffer {
    */
   private read(path: string, what: string, holder: object): Buffer {
     this.holder = null;
-    const why = notRegularFile(path);
-    if (why !== null) throw new GeoDatabaseError(`${path}: cannot read ${what} (${why})`);
+    refuseUnlessFile(path, what);
     let fd: number;
     try {
       fd = openSync(path, 'r');

@@ -188,13 +188,13 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       headBytes += next.value.length;
     }
     if (headBytes === 0) throw new InputError('input is empty');
-    // Whatever --format says: the logs in an archive are checked one by one, each with its verdict.
-    if (head[0]!.length >= 512 ? isTarArchive(head[0]!) : isTarArchive(Buffer.concat(head))) {
-      throw new InputError('not a log: the input is a tar archive: extract the logs from it first, and check each');
-    }
     // The head as one buffer: detection reads it, and a byte order mark split across the first
     // chunks (a pipe may hand over one byte at a time) is still found.
     let all: Buffer = Buffer.concat(head);
+    // Whatever --format says: the logs in an archive are checked one by one, each with its verdict.
+    if (isTarArchive(all)) {
+      throw new InputError('not a log: the input is a tar archive: extract the logs from it first, and check each');
+    }
     // Lines ended by a carriage return alone (classic Mac OS, Excel's "CSV (Macintosh)"): each CR
     // is read as a line end, so line numbers are the file's.
     const crAlone = endsLinesWithCrAlone(all);
