@@ -12,6 +12,7 @@
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import { newRecord, resetRecord } from './record';
+import { ZeekJsonScanner } from './zeek-json-scan';
 
 function num(v: unknown): number {
   // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
@@ -114,8 +115,21 @@ export function otherZeekLog(o: Record<string, unknown>): string | null {
 export class ZeekJsonParser implements LineParser {
   readonly format = 'zeek-json' as const;
   private readonly rec: FlowRecord = newRecord();
+  private readonly scanner: ZeekJsonScanner | null;
+
+  /**
+   * @param options.fromBytes read the lines Zeek writes straight from their bytes (ZeekJsonScanner),
+   *   the rest with JSON.parse (the default); false: every line with JSON.parse (the two agree)
+   */
+  constructor(options: { fromBytes?: boolean } = {}) {
+    this.scanner = options.fromBytes === false ? null : new ZeekJsonScanner();
+  }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (this.scanner !== null && this.scanner.read(buf, start, end, lineNo, this.rec)) {
+      sink.flow(this.rec);
+      return;
+    }
     const o = jsonLineObject(buf, start, end, lineNo, sink);
     if (o === null) return;
     const other = otherZeekLog(o);
