@@ -11,8 +11,10 @@
  *   protocol (`TLS`, `HTTPS`, `DNS`, `QUIC`, or `TCP`/`UDP`/`ICMP` when unknown).
  * - `Info` is the DNS query, TLS SNI or HTTP Host (or a name remembered from an earlier DNS reply);
  *   empty when unknown.
- * - `FirstSeen`/`LastSeen` are epoch milliseconds in current releases (the packet time, `pkt_context_t.ms`);
- *   early releases stored `time(NULL)` seconds, so the magnitude decides.
+ * - `FirstSeen`/`LastSeen`: releases since mid-2023 (issue #318) write ISO 8601 with milliseconds
+ *   and the phone's offset (`Utils.formatMillisIso8601`: `2024-11-05T14:03:07.201+01:00`, `+0100`
+ *   on Android before 7); earlier ones wrote epoch milliseconds (the packet time,
+ *   `pkt_context_t.ms`), and the first ones `time(NULL)` seconds, so the magnitude decides.
  * - `Status` is the UI label (`Active`, `Closed`, `Unreachable`, `Error`), translated to the
  *   phone's language; only the English `Unreachable` is read (as refused).
  * - The writer quotes nothing: an app name with a comma adds fields. The columns left of `App` are
@@ -22,7 +24,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, epochNumberMs, latin1, parseUint, utf8, skipBom } from './bytes';
+import { bytesEqual, epochNumberMs, latin1, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvText,
@@ -204,8 +206,8 @@ export class PcapdroidCsvParser implements LineParser {
     r.respPort = this.uint(buf, cols[DST_PORT]!);
     r.origBytes = this.count(buf, cols[BYTES_SENT]!, lineNo, 'BytesSent', sink);
     r.respBytes = this.count(buf, cols[BYTES_RCVD]!, lineNo, 'BytesRcvd', sink);
-    r.firstSeenMs = epochMs(this.count(buf, cols[FIRST_SEEN]!, lineNo, 'FirstSeen', sink));
-    r.lastSeenMs = epochMs(this.count(buf, cols[LAST_SEEN]!, lineNo, 'LastSeen', sink));
+    r.firstSeenMs = this.time(buf, cols[FIRST_SEEN]!, lineNo, 'FirstSeen', sink);
+    r.lastSeenMs = this.time(buf, cols[LAST_SEEN]!, lineNo, 'LastSeen', sink);
     let c = this.field(cols[STATUS]!);
     if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'Unreachable');
     c = this.field(cols[INFO]!);
@@ -245,6 +247,22 @@ export class PcapdroidCsvParser implements LineParser {
       if (c >= 0 && this.fields.pos[c * 2 + 1]! > this.fields.pos[c * 2]!) sink.malformed?.(lineNo, field, csvText(buf, this.fields, c));
     }
     return n;
+  }
+
+  /**
+   * A time as epoch milliseconds: epoch milliseconds or seconds (0 and -1 are none), or ISO 8601
+   * as current releases write it; NaN when neither (a value that is there is then reported).
+   */
+  private time(buf: Buffer, col: number, lineNo: number, field: string, sink: RecordSink): number {
+    const n = this.uint(buf, col);
+    if (n >= 0) return epochMs(n);
+    const c = this.field(col);
+    if (c < 0 || this.fields.pos[c * 2 + 1]! <= this.fields.pos[c * 2]!) return NaN;
+    const text = csvText(buf, this.fields, c);
+    // A date (a digit run then '-'): not a bare number, which would be a relative time.
+    const ms = /^\d{4}-/.test(text) ? parseTimestampText(text) : NaN;
+    if (ms !== ms) sink.malformed?.(lineNo, field, text);
+    return ms;
   }
 
   /** App text; repeated names share one string. */

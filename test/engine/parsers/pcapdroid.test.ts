@@ -134,6 +134,29 @@ describe('PCAPdroid connections CSV (synthetic, from the writer source)', () => 
   });
 });
 
+describe('PCAPdroid times', () => {
+  test('reads ISO 8601 times as releases since mid-2023 write them (with the offset), and epoch ones as before', () => {
+    const r = parse(readFileSync(join(__dirname, '../../fixtures/pcapdroid/connections-synthetic-iso8601.csv'), 'utf8'));
+    expect(r.malformed).toEqual([]);
+    expect(r.flows.map((f) => [f.respIp, new Date(f.firstSeenMs).toISOString(), new Date(f.lastSeenMs).toISOString()])).toEqual([
+      ['142.250.185.78', '2024-11-05T13:03:07.201Z', '2024-11-05T13:03:19.950Z'],
+      ['119.29.29.29', '2024-11-05T13:03:08.050Z', '2024-11-05T13:03:11.311Z'],
+    ]);
+    const header = 'IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,PackageName,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,PktsRcvd,FirstSeen,LastSeen';
+    const row = (first: string, last: string) => `6,10.215.173.1,50412,1.2.4.8,443,10123,A,a.b,TLS,Closed,,1,2,1,1,${first},${last}`;
+    const more = parse([header, row('2024-11-05T14:03:07.201Z', '2024-11-05T14:03:07.201+0100'), row('1730815387201', 'soon'), row('', '')].join('\n'));
+    expect(more.flows.map((f) => [f.firstSeenMs, f.lastSeenMs])).toEqual([
+      [1730815387201, 1730811787201],
+      [1730815387201, NaN],
+      [NaN, NaN],
+    ]);
+    // What is there and is no time is reported (an empty value is unset).
+    expect(more.malformed).toEqual([
+      { line: 3, field: 'LastSeen', value: 'soon' },
+    ]);
+  });
+});
+
 describe('PCAPdroid CSV edge cases', () => {
   it('reads epoch seconds (early releases) as well as milliseconds', () => {
     const text = [
