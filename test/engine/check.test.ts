@@ -140,6 +140,16 @@ describe('runCheck input handling', () => {
     expect(v.error).toBe('line 6: this is a Zeek dns.log, not a conn.log (give a dns.log beside the conn.log with --dns)');
   });
 
+  it('refuses a conn_long.log (snapshots of open connections, which would count a connection again and again)', async () => {
+    const v = await checkBytes(log.toString().replace('#path\tconn', '#path\tconn_long'));
+    expect(v.compliant).toBe(false);
+    expect(v.error).toBe(
+      "line 6: this is a Zeek conn_long.log (snapshots of connections still open, with their totals so far: each connection's final record is in conn.log), not a conn.log",
+    );
+    // A filtered conn log is still a conn.log.
+    expect((await checkBytes(log.toString().replace('#path\tconn', '#path\tconn_red'))).error).toBeUndefined();
+  });
+
   it('refuses a conn.log header without address columns, naming them', async () => {
     const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
     expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');

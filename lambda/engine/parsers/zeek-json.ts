@@ -87,6 +87,29 @@ const OTHER_LOG_FIELDS: readonly (readonly [string, string])[] = [
 ];
 
 /**
+ * The long-connections package (corelight/zeek-long-connections) logs connections still open to
+ * `conn_long`, again and again, each record with the totals so far: adding them up would count a
+ * connection several times, and its final record is in conn.log anyway.
+ */
+const CONN_LONG = 'conn_long';
+const CONN_LONG_WHAT = '(a snapshot of a connection still open, with its totals so far: its final record is in conn.log), not a connection';
+
+/**
+ * Whether a Zeek log path (`#path`, `_path`) is a conn.log's: `conn`, or a filtered conn log such
+ * as `conn_red`; not `conn_long` (see CONN_LONG).
+ */
+export function isConnLogPath(path: string): boolean {
+  return path.startsWith('conn') && !path.startsWith(CONN_LONG);
+}
+
+/** Why a Zeek log whose path is `path` is not read as a conn.log (for the TSV header). */
+export function notConnLogReason(path: string): string {
+  return path.startsWith(CONN_LONG)
+    ? `this is a Zeek ${path}.log (snapshots of connections still open, with their totals so far: each connection's final record is in conn.log), not a conn.log`
+    : `this is a Zeek ${path}.log, not a conn.log`;
+}
+
+/**
  * Why record `o` is not a conn.log record, or null when it is one. In order: a `_path` field names
  * the log (the json-streaming-logs package writes every log into one stream with it; conn, and
  * filtered conn logs such as `conn_red`, are read); then a field only conn.log has makes it a
@@ -96,7 +119,8 @@ const OTHER_LOG_FIELDS: readonly (readonly [string, string])[] = [
 export function otherZeekLog(o: Record<string, unknown>): string | null {
   const path = o._path;
   if (typeof path === 'string') {
-    if (path === '' || path.startsWith('conn')) return null;
+    if (path === '' || isConnLogPath(path)) return null;
+    if (path.startsWith(CONN_LONG)) return `a Zeek ${CONN_LONG}.log record ${CONN_LONG_WHAT}`;
     // A reason is a short stable phrase: a path is cut (a value can be anything).
     const name = path.length > 40 ? `${path.slice(0, 40)}…` : path;
     return `a Zeek ${name}.log record (_path ${JSON.stringify(name)}), not a connection`;

@@ -8,6 +8,7 @@ import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { bytesEqual, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
+import { isConnLogPath, notConnLogReason } from './zeek-json';
 
 const WANTED = [
   'id.orig_h',
@@ -197,9 +198,9 @@ export class ZeekTsvParser implements LineParser {
     else if (key === '#path') {
       // Other Zeek logs (dns, http, ssl...) have id.orig_h/id.resp_h too, but their records are not
       // connections: reading one as a conn.log would judge the wrong thing.
-      if (value !== '' && !value.startsWith('conn')) {
+      if (value !== '' && !isConnLogPath(value)) {
         const hint = value === 'dns' ? ' (give a dns.log beside the conn.log with --dns)' : '';
-        throw new InputError(`line ${lineNo}: this is a Zeek ${value}.log, not a conn.log${hint}`);
+        throw new InputError(`line ${lineNo}: ${notConnLogReason(value)}${hint}`);
       }
     }
     else if (key === '#fields') this.setFields(value.split(String.fromCharCode(this.sep)), lineNo);

@@ -90,6 +90,10 @@ describe('which Zeek JSON records are connections', () => {
   it('goes by _path when a record has one (one stream of every log, as json-streaming-logs writes)', () => {
     expect(otherZeekLog({ ...CONN, _path: 'conn' })).toBeNull();
     expect(otherZeekLog({ ...CONN, _path: 'conn_red' })).toBeNull();
+    // corelight/zeek-long-connections: running totals of open connections, not more connections.
+    expect(otherZeekLog({ ...CONN, _path: 'conn_long' })).toBe(
+      'a Zeek conn_long.log record (a snapshot of a connection still open, with its totals so far: its final record is in conn.log), not a connection',
+    );
     expect(otherZeekLog({ ...DNS, _path: 'dns' })).toBe('a Zeek dns.log record (_path "dns"), not a connection');
     // _path decides even over the fields: a log a package extended with conn-like fields is still that log.
     expect(otherZeekLog({ ...HTTP, orig_bytes: 10, _path: 'http' })).toBe('a Zeek http.log record (_path "http"), not a connection');
