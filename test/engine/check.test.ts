@@ -150,6 +150,15 @@ describe('runCheck input handling', () => {
     expect((await checkBytes(log.toString().replace('#path\tconn', '#path\tconn_red'))).error).toBeUndefined();
   });
 
+  it('reads a conn.log written with Log::default_scope_sep = "_" (id_orig_h, ...) as the same log', async () => {
+    const dotted = await checkBytes(log);
+    const underscored = await checkBytes(log.toString().replace(/\bid\.(orig|resp)_(h|p)\b/g, 'id_$1_$2'));
+    expect(underscored.error).toBeUndefined();
+    expect(underscored.totals).toEqual(dotted.totals);
+    expect(underscored.destinations).toEqual(dotted.destinations);
+    expect(underscored.totals.connections).toBeGreaterThan(0);
+  });
+
   it('refuses a conn.log header without address columns, naming them', async () => {
     const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
     expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');

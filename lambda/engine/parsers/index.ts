@@ -70,7 +70,8 @@ const zeekJson: FormatDefinition = {
     const o = firstJsonObject(lines);
     if (!o) return 0;
     const id = o.id as Record<string, unknown> | undefined;
-    return 'id.resp_h' in o || (id && typeof id === 'object' && 'resp_h' in id) ? 1 : 0;
+    // id_resp_h: a Zeek with `redef Log::default_scope_sep = "_"`.
+    return 'id.resp_h' in o || 'id_resp_h' in o || (id && typeof id === 'object' && 'resp_h' in id) ? 1 : 0;
   },
   create: () => new ZeekJsonParser(),
 };

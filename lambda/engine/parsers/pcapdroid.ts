@@ -259,8 +259,9 @@ export class PcapdroidCsvParser implements LineParser {
     const c = this.field(col);
     if (c < 0 || this.fields.pos[c * 2 + 1]! <= this.fields.pos[c * 2]!) return NaN;
     const text = csvText(buf, this.fields, c);
-    // A date (a digit run then '-'): not a bare number, which would be a relative time.
-    const ms = /^\d{4}-/.test(text) ? parseTimestampText(text) : NaN;
+    // A date and time of day, as the writer spells them (a bare number would be a relative time;
+    // a date alone, no time the writer gives).
+    const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(text) ? parseTimestampText(text) : NaN;
     if (ms !== ms) sink.malformed?.(lineNo, field, text);
     return ms;
   }

@@ -56,6 +56,12 @@ const NAMES: readonly (readonly [string, number])[] = [
   ['id.resp_h', K_RESP_H],
   ['id.orig_p', K_ORIG_P],
   ['id.resp_p', K_RESP_P],
+  // `redef Log::default_scope_sep = "_"` (ZeekJsonParser reads them after the dotted ones: a line
+  // with both spellings of one field is left to it, as a field given twice is).
+  ['id_orig_h', K_ORIG_H],
+  ['id_resp_h', K_RESP_H],
+  ['id_orig_p', K_ORIG_P],
+  ['id_resp_p', K_RESP_P],
   ['proto', K_PROTO],
   ['orig_bytes', K_ORIG_B],
   ['resp_bytes', K_RESP_B],
@@ -76,12 +82,12 @@ const NAMES: readonly (readonly [string, number])[] = [
 ];
 
 /**
- * Where a name of `n` bytes starting `b0`, with `b3` its fourth byte (0 when it has fewer) and
- * `bl` its last, is looked for in NAME_SLOTS. Read off four bytes after the name is found, not
- * computed byte by byte while it is read.
+ * Where a name of `n` bytes is looked for in NAME_SLOTS: from its length, its first, third, fourth
+ * and last bytes (`b2`, `b3` 0 when it has fewer), read off once the name is found, not computed
+ * byte by byte while it is read.
  */
-function nameSlot(n: number, b0: number, b3: number, bl: number): number {
-  return ((n << 5) ^ b0 ^ (b3 << 2) ^ (bl << 4)) & SLOT_MASK;
+function nameSlot(n: number, b0: number, b2: number, b3: number, bl: number): number {
+  return ((n << 5) ^ b0 ^ (b2 << 3) ^ (b3 << 2) ^ (bl << 4)) & SLOT_MASK;
 }
 
 // The names in a table by nameSlot: a name is found with one slot and one comparison. No two
@@ -96,7 +102,7 @@ const NAME_KEY = new Int32Array(NAMES.length);
   let at = 0;
   NAMES.forEach(([name, key], j) => {
     const code = (k: number): number => name.charCodeAt(k);
-    const slot = nameSlot(name.length, code(0), name.length > 3 ? code(3) : 0, code(name.length - 1));
+    const slot = nameSlot(name.length, code(0), name.length > 2 ? code(2) : 0, name.length > 3 ? code(3) : 0, code(name.length - 1));
     if (NAME_SLOTS[slot] !== -1) throw new Error(`zeek-json-scan: ${name} shares a slot with another name`);
     NAME_SLOTS[slot] = j;
     NAME_AT[j] = at;
@@ -307,7 +313,10 @@ export class ZeekJsonScanner {
       if (c === 34) i++;
       // Which field: the slot its hash points at, if its name is that slot's.
       const n = ke - ks;
-      const slot = n === 0 ? -1 : NAME_SLOTS[((n << 5) ^ buf[ks]! ^ ((n > 3 ? buf[ks + 3]! : 0) << 2) ^ (buf[ke - 1]! << 4)) & SLOT_MASK]!;
+      // (nameSlot, spelled out: the CLI runs V8 without TurboFan inlining.)
+      const b2 = n > 2 ? buf[ks + 2]! : 0;
+      const b3 = n > 3 ? buf[ks + 3]! : 0;
+      const slot = n === 0 ? -1 : NAME_SLOTS[((n << 5) ^ buf[ks]! ^ (b2 << 3) ^ (b3 << 2) ^ (buf[ke - 1]! << 4)) & SLOT_MASK]!;
       if (slot >= 0 && NAME_LENGTH[slot] === n) {
         const at = NAME_AT[slot]!;
         let k = 0;

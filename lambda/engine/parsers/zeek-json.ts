@@ -1,6 +1,7 @@
 /**
  * Zeek `conn.log` written as JSON lines (`LogAscii::use_json=T`): one object per line with flat
- * dotted keys (`"id.orig_h"`), or nested `id` objects from some shippers. Unset fields are
+ * dotted keys (`"id.orig_h"`; `"id_orig_h"` with `redef Log::default_scope_sep = "_"`), or
+ * nested `id` objects from some shippers. Unset fields are
  * omitted. `ts` is epoch seconds; integer milliseconds with `json_timestamps=JSON::TS_MILLIS`;
  * ISO 8601 with `JSON::TS_ISO8601`.
  *
@@ -163,8 +164,8 @@ export class ZeekJsonParser implements LineParser {
       return;
     }
     const id = (o.id && typeof o.id === 'object' ? o.id : {}) as Record<string, unknown>;
-    const origIp = o['id.orig_h'] ?? id.orig_h;
-    const respIp = o['id.resp_h'] ?? id.resp_h;
+    const origIp = o['id.orig_h'] ?? id.orig_h ?? o.id_orig_h;
+    const respIp = o['id.resp_h'] ?? id.resp_h ?? o.id_resp_h;
     if (typeof origIp !== 'string' || typeof respIp !== 'string') {
       sink.skip(lineNo, 'record has no id.orig_h/id.resp_h');
       return;
@@ -173,8 +174,8 @@ export class ZeekJsonParser implements LineParser {
     resetRecord(r, lineNo);
     r.origIp = origIp;
     r.respIp = respIp;
-    r.origPort = num(o['id.orig_p'] ?? id.orig_p);
-    r.respPort = num(o['id.resp_p'] ?? id.resp_p);
+    r.origPort = num(o['id.orig_p'] ?? id.orig_p ?? o.id_orig_p);
+    r.respPort = num(o['id.resp_p'] ?? id.resp_p ?? o.id_resp_p);
     r.proto = typeof o.proto === 'string' ? o.proto : '';
     r.origBytes = num(o.orig_bytes);
     if (r.origBytes < 0) reportJsonValue(o.orig_bytes, lineNo, 'orig_bytes', sink);

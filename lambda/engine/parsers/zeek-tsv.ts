@@ -208,8 +208,11 @@ export class ZeekTsvParser implements LineParser {
 
   private setFields(names: string[], lineNo: number): void {
     const cols = new Int32Array(WANTED.length).fill(-1);
+    // A Zeek with `redef Log::default_scope_sep = "_"` writes the `id` record's fields as
+    // id_orig_h, id_resp_h, ...: read by that spelling when the log uses it.
+    const scope = names.includes('id.orig_h') || !names.includes('id_orig_h') ? '.' : '_';
     WANTED.forEach((name, i) => {
-      cols[i] = names.indexOf(name);
+      cols[i] = names.indexOf(name.startsWith('id.') ? `id${scope}${name.slice(3)}` : name);
     });
     if (cols[0]! < 0 || cols[1]! < 0) {
       // (A #path other than conn was refused already.)

@@ -85,6 +85,12 @@ describe('ZeekJsonScanner', () => {
     ['a non-ASCII value in a field not read', true, { ...CONN, service: 'ẞervice' }],
     ['another log by its _path', false, { ...CONN, _path: 'dns' }],
     ['snapshots of open connections (conn_long)', false, { ...CONN, _path: 'conn_long' }],
+    [
+      'id_ names (redef Log::default_scope_sep = "_")',
+      true,
+      Object.fromEntries(Object.entries(CONN).map(([k, v]) => [k.replace('id.', 'id_'), v])),
+    ],
+    ['both spellings of an address', false, { ...CONN, id_resp_h: '8.8.8.8' }],
     ['no conn.log field (maybe another log)', false, { ts: CONN.ts, 'id.orig_h': '10.0.0.1', 'id.resp_h': '8.8.8.8', query: 'a.example' }],
     ['nested id (some shippers)', false, { ts: CONN.ts, id: { orig_h: '10.0.0.1', resp_h: '8.8.8.8' }, conn_state: 'SF' }],
     ['a count with an exponent', false, { ...CONN, orig_bytes: 1e21 }],

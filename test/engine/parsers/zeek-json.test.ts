@@ -231,3 +231,15 @@ describe('Zeek JSON numbers past what counts can be', () => {
   });
 });
 
+
+describe('Zeek JSON written with Log::default_scope_sep = "_"', () => {
+  it('is detected and read by its id_orig_h/id_resp_h names', async () => {
+    const underscored = (o: object): object => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/^id\./, 'id_'), v]));
+    const text = jsonLines(underscored(CONN), underscored({ ...CONN, 'id.resp_h': '1.2.4.8', 'id.resp_p': 8443, orig_bytes: 100 }));
+    expect(detectFormat(text.split('\n'))?.name).toBe('zeek-json');
+    const v = await checkBytes(text);
+    expect(v.totals).toMatchObject({ records: 2, connections: 2, skipped: 0 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ bytesSent: 100, ports: [8443] });
+    expect(destination(v, '31.3.245.133')).toMatchObject({ bytesSent: 77, ports: [80] });
+  });
+});
