@@ -296,6 +296,8 @@ const UNSET_VALUES = new Set(['', '-', 'null', 'n/a', 'na', 'none', 'nan', 'unde
 
 /** Longest host name kept (a DNS name's limit); a longer value names no host. */
 const MAX_HOSTNAME_CHARS = 253;
+/** Whether a text has a letter (a host name has one; a number does not). */
+const HAS_LETTER = /\p{L}/u;
 /** Longest app name kept; a longer one is cut, with `…`. */
 const MAX_APP_CHARS = 255;
 /** Longest value the name caches keep (1,024 of them at most). */
@@ -416,8 +418,9 @@ export class GenericCsvParser implements LineParser {
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
     if (cols.host >= 0) {
       const host = this.optionalText(buf, cols.host, this.hosts);
-      // A DNS name is at most 253 characters: a longer value names no host.
-      r.hostname = host !== null && host.length <= MAX_HOSTNAME_CHARS ? host : null;
+      // A DNS name is at most 253 characters: a longer value names no host. Nor does one without a
+      // letter: Palo Alto's first column, "Domain", is a reserved field that always holds 1.
+      r.hostname = host !== null && host.length <= MAX_HOSTNAME_CHARS && HAS_LETTER.test(host) ? host : null;
     }
     if (cols.app >= 0) {
       const app = this.optionalText(buf, cols.app, this.apps);

@@ -230,6 +230,8 @@ describe('generic CSV: firewall exports', () => {
       firstSeen: '2024-03-01T10:00:00.000Z',
     });
     expect(destination(v, '47.246.1.1')).toMatchObject({ connections: 1, bytesSent: 4200, bytesReceived: 1200 });
+    // Its first column, "Domain", is a reserved field holding 1 on every row: no host name.
+    expect(v.destinations.flatMap((d) => d.hostnames)).toEqual([]);
   });
 
   it('reads a FortiGate traffic log export: deny is refused, close and client-rst are connections; sentbyte/rcvdbyte, eventtime in ns', async () => {
