@@ -283,13 +283,24 @@ function validateMapping(mapping: Readonly<Record<string, string>>): void {
   }
 }
 
-/** A count such as `1234`, or `1234.0` / `1.2e3` from spreadsheets; -1 when not a count. */
+/**
+ * A count: `1234`; `1234.0` as a float column writes a whole number; `1.2E+03` as a spreadsheet
+ * writes one in scientific format, when it is a whole number. -1 for anything else, reported as
+ * malformed (docs/verdict.md): a fraction (`1.5`), hex or binary (`0x10`), a thousands separator
+ * (`48.000`, `1,234`), 16 or more digits.
+ */
 function parseCount(buf: Buffer, s: number, e: number): number {
   const v = parseUint(buf, s, e);
   if (v >= 0 || e === s) return v;
-  const n = Number(latin1(buf, s, e));
-  return Number.isFinite(n) && n >= 0 ? Math.round(n) : -1;
+  if (e - s >= 3 && buf[e - 2] === 46 && buf[e - 1] === 48) return parseUint(buf, s, e - 2);
+  const text = latin1(buf, s, e);
+  if (!SCIENTIFIC.test(text)) return -1;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : -1;
 }
+
+/** A number in a spreadsheet's scientific format: `1.2E+03`, `5e6`. */
+const SCIENTIFIC = /^\d(\.\d+)?[eE]\+?\d{1,2}$/;
 
 /** Values that leave a count unset rather than malformed (compared in lower case). */
 const UNSET_VALUES = new Set(['', '-', 'null', 'n/a', 'na', 'none', 'nan', 'undefined']);

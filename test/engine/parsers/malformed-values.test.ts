@@ -102,6 +102,13 @@ describe('malformed byte counts, parser by parser', () => {
     ]);
   });
 
+  it('generic CSV: a whole number as a float column writes it is a count; fractions, hex, thousands separators and 16+ digits are malformed', () => {
+    const log = ['dst_ip,bytes_out,bytes_in', '47.246.1.1,1234.0,5E+02', '47.246.1.1,1.5,0x10', '47.246.1.1,48.000,99999999999999999999', '47.246.1.1,0b101,1.5e0'].join('\n');
+    const r = parseAll(new GenericCsvParser(), log);
+    expect(r.flows.map((f) => [f.origBytes, f.respBytes])).toEqual([[1234, 500], [-1, -1], [-1, -1], [-1, -1]]);
+    expect(r.malformed.map((m) => m.value)).toEqual(['1.5', '0x10', '48.000', '99999999999999999999', '0b101', '1.5e0']);
+  });
+
   it('Suricata EVE: a flow\'s byte counts by their JSON path', () => {
     const ev = (flow: object) =>
       JSON.stringify({ timestamp: '2024-01-01T00:00:00.000000+0000', event_type: 'flow', src_ip: '192.168.1.5', src_port: 40000, dest_ip: '47.246.1.1', dest_port: 443, proto: 'TCP', flow });
