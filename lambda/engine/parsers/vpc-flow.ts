@@ -17,7 +17,7 @@ import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
-import { TextCache } from './csv';
+import { CsvFields, TextCache, UNTERMINATED_QUOTE, csvText, splitCsvLine } from './csv';
 
 /** The default (version 2) format, the order of header-less files. */
 export const VPC_DEFAULT_FIELDS = [
@@ -214,6 +214,24 @@ export function vpcHeaderFields(line: string): string[] | null {
   return names.some((n) => ADDRESS_FIELDS.includes(n)) ? names : null;
 }
 
+/** Fields besides the addresses that say a CSV header is a flow log's (at least two of them). */
+const CSV_VPC_FIELDS = ['version', 'account-id', 'interface-id', 'packets', 'start', 'end', 'action', 'log-status'];
+
+/**
+ * The field names of a CSV header that is a flow log's, or null: flow logs queried with Athena (the
+ * table AWS documents names the fields with `_`: `account_id`, `log_status`, `pkt_dstaddr`) and
+ * the results saved as CSV, every value quoted. Names are read in lower case with `_` as `-`; the
+ * header must name srcaddr and dstaddr (or their pkt- forms) and two more flow log fields.
+ */
+export function vpcCsvHeaderFields(line: string): string[] | null {
+  if (!line.includes(',')) return null;
+  const names = line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1').toLowerCase().replace(/_/g, '-'));
+  if (!names.every((n) => /^[a-z][a-z0-9-]*$/.test(n))) return null;
+  const has = (n: string): boolean => names.includes(n);
+  if (!(has('srcaddr') || has('pkt-srcaddr')) || !(has('dstaddr') || has('pkt-dstaddr'))) return null;
+  return CSV_VPC_FIELDS.filter(has).length >= 2 ? names : null;
+}
+
 /**
  * The field names of a flow log format as given by a person, for records with no header line:
  * the flow log's LogFormat as AWS shows it (`${version} ${interface-id} ${srcaddr} ...`), or the
@@ -278,6 +296,8 @@ export class VpcFlowParser implements LineParser {
   private readonly rec: FlowRecord = newRecord();
   /** interface-id strings by their bytes: a log names few interfaces, so each string is made once. */
   private readonly enis = new TextCache(256);
+  /** After a CSV header (see vpcCsvHeaderFields): its records are CSV. */
+  private csv: CsvFields | null = null;
 
   /**
    * `fields`: the format of records before any header line (see {@link vpcFormatFields}); without
@@ -290,6 +310,37 @@ export class VpcFlowParser implements LineParser {
   }
 
   line(buf: Buffer, lineStart: number, lineEnd: number, lineNo: number, sink: RecordSink): void {
+    // A CSV header (Athena's results) switches to CSV records; each is read as the same record
+    // written with spaces (an empty value as `-`).
+    const hs = skipBom(buf, lineStart, lineEnd);
+    const c0 = buf[hs];
+    if (hs < lineEnd && (c0 === 34 || (c0! >= 97 && c0! <= 122)) && containsAddr(buf, hs, lineEnd)) {
+      const csvNames = vpcCsvHeaderFields(latin1(buf, hs, lineEnd));
+      if (csvNames !== null) {
+        this.layout = layoutOf(csvNames, lineNo);
+        this.given = false;
+        this.csv = new CsvFields(csvNames.length);
+        if (this.pos.length < csvNames.length * 2) this.pos = new Int32Array(csvNames.length * 2);
+        return;
+      }
+    }
+    if (this.csv !== null) {
+      const f = this.csv;
+      const n = splitCsvLine(buf, lineStart, lineEnd, 44, f);
+      if (n === UNTERMINATED_QUOTE) {
+        sink.skip(lineNo, 'unterminated quoted field');
+        return;
+      }
+      if (n === 1 && lineEnd === lineStart) return;
+      const values: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const v = csvText(buf, f, i, 'latin1').trim();
+        values.push(v === '' ? '-' : v);
+      }
+      buf = Buffer.from(values.join(' '), 'latin1');
+      lineStart = 0;
+      lineEnd = buf.length;
+    }
     const [start, end] = trimVpcLine(buf, lineStart, lineEnd);
     if (start === end) return;
     const names = vpcHeaderLine(buf, start, end);
@@ -450,11 +501,11 @@ export class VpcFlowParser implements LineParser {
 /** Registry entry: a header naming address fields is certain (1); header-less default v2, 0.8. */
 export const vpcFlowFormat: FormatDefinition = {
   name: 'vpc-flow',
-  description: 'AWS VPC Flow Logs, space-separated text with or without the header line',
+  description: 'AWS VPC Flow Logs, space-separated text with or without the header line, or CSV from Athena',
   detect: (lines) => {
     const first = lines[0];
     if (first === undefined) return 0;
-    if (vpcHeaderFields(first) !== null) return 1;
+    if (vpcHeaderFields(first) !== null || vpcCsvHeaderFields(first.replace(/^\uFEFF/, '')) !== null) return 1;
     return isDefaultV2Line(first) ? 0.8 : 0;
   },
   create: (options) => new VpcFlowParser(options.vpcFields),

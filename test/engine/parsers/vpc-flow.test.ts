@@ -405,3 +405,29 @@ describe('VPC flow logs that cannot be read as they are', () => {
     expect(text.error).toMatch(/^unknown log format: none of zeek-tsv/);
   });
 });
+
+describe('VPC flow logs queried with Athena, results saved as CSV', () => {
+  const csv = readFileSync(join(__dirname, '../../fixtures/vpcflow/athena-results-synthetic.csv'), 'utf8');
+
+  it('is detected as VPC Flow Logs by its column names (account_id, log_status: `_` for `-`)', () => {
+    expect(detectFormat(csv.split('\n'))?.name).toBe('vpc-flow');
+    // A CSV naming addresses alone is no flow log's.
+    expect(detectFormat(['srcaddr,dstaddr,bytes', '10.0.0.1,8.8.8.8,5'])?.name).not.toBe('vpc-flow');
+  });
+
+  it('reads the records as the flow log reader does: NODATA, REJECT, the packet-level address, one direction per record', async () => {
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(v.input.format).toBe('vpc-flow');
+    expect(v.totals).toMatchObject({ records: 5, connections: 4, noData: 1, skipped: 0, bytesSent: 1200 + 5000, bytesReceived: 9000, connectionsWithUnknownBytes: 0 });
+    expect(destination(v, '185.199.108.153')).toMatchObject({ status: 'allowed', bytesSent: 1200, bytesReceived: 9000, firstSeen: '2023-11-14T22:13:20.000Z' });
+    expect(destination(v, '77.88.55.60')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    // Behind the NAT gateway: pkt_dstaddr, not the gateway's own address.
+    expect(destination(v, '95.163.0.1')).toMatchObject({ status: 'violation', bytesSent: 5000 });
+    expect(v.destinations.map((d) => d.ip)).not.toContain('10.0.0.220');
+  });
+
+  it('counts a broken quoted record as skipped, with its line', async () => {
+    const v = await checkBytes(`${csv.split('\n')[0]}\n"5","1","eni-1","10.0.1.5\n`, { policy: policyOf('us') });
+    expect(v.errors).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+  });
+});
