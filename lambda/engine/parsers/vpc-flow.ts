@@ -232,6 +232,15 @@ export function vpcCsvHeaderFields(line: string): string[] | null {
   return CSV_VPC_FIELDS.filter(has).length >= 2 ? names : null;
 }
 
+/** {@link vpcCsvHeaderFields} of the line `buf[start, end)` (after a byte order mark), or null. */
+export function vpcCsvHeaderLine(buf: Buffer, start: number, end: number): string[] | null {
+  const s = skipBom(buf, start, end);
+  const c0 = buf[s]!;
+  // A header starts with a quote or a name, and names an address field: most lines are not read.
+  if (s >= end || !(c0 === 34 || (c0 >= 97 && c0 <= 122)) || !containsAddr(buf, s, end)) return null;
+  return vpcCsvHeaderFields(latin1(buf, s, end));
+}
+
 /**
  * The field names of a flow log format as given by a person, for records with no header line:
  * the flow log's LogFormat as AWS shows it (`${version} ${interface-id} ${srcaddr} ...`), or the
@@ -312,10 +321,8 @@ export class VpcFlowParser implements LineParser {
   line(buf: Buffer, lineStart: number, lineEnd: number, lineNo: number, sink: RecordSink): void {
     // A CSV header (Athena's results) switches to CSV records; each is read as the same record
     // written with spaces (an empty value as `-`).
-    const hs = skipBom(buf, lineStart, lineEnd);
-    const c0 = buf[hs];
-    if (hs < lineEnd && (c0 === 34 || (c0! >= 97 && c0! <= 122)) && containsAddr(buf, hs, lineEnd)) {
-      const csvNames = vpcCsvHeaderFields(latin1(buf, hs, lineEnd));
+    {
+      const csvNames = vpcCsvHeaderLine(buf, lineStart, lineEnd);
       if (csvNames !== null) {
         this.layout = layoutOf(csvNames, lineNo);
         this.given = false;

@@ -11,7 +11,7 @@
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
-import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcHeaderLine } from '../parsers/vpc-flow';
+import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
 import type { FormatName } from '../types';
 
 /** Largest context (header lines carried from part to part), in bytes. */
@@ -116,9 +116,9 @@ function endsWith(lines: readonly string[], tail: readonly string[]): boolean {
   return tail.every((l, i) => lines[offset + i] === l);
 }
 
-/** The parser's header test. */
+/** The parser's header tests: a header line, or a CSV header (Athena's results). */
 function isVpcHeader(buf: Buffer, start: number, end: number): boolean {
-  return vpcHeaderLine(buf, start, end) !== null;
+  return vpcHeaderLine(buf, start, end) !== null || vpcCsvHeaderLine(buf, start, end) !== null;
 }
 
 /** A record in the default version 2 layout: 14 space-separated fields, the first `2`. */
