@@ -155,3 +155,11 @@ export function jsonLineObject(
 export function reportJsonValue(v: unknown, lineNo: number, field: string, sink: Pick<RecordSink, 'malformed'>): void {
   if (v !== undefined && v !== null) sink.malformed?.(lineNo, field, JSON.stringify(v) ?? String(v));
 }
+
+/** A transport protocol name from bytes: tcp, udp and icmp as shared constants, so records allocate no string. */
+export function internProto(buf: Buffer, s: number, e: number): string {
+  if (bytesEqual(buf, s, e, 'tcp')) return 'tcp';
+  if (bytesEqual(buf, s, e, 'udp')) return 'udp';
+  if (bytesEqual(buf, s, e, 'icmp')) return 'icmp';
+  return latin1(buf, s, e);
+}

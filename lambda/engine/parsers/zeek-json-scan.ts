@@ -15,7 +15,7 @@
  * agree, on Zeek's lines and on arbitrary changes to them.
  */
 import type { FlowRecord } from '../types';
-import { MAX_DATE_MS, epochNumberMs, latin1, parseTimestampText, parseUint } from './bytes';
+import { MAX_DATE_MS, epochNumberMs, internProto, latin1, parseTimestampText, parseUint } from './bytes';
 import { resetRecord } from './record';
 
 // The fields read, by number.
@@ -177,7 +177,7 @@ export class ZeekJsonScanner {
     if (r.origPort === -2 || r.respPort === -2 || r.origBytes === -2 || r.respBytes === -2) return false;
     // typeof o.proto === 'string' ? o.proto : ''
     if (kind[K_PROTO] === V_TEXT) return false;
-    r.proto = kind[K_PROTO] === V_STRING ? protoOf(buf, vs[K_PROTO]!, ve[K_PROTO]!) : '';
+    r.proto = kind[K_PROTO] === V_STRING ? internProto(buf, vs[K_PROTO]!, ve[K_PROTO]!) : '';
     // zeekTimeMs(o.ts): a time that does not read is reported by JSON's path.
     let first = NaN;
     const tk = kind[K_TS];
@@ -398,11 +398,3 @@ function arrayEnd(buf: Buffer, s: number, end: number): number {
   }
 }
 
-/** A protocol name, interned for the usual three (as the TSV parser does). */
-function protoOf(buf: Buffer, s: number, e: number): string {
-  const n = e - s;
-  if (n === 3 && buf[s] === 116 && buf[s + 1] === 99 && buf[s + 2] === 112) return 'tcp';
-  if (n === 3 && buf[s] === 117 && buf[s + 1] === 100 && buf[s + 2] === 112) return 'udp';
-  if (n === 4 && buf[s] === 105 && buf[s + 1] === 99 && buf[s + 2] === 109 && buf[s + 3] === 112) return 'icmp';
-  return latin1(buf, s, e);
-}

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { bytesEqual, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
+import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { isConnLogPath, notConnLogReason } from './zeek-json';
 
@@ -25,13 +25,6 @@ const WANTED = [
   'local_resp',
 ] as const;
 
-/** Zeek's transport protocol names, as shared constants so records allocate no string. */
-function internProto(buf: Buffer, s: number, e: number): string {
-  if (bytesEqual(buf, s, e, 'tcp')) return 'tcp';
-  if (bytesEqual(buf, s, e, 'udp')) return 'udp';
-  if (bytesEqual(buf, s, e, 'icmp')) return 'icmp';
-  return latin1(buf, s, e);
-}
 
 /** Decodes Zeek's `\xNN` escapes in header values. */
 /**
