@@ -58,6 +58,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'serverip', 'serveraddr', 'serveraddress', 'daddr', 'ipdst', 'idresph', 'respip', 'respaddr',
     'responderip', 'targetip', 'peerip', 'peeraddr', 'peeraddress', 'dstipaddr', 'destipaddr',
     'destinationipaddress', 'da', 'responderaddress',
+    // tshark -T fields: ip.dst, and ipv6.dst in the rows of IPv6 packets (ip.dst is then empty).
+    'ipv6dst',
     // Wireshark's Statistics > Conversations, copied as CSV: A opened the conversation.
     'addressb',
   ],
@@ -65,17 +67,19 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'srcip', 'srcaddr', 'srcaddress', 'src', 'sourceip', 'sourceaddress', 'source', 'localip',
     'localaddr', 'localaddress', 'clientip', 'clientaddr', 'clientaddress', 'saddr', 'ipsrc',
     'idorigh', 'origip', 'origaddr', 'originatorip', 'srcipaddr', 'sourceipaddress', 'deviceip',
-    'sa', 'addressa',
+    'sa', 'addressa', 'ipv6src',
     // Cisco Secure Firewall (FMC) connection events; eStreamer names the same fields.
     'initiatorip', 'initiatoraddress',
   ],
   dst_port: [
     'dstport', 'destinationport', 'destport', 'remoteport', 'serverport', 'dport', 'idrespp',
     'respport', 'responderport', 'targetport', 'peerport', 'dp', 'port', 'portb',
+    // tshark -T fields (by their last part, dstport, when the whole name is not one).
+    'tcpdstport', 'udpdstport',
   ],
   src_port: [
     'srcport', 'sourceport', 'localport', 'clientport', 'sport', 'idorigp', 'origport',
-    'originatorport', 'sp', 'porta', 'initiatorport',
+    'originatorport', 'sp', 'porta', 'initiatorport', 'tcpsrcport', 'udpsrcport',
   ],
   proto: [
     'proto', 'protocol', 'transport', 'ipproto', 'ipprotocol', 'l4proto', 'l4protocol',
@@ -104,8 +108,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   ],
   bytes: [
     'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
-    // Wireshark's packet list exported as CSV: one packet per row, Source to Destination.
-    'length',
+    // Wireshark's packet list exported as CSV: one packet per row, Source to Destination; tshark's frame.len.
+    'length', 'framelen',
   ],
   start: [
     'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',
@@ -118,7 +122,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   time: [
     // eventtime before time: FortiGate logs have both, `time` the time of day alone.
     'timestamp', 'ts', 'eventtime', 'time', 'datetime', 'date', '@timestamp', 'timegenerated',
-    'receivedat',
+    'receivedat', 'frametimeepoch',
   ],
   host: [
     'hostname', 'host', 'sni', 'servername', 'domain', 'domainname', 'fqdn', 'remotehost',
@@ -137,6 +141,38 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'flowstatus',
   ],
 };
+
+/** Columns a second column may stand in for, in the rows where the first is empty. */
+const ALTERNATE_KEYS = ['dst', 'src', 'dst_port', 'src_port'] as const;
+export type AlternateColumns = Record<(typeof ALTERNATE_KEYS)[number], number>;
+
+/**
+ * For each of the address and port columns, a second header column of the same kind (-1 when
+ * none), read in the rows where the first is empty: tshark -T fields writes IPv4 packets' addresses
+ * in ip.dst and IPv6 packets' in ipv6.dst, TCP ports in tcp.dstport and UDP ports in udp.dstport,
+ * each row filling one of the two. Not for a column mapped by --columns (its user chose it).
+ */
+export function alternateColumns(
+  names: readonly string[],
+  cols: Readonly<Record<ColumnKey, number>>,
+  mapping: Readonly<Record<string, string>> = {},
+): AlternateColumns {
+  const header = headerNames(names);
+  const alt = {} as AlternateColumns;
+  for (const key of ALTERNATE_KEYS) {
+    alt[key] = -1;
+    if (mapping[key] !== undefined || cols[key] < 0) continue;
+    // The same search with the first column's names out of the way.
+    const rest: HeaderNames = {
+      normalized: header.normalized.map((n, i) => (i === cols[key] ? '' : n)),
+      alternatives: header.alternatives.map((a, i) => (i === cols[key] ? [] : a)),
+    };
+    const i = findColumn(rest, SYNONYMS[key]);
+    // Not a column another key took (Wireshark's A and B addresses are src and dst).
+    if (i >= 0 && !Object.values(cols).includes(i)) alt[key] = i;
+  }
+  return alt;
+}
 
 /**
  * Actions (normalised as column names are) by which a firewall refused a connection: its bytes
@@ -321,6 +357,8 @@ export class GenericCsvParser implements LineParser {
   private delimiter = 44;
   private forcedDelimiter: string | null = null;
   private cols: Record<ColumnKey, number> | null = null;
+  /** Second columns for empty addresses and ports (see alternateColumns). */
+  private alt: AlternateColumns = { dst: -1, src: -1, dst_port: -1, src_port: -1 };
   /** The action column is Azure's FlowStatus, whose `D` is a denied flow. */
   private deniedLetter = false;
   /** The header's column names. */
@@ -399,29 +437,46 @@ export class GenericCsvParser implements LineParser {
     resetRecord(r, lineNo);
     r.oneWay = this.oneWay;
     // Addresses go to the aggregator as byte ranges when both are plain (see FlowRecord.ipBytes).
-    if (!this.locate(buf, cols.dst)) {
-      sink.skip(lineNo, 'destination address is empty');
-      return;
+    const alt = this.alt;
+    let dc = cols.dst;
+    if (!this.locate(buf, dc)) {
+      if (alt.dst < 0 || !this.locate(buf, alt.dst)) {
+        sink.skip(lineNo, 'destination address is empty');
+        return;
+      }
+      dc = alt.dst;
     }
     const ds = this.at;
     const de = this.atEnd;
     r.respPort = this.atPort;
-    const dstPlain = f.escaped[cols.dst] === 0;
-    const hasSrc = cols.src >= 0 && this.locate(buf, cols.src);
+    const dstPlain = f.escaped[dc] === 0;
+    let sc = cols.src;
+    let hasSrc = sc >= 0 && this.locate(buf, sc);
+    if (!hasSrc && alt.src >= 0 && this.locate(buf, alt.src)) {
+      hasSrc = true;
+      sc = alt.src;
+    }
     if (hasSrc) r.origPort = this.atPort;
-    if (hasSrc && dstPlain && f.escaped[cols.src] === 0) {
+    if (hasSrc && dstPlain && f.escaped[sc] === 0) {
       r.ipBytes = buf;
       r.origIpStart = this.at;
       r.origIpEnd = this.atEnd;
       r.respIpStart = ds;
       r.respIpEnd = de;
     } else {
-      r.origIp = !hasSrc ? MONITORED_SIDE : this.addressText(buf, cols.src, this.at, this.atEnd);
-      r.respIp = this.addressText(buf, cols.dst, ds, de);
+      r.origIp = !hasSrc ? MONITORED_SIDE : this.addressText(buf, sc, this.at, this.atEnd);
+      r.respIp = this.addressText(buf, dc, ds, de);
     }
-    // A port column wins over a port written with the address, unless it is empty.
-    if (cols.dst_port >= 0) r.respPort = this.count(buf, cols.dst_port, r.respPort);
-    if (cols.src_port >= 0) r.origPort = this.count(buf, cols.src_port, r.origPort);
+    // A port column wins over a port written with the address, unless it is empty (then a second
+    // port column may give it).
+    if (cols.dst_port >= 0) {
+      const p = this.count(buf, cols.dst_port, -1);
+      r.respPort = p >= 0 ? p : alt.dst_port >= 0 ? this.count(buf, alt.dst_port, r.respPort) : r.respPort;
+    }
+    if (cols.src_port >= 0) {
+      const p = this.count(buf, cols.src_port, -1);
+      r.origPort = p >= 0 ? p : alt.src_port >= 0 ? this.count(buf, alt.src_port, r.origPort) : r.origPort;
+    }
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
     if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
     if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
@@ -563,11 +618,12 @@ export class GenericCsvParser implements LineParser {
     );
     this.cols = cols;
     this.names = names.map((n) => n.trim());
+    this.alt = alternateColumns(this.names, cols, this.mapping);
     // Azure traffic analytics writes FlowStatus as one letter: A (allowed) or D (denied).
     const action = cols.action >= 0 ? this.names[cols.action]! : '';
     this.deniedLetter = action !== '' && [normalizeColumnName(action), ...alternativeNames(action)].includes('flowstatus');
     this.delimiter = delimiter.charCodeAt(0);
-    this.needed = Math.max(...Object.values(cols)) + 1;
+    this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt)) + 1;
     this.fields.grow(this.needed);
   }
 

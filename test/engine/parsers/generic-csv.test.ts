@@ -434,3 +434,33 @@ describe('generic CSV detection', () => {
     expect(detectFormat([header])?.name).toBe('pcapdroid-csv');
   });
 });
+
+describe('generic CSV: tshark -T fields output', () => {
+  it('reads ipv6.dst where ip.dst is empty, udp ports where tcp ports are empty, frame.time_epoch and frame.len', async () => {
+    // tshark -r capture.pcap -T fields -E header=y -e frame.time_epoch -e ip.src -e ipv6.src -e ip.dst
+    //   -e ipv6.dst -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport -e frame.len
+    const tsv = [
+      'frame.time_epoch\tip.src\tipv6.src\tip.dst\tipv6.dst\ttcp.srcport\ttcp.dstport\tudp.srcport\tudp.dstport\tframe.len',
+      '1709287200.000000000\t192.168.1.20\t\t185.199.108.153\t\t51514\t443\t\t\t583',
+      '1709287201.000000000\t\t2001:db8::20\t\t240e:e9:6002:15c::1\t51600\t443\t\t\t1400',
+      '1709287202.000000000\t192.168.1.20\t\t8.8.8.8\t\t\t\t53000\t53\t74',
+    ].join('\n');
+    const v = await checkBytes(tsv, { policy: policyOf('us') });
+    expect(v.input.format).toBe('generic-csv');
+    expect(v.totals).toMatchObject({ records: 3, connections: 3, skipped: 0, bytesSent: 583 + 1400 + 74 });
+    expect(destination(v, '240e:e9:6002:15c::1')).toMatchObject({ status: 'violation', bytesSent: 1400, ports: [443], firstSeen: '2024-03-01T10:00:01.000Z' });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 74, ports: [53] });
+    expect(destination(v, '185.199.108.153')).toMatchObject({ bytesSent: 583, ports: [443], firstSeen: '2024-03-01T10:00:00.000Z' });
+    // The IPv6 packet's source is the monitored side's address, not a destination.
+    expect(v.destinations.map((d) => d.ip)).not.toContain('2001:db8::20');
+  });
+
+  it('keeps the first port column when both have a value, and a mapped column has no stand-in', async () => {
+    const csv = ['ip.dst,ipv6.dst,tcp.dstport,udp.dstport', '8.8.8.8,,443,53', ',2001:4860:4860::8888,,53'].join('\n');
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(destination(v, '8.8.8.8').ports).toEqual([443]);
+    expect(destination(v, '2001:4860:4860::8888').ports).toEqual([53]);
+    const mapped = await checkBytes(csv, { policy: policyOf('us'), parserOptions: { columns: { dst: 'ip.dst' } } });
+    expect(mapped.totals).toMatchObject({ records: 2, connections: 1, skipped: 1 });
+  });
+});
