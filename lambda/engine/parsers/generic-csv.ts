@@ -359,6 +359,8 @@ export class GenericCsvParser implements LineParser {
   private cols: Record<ColumnKey, number> | null = null;
   /** Second columns for empty addresses and ports (see alternateColumns). */
   private alt: AlternateColumns = { dst: -1, src: -1, dst_port: -1, src_port: -1 };
+  /** Azure traffic analytics' lists of public addresses, by side (see publicFlows); -1 when none. */
+  private publicIps = { src: -1, dst: -1 };
   /** The action column is Azure's FlowStatus, whose `D` is a denied flow. */
   private deniedLetter = false;
   /** The header's column names. */
@@ -436,6 +438,7 @@ export class GenericCsvParser implements LineParser {
     const r = this.rec;
     resetRecord(r, lineNo);
     r.oneWay = this.oneWay;
+    if ((this.publicIps.dst >= 0 || this.publicIps.src >= 0) && this.publicFlows(buf, r, lineNo, sink)) return;
     // Addresses go to the aggregator as byte ranges when both are plain (see FlowRecord.ipBytes).
     const alt = this.alt;
     let dc = cols.dst;
@@ -467,6 +470,19 @@ export class GenericCsvParser implements LineParser {
       r.origIp = !hasSrc ? MONITORED_SIDE : this.addressText(buf, sc, this.at, this.atEnd);
       r.respIp = this.addressText(buf, dc, ds, de);
     }
+    this.common(buf, r, lineNo, sink);
+    if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
+    if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
+    sink.flow(r);
+  }
+
+  /**
+   * What a row says besides its addresses and byte counts: ports, protocol, times, host, app, and
+   * whether it was refused.
+   */
+  private common(buf: Buffer, r: FlowRecord, lineNo: number, sink: RecordSink): void {
+    const cols = this.cols!;
+    const alt = this.alt;
     // A port column wins over a port written with the address, unless it is empty (then a second
     // port column may give it).
     if (cols.dst_port >= 0) {
@@ -478,8 +494,6 @@ export class GenericCsvParser implements LineParser {
       r.origPort = p >= 0 ? p : alt.src_port >= 0 ? this.count(buf, alt.src_port, r.origPort) : r.origPort;
     }
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
-    if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
-    if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
     if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
     if (cols.host >= 0) {
@@ -493,7 +507,48 @@ export class GenericCsvParser implements LineParser {
       r.app = app !== null && app.length > MAX_APP_CHARS ? `${app.slice(0, MAX_APP_CHARS)}…` : app;
     }
     if (cols.action >= 0) r.rejected = this.refused(buf, cols.action);
-    sink.flow(r);
+  }
+
+  /**
+   * A row of Azure traffic analytics whose other side is on the internet: its address column is
+   * empty, and the public addresses are listed in `DestPublicIPs_s` (outbound) or `SrcPublicIPs_s`
+   * (inbound), space-separated, each `ip|flowsStarted|flowsEnded|outboundPackets|inboundPackets|
+   * outboundBytes|inboundBytes` (Microsoft's traffic analytics schema; outbound is from the Azure
+   * side). Each public address is a record, with its own byte counts. False when the row is not
+   * one (it is then read as any row).
+   */
+  private publicFlows(buf: Buffer, r: FlowRecord, lineNo: number, sink: RecordSink): boolean {
+    const cols = this.cols!;
+    const pub = this.publicIps;
+    const f = this.fields;
+    const filled = (col: number): boolean => col >= 0 && csvText(buf, f, col).trim() !== '';
+    const outward = !filled(cols.dst) && filled(pub.dst);
+    const inward = !outward && !filled(cols.src) && filled(pub.src);
+    if (!outward && !inward) return false;
+    const localCol = outward ? cols.src : cols.dst;
+    const local = localCol >= 0 && this.locate(buf, localCol) ? this.addressText(buf, localCol, this.at, this.atEnd) : MONITORED_SIDE;
+    this.common(buf, r, lineNo, sink);
+    const listCol = outward ? pub.dst : pub.src;
+    for (const entry of csvText(buf, f, listCol).trim().split(/\s+/)) {
+      const parts = entry.split('|');
+      const counts = parts.length === 7 ? [parts[5]!, parts[6]!].map((x) => (/^\d{1,15}$/.test(x) ? Number(x) : -1)) : [-1, -1];
+      if (counts[0]! < 0 || counts[1]! < 0) sink.malformed?.(lineNo, this.names[listCol] ?? `column ${listCol + 1}`, entry);
+      const [sent, received] = counts as [number, number];
+      r.ipBytes = null;
+      if (outward) {
+        r.origIp = local;
+        r.respIp = parts[0]!;
+        r.origBytes = sent;
+        r.respBytes = received;
+      } else {
+        r.origIp = parts[0]!;
+        r.respIp = local;
+        r.origBytes = received;
+        r.respBytes = sent;
+      }
+      sink.flow(r);
+    }
+    return true;
   }
 
   /**
@@ -575,7 +630,11 @@ export class GenericCsvParser implements LineParser {
     const e = trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!);
     if (e === s || bytesEqual(buf, s, e, '-')) return '';
     const n = parseUint(buf, s, e);
-    return n >= 0 ? ipProtocolName(n) : latin1(buf, s, e).toLowerCase();
+    if (n >= 0) return ipProtocolName(n);
+    // Azure traffic analytics' L4Protocol_s: T and U.
+    if (e - s === 1 && (buf[s] === 84 || buf[s] === 116)) return 'tcp';
+    if (e - s === 1 && (buf[s] === 85 || buf[s] === 117)) return 'udp';
+    return latin1(buf, s, e).toLowerCase();
   }
 
   /** Whether the action in field `col` is one by which a firewall refused the connection. */
@@ -619,11 +678,13 @@ export class GenericCsvParser implements LineParser {
     this.cols = cols;
     this.names = names.map((n) => n.trim());
     this.alt = alternateColumns(this.names, cols, this.mapping);
+    const named = headerNames(this.names);
+    this.publicIps = { src: findColumn(named, ['srcpublicips']), dst: findColumn(named, ['destpublicips', 'dstpublicips']) };
     // Azure traffic analytics writes FlowStatus as one letter: A (allowed) or D (denied).
     const action = cols.action >= 0 ? this.names[cols.action]! : '';
     this.deniedLetter = action !== '' && [normalizeColumnName(action), ...alternativeNames(action)].includes('flowstatus');
     this.delimiter = delimiter.charCodeAt(0);
-    this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt)) + 1;
+    this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst) + 1;
     this.fields.grow(this.needed);
   }
 

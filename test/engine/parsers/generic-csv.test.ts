@@ -464,3 +464,29 @@ describe('generic CSV: tshark -T fields output', () => {
     expect(mapped.totals).toMatchObject({ records: 2, connections: 1, skipped: 1 });
   });
 });
+
+describe('generic CSV: Azure traffic analytics exported from Log Analytics', () => {
+  it('reads the public addresses of internet flows from DestPublicIPs_s / SrcPublicIPs_s, each with its bytes', async () => {
+    // AzureNetworkAnalytics_CL: for AzurePublic and ExternalPublic flows SrcIP_s/DestIP_s are blank
+    // and the public side is listed as ip|flowsStarted|flowsEnded|outPackets|inPackets|outBytes|inBytes,
+    // space-separated (outbound from the Azure side). L4Protocol_s is T or U; FlowStatus_s A or D.
+    const csv = [
+      'TimeGenerated [UTC],FlowType_s,SrcIP_s,DestIP_s,DestPort_d,L4Protocol_s,FlowDirection_s,FlowStatus_s,SrcPublicIPs_s,DestPublicIPs_s,InboundBytes_d,OutboundBytes_d,FlowStartTime_t [UTC]',
+      '2024-03-01T10:00:00Z,IntraVNet,10.1.0.4,10.1.0.5,1433,T,O,A,,,20000,5000,2024-03-01T09:55:00Z',
+      '2024-03-01T10:00:00Z,ExternalPublic,10.1.0.4,,443,T,O,A,,1.2.4.8|3|3|120|150|48000|9000 47.246.1.1|1|1|10|12|3000|800,9800,51000,2024-03-01T09:55:00Z',
+      '2024-03-01T10:00:00Z,ExternalPublic,,10.1.0.4,22,T,I,D,185.220.101.5|2|0|0|2|0|120,,120,0,2024-03-01T09:56:00Z',
+      '2024-03-01T10:00:00Z,ExternalPublic,10.1.0.4,,53,U,O,A,,8.8.8.8|1|1|1|1|70|90 8.8.4.4|1|1|1|1|bad|90,160,70,2024-03-01T09:57:00Z',
+    ].join('\n');
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(v.input.format).toBe('generic-csv');
+    expect(v.totals).toMatchObject({ records: 6, skipped: 0, bytesSentViolating: 48000 + 3000 });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 48000, bytesReceived: 9000, ports: [443], protocols: ['tcp'] });
+    expect(destination(v, '47.246.1.1')).toMatchObject({ status: 'violation', bytesSent: 3000, bytesReceived: 800 });
+    // Inbound and denied: the scanner is the remote party, refused.
+    expect(destination(v, '185.220.101.5')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 70, bytesReceived: 90, protocols: ['udp'] });
+    expect(destination(v, '8.8.4.4')).toMatchObject({ connectionsWithUnknownBytes: 1 });
+    expect(v.malformedValues).toEqual([{ line: 5, field: 'DestPublicIPs_s', value: '8.8.4.4|1|1|1|1|bad|90' }]);
+    expect(destination(v, '10.1.0.5')).toMatchObject({ status: 'non-public', bytesSent: 5000 });
+  });
+});
