@@ -26,17 +26,18 @@ const WANTED = [
 ] as const;
 
 
-/** Decodes Zeek's `\xNN` escapes in header values. */
 /**
  * A `ts` written as a date, as `zeek-cut -d` rewrites a conn.log's times for people
- * (`2020-06-05T14:39:59+0000`, ISO 8601 with the zone's offset), as epoch milliseconds; NaN for
- * anything else.
+ * (`2020-06-05T14:39:59+0000`, ISO 8601 with the zone's offset), or with a format of one's own
+ * (`zeek-cut -D '%Y-%m-%d %H:%M:%S'`, ZEEK_CUT_TIMEFMT: a space for the `T`, read as UTC when no
+ * zone is given, as `-U` writes it), as epoch milliseconds; NaN for anything else.
  */
 function cutTimeMs(buf: Buffer, s: number, e: number): number {
-  if (e - s < 19 || buf[s + 4] !== 45 || buf[s + 10] !== 84) return NaN;
+  if (e - s < 19 || buf[s + 4] !== 45 || (buf[s + 10] !== 84 && buf[s + 10] !== 32)) return NaN;
   return parseTimestampText(latin1(buf, s, e));
 }
 
+/** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }

@@ -256,16 +256,20 @@ describe('Zeek fast path', () => {
     }
   });
 
-  it('reads times written as dates (zeek-cut -d) as the JavaScript path does', async () => {
+  it('reads times written as dates (zeek-cut -d, -D) as the JavaScript path does', async () => {
     const lines = [...header(STANDARD, '\t')];
     const r = { oh: '192.168.1.10', op: '40000', rh: '8.8.8.8', rp: '443', proto: 'tcp' as const, duration: '2.5', ob: '100', rb: '200', lo: 'T', lr: 'F' };
     lines.push(dataLine({ ...r, ts: '1591367999.0' }, STANDARD, '\t'));
     lines.push(dataLine({ ...r, ts: '2020-06-05T14:39:59+0000' }, STANDARD, '\t'));
     lines.push(dataLine({ ...r, ts: '2020-06-05T09:40:09.250000-0500' }, STANDARD, '\t'));
+    // zeek-cut -D '%Y-%m-%d %H:%M:%S' (or ZEEK_CUT_TIMEFMT), as -U writes it: UTC, a space for the T.
+    lines.push(dataLine({ ...r, ts: '2020-06-05 14:39:58' }, STANDARD, '\t'));
     const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
     expect(fast).toBe(slow);
-    const d = fileOf(fast).destinations[0]!;
-    expect([d.firstSeen, d.lastSeen]).toEqual(['2020-06-05T14:39:59.000Z', '2020-06-05T14:40:11.750Z']);
+    const v = fileOf(fast);
+    const d = v.destinations[0]!;
+    expect([d.firstSeen, d.lastSeen]).toEqual(['2020-06-05T14:39:58.000Z', '2020-06-05T14:40:11.750Z']);
+    expect(v.totals.malformedValues).toBe(0);
   });
 
   it('takes a side the log marks local (local_orig/local_resp T) as inside, as the JavaScript path does', async () => {
