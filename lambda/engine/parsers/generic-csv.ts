@@ -259,6 +259,18 @@ function findColumn(header: HeaderNames, synonyms: readonly string[]): number {
   return -1;
 }
 
+/**
+ * The columns of Wireshark's Endpoints table (`Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx
+ * Packets,Rx Bytes,...`, from ui/qt/models/atap_data_model.cpp), or null for another header.
+ */
+function endpointsLayout(normalized: readonly string[]): { address: number; tx: number; rx: number } | null {
+  const address = normalized.indexOf('address');
+  const tx = normalized.indexOf('txbytes');
+  const rx = normalized.indexOf('rxbytes');
+  if (address < 0 || tx < 0 || rx < 0 || normalized.includes('addressb')) return null;
+  return { address, tx, rx };
+}
+
 /** Column index of each logical column (-1 when absent) for a header; throws on a bad mapping. */
 export function resolveColumns(
   names: readonly string[],
@@ -284,6 +296,17 @@ export function resolveColumns(
       cols[key] = findColumn(header, SYNONYMS[key]);
     }
   }
+  // Wireshark's Statistics > Endpoints, copied as CSV: a row per address, with what it sent (Tx)
+  // and received (Rx). The capture's own host is one row (a non-public address); for every other,
+  // what it received is what the monitored side sent it.
+  const endpoints = endpointsLayout(normalized);
+  if (endpoints !== null) {
+    if (mapping.dst === undefined && cols.dst < 0) cols.dst = endpoints.address;
+    if (cols.dst === endpoints.address) {
+      if (mapping.bytes_out === undefined) cols.bytes_out = endpoints.rx;
+      if (mapping.bytes_in === undefined) cols.bytes_in = endpoints.tx;
+    }
+  }
   if (mapping.bytes_out === undefined && cols.bytes_out < 0)
     cols.bytes_out = findColumn(header, SYNONYMS.bytes);
   if (mapping.start === undefined && cols.start < 0)
@@ -306,7 +329,8 @@ export function detectGenericCsv(lines: readonly string[]): number {
   if (header === undefined) return 0;
   const names = splitCsvText(header, sep?.[1] ?? detectDelimiter(header));
   if (names === null) return 0;
-  return findColumn(headerNames(names), SYNONYMS.dst) >= 0 ? 0.5 : 0;
+  const named = headerNames(names);
+  return findColumn(named, SYNONYMS.dst) >= 0 || endpointsLayout(named.normalized) !== null ? 0.5 : 0;
 }
 
 function validateMapping(mapping: Readonly<Record<string, string>>): void {

@@ -490,3 +490,22 @@ describe('generic CSV: Azure traffic analytics exported from Log Analytics', () 
     expect(destination(v, '10.1.0.5')).toMatchObject({ status: 'non-public', bytesSent: 5000 });
   });
 });
+
+describe("generic CSV: Wireshark's Endpoints table", () => {
+  it('reads a row per address, what the address received (Rx) as sent to it', async () => {
+    // Statistics > Endpoints > Copy as CSV (Wireshark 4.x, ui/qt/models/atap_data_model.cpp).
+    const csv = [
+      'Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx Packets,Rx Bytes,Country,City,Latitude,Longitude,AS Number,AS Organization',
+      '"192.168.1.20",27,18391,13,2291,14,16100,"","","","","",""',
+      '"185.199.108.153",25,18211,13,16000,12,2211,"United States","","","",54113,"FASTLY"',
+      '"77.88.8.8",2,180,1,100,1,80,"Russia","","","",13238,"YANDEX LLC"',
+    ].join('\n');
+    expect(detectFormat(csv.split('\n'))?.name).toBe('generic-csv');
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(destination(v, '185.199.108.153')).toMatchObject({ status: 'allowed', bytesSent: 2211, bytesReceived: 16000 });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 80, bytesReceived: 100 });
+    // The same with the address column mapped by hand.
+    const mapped = await checkBytes(csv, { policy: policyOf('us'), parserOptions: { columns: { dst: 'Address' } } });
+    expect(destination(mapped, '77.88.8.8')).toMatchObject({ bytesSent: 80, bytesReceived: 100 });
+  });
+});
