@@ -159,6 +159,25 @@ describe('runCheck input handling', () => {
     expect(underscored.totals.connections).toBeGreaterThan(0);
   });
 
+  it('reads zeek-cut -m output (the field names alone on the first line, no # lines) as the conn.log it came from', async () => {
+    const cut = fixture('zeek', 'conn-pop3-zeekcut-m.tsv');
+    const whole = await checkBytes(fixture('zeek', 'conn-pop3.tsv.log'));
+    const v = await checkBytes(cut);
+    expect(v.input.format).toBe('zeek-tsv');
+    expect(v.totals).toEqual(whole.totals);
+    // The same destinations; their evidence lines are fewer lines down (no # lines above them).
+    const shifted = whole.destinations.map((d) => ({ ...d, evidenceLines: d.evidenceLines.map((n) => n - 8) }));
+    expect(v.destinations).toEqual(shifted);
+    expect(v.totals.connections).toBeGreaterThan(0);
+    // The log's local_orig/local_resp are honoured, as in a conn.log (a generic CSV would not).
+    const site = await checkBytes(
+      'ts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\tlocal_orig\tlocal_resp\n' +
+        '1709287200.123456\t1.2.4.8\t40000\t128.32.0.10\t443\ttcp\t800\t5000000\tF\tT\n',
+    );
+    expect(site.input.format).toBe('zeek-tsv');
+    expect(site.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['1.2.4.8', 5000000]]);
+  });
+
   it('refuses a conn.log header without address columns, naming them', async () => {
     const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
     expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');

@@ -12,7 +12,7 @@ import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
 import { cloudWatchVpcFormat } from './cloudwatch-vpc';
 import { ZeekJsonParser } from './zeek-json';
-import { ZeekTsvParser } from './zeek-tsv';
+import { ZeekTsvParser, zeekCutHeaderNames } from './zeek-tsv';
 
 /** A log format the engine can read. */
 export interface FormatDefinition {
@@ -58,8 +58,12 @@ function jsonObjectOf(line: string): Record<string, unknown> | null {
 
 const zeekTsv: FormatDefinition = {
   name: 'zeek-tsv',
-  description: 'Zeek conn.log, TSV with #separator/#fields header lines',
-  detect: (lines) => (lines.some((l) => l.startsWith('#separator') || l.startsWith('#fields\t')) ? 1 : 0),
+  description: 'Zeek conn.log, TSV with #separator/#fields header lines (or the names alone, as zeek-cut -m writes them)',
+  detect: (lines) => {
+    if (lines.some((l) => l.startsWith('#separator') || l.startsWith('#fields\t'))) return 1;
+    const first = lines.find((l) => l.trim() !== '');
+    return first !== undefined && zeekCutHeaderNames(first) !== null ? 1 : 0;
+  },
   create: () => new ZeekTsvParser(),
 };
 

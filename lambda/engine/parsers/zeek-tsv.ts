@@ -37,6 +37,19 @@ function cutTimeMs(buf: Buffer, s: number, e: number): number {
   return parseTimestampText(latin1(buf, s, e));
 }
 
+/**
+ * The field names of a header line as `zeek-cut -m` writes it (the names alone, tab-separated, no
+ * `#fields`), or null: the line must name the connection's two addresses (id.orig_h and id.resp_h,
+ * or id_orig_h and id_resp_h) and be names only (Zeek's: letters, digits, `_` and `.`).
+ */
+export function zeekCutHeaderNames(line: string): string[] | null {
+  if (!line.includes('\t')) return null;
+  const names = line.replace(/^\uFEFF/, '').split('\t');
+  if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(n))) return null;
+  const has = (a: string, b: string): boolean => names.includes(a) || names.includes(b);
+  return has('id.orig_h', 'id_orig_h') && has('id.resp_h', 'id_resp_h') ? names : null;
+}
+
 /** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -77,6 +90,13 @@ export class ZeekTsvParser implements LineParser {
     }
     const cols = this.cols;
     if (cols === null) {
+      // `zeek-cut -m`: the field names on a line of their own, no `#` lines.
+      const names = zeekCutHeaderNames(latin1(buf, start, end));
+      if (names !== null) {
+        this.headerVersion++;
+        this.setFields(names, lineNo);
+        return;
+      }
       sink.skip(lineNo, 'record before the #fields header line');
       return;
     }

@@ -12,6 +12,7 @@ import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
 import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
+import { zeekCutHeaderNames } from '../parsers/zeek-tsv';
 import type { FormatName } from '../types';
 
 /** Largest context (header lines carried from part to part), in bytes. */
@@ -69,6 +70,13 @@ const zeekTsv: SplitDialect = {
     let overflow = false;
     return {
       line(buf, start, end) {
+        // A zeek-cut -m header is carried as the #fields line it stands for.
+        const cut = start !== end && buf[start] !== HASH && blocks.length === 0 ? zeekCutHeaderNames(latin1(buf, start, end)) : null;
+        if (cut !== null) {
+          blocks.push([`#fields\t${cut.join('\t')}`]);
+          current = null;
+          return;
+        }
         if (start === end || buf[start] !== HASH) {
           current = null;
           return;
@@ -103,7 +111,7 @@ const zeekTsv: SplitDialect = {
     if (out.reduce((n, l) => n + l.length + 1, 0) > MAX_CONTEXT_BYTES) throw new ContextOverflowError();
     return out;
   },
-  isLeadingLine: (buf, start, end) => start === end || buf[start] === HASH,
+  isLeadingLine: (buf, start, end) => start === end || buf[start] === HASH || zeekCutHeaderNames(latin1(buf, start, end)) !== null,
 };
 
 function isSelfContained(block: readonly string[]): boolean {

@@ -50,6 +50,7 @@ function cutsOf(size: number, raw: readonly number[], n: number): number[] {
 const FIXTURES: [string, string][] = [
   ['zeek', 'conn-pop3.tsv.log'],
   ['zeek', 'conn-teredo.tsv.log'],
+  ['zeek', 'conn-pop3-zeekcut-m.tsv'],
   ['zeek', 'conn-zeekdocs.json.log'],
   ['vpcflow', 'default-v2-awsdocs.log'],
   ['vpcflow', 'custom-v3-tcpflags-awsdocs.log'],
