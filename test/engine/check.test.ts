@@ -178,6 +178,19 @@ describe('runCheck input handling', () => {
     expect(site.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['1.2.4.8', 5000000]]);
   });
 
+  it('reads zeek-cut -F output, whose #fields line has the new separator and #separator the old one', async () => {
+    // zeek-cut -c -F , : the separator changes in the #fields, #types and data lines only.
+    const lines = log.toString().split('\n');
+    const cut = lines
+      .map((l) => (l.startsWith('#separator') || l.startsWith('#set_separator') || l.startsWith('#empty_field') || l.startsWith('#unset_field') || l.startsWith('#path') || l.startsWith('#open') || l.startsWith('#close') ? l : l.replace(/\t/g, ',')))
+      .join('\n');
+    const v = await checkBytes(cut);
+    const whole = await checkBytes(log);
+    expect(v.error).toBeUndefined();
+    expect(v.totals).toEqual(whole.totals);
+    expect(v.destinations).toEqual(whole.destinations);
+  });
+
   it('refuses a conn.log header without address columns, naming them', async () => {
     const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
     expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');

@@ -50,6 +50,9 @@ export function zeekCutHeaderNames(line: string): string[] | null {
   return has('id.orig_h', 'id_orig_h') && has('id.resp_h', 'id_resp_h') ? names : null;
 }
 
+/** Separators a #fields line may use instead of the #separator line's (zeek-cut -F): , ; | and space. */
+const FIELDS_SEPARATORS = [44, 59, 124, 32];
+
 /** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -198,6 +201,10 @@ export class ZeekTsvParser implements LineParser {
       if (value.length === 1) this.sep = value.charCodeAt(0);
       return;
     }
+    // `zeek-cut -F X` writes its separator in the #fields, #types and data lines but leaves the
+    // #separator line as it was: the #fields line's own separator is the one the records use.
+    const after = line.charCodeAt('#fields'.length);
+    if (line.startsWith('#fields') && after !== this.sep && FIELDS_SEPARATORS.includes(after)) this.sep = after;
     const tab = line.indexOf(String.fromCharCode(this.sep));
     if (tab < 0) return;
     const key = line.slice(0, tab);
