@@ -530,11 +530,14 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       f64 orig_bytes = -1, resp_bytes = -1;
       f64 first = NaN, last = NaN;
       i32 bit = -1;
+      /* ICMP's "ports" are its message type and code: no port is listed (Aggregator.flow). */
+      i32 portless = 0;
       if ((ci = cols[W_PROTO]) >= 0) {
         i32 which = proto_of(pos[ci * 2], pos[ci * 2 + 1]);
         if (which < 0) goto stop;
         bit = proto_bit[which];
         if (bit < 0) goto stop;
+        portless = which == 2;
       }
       /* A byte count that is neither a count nor unset (`-`) is reported by JavaScript. */
       if ((ci = cols[W_ORIG_B]) >= 0 && (orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(pos, ci)) goto stop;
@@ -568,7 +571,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
         received = resp_bytes;
         ci = cols[W_RESP_P];
       }
-      if (ci >= 0) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
+      if (ci >= 0 && !portless) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
       /* Opened from outside and answered with nothing: a refused attempt, which JavaScript counts. */
       if (remote == orig && remote != resp && sent == 0) goto stop;
       i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */

@@ -358,6 +358,9 @@ function evidenceOf(rows: Float64Array, at: number, out: number[]): readonly num
   return out;
 }
 
+/** Protocols without ports: what a log writes in their port fields is something else (Zeek's unknown_transport writes 0). */
+const PORTLESS: ReadonlySet<string> = new Set(['icmp', 'ipv6-icmp', 'icmp6', 'icmpv6', 'unknown_transport']);
+
 /** Folds records into per-destination totals. */
 export class Aggregator implements RecordSink, AggregateTotals {
   records = 0;
@@ -596,7 +599,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
     if (first === first && !(first >= rows[at + C_FIRST]!)) rows[at + C_FIRST] = first;
     const last = r.lastSeenMs === r.lastSeenMs ? r.lastSeenMs : first;
     if (last === last && !(last <= rows[at + C_LAST]!)) rows[at + C_LAST] = last;
-    // A port past 65535 (a damaged or misread field) is no port: not listed.
+    // A port past 65535 (a damaged or misread field) is no port: not listed. Nor are ICMP's: Zeek
+    // writes an ICMP message's type and code where ports go (and a capture has none).
+    if (PORTLESS.has(r.proto)) port = -1;
     if (port !== rows[at + C_LAST_PORT] && port >= 0 && port <= 65535) {
       rows[at + C_LAST_PORT] = port;
       this.notePort(d, at, port);

@@ -272,6 +272,17 @@ describe('Zeek fast path', () => {
     expect(v.totals.malformedValues).toBe(0);
   });
 
+  it("lists no ports for ICMP (Zeek writes the message's type and code there), as the JavaScript path does", async () => {
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', oh: '192.168.1.10', rh: '1.2.4.8', duration: '1.0', ob: '64', rb: '64', lo: 'T', lr: 'F' };
+    lines.push(dataLine({ ...r, op: '8', rp: '0', proto: 'icmp' as const }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, op: '3', rp: '3', proto: 'icmp' as const }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, op: '40000', rp: '443', proto: 'tcp' as const }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    expect(fileOf(fast).destinations.find((d) => d.ip === '1.2.4.8')).toMatchObject({ connections: 3, ports: [443], protocols: ['icmp', 'tcp'] });
+  });
+
   it('takes a side the log marks local (local_orig/local_resp T) as inside, as the JavaScript path does', async () => {
     // A campus with public addresses in Site::local_nets: a server (128.112.128.15) reached from
     // abroad, then reaching out, then talking to another campus host.
