@@ -24,6 +24,8 @@ const SIGNATURES: readonly { magic: readonly number[]; what: string }[] = [
  * the checker does not open, UTF-16 text); null otherwise.
  */
 export function unreadableForm(head: Uint8Array): string | null {
+  const spreadsheet = spreadsheetOf(head);
+  if (spreadsheet !== null) return `${spreadsheet}: save or export the sheet as CSV (UTF-8) and check that`;
   for (const { magic, what } of SIGNATURES) {
     if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) return what;
   }
@@ -38,6 +40,18 @@ export function unreadableForm(head: Uint8Array): string | null {
     }
     if (zeroEven * 4 >= n || zeroOdd * 4 >= n) return 'UTF-16 text: save it as UTF-8 (or ANSI) text';
   }
+  return null;
+}
+
+/**
+ * A spreadsheet file (itself a zip archive) by the names of its first entries, or null: an Excel
+ * workbook (`xl/...` entries) or an OpenDocument spreadsheet (the `mimetype` entry first).
+ */
+function spreadsheetOf(head: Uint8Array): string | null {
+  if (head.length < 30 || head[0] !== 0x50 || head[1] !== 0x4b || head[2] !== 0x03 || head[3] !== 0x04) return null;
+  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, 65536)).toString('latin1');
+  if (text.includes('xl/workbook.xml') || text.includes('xl/worksheets/')) return 'an Excel workbook (.xlsx)';
+  if (text.includes('application/vnd.oasis.opendocument.spreadsheet')) return 'an OpenDocument spreadsheet (.ods)';
   return null;
 }
 

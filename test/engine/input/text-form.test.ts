@@ -12,6 +12,9 @@ describe('unreadableForm', () => {
     ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04]), /^xz-compressed/],
     ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58]), /^zstd-compressed/],
     ['zip', Buffer.from('PK\x03\x04\x14\x00', 'latin1'), /^a zip archive/],
+    // Office files are zip archives: told by their entries' names (local headers, stored as they are).
+    ['an Excel workbook', Buffer.from(`PK\x03\x04${'\0'.repeat(26)}[Content_Types].xml...PK\x03\x04${'\0'.repeat(26)}xl/workbook.xml`, 'latin1'), /^an Excel workbook \(\.xlsx\): save or export the sheet as CSV/],
+    ['an OpenDocument spreadsheet', Buffer.from(`PK\x03\x04${'\0'.repeat(26)}mimetypeapplication/vnd.oasis.opendocument.spreadsheet`, 'latin1'), /^an OpenDocument spreadsheet/],
     ['7-Zip', Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), /^a 7-Zip archive/],
     ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), /^a Parquet file/],
     ['UTF-16 with a byte order mark', Buffer.from('\ufeffts,dst\n', 'utf16le'), /^UTF-16 text/],
