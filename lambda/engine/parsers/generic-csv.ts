@@ -494,17 +494,15 @@ export class GenericCsvParser implements LineParser {
       r.origIp = !hasSrc ? MONITORED_SIDE : this.addressText(buf, sc, this.at, this.atEnd);
       r.respIp = this.addressText(buf, dc, ds, de);
     }
-    this.common(buf, r, lineNo, sink);
-    if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
-    if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
+    this.common(buf, r, lineNo, sink, true);
     sink.flow(r);
   }
 
   /**
-   * What a row says besides its addresses and byte counts: ports, protocol, times, host, app, and
-   * whether it was refused.
+   * What a row says besides its addresses: ports, protocol, byte counts (`withBytes`), times, host,
+   * app, and whether it was refused.
    */
-  private common(buf: Buffer, r: FlowRecord, lineNo: number, sink: RecordSink): void {
+  private common(buf: Buffer, r: FlowRecord, lineNo: number, sink: RecordSink, withBytes: boolean): void {
     const cols = this.cols!;
     const alt = this.alt;
     // A port column wins over a port written with the address, unless it is empty (then a second
@@ -518,6 +516,10 @@ export class GenericCsvParser implements LineParser {
       r.origPort = p >= 0 ? p : alt.src_port >= 0 ? this.count(buf, alt.src_port, r.origPort) : r.origPort;
     }
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
+    if (withBytes) {
+      if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
+      if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
+    }
     if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
     if (cols.host >= 0) {
@@ -551,7 +553,7 @@ export class GenericCsvParser implements LineParser {
     if (!outward && !inward) return false;
     const localCol = outward ? cols.src : cols.dst;
     const local = localCol >= 0 && this.locate(buf, localCol) ? this.addressText(buf, localCol, this.at, this.atEnd) : MONITORED_SIDE;
-    this.common(buf, r, lineNo, sink);
+    this.common(buf, r, lineNo, sink, false);
     const listCol = outward ? pub.dst : pub.src;
     for (const entry of csvText(buf, f, listCol).trim().split(/\s+/)) {
       const parts = entry.split('|');
