@@ -17,6 +17,7 @@
 import type { FlowRecord } from '../types';
 import { MAX_DATE_MS, epochNumberMs, internProto, latin1, parseTimestampText, parseUint } from './bytes';
 import { resetRecord } from './record';
+import { isConnLogPath } from './zeek-paths';
 
 // The fields read, by number.
 const K_ORIG_H = 0;
@@ -161,9 +162,8 @@ export class ZeekJsonScanner {
       if (kind[K_PATH] !== V_STRING) return false;
       const s = vs[K_PATH]!;
       const n = ve[K_PATH]! - s;
-      // '' or conn...; conn_long (snapshots of open connections) is left to ZeekJsonParser to explain.
-      if (n !== 0 && !(n >= 4 && buf[s] === 99 && buf[s + 1] === 111 && buf[s + 2] === 110 && buf[s + 3] === 110)) return false;
-      if (n >= 9 && latin1(buf, s, s + 9) === 'conn_long') return false;
+      // '' or a conn.log's path (otherwise ZeekJsonParser explains what the record is).
+      if (n !== 0 && !isConnLogPath(latin1(buf, s, s + n))) return false;
     } else if (!this.connField) {
       return false;
     }

@@ -14,6 +14,7 @@ import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { ZeekJsonScanner } from './zeek-json-scan';
+import { CONN_LONG, CONN_LONG_WHAT, isConnLogPath } from './zeek-paths';
 
 function num(v: unknown): number {
   // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
@@ -86,29 +87,6 @@ const OTHER_LOG_FIELDS: readonly (readonly [string, string])[] = [
   ['analyzer', 'dpd'],
   ['failure_reason', 'analyzer'],
 ];
-
-/**
- * The long-connections package (corelight/zeek-long-connections) logs connections still open to
- * `conn_long`, again and again, each record with the totals so far: adding them up would count a
- * connection several times, and its final record is in conn.log anyway.
- */
-const CONN_LONG = 'conn_long';
-const CONN_LONG_WHAT = '(a snapshot of a connection still open, with its totals so far: its final record is in conn.log), not a connection';
-
-/**
- * Whether a Zeek log path (`#path`, `_path`) is a conn.log's: `conn`, or a filtered conn log such
- * as `conn_red`; not `conn_long` (see CONN_LONG).
- */
-export function isConnLogPath(path: string): boolean {
-  return path.startsWith('conn') && !path.startsWith(CONN_LONG);
-}
-
-/** Why a Zeek log whose path is `path` is not read as a conn.log (for the TSV header). */
-export function notConnLogReason(path: string): string {
-  return path.startsWith(CONN_LONG)
-    ? `this is a Zeek ${path}.log (snapshots of connections still open, with their totals so far: each connection's final record is in conn.log), not a conn.log`
-    : `this is a Zeek ${path}.log, not a conn.log`;
-}
 
 /**
  * Why record `o` is not a conn.log record, or null when it is one. In order: a `_path` field names

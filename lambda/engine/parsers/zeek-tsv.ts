@@ -8,7 +8,7 @@ import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
-import { isConnLogPath, notConnLogReason } from './zeek-json';
+import { isConnLogPath, notConnLogReason } from './zeek-paths';
 
 const WANTED = [
   'id.orig_h',
