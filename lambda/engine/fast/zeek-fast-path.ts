@@ -9,7 +9,7 @@
  */
 import type { BlockHandler, LineSplitter } from '../input/line-splitter';
 import type { ZeekTsvParser } from '../parsers/zeek-tsv';
-import { ROW_DOUBLES, type Aggregator, type FoldListener, type RowWriter, type SharedRows } from '../verdict/aggregate';
+import { ROW_DOUBLES, type Aggregator, type EntryWriter, type FoldListener, type RowWriter, type SharedRows } from '../verdict/aggregate';
 import { ZEEK_FOLD_WASM_BASE64 } from './zeek-fold-wasm';
 
 interface FoldExports {
@@ -36,6 +36,9 @@ interface FoldExports {
   put_evidence(d: number, p: number): number;
   put_destination_lists(d: number, p: number): number;
   put_violation_counts(d: number, p: number): number;
+  set_entry_regions(ips: number, descs: number, destinationOrder: number, violationOrder: number, textAt: number, textBytes: number): void;
+  put_entries(kind: number, k: number, total: number, p: number, chunk: number, limit: number): number;
+  entries_end(): number;
 }
 
 /** Bytes of input handed to the fold at a time. */
@@ -55,6 +58,13 @@ const ARENA_BYTES = 2 * 2 * KEY_CAP * 32;
 const MAX_ROWS_BYTES = 2 ** 31;
 const PAGE = 65536;
 const PROTOCOLS = ['tcp', 'udp', 'icmp'];
+/** Whole entries (zeek-fold.c put_entries): each destination's address cell (a length byte, then the text). */
+const IP_CELL = 48;
+/** Each destination's four text numbers. */
+const DESC_BYTES = 16;
+/** Texts kept for entries (judgements, operators): how many, and their bytes. */
+const MAX_TEXTS = 1 << 16;
+const TEXT_BYTES = 1 << 20;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -88,6 +98,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     private readonly parser: ZeekTsvParser,
     private readonly maxLineBytes: number,
     private readonly out: Buffer,
+    private readonly entries: FoldEntries | null,
   ) {}
 
   /**
@@ -112,7 +123,15 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     const epDest = align(rows + rowsBytes);
     const keys = align(epDest + ENDPOINT_CAP * 4);
     const arena = align(keys + KEY_CAP * KEY_CELL);
-    const end = arena + ARENA_BYTES;
+    // Then, when 32-bit memory has room for them, the whole entries' regions (see FoldEntries).
+    const ips = align(arena + ARENA_BYTES);
+    const descs = align(ips + maxDestinations * IP_CELL);
+    const destinationOrder = align(descs + maxDestinations * DESC_BYTES);
+    const violationOrder = align(destinationOrder + maxDestinations * 4);
+    const textAt = align(violationOrder + maxDestinations * 4);
+    const textBytes = align(textAt + MAX_TEXTS * 8);
+    const withEntries = textBytes + TEXT_BYTES <= 2 ** 32 - PAGE;
+    const end = withEntries ? textBytes + TEXT_BYTES : arena + ARENA_BYTES;
     if (end > 2 ** 32 - PAGE) return null;
     const memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
     // The fold calls back into the fast path made below (the memory never grows, so views of it
@@ -129,6 +148,11 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
     fold.set_out(out);
     const buf = memory.buffer;
+    let entries: FoldEntries | null = null;
+    if (withEntries) {
+      fold.set_entry_regions(ips, descs, destinationOrder, violationOrder, textAt, textBytes);
+      entries = new FoldEntries(fold, Buffer.from(buf), maxDestinations, ips, descs, [destinationOrder, violationOrder], textAt, textBytes, OUT_BYTES);
+    }
     self = new ZeekFastPath(
       fold,
       Buffer.from(buf),
@@ -139,6 +163,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
       parser,
       maxLineBytes,
       Buffer.from(buf, out, OUT_BYTES),
+      entries,
     );
     return self;
   }
@@ -153,6 +178,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
       evidence: (d, p) => fold.put_evidence(d, p),
       destinationLists: (d, p) => fold.put_destination_lists(d, p),
       violationCounts: (d, p) => fold.put_violation_counts(d, p),
+      ...(this.entries !== null ? { entries: this.entries } : {}),
     };
     return { rows: this.rows, listener: this, writer };
   }
@@ -256,5 +282,96 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     const layout = this.parser.layout();
     this.enabled =
       layout !== null && layout.unsetDash && this.fold.configure(layout.sep, this.maxLineBytes, ...Array.from(layout.cols)) === 1;
+  }
+}
+
+/**
+ * Whole verdict entries written by the fold (zeek-fold.c put_entries), from regions of its memory
+ * laid out beside the rows: each destination's address cell and four text numbers, the two lists'
+ * orders, and the texts. Reserved with the rest, touched only for the destinations described.
+ */
+class FoldEntries implements EntryWriter {
+  private size = 0;
+  private texts = 0;
+  private textUsed = 0;
+  private readonly textAt: Int32Array;
+  private readonly descs: Int32Array;
+  private readonly orders: [Int32Array, Int32Array];
+
+  constructor(
+    private readonly fold: FoldExports,
+    private readonly memory: Buffer,
+    private readonly maxDestinations: number,
+    private readonly ips: number,
+    descs: number,
+    orders: [number, number],
+    textAt: number,
+    private readonly textBytes: number,
+    /** Bytes of the writing buffer: an entry is begun only where the most it may take fits. */
+    private readonly limit: number,
+  ) {
+    const buf = memory.buffer;
+    this.textAt = new Int32Array(buf, textAt, MAX_TEXTS * 2);
+    this.descs = new Int32Array(buf, descs, maxDestinations * (DESC_BYTES / 4));
+    this.orders = [new Int32Array(buf, orders[0], maxDestinations), new Int32Array(buf, orders[1], maxDestinations)];
+  }
+
+  get end(): number {
+    return this.fold.entries_end();
+  }
+
+  begin(size: number): boolean {
+    if (size > this.maxDestinations) return false;
+    const memory = this.memory;
+    // Every address cell's length byte: 0 is "not described".
+    for (let d = 0; d < size; d++) memory[this.ips + d * IP_CELL] = 0;
+    this.size = size;
+    this.texts = 0;
+    this.textUsed = 0;
+    return true;
+  }
+
+  text(json: string): number {
+    // At most 3 bytes per UTF-16 unit.
+    if (this.texts >= MAX_TEXTS || this.textUsed + 3 * json.length > TEXT_BYTES) return -1;
+    const n = this.memory.write(json, this.textBytes + this.textUsed, 'utf8');
+    const t = this.texts++;
+    this.textAt[2 * t] = this.textUsed;
+    this.textAt[2 * t + 1] = n;
+    this.textUsed += n;
+    return t;
+  }
+
+  describe(d: number, ip: string, destinationHead: number, destinationTail: number, violationHead: number, violationTail: number): boolean {
+    if (d >= this.size || ip.length === 0 || ip.length >= IP_CELL) return false;
+    const memory = this.memory;
+    const at = this.ips + d * IP_CELL;
+    for (let i = 0; i < ip.length; i++) {
+      const c = ip.charCodeAt(i);
+      // Printable ASCII with nothing to escape is written as it is (as putStr writes it).
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        memory[at] = 0;
+        return false;
+      }
+      memory[at + 1 + i] = c;
+    }
+    const descs = this.descs;
+    const k = d * (DESC_BYTES / 4);
+    descs[k] = destinationHead;
+    descs[k + 1] = destinationTail;
+    descs[k + 2] = violationHead;
+    descs[k + 3] = violationTail;
+    memory[at] = ip.length;
+    return true;
+  }
+
+  order(kind: 0 | 1, order: readonly number[]): void {
+    const into = this.orders[kind];
+    for (let k = 0; k < order.length; k++) into[k] = order[k]!;
+  }
+
+  put(kind: 0 | 1, k: number, total: number, p: number, chunk: number): number {
+    const c = chunk > 0 ? Math.min(chunk, 0x7fffffff) : 0;
+    return this.fold.put_entries(kind, k, total, p, c, this.limit);
   }
 }

@@ -877,3 +877,101 @@ i32 put_violation_counts(i32 d, i32 p) {
   p = put_count(p, row[C_CONNECTIONS]);
   return put_evidence_lines(p, lines, n);
 }
+
+/*
+ * Whole list entries: a destination's or a violation's line of the verdict file, written here
+ * from its row and from texts JavaScript spelled once (the parts that repeat from one destination
+ * to the next: its judgement, its operator) and its address, also spelled by JavaScript. Only for
+ * entries JavaScript described (set_entry_region, describe_text): any other, and any whose numbers
+ * the writers above leave to JavaScript, ends a run, and JavaScript writes it.
+ */
+
+/* Each destination's address: a length byte (0: not described), then its text, quoted by us. */
+#define IP_CELL 48
+/* Each destination's texts: head and tail of its destination entry, head and tail of its violation. */
+#define DESC 4
+
+static u8 *entry_ips;
+static i32 *entry_descs;
+/* The two lists' orders (destination numbers in verdict order): destinations, violations. */
+static i32 *entry_order[2];
+/* Text k is text_bytes[text_at[2k], + text_at[2k + 1]). */
+static i32 *text_at;
+static u8 *text_bytes;
+static i32 entry_end;
+
+EXPORT(set_entry_regions)
+void set_entry_regions(u8 *ips_, i32 *descs_, i32 *dest_order, i32 *viol_order, i32 *text_at_, u8 *text_bytes_) {
+  entry_ips = ips_;
+  entry_descs = descs_;
+  entry_order[0] = dest_order;
+  entry_order[1] = viol_order;
+  text_at = text_at_;
+  text_bytes = text_bytes_;
+}
+
+/** Where the last put_entries ended. */
+EXPORT(entries_end)
+i32 entries_end(void) { return entry_end; }
+
+static i32 text_len(i32 t) { return text_at[t * 2 + 1]; }
+
+static i32 put_text(i32 p, i32 t) {
+  const u8 *s = text_bytes + text_at[t * 2];
+  i32 n = text_at[t * 2 + 1];
+  for (i32 i = 0; i < n; i++) out[p + i] = s[i];
+  return p + n;
+}
+
+/*
+ * Most bytes an entry's numbers and lists take besides its texts and address: field names, five
+ * counts of up to 16 digits, two times, the inline ports, three protocols, ten evidence lines.
+ */
+#define ENTRY_NUMBERS_BOUND 1024
+
+/**
+ * Writes entries k, k + 1, ... of list `kind` (0 destinations, 1 violations; `total` long) at
+ * out[p], each as `    {...}` and `,\n` (`\n` after the last), until one is not described here
+ * or has a number JavaScript spells, or the next might not fit below `limit`, or the entries
+ * written reach `chunk` bytes (after at least one). Returns the index of the first entry not
+ * written; entries_end() is where the writing ended.
+ */
+EXPORT(put_entries)
+i32 put_entries(i32 kind, i32 k, i32 total, i32 p, i32 chunk, i32 limit) {
+  const i32 *order = entry_order[kind & 1];
+  for (; k < total; k++) {
+    i32 d = order[k];
+    const u8 *ip = entry_ips + (u32)d * IP_CELL;
+    const i32 *desc = entry_descs + (u32)d * DESC;
+    i32 ip_len = ip[0];
+    if (ip_len == 0) break;
+    i32 head = desc[kind == 0 ? 0 : 2], tail = desc[kind == 0 ? 1 : 3];
+    if (p + 16 + ip_len + text_len(head) + text_len(tail) + ENTRY_NUMBERS_BOUND > limit) break;
+    i32 start = p;
+    p = put_lit(p, "    {\"ip\":\"");
+    for (i32 i = 0; i < ip_len; i++) out[p + i] = ip[1 + i];
+    p += ip_len;
+    out[p++] = '"';
+    p = put_text(p, head);
+    if (kind == 0) {
+      p = put_destination_counts(d, p);
+      if (p >= 0) p = put_destination_lists(d, p);
+    } else {
+      p = put_violation_counts(d, p);
+    }
+    if (p < 0) {
+      p = start;
+      break;
+    }
+    p = put_text(p, tail);
+    out[p++] = '}';
+    if (k < total - 1) out[p++] = ',';
+    out[p++] = '\n';
+    if (p >= chunk) {
+      k++;
+      break;
+    }
+  }
+  entry_end = p;
+  return k;
+}

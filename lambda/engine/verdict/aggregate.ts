@@ -181,6 +181,39 @@ export interface RowWriter {
   destinationLists(d: number, p: number): number;
   /** A violation's `,"bytesSent":`, `,"connections":` and `,"evidenceLines":`. */
   violationCounts(d: number, p: number): number;
+  /** Writes whole entries, when the fast path can (see {@link EntryWriter}). */
+  readonly entries?: EntryWriter;
+}
+
+/**
+ * Writes whole list entries of the verdict file (`    {...},\n`) into {@link RowWriter.buffer},
+ * from each destination's row and from texts spelled by JavaScript beforehand: the parts that
+ * repeat from one destination to the next (its judgement, its operator), and its address. A run of
+ * entries is one call, however many destinations: what is left for JavaScript per destination is
+ * describing it, once. An entry not described, or with a number the row writer leaves to
+ * JavaScript, ends a run; JavaScript writes that one.
+ */
+export interface EntryWriter {
+  /** Forgets every description and text, for a list of `size` destinations; false when it cannot hold that many. */
+  begin(size: number): boolean;
+  /** Keeps `json` (JSON text, written as UTF-8) for entries: its number, or -1 when there is no room. */
+  text(json: string): number;
+  /**
+   * Describes destination `d`: its address (printable ASCII, written quoted), the texts of its
+   * destination entry (after the address, and after its lists) and of its violation entry.
+   * False (and not described) when the address cannot be written as it is.
+   */
+  describe(d: number, ip: string, destinationHead: number, destinationTail: number, violationHead: number, violationTail: number): boolean;
+  /** The order of list `kind` (0 destinations, 1 violations): destination numbers. */
+  order(kind: 0 | 1, order: readonly number[]): void;
+  /**
+   * Writes entries `k`, `k + 1`, ... of list `kind` (`total` long) at `p`, until one it cannot
+   * write, or one that might not fit, or `chunk` bytes are reached (after at least one entry).
+   * Returns the index of the first entry not written; {@link end} is where the writing ended.
+   */
+  put(kind: 0 | 1, k: number, total: number, p: number, chunk: number): number;
+  /** Where the last {@link put} ended. */
+  readonly end: number;
 }
 
 /** What the verdict is built from: the counts, the skipped records kept, and the destinations. */

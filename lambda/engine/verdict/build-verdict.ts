@@ -303,6 +303,34 @@ export class DestinationList {
     c.load(this.table.at(i), STATUS_BY_RANK[this.rank[i]!]!, this.names, row, plain);
   }
 
+  /** Destination numbers in verdict order. */
+  get destinationOrder(): readonly number[] {
+    return this.order;
+  }
+
+  /** Numbers of the violations, in verdict order. */
+  get violationNumbers(): readonly number[] {
+    return this.violationOrder;
+  }
+
+  /**
+   * Calls `each` for every destination (by number) whose entries the row writer's
+   * {@link EntryWriter} can write whole: plain (see DestinationTable.rowPlain), with no names given
+   * beside the log, and not blocked (a blocked destination's rule counts its attempts). `d` is a
+   * view, valid until the next call.
+   */
+  eachWhole(each: (i: number, d: DestinationAggregate, status: DestinationStatus, rule: string | null, warning: string | null) => void): void {
+    if (this.names !== undefined) return;
+    const table = this.table;
+    for (let i = 0; i < table.size; i++) {
+      if (!this.writable(i) || !(table.rowPlain?.(i) ?? false)) continue;
+      const status = STATUS_BY_RANK[this.rank[i]!]!;
+      if (status === 'blocked') continue;
+      const d = table.at(i);
+      each(i, d, status, ruleOf(d, status), warningOf(d, status));
+    }
+  }
+
   private writable(i: number): boolean {
     return this.table.rowWritable?.(i) ?? false;
   }

@@ -20,7 +20,8 @@ import {
   strsBound,
 } from './json-bytes';
 import { DestinationCursor, ISO_BOUND, destinationListOf, putIso, type DestinationList } from './build-verdict';
-import { INLINE_PORTS, MAX_EVIDENCE_LINES, type RowWriter } from './aggregate';
+import { INLINE_PORTS, MAX_EVIDENCE_LINES, type EntryWriter, type RowWriter } from './aggregate';
+import type { AddressFacts } from '../policy/evaluate';
 import type { Verdict, VerdictDestination, VerdictViolation } from './verdict';
 
 /** A JSON string literal; the fast path skips JSON.stringify for printable ASCII without `"` or `\`. */
@@ -330,10 +331,11 @@ class VerdictBytesWriter {
 
 /**
  * Writes list entries `from`, `from + 1`, ... of `n` (each on its own line), at least one, until the
- * buffer holds `chunkBytes` or the list ends; returns the next entry's index. The loop is here, not in the
- * generator, so the generator is never optimised around it (and deoptimised on the next key).
+ * buffer holds `chunkBytes` or entry `until` is reached; returns the next entry's index. The loop is
+ * here, not in the generator, so the generator is never optimised around it (and deoptimised on the
+ * next key).
  */
-function writeEntries(out: JsonBytes, entry: (i: number) => void, from: number, n: number, chunkBytes: number): number {
+function writeEntries(out: JsonBytes, entry: (i: number) => void, from: number, until: number, n: number, chunkBytes: number): number {
   let i = from;
   // At least one: a chunk size of 0 (or NaN) still ends.
   do {
@@ -341,8 +343,98 @@ function writeEntries(out: JsonBytes, entry: (i: number) => void, from: number, 
     entry(i);
     out.encoded(i < n - 1 ? ITEM_END : LAST_ITEM_END);
     i++;
-  } while (i < n && out.pos < chunkBytes);
+  } while (i < until && out.pos < chunkBytes);
   return i;
+}
+
+/** `n` as {@link putNum} writes it. */
+function numText(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/**
+ * Describes the list's destinations to an entry writer, which then writes their entries whole:
+ * the texts that repeat (a destination's judgement, its operator) spelled once each, exactly as
+ * {@link VerdictBytesWriter} spells them. False when the writer cannot take the list.
+ */
+function describeEntries(list: DestinationList, entries: EntryWriter): boolean {
+  if (!entries.begin(list.length)) return false;
+  // Texts by what they are spelled from: judgements by countries object (shared by destinations
+  // with the same answers), operators by AS number; each a short list, searched by identity.
+  const heads = new Map<object, HeadText[]>();
+  const tails = new Map<number | null, TailText[]>();
+  list.eachWhole((i, d, status, rule, warning) => {
+    const f = d.facts;
+    const h = headText(heads, entries, f, status, rule);
+    const t = tailText(tails, entries, f, warning);
+    let violationHead = 0;
+    let violationTail = 0;
+    if (status === 'violation') {
+      if (h.violation < 0) h.violation = entries.text(`,"country":${str(f.country)},"rule":${str(rule ?? 'violation')},"hostnames":[]`);
+      if (t.violation < 0) t.violation = entries.text(operatorText(f));
+      violationHead = h.violation;
+      violationTail = t.violation;
+    }
+    if (h.id >= 0 && t.id >= 0 && violationHead >= 0 && violationTail >= 0) entries.describe(i, f.ip, h.id, t.id, violationHead, violationTail);
+  });
+  entries.order(0, list.destinationOrder);
+  entries.order(1, list.violationNumbers);
+  return true;
+}
+
+/** A destination entry's text after its address (and a violation entry's, made when needed: -1 until then). */
+interface HeadText {
+  readonly status: string;
+  readonly addressClass: string;
+  readonly country: string | null;
+  readonly rule: string | null;
+  readonly id: number;
+  violation: number;
+}
+
+/** A destination entry's text after its lists (and a violation entry's, made when needed: -1 until then). */
+interface TailText {
+  readonly asOrganization: string | null;
+  readonly operatorCountry: string | null;
+  readonly disputed: boolean;
+  readonly warning: string | null;
+  readonly id: number;
+  violation: number;
+}
+
+function headText(heads: Map<object, HeadText[]>, entries: EntryWriter, f: AddressFacts, status: string, rule: string | null): HeadText {
+  const countries = f.countries;
+  let known = heads.get(countries);
+  if (known === undefined) heads.set(countries, (known = []));
+  for (let k = 0; k < known.length; k++) {
+    const h = known[k]!;
+    if (h.status === status && h.rule === rule && h.country === f.country && h.addressClass === f.addressClass) return h;
+  }
+  const members = Object.keys(countries).map((k) => `${str(k)}:${str(countries[k] ?? null)}`);
+  const id = entries.text(
+    `,"country":${str(f.country)},"countries":{${members.join(',')}},"addressClass":${str(f.addressClass)},"status":${str(status)},"rule":${str(rule)}`,
+  );
+  const h: HeadText = { status, addressClass: f.addressClass, country: f.country, rule, id, violation: -1 };
+  known.push(h);
+  return h;
+}
+
+function tailText(tails: Map<number | null, TailText[]>, entries: EntryWriter, f: AddressFacts, warning: string | null): TailText {
+  let known = tails.get(f.asn);
+  if (known === undefined) tails.set(f.asn, (known = []));
+  for (let k = 0; k < known.length; k++) {
+    const t = known[k]!;
+    if (t.asOrganization === f.asOrganization && t.operatorCountry === f.operatorCountry && t.disputed === f.disputed && t.warning === warning) return t;
+  }
+  const id = entries.text(`,"disputed":${f.disputed}${operatorText(f)},"warning":${str(warning)}`);
+  const t: TailText = { asOrganization: f.asOrganization, operatorCountry: f.operatorCountry, disputed: f.disputed, warning, id, violation: -1 };
+  known.push(t);
+  return t;
+}
+
+/** The operator fields as {@link VerdictBytesWriter} writes them. */
+function operatorText(f: Pick<VerdictViolation, 'asn' | 'asOrganization' | 'operatorCountry'>): string {
+  return `,"asn":${f.asn === null ? 'null' : numText(f.asn)},"asOrganization":${str(f.asOrganization)},"operatorCountry":${str(f.operatorCountry)}`;
 }
 
 /**
@@ -383,6 +475,8 @@ function* writeVerdictBytes(
   const out = new JsonBytes(rows !== null ? rows.buffer : room);
   const writer = new VerdictBytesWriter(out, rows);
   const cursor = new DestinationCursor();
+  // Whole entries written by the row writer, where it can: JavaScript writes the others.
+  const entries = list !== null && rows?.entries !== undefined && describeEntries(list, rows.entries) ? rows.entries : null;
   out.text('{\n');
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
@@ -391,14 +485,18 @@ function* writeVerdictBytes(
     let n = -1;
     let entry: (i: number) => void = () => undefined;
     let value: unknown;
+    // Which list the entry writer writes (0 destinations, 1 violations), or -1.
+    let kind: 0 | 1 | -1 = -1;
     if (list !== null && key === 'destinations') {
       n = list.length;
+      kind = 0;
       entry = (i) => {
         list.load(cursor, i, writer.lean());
         writer.destination(cursor);
       };
     } else if (list !== null && key === 'violations') {
       n = list.violationCount;
+      kind = 1;
       entry = (i) => {
         list.loadViolation(cursor, i, writer.lean());
         writer.violation(cursor as VerdictViolation);
@@ -416,7 +514,16 @@ function* writeVerdictBytes(
     if (n > 0) {
       out.text(`  ${JSON.stringify(key)}: [\n`);
       for (let i = 0; i < n; ) {
-        i = writeEntries(out, entry, i, n, chunkBytes);
+        // A run of whole entries, then (when the run stops short) the next one by JavaScript.
+        const whole = entries !== null && kind >= 0 && writer.lean();
+        if (whole) {
+          const next = entries.put(kind as 0 | 1, i, n, out.pos, chunkBytes);
+          out.pos = entries.end;
+          if (next > i) i = next;
+          else i = writeEntries(out, entry, i, i + 1, n, chunkBytes);
+        } else {
+          i = writeEntries(out, entry, i, n, n, chunkBytes);
+        }
         if (out.pos >= chunkBytes) {
           yield out.buf.subarray(0, out.pos);
           out.pos = 0;

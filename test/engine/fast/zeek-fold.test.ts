@@ -7,6 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
+import { loadOperatorSources } from '../../../lambda/adapters/load-geo-database';
 import { ZeekFastPath } from '../../../lambda/engine/fast/zeek-fast-path';
 import { LineSplitter } from '../../../lambda/engine/input/line-splitter';
 import { ZeekTsvParser } from '../../../lambda/engine/parsers/zeek-tsv';
@@ -281,6 +282,56 @@ describe('Zeek fast path', () => {
     const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
     expect(fast).toBe(slow);
     expect(fileOf(fast).destinations.find((d) => d.ip === '1.2.4.8')).toMatchObject({ connections: 3, ports: [443], protocols: ['icmp', 'tcp'] });
+  });
+
+  it('writes whole entries of plain destinations in WebAssembly, byte for byte as JavaScript does, and leaves it the others', async () => {
+    // Thousands of public addresses (IPv4 and IPv6, allowed, denied, not in the allowed set, placed
+    // differently by the two databases, with operators), a destination with more ports than its row
+    // holds, one reached only by refused attempts; then the same log with names beside it.
+    const lines = [...header(STANDARD, '\t')];
+    const add = (rh: string, rp: string, extra: Partial<Line> = {}): number =>
+      lines.push(dataLine({ ts: '1700000000.25', oh: '192.168.1.10', op: '40000', rh, rp, proto: 'tcp', duration: '0.5', ob: '100', rb: '7', ...extra }, STANDARD, '\t'));
+    for (let i = 0; i < 3000; i++) {
+      const o = (i * 2654435761) >>> 0;
+      add(`${1 + (o % 222)}.${(o >>> 8) & 255}.${(o >>> 16) & 255}.${i & 255}`, String(443 + (i % 3)), { ob: String(i) });
+      if (i % 10 === 0) add(`2${(o % 0xfff).toString(16).padStart(3, '0')}:${(o >>> 12).toString(16)}::${i.toString(16)}`, '443');
+    }
+    for (let i = 0; i < 20; i++) add('114.114.114.114', String(1000 + i));
+    add('1.2.4.8', '-', { oh: '1.2.4.8', op: '51000', rh: '192.168.1.10', rp: '22', ob: '0', rb: '0' });
+    const log = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+    const options = { policy: policyOf('us', 'foreign-adversaries'), databases: bundledDatabases(), operator: loadOperatorSources() };
+    const slow = verdictBytes(await checkBytes(log, { ...options, fastPath: false }));
+    /** The verdict file of the fast path, and how many entries its entry writer wrote. */
+    const fast = async (more: Partial<typeof options> & { names?: ReadonlyMap<string, readonly string[]> } = {}): Promise<[Buffer, number]> => {
+      const v = await checkBytes(log, { ...options, ...more, fastPath: true });
+      const entries = destinationListOf(v)!.rowWriter!.entries!;
+      let whole = 0;
+      const put = entries.put.bind(entries);
+      entries.put = (kind, k, ...rest) => {
+        const next = put(kind, k, ...rest);
+        whole += next - k;
+        return next;
+      };
+      return [verdictBytes(v), whole];
+    };
+    const [bytes, whole] = await fast();
+    expect(bytes.equals(slow)).toBe(true);
+    const file = JSON.parse(bytes.toString('utf8')) as Verdict;
+    const listed = file.destinations.length + file.violations.length;
+    expect(file.violations.length).toBeGreaterThan(100);
+    expect(file.destinations.some((d) => d.disputed)).toBe(true);
+    expect(file.destinations.some((d) => d.asOrganization !== null)).toBe(true);
+    expect(file.destinations.some((d) => d.ip.includes(':'))).toBe(true);
+    // All but the two JavaScript writes: its ports do not all fit its row; its attempts were refused.
+    expect(file.destinations.find((d) => d.ip === '114.114.114.114')!.ports).toHaveLength(20);
+    expect(file.destinations.find((d) => d.ip === '1.2.4.8')!.status).toBe('blocked');
+    expect(whole).toBe(listed - 3);
+    // With names beside the log, JavaScript writes every entry (the same bytes as its own path).
+    const names = new Map([['114.114.114.114', ['dns.example']]]);
+    const slowNamed = verdictBytes(await checkBytes(log, { ...options, names, fastPath: false }));
+    const [named, wholeNamed] = await fast({ names });
+    expect(named.equals(slowNamed)).toBe(true);
+    expect(wholeNamed).toBe(0);
   });
 
   it('takes a side the log marks local (local_orig/local_resp T) as inside, as the JavaScript path does', async () => {
