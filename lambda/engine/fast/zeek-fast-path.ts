@@ -58,11 +58,12 @@ const ARENA_BYTES = 2 * 2 * KEY_CAP * 32;
 const MAX_ROWS_BYTES = 2 ** 31;
 const PAGE = 65536;
 const PROTOCOLS = ['tcp', 'udp', 'icmp'];
-/** Whole entries (zeek-fold.c put_entries): each destination's address cell (a length byte, then the text). */
-const IP_CELL = 48;
-/** Each destination's four text numbers. */
-const DESC_BYTES = 16;
-/** Texts kept for entries (judgements, operators): how many, and their bytes. */
+/** Whole entries (zeek-fold.c put_entries): the longest address text, and where its length goes in a description. */
+const MAX_IP_TEXT = 47;
+const IP_LEN_SHIFT = 26;
+/** Each destination's description: three 32-bit words. */
+const DESC_WORDS = 3;
+/** Texts kept for entries (judgements, operators): how many (numbered in 16 bits), and their bytes. */
 const MAX_TEXTS = 1 << 16;
 const TEXT_BYTES = 1 << 20;
 
@@ -125,8 +126,9 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     const arena = align(keys + KEY_CAP * KEY_CELL);
     // Then, when 32-bit memory has room for them, the whole entries' regions (see FoldEntries).
     const ips = align(arena + ARENA_BYTES);
-    const descs = align(ips + maxDestinations * IP_CELL);
-    const destinationOrder = align(descs + maxDestinations * DESC_BYTES);
+    // Address texts end to end, up to MAX_IP_TEXT bytes each (longer ones are not described).
+    const descs = align(ips + maxDestinations * MAX_IP_TEXT);
+    const destinationOrder = align(descs + maxDestinations * DESC_WORDS * 4);
     const violationOrder = align(destinationOrder + maxDestinations * 4);
     const textAt = align(violationOrder + maxDestinations * 4);
     const textBytes = align(textAt + MAX_TEXTS * 8);
@@ -287,15 +289,17 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
 
 /**
  * Whole verdict entries written by the fold (zeek-fold.c put_entries), from regions of its memory
- * laid out beside the rows: each destination's address cell and four text numbers, the two lists'
- * orders, and the texts. Reserved with the rest, touched only for the destinations described.
+ * laid out beside the rows: the address texts end to end, each destination's description (where
+ * its address is, its four text numbers), the two lists' orders, and the texts. Reserved with the
+ * rest, touched only for the destinations described.
  */
 class FoldEntries implements EntryWriter {
   private size = 0;
   private texts = 0;
   private textUsed = 0;
+  private ipUsed = 0;
   private readonly textAt: Int32Array;
-  private readonly descs: Int32Array;
+  private readonly descs: Uint32Array;
   private readonly orders: [Int32Array, Int32Array];
 
   constructor(
@@ -312,7 +316,7 @@ class FoldEntries implements EntryWriter {
   ) {
     const buf = memory.buffer;
     this.textAt = new Int32Array(buf, textAt, MAX_TEXTS * 2);
-    this.descs = new Int32Array(buf, descs, maxDestinations * (DESC_BYTES / 4));
+    this.descs = new Uint32Array(buf, descs, maxDestinations * DESC_WORDS);
     this.orders = [new Int32Array(buf, orders[0], maxDestinations), new Int32Array(buf, orders[1], maxDestinations)];
   }
 
@@ -322,12 +326,13 @@ class FoldEntries implements EntryWriter {
 
   begin(size: number): boolean {
     if (size > this.maxDestinations) return false;
-    const memory = this.memory;
-    // Every address cell's length byte: 0 is "not described".
-    for (let d = 0; d < size; d++) memory[this.ips + d * IP_CELL] = 0;
+    // Every description's first word: 0 is "not described".
+    const descs = this.descs;
+    for (let d = 0; d < size; d++) descs[d * DESC_WORDS] = 0;
     this.size = size;
     this.texts = 0;
     this.textUsed = 0;
+    this.ipUsed = 0;
     return true;
   }
 
@@ -343,25 +348,24 @@ class FoldEntries implements EntryWriter {
   }
 
   describe(d: number, ip: string, destinationHead: number, destinationTail: number, violationHead: number, violationTail: number): boolean {
-    if (d >= this.size || ip.length === 0 || ip.length >= IP_CELL) return false;
+    // Each destination is described at most once, within the MAX_IP_TEXT bytes set aside for each;
+    // its text's place must fit below the length in its description's first word.
+    const end = this.ipUsed + ip.length;
+    if (d >= this.size || ip.length === 0 || ip.length > MAX_IP_TEXT || end > this.size * MAX_IP_TEXT || end >= 1 << IP_LEN_SHIFT) return false;
     const memory = this.memory;
-    const at = this.ips + d * IP_CELL;
+    const at = this.ips + this.ipUsed;
     for (let i = 0; i < ip.length; i++) {
       const c = ip.charCodeAt(i);
       // Printable ASCII with nothing to escape is written as it is (as putStr writes it).
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-        memory[at] = 0;
-        return false;
-      }
-      memory[at + 1 + i] = c;
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+      memory[at + i] = c;
     }
+    const k = d * DESC_WORDS;
     const descs = this.descs;
-    const k = d * (DESC_BYTES / 4);
-    descs[k] = destinationHead;
-    descs[k + 1] = destinationTail;
-    descs[k + 2] = violationHead;
-    descs[k + 3] = violationTail;
-    memory[at] = ip.length;
+    descs[k] = (this.ipUsed | (ip.length << IP_LEN_SHIFT)) >>> 0;
+    descs[k + 1] = (destinationHead | (destinationTail << 16)) >>> 0;
+    descs[k + 2] = (violationHead | (violationTail << 16)) >>> 0;
+    this.ipUsed += ip.length;
     return true;
   }
 

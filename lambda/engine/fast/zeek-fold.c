@@ -886,13 +886,16 @@ i32 put_violation_counts(i32 d, i32 p) {
  * the writers above leave to JavaScript, ends a run, and JavaScript writes it.
  */
 
-/* Each destination's address: a length byte (0: not described), then its text, quoted by us. */
-#define IP_CELL 48
-/* Each destination's texts: head and tail of its destination entry, head and tail of its violation. */
-#define DESC 4
+/*
+ * Each destination's description, three words: where its address's text is in entry_ips, with its
+ * length in the top 6 bits (0: not described); its destination entry's texts (after the address,
+ * after the lists), 16 bits each; its violation entry's.
+ */
+#define DESC 3
+#define IP_LEN_SHIFT 26
 
 static u8 *entry_ips;
-static i32 *entry_descs;
+static u32 *entry_descs;
 /* The two lists' orders (destination numbers in verdict order): destinations, violations. */
 static i32 *entry_order[2];
 /* Text k is text_bytes[text_at[2k], + text_at[2k + 1]). */
@@ -901,7 +904,7 @@ static u8 *text_bytes;
 static i32 entry_end;
 
 EXPORT(set_entry_regions)
-void set_entry_regions(u8 *ips_, i32 *descs_, i32 *dest_order, i32 *viol_order, i32 *text_at_, u8 *text_bytes_) {
+void set_entry_regions(u8 *ips_, u32 *descs_, i32 *dest_order, i32 *viol_order, i32 *text_at_, u8 *text_bytes_) {
   entry_ips = ips_;
   entry_descs = descs_;
   entry_order[0] = dest_order;
@@ -941,15 +944,16 @@ i32 put_entries(i32 kind, i32 k, i32 total, i32 p, i32 chunk, i32 limit) {
   const i32 *order = entry_order[kind & 1];
   for (; k < total; k++) {
     i32 d = order[k];
-    const u8 *ip = entry_ips + (u32)d * IP_CELL;
-    const i32 *desc = entry_descs + (u32)d * DESC;
-    i32 ip_len = ip[0];
+    const u32 *desc = entry_descs + (u32)d * DESC;
+    i32 ip_len = (i32)(desc[0] >> IP_LEN_SHIFT);
     if (ip_len == 0) break;
-    i32 head = desc[kind == 0 ? 0 : 2], tail = desc[kind == 0 ? 1 : 3];
+    const u8 *ip = entry_ips + (desc[0] & ((1u << IP_LEN_SHIFT) - 1));
+    u32 texts = desc[kind == 0 ? 1 : 2];
+    i32 head = (i32)(texts & 0xffff), tail = (i32)(texts >> 16);
     if (p + 16 + ip_len + text_len(head) + text_len(tail) + ENTRY_NUMBERS_BOUND > limit) break;
     i32 start = p;
     p = put_lit(p, "    {\"ip\":\"");
-    for (i32 i = 0; i < ip_len; i++) out[p + i] = ip[1 + i];
+    for (i32 i = 0; i < ip_len; i++) out[p + i] = ip[i];
     p += ip_len;
     out[p++] = '"';
     p = put_text(p, head);
