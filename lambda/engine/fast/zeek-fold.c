@@ -655,14 +655,20 @@ void set_out(u8 *out_) { out = out_; }
 /* What putNum writes digit by digit in JavaScript: a safe non-negative integer. */
 static i32 is_count(f64 x) { return x >= 0 && x <= 9007199254740991.0 && (f64)(u64)x == x; }
 
+/* A string literal at out[p]: its bytes copied at once (u8 stores may alias anything, so byte by
+ * byte the compiler would reload the pointer after each). Returns the end. */
+#define LIT(p, s) (__builtin_memcpy(out + (p), s, sizeof(s) - 1), (p) + (i32)sizeof(s) - 1)
+
 static i32 put_lit(i32 p, const char *s) {
-  while (*s) out[p++] = (u8)*s++;
+  u8 *const o = out;
+  while (*s) o[p++] = (u8)*s++;
   return p;
 }
 
 /* The digits of n (below 2^32), at least `width` of them (zeros in front): 32-bit division by 10
  * is a multiplication in wasm, 64-bit division is not. */
 static i32 put_u32(i32 p, u32 n, i32 width) {
+  u8 *const o = out;
   u8 digits[10];
   i32 k = 0;
   do {
@@ -670,7 +676,7 @@ static i32 put_u32(i32 p, u32 n, i32 width) {
     digits[k++] = (u8)('0' + (n - q * 10));
     n = q;
   } while (n != 0 || k < width);
-  while (k > 0) out[p++] = digits[--k];
+  while (k > 0) o[p++] = digits[--k];
   return p;
 }
 
@@ -687,14 +693,16 @@ static i32 put_count(i32 p, f64 x) {
 static i32 iso_ok(f64 ms) { return ms != ms || (ms >= 0 && ms < 253402300800000.0); }
 
 static i32 put_2(i32 p, i32 v) {
-  out[p++] = (u8)('0' + v / 10 % 10);
-  out[p++] = (u8)('0' + v % 10);
+  u8 *const o = out;
+  o[p++] = (u8)('0' + v / 10 % 10);
+  o[p++] = (u8)('0' + v % 10);
   return p;
 }
 
 /* A time as a JSON string (`"2026-01-01T00:00:00.000Z"`), or null for NaN; iso_ok(ms) must hold. */
 static i32 put_iso(i32 p, f64 ms) {
-  if (ms != ms) return put_lit(p, "null");
+  u8 *const o = out;
+  if (ms != ms) return LIT(p, "null");
   f64 days = __builtin_floor(ms / 86400000);
   f64 rem = ms - days * 86400000;
   f64 z = days + 719468;
@@ -714,24 +722,24 @@ static i32 put_iso(i32 p, f64 ms) {
   f64 milli = __builtin_floor(rem - sec * 1000);
   /* Every part is now a whole number in range (years 0-9999): written in 32-bit integers. */
   i32 y = (i32)year, ms3 = (i32)milli;
-  out[p++] = '"';
+  o[p++] = '"';
   p = put_2(p, y / 100);
   p = put_2(p, y);
-  out[p++] = '-';
+  o[p++] = '-';
   p = put_2(p, (i32)month);
-  out[p++] = '-';
+  o[p++] = '-';
   p = put_2(p, (i32)day);
-  out[p++] = 'T';
+  o[p++] = 'T';
   p = put_2(p, (i32)h);
-  out[p++] = ':';
+  o[p++] = ':';
   p = put_2(p, (i32)m);
-  out[p++] = ':';
+  o[p++] = ':';
   p = put_2(p, (i32)sec);
-  out[p++] = '.';
-  out[p++] = (u8)('0' + ms3 / 100 % 10);
+  o[p++] = '.';
+  o[p++] = (u8)('0' + ms3 / 100 % 10);
   p = put_2(p, ms3);
-  out[p++] = 'Z';
-  out[p++] = '"';
+  o[p++] = 'Z';
+  o[p++] = '"';
   return p;
 }
 
@@ -750,18 +758,19 @@ static void sort_small(f64 *xs, i32 n) {
 
 /* A JSON array of counts; every one must pass is_count. */
 static i32 put_counts_array(i32 p, const f64 *xs, i32 n) {
-  out[p++] = '[';
+  u8 *const o = out;
+  o[p++] = '[';
   for (i32 i = 0; i < n; i++) {
-    if (i > 0) out[p++] = ',';
+    if (i > 0) o[p++] = ',';
     p = put_count(p, xs[i]);
   }
-  out[p++] = ']';
+  o[p++] = ']';
   return p;
 }
 
 /* `,"evidenceLines":[...]` from the n lines of evidence_of. */
 static i32 put_evidence_lines(i32 p, const f64 *lines, i32 n) {
-  p = put_lit(p, ",\"evidenceLines\":");
+  p = LIT(p, ",\"evidenceLines\":");
   return put_counts_array(p, lines, n);
 }
 
@@ -799,21 +808,21 @@ i32 put_destination_counts(i32 d, i32 p) {
     return -1;
   }
   sort_small(ports, n);
-  p = put_lit(p, ",\"connections\":");
+  p = LIT(p, ",\"connections\":");
   p = put_count(p, row[C_CONNECTIONS]);
-  p = put_lit(p, ",\"blockedAttempts\":");
+  p = LIT(p, ",\"blockedAttempts\":");
   p = put_count(p, row[C_BLOCKED]);
-  p = put_lit(p, ",\"bytesSent\":");
+  p = LIT(p, ",\"bytesSent\":");
   p = put_count(p, row[C_SENT]);
-  p = put_lit(p, ",\"bytesReceived\":");
+  p = LIT(p, ",\"bytesReceived\":");
   p = put_count(p, row[C_RECEIVED]);
-  p = put_lit(p, ",\"connectionsWithUnknownBytes\":");
+  p = LIT(p, ",\"connectionsWithUnknownBytes\":");
   p = put_count(p, row[C_UNKNOWN_BYTES]);
-  p = put_lit(p, ",\"firstSeen\":");
+  p = LIT(p, ",\"firstSeen\":");
   p = put_iso(p, row[C_FIRST]);
-  p = put_lit(p, ",\"lastSeen\":");
+  p = LIT(p, ",\"lastSeen\":");
   p = put_iso(p, row[C_LAST]);
-  p = put_lit(p, ",\"ports\":");
+  p = LIT(p, ",\"ports\":");
   return put_counts_array(p, ports, n);
 }
 
@@ -824,6 +833,7 @@ i32 put_destination_counts(i32 d, i32 p) {
  */
 EXPORT(put_destination_lists)
 i32 put_destination_lists(i32 d, i32 p) {
+  u8 *const o = out;
   const f64 *row = rows + (u32)d * ROW;
   f64 lines[EVIDENCE_LINES];
   i32 n = evidence_of(row, lines);
@@ -840,15 +850,15 @@ i32 put_destination_lists(i32 d, i32 p) {
     else bits[k] = -1;
   }
   if (m != 0) return -1; /* a protocol only JavaScript can name */
-  p = put_lit(p, ",\"protocols\":[");
+  p = LIT(p, ",\"protocols\":[");
   i32 any = 0;
   for (i32 k = 0; k < 3; k++) {
     if (bits[k] < 0) continue;
-    if (any) out[p++] = ',';
+    if (any) o[p++] = ',';
     p = put_lit(p, names[k]);
     any = 1;
   }
-  p = put_lit(p, "],\"hostnames\":[],\"apps\":[]");
+  p = LIT(p, "],\"hostnames\":[],\"apps\":[]");
   return put_evidence_lines(p, lines, n);
 }
 
@@ -871,9 +881,9 @@ i32 put_violation_counts(i32 d, i32 p) {
   f64 lines[EVIDENCE_LINES];
   i32 n = evidence_of(row, lines);
   if (n < 0 || !is_count(row[C_SENT]) || !is_count(row[C_CONNECTIONS])) return -1;
-  p = put_lit(p, ",\"bytesSent\":");
+  p = LIT(p, ",\"bytesSent\":");
   p = put_count(p, row[C_SENT]);
-  p = put_lit(p, ",\"connections\":");
+  p = LIT(p, ",\"connections\":");
   p = put_count(p, row[C_CONNECTIONS]);
   return put_evidence_lines(p, lines, n);
 }
@@ -920,9 +930,10 @@ i32 entries_end(void) { return entry_end; }
 static i32 text_len(i32 t) { return text_at[t * 2 + 1]; }
 
 static i32 put_text(i32 p, i32 t) {
+  u8 *const o = out;
   const u8 *s = text_bytes + text_at[t * 2];
   i32 n = text_at[t * 2 + 1];
-  for (i32 i = 0; i < n; i++) out[p + i] = s[i];
+  for (i32 i = 0; i < n; i++) o[p + i] = s[i];
   return p + n;
 }
 
@@ -931,6 +942,8 @@ static i32 put_text(i32 p, i32 t) {
  * counts of up to 16 digits, two times, the inline ports, three protocols, ten evidence lines.
  */
 #define ENTRY_NUMBERS_BOUND 1024
+/* How many entries ahead put_entries brings rows into the cache. */
+#define ENTRY_AHEAD 6
 
 /**
  * Writes entries k, k + 1, ... of list `kind` (0 destinations, 1 violations; `total` long) at
@@ -941,8 +954,24 @@ static i32 put_text(i32 p, i32 t) {
  */
 EXPORT(put_entries)
 i32 put_entries(i32 kind, i32 k, i32 total, i32 p, i32 chunk, i32 limit) {
+  u8 *const o = out;
   const i32 *order = entry_order[kind & 1];
   for (; k < total; k++) {
+    /*
+     * The list is in verdict order, so its rows, descriptions and addresses are read in no order
+     * of memory: each a likely cache miss. Those of an entry a few ahead are read now, so that
+     * their misses overlap with this entry's writing.
+     */
+    if (k + ENTRY_AHEAD < total) {
+      i32 ahead = order[k + ENTRY_AHEAD];
+      const f64 *row = rows + (u32)ahead * ROW;
+      const u32 *desc = entry_descs + (u32)ahead * DESC;
+      TOUCH(row[0]);
+      TOUCH(row[8]);
+      TOUCH(row[16]);
+      TOUCH(row[24]);
+      TOUCH(desc[0]);
+    }
     i32 d = order[k];
     const u32 *desc = entry_descs + (u32)d * DESC;
     i32 ip_len = (i32)(desc[0] >> IP_LEN_SHIFT);
@@ -952,10 +981,10 @@ i32 put_entries(i32 kind, i32 k, i32 total, i32 p, i32 chunk, i32 limit) {
     i32 head = (i32)(texts & 0xffff), tail = (i32)(texts >> 16);
     if (p + 16 + ip_len + text_len(head) + text_len(tail) + ENTRY_NUMBERS_BOUND > limit) break;
     i32 start = p;
-    p = put_lit(p, "    {\"ip\":\"");
-    for (i32 i = 0; i < ip_len; i++) out[p + i] = ip[i];
+    p = LIT(p, "    {\"ip\":\"");
+    for (i32 i = 0; i < ip_len; i++) o[p + i] = ip[i];
     p += ip_len;
-    out[p++] = '"';
+    o[p++] = '"';
     p = put_text(p, head);
     if (kind == 0) {
       p = put_destination_counts(d, p);
@@ -968,9 +997,9 @@ i32 put_entries(i32 kind, i32 k, i32 total, i32 p, i32 chunk, i32 limit) {
       break;
     }
     p = put_text(p, tail);
-    out[p++] = '}';
-    if (k < total - 1) out[p++] = ',';
-    out[p++] = '\n';
+    o[p++] = '}';
+    if (k < total - 1) o[p++] = ',';
+    o[p++] = '\n';
     if (p >= chunk) {
       k++;
       break;
