@@ -20,6 +20,9 @@
  * - The writer quotes nothing: an app name with a comma adds fields. The columns left of `App` are
  *   then read from the left, those right of it from the right, and `App` takes what lies between.
  *   Quoted fields (a file re-saved by a spreadsheet) are read as RFC 4180.
+ * - A spreadsheet that re-saves the export may also change its delimiter: Excel in locales whose
+ *   decimal mark is a comma writes `;`, and "text (tab delimited)" a tab. The header says which:
+ *   the byte after `IPProto`.
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
@@ -38,6 +41,8 @@ import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
 const COMMA = 44;
+const SEMICOLON = 59;
+const TAB = 9;
 const QUOTE = 34;
 const IPPROTO_NAME = 'ipproto';
 
@@ -71,9 +76,12 @@ const BYTES_RCVD = 10;
 const FIRST_SEEN = 11;
 const LAST_SEEN = 12;
 
-/** True when the line is a PCAPdroid connections header. */
+/** True when the line is a PCAPdroid connections header (with any delimiter a re-save may give it). */
 export function isPcapdroidHeader(line: string): boolean {
-  const names = line.trim().split(',', 5);
+  const b = Buffer.from(line.trim(), 'utf8');
+  const delimiter = pcapdroidDelimiter(b, 0, b.length);
+  if (delimiter < 0) return false;
+  const names = line.trim().split(String.fromCharCode(delimiter), 5);
   return names.length === 5 && names.slice(0, 4).map(headerName).join(',') === 'ipproto,srcip,srcport,dstip';
 }
 
@@ -85,22 +93,32 @@ function headerName(field: string): string {
 }
 
 /**
- * Whether `buf[start, end)` starts as the PCAPdroid header does: `IPProto,` in any case, the name
- * quoted or not (a spreadsheet that re-saves the export may quote every field). Data lines start
- * with a number, quoted or not.
+ * Whether `buf[start, end)` starts as the PCAPdroid header does: `IPProto` in any case, the name
+ * quoted or not (a spreadsheet that re-saves the export may quote every field), then a delimiter.
+ * Data lines start with a number, quoted or not.
  */
 export function startsPcapdroidHeader(buf: Buffer, start: number, end: number): boolean {
+  return pcapdroidDelimiter(buf, start, end) >= 0;
+}
+
+/**
+ * The delimiter of a PCAPdroid header at `buf[start, end)`: the byte after its first name,
+ * `IPProto` (`,` as PCAPdroid writes it; `;` or a tab as a spreadsheet may re-save it); -1 when
+ * the line does not start as the header does.
+ */
+function pcapdroidDelimiter(buf: Buffer, start: number, end: number): number {
   let i = start;
   const quoted = i < end && buf[i] === QUOTE;
   if (quoted) i++;
-  if (end - i < IPPROTO_NAME.length) return false;
-  for (let k = 0; k < IPPROTO_NAME.length; k++) if ((buf[i + k]! | 0x20) !== IPPROTO_NAME.charCodeAt(k)) return false;
+  if (end - i < IPPROTO_NAME.length) return -1;
+  for (let k = 0; k < IPPROTO_NAME.length; k++) if ((buf[i + k]! | 0x20) !== IPPROTO_NAME.charCodeAt(k)) return -1;
   i += IPPROTO_NAME.length;
   if (quoted) {
-    if (i >= end || buf[i] !== QUOTE) return false;
+    if (i >= end || buf[i] !== QUOTE) return -1;
     i++;
   }
-  return i < end && buf[i] === COMMA;
+  const c = i < end ? buf[i]! : -1;
+  return c === COMMA || c === SEMICOLON || c === TAB ? c : -1;
 }
 
 /**
@@ -134,6 +152,8 @@ export class PcapdroidCsvParser implements LineParser {
   /** Column of each {@link WANTED} field, -1 when absent; null before the header. */
   private cols: Int32Array | null = null;
   private fieldCount = 0;
+  /** The header's delimiter (see pcapdroidDelimiter). */
+  private delimiter = COMMA;
   private readonly fields = new CsvFields(24);
   private readonly rec: FlowRecord = newRecord();
   /** Fields the current row has beyond the header (commas inside App). */
@@ -145,8 +165,9 @@ export class PcapdroidCsvParser implements LineParser {
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
     start = skipBom(buf, start, end);
     if (start === end) return;
-    if (startsPcapdroidHeader(buf, start, end)) {
-      this.header(utf8(buf, start, end), lineNo);
+    const delimiter = pcapdroidDelimiter(buf, start, end);
+    if (delimiter >= 0) {
+      this.header(utf8(buf, start, end), delimiter, lineNo);
       return;
     }
     const cols = this.cols;
@@ -155,7 +176,7 @@ export class PcapdroidCsvParser implements LineParser {
       return;
     }
     const f = this.fields;
-    const n = splitCsvLine(buf, start, end, COMMA, f);
+    const n = splitCsvLine(buf, start, end, this.delimiter, f);
     if (n === UNTERMINATED_QUOTE) {
       sink.skip(lineNo, 'unterminated quoted field');
       return;
@@ -272,8 +293,8 @@ export class PcapdroidCsvParser implements LineParser {
     return this.apps.get(buf, s, e, utf8);
   }
 
-  private header(line: string, lineNo: number): void {
-    const names = line.trim().split(',').map(headerName);
+  private header(line: string, delimiter: number, lineNo: number): void {
+    const names = line.trim().split(String.fromCharCode(delimiter)).map(headerName);
     const cols = new Int32Array(WANTED.length);
     WANTED.forEach((name, i) => {
       cols[i] = names.indexOf(name);
@@ -284,6 +305,7 @@ export class PcapdroidCsvParser implements LineParser {
       );
     }
     this.cols = cols;
+    this.delimiter = delimiter;
     this.fieldCount = names.length;
     this.fields.grow(names.length + 8);
   }

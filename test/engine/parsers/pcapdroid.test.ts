@@ -197,12 +197,31 @@ describe('PCAPdroid CSV edge cases', () => {
     expect(withoutOffsets(quoted.flows)).toEqual(withoutOffsets(plain.flows));
   });
 
-  it('takes a header for one only when its first name is IPProto, quoted or not', () => {
+  it('reads a file a spreadsheet re-saved with ; or tabs between fields as the file it came from', () => {
+    // Act
+    const plain = parse(fixture('connections-synthetic.csv'));
+    const semicolon = parse(fixture('connections-synthetic-semicolon.csv'));
+    const tabs = parse(fixture('connections-synthetic.csv').replace(/,(?! Photos)/g, '\t'));
+
+    // Assess
+    const withoutOffsets = (flows: typeof plain.flows) =>
+      flows.map((f) => ({ ...f, origIpStart: 0, origIpEnd: 0, respIpStart: 0, respIpEnd: 0 }));
+    for (const resaved of [semicolon, tabs]) {
+      expect(resaved.skips).toEqual([]);
+      expect(resaved.flows).toHaveLength(9);
+      expect(withoutOffsets(resaved.flows)).toEqual(withoutOffsets(plain.flows));
+    }
+    // The package names and host names are read as before (not lost to a generic CSV reading).
+    expect(semicolon.flows.map((f) => f.app)).toContain('com.tencent.mm');
+    expect(semicolon.flows.map((f) => f.hostname)).toContain('dnspod.cn');
+  });
+
+  it('takes a header for one only when its first name is IPProto, quoted or not, then a delimiter', () => {
     const buf = (s: string): Buffer => Buffer.from(s);
-    for (const yes of ['IPProto,SrcIP', 'ipproto,', '"IPProto","SrcIP"', '"ipPROTO",x']) {
+    for (const yes of ['IPProto,SrcIP', 'ipproto,', '"IPProto","SrcIP"', '"ipPROTO",x', 'IPProto;SrcIP', '"IPProto";"SrcIP"', 'IPProto\tSrcIP']) {
       expect(startsPcapdroidHeader(buf(yes), 0, yes.length)).toBe(true);
     }
-    for (const no of ['"IPProto,SrcIP', 'IPProto",', 'IPProtocol,', '"6","10.0.0.1"', '6,10.0.0.1', 'IPProto', '"IPProto"']) {
+    for (const no of ['"IPProto,SrcIP', 'IPProto",', 'IPProtocol,', '"6","10.0.0.1"', '6,10.0.0.1', 'IPProto', '"IPProto"', 'IPProto|SrcIP', 'IPProto SrcIP']) {
       expect(startsPcapdroidHeader(buf(no), 0, no.length)).toBe(false);
     }
   });
@@ -260,6 +279,7 @@ describe('PCAPdroid CSV detection', () => {
       'connections-synthetic-old.csv',
       'connections-synthetic-malicious.csv',
       'connections-synthetic-quoted.csv',
+      'connections-synthetic-semicolon.csv',
     ]) {
       const lines = fixture(f)
         .split('\n')
