@@ -40,7 +40,7 @@ Options:
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx (reads
                            the file as generic CSV); keys: dst, src, dst_port, src_port, proto,
-                           bytes_out, bytes_in, start, end, host, app, action
+                           bytes_out, bytes_in, start, end, host, app, action, nat_dst
       --vpc-format FORMAT  VPC Flow Logs whose records come with no header line in a custom
                            format (as CloudWatch Logs and Firehose deliver them): the flow log's
                            LogFormat, e.g. '\${version} \${interface-id} \${srcaddr} \${dstaddr} ...'

@@ -46,6 +46,7 @@ export const COLUMN_KEYS = [
   'host',
   'app',
   'action',
+  'nat_dst',
 ] as const;
 export type ColumnKey = (typeof COLUMN_KEYS)[number];
 
@@ -139,6 +140,13 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   action: [
     'action', 'disposition', 'decision', 'fwaction', 'firewallaction', 'policyaction', 'ruleaction',
     'flowstatus',
+  ],
+  // Where a firewall's destination NAT sent the connection (see GenericCsvParser.line): Palo Alto
+  // `NAT Destination IP` (0.0.0.0 when none), Check Point `Xlate Dst`, FortiGate `tranip`.
+  nat_dst: [
+    'natdestinationip', 'natdestinationaddress', 'natdestination', 'natdstip', 'natdstaddr', 'natdst',
+    'xlatedst', 'xlatedestination', 'translateddestinationip', 'translateddestinationaddress',
+    'translateddestination', 'postnatdestinationip', 'postnatdstip', 'tranip',
   ],
 };
 
@@ -473,9 +481,18 @@ export class GenericCsvParser implements LineParser {
       }
       dc = alt.dst;
     }
-    const ds = this.at;
-    const de = this.atEnd;
+    // Destination NAT (a public address forwarded inside, or elsewhere): the connection went where
+    // the firewall translated it to. An inbound connection to a server behind it then has the
+    // server inside, and the foreign client as its remote party; 0.0.0.0 (or ::) is no translation.
+    let ds = this.at;
+    let de = this.atEnd;
     r.respPort = this.atPort;
+    if (cols.nat_dst >= 0 && this.locate(buf, cols.nat_dst) && !this.unspecified(buf, this.at, this.atEnd)) {
+      dc = cols.nat_dst;
+      ds = this.at;
+      de = this.atEnd;
+      if (this.atPort >= 0) r.respPort = this.atPort;
+    }
     const dstPlain = f.escaped[dc] === 0;
     let sc = cols.src;
     let hasSrc = sc >= 0 && this.locate(buf, sc);
@@ -581,6 +598,11 @@ export class GenericCsvParser implements LineParser {
    * Finds the address in field `col` into {@link at}/{@link atEnd}; false when it is empty or `-`.
    * `1.2.3.4:443` and `[2001:db8::1]:443` are split, the port left in {@link atPort} (else -1).
    */
+  /** Whether `buf[s, e)` is the unspecified address, as a NAT column writes "no translation". */
+  private unspecified(buf: Buffer, s: number, e: number): boolean {
+    return bytesEqual(buf, s, e, '0.0.0.0') || bytesEqual(buf, s, e, '::');
+  }
+
   private locate(buf: Buffer, col: number): boolean {
     const f = this.fields;
     let s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);

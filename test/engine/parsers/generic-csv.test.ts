@@ -234,6 +234,34 @@ describe('generic CSV: firewall exports', () => {
     expect(v.destinations.flatMap((d) => d.hostnames)).toEqual([]);
   });
 
+  it('reads where destination NAT sent a connection: a foreign client of a server behind the firewall is the remote party', async () => {
+    // Two sessions of a Palo Alto export: a foreign client (185.220.101.5) reaching a public
+    // address (52.1.2.3) that the firewall forwards to a server inside (10.1.1.50), and an outbound
+    // session without destination NAT (NAT Destination IP 0.0.0.0, as PAN-OS writes "none").
+    const [header] = fixture('paloalto-traffic-synthetic.csv').toString('utf8').split('\n');
+    const row = (src: string, dst: string, natSrc: string, natDst: string, sport: string, dport: string, sent: string, received: string): string =>
+      `1,2024/03/01 11:00:00,007051000012345,TRAFFIC,end,2049,2024/03/01 11:00:00,${src},${dst},${natSrc},${natDst},rule,,,ssl,vsys1,untrust,dmz,ethernet1/1,ethernet1/3,default,2024/03/01 11:00:00,201,1,${sport},${dport},0,443,0x19,tcp,allow,${Number(sent) + Number(received)},${sent},${received},20,2024/03/01 10:59:00,60,any,tcp-fin`;
+    const text = [
+      header,
+      row('185.220.101.5', '52.1.2.3', '0.0.0.0', '10.1.1.50', '40111', '443', '800', '250000'),
+      row('10.1.1.20', '8.8.4.4', '52.1.2.3', '0.0.0.0', '51010', '443', '900', '3000'),
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(`${text}\n`, { policy: policyOf('us') });
+
+    // Assess
+    expect(v.input.format).toBe('generic-csv');
+    expect(v.totals).toMatchObject({ records: 2, skipped: 0 });
+    // What the server sent the foreign client (Bytes Received: server to client) left.
+    expect(destination(v, '185.220.101.5')).toMatchObject({ connections: 1, bytesSent: 250000, bytesReceived: 800 });
+    expect(destination(v, '185.220.101.5').status).not.toBe('allowed');
+    // Not the public address the client connected to, nor the server inside.
+    expect(v.destinations.map((d) => d.ip)).not.toContain('52.1.2.3');
+    expect(v.destinations.map((d) => d.ip)).not.toContain('10.1.1.50');
+    expect(destination(v, '8.8.4.4')).toMatchObject({ connections: 1, bytesSent: 900, bytesReceived: 3000 });
+  });
+
   it('reads a FortiGate traffic log export: deny is refused, close and client-rst are connections; sentbyte/rcvdbyte, eventtime in ns', async () => {
     // Act
     const v = await checkBytes(fixture('fortigate-traffic-synthetic.csv'), { policy: policyOf('us') });
