@@ -238,7 +238,7 @@ describe('generic CSV: firewall exports', () => {
     // Two sessions of a Palo Alto export: a foreign client (185.220.101.5) reaching a public
     // address (52.1.2.3) that the firewall forwards to a server inside (10.1.1.50), and an outbound
     // session without destination NAT (NAT Destination IP 0.0.0.0, as PAN-OS writes "none").
-    const [header] = fixture('paloalto-traffic-synthetic.csv').toString('utf8').split('\n');
+    const [header] = fixture('paloalto-traffic-synthetic.csv').split('\n');
     const row = (src: string, dst: string, natSrc: string, natDst: string, sport: string, dport: string, sent: string, received: string): string =>
       `1,2024/03/01 11:00:00,007051000012345,TRAFFIC,end,2049,2024/03/01 11:00:00,${src},${dst},${natSrc},${natDst},rule,,,ssl,vsys1,untrust,dmz,ethernet1/1,ethernet1/3,default,2024/03/01 11:00:00,201,1,${sport},${dport},0,443,0x19,tcp,allow,${Number(sent) + Number(received)},${sent},${received},20,2024/03/01 10:59:00,60,any,tcp-fin`;
     const text = [
