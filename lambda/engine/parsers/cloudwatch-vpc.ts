@@ -17,6 +17,16 @@
  *
  * Messages saved as one JSON array (`[{...},{...}]`) are read alike.
  *
+ * So is what the AWS CLI prints for `aws logs filter-log-events` and `aws logs get-log-events`
+ * (`--output json`, its default), one object whose first member is the list of events:
+ *
+ *   {"events": [{"logStreamName": "eni-...-all", "timestamp": 1700000000000,
+ *                "message": "2 123456789012 eni-... 10.0.1.5 ...", "ingestionTime": ..., "eventId": "..."}, ...],
+ *    "searchedLogStreams": [...], "nextToken": "..."}
+ *
+ * The CLI joins every page into that one object, however many events: they are read one at a time
+ * as each ends, never the whole object at once.
+ *
  * A record's "line" is its log event's number in the file (1-based); an object that holds no
  * event (a control message, one that is not valid JSON) takes the next number too, so every
  * skipped one is named.
@@ -35,6 +45,11 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+/** Longest member name of a top-level object read (`events`, `messageType`...); longer ones are only skipped. */
+const MAX_KEY_BYTES = 64;
 
 /** Bytes that may stand between messages: white space, and a JSON array's brackets and commas (messages saved as one array). */
 function isBetween(b: number): boolean {
@@ -76,6 +91,22 @@ export class CloudWatchVpcParser implements ChunkParser {
   private stray = 0;
   /** A message as bytes for the VPC parser: reused from one message to the next. */
   private scratch = Buffer.allocUnsafe(1024);
+  /**
+   * The current top-level object is the AWS CLI's `{"events": [...]}`: its events are kept and read
+   * one at a time (depth 2 inside its `events` list), the rest of it passed over.
+   */
+  private eventsMode = false;
+  /** Open `[` directly inside the top-level object (depth 1). */
+  private arrays = 0;
+  /** A string at depth 1 (outside a list) would be a member name: after `{` or `,`. */
+  private expectKey = false;
+  /** The member name being read at depth 1 (null when not reading one), and the last one read. */
+  private keyBytes: number[] | null = null;
+  private key = '';
+  /** Member names read in the current top-level object. */
+  private keys = 0;
+  /** In events mode, the next value of the events list is due (after its `[` or a `,`). */
+  private expectEvent = false;
 
   /** `fields`: the flow log's format (see VpcFlowParser); without it, the default format's records are read. */
   constructor(fields?: readonly string[]) {
@@ -83,9 +114,13 @@ export class CloudWatchVpcParser implements ChunkParser {
     this.vpc = new VpcFlowParser(fields);
   }
 
+  /** Whether the bytes being read are kept: the whole top-level object, or (events mode) one event. */
+  private capturing(): boolean {
+    return this.eventsMode ? this.depth >= 2 : this.depth > 0;
+  }
+
   push(chunk: Buffer, sink: RecordSink): void {
-    let start = -1;
-    if (this.depth > 0) start = 0;
+    let start = this.capturing() ? 0 : -1;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
       if (this.depth === 0) {
@@ -96,6 +131,13 @@ export class CloudWatchVpcParser implements ChunkParser {
           this.escaped = false;
           this.pieces = [];
           this.pieceBytes = 0;
+          this.eventsMode = false;
+          this.arrays = 0;
+          this.expectKey = true;
+          this.keyBytes = null;
+          this.key = '';
+          this.keys = 0;
+          this.expectEvent = false;
           start = i;
         } else if (!isBetween(b)) {
           this.stray++;
@@ -103,20 +145,86 @@ export class CloudWatchVpcParser implements ChunkParser {
         continue;
       }
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
-        else if (b === QUOTE) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          this.keyByte(b);
+        } else if (b === BACKSLASH) {
+          this.escaped = true;
+          this.keyByte(b);
+        } else if (b === QUOTE) {
+          this.inString = false;
+          if (this.keyBytes !== null) this.endKey();
+          // Events mode began with that name: the object's bytes so far are not kept.
+          if (this.eventsMode && this.depth === 1) start = -1;
+        } else {
+          this.keyByte(b);
+        }
         continue;
       }
-      if (b === QUOTE) this.inString = true;
-      else if (b === OPEN) this.depth++;
-      else if (b === CLOSE && --this.depth === 0) {
-        this.keep(chunk, start, i + 1);
-        start = -1;
-        this.object(sink);
+      // An element of the CLI's events list that is not an object is no event: named, not dropped.
+      if (this.expectEvent && this.depth === 1 && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) {
+        this.expectEvent = false;
+        if (b !== OPEN && b !== CLOSE_ARRAY) sink.skip(++this.unit, 'CloudWatch Logs event is not an object');
+      }
+      if (b === QUOTE) {
+        this.inString = true;
+        if (this.depth === 1 && this.arrays === 0 && this.expectKey) {
+          this.keyBytes = [];
+          this.expectKey = false;
+        }
+      } else if (b === OPEN) {
+        this.depth++;
+        // An event of the CLI's list begins: kept from here.
+        if (this.eventsMode && this.depth === 2) {
+          this.pieces = this.arrays === 1 && this.key === 'events' ? [] : null;
+          this.pieceBytes = 0;
+          start = i;
+        }
+      } else if (b === CLOSE) {
+        this.depth--;
+        if (this.depth === 0) {
+          if (this.eventsMode) {
+            this.eventsMode = false;
+          } else {
+            this.keep(chunk, start, i + 1);
+            this.object(sink);
+          }
+          start = -1;
+        } else if (this.eventsMode && this.depth === 1) {
+          this.keep(chunk, start, i + 1);
+          start = -1;
+          this.event(sink);
+        }
+      } else if (this.depth === 1) {
+        if (b === OPEN_ARRAY) this.arrays++;
+        else if (b === CLOSE_ARRAY) this.arrays--;
+        else if (b === COMMA && this.arrays === 0) this.expectKey = true;
+        // The events list's first element, or its next one, is due.
+        if (this.eventsMode && this.key === 'events' && this.arrays === 1 && (b === OPEN_ARRAY || b === COMMA)) this.expectEvent = true;
       }
     }
-    if (this.depth > 0 && start >= 0) this.keep(chunk, start, chunk.length);
+    if (this.capturing() && start >= 0) this.keep(chunk, start, chunk.length);
+  }
+
+  /** A byte of a member name being read (names longer than {@link MAX_KEY_BYTES} are not kept). */
+  private keyByte(b: number): void {
+    const k = this.keyBytes;
+    if (k !== null && k.length <= MAX_KEY_BYTES) k.push(b);
+  }
+
+  /**
+   * A member name of the top-level object ends. When the object's first is `events`,
+   * it is the AWS CLI's list: from here its events are read one at a time (and what was kept of the
+   * object, its first bytes, is dropped).
+   */
+  private endKey(): void {
+    this.key = Buffer.from(this.keyBytes!).toString('latin1');
+    this.keyBytes = null;
+    if (this.keys++ === 0 && this.key === 'events') {
+      this.eventsMode = true;
+      this.pieces = null;
+      this.pieceBytes = 0;
+    }
   }
 
   finish(sink: RecordSink): void {
@@ -180,6 +288,30 @@ export class CloudWatchVpcParser implements ChunkParser {
     }
   }
 
+  /** An event of the AWS CLI's list, just completed (null pieces: passed over, or too large). */
+  private event(sink: RecordSink): void {
+    const pieces = this.pieces;
+    this.pieces = null;
+    if (pieces === null) {
+      // Inside the events list but too large; objects elsewhere in the CLI's output hold no events.
+      if (this.arrays === 1 && this.key === 'events') sink.skip(++this.unit, 'CloudWatch Logs event too large', `over ${MAX_MESSAGE_BYTES} bytes`);
+      return;
+    }
+    let event: unknown;
+    try {
+      event = JSON.parse((pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)).toString('utf8'));
+    } catch (err) {
+      sink.skip(++this.unit, 'CloudWatch Logs event is not valid JSON', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const text: unknown = isObject(event) ? event.message : undefined;
+    if (typeof text !== 'string') {
+      sink.skip(++this.unit, 'CloudWatch Logs event without a message');
+      return;
+    }
+    this.record(text, sink);
+  }
+
   /** One event's message: a flow log record. */
   private record(text: string, sink: RecordSink): void {
     const unit = ++this.unit;
@@ -205,17 +337,20 @@ export class CloudWatchVpcParser implements ChunkParser {
 /**
  * Registry entry: certain when the input starts with a JSON object (or an array of them) naming
  * `messageType` and `logEvents`, as every subscription message does (whatever the order of its
- * fields).
+ * fields); or with the AWS CLI's `{"events": [` list, its first event naming `message` and one
+ * of the members CloudWatch Logs gives an event.
  */
 export const cloudWatchVpcFormat: FormatDefinition = {
   name: 'vpc-flow-cloudwatch',
-  description: 'VPC Flow Logs in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3)',
+  description: 'VPC Flow Logs in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3), or as the AWS CLI prints them (aws logs filter-log-events, get-log-events)',
   detect: (lines) => {
     const first = lines.find((l) => l.trim() !== '');
     // A message, or an array of them (its `[` maybe alone on the first line).
     if (first === undefined || (!/^\s*\[?\s*\{/.test(first) && first.trim() !== '[')) return 0;
     const head = lines.join('\n');
-    return /"messageType"\s*:/.test(head) && /"logEvents"\s*:/.test(head) ? 1 : 0;
+    if (/"messageType"\s*:/.test(head) && /"logEvents"\s*:/.test(head)) return 1;
+    // The AWS CLI's filter-log-events / get-log-events output: its events list first.
+    return /^\s*\{\s*"events"\s*:\s*\[/.test(head) && /"message"\s*:/.test(head) && /"(logStreamName|ingestionTime|eventId|timestamp)"\s*:/.test(head) ? 1 : 0;
   },
   create: (options) => new CloudWatchVpcParser(options.vpcFields),
 };

@@ -31,6 +31,18 @@ const message = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ messageType: 'CONTROL_MESSAGE', logEvents: [{ message: 'CWL CONTROL MESSAGE' }] }) },
 );
 
+/** The AWS CLI's filter-log-events output: object events (with a message or without), other members after. */
+const cliEvent = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ logStreamName: fc.string(), timestamp: fc.nat(), message: flowRecord, ingestionTime: fc.nat(), eventId: fc.string() }) },
+  { weight: 1, arbitrary: fc.record({ message: fc.oneof(fc.string(), fc.constant(''), fc.nat()) }) },
+  { weight: 1, arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) },
+);
+const cliOutput = fc.record({
+  events: fc.array(cliEvent, { maxLength: 8 }),
+  searchedLogStreams: fc.array(fc.record({ logStreamName: fc.string(), searchedCompletely: fc.boolean() }), { maxLength: 2 }),
+  nextToken: fc.string(),
+});
+
 describe('CloudWatch Logs VPC parser properties', () => {
   it('never throws on arbitrary bytes, and reads them the same in any chunks', () => {
     fc.assert(
@@ -51,6 +63,17 @@ describe('CloudWatch Logs VPC parser properties', () => {
         expect(sink.calls.length + sink.others).toBe(units);
         // Numbered 1, 2, ... in file order.
         expect(sink.calls.map((c) => c.line)).toEqual([...sink.calls.map((c) => c.line)].sort((a, b) => a - b));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('ends every event of the AWS CLI\'s output in exactly one sink call, pretty-printed or not, in any chunks', () => {
+    fc.assert(
+      fc.property(cliOutput, fc.boolean(), fc.integer({ min: 1, max: 300 }), (output, pretty, chunk) => {
+        const sink = run(Buffer.from(JSON.stringify(output, null, pretty ? 4 : undefined)), chunk);
+        expect(sink.calls.length + sink.others).toBe(output.events.length);
+        expect(sink.calls.map((c) => c.line)).toEqual(output.events.map((_, i) => i + 1));
       }),
       { numRuns: 500 },
     );

@@ -145,6 +145,91 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
   });
 });
 
+/**
+ * What the AWS CLI prints for `aws logs filter-log-events` (its default `--output json`): the
+ * service's response as Python's json.dumps writes it with an indent of 4, members in the order of
+ * the API's response shape (events, searchedLogStreams, nextToken), every page joined into one
+ * object. Each event as the API documents FilteredLogEvent: logStreamName, timestamp, message,
+ * ingestionTime, eventId.
+ */
+function cliOutput(messages: string[], more: Record<string, unknown> = { searchedLogStreams: [{ logStreamName: `${ENI}-all`, searchedCompletely: true }], nextToken: 'Bxkq6kVGFtq2y_Moigeqscgt' }): string {
+  const events = messages.map((message, i) => ({
+    logStreamName: `${ENI}-all`,
+    timestamp: 1700000000000 + i,
+    message,
+    ingestionTime: 1700000060000 + i,
+    eventId: String(37983209383461384716812983475812391274981237498123400000n + BigInt(i)),
+  }));
+  return `${JSON.stringify({ events, ...more }, null, 4)}\n`;
+}
+
+describe('VPC Flow Logs as the AWS CLI prints them (aws logs filter-log-events, get-log-events)', () => {
+  const records = [record('47.246.1.1', 5200), record('8.8.8.8', 300), `2 123456789012 ${ENI} - - - - - - - 1700000000 1700000060 - NODATA`, record('47.246.1.1', 800, 'ACCEPT', 1700000100)];
+
+  it('reads each event as a flow log record, numbered by event, and nothing else of the output', async () => {
+    // Act
+    const v = await checkBytes(cliOutput(records), { policy: policyOf('us') });
+
+    // Assess: searchedLogStreams holds an object too, which is no event.
+    expect(v.input.format).toBe('vpc-flow-cloudwatch');
+    expect(v.totals).toMatchObject({ records: 4, connections: 3, noData: 1, skipped: 0, bytesSent: 6300 });
+    expect(destination(v, '47.246.1.1')).toMatchObject({ connections: 2, bytesSent: 6000, status: 'violation', evidenceLines: [1, 4] });
+    expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', evidenceLines: [2] });
+  });
+
+  it('reads them the same compact, as get-log-events prints them, and cut into any chunks', async () => {
+    const pretty = await checkBytes(cliOutput(records), { policy: policyOf('us') });
+    const texts = [
+      cliOutput(records).replace(/\s*\n\s*/g, ''),
+      cliOutput(records, { nextForwardToken: 'f/3798', nextBackwardToken: 'b/3798' }),
+      cliOutput(records, {}),
+    ];
+    for (const text of texts) {
+      for (const chunk of [1, 5, 4096]) {
+        const v = await checkBytes(text, { policy: policyOf('us') }, chunk);
+        expect({ ...v, input: null, checkedAt: null }).toEqual({ ...pretty, input: null, checkedAt: null });
+      }
+    }
+  });
+
+  it('reads a large output one event at a time, not as one message', async () => {
+    // 40,000 events, 6 MB: more than a subscription message may hold is fine here.
+    const many = Array.from({ length: 40_000 }, (_, i) => record(`11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 100));
+    const v = await checkBytes(cliOutput(many), { policy: policyOf('us') });
+    expect(v.totals).toMatchObject({ records: 40_000, connections: 40_000, skipped: 0, bytesSent: 4_000_000 });
+  });
+
+  it('names each event it cannot read: no message, a custom format, an element that is no object', () => {
+    // Prepare
+    const text = cliOutput(records.slice(0, 2)).replace(
+      '"events": [',
+      `"events": [\n        {"logStreamName": "x", "timestamp": 1},\n        "stray",\n        {"message": "2 ${ENI} 10.0.1.5 8.8.8.8 443 6 ACCEPT"},\n        7,`,
+    );
+    const sink = new RecordingSink();
+    const parser = new CloudWatchVpcParser();
+
+    // Act
+    parser.push(Buffer.from(text), sink);
+    parser.finish(sink);
+
+    // Assess
+    const { flows, skips } = seen(sink);
+    expect(flows).toEqual(['47.246.1.1', '8.8.8.8']);
+    expect(skips).toEqual([
+      { line: 1, reason: 'CloudWatch Logs event without a message' },
+      { line: 2, reason: 'CloudWatch Logs event is not an object' },
+      expect.objectContaining({ line: 3, reason: expect.stringContaining('--vpc-format') }),
+      { line: 4, reason: 'CloudWatch Logs event is not an object' },
+    ]);
+  });
+
+  it('is detected from its events list, and not from other JSON with events', () => {
+    expect(detectFormat(cliOutput(records).split('\n').slice(0, 20))?.name).toBe('vpc-flow-cloudwatch');
+    expect(detectFormat([cliOutput(records).replace(/\s*\n\s*/g, '')])?.name).toBe('vpc-flow-cloudwatch');
+    expect(detectFormat(['{"events": [{"name": "deploy", "at": "2024-01-01"}]}'])).toBeNull();
+  });
+});
+
 describe('a custom flow log format given (--vpc-format)', () => {
   // Version 5 fields as a NAT gateway's log has them: the real destination is pkt-dstaddr.
   const FORMAT = '${version} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${start} ${end} ${action} ${log-status} ${flow-direction}';
