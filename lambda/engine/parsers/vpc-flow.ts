@@ -17,7 +17,7 @@ import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
-import { CsvFields, TextCache, UNTERMINATED_QUOTE, csvText, splitCsvLine } from './csv';
+import { CsvFields, TextCache, UNTERMINATED_QUOTE, csvText, splitCsvLine, splitCsvText } from './csv';
 
 /** The default (version 2) format, the order of header-less files. */
 export const VPC_DEFAULT_FIELDS = [
@@ -232,6 +232,26 @@ export function vpcCsvHeaderFields(line: string): string[] | null {
   return CSV_VPC_FIELDS.filter(has).length >= 2 ? names : null;
 }
 
+/**
+ * Where a CSV header from CloudWatch Logs Insights names `@message`, or -1: query results exported
+ * from the console ("Export results" > "Download table (CSV)"), whose fields are the query's
+ * (`fields @timestamp, @message` and the like; Logs Insights' own start with `@`). Each row's
+ * `@message` is then a flow log record as CloudWatch Logs holds it.
+ */
+export function insightsMessageColumn(line: string): number {
+  if (!line.includes(',')) return -1;
+  const names = line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
+  if (!names[0]!.startsWith('@') || !names.every((n) => /^@?[A-Za-z][A-Za-z0-9_.]*$/.test(n))) return -1;
+  return names.indexOf('@message');
+}
+
+/** {@link insightsMessageColumn} of the line `buf[start, end)` (after a byte order mark); most lines are not read. */
+export function insightsHeaderLine(buf: Buffer, start: number, end: number): number {
+  const at = skipBom(buf, start, end);
+  if (at >= end || !(buf[at] === 64 || (buf[at] === 34 && buf[at + 1] === 64))) return -1;
+  return insightsMessageColumn(latin1(buf, at, end));
+}
+
 /** {@link vpcCsvHeaderFields} of the line `buf[start, end)` (after a byte order mark), or null. */
 export function vpcCsvHeaderLine(buf: Buffer, start: number, end: number): string[] | null {
   const s = skipBom(buf, start, end);
@@ -307,6 +327,10 @@ export class VpcFlowParser implements LineParser {
   private readonly enis = new TextCache(256);
   /** After a CSV header (see vpcCsvHeaderFields): its records are CSV. */
   private csv: CsvFields | null = null;
+  /** After a Logs Insights CSV header: the column of each row's record (`@message`), else -1. */
+  private messageCol = -1;
+  /** The format given (ParserOptions.vpcFields), for records that come without a header. */
+  private readonly givenLayout: Layout | null;
 
   /**
    * `fields`: the format of records before any header line (see {@link vpcFormatFields}); without
@@ -314,6 +338,7 @@ export class VpcFlowParser implements LineParser {
    */
   constructor(fields?: readonly string[]) {
     this.layout = fields !== undefined ? layoutOf(fields, 0) : null;
+    this.givenLayout = this.layout;
     this.given = fields !== undefined;
     if (fields !== undefined && this.pos.length < fields.length * 2) this.pos = new Int32Array(fields.length * 2);
   }
@@ -326,8 +351,21 @@ export class VpcFlowParser implements LineParser {
       if (csvNames !== null) {
         this.layout = layoutOf(csvNames, lineNo);
         this.given = false;
+        this.messageCol = -1;
         this.csv = new CsvFields(csvNames.length);
         if (this.pos.length < csvNames.length * 2) this.pos = new Int32Array(csvNames.length * 2);
+        return;
+      }
+    }
+    // A Logs Insights header: its rows' @message are records, as CloudWatch Logs holds them.
+    {
+      const col = insightsHeaderLine(buf, lineStart, lineEnd);
+      if (col >= 0) {
+        this.messageCol = col;
+        this.csv = new CsvFields(col + 1);
+        // Its records carry no header: the format given, or the default one.
+        this.layout = this.givenLayout;
+        this.given = this.givenLayout !== null;
         return;
       }
     }
@@ -339,14 +377,28 @@ export class VpcFlowParser implements LineParser {
         return;
       }
       if (n === 1 && lineEnd === lineStart) return;
-      const values: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const v = csvText(buf, f, i, 'latin1').trim();
-        values.push(v === '' ? '-' : v);
+      if (this.messageCol >= 0) {
+        if (n <= this.messageCol) {
+          sink.skip(lineNo, 'record has fewer fields than the header needs', `${n} fields, need ${this.messageCol + 1}`);
+          return;
+        }
+        buf = Buffer.from(csvText(buf, f, this.messageCol, 'latin1'), 'latin1');
+        lineStart = 0;
+        lineEnd = buf.length;
+        if (lineEnd === 0) {
+          sink.skip(lineNo, 'empty @message');
+          return;
+        }
+      } else {
+        const values: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const v = csvText(buf, f, i, 'latin1').trim();
+          values.push(v === '' ? '-' : v);
+        }
+        buf = Buffer.from(values.join(' '), 'latin1');
+        lineStart = 0;
+        lineEnd = buf.length;
       }
-      buf = Buffer.from(values.join(' '), 'latin1');
-      lineStart = 0;
-      lineEnd = buf.length;
     }
     const [start, end] = trimVpcLine(buf, lineStart, lineEnd);
     if (start === end) return;
@@ -508,11 +560,18 @@ export class VpcFlowParser implements LineParser {
 /** Registry entry: a header naming address fields is certain (1); header-less default v2, 0.8. */
 export const vpcFlowFormat: FormatDefinition = {
   name: 'vpc-flow',
-  description: 'AWS VPC Flow Logs, space-separated text with or without the header line, or CSV from Athena',
+  description: 'AWS VPC Flow Logs, space-separated text with or without the header line, or CSV from Athena or CloudWatch Logs Insights',
   detect: (lines) => {
     const first = lines[0];
     if (first === undefined) return 0;
     if (vpcHeaderFields(first) !== null || vpcCsvHeaderFields(first.replace(/^\uFEFF/, '')) !== null) return 1;
+    // Logs Insights results as CSV, their first row's @message a default-format record.
+    const col = insightsMessageColumn(first.replace(/^\uFEFF/, ''));
+    if (col >= 0) {
+      const row = lines.slice(1).find((l) => l.trim() !== '');
+      const message = row === undefined ? undefined : splitCsvText(row, ',')?.[col];
+      return message !== undefined && isDefaultV2Line(message) ? 1 : 0;
+    }
     return isDefaultV2Line(first) ? 0.8 : 0;
   },
   create: (options) => new VpcFlowParser(options.vpcFields),

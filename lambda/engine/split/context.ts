@@ -11,7 +11,7 @@
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
-import { trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
+import { insightsHeaderLine, trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
 import { zeekCutHeaderNames } from '../parsers/zeek-tsv';
 import type { FormatName } from '../types';
 
@@ -124,9 +124,9 @@ function endsWith(lines: readonly string[], tail: readonly string[]): boolean {
   return tail.every((l, i) => lines[offset + i] === l);
 }
 
-/** The parser's header tests: a header line, or a CSV header (Athena's results). */
+/** The parser's header tests: a header line, or a CSV header (Athena's or Logs Insights' results). */
 function isVpcHeader(buf: Buffer, start: number, end: number): boolean {
-  return vpcHeaderLine(buf, start, end) !== null || vpcCsvHeaderLine(buf, start, end) !== null;
+  return vpcHeaderLine(buf, start, end) !== null || vpcCsvHeaderLine(buf, start, end) !== null || insightsHeaderLine(buf, start, end) >= 0;
 }
 
 /** A record in the default version 2 layout: 14 space-separated fields, the first `2`. */

@@ -406,6 +406,37 @@ describe('VPC flow logs that cannot be read as they are', () => {
   });
 });
 
+describe('VPC flow logs queried with CloudWatch Logs Insights, results exported as CSV', () => {
+  const csv = readFileSync(join(__dirname, '../../fixtures/vpcflow/insights-results-synthetic.csv'), 'utf8');
+
+  it('is detected as VPC Flow Logs by its @message column holding flow log records', () => {
+    expect(detectFormat(csv.split('\n'))?.name).toBe('vpc-flow');
+    // Other Logs Insights results (an application's log lines) are not flow logs.
+    expect(detectFormat(['@timestamp,@message', '2024-01-01 00:00:00.000,GET /index.html 200'])).toBeNull();
+  });
+
+  it('reads each row\'s @message as the flow log reader reads a record, quoted or not', async () => {
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(v.input.format).toBe('vpc-flow');
+    expect(v.totals).toMatchObject({ records: 5, connections: 4, noData: 1, skipped: 0, bytesSent: 1200 + 5000, bytesReceived: 9000 });
+    expect(destination(v, '185.199.108.153')).toMatchObject({ status: 'allowed', bytesSent: 1200, bytesReceived: 9000, evidenceLines: [2, 3], firstSeen: '2023-11-14T22:13:20.000Z' });
+    expect(destination(v, '77.88.55.60')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    expect(destination(v, '95.163.0.1')).toMatchObject({ status: 'violation', bytesSent: 5000, evidenceLines: [5] });
+  });
+
+  it('reads records of a custom format given with --vpc-format, and names a record in neither', async () => {
+    const custom = ['@timestamp,@message', '2023-11-14 22:14:21.000,eni-1 10.0.1.5 95.163.0.1 5000 ACCEPT', '2023-11-14 22:14:22.000,not a record'].join('\n');
+    const given = await checkBytes(custom, { policy: policyOf('us'), format: 'vpc-flow', parserOptions: { vpcFields: ['interface-id', 'srcaddr', 'dstaddr', 'bytes', 'action'] } });
+    expect(destination(given, '95.163.0.1')).toMatchObject({ status: 'violation', bytesSent: 5000 });
+    expect(given.errors).toEqual([{ line: 3, reason: 'record field count differs from the format given: "3 fields, format names 5"' }]);
+    const notGiven = await checkBytes(custom, { policy: policyOf('us'), format: 'vpc-flow' });
+    expect(notGiven.errors.map((e) => e.reason)).toEqual([
+      'record before a header line and not in the default format: "5 fields"',
+      'record before a header line and not in the default format: "3 fields"',
+    ]);
+  });
+});
+
 describe('VPC flow logs queried with Athena, results saved as CSV', () => {
   const csv = readFileSync(join(__dirname, '../../fixtures/vpcflow/athena-results-synthetic.csv'), 'utf8');
 

@@ -58,6 +58,7 @@ const FIXTURES: [string, string][] = [
   ['vpcflow', 'custom-natgw-noversion-awsdocs.log'],
   ['vpcflow', 'cloudwatch-export-goaccess1341.log'],
   ['vpcflow', 'athena-results-synthetic.csv'],
+  ['vpcflow', 'insights-results-synthetic.csv'],
   ['pcapdroid', 'connections-synthetic.csv'],
   ['pcapdroid', 'connections-synthetic-old.csv'],
   ['pcapdroid', 'connections-synthetic-malicious.csv'],
