@@ -16,7 +16,8 @@ export type FormatName =
   | 'har'
   | 'suricata-eve'
   | 'aws-network-firewall'
-  | 'nfdump-csv';
+  | 'nfdump-csv'
+  | 'key-value';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a

@@ -5,6 +5,7 @@
 import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
 import { harFormat } from './har';
+import { keyValueFormat } from './key-value';
 import { nfdumpCsvFormat } from './nfdump';
 import { captureKind, PcapParser } from './pcap';
 import { pcapdroidCsvFormat } from './pcapdroid';
@@ -106,6 +107,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   suricataEveFormat,
   awsNetworkFirewallFormat,
   nfdumpCsvFormat,
+  keyValueFormat,
   pcap,
   pcapng,
 ];
