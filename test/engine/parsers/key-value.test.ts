@@ -53,6 +53,8 @@ describe('FortiGate traffic logs as key=value pairs (syslog)', () => {
 
   it('reads quoted values with spaces, commas and escaped quotes, and names lines it cannot read', () => {
     expect(keyValuePairs('a=1 b="x, \\"y\\" z" c= d=4')).toEqual({ names: ['a', 'b', 'c', 'd'], values: ['1', 'x, "y" z', '', '4'] });
+    // Any white space separates pairs; an unclosed quote is an empty value, and reading goes on.
+    expect(keyValuePairs('a=1\rb=2\vc="x d=4 e=5')).toEqual({ names: ['a', 'b', 'c', 'd', 'e'], values: ['1', '2', '', '4', '5'] });
     // FortiGate's syslog lines put the first pair right after the priority.
     expect(keyValuePairs('<189>date=2024-03-01 time=10:00:00 a=1 b=2')?.names).toEqual(['date', 'time', 'a', 'b']);
     const sink = new RecordingSink();
@@ -77,8 +79,15 @@ describe('FortiGate traffic logs as key=value pairs (syslog)', () => {
 
   it('ends every line in at most one sink call, and never throws, whatever the text', () => {
     const key = fc.constantFrom('srcip', 'dstip', 'dstport', 'proto', 'sentbyte', 'rcvdbyte', 'action', 'type', 'logid', 'eventtime', 'date', 'time', 'x');
-    const value = fc.oneof(fc.constantFrom('8.8.8.8', '10.0.0.1', '6', '"traffic"', '"close"', '-', '', '1709287200123456789', '"a b"'), fc.string());
-    const line = fc.oneof(fc.array(fc.tuple(key, value).map(([k, v]) => `${k}=${v}`), { maxLength: 12 }).map((p) => p.join(' ')), fc.string());
+    // Values and separators with quotes, escapes, commas and every kind of white space.
+    const odd = fc.constantFrom('"', '\\', ',', '\r', '\n', '\t', '\v', '\f', ' ', '#', '=', '<189>', '\u00a0', 'é');
+    const text = fc.array(fc.oneof(odd, fc.string({ maxLength: 4 })), { maxLength: 6 }).map((xs) => xs.join(''));
+    const value = fc.oneof(fc.constantFrom('8.8.8.8', '10.0.0.1', '6', '"traffic"', '"close"', '-', '', '1709287200123456789', '"a b"', '"x\\"y"'), text);
+    const sep = fc.constantFrom(' ', '  ', '\t', '\r', ' \v ');
+    const line = fc.oneof(
+      fc.tuple(fc.array(fc.tuple(key, value).map(([k, v]) => `${k}=${v}`), { maxLength: 12 }), sep).map(([p, s]) => p.join(s)),
+      text,
+    );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 8 }), (lines) => {
         const sink = new RecordingSink();
