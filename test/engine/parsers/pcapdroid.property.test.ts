@@ -35,7 +35,8 @@ const text = (b: Buffer): string =>
     .toString('latin1')
     .replace(/\r$/, '')
     .replace(/^\xef\xbb\xbf/, '');
-const isHeader = (b: Buffer): boolean => /^ipproto,/i.test(text(b));
+// The parser's header: IPProto, quoted or not, then a delimiter (`,`, or `;` or a tab as a re-save writes).
+const isHeader = (b: Buffer): boolean => /^(?:ipproto|"ipproto")[,;\t]/i.test(text(b));
 
 describe('PCAPdroid CSV parser properties', () => {
   it('never throws on arbitrary lines, except InputError for an IPProto header without SrcIP/DstIp', () => {
