@@ -68,6 +68,9 @@ function fieldCount(buf: Buffer, end: number): number {
   return n;
 }
 
+/** What {@link CloudWatchVpcParser} reads from bytes that are not JSON. */
+const INVALID: unique symbol = Symbol('invalid JSON');
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -261,13 +264,8 @@ export class CloudWatchVpcParser implements ChunkParser {
       sink.skip(++this.unit, 'CloudWatch Logs message too large', `over ${MAX_MESSAGE_BYTES} bytes`);
       return;
     }
-    let message: unknown;
-    try {
-      message = JSON.parse((pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)).toString('utf8'));
-    } catch (err) {
-      sink.skip(++this.unit, 'CloudWatch Logs message is not valid JSON', err instanceof Error ? err.message : String(err));
-      return;
-    }
+    const message = this.parsed(pieces, 'message', sink);
+    if (message === INVALID) return;
     const type = isObject(message) ? message.messageType : undefined;
     if (type === 'CONTROL_MESSAGE') {
       (sink.notConnection ?? sink.skip).call(sink, ++this.unit, 'CloudWatch Logs control message');
@@ -278,14 +276,7 @@ export class CloudWatchVpcParser implements ChunkParser {
       sink.skip(++this.unit, 'not a CloudWatch Logs subscription message', type === undefined ? 'no messageType' : `messageType ${JSON.stringify(type)}`);
       return;
     }
-    for (const event of events) {
-      const text: unknown = isObject(event) ? event.message : undefined;
-      if (typeof text !== 'string') {
-        sink.skip(++this.unit, 'CloudWatch Logs event without a message');
-        continue;
-      }
-      this.record(text, sink);
-    }
+    for (const event of events) this.logEvent(event, sink);
   }
 
   /** An event of the AWS CLI's list, just completed (null pieces: passed over, or too large). */
@@ -297,13 +288,22 @@ export class CloudWatchVpcParser implements ChunkParser {
       if (this.arrays === 1 && this.key === 'events') sink.skip(++this.unit, 'CloudWatch Logs event too large', `over ${MAX_MESSAGE_BYTES} bytes`);
       return;
     }
-    let event: unknown;
+    const event = this.parsed(pieces, 'event', sink);
+    if (event !== INVALID) this.logEvent(event, sink);
+  }
+
+  /** The JSON of an object's bytes, or {@link INVALID} (the object skipped, with why). */
+  private parsed(pieces: readonly Buffer[], what: 'message' | 'event', sink: RecordSink): unknown {
     try {
-      event = JSON.parse((pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)).toString('utf8'));
+      return JSON.parse((pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)).toString('utf8'));
     } catch (err) {
-      sink.skip(++this.unit, 'CloudWatch Logs event is not valid JSON', err instanceof Error ? err.message : String(err));
-      return;
+      sink.skip(++this.unit, `CloudWatch Logs ${what} is not valid JSON`, err instanceof Error ? err.message : String(err));
+      return INVALID;
     }
+  }
+
+  /** One log event: its message is a flow log record. */
+  private logEvent(event: unknown, sink: RecordSink): void {
     const text: unknown = isObject(event) ? event.message : undefined;
     if (typeof text !== 'string') {
       sink.skip(++this.unit, 'CloudWatch Logs event without a message');
