@@ -17,7 +17,8 @@ export type FormatName =
   | 'suricata-eve'
   | 'aws-network-firewall'
   | 'nfdump-csv'
-  | 'key-value';
+  | 'key-value'
+  | 'cef';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a

@@ -4,6 +4,7 @@
  */
 import type { ChunkParser, FormatName, LineParser, ParserOptions } from '../types';
 import { genericCsvFormat } from './generic-csv';
+import { cefFormat } from './cef';
 import { harFormat } from './har';
 import { keyValueFormat } from './key-value';
 import { nfdumpCsvFormat } from './nfdump';
@@ -108,6 +109,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   awsNetworkFirewallFormat,
   nfdumpCsvFormat,
   keyValueFormat,
+  cefFormat,
   pcap,
   pcapng,
 ];
