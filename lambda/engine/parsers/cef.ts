@@ -20,6 +20,7 @@
  */
 import type { LineParser, ParserOptions, RecordSink } from '../types';
 import { utf8 } from './bytes';
+import { quoteCsvField } from './csv';
 import { COLUMN_KEYS, GenericCsvParser, type ColumnKey } from './generic-csv';
 import type { FormatDefinition } from './index';
 
@@ -125,11 +126,6 @@ export function cefTime(v: string): string {
   return `${m[3]}-${String(month + 1).padStart(2, '0')}-${m[2]!.padStart(2, '0')}T${m[4]}${zone}`;
 }
 
-/** A CSV field for `s`: quoted when it holds what would end or open one. */
-function csvField(s: string): string {
-  return /[",\r\n#]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** Parser for CEF. */
 export class CefParser implements LineParser {
   readonly format = 'cef' as const;
@@ -156,7 +152,7 @@ export class CefParser implements LineParser {
       (sink.notConnection ?? sink.skip).call(sink, lineNo, 'CEF event without a destination address (dst)');
       return;
     }
-    const row = Buffer.from(`${values.map((v, i) => csvField(TIME_KEYS.has(names[i]!) ? cefTime(v) : v)).join(',')},`, 'utf8');
+    const row = Buffer.from(`${values.map((v, i) => quoteCsvField(TIME_KEYS.has(names[i]!) ? cefTime(v) : v)).join(',')},`, 'utf8');
     parser.line(row, 0, row.length, lineNo, sink);
   }
 
@@ -175,7 +171,7 @@ export class CefParser implements LineParser {
     }
     if (!given.has('dst')) return null;
     const parser = new GenericCsvParser({ ...this.options, columns });
-    const header = Buffer.from([...names, NONE].map(csvField).join(','), 'utf8');
+    const header = Buffer.from([...names, NONE].map(quoteCsvField).join(','), 'utf8');
     parser.line(header, 0, header.length, lineNo, sink);
     return parser;
   }

@@ -158,6 +158,15 @@ export function splitCsvText(line: string, delimiter: string): string[] | null {
 }
 
 /**
+ * `s` as one comma-separated field that {@link splitCsvLine} and the CSV readers give back as it
+ * is: quoted (quotes doubled) when it holds a quote, a comma or a line break, has white space at an
+ * end (a reader trims it), or starts with `#` (a line that starts so is a comment).
+ */
+export function quoteCsvField(s: string): string {
+  return /[",\r\n]/.test(s) || s.startsWith('#') || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
  * A small direct-mapped cache from byte strings to their decoded text, for values that repeat
  * record after record (interface IDs, app names, host names): each is decoded once, not per
  * record. Fixed size, so hostile input costs a string per record, never unbounded memory.

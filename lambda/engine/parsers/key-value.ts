@@ -20,6 +20,7 @@
  */
 import { InputError } from '../errors';
 import type { LineParser, ParserOptions, RecordSink } from '../types';
+import { quoteCsvField } from './csv';
 import { GenericCsvParser, resolveColumns } from './generic-csv';
 import type { FormatDefinition } from './index';
 
@@ -153,11 +154,6 @@ export function keyValuePairs(text: string): { names: string[]; values: string[]
   return { names, values };
 }
 
-/** A CSV field for `s`: quoted when it holds what would end or open one. */
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** Whether the pairs name a destination address, as a generic CSV header would. */
 function namesDestination(names: readonly string[], mapping: Readonly<Record<string, string>> = {}): boolean {
   try {
@@ -261,7 +257,7 @@ export class KeyValueParser implements LineParser {
     let parser: GenericCsvParser | null = null;
     if (namesDestination(names, this.options.columns)) {
       parser = new GenericCsvParser(this.options);
-      const header = Buffer.from(names.map(csvField).join(','), 'utf8');
+      const header = Buffer.from(names.map(quoteCsvField).join(','), 'utf8');
       parser.line(header, 0, header.length, lineNo, sink);
     }
     return { keys, parser, type, date, time, tz };
@@ -290,7 +286,7 @@ export class KeyValueParser implements LineParser {
       const pairs = this.pairs;
       const stamp = `${valueText(buf, pairs, layout.date)} ${valueText(buf, pairs, layout.time)}${layout.tz >= 0 ? valueText(buf, pairs, layout.tz) : ''}`;
       this.row[p++] = COMMA;
-      p += this.row.write(csvField(stamp), p, 'utf8');
+      p += this.row.write(quoteCsvField(stamp), p, 'utf8');
     }
     return p;
   }
