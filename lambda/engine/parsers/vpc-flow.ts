@@ -214,6 +214,11 @@ export function vpcHeaderFields(line: string): string[] | null {
   return names.some((n) => ADDRESS_FIELDS.includes(n)) ? names : null;
 }
 
+/** A comma-separated header's names, trimmed, each without the quotes around it. */
+function csvHeaderNames(line: string): string[] {
+  return line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
+}
+
 /** Fields besides the addresses that say a CSV header is a flow log's (at least two of them). */
 const CSV_VPC_FIELDS = ['version', 'account-id', 'interface-id', 'packets', 'start', 'end', 'action', 'log-status'];
 
@@ -225,7 +230,7 @@ const CSV_VPC_FIELDS = ['version', 'account-id', 'interface-id', 'packets', 'sta
  */
 export function vpcCsvHeaderFields(line: string): string[] | null {
   if (!line.includes(',')) return null;
-  const names = line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1').toLowerCase().replace(/_/g, '-'));
+  const names = csvHeaderNames(line).map((n) => n.toLowerCase().replace(/_/g, '-'));
   if (!names.every((n) => /^[a-z][a-z0-9-]*$/.test(n))) return null;
   const has = (n: string): boolean => names.includes(n);
   if (!(has('srcaddr') || has('pkt-srcaddr')) || !(has('dstaddr') || has('pkt-dstaddr'))) return null;
@@ -240,7 +245,7 @@ export function vpcCsvHeaderFields(line: string): string[] | null {
  */
 export function insightsMessageColumn(line: string): number {
   if (!line.includes(',')) return -1;
-  const names = line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
+  const names = csvHeaderNames(line);
   if (!names[0]!.startsWith('@') || !names.every((n) => /^@?[A-Za-z][A-Za-z0-9_.]*$/.test(n))) return -1;
   return names.indexOf('@message');
 }
