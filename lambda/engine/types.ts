@@ -106,6 +106,26 @@ export interface RecordSink {
    * CSV cell) are not malformed. Sinks without this method only see the record.
    */
   malformed?(line: number, field: string, value: string): void;
+  /**
+   * Called by {@link LineParser.finish} of a parser whose records do not say which side is inside,
+   * once per interface and address family: the addresses on one side of every one of its records
+   * (see verdict/common-addresses). Sinks without this method ignore it.
+   */
+  commonAddresses?(found: CommonAddresses): void;
+}
+
+/**
+ * The addresses on one side of every record of one group (an interface, by its id, or the whole
+ * log when its records name none) and address family, as a parser found them.
+ */
+export interface CommonAddresses {
+  /** The interface (a record's app); null for the records that name none. */
+  readonly app: string | null;
+  readonly family: 4 | 6;
+  /** At most two: both ends of the first record, kept while every later record has them. */
+  readonly addresses: readonly string[];
+  /** Records of the group. */
+  readonly records: number;
 }
 
 /** A parser for a line-oriented format. Header and comment lines produce no sink call. */

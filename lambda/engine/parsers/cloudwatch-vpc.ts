@@ -236,7 +236,7 @@ export class CloudWatchVpcParser implements ChunkParser {
       sink.skip(++this.unit, 'CloudWatch Logs message cut off at the end of the input');
     }
     this.reportStray(sink);
-    this.vpc.finish();
+    this.vpc.finish(sink);
   }
 
   /** Keeps `chunk[start, end)` as part of the current object, unless it has grown too large. */

@@ -17,6 +17,7 @@ import type { FlowRecord, LineParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { bytesEqual, latin1, parseEpochSecondsMs, parseUint, skipBom, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
+import { CommonSides } from './common-sides';
 import { CsvFields, TextCache, UNTERMINATED_QUOTE, csvText, splitCsvLine, splitCsvText } from './csv';
 
 /** The default (version 2) format, the order of header-less files. */
@@ -336,6 +337,11 @@ export class VpcFlowParser implements LineParser {
   private messageCol = -1;
   /** The format given (ParserOptions.vpcFields), for records that come without a header. */
   private readonly givenLayout: Layout | null;
+  /**
+   * What each interface's records without `flow-direction` have in common: a dual-stack
+   * instance's own public IPv6 address, otherwise listed as a destination unremarked.
+   */
+  private readonly sides = new CommonSides();
 
   /**
    * `fields`: the format of records before any header line (see {@link vpcFormatFields}); without
@@ -520,7 +526,9 @@ export class VpcFlowParser implements LineParser {
       if (!bytesEqual(buf, s, e, '-')) r.app = this.enis.get(buf, s, e, latin1);
     }
     c = cols[FLOW_DIRECTION]!;
-    if (c >= 0 && layout.interfaceDirection) {
+    if (c < 0 || !layout.interfaceDirection) {
+      this.sides.note(r.app, buf, r.origIpStart, r.origIpEnd, r.respIpStart, r.respIpEnd);
+    } else {
       // The interface's own address is `srcaddr` of egress and `dstaddr` of ingress records (AWS's
       // field list): inside the VPC whatever its address (IPv6 addresses are public). Not when a
       // packet-level address that differs was read instead (the interface forwarded the packet).
@@ -559,7 +567,9 @@ export class VpcFlowParser implements LineParser {
     return next;
   }
 
-  finish(): void {}
+  finish(sink: RecordSink): void {
+    this.sides.report(sink);
+  }
 }
 
 /** Registry entry: a header naming address fields is certain (1); header-less default v2, 0.8. */

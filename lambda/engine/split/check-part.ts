@@ -8,6 +8,7 @@ import { runCheck, type CheckOptions } from '../check';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../input/line-splitter';
 import type { CompiledPolicy } from '../policy/policy';
 import type { GeoLookup } from '../geo/geo-lookup';
+import type { CommonAddresses } from '../types';
 import type { Aggregator, AppCounts } from '../verdict/aggregate';
 import { dialectOf, type ContextSeen } from './context';
 import type { PartRange, SplitPlan } from './plan';
@@ -56,6 +57,8 @@ export interface PartAggregate {
   malformedByField?: [string, number][];
   malformedKept?: { line: number; field: string; value: string }[];
   destinations: PartDestination[];
+  /** What the parser found on one side of every record of an interface (RecordSink.commonAddresses); absent in older parts. */
+  commonAddresses?: CommonAddresses[];
 }
 
 /** What checking a range found; JSON, stored between the steps of a split check. */
@@ -111,6 +114,7 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
     malformedValues: agg.malformedValues,
     malformedByField: [...agg.malformedByField.entries()],
     malformedKept: agg.malformedKept.map((m) => ({ line: m.line - shift, field: m.field, value: m.value })),
+    ...(agg.commonHints.size > 0 ? { commonAddresses: agg.commonHints.list() } : {}),
     destinations: agg.destinations().map((d) => ({
       ip: d.facts.ip,
       connections: d.connections,

@@ -13,6 +13,7 @@ import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import { countCapped, MAX_MALFORMED_FIELDS, OTHER_FIELDS, tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type MalformedValue } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED, MAX_SKIP_REASONS, OTHER_SKIP_REASONS } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
+import { CommonAddressHints, withWarning } from '../verdict/common-addresses';
 import type { Verdict } from '../verdict/verdict';
 import { checkFingerprint, type PartResult, type PartSpec } from './check-part';
 import { ContextOverflowError, dialectOf } from './context';
@@ -67,7 +68,7 @@ class MergedDestination implements DestinationAggregate {
   appCounts: Map<string, AppCounts> | null | undefined = undefined;
   readonly evidenceLines: number[] = [];
 
-  constructor(readonly facts: AddressFacts) {}
+  constructor(public facts: AddressFacts) {}
 }
 
 /** What the verdict builder reads of an aggregator, filled from ranges. */
@@ -86,6 +87,10 @@ class MergedAggregate implements AggregateTotals {
   readonly malformedKept: MalformedValue[] = [];
   private readonly byIp = new Map<string, MergedDestination>();
 
+  /** What the ranges' parsers found on one side of every record of an interface, intersected. */
+  private readonly commonHints = new CommonAddressHints();
+  private hintsApplied = false;
+
   constructor(private readonly options: CheckOptions) {}
 
   /** Adds a range whose first line is line `offset + 1` of the log. */
@@ -97,6 +102,7 @@ class MergedAggregate implements AggregateTotals {
     this.noDataRecords += a.noData;
     this.unattributedRecords += a.unattributed;
     this.notConnectionRecords += a.notConnections ?? 0;
+    for (const h of a.commonAddresses ?? []) this.commonHints.add(h);
     for (const [reason, n] of a.skippedByReason) countCapped(this.skippedByReason, reason, n, MAX_SKIP_REASONS, OTHER_SKIP_REASONS);
     // Ranges come in log order, and each keeps its first entries: the first of the union are among them.
     for (const e of a.errors) if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line: e.line + offset, reason: e.reason });
@@ -137,6 +143,18 @@ class MergedAggregate implements AggregateTotals {
   destinations(): DestinationAggregate[] {
     // More apps than a single pass lists: it gives no app's counts, nor does the merge.
     for (const d of this.byIp.values()) if (d.appCounts && d.appCounts.size > MAX_NAMES_LISTED) d.appCounts = null;
+    if (!this.hintsApplied) {
+      // As the single pass does (Aggregator.applyCommonHints): once, after the last range.
+      this.hintsApplied = true;
+      const outside = (ip: string): boolean => {
+        const d = this.byIp.get(ip);
+        return d !== undefined && d.facts.status !== 'non-public';
+      };
+      for (const [ip, text] of this.commonHints.warnings(outside)) {
+        const d = this.byIp.get(ip)!;
+        d.facts = withWarning(d.facts, text);
+      }
+    }
     return [...this.byIp.values()];
   }
 

@@ -14,8 +14,9 @@ import { parseIp, type ParsedIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
 import { evaluateAddresses, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
 import type { CompiledPolicy } from '../policy/policy';
-import type { FlowRecord, RecordSink } from '../types';
+import type { CommonAddresses, FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
+import { CommonAddressHints, withWarning } from './common-addresses';
 
 /** How many skipped records are kept with their line and reason. */
 export const MAX_ERRORS_KEPT = 100;
@@ -440,6 +441,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private readonly listener: FoldListener | null;
   private readonly rowWriter: RowWriter | null;
   private settledOnce = false;
+  /** What the parser found on one side of every record of an interface (see common-addresses). */
+  readonly commonHints = new CommonAddressHints();
+  /** Whether the hints' warnings are in the facts already. */
+  private hintsApplied = false;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -762,6 +767,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.noDataRecords++;
   }
 
+  commonAddresses(found: CommonAddresses): void {
+    this.commonHints.add(found);
+  }
+
   malformed(line: number, field: string, value: string): void {
     this.malformedValues++;
     const name = cutValue(field);
@@ -813,6 +822,26 @@ export class Aggregator implements RecordSink, AggregateTotals {
     }
   }
 
+  /**
+   * Puts the warnings of the common-address hints into the facts of the destinations they name
+   * (the parser's last word: applied once, after the last record).
+   */
+  private applyCommonHints(): void {
+    this.hintsApplied = true;
+    const candidates = this.commonHints.candidates();
+    const outside = new Map<string, number>();
+    for (let d = 0; d < this.destCount; d++) {
+      const ep = this.destEndpoint[d]!;
+      const f = this.epFacts[ep]!;
+      if (f.status !== 'non-public' && candidates.has(f.ip)) outside.set(f.ip, ep);
+    }
+    if (outside.size === 0) return;
+    for (const [ip, text] of this.commonHints.warnings((a) => outside.has(a))) {
+      const ep = outside.get(ip)!;
+      this.epFacts[ep] = withWarning(this.epFacts[ep]!, text);
+    }
+  }
+
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {
     const table = this.destinationTable();
@@ -842,6 +871,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   /** Every destination read in place from its row, through one reused view. */
   destinationTable(): DestinationTable {
     this.settle();
+    if (!this.hintsApplied && this.commonHints.size > 0) this.applyCommonHints();
     const view = new RowView(
       this.rows, this.destEndpoint, this.epFacts, this.destExtras, this.protocolNames,
     );

@@ -3,7 +3,7 @@
  * dropped) and records every sink call, so tests can assert on what a parser reported per line.
  */
 import fc from 'fast-check';
-import type { FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
+import type { CommonAddresses, FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
 
 export type SinkCall =
   | { kind: 'flow'; line: number; record: FlowRecord }
@@ -19,6 +19,8 @@ export interface ParseResult {
   callsPerLine: Map<number, number>;
   /** Values reported malformed (kept apart from `calls`: a line's record still makes its one call). */
   malformed: { line: number; field: string; value: string }[];
+  /** What the parser reported at its end as on one side of every record (RecordSink.commonAddresses). */
+  common: CommonAddresses[];
 }
 
 /**
@@ -28,6 +30,10 @@ export interface ParseResult {
 export class RecordingSink implements RecordSink {
   readonly calls: SinkCall[] = [];
   readonly malformedValues: { line: number; field: string; value: string }[] = [];
+  readonly common: CommonAddresses[] = [];
+  commonAddresses(found: CommonAddresses): void {
+    this.common.push(found);
+  }
   malformed(line: number, field: string, value: string): void {
     this.malformedValues.push({ line, field, value });
   }
@@ -90,6 +96,7 @@ export function parseAll(parser: LineParser, input: string | Buffer): ParseResul
     ),
     callsPerLine,
     malformed: sink.malformedValues,
+    common: sink.common,
   };
 }
 

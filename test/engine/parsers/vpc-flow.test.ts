@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
 import { VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
+import { buildPolicy, compilePolicy } from '../../../lambda/engine/policy/policy';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, total } from './harness';
 
@@ -279,6 +280,91 @@ describe('VPC flow logs: which side is the interface (flow-direction)', () => {
       [false, false],
       [true, false],
     ]);
+  });
+});
+
+describe('VPC flow logs without flow-direction: an interface\'s own public address', () => {
+  const OWN = '2600:1f18:4a3:6902:616f:c0a8:1234:5678';
+  const GOOGLE = '2a00:1450:4001:82a::200e';
+  const ENI = 'eni-0a1b2c3d4e5f60718';
+  const V6_ONLY_ENI = 'eni-0f9e8d7c6b5a40312';
+  const OWN_ONE_PEER = '2600:1f18:4a3:6903::a';
+  const CLOUDFLARE = '2606:4700:4700::1111';
+
+  it('reports, per interface and address family, the addresses on one side of every record', () => {
+    // Act
+    const result = parse(fixture('dual-stack-default-synthetic.log'));
+
+    // Assess: the instance's IPv6 address; where it was seen with one peer, both ends.
+    expect(result.common).toEqual([
+      { app: ENI, family: 4, addresses: ['10.0.1.5', '52.94.133.131'], records: 2 },
+      { app: ENI, family: 6, addresses: [OWN], records: 5 },
+      { app: V6_ONLY_ENI, family: 6, addresses: ['2600:1f18:4a3:6903::a', CLOUDFLARE], records: 2 },
+    ]);
+  });
+
+  it('reports nothing when the records say which side is the interface (flow-direction)', () => {
+    // Prepare
+    const log = [
+      'version interface-id srcaddr dstaddr bytes action log-status flow-direction',
+      `5 ${ENI} ${OWN} ${GOOGLE} 1500 ACCEPT OK egress`,
+      `5 ${ENI} ${GOOGLE} ${OWN} 9000 ACCEPT OK ingress`,
+    ].join('\n');
+
+    // Act / Assess
+    expect(parse(log).common).toEqual([]);
+  });
+
+  it('warns on the destination that is likely the interface\'s own address, and changes no status', async () => {
+    // Act
+    const v = await checkBytes(fixture('dual-stack-default-synthetic.log'), { policy: policyOf('us') });
+
+    // Assess: listed (its received bytes counted as sent), with a warning naming the interface and the fix.
+    const own = destination(v, OWN);
+    expect(own.status).toBe('allowed');
+    expect(own.warning).toBe(
+      `this address is on one side of every IPv6 record of ${ENI} (5 records): likely that interface's own address, listed as a destination ` +
+        'because the log does not say which side of a record is inside; if so, add it (or its network) to the policy\'s localNetworks, beside "non-public", or log flow-direction',
+    );
+    // An interface seen with one peer: either end may be its own, so both are warned of, and the peer stays judged.
+    expect(destination(v, CLOUDFLARE).warning).toMatch(/^this address and 2600:1f18:4a3:6903::a are the two sides of every IPv6 record of eni-0f9e8d7c6b5a40312 \(2 records\): one of the two is likely/);
+    expect(destination(v, OWN_ONE_PEER).warning).toMatch(/^this address and 2606:4700:4700::1111 are the two sides/);
+    // The IPv4 peer's interface address (10.0.1.5) is inside: nothing to warn of.
+    expect(destination(v, '52.94.133.131').warning).toBeNull();
+    expect(destination(v, GOOGLE).warning).toBeNull();
+    expect(v.warnings.map((w) => w.ip).sort()).toEqual([OWN, OWN_ONE_PEER, CLOUDFLARE].sort());
+  });
+
+  it('lists the peers alone once the policy\'s localNetworks hold the instance\'s network', async () => {
+    // Prepare
+    const policy = compilePolicy(buildPolicy({ allowedCountries: ['US'], localNetworks: ['non-public', '2600:1f18:4a3:6900::/56'] }));
+
+    // Act
+    const v = await checkBytes(fixture('dual-stack-default-synthetic.log'), { policy });
+
+    // Assess
+    expect(v.destinations.map((d) => d.ip).sort()).toEqual(['2a01:4f8:c2c:123f::1', '2400:da00::6666', GOOGLE, CLOUDFLARE, '52.94.133.131'].sort());
+    expect(destination(v, GOOGLE)).toMatchObject({ bytesSent: 1500, bytesReceived: 980000 });
+    expect(destination(v, '2a01:4f8:c2c:123f::1')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
+    expect(v.warnings).toEqual([]);
+  });
+
+  it('never hides a violation: an interface forwarding several clients\' traffic to one foreign server', async () => {
+    // Prepare: a NAT instance's interface; the one address on every record is the foreign server.
+    const log = [
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      '2 123456789012 eni-0123456789abcdef0 10.0.1.5 220.181.38.148 40100 443 6 3 700 1709287200 1709287260 ACCEPT OK',
+      '2 123456789012 eni-0123456789abcdef0 10.0.1.6 220.181.38.148 40102 443 6 3 800 1709287200 1709287260 ACCEPT OK',
+      '2 123456789012 eni-0123456789abcdef0 220.181.38.148 10.0.1.6 443 40102 6 3 900 1709287200 1709287260 ACCEPT OK',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess: still a violation, the warning beside it.
+    expect(destination(v, '220.181.38.148')).toMatchObject({ status: 'violation', bytesSent: 1500, bytesReceived: 900 });
+    expect(destination(v, '220.181.38.148').warning).toMatch(/^this address is on one side of every IPv4 record of eni-0123456789abcdef0 \(3 records\)/);
+    expect(v.compliant).toBe(false);
   });
 });
 

@@ -195,10 +195,20 @@ const VPC_HEADERS = [
   null,
 ];
 
-type VpcRecord = { kind: 'flow'; src: string; dst: string; sp: number; dp: number; b: number; t: number; action: string; status: string } | { kind: 'bad'; text: string } | { kind: 'long'; text: string };
+type VpcRecord = { kind: 'flow'; eni?: string; src: string; dst: string; sp: number; dp: number; b: number; t: number; action: string; status: string } | { kind: 'bad'; text: string } | { kind: 'long'; text: string };
+
+/** A dual-stack instance's own public IPv6 address: on one side of every record of its interface. */
+const OWN_IPV6 = '2600:1f18:4a3:6902:616f:c0a8:1234:5678';
+const OWN_PEERS = ['2a00:1450:4001:82a::200e', '2400:da00::6666'];
 
 const vpcRecord: fc.Arbitrary<VpcRecord> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('flow' as const), src: fc.oneof(local, remote), dst: fc.oneof(remote, local), sp: port, dp: port, b: fc.nat(100000), t: time, action: fc.constantFrom('ACCEPT', 'ACCEPT', 'REJECT'), status: fc.constantFrom('OK', 'OK', 'OK', 'NODATA', 'SKIPDATA') }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ peer: fc.constantFrom(...OWN_PEERS), out: fc.boolean(), sp: port, dp: port, b: fc.nat(100000), t: time }).map((r) => ({
+      kind: 'flow' as const, eni: 'eni-0f9e8d7c6b5a40312', src: r.out ? OWN_IPV6 : r.peer, dst: r.out ? r.peer : OWN_IPV6, sp: r.sp, dp: r.dp, b: r.b, t: r.t, action: 'ACCEPT', status: 'OK',
+    })),
+  },
   { weight: 1, arbitrary: junk.map((text) => ({ kind: 'bad' as const, text })) },
   { weight: 1, arbitrary: longLine.map((text) => ({ kind: 'long' as const, text })) },
 );
@@ -215,7 +225,7 @@ function vpcLines(header: string | null, records: VpcRecord[]): string[] {
     const v: Record<string, string> = {
       version: '2',
       'account-id': '123456789010',
-      'interface-id': 'eni-1235b8ca123456789',
+      'interface-id': r.eni ?? 'eni-1235b8ca123456789',
       srcaddr: nodata ? '-' : r.src,
       dstaddr: nodata ? '-' : r.dst,
       'pkt-srcaddr': '-',

@@ -59,6 +59,7 @@ const FIXTURES: [string, string][] = [
   ['vpcflow', 'cloudwatch-export-goaccess1341.log'],
   ['vpcflow', 'athena-results-synthetic.csv'],
   ['vpcflow', 'insights-results-synthetic.csv'],
+  ['vpcflow', 'dual-stack-default-synthetic.log'],
   ['pcapdroid', 'connections-synthetic.csv'],
   ['pcapdroid', 'connections-synthetic-old.csv'],
   ['pcapdroid', 'connections-synthetic-malicious.csv'],

@@ -1,0 +1,85 @@
+/**
+ * The monitored side's own address taken for a destination. A log that does not say which side of
+ * a record is inside (default version 2 VPC Flow Logs: no `flow-direction`) lists an interface's
+ * public address (a dual-stack instance's IPv6 address) as the destination of every record it
+ * received, with what it received counted as sent. Which address is the interface's own cannot be
+ * told for certain from the records (an interface that forwards packets, or one that talks to one
+ * peer only, looks the same), so it is never guessed: the address on one side of every record of
+ * an interface is reported as a warning on that destination, naming the fix (the policy's
+ * `localNetworks`, or logging `flow-direction`). The verdict's status and rules do not change.
+ */
+import { parseIp } from '../net/ip';
+import { MAX_COMMON_GROUPS } from '../parsers/common-sides';
+import type { AddressFacts } from '../policy/evaluate';
+import type { CommonAddresses } from '../types';
+
+export type { CommonAddresses };
+
+
+/** Per group: the addresses left after intersecting every range's, in canonical form. */
+export class CommonAddressHints {
+  private readonly groups = new Map<string, { app: string | null; family: 4 | 6; addresses: string[]; records: number }>();
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Adds what one parser (or one range of a split log) found: its addresses meet the group's. */
+  add(h: CommonAddresses): void {
+    if (h.records === 0) return;
+    const key = `${h.family}${h.app === null ? '' : ` ${h.app}`}`;
+    const canonical = h.addresses.map((a) => parseIp(a)?.text ?? a);
+    const g = this.groups.get(key);
+    if (g === undefined) {
+      if (this.groups.size >= MAX_COMMON_GROUPS) return;
+      this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(canonical)], records: h.records });
+      return;
+    }
+    g.addresses = g.addresses.filter((a) => canonical.includes(a));
+    g.records += h.records;
+  }
+
+  /** The groups, for a range of a split log to pass on. */
+  list(): CommonAddresses[] {
+    return [...this.groups.values()].map((g) => ({ ...g, addresses: [...g.addresses] }));
+  }
+
+  /** The addresses that may be the monitored side's own, each with every group it is common to. */
+  candidates(): Set<string> {
+    const out = new Set<string>();
+    for (const g of this.groups.values()) for (const a of g.addresses) out.add(a);
+    return out;
+  }
+
+  /**
+   * The warning for each listed destination that is likely an interface's own address, by address.
+   * `outside(ip)`: whether `ip` is a listed destination outside the monitored networks. A group's
+   * one common address is warned of when it is listed outside; of two (an interface seen with one
+   * peer), both are, when both are listed outside (when one is inside, it is the interface's own,
+   * and the other is simply its peer).
+   */
+  warnings(outside: (ip: string) => boolean): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const g of this.groups.values()) {
+      if (g.addresses.length === 0 || !g.addresses.every(outside)) continue;
+      const where = `every IPv${g.family} record of ${g.app ?? 'the log'} (${g.records} records)`;
+      const own = `${g.app === null ? 'the monitored side' : 'that interface'}'s own address, listed as a destination because the log does not say which side of a record is inside`;
+      const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\", or log flow-direction";
+      for (const a of g.addresses) {
+        const other = g.addresses.find((b) => b !== a);
+        const text =
+          other === undefined
+            ? `this address is on one side of ${where}: likely ${own}; ${fix}`
+            : `this address and ${other} are the two sides of ${where}: one of the two is likely ${own}; ${fix}`;
+        const prev = out.get(a);
+        out.set(a, prev === undefined ? text : `${prev}; ${text}`);
+      }
+    }
+    return out;
+  }
+}
+
+/** `facts` with `text` as its warning, after any warning it has. */
+export function withWarning(facts: AddressFacts, text: string): AddressFacts {
+  return { ...facts, warning: facts.warning === null ? text : `${facts.warning}; ${text}` };
+}
