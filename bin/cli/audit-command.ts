@@ -51,6 +51,9 @@ Policy (one of):
                            the lists add up)
       --deny LIST          countries that are always violations, e.g. foreign-adversaries
   -p, --policy FILE        a policy JSON file (see docs/policy.md)
+      --local LIST         with either: networks of the monitored side added to the policy's
+                           localNetworks, e.g. 2600:1f18:4a3:6900::/56 (a VPC's IPv6 range, for
+                           VPC Flow Logs without flow-direction); repeated, the lists add up
 
 Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)

@@ -26,14 +26,17 @@ export const CHECK_HELP = `Usage: residency check <file>... [options]
 Checks connection logs against a jurisdiction and writes one verdict per file.
 Formats are detected from content (gzip included): Zeek conn.log (TSV or JSON),
 AWS VPC Flow Logs, PCAPdroid connections CSV, pcap/pcapng captures, HAR files,
-Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, and any CSV whose
-header names a destination column. '-' reads standard input.
+Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, FortiGate key=value
+logs, CEF, and any CSV whose header names a destination column. '-' reads standard input.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA (repeated,
                            the lists add up)
       --deny LIST          countries that are always violations, e.g. foreign-adversaries
   -p, --policy FILE        a policy JSON file (see docs/policy.md)
+      --local LIST         with either: networks of the monitored side added to the policy's
+                           localNetworks, e.g. 2600:1f18:4a3:6900::/56 (a VPC's IPv6 range, for
+                           VPC Flow Logs without flow-direction); repeated, the lists add up
 
 Options:
       --db FILE            MMDB country/city database (repeatable; default: the two bundled ones)

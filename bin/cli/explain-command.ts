@@ -7,7 +7,7 @@ import { evaluateAddress, type AddressFacts } from '../../lambda/engine/policy/e
 import { EXIT_COMPLIANT, EXIT_VIOLATIONS } from './check-command';
 import { POLICY_OPTIONS, resolvePolicy } from './options';
 
-export const EXPLAIN_HELP = `Usage: residency explain <ip>... [--jurisdiction LIST | --policy FILE] [--deny LIST] [--db FILE]... [--json]
+export const EXPLAIN_HELP = `Usage: residency explain <ip>... [--jurisdiction LIST | --policy FILE] [--deny LIST] [--local LIST] [--db FILE]... [--json]
 
 For each address: its class (IANA special-purpose registries), every location database's
 country, the AS number and organisation operating it, the country that AS is registered in,
@@ -54,7 +54,7 @@ export function explainCommand(argv: string[]): number {
     return ip;
   });
   const flags = values.jurisdiction === undefined && values.deny === undefined && values.policy === undefined
-    ? { jurisdiction: ['us'] }
+    ? { jurisdiction: ['us'], local: values.local }
     : values;
   const policy = resolvePolicy(flags);
   const databases = loadGeoDatabases(values.db ?? []);

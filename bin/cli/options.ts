@@ -1,7 +1,7 @@
 /** Shared option handling for the CLI commands. */
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
-import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, type CompiledPolicy } from '../../lambda/engine/policy/policy';
+import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, withLocalNetworks, type CompiledPolicy, type Policy } from '../../lambda/engine/policy/policy';
 import { COLUMN_KEYS } from '../../lambda/engine/parsers/generic-csv';
 import { vpcFormatFields } from '../../lambda/engine/parsers/vpc-flow';
 import { printable } from '../../lambda/engine/verdict/render-summary';
@@ -17,6 +17,8 @@ export interface PolicyFlags {
   jurisdiction?: string[];
   deny?: string[];
   policy?: string[];
+  /** Networks added to the policy's `localNetworks` (either way the policy was given). */
+  local?: string[];
 }
 
 /** The `parseArgs` descriptors of the policy flags. */
@@ -24,6 +26,7 @@ export const POLICY_OPTIONS = {
   jurisdiction: { type: 'string', short: 'j', multiple: true },
   deny: { type: 'string', multiple: true },
   policy: { type: 'string', short: 'p', multiple: true },
+  local: { type: 'string', multiple: true },
 } as const;
 
 /**
@@ -31,6 +34,15 @@ export const POLICY_OPTIONS = {
  * policy preset name (`us-gov-drone`) when no file of that name exists.
  */
 export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
+  const policy = policyOfFlags(flags);
+  if (flags.local === undefined) return compilePolicy(policy);
+  // Repeated or comma-separated; an empty one is an error (an unset variable), as for -j.
+  const networks = flags.local.flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (networks.some((v) => v === '')) throw new UsageError('--local: expected CIDR networks (or non-public), such as 2600:1f18:4a3:6900::/56');
+  return compilePolicy(withLocalNetworks(policy, networks));
+}
+
+function policyOfFlags(flags: PolicyFlags): Policy {
   if (flags.policy !== undefined) {
     if (flags.jurisdiction !== undefined || flags.deny !== undefined) {
       throw new UsageError('give either --policy FILE or --jurisdiction/--deny, not both');
@@ -45,7 +57,7 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const preset = code === 'ENOENT' ? policyFromPreset(file) : undefined;
-      if (preset) return compilePolicy(preset);
+      if (preset) return preset;
       throw new PolicyError(`${file}: cannot read policy file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
     }
     const notes: string[] = [];
@@ -53,7 +65,7 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
     const overlap = overlapNote(policy);
     if (overlap !== null) notes.push(`${file}: ${overlap}`);
     for (const note of notes) printWarning(note);
-    return compilePolicy(policy);
+    return policy;
   }
   if (flags.jurisdiction === undefined && flags.deny === undefined) {
     throw new UsageError('no policy: give --jurisdiction (e.g. us, eu, US,CA), --deny, or --policy FILE');
@@ -74,7 +86,7 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
   }
   const overlap = overlapNote(policy);
   if (overlap !== null) printWarning(`--jurisdiction and --deny: ${overlap}`);
-  return compilePolicy(policy);
+  return policy;
 }
 
 /** Parses `--vpc-format '${version} ${srcaddr} ...'` into field names (see vpcFormatFields). */

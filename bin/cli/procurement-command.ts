@@ -59,6 +59,7 @@ Options:
                             adversaries denied, unknown, disputed and operator all fail)
   -j, --jurisdiction LIST   instead of --policy: allowed countries (see check --help)
       --deny LIST           instead of --policy: denied countries
+      --local LIST          networks of the monitored side, added to the policy's localNetworks
       --categories FILE     the host name → category table (default: data/categories.json)
       --db FILE             MMDB country/city database (repeatable; default: the bundled ones)
   -o, --out DIR             where statements go (default ./procurement):
@@ -185,7 +186,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
   const isS3 = dir.startsWith('s3://');
   const policyFlags =
     values.policy === undefined && values.jurisdiction === undefined && values.deny === undefined
-      ? { policy: [DEFAULT_PROCUREMENT_POLICY] }
+      ? { policy: [DEFAULT_PROCUREMENT_POLICY], local: values.local }
       : values;
   const policy = resolvePolicy(policyFlags);
   const { table, sha256: tableSha256 } = loadCategoryTable(values.categories ?? bundledCategoriesPath());

@@ -123,6 +123,37 @@ describe('residency check (end to end)', () => {
     expect(twice.stderr).toBe('residency: --policy: give one policy file, not several\n');
   });
 
+  it('adds --local networks to the policy\'s localNetworks: a dual-stack instance is no longer its own destination', () => {
+    // Prepare
+    const log = fixturePath('vpcflow', 'dual-stack-default-synthetic.log');
+    const own = '2600:1f18:4a3:6902:616f:c0a8:1234:5678';
+    const before = tempDir();
+    const after = tempDir();
+    const withFile = tempDir();
+    const policy = join(withFile, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ allowedCountries: ['US'], localNetworks: ['10.0.0.0/8'] }));
+
+    // Act
+    const r1 = runCli(['check', log, '-j', 'us', '-o', before, '-q', '--report', 'none']);
+    const r2 = runCli(['check', log, '-j', 'us', '--local', '2600:1f18:4a3:6900::/56', '-o', after, '-q', '--report', 'none']);
+    const r3 = runCli(['check', log, '-p', policy, '--local', 'non-public,2600:1f18:4a3:6900::/56', '-o', withFile, '-q', '--report', 'none']);
+    const bad = runCli(['check', log, '-j', 'us', '--local', '2600:1f18:4a3:6900::/56', '--local', '::/0', '-o', tempDir()]);
+
+    // Assess
+    expect([r1.status, r2.status, r3.status]).toEqual([1, 1, 1]);
+    const read = (dir: string): Verdict => JSON.parse(readFileSync(join(dir, 'dual-stack-default-synthetic.log.verdict.json'), 'utf8')) as Verdict;
+    const v1 = read(before);
+    const v2 = read(after);
+    expect(v1.destinations.find((d) => d.ip === own)?.warning).toMatch(/^this address is on one side of every IPv6 record of eni-0a1b2c3d4e5f60718/);
+    expect(v2.destinations.map((d) => d.ip)).not.toContain(own);
+    expect(v2.warnings).toEqual([]);
+    expect(v2.policy.localNetworks).toEqual(['2600:1f18:4a3:6900::/56', 'non-public']);
+    expect(v2.policy.sha256).not.toBe(v1.policy.sha256);
+    expect(read(withFile).policy.localNetworks).toEqual(['10.0.0.0/8', '2600:1f18:4a3:6900::/56', 'non-public']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("residency: --local: '::/0' takes in every IPv6 address: every destination would be on the monitored side and none judged; name your own networks\n");
+  });
+
   it('warns of a network in the policy written with host bits, and reads it as its network', () => {
     // Prepare
     const dir = tempDir();

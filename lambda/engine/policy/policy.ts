@@ -286,6 +286,21 @@ export function buildPolicy(input: PolicyInput): Policy {
 }
 
 /**
+ * `policy` with `networks` added to its `localNetworks` (the CLI's `--local`): CIDRs, or
+ * `non-public`. Errors name `flag` and the value.
+ */
+export function withLocalNetworks(policy: Policy, networks: readonly string[], flag = '--local'): Policy {
+  let added: string[];
+  try {
+    added = cidrList(networks, 'localNetworks', true);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new PolicyError(err.message.replace(/^localNetworks\[\d+\]/, flag));
+    throw err;
+  }
+  return { ...policy, localNetworks: [...new Set([...policy.localNetworks, ...added])].sort() };
+}
+
+/**
  * Parses a policy JSON document; `source` names it in errors, and in the {@link policyNotes}
  * added to `notes` when given.
  */
