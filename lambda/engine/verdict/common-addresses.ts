@@ -16,7 +16,7 @@ import type { CommonAddresses } from '../types';
 export type { CommonAddresses };
 
 
-/** Per group: the addresses left after intersecting every range's, in canonical form. */
+/** Per group: the addresses left after intersecting every range's, as the log spells them. */
 export class CommonAddressHints {
   private readonly groups = new Map<string, { app: string | null; family: 4 | 6; addresses: string[]; records: number }>();
 
@@ -28,14 +28,15 @@ export class CommonAddressHints {
   add(h: CommonAddresses): void {
     if (h.records === 0) return;
     const key = `${h.family}${h.app === null ? '' : ` ${h.app}`}`;
-    const canonical = h.addresses.map((a) => parseIp(a)?.text ?? a);
+    // Spellings are compared as written, as the parser compares them within one pass: ranges of a
+    // split log then meet in what one pass finds (canonical forms would find more).
     const g = this.groups.get(key);
     if (g === undefined) {
       if (this.groups.size >= MAX_COMMON_GROUPS) return;
-      this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(canonical)], records: h.records });
+      this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(h.addresses)], records: h.records });
       return;
     }
-    g.addresses = g.addresses.filter((a) => canonical.includes(a));
+    g.addresses = g.addresses.filter((a) => h.addresses.includes(a));
     g.records += h.records;
   }
 
@@ -44,10 +45,10 @@ export class CommonAddressHints {
     return [...this.groups.values()].map((g) => ({ ...g, addresses: [...g.addresses] }));
   }
 
-  /** The addresses that may be the monitored side's own, each with every group it is common to. */
+  /** The addresses that may be the monitored side's own, as the verdict lists them. */
   candidates(): Set<string> {
     const out = new Set<string>();
-    for (const g of this.groups.values()) for (const a of g.addresses) out.add(a);
+    for (const g of this.groups.values()) for (const a of g.addresses) out.add(canonical(a));
     return out;
   }
 
@@ -61,12 +62,13 @@ export class CommonAddressHints {
   warnings(outside: (ip: string) => boolean): Map<string, string> {
     const out = new Map<string, string>();
     for (const g of this.groups.values()) {
-      if (g.addresses.length === 0 || !g.addresses.every(outside)) continue;
+      const addresses = [...new Set(g.addresses.map(canonical))];
+      if (addresses.length === 0 || !addresses.every(outside)) continue;
       const where = `every IPv${g.family} record of ${g.app ?? 'the log'} (${g.records} records)`;
       const own = `${g.app === null ? 'the monitored side' : 'that interface'}'s own address, listed as a destination because the log does not say which side of a record is inside`;
       const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\", or log flow-direction";
-      for (const a of g.addresses) {
-        const other = g.addresses.find((b) => b !== a);
+      for (const a of addresses) {
+        const other = addresses.find((b) => b !== a);
         const text =
           other === undefined
             ? `this address is on one side of ${where}: likely ${own}; ${fix}`
@@ -77,6 +79,11 @@ export class CommonAddressHints {
     }
     return out;
   }
+}
+
+/** An address as the verdict lists it (a spelling that is no address, as it is). */
+function canonical(spelling: string): string {
+  return parseIp(spelling)?.text ?? spelling;
 }
 
 /** `facts` with `text` as its warning, after any warning it has. */

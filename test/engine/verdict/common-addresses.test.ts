@@ -1,0 +1,53 @@
+import { CommonAddressHints } from '../../../lambda/engine/verdict/common-addresses';
+
+describe('CommonAddressHints: addresses on one side of every record of an interface', () => {
+  const ENI = 'eni-0a1b2c3d4e5f60718';
+  const outsideAll = (): boolean => true;
+
+  it('intersects what ranges found, spelling by spelling, as one pass over the log does', () => {
+    // Prepare: one range saw the instance with one peer, the next with another.
+    const hints = new CommonAddressHints();
+
+    // Act
+    hints.add({ app: ENI, family: 6, addresses: ['2600:1f18::5', '2a00:1450::1'], records: 2 });
+    hints.add({ app: ENI, family: 6, addresses: ['2600:1f18::5', '2400:da00::6666'], records: 3 });
+    // Another spelling of the same address is another spelling: a single pass would not have kept it either.
+    hints.add({ app: 'eni-0f9e8d7c6b5a40312', family: 6, addresses: ['2600:1f18::a'], records: 1 });
+    hints.add({ app: 'eni-0f9e8d7c6b5a40312', family: 6, addresses: ['2600:1f18:0:0:0:0:0:a'], records: 1 });
+
+    // Assess
+    expect(hints.list()).toEqual([
+      { app: ENI, family: 6, addresses: ['2600:1f18::5'], records: 5 },
+      { app: 'eni-0f9e8d7c6b5a40312', family: 6, addresses: [], records: 2 },
+    ]);
+    expect([...hints.warnings(outsideAll).keys()]).toEqual(['2600:1f18::5']);
+  });
+
+  it('warns of an interface seen with one peer only when both ends are outside, and lists addresses as the verdict does', () => {
+    // Prepare
+    const hints = new CommonAddressHints();
+    hints.add({ app: ENI, family: 4, addresses: ['10.0.1.5', '52.94.133.131'], records: 2 });
+    hints.add({ app: null, family: 6, addresses: ['2600:1f18:0:0:0:0:0:5', '2a00:1450:4001:82a:0:0:0:200e'], records: 4 });
+    const outside = (ip: string): boolean => ip !== '10.0.1.5';
+
+    // Act
+    const warnings = hints.warnings(outside);
+
+    // Assess: the IPv4 peer's other end is inside, so it is simply the peer.
+    expect([...warnings.keys()]).toEqual(['2600:1f18::5', '2a00:1450:4001:82a::200e']);
+    expect(warnings.get('2600:1f18::5')).toBe(
+      "this address and 2a00:1450:4001:82a::200e are the two sides of every IPv6 record of the log (4 records): one of the two is likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it (or its network) to the policy's localNetworks, beside \"non-public\", or log flow-direction",
+    );
+  });
+
+  it('ignores a group with no records, and warns of nothing that is not listed outside', () => {
+    // Prepare
+    const hints = new CommonAddressHints();
+    hints.add({ app: ENI, family: 6, addresses: ['2600:1f18::5'], records: 0 });
+    hints.add({ app: 'eni-1', family: 6, addresses: ['2600:1f18::7'], records: 3 });
+
+    // Act / Assess
+    expect(hints.size).toBe(1);
+    expect(hints.warnings(() => false).size).toBe(0);
+  });
+});
