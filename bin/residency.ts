@@ -1,4 +1,4 @@
-#!/usr/bin/env -S RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining
+#!/usr/bin/env -S RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining --no-concurrent-osr
 /**
  * The residency command line. Each command maps its flags onto the engine's options; errors become
  * one line on standard error and exit status 2, never a stack trace.
