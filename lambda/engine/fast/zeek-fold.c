@@ -560,7 +560,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       /* Aggregator.flow: who is the remote party. Only the remote party's port is read. */
       i32 remote;
       f64 sent, received, port = -1;
-      if ((forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0) {
+      const i32 inbound = (forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0;
+      if (inbound) {
         remote = orig;
         sent = resp_bytes;
         received = orig_bytes;
@@ -572,8 +573,11 @@ i32 scan(i32 off, i32 len, f64 line_no) {
         ci = cols[W_RESP_P];
       }
       if (ci >= 0 && !portless) port = parse_uint(pos[ci * 2], pos[ci * 2 + 1]);
-      /* Opened from outside and answered with nothing: a refused attempt, which JavaScript counts. */
-      if (remote == orig && remote != resp && sent == 0) goto stop;
+      /*
+       * Opened from outside and answered with nothing (a scanner's probe): a refused attempt, with
+       * what it sent in; no connection, so no unknown byte count either.
+       */
+      const i32 unanswered = inbound && sent == 0;
       i32 d = ep_dest[remote] - 1; /* stored plus one: 0 is "not a destination yet" */
       if (d < 0) {
         d = js_new_destination(remote);
@@ -609,10 +613,15 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       /* Evidence lines are numbered by connections plus blocked attempts; past ten, neither is read. */
       f64 connections = row[C_CONNECTIONS];
       f64 seen = connections < EVIDENCE_LINES ? connections + row[C_BLOCKED] : EVIDENCE_LINES;
-      row[C_CONNECTIONS] = connections + 1;
-      if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
-      if (sent > 0) row[C_SENT] += sent;
-      if (received > 0) row[C_RECEIVED] += received;
+      if (unanswered) {
+        row[C_BLOCKED] += 1;
+        if (received > 0) row[C_RECEIVED] += received;
+      } else {
+        row[C_CONNECTIONS] = connections + 1;
+        if (sent < 0 || received < 0) row[C_UNKNOWN_BYTES] += 1;
+        if (sent > 0) row[C_SENT] += sent;
+        if (received > 0) row[C_RECEIVED] += received;
+      }
       if (first == first && !(first >= row[C_FIRST])) row[C_FIRST] = first;
       f64 l = last == last ? last : first;
       if (l == l && !(l <= row[C_LAST])) row[C_LAST] = l;

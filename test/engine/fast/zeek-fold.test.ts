@@ -428,6 +428,28 @@ describe('Zeek fast path', () => {
     ]);
   });
 
+  it('folds a scanner\'s unanswered probes itself, as refused attempts', () => {
+    // A public server's sensor: most inbound lines are probes the server answered with nothing.
+    const { agg, splitter, folded } = foldingCheck();
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1700000000.5', op: '40000', rh: '192.168.1.10', rp: '22', proto: 'tcp' as const, duration: '1.0', ob: '60', rb: '0' };
+    lines.push(dataLine({ ...r, oh: '192.168.1.10', rh: '8.8.8.8', rp: '443', ob: '100', rb: '200' }, STANDARD, '\t'));
+    for (let i = 0; i < 200; i++) lines.push(dataLine({ ...r, oh: i % 2 === 0 ? '1.2.4.8' : '46.4.0.1', ob: i % 4 === 1 ? '0' : '60' }, STANDARD, '\t'));
+
+    // Act
+    splitter.push(Buffer.from(`${lines.join('\n')}\n`));
+
+    // Assess: only the first record (no bit for tcp yet) is the JavaScript path's.
+    expect(folded()).toBe(200);
+    expect(agg.records).toBe(201);
+    expect(agg.connections).toBe(201);
+    expect(agg.destinations().map((d) => [d.facts.ip, d.connections, d.blockedAttempts, d.bytesReceived, d.connectionsWithUnknownBytes, d.evidenceLines.slice(0, 2)])).toEqual([
+      ['8.8.8.8', 1, 0, 200, 0, [5]],
+      ['1.2.4.8', 0, 100, 6000, 0, [6, 8]],
+      ['46.4.0.1', 0, 100, 3000, 0, [7, 9]],
+    ]);
+  });
+
   it('folds the lines of a batch up to one it hands back, and goes on after it', async () => {
     // Lines are split and read ahead in batches of 16: lines for JavaScript (an address that is
     // none, a comment) and blank lines fall at every place in a batch, and a header changes the
