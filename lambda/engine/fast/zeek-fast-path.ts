@@ -114,7 +114,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     // are reserved, not touched: memory in use grows with what is written.
     const none = (): number => -1;
     const probe = new WebAssembly.Instance(mod, {
-      env: { memory: new WebAssembly.Memory({ initial: 2 }), first_seen: none, new_destination: none },
+      env: { memory: new WebAssembly.Memory({ initial: 2 }), first_seen: none, new_destination: none, note_port: none },
     });
     const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
     const input = base;
@@ -144,6 +144,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
         memory,
         first_seen: (at: number, len: number): number => (self === null ? -1 : self.firstSeen(at, len)),
         new_destination: (ep: number): number => (self === null ? -1 : self.newDestination(ep)),
+        note_port: (d: number, port: number): void => self?.agg?.notePortPastRow(d, port),
       },
     });
     const fold = instance.exports as unknown as FoldExports;

@@ -4,9 +4,10 @@
  *
  * It handles only the common case and hands every other line back to the JavaScript path
  * (which decides, explains and learns): header lines, addresses that are not addresses,
- * protocols without a bit, a port list that needs its overflow, lines too long or too short.
+ * protocols without a bit, lines too long or too short.
  * An address spelling or a destination met for the first time is asked of JavaScript (imported
- * first_seen and new_destination), which numbers it as its own path would. So this file never
+ * first_seen and new_destination), which numbers it as its own path would, as is a port past the
+ * row's inline slots (note_port), which JavaScript lists. So this file never
  * judges an address or creates a destination; it adds up what JavaScript decided, and the verdict
  * is the same whichever path a line took (test/engine/fast/zeek-fold.test.ts compares them).
  *
@@ -35,6 +36,11 @@ typedef unsigned long long u64;
 IMPORT(first_seen) i32 js_first_seen(i32 at, i32 len);
 /* JavaScript makes endpoint ep a destination: returns its number (ep_dest is set too). */
 IMPORT(new_destination) i32 js_new_destination(i32 ep);
+/*
+ * JavaScript lists port `port` of destination d past its row's inline slots, which hold others
+ * (Aggregator.notePort's list past the row; C_PORTS_FULL is set when that fills).
+ */
+IMPORT(note_port) void js_note_port(i32 d, i32 port);
 
 /* Row layout: must match lambda/engine/verdict/aggregate.ts. */
 enum {
@@ -586,6 +592,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       f64 *row = rows + (u32)d * ROW;
       /* The port list: decide before changing anything, since a line may still go back. */
       i32 port_slot = -1;
+      i32 port_past_row = 0;
       /* A port past 65535 is no port (Aggregator.flow lists none). */
       i32 port_new = port != row[C_LAST_PORT] && port >= 0 && port <= 65535;
       if (port_new) {
@@ -603,7 +610,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
           if (k == 4 && stop != 0) break;
         }
         if (stop == 0) {
-          if (row[C_PORTS_FULL] == 0) goto stop; /* the overflow list is JavaScript's */
+          /* Every inline slot holds another port: the list past the row is JavaScript's. */
+          port_past_row = row[C_PORTS_FULL] == 0;
         } else {
           i32 k = __builtin_ctz(stop);
           if (row[C_PORTS + k] < 0) port_slot = k;
@@ -628,6 +636,7 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       if (port_new) {
         row[C_LAST_PORT] = port;
         if (port_slot >= 0) row[C_PORTS + port_slot] = port;
+        else if (port_past_row) js_note_port(d, (i32)port);
       }
       if (bit >= 0) {
         i32 m = (i32)row[C_PROTO_MASK];

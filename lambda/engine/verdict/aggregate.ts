@@ -715,6 +715,14 @@ export class Aggregator implements RecordSink, AggregateTotals {
   }
 
   /** Records a port unless already seen: inline slots first, then the overflow list. */
+  /**
+   * For a fast path folding a record: port `port` of destination d, whose row's inline slots hold
+   * other ports, as {@link notePort} lists it.
+   */
+  notePortPastRow(d: number, port: number): void {
+    this.notePort(d, d * ROW, port);
+  }
+
   private notePort(d: number, at: number, port: number): void {
     const rows = this.rows;
     for (let i = 0; i < INLINE_PORTS; i++) {

@@ -450,6 +450,25 @@ describe('Zeek fast path', () => {
     ]);
   });
 
+  it('folds lines whose port is past the row\'s inline slots, listing it as the JavaScript path does', async () => {
+    // Inbound clients each from a new ephemeral port: the remote party's port list fills its row
+    // (12) and then the list past it (up to 64 in all).
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1700000000.5', oh: '5.8.8.8', rh: '192.168.1.10', rp: '443', proto: 'tcp' as const, duration: '1.0', ob: '60', rb: '900' };
+    for (let i = 0; i < 100; i++) lines.push(dataLine({ ...r, op: String(40000 + (i % 80)) }, STANDARD, '\t'));
+    const log = `${lines.join('\n')}\n`;
+    const { agg, splitter, folded } = foldingCheck();
+
+    // Act
+    splitter.push(Buffer.from(log));
+    const [fast, slow] = await both(log, 4096);
+
+    // Assess: only the first record (no bit for tcp yet) is the JavaScript path's.
+    expect(folded()).toBe(99);
+    expect(agg.destinations()[0]!.ports).toEqual(Array.from({ length: 64 }, (_, i) => 40000 + i));
+    expect(fast).toBe(slow);
+  });
+
   it('folds the lines of a batch up to one it hands back, and goes on after it', async () => {
     // Lines are split and read ahead in batches of 16: lines for JavaScript (an address that is
     // none, a comment) and blank lines fall at every place in a batch, and a header changes the
