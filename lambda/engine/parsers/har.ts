@@ -3,8 +3,11 @@
  * `{"log": {"entries": [...]}}` written by browser dev tools (Chrome, Firefox), mitmproxy, Charles
  * and HTTP Toolkit. Each entry is one request; its record "line" is the 1-based entry index.
  *
- * A HAR cannot be read record by record without a streaming JSON parser, so the bytes are kept
- * (up to {@link MAX_HAR_BYTES}) and parsed at the end.
+ * The document is read entry by entry as its bytes arrive (JsonArrayElements): memory holds one
+ * entry, not the file, whatever its size. Each entry is parsed with JSON.parse; what lies beside
+ * `log.entries` (pages, creator, browser) is passed over, its brackets and strings followed but
+ * its values not checked. A document cut off or with unbalanced brackets is an error, as is one
+ * without `log.entries`; an entry that is not valid JSON is a skipped record.
  *
  * Per entry: the server is `serverIPAddress` (absent or `""` for cached or failed requests,
  * sometimes `[v6]` in brackets); the client is the monitored side ({@link MONITORED_SIDE}: a HAR
@@ -19,20 +22,20 @@
  * writes the proxy's address, `127.0.0.1`, as `serverIPAddress`: such an entry names no server,
  * and is unattributed, never a non-public destination that passes.
  */
-import { InputError } from '../errors';
 import { classifyAddress } from '../net/address-class';
 import { parseIp } from '../net/ip';
 import type { ChunkParser, FlowRecord, RecordSink } from '../types';
 import { skipBom } from './bytes';
+import { JsonArrayElements } from './json-elements';
 import { MONITORED_SIDE } from './generic-csv';
 import type { FormatDefinition } from './index';
 import { newRecord, resetRecord } from './record';
 
 /**
- * Largest HAR read, in bytes. The document is decoded into one string, and V8 strings end just
- * below 512 MiB (2^29 - 24 UTF-16 units), so a larger file could not be parsed anyway.
+ * Largest HAR entry read, in bytes (a response's content can be inlined, base64). An entry is
+ * decoded into one string, and V8 strings end just below 512 MiB (2^29 - 24 UTF-16 units).
  */
-export const MAX_HAR_BYTES = 500 * 1024 * 1024;
+export const MAX_HAR_ENTRY_BYTES = 500 * 1024 * 1024;
 
 /** Default ports of the URL schemes HAR entries use (WHATWG URL leaves `port` empty for them). */
 const DEFAULT_PORTS: Readonly<Record<string, number>> = {
@@ -183,42 +186,38 @@ function unattributed(sink: RecordSink, line: number, reason: string, url: unkno
 /** Parser for HAR 1.2 documents. */
 export class HarParser implements ChunkParser {
   readonly format = 'har' as const;
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
   private readonly rec: FlowRecord = newRecord();
+  private readonly elements: JsonArrayElements;
+  /** The sink of the chunk being read (entries are handed over during push). */
+  private sink: RecordSink | null = null;
 
-  constructor(private readonly maxBytes = MAX_HAR_BYTES) {}
-
-  push(chunk: Buffer, _sink?: RecordSink): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) {
-      throw new InputError(
-        `HAR file is larger than ${this.maxBytes} bytes, the most that can be read as one JSON document (split the capture into smaller HAR files)`,
-      );
-    }
-    this.chunks.push(Buffer.from(chunk));
+  constructor(maxEntryBytes = MAX_HAR_ENTRY_BYTES) {
+    this.elements = new JsonArrayElements(['log', 'entries'], (bytes, index) => this.element(bytes, index + 1), maxEntryBytes, 'HAR');
   }
 
-  finish(sink: RecordSink): void {
-    const all = Buffer.concat(this.chunks, this.bytes);
-    this.chunks.length = 0;
-    let doc: unknown;
+  push(chunk: Buffer, sink: RecordSink): void {
+    this.sink = sink;
     try {
-      doc = JSON.parse(all.toString('utf8', skipBom(all, 0, all.length)));
-    } catch (err) {
-      // V8's message quotes the input around the error: keep the message on one line.
-      const why = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
-      throw new InputError(
-        `HAR is not valid JSON (${why.length > 160 ? `${why.slice(0, 160)}…` : why}); a truncated capture cannot be read`,
-        { cause: err },
-      );
+      this.elements.push(chunk);
+    } finally {
+      this.sink = null;
     }
-    const log = isObject(doc) ? doc.log : undefined;
-    const entries = isObject(log) ? log.entries : undefined;
-    if (!Array.isArray(entries)) {
-      throw new InputError('not a HAR document: expected {"log": {"entries": [...]}}');
+  }
+
+  finish(_sink: RecordSink): void {
+    this.elements.finish();
+  }
+
+  private element(bytes: Buffer, line: number): void {
+    const sink = this.sink!;
+    let e: unknown;
+    try {
+      e = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      sink.skip(line, 'entry is not valid JSON');
+      return;
     }
-    for (let i = 0; i < entries.length; i++) this.entry(entries[i], i + 1, sink);
+    this.entry(e, line, sink);
   }
 
   private entry(e: unknown, line: number, sink: RecordSink): void {

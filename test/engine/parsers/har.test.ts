@@ -227,14 +227,84 @@ describe('HAR entries (inline)', () => {
     expect(() => parseHar('{"log": {"pages": []}}')).toThrow('not a HAR document: expected {"log": {"entries": [...]}}');
   });
 
-  it('throws a one-line InputError beyond the size cap', () => {
+  it('throws a one-line InputError for an entry beyond the size cap', () => {
     // Prepare
     const parser = new HarParser(1000);
+    const big = har([entry(), entry({ comment: 'x'.repeat(2000) })]);
 
     // Act + Assess
-    expect(() => parseHar(Buffer.alloc(2000, 32), 100, parser)).toThrow(
-      'HAR file is larger than 1000 bytes, the most that can be read as one JSON document (split the capture into smaller HAR files)',
-    );
+    expect(() => parseHar(big, 100, parser)).toThrow('HAR entry 2 is larger than 1000 bytes, the most that can be read as one JSON value');
+  });
+});
+
+describe('HAR read entry by entry', () => {
+  it('hands each entry to the sink as soon as its bytes are in, holding no more than one', () => {
+    // Prepare: 2,000 entries, read 1 kB at a time.
+    const doc = Buffer.from(har(Array.from({ length: 2000 }, (_, i) => entry({ serverIPAddress: `93.184.${i >> 8}.${i & 255}` }))));
+    const sink = new HarSink();
+    const parser = new HarParser(4096);
+    const seen: number[] = [];
+
+    // Act: every entry is under the 4 kB cap, the document is far over it.
+    for (let i = 0; i < doc.length; i += 1024) {
+      parser.push(doc.subarray(i, i + 1024), sink);
+      seen.push(sink.flows.length);
+    }
+    parser.finish(sink);
+
+    // Assess: records arrive while the document is read, not at its end.
+    expect(doc.length).toBeGreaterThan(100 * 4096);
+    expect(seen[Math.floor(seen.length / 2)]).toBeGreaterThan(900);
+    expect(sink.flows).toHaveLength(2000);
+    expect(sink.flows[1999]).toMatchObject({ line: 2000, respIp: '93.184.7.207' });
+  });
+
+  it('follows strings and brackets: names, escapes and brackets inside values, entries elsewhere, keys in any order', () => {
+    // Prepare: "entries" in pages is not log.entries; a key spelled with an escape is the same key.
+    const doc = [
+      '\ufeff{ "log" : {',
+      '  "pages": [{"id": "p1", "entries": [1, 2], "title": "a ] } \\" [ {"}],',
+      '  "creator": {"name": "x\\"y", "version": "1"},',
+      '  "\u0065ntries": [',
+      `    ${JSON.stringify(entry({ comment: 'brackets ] } [ { and "quotes"' }))} ,`,
+      '    42,',
+      '    "text",',
+      `    ${JSON.stringify(entry({ serverIPAddress: '2001:db8::1', _extra: [[1], { a: [] }] }))}`,
+      '  ],',
+      '  "version": "1.2"',
+      '} }',
+      '',
+    ].join('\n');
+
+    // Act: whole, and one byte at a time.
+    for (const chunk of [4096, 1]) {
+      const sink = parseHar(Buffer.from(doc), chunk);
+
+      // Assess
+      expect(sink.flows.map((r) => [r.line, r.respIp])).toEqual([
+        [1, '93.184.216.34'],
+        [4, '2001:db8::1'],
+      ]);
+      expect(sink.skips).toEqual([
+        { kind: 'skip', line: 2, reason: 'entry is not an object' },
+        { kind: 'skip', line: 3, reason: 'entry is not an object' },
+      ]);
+    }
+  });
+
+  it('skips an entry that is not valid JSON, and refuses a document that is not one HAR', () => {
+    // An entry with balanced brackets but broken inside is one bad record.
+    const sink = parseHar(`{"log": {"entries": [{"a" 1}, ${JSON.stringify(entry())}]}}`);
+    expect(sink.skips).toEqual([{ kind: 'skip', line: 1, reason: 'entry is not valid JSON' }]);
+    expect(sink.flows).toHaveLength(1);
+    // The whole document's shape is not.
+    expect(() => parseHar('{"log": {"entries": [}]}')).toThrow(/^HAR is not valid JSON \(unexpected '}' at byte 21\)/);
+    expect(() => parseHar(`${har([entry()])} {}`)).toThrow(/^HAR is not valid JSON \(data after the document at byte \d+\)/);
+    expect(() => parseHar('{"log": ["entries"]}')).toThrow('not a HAR document: expected {"log": {"entries": [...]}}');
+    expect(() => parseHar('{"log": {"entries": {}}}')).toThrow('not a HAR document: expected {"log": {"entries": [...]}}');
+    expect(() => parseHar('[1, 2]')).toThrow('not a HAR document: expected {"log": {"entries": [...]}}');
+    expect(() => parseHar('')).toThrow(/^HAR is not valid JSON \(no document at byte 0\)/);
+    expect(() => parseHar('{"log": {"entries": ["a')).toThrow(/^HAR is not valid JSON \(the document ends before it closes/);
   });
 });
 
