@@ -1,7 +1,7 @@
 /** Shared option handling for the CLI commands. */
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../../lambda/engine/errors';
-import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, withLocalNetworks, type CompiledPolicy, type Policy } from '../../lambda/engine/policy/policy';
+import { compilePolicy, overlapNote, parsePolicyJson, policyFromLists, policyFromPreset, policyNotes, withLocalNetworks, type CompiledPolicy, type Policy } from '../../lambda/engine/policy/policy';
 import { COLUMN_KEYS } from '../../lambda/engine/parsers/generic-csv';
 import { vpcFormatFields } from '../../lambda/engine/parsers/vpc-flow';
 import { printable } from '../../lambda/engine/verdict/render-summary';
@@ -39,7 +39,9 @@ export function resolvePolicy(flags: PolicyFlags): CompiledPolicy {
   // Repeated or comma-separated; an empty one is an error (an unset variable), as for -j.
   const networks = flags.local.flatMap((v) => v.split(',')).map((v) => v.trim());
   if (networks.some((v) => v === '')) throw new UsageError('--local: expected CIDR networks (or non-public), such as 2600:1f18:4a3:6900::/56');
-  return compilePolicy(withLocalNetworks(policy, networks));
+  const local = withLocalNetworks(policy, networks);
+  for (const note of policyNotes({ localNetworks: networks })) printWarning(note.replace(/^localNetworks\[\d+\]/, '--local'));
+  return compilePolicy(local);
 }
 
 function policyOfFlags(flags: PolicyFlags): Policy {

@@ -152,6 +152,10 @@ describe('residency check (end to end)', () => {
     expect(read(withFile).policy.localNetworks).toEqual(['10.0.0.0/8', '2600:1f18:4a3:6900::/56', 'non-public']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe("residency: --local: '::/0' takes in every IPv6 address: every destination would be on the monitored side and none judged; name your own networks\n");
+    // A network written with host bits is read as its network, with a warning (as in a policy file).
+    const hostBits = runCli(['check', log, '-j', 'us', '--local', '2600:1f18:4a3:6902::5/56', '-o', tempDir(), '-q', '--report', 'none']);
+    expect(hostBits.stderr).toBe("residency: warning: --local: '2600:1f18:4a3:6902::5/56' has bits set past its prefix length: read as the network 2600:1f18:4a3:6900::/56 (one address is /128)\n");
+    expect(hostBits.status).toBe(1);
   });
 
   it('warns of a network in the policy written with host bits, and reads it as its network', () => {

@@ -714,7 +714,6 @@ export class Aggregator implements RecordSink, AggregateTotals {
     return x;
   }
 
-  /** Records a port unless already seen: inline slots first, then the overflow list. */
   /**
    * For a fast path folding a record: port `port` of destination d, whose row's inline slots hold
    * other ports, as {@link notePort} lists it.
@@ -723,6 +722,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.notePort(d, d * ROW, port);
   }
 
+  /** Records a port unless already seen: inline slots first, then the overflow list. */
   private notePort(d: number, at: number, port: number): void {
     const rows = this.rows;
     for (let i = 0; i < INLINE_PORTS; i++) {
