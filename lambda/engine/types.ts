@@ -112,6 +112,8 @@ export interface RecordSink {
    * (see verdict/common-addresses). Sinks without this method ignore it.
    */
   commonAddresses?(found: CommonAddresses): void;
+  /** Instead of commonAddresses: the log named more interfaces than are tracked, so no hint holds. */
+  commonAddressesOverflow?(): void;
 }
 
 /**

@@ -8,8 +8,12 @@
 import type { RecordSink } from '../types';
 import { latin1 } from './bytes';
 
-/** Interfaces tracked at most; records of further ones are not looked at (no hint for them). */
-export const MAX_COMMON_GROUPS = 4096;
+/**
+ * Interfaces tracked at most. A log with more gives no hints at all (RecordSink's
+ * commonAddressesOverflow), whichever of its interfaces came first: so a split check, whose
+ * ranges each see some of them, finds what one pass does.
+ */
+export const MAX_COMMON_INTERFACES = 4096;
 
 class FamilySides {
   records = 0;
@@ -29,12 +33,18 @@ function isIpv6(buf: Buffer, start: number, end: number): boolean {
 
 export class CommonSides {
   private readonly groups = new Map<string | null, FamilySides[]>();
+  private overflow = false;
 
   /** A record of interface `app` between `buf[s1, e1)` and `buf[s2, e2)`. */
   note(app: string | null, buf: Buffer, s1: number, e1: number, s2: number, e2: number): void {
     let g = this.groups.get(app);
     if (g === undefined) {
-      if (this.groups.size >= MAX_COMMON_GROUPS) return;
+      if (this.overflow) return;
+      if (this.groups.size >= MAX_COMMON_INTERFACES) {
+        this.overflow = true;
+        this.groups.clear();
+        return;
+      }
       g = [new FamilySides(), new FamilySides()];
       this.groups.set(app, g);
     }
@@ -50,6 +60,10 @@ export class CommonSides {
 
   /** Tells the sink what each interface's records had in common. */
   report(sink: RecordSink): void {
+    if (this.overflow) {
+      sink.commonAddressesOverflow?.();
+      return;
+    }
     if (sink.commonAddresses === undefined) return;
     for (const [app, g] of this.groups) {
       for (let i = 0; i < 2; i++) {

@@ -35,6 +35,13 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/**
+ * Deepest nesting followed. JSON.parse itself gives up a few thousand levels down (the call stack),
+ * and a HAR entry is a few levels deep: deeper is a damaged or hostile document, refused before the
+ * list of open brackets grows with it.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 /** Longest member name compared with the path's (longer ones are not on it). */
 const MAX_NAME_BYTES = 64;
 
@@ -168,6 +175,7 @@ export class JsonArrayElements {
         } else {
           this.valueStarts();
         }
+        if (depth >= MAX_JSON_DEPTH) throw new InputError(`${this.what} nests values deeper than ${MAX_JSON_DEPTH} levels (at byte ${base + i}): a damaged capture cannot be read`);
         objects.push(object);
       } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
         if (depth === 0 || objects[depth - 1] !== (b === CLOSE_OBJECT)) throw this.invalid(`unexpected ${shown(b)}`, base + i);

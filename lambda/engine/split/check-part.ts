@@ -57,8 +57,12 @@ export interface PartAggregate {
   malformedByField?: [string, number][];
   malformedKept?: { line: number; field: string; value: string }[];
   destinations: PartDestination[];
-  /** What the parser found on one side of every record of an interface (RecordSink.commonAddresses); absent in older parts. */
-  commonAddresses?: CommonAddresses[];
+  /**
+   * What the parser found on one side of every record of an interface (RecordSink.commonAddresses),
+   * or null when the range named more interfaces than are tracked. Absent in older parts, which
+   * cannot say: the merge then gives up every hint.
+   */
+  commonAddresses?: CommonAddresses[] | null;
 }
 
 /** What checking a range found; JSON, stored between the steps of a split check. */
@@ -93,7 +97,7 @@ export function checkFingerprint(options: Pick<CheckOptions, 'policy' | 'databas
 const LEADING_LINE = /^line (\d+): /;
 
 function emptyAggregate(): PartAggregate {
-  return { records: 0, connections: 0, skipped: 0, noData: 0, unattributed: 0, skippedByReason: [], errors: [], unattributedKept: [], destinations: [] };
+  return { records: 0, connections: 0, skipped: 0, noData: 0, unattributed: 0, skippedByReason: [], errors: [], unattributedKept: [], destinations: [], commonAddresses: [] };
 }
 
 /** The aggregate as JSON, lines shifted so that the range's first line is 1. */
@@ -114,7 +118,7 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
     malformedValues: agg.malformedValues,
     malformedByField: [...agg.malformedByField.entries()],
     malformedKept: agg.malformedKept.map((m) => ({ line: m.line - shift, field: m.field, value: m.value })),
-    ...(agg.commonHints.size > 0 ? { commonAddresses: agg.commonHints.list() } : {}),
+    commonAddresses: agg.commonHints.overflow ? null : agg.commonHints.list(),
     destinations: agg.destinations().map((d) => ({
       ip: d.facts.ip,
       connections: d.connections,

@@ -102,7 +102,9 @@ class MergedAggregate implements AggregateTotals {
     this.noDataRecords += a.noData;
     this.unattributedRecords += a.unattributed;
     this.notConnectionRecords += a.notConnections ?? 0;
-    for (const h of a.commonAddresses ?? []) this.commonHints.add(h);
+    // A range that could not say (too many interfaces, or written before ranges said) gives every hint up.
+    if (a.commonAddresses === undefined || a.commonAddresses === null) this.commonHints.giveUp();
+    else for (const h of a.commonAddresses) this.commonHints.add(h);
     for (const [reason, n] of a.skippedByReason) countCapped(this.skippedByReason, reason, n, MAX_SKIP_REASONS, OTHER_SKIP_REASONS);
     // Ranges come in log order, and each keeps its first entries: the first of the union are among them.
     for (const e of a.errors) if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push({ line: e.line + offset, reason: e.reason });

@@ -779,6 +779,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
     this.commonHints.add(found);
   }
 
+  commonAddressesOverflow(): void {
+    this.commonHints.giveUp();
+  }
+
   malformed(line: number, field: string, value: string): void {
     this.malformedValues++;
     const name = cutValue(field);

@@ -9,7 +9,7 @@
  * `localNetworks`, or logging `flow-direction`). The verdict's status and rules do not change.
  */
 import { parseIp } from '../net/ip';
-import { MAX_COMMON_GROUPS } from '../parsers/common-sides';
+import { MAX_COMMON_INTERFACES } from '../parsers/common-sides';
 import type { AddressFacts } from '../policy/evaluate';
 import type { CommonAddresses } from '../types';
 
@@ -20,19 +20,42 @@ export type { CommonAddresses };
 export class CommonAddressHints {
   private readonly groups = new Map<string, { app: string | null; family: 4 | 6; addresses: string[]; records: number }>();
 
+  /** Distinct interfaces (null for records naming none). */
+  private readonly apps = new Set<string | null>();
+  /** More interfaces than tracked, in a range or over all: no hint holds (see MAX_COMMON_INTERFACES). */
+  private overflowed = false;
+
   get size(): number {
     return this.groups.size;
   }
 
+  /** Whether the hints were given up (too many interfaces, or a range that could not say). */
+  get overflow(): boolean {
+    return this.overflowed;
+  }
+
+  /** Gives every hint up: the log named more interfaces than are tracked. */
+  giveUp(): void {
+    this.overflowed = true;
+    this.groups.clear();
+    this.apps.clear();
+  }
+
   /** Adds what one parser (or one range of a split log) found: its addresses meet the group's. */
   add(h: CommonAddresses): void {
-    if (h.records === 0) return;
+    if (h.records === 0 || this.overflowed) return;
     const key = `${h.family}${h.app === null ? '' : ` ${h.app}`}`;
     // Spellings are compared as written, as the parser compares them within one pass: ranges of a
     // split log then meet in what one pass finds (canonical forms would find more).
     const g = this.groups.get(key);
     if (g === undefined) {
-      if (this.groups.size >= MAX_COMMON_GROUPS) return;
+      if (!this.apps.has(h.app)) {
+        if (this.apps.size >= MAX_COMMON_INTERFACES) {
+          this.giveUp();
+          return;
+        }
+        this.apps.add(h.app);
+      }
       this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(h.addresses)], records: h.records });
       return;
     }

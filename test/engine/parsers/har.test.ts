@@ -412,3 +412,13 @@ describe('HAR recorded through a proxy on the capturing machine', () => {
   });
 });
 
+
+describe('HAR nesting', () => {
+  it('refuses a document nested past MAX_JSON_DEPTH with a one-line InputError, before its brackets pile up', () => {
+    // Prepare: an entry holding 100,000 open brackets.
+    const doc = `{"log": {"entries": [${'['.repeat(100_000)}`;
+
+    // Act + Assess
+    expect(() => parseHar(doc)).toThrow(/^HAR nests values deeper than 1000 levels \(at byte 1018\): a damaged capture cannot be read$/);
+  });
+});

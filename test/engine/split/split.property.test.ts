@@ -131,6 +131,27 @@ describe('a split check merges to the single-pass verdict', () => {
     });
   });
 
+  it('past the interfaces whose common addresses are tracked: no hint in one pass, none merged', async () => {
+    // Prepare: an interface whose IPv6 records all reach 2600:1f18:4a3:6900::1, beside 8,191 others;
+    // a later record of it lacks that address. Ranges each see fewer interfaces than the cap.
+    const line = (eni: string, s: string, d: string): string => `2 123456789012 ${eni} ${s} ${d} 443 49152 6 10 840 1620140661 1620140721 ACCEPT OK\n`;
+    const X = '2600:1f18:4a3:6900::1';
+    let first = line('eni-g', '2a03:2880:f12f:83:face:b00c::25de', X) + line('eni-g', '2001:4860:4860::8888', X);
+    for (let i = 1; i <= 4095; i++) first += line(`eni-y${i}`, `10.1.${i >> 8}.${i & 255}`, '8.8.8.8');
+    let second = '';
+    for (let i = 1; i <= 4096; i++) second += line(`eni-z${i}`, `10.2.${i >> 8}.${i & 255}`, '8.8.8.8');
+    second += line('eni-g', '2001:4860:4860::8844', '2a03:2880:f12f:83:face:b00c::25de');
+
+    // Act + Assess: the same verdict split or not (expectSplitExact), and no hint past the cap.
+    expect(await expectSplitExact(Buffer.from(first + second), [Buffer.byteLength(first)], 65536)).toBe('split');
+    const single = await checkBytes(Buffer.from(first + second), optionsOf());
+    expect(single.warnings.filter((w) => w.rule.includes('one side of every'))).toEqual([]);
+    // At the cap (4,096 interfaces), the hint is there, split or not.
+    expect(await expectSplitExact(Buffer.from(first), [Buffer.byteLength(first) >> 1], 65536)).toBe('split');
+    const under = await checkBytes(Buffer.from(first), optionsOf());
+    expect(under.warnings.map((w) => w.ip)).toContain(X);
+  });
+
   it('past the caps: 64 ports, 32 names and apps, 10 evidence lines, 100 errors', async () => {
     await fc.assert(
       fc.asyncProperty(capsLog, fc.integer({ min: 2, max: 16 }), fc.array(fc.nat(), { minLength: 15, maxLength: 15 }), async (log, n, raw) => {

@@ -51,3 +51,24 @@ describe('CommonAddressHints: addresses on one side of every record of an interf
     expect(hints.warnings(() => false).size).toBe(0);
   });
 });
+
+describe('CommonAddressHints past the interfaces tracked', () => {
+  it('counts an interface once for both its families, and gives every hint up past the cap', () => {
+    // Prepare: 4,096 dual-stack interfaces are within the cap.
+    const hints = new CommonAddressHints();
+    for (let i = 0; i < 4096; i++) {
+      hints.add({ app: `eni-${i}`, family: 4, addresses: ['10.0.0.5'], records: 1 });
+      hints.add({ app: `eni-${i}`, family: 6, addresses: [`2600:1f18::${i.toString(16)}`], records: 2 });
+    }
+    expect(hints.overflow).toBe(false);
+    expect(hints.warnings(() => true).size).toBe(4096 + 1);
+
+    // Act: one more interface.
+    hints.add({ app: 'eni-last', family: 6, addresses: ['2600:1f18::ffff'], records: 2 });
+
+    // Assess
+    expect(hints.overflow).toBe(true);
+    expect(hints.warnings(() => true).size).toBe(0);
+    expect(hints.list()).toEqual([]);
+  });
+});
