@@ -33,6 +33,7 @@
  */
 import type { ChunkParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT as CLOSE, COMMA, isJsonSpace, OPEN_ARRAY, OPEN_OBJECT as OPEN, QUOTE } from './json-syntax-bytes';
 import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
 
 /**
@@ -41,19 +42,12 @@ import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
  */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-const OPEN = 0x7b;
-const CLOSE = 0x7d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
 /** Longest member name of a top-level object read (`events`, `messageType`...); longer ones are only skipped. */
 const MAX_KEY_BYTES = 64;
 
 /** Bytes that may stand between messages: white space, and a JSON array's brackets and commas (messages saved as one array). */
 function isBetween(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x5b || b === 0x5d || b === 0x2c;
+  return isJsonSpace(b) || b === OPEN_ARRAY || b === CLOSE_ARRAY || b === COMMA;
 }
 
 /** How many space-separated fields `buf[0, end)` holds (runs of spaces are one separator). */
@@ -165,7 +159,7 @@ export class CloudWatchVpcParser implements ChunkParser {
         continue;
       }
       // An element of the CLI's events list that is not an object is no event: named, not dropped.
-      if (this.expectEvent && this.depth === 1 && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) {
+      if (this.expectEvent && this.depth === 1 && !isJsonSpace(b)) {
         this.expectEvent = false;
         if (b !== OPEN && b !== CLOSE_ARRAY) sink.skip(++this.unit, 'CloudWatch Logs event is not an object');
       }

@@ -7,15 +7,8 @@
  * its brackets and strings.
  */
 import { InputError } from '../errors';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, isJsonSpace, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-syntax-bytes';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 /** A byte for an error message: the character when printable ASCII, else its code. */
 function shown(b: number): string {
@@ -31,9 +24,6 @@ function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
   return at < 0 ? chunk.length : at;
 }
 
-function isSpace(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-}
 
 /**
  * Deepest nesting followed. JSON.parse itself gives up a few thousand levels down (the call stack),
@@ -133,7 +123,7 @@ export class JsonArrayElements {
         if (this.name !== null && this.name.length <= MAX_NAME_BYTES) this.name.push(b);
         continue;
       }
-      if (isSpace(b)) continue;
+      if (isJsonSpace(b)) continue;
       if (base + i === this.bomBytes && this.bomBytes < 3 && b === BOM[this.bomBytes]) {
         this.bomBytes++;
         continue;
