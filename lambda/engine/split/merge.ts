@@ -13,7 +13,7 @@ import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
 import { countCapped, MAX_MALFORMED_FIELDS, OTHER_FIELDS, tableOf, type AggregateTotals, type AppCounts, type DestinationAggregate, type DestinationTable, type MalformedValue } from '../verdict/aggregate';
 import { MAX_ERRORS_KEPT, MAX_EVIDENCE_LINES, MAX_NAMES_LISTED, MAX_PORTS_LISTED, MAX_SKIP_REASONS, OTHER_SKIP_REASONS } from '../verdict/aggregate';
 import { buildVerdict, errorVerdict } from '../verdict/build-verdict';
-import { CommonAddressHints, withWarning } from '../verdict/common-addresses';
+import { CommonAddressHints } from '../verdict/common-addresses';
 import type { Verdict } from '../verdict/verdict';
 import { checkFingerprint, type PartResult, type PartSpec } from './check-part';
 import { ContextOverflowError, dialectOf } from './context';
@@ -148,14 +148,7 @@ class MergedAggregate implements AggregateTotals {
     if (!this.hintsApplied) {
       // As the single pass does (Aggregator.applyCommonHints): once, after the last range.
       this.hintsApplied = true;
-      const outside = (ip: string): boolean => {
-        const d = this.byIp.get(ip);
-        return d !== undefined && d.facts.status !== 'non-public';
-      };
-      for (const [ip, text] of this.commonHints.warnings(outside)) {
-        const d = this.byIp.get(ip)!;
-        d.facts = withWarning(d.facts, text);
-      }
+      for (const [ip, facts] of this.commonHints.warnedFacts((a) => this.byIp.get(a)?.facts)) this.byIp.get(ip)!.facts = facts;
     }
     return [...this.byIp.values()];
   }

@@ -16,7 +16,7 @@ import { evaluateAddresses, isLocal, type AddressFacts, type OperatorSources } f
 import type { CompiledPolicy } from '../policy/policy';
 import type { CommonAddresses, FlowRecord, RecordSink } from '../types';
 import { ByteKeyIndex, Ipv4Index, parseIpv4Bytes } from './byte-key-table';
-import { CommonAddressHints, withWarning } from './common-addresses';
+import { CommonAddressHints } from './common-addresses';
 
 /** How many skipped records are kept with their line and reason. */
 export const MAX_ERRORS_KEPT = 100;
@@ -841,18 +841,19 @@ export class Aggregator implements RecordSink, AggregateTotals {
   private applyCommonHints(): void {
     this.hintsApplied = true;
     const candidates = this.commonHints.candidates();
-    const outside = new Map<string, number>();
+    const endpoints = new Map<string, number>();
     for (let d = 0; d < this.destCount; d++) {
       const ep = this.destEndpoint[d]!;
-      const f = this.epFacts[ep]!;
-      if (f.status !== 'non-public' && candidates.has(f.ip)) outside.set(f.ip, ep);
+      const ip = this.epFacts[ep]!.ip;
+      if (candidates.has(ip)) endpoints.set(ip, ep);
     }
-    if (outside.size === 0) return;
-    for (const [ip, text] of this.commonHints.warnings((a) => outside.has(a))) {
-      const ep = outside.get(ip)!;
-      this.epFacts[ep] = withWarning(this.epFacts[ep]!, text);
-    }
+    const factsOf = (ip: string): AddressFacts | undefined => {
+      const ep = endpoints.get(ip);
+      return ep === undefined ? undefined : this.epFacts[ep];
+    };
+    for (const [ip, facts] of this.commonHints.warnedFacts(factsOf)) this.epFacts[endpoints.get(ip)!] = facts;
   }
+
 
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {

@@ -68,6 +68,22 @@ export class CommonAddressHints {
     return [...this.groups.values()].map((g) => ({ ...g, addresses: [...g.addresses] }));
   }
 
+  /**
+   * The facts of each listed destination to warn of, the warning added, by address. `factsOf(ip)`:
+   * the facts of a listed destination, or undefined when `ip` is not listed. A destination inside
+   * the monitored networks (`non-public`) is not warned of.
+   */
+  warnedFacts(factsOf: (ip: string) => AddressFacts | undefined): Map<string, AddressFacts> {
+    const out = new Map<string, AddressFacts>();
+    if (this.groups.size === 0) return out;
+    const outside = (ip: string): boolean => {
+      const f = factsOf(ip);
+      return f !== undefined && f.status !== 'non-public';
+    };
+    for (const [ip, text] of this.warnings(outside)) out.set(ip, withWarning(factsOf(ip)!, text));
+    return out;
+  }
+
   /** The addresses that may be the monitored side's own, as the verdict lists them. */
   candidates(): Set<string> {
     const out = new Set<string>();
@@ -110,6 +126,6 @@ function canonical(spelling: string): string {
 }
 
 /** `facts` with `text` as its warning, after any warning it has. */
-export function withWarning(facts: AddressFacts, text: string): AddressFacts {
+function withWarning(facts: AddressFacts, text: string): AddressFacts {
   return { ...facts, warning: facts.warning === null ? text : `${facts.warning}; ${text}` };
 }
