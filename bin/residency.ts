@@ -1,124 +1,45 @@
 #!/usr/bin/env -S RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining --no-concurrent-osr
 /**
- * The residency command line. Each command maps its flags onto the engine's options; errors become
- * one line on standard error and exit status 2, never a stack trace.
+ * Starts the residency command line (bin/cli/main.ts): from the bundle the build makes of it, with
+ * V8's code cache, where there is one (see cli/code-cache.ts), else from its modules.
  *
  * The V8 flags above keep the young generation at 2 MB per semi-space instead of 16: a check keeps
  * little of what it makes per record, so larger semi-spaces only add resident memory (about 28 MB
  * on a million-record log) without making it faster; and V8's background work (concurrent
  * compiling and marking) to one thread instead of four, each with its own stack and allocator
- * arena (about 4 MB less, at the same speed). Measured in bench/; see docs/performance.md.
+ * arena (about 4 MB less, at the same speed). Measured in bench/; see docs/performance.md. The
+ * code cache is made with these flags (scripts/build-cli-bundle.js runs this file): V8 refuses it
+ * under others.
  *
  * It also sets `NODE_EXTRA_CA_CERTS` aside, so that Node does not load CA certificates at start-up
  * for commands that open no TLS connection (about 90 ms of CPU with Debian's bundle): see
  * cli/deferred-ca.ts. (Linux reads a `#!` line of up to 255 bytes since 5.1; macOS 511.)
  */
-import { ResidencyError } from '../lambda/engine/errors';
-import { TOOL_VERSION } from '../lambda/version';
-import { checkCommand, EXIT_ERROR, printError } from './cli/check-command';
-import { deferredCaCertificates, needsCaCertificates, relaunchWithCaCertificates, restoreCaCertificates } from './cli/deferred-ca';
-import { policyCommand } from './cli/policy-command';
+import { join } from 'node:path';
+import { BUNDLE_FILE, bundleOutOfDate, CACHE_FILE, loadBundle, type LoadedBundle } from './cli/code-cache';
 
-const HELP = `residency ${TOOL_VERSION}: where did the data in this connection log go, and was it allowed?
-
-Usage: residency <command> [options]
-
-Commands:
-  check <file>...        check logs against a jurisdiction; write verdicts (see: residency check --help)
-  audit <dir|s3://...>   re-check every log under a folder or S3 prefix; a summary and what changed
-                         since --previous
-  explain <ip>...        what is known about addresses: class, location per database, operator, status
-  policy validate|show|list
-                         check a policy file, print a preset
-  procurement <dir|s3://...>
-                         one procurement statement per product (first-level folder): PASS/FAIL,
-                         per data category
-  submit <file>...       upload logs to the serverless pipeline, wait for and print its verdicts
-  serve                  run the pipeline locally (S3 emulator + checker) to try submit
-
-Example:
-  residency check conn.log --jurisdiction us --deny foreign-adversaries
-
-Options: -h, --help   this help;  -v, --version   the version
-`;
-
-async function main(argv: string[]): Promise<number> {
-  const caCertificates = deferredCaCertificates();
-  if (caCertificates !== null && needsCaCertificates(argv)) return relaunchWithCaCertificates(argv, caCertificates);
-  restoreCaCertificates();
-  const [command, ...rest] = argv;
-  switch (command) {
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(HELP);
-      return command === undefined ? EXIT_ERROR : 0;
-    case '-v':
-    case '--version':
-    case 'version':
-      process.stdout.write(`${TOOL_VERSION}\n`);
-      return 0;
-    case 'check':
-      return checkCommand(rest);
-    case 'audit':
-      return (await import('./cli/audit-command')).auditCommand(rest);
-    case 'explain':
-      return (await import('./cli/explain-command')).explainCommand(rest);
-    case 'policy':
-      return policyCommand(rest);
-    case 'procurement':
-      return (await import('./cli/procurement-command')).procurementCommand(rest);
-    // Loaded on demand: the AWS SDK would add its load time to every check.
-    case 'submit':
-      return (await import('./cli/submit-command')).submitCommand(rest);
-    case 'serve':
-      return (await import('./cli/serve-command')).serveCommand(rest);
-    default:
-      printError(`unknown command '${command}' (try residency --help)`);
-      return EXIT_ERROR;
+const mode = process.env.RESIDENCY_CODE_CACHE;
+const debug = (line: string): void => {
+  if (process.env.RESIDENCY_DEBUG) process.stderr.write(`residency: ${line}\n`);
+};
+const bundlePath = join(__dirname, BUNDLE_FILE);
+const cachePath = join(__dirname, CACHE_FILE);
+let bundle: LoadedBundle | null = null;
+if (bundleOutOfDate(bundlePath, join(__dirname, 'cli', 'main.js'))) {
+  debug(`${BUNDLE_FILE} is older than the modules (run npm run build): not used`);
+} else {
+  try {
+    bundle = loadBundle(bundlePath, cachePath, mode !== 'off' && mode !== 'write');
+    debug(bundle === null ? 'no bundle' : `bundle, code cache ${bundle.cache}`);
+  } catch (err) {
+    // A bundle that cannot be read or run is not the user's problem: the modules it was made from run.
+    debug(`${BUNDLE_FILE} not used: ${(err as Error).message}`);
   }
 }
-
-/** Translates any error into one line and exit status 2. */
-function report(err: unknown): number {
-  if (err instanceof ResidencyError) {
-    printError(err.message);
-  } else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    // Node's argument parser writes some messages over several lines: one line, as every error.
-    printError(`${(err as Error).message.replace(/\s*\n\s*/g, ' ')} (try --help)`);
-  } else {
-    printError(`internal error: ${(err as Error)?.message ?? String(err)}`);
-    if (process.env.RESIDENCY_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
-  }
-  return EXIT_ERROR;
+if (bundle !== null && mode === 'write') {
+  const made = bundle;
+  process.on('exit', () => made.writeCache(cachePath));
 }
-
-/**
- * A reader that stops early (`residency check a.log b.log | head -1`) is not an error worth a stack
- * trace, nor a reason to stop: what is printed after that goes nowhere, but every input is still
- * checked and its verdict written, and the exit status is still the checks' (ending at the broken
- * pipe said 0, "all compliant", and left the other inputs unchecked).
- */
-function discardOutput(stream: NodeJS.WriteStream): void {
-  stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
-    const done = typeof encoding === 'function' ? encoding : callback;
-    if (typeof done === 'function') process.nextTick(done as () => void);
-    return true;
-  }) as typeof stream.write;
-}
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    discardOutput(stream);
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.exitCode = report(err);
-  },
-);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only where there is no bundle
+const cli = (bundle?.exports ?? (require('./cli/main') as Record<string, unknown>)) as { run(): void };
+cli.run();

@@ -138,7 +138,10 @@ export function findProducts(dir: string): Product[] {
   return withLogs;
 }
 
-/** Where the bundled category table is: data/ at the root of the source tree or of the package. */
+/**
+ * Where the bundled category table is: data/ at the root of the source tree or of the package
+ * (from bin/cli, dist/bin/cli, or the command line's bundle in dist/bin).
+ */
 export function bundledCategoriesPath(): string {
   const candidates = [join(__dirname, '..', '..', 'data', CATEGORIES_FILE), join(__dirname, '..', '..', '..', 'data', CATEGORIES_FILE)];
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;

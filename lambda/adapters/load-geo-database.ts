@@ -273,9 +273,15 @@ export function databaseNames(paths: readonly string[]): string[] {
 export function asnTablePath(): string {
   const beside = join(__dirname, ASN_TABLE_FILE);
   if (existsSync(beside)) return beside;
-  // dist/lambda/adapters → dist/data; lambda/adapters (sources run by ts-jest) → dist/data.
-  for (const built of [join(__dirname, '..', '..', 'data', ASN_TABLE_FILE), join(__dirname, '..', '..', 'dist', 'data', ASN_TABLE_FILE)]) {
-    if (existsSync(built)) return built;
+  // dist/lambda/adapters → dist/data; lambda/adapters (sources run by ts-jest) → dist/data; the
+  // command line's bundle (dist/bin/residency-cli.js) → dist/data.
+  const built = [
+    join(__dirname, '..', '..', 'data', ASN_TABLE_FILE),
+    join(__dirname, '..', '..', 'dist', 'data', ASN_TABLE_FILE),
+    join(__dirname, '..', 'data', ASN_TABLE_FILE),
+  ];
+  for (const path of built) {
+    if (existsSync(path)) return path;
   }
   throw new GeoDatabaseError(`${ASN_TABLE_FILE} not found (run npm run build)`);
 }
