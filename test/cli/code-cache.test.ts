@@ -18,8 +18,10 @@ function loadInChild(bundle: string, cache: string, action: 'load' | 'write'): {
   const script = `
     const { loadBundle } = require(${JSON.stringify(COMPILED)});
     const b = loadBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, ${action === 'load'});
+    const answer = b.exports.answer();
+    // As the CLI does at exit: after running, so the cache holds what ran.
     if (${JSON.stringify(action)} === 'write') b.writeCache(${JSON.stringify(cache)});
-    process.stdout.write(JSON.stringify({ cache: b.cache, answer: b.exports.answer() }));`;
+    process.stdout.write(JSON.stringify({ cache: b.cache, answer }));`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { cache: string; answer: unknown };
@@ -49,6 +51,16 @@ describe('loadBundle', () => {
     writeFileSync(bundle, source(3));
     expect(readFileSync(bundle).length).toBe(source(2).length);
     expect(loadInChild(bundle, cache, 'load')).toEqual({ cache: 'stale', answer: [43, true, 'bundle.js'] });
+    // Why the cache carries the bundle's digest: V8 alone takes it for the changed source, and runs the old code.
+    const raw = `
+      const { Script } = require('node:vm');
+      const data = require('node:fs').readFileSync(${JSON.stringify(cache)}).subarray(32);
+      const s = new Script(require('node:module').wrap(require('node:fs').readFileSync(${JSON.stringify(bundle)}, 'utf8')), { filename: ${JSON.stringify(bundle)}, cachedData: data });
+      const m = { exports: {} };
+      s.runInThisContext()(m.exports, require('node:module').createRequire(${JSON.stringify(bundle)}), m, ${JSON.stringify(bundle)}, ${JSON.stringify(dir)});
+      process.stdout.write(JSON.stringify([s.cachedDataRejected, m.exports.answer()[0]]));`;
+    const r = spawnSync(process.execPath, ['-e', raw], { encoding: 'utf8', timeout: 30_000 });
+    expect(JSON.parse(r.stdout)).toEqual([false, 42]);
   });
 
   it('compiles the bundle when V8 refuses the cache', () => {
