@@ -6,7 +6,7 @@
  */
 import { escapeHtml } from '../report/escape';
 import { REPORT_CSS } from '../report/report-css';
-import { formatBytes } from '../verdict/render-summary';
+import { formatBytes, formatCount } from '../verdict/render-summary';
 import type { DatabaseBuild } from './diff';
 import { changedLogs, type AuditCounts, type AuditSummary } from './summary';
 
@@ -19,7 +19,7 @@ export interface AuditHtmlOptions {
 }
 
 const e = escapeHtml;
-const num = (n: number): string => n.toLocaleString('en-US');
+const num = formatCount;
 const bytes = (n: number): string => `<span title="${num(n)} bytes">${e(formatBytes(n))}</span>`;
 const country = (c: string | null): string => e(c ?? 'unknown');
 const builds = (dbs: readonly DatabaseBuild[]): string =>

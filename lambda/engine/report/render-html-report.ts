@@ -6,7 +6,7 @@
  */
 import type { DestinationStatus } from '../types';
 import { eachDestination, firstDestinationsOfList } from '../verdict/build-verdict';
-import { formatBytes } from '../verdict/render-summary';
+import { formatBytes, formatCount } from '../verdict/render-summary';
 import type { Verdict, VerdictDestination } from '../verdict/verdict';
 import { appBreakdown, type AppSummary } from './app-breakdown';
 import { countryLabel, countryName } from './country-names';
@@ -32,9 +32,7 @@ const STATUS_RANK: Record<DestinationStatus, number> = { violation: 0, unknown: 
 
 const e = escapeHtml;
 
-function num(n: number): string {
-  return n.toLocaleString('en-US');
-}
+const num = formatCount;
 
 function bytes(n: number): string {
   return `<span title="${num(n)} bytes">${e(formatBytes(n))}</span>`;

@@ -1,5 +1,5 @@
 import { destinationListOf } from '../../../lambda/engine/verdict/build-verdict';
-import { renderSummary } from '../../../lambda/engine/verdict/render-summary';
+import { formatCount, renderSummary } from '../../../lambda/engine/verdict/render-summary';
 import { checkBytes, fixture, policyOf } from '../../helpers/engine';
 
 describe('renderSummary', () => {
@@ -26,5 +26,13 @@ describe('renderSummary', () => {
     const text = renderSummary(v);
     expect(text).toMatch(/Result: COMPLIANT \(3 destinations, 344 B sent\)/);
     expect(text).not.toContain('Top violating destinations');
+  });
+});
+
+describe('formatCount', () => {
+  it('writes what toLocaleString("en-US") writes, for integers of every length and sign, and fractions', () => {
+    const samples = [0, -0, 1, -1, 12, 999, 1000, -1000, 9999, 123456, 1234567, -98765432, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 1.5, 1234.5678, -0.25, NaN, Infinity];
+    for (let digits = 1; digits <= 16; digits++) samples.push(Number('9'.repeat(digits)), Number(`1${'0'.repeat(digits - 1)}`));
+    for (const n of samples) expect([n, formatCount(n)]).toEqual([n, n.toLocaleString('en-US')]);
   });
 });

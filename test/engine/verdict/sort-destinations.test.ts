@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { sortDestinations } from '../../../lambda/engine/verdict/build-verdict';
+import { countryOrder, sortDestinations } from '../../../lambda/engine/verdict/build-verdict';
 
 /** The order the verdict promises, by the comparator alone. */
 function byComparator(rank: Uint8Array, sent: Float64Array, conns: Float64Array, ips: readonly string[]): number[] {
@@ -43,5 +43,22 @@ describe('sortDestinations', () => {
     const conns = Float64Array.from({ length: n }, (_, i) => i % 13);
     const ips = Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
     expect(sortDestinations(rank, sent, conns, ips)).toEqual(byComparator(rank, sent, conns, ips));
+  });
+});
+
+describe('countryOrder', () => {
+  it('orders as localeCompare does: codes of digits and capitals, "~" (no country), and anything else', () => {
+    const alphabet = [...'09AZaz~-_ é'];
+    const code = fc.oneof(
+      fc.constant('~'),
+      fc.tuple(fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'), fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')).map(([x, y]) => x + y),
+      fc.array(fc.constantFrom(...alphabet), { minLength: 0, maxLength: 3 }).map((cs) => cs.join('')),
+    );
+    fc.assert(
+      fc.property(code, code, (a, b) => {
+        expect(Math.sign(countryOrder(a, b))).toBe(Math.sign(a.localeCompare(b)));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
