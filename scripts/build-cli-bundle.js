@@ -34,7 +34,7 @@ esbuild.buildSync({
   target: 'node20',
   format: 'cjs',
   // The AWS SDK is loaded only by submit and audit s3://; bundled, every start would carry it.
-  external: ['@aws-sdk/*', 'd3-geo', 'topojson-client', 'world-atlas/*'],
+  external: ['@aws-sdk/*'],
   logLevel: 'warning',
 });
 

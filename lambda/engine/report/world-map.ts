@@ -1,17 +1,14 @@
 /**
- * The report's world map: inline SVG drawn at render time from the bundled Natural Earth
- * countries (world-atlas, public domain), never fetched. One arc per destination country from the
- * monitored side, coloured by status and as wide as the log of the bytes sent to it.
+ * The report's world map: inline SVG of the Natural Earth countries (world-atlas, public domain),
+ * never fetched, drawn once at build time (world-map-data.ts, from world-map-build.ts). One arc per
+ * destination country from the monitored side, coloured by status and as wide as the log of the
+ * bytes sent to it.
  */
-import { geoArea, geoCentroid, geoNaturalEarth1, geoPath, type GeoProjection } from 'd3-geo';
-import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from 'geojson';
-import { feature } from 'topojson-client';
-import type { GeometryCollection, Topology } from 'topojson-specification';
-import atlasJson from 'world-atlas/countries-110m.json';
 import type { DestinationStatus } from '../types';
 import type { VerdictDestination } from '../verdict/verdict';
 import { countryName, countryNumeric } from './country-names';
 import { escapeHtml } from './escape';
+import { ATLAS_COUNTRIES, LAND_PATH, SMALL_COUNTRIES_ON_MAP, SPHERE_PATH } from './world-map-data';
 import { formatBytes } from '../verdict/render-summary';
 
 /** Map size in SVG user units (the page scales it to its width). */
@@ -50,98 +47,49 @@ export interface MapCountry {
   bytesSent: number;
 }
 
-interface AtlasCountry {
-  code: string | null;
-  feature: Feature<Geometry, { name: string }>;
-}
-
-interface Atlas {
-  countries: AtlasCountry[];
-  byCode: Map<string, AtlasCountry>;
-  projection: GeoProjection;
-  /** Every country's outline, one path (the same for every report, so built once). */
-  landPath: string;
-}
-
-let atlas: Atlas | null = null;
-
 /** Rounds every number in SVG path data to one decimal place (keeps the report small). */
-function roundPath(d: string): string {
+export function roundPath(d: string): string {
   return d.replace(/-?\d+(?:\.\d+)?(?:e-?\d+)?/g, (n) => {
     const r = Math.round(Number(n) * 10) / 10;
     return String(Object.is(r, -0) ? 0 : r);
   });
 }
 
-function loadAtlas(): Atlas {
-  if (atlas) return atlas;
-  const topology = atlasJson as unknown as Topology<{ countries: GeometryCollection<{ name: string }> }>;
-  const collection = feature(topology, topology.objects.countries) as FeatureCollection<Geometry, { name: string }>;
-  const countries: AtlasCountry[] = collection.features.map((f) => {
-    // Kosovo has no ISO numeric code; the atlas leaves its id out.
-    const code = f.id === undefined ? (f.properties.name === 'Kosovo' ? 'XK' : null) : null;
-    return { code, feature: f };
-  });
-  const projection = geoNaturalEarth1().fitExtent(
-    [
-      [4, 4],
-      [MAP_WIDTH - 4, MAP_HEIGHT - 4],
-    ],
-    { type: 'Sphere' },
-  );
-  const path = geoPath(projection);
-  const byCode = new Map<string, AtlasCountry>();
-  for (const c of countries) if (c.code) byCode.set(c.code, c);
-  atlas = { countries, byCode, projection, landPath: roundPath(path(collection) ?? '') };
-  return atlas;
-}
+let small: Map<string, [number, number]> | null = null;
 
-/** The atlas feature of a country code, when the 110m atlas draws it. */
-function atlasFeature(a: Atlas, code: string): Feature<Geometry, { name: string }> | null {
-  const hit = a.byCode.get(code);
-  if (hit) return hit.feature;
-  const numeric = countryNumeric(code);
-  if (numeric === null) return null;
-  const f = a.countries.find((c) => c.feature.id !== undefined && String(c.feature.id) === numeric);
-  if (!f) return null;
-  f.code = code;
-  a.byCode.set(code, f);
-  return f.feature;
-}
-
-/** The largest polygon of a (multi)polygon: mainland France, not French Guiana; the lower 48, not Alaska. */
-function largestPolygon(geometry: Geometry): Polygon | null {
-  if (geometry.type === 'Polygon') return geometry;
-  if (geometry.type !== 'MultiPolygon') return null;
-  let best: Polygon | null = null;
-  let bestArea = -1;
-  for (const coordinates of (geometry as MultiPolygon).coordinates) {
-    const polygon: Polygon = { type: 'Polygon', coordinates };
-    const area = geoArea(polygon);
-    if (area > bestArea) {
-      bestArea = area;
-      best = polygon;
-    }
-  }
-  return best;
-}
-
-let smallCountries: Map<string, [number, number]> | null = null;
-
-/** Longitude and latitude of a country's centre, or null for a code the map cannot place. */
-export function countryCentroid(code: string): [number, number] | null {
-  const f = atlasFeature(loadAtlas(), code);
-  if (f) {
-    const polygon = largestPolygon(f.geometry);
-    if (polygon) return geoCentroid(polygon);
-  }
-  smallCountries ??= new Map(
+/** SMALL_COUNTRIES: code → longitude and latitude. */
+export function smallCountries(): ReadonlyMap<string, [number, number]> {
+  small ??= new Map(
     SMALL_COUNTRIES.split('|').map((row) => {
       const [c = '', lon = '0', lat = '0'] = row.split(':');
       return [c, [Number(lon), Number(lat)]];
     }),
   );
-  return smallCountries.get(code) ?? null;
+  return small;
+}
+
+/** A country as the atlas draws it: outline, centre, centre on the map. */
+type AtlasCountry = readonly [string, [number, number] | null, [number, number] | null];
+
+/** The atlas's country of a code (by its ISO numeric code; Kosovo, which has none, by XK). */
+function atlasCountry(code: string): AtlasCountry | null {
+  const key = code === 'XK' ? code : countryNumeric(code);
+  return key === null ? null : (ATLAS_COUNTRIES[key] ?? null);
+}
+
+/** Longitude and latitude of a country's centre, or null for a code the map cannot place. */
+export function countryCentroid(code: string): [number, number] | null {
+  const centre = atlasCountry(code)?.[1];
+  if (centre) return [centre[0], centre[1]];
+  const lonLat = smallCountries().get(code);
+  return lonLat ? [lonLat[0], lonLat[1]] : null;
+}
+
+/** A country's centre on the map, or null for a code the map cannot place. */
+function centreOnMap(code: string): [number, number] | null {
+  const country = atlasCountry(code);
+  if (country?.[1]) return country[2];
+  return SMALL_COUNTRIES_ON_MAP[code] ?? null;
 }
 
 /** The map status of one destination. */
@@ -240,12 +188,8 @@ const STATUS_WORDS: Record<MapStatus, string> = {
 
 /** Renders the world map with one `<path class="arc" data-country="XX">` per destination country. */
 export function renderWorldMap(input: WorldMapInput): WorldMap {
-  const a = loadAtlas();
-  const project = (lonLat: [number, number]): [number, number] | null => a.projection(lonLat);
-  const path = geoPath(a.projection);
   const { countries, unlocated } = mapCountriesCounting(input.destinations);
-  const originLonLat = input.origin ? countryCentroid(input.origin) : null;
-  const origin = originLonLat ? project(originLonLat) : null;
+  const origin = input.origin ? centreOnMap(input.origin) : null;
 
   const fills: string[] = [];
   const arcs: string[] = [];
@@ -255,10 +199,9 @@ export function renderWorldMap(input: WorldMapInput): WorldMap {
   for (const c of [...countries].reverse()) {
     const code = escapeHtml(c.country);
     const title = `<title>${escapeHtml(countryName(c.country))} (${code}): ${STATUS_WORDS[c.status]}; ${c.destinations} destination${c.destinations === 1 ? '' : 's'}, ${escapeHtml(formatBytes(c.bytesSent))} sent</title>`;
-    const f = atlasFeature(a, c.country);
-    if (f) fills.push(`<path class="fill ${c.status}" data-country="${code}" d="${roundPath(path(f) ?? '')}"/>`);
-    const lonLat = countryCentroid(c.country);
-    const at = lonLat ? project(lonLat) : null;
+    const outline = atlasCountry(c.country)?.[0];
+    if (outline !== undefined) fills.push(`<path class="fill ${c.status}" data-country="${code}" d="${outline}"/>`);
+    const at = centreOnMap(c.country);
     if (!at) {
       unplaced.push(c.country);
       continue;
@@ -278,10 +221,9 @@ export function renderWorldMap(input: WorldMapInput): WorldMap {
   const originMark = origin
     ? `<g class="origin"><circle cx="${r1(origin[0])}" cy="${r1(origin[1])}" r="7"/><circle cx="${r1(origin[0])}" cy="${r1(origin[1])}" r="2.5" class="core"/></g>`
     : '';
-  const sphere = roundPath(path({ type: 'Sphere' }) ?? '');
   const svg =
     `<svg class="world-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${MAP_WIDTH} ${MAP_HEIGHT}" role="img" aria-label="World map of destination countries">` +
-    `<path class="sphere" d="${sphere}"/><path class="land" d="${a.landPath}"/>` +
+    `<path class="sphere" d="${SPHERE_PATH}"/><path class="land" d="${LAND_PATH}"/>` +
     `<g class="fills">${fills.join('')}</g><g class="arcs">${arcs.join('')}</g><g class="dots">${dots.join('')}</g>${originMark}</svg>`;
   return { svg, countries, unplaced, unlocated, originPlaced: origin !== null };
 }
