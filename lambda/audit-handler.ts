@@ -140,6 +140,7 @@ async function auditTarget(rt: Runtime, plan: AuditPlan, shouldStop: () => boole
       now: () => new Date(),
       shouldStop,
       ...(rt.config.maxDestinations ? { maxDestinations: rt.config.maxDestinations } : {}),
+      ...(rt.config.parserOptions ? { parserOptions: rt.config.parserOptions } : {}),
     },
   };
 }

@@ -17,8 +17,11 @@ import {
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
   ENV_VERDICT_PREFIX,
+  ENV_VPC_FORMAT,
 } from './env-names';
 import { UsageError } from './engine/errors';
+import { vpcFormatFields } from './engine/parsers/vpc-flow';
+import type { ParserOptions } from './engine/types';
 
 /** Typed, frozen configuration of the checker function. */
 export interface CheckerConfig {
@@ -38,6 +41,19 @@ export interface CheckerConfig {
   readonly bigLog?: { readonly stateMachineArn: string; readonly thresholdBytes: number } | null;
   /** `RESIDENCY_MAX_DESTINATIONS`: distinct destinations after which a log is refused; unset = the engine's default. */
   readonly maxDestinations?: number;
+  /** `RESIDENCY_VPC_FORMAT`: the fields of VPC Flow Logs records that come with no header line. */
+  readonly parserOptions?: ParserOptions;
+}
+
+/** The parser options of `RESIDENCY_VPC_FORMAT`, or none when it is unset. */
+function parserOptionsOf(env: Env): Pick<CheckerConfig, 'parserOptions'> {
+  const text = env[ENV_VPC_FORMAT]?.trim();
+  if (!text) return {};
+  try {
+    return { parserOptions: Object.freeze({ vpcFields: Object.freeze(vpcFormatFields(text)) }) };
+  } catch (err) {
+    throw new UsageError(`Environment variable ${ENV_VPC_FORMAT}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** A whole number of bytes from a variable, or a configuration error naming it. */
@@ -92,6 +108,7 @@ export function loadConfig(env: Env): CheckerConfig {
     databaseUrls: Object.freeze(dbs),
     bigLog: bigLogConfig(env),
     ...(env[ENV_MAX_DESTINATIONS]?.trim() ? { maxDestinations: countVariable(env, ENV_MAX_DESTINATIONS) } : {}),
+    ...parserOptionsOf(env),
   });
 }
 

@@ -45,5 +45,11 @@ export const ENV_BIG_LOG_PART_BYTES = 'RESIDENCY_BIG_LOG_PART_BYTES';
 /** Standard SDK variable: the Step Functions endpoint (a local stand-in in tests). */
 export const ENV_SFN_ENDPOINT = 'AWS_ENDPOINT_URL_SFN';
 
+/**
+ * VPC Flow Logs delivered without their header line (CloudWatch Logs exports, Firehose) in a
+ * custom format: the flow log's LogFormat (`${version} ${srcaddr} ...`), as the CLI's --vpc-format.
+ */
+export const ENV_VPC_FORMAT = 'RESIDENCY_VPC_FORMAT';
+
 /** Distinct destinations after which a log is refused with an error verdict (set from the memory size). */
 export const ENV_MAX_DESTINATIONS = 'RESIDENCY_MAX_DESTINATIONS';

@@ -41,6 +41,14 @@ export interface ResidencyStackProps extends StackProps {
    */
   readonly residencyPolicy?: string;
   /**
+   * VPC Flow Logs delivered without their header line (CloudWatch Logs exports, Firehose) in a
+   * custom format: the flow log's LogFormat (`'${version} ${srcaddr} ${dstaddr} ...'`), as the
+   * CLI's `--vpc-format` (RESIDENCY_VPC_FORMAT). Records with a header line follow their header.
+   *
+   * @default - records with no header line must be in the default (version 2) format
+   */
+  readonly vpcFormat?: string;
+  /**
    * S3 Object Lock retention mode of verdicts.
    *
    * @default ObjectLockMode.GOVERNANCE
@@ -200,6 +208,7 @@ export class ResidencyStack extends Stack {
       memorySize: props.functionMemorySize,
       timeout: props.functionTimeout,
       residencyPolicy: props.residencyPolicy,
+      vpcFormat: props.vpcFormat,
       logRetention: props.logRetention,
     });
     this.checker.readUploads(this.uploadBucket.bucket, this.uploadBucket.uploadPrefix);
@@ -231,6 +240,7 @@ export class ResidencyStack extends Stack {
         verdictBucket: this.verdictBucket.bucket,
         verdictPrefix: this.verdictBucket.verdictPrefix,
         residencyPolicy: props.residencyPolicy,
+        vpcFormat: props.vpcFormat,
         memorySize: props.auditMemorySize,
         logRetention: props.logRetention,
       });
@@ -260,6 +270,7 @@ export class ResidencyStack extends Stack {
       verdictBucket: this.verdictBucket.bucket,
       verdictPrefix: this.verdictBucket.verdictPrefix,
       residencyPolicy: props.residencyPolicy,
+      vpcFormat: props.vpcFormat,
       partBytes: props.bigLogPartBytes,
       maxConcurrency: props.bigLogMaxConcurrency,
       logRetention: props.logRetention,

@@ -11,6 +11,7 @@ import { checkPart, type PartResult, type PartSpec } from '../engine/split/check
 import { hashStream, readHead } from '../engine/split/check-split';
 import { mergeParts } from '../engine/split/merge';
 import { PLAN_HEAD_BYTES, planSplit, type PartRange, type SplitPlan } from '../engine/split/plan';
+import type { ParserOptions } from '../engine/types';
 import { TOOL_VERSION } from '../version';
 import { checkS3Object, settledVerdict, storeVerdict, type ObjectRef } from './s3-check-object';
 import type { CheckResources } from './s3-check-resources';
@@ -26,6 +27,8 @@ export interface BigLogTarget {
   readonly verdictPrefix: string;
   readonly workBucket: string;
   readonly partBytes: number;
+  /** What the parsers are told (RESIDENCY_VPC_FORMAT's fields), in every range as in one pass. */
+  readonly parserOptions?: ParserOptions;
 }
 
 /** The object, pinned by the plan to the version (or ETag) it planned. */
@@ -84,8 +87,9 @@ function pin(object: PinnedObject): { versionId?: string; ifMatch?: string } {
 }
 
 /** The options every check of this object uses (the merge's `now` is the verdict's time). */
-async function checkOptionsOf(resources: CheckResources, object: PinnedObject, now: Date): Promise<CheckOptions> {
+async function checkOptionsOf(resources: CheckResources, target: BigLogTarget, object: PinnedObject, now: Date): Promise<CheckOptions> {
   return {
+    ...(target.parserOptions ? { parserOptions: target.parserOptions } : {}),
     name: object.key,
     policy: await resources.getPolicy(),
     databases: await resources.getDatabases(),
@@ -127,7 +131,7 @@ export async function planStep(client: S3Client, target: BigLogTarget, ref: Obje
   const bytes = await readHead(opened.body, PLAN_HEAD_BYTES);
   let plan;
   try {
-    plan = planSplit(bytes, object.size ?? 0, { partBytes: target.partBytes });
+    plan = planSplit(bytes, object.size ?? 0, { partBytes: target.partBytes, ...(target.parserOptions ? { parserOptions: target.parserOptions } : {}) });
   } catch (err) {
     return { mode: 'whole', reason: err instanceof Error ? err.message : String(err), object, work, parts: [] };
   }
@@ -158,7 +162,7 @@ export async function rangeStep(
     ? await getJson<PartSpec>(client, target.workBucket, item.spec)
     : { index: item.index, start: item.start, end: item.end, context: item.index === 0 ? [] : plan.context };
   const from = Math.max(0, spec.start - 1);
-  const options = await checkOptionsOf(resources, object, new Date(0));
+  const options = await checkOptionsOf(resources, target, object, new Date(0));
   let result: PartResult;
   if (from >= (object.size ?? 0)) {
     result = await checkPart((async function* () {})(), plan, spec, options);
@@ -191,7 +195,7 @@ export async function mergeStep(
 ): Promise<MergeStepResult> {
   const { object, plan } = await getJson<StoredPlan>(client, target.workBucket, `${work}plan.json`);
   const parts = await Promise.all(plan.parts.map((p) => getJson<PartResult>(client, target.workBucket, `${work}part-${p.index}.json`)));
-  const options = await checkOptionsOf(resources, object, now);
+  const options = await checkOptionsOf(resources, target, object, now);
   const outcome = mergeParts(plan, parts, whole, options);
   if (outcome.kind === 'whole') return { status: 'whole', reason: outcome.reason };
   if (outcome.kind === 'recheck') {

@@ -6,6 +6,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { runCheck } from '../engine/check';
 import { renderHtmlReport } from '../engine/report';
 import { buildErrorOnlyVerdict } from '../engine/verdict/build-verdict';
+import type { ParserOptions } from '../engine/types';
 import type { Verdict } from '../engine/verdict/verdict';
 import { verdictBytes } from '../engine/verdict/serialize';
 import { DEFAULT_DESTINATIONS_PREFIX } from '../env-names';
@@ -157,6 +158,8 @@ export interface CheckTarget {
   destinationsPrefix?: string;
   /** Distinct destinations after which a log is refused (an error verdict). @default the engine's */
   maxDestinations?: number;
+  /** What the parsers are told (RESIDENCY_VPC_FORMAT's fields). */
+  parserOptions?: ParserOptions;
   shouldStop?: () => boolean;
 }
 
@@ -206,6 +209,7 @@ export async function checkS3Object(
       now: now(),
       source,
       ...(target.maxDestinations ? { maxDestinations: target.maxDestinations } : {}),
+      ...(target.parserOptions ? { parserOptions: target.parserOptions } : {}),
       ...(target.shouldStop ? { shouldStop: target.shouldStop } : {}),
     });
   } catch (err) {

@@ -52,6 +52,14 @@ export interface AuditFunctionProps {
    */
   readonly residencyPolicy?: string;
   /**
+   * VPC Flow Logs delivered without their header line (CloudWatch Logs exports, Firehose) in a
+   * custom format: the flow log's LogFormat (`'${version} ${srcaddr} ${dstaddr} ...'`), as the
+   * CLI's `--vpc-format` (RESIDENCY_VPC_FORMAT). Records with a header line follow their header.
+   *
+   * @default - records with no header line must be in the default (version 2) format
+   */
+  readonly vpcFormat?: string;
+  /**
    * Memory of the function, in MiB.
    *
    * @default 2048
@@ -112,6 +120,7 @@ export class AuditFunction extends Construct {
       memorySize: props.memorySize ?? DEFAULT_AUDIT_MEMORY_SIZE_MIB,
       timeout: this.timeout,
       residencyPolicy: props.residencyPolicy,
+      vpcFormat: props.vpcFormat,
       logRetention: props.logRetention,
     });
     this.function = fn.function;

@@ -63,6 +63,14 @@ export interface BigLogCheckProps {
    */
   readonly residencyPolicy?: string;
   /**
+   * VPC Flow Logs delivered without their header line (CloudWatch Logs exports, Firehose) in a
+   * custom format: the flow log's LogFormat (`'${version} ${srcaddr} ${dstaddr} ...'`), as the
+   * CLI's `--vpc-format` (RESIDENCY_VPC_FORMAT). Records with a header line follow their header.
+   *
+   * @default - records with no header line must be in the default (version 2) format
+   */
+  readonly vpcFormat?: string;
+  /**
    * Size of one range, in bytes.
    *
    * @default 1 GiB
@@ -136,6 +144,7 @@ export class BigLogCheck extends Construct {
       memorySize: props.memorySize ?? DEFAULT_BIG_LOG_MEMORY_MIB,
       timeout: Duration.minutes(15),
       residencyPolicy: props.residencyPolicy,
+      vpcFormat: props.vpcFormat,
       logRetention: props.logRetention,
     });
     this.function.readUploads(props.uploadBucket, props.uploadPrefix);

@@ -14,7 +14,9 @@ import {
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
   ENV_VERDICT_PREFIX,
+  ENV_VPC_FORMAT,
 } from '../../lambda/env-names';
+import { vpcFormatFields } from '../../lambda/engine/parsers/vpc-flow';
 import { validateKeyPrefix } from './key-prefix';
 
 /** Default memory of the checker function, in MiB. */
@@ -76,6 +78,14 @@ export interface CheckerFunctionProps {
    */
   readonly residencyPolicy?: string;
   /**
+   * VPC Flow Logs delivered without their header line (CloudWatch Logs exports, Firehose) in a
+   * custom format: the flow log's LogFormat (`'${version} ${srcaddr} ${dstaddr} ...'`), as the
+   * CLI's `--vpc-format` (RESIDENCY_VPC_FORMAT). Records with a header line follow their header.
+   *
+   * @default - records with no header line must be in the default (version 2) format
+   */
+  readonly vpcFormat?: string;
+  /**
    * Retention of the function's log group.
    *
    * @default RetentionDays.ONE_YEAR
@@ -106,6 +116,16 @@ export interface CheckerFunctionProps {
    * @default - the nearest ancestor directory of this file that contains `package-lock.json`
    */
   readonly projectRoot?: string;
+}
+
+/** The vpcFormat prop, checked now: a format the function would refuse fails the synthesis. */
+function vpcFormatOf(text: string): string {
+  try {
+    vpcFormatFields(text);
+  } catch (err) {
+    throw new Error(`CheckerFunction vpcFormat: ${(err as Error).message}`, { cause: err });
+  }
+  return text.trim();
 }
 
 /**
@@ -167,6 +187,7 @@ export class CheckerFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment: {
         [ENV_POLICY]: props.residencyPolicy ?? DEFAULT_RESIDENCY_POLICY,
+        ...(props.vpcFormat !== undefined ? { [ENV_VPC_FORMAT]: vpcFormatOf(props.vpcFormat) } : {}),
         // About 3 kB per destination while checking, above a base of some 150 MB: a log with more
         // gets an error verdict instead of running the function out of memory.
         [ENV_MAX_DESTINATIONS]: String(maxDestinationsFor(props.memorySize ?? DEFAULT_MEMORY_SIZE_MIB)),

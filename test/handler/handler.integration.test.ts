@@ -177,6 +177,41 @@ describe('SQS-wrapped S3 events (the deployed path)', () => {
     expect(verdict.input.sha256).toBe(sha256(bytes));
   });
 
+  it('reads VPC Flow Logs delivered without a header in the custom format RESIDENCY_VPC_FORMAT gives', async () => {
+    // Prepare: a CloudWatch Logs export's records (its time before each), in a format of five fields.
+    const log = Buffer.from(
+      [
+        '2023-11-14T22:14:20.000Z eni-0a1b 10.0.1.5 95.163.0.1 5000 ACCEPT',
+        '2023-11-14T22:14:21.000Z eni-0a1b 10.0.1.5 54.239.28.85 700 ACCEPT',
+        '2023-11-14T22:14:22.000Z eni-0a1b 10.0.1.5 77.88.55.60 300 REJECT',
+      ].join('\n') + '\n',
+    );
+    const unknown = await upload('incoming/custom-unset.log', log);
+    await handler(sqsEvent(sqsRecord(s3EventBody(unknown))));
+    useEnv({ RESIDENCY_VPC_FORMAT: '${interface-id} ${srcaddr} ${dstaddr} ${bytes} ${action}' });
+    const facts = await upload('incoming/custom.log', log);
+
+    // Act
+    const response = await handler(sqsEvent(sqsRecord(s3EventBody(facts))));
+
+    // Assess: without the variable the log is no format the checker knows; with it, every record is read.
+    expect((await readVerdict(unknown.key)).error).toMatch(/^unknown log format/);
+    expect(response.batchItemFailures).toEqual([]);
+    const verdict = await readVerdict(facts.key);
+    expect(verdict).toMatchObject({ compliant: false, input: { format: 'vpc-flow', sha256: sha256(log) } });
+    expect(verdict.totals).toMatchObject({ records: 3, connections: 3, skipped: 0, bytesSent: 5700 });
+    const byIp = Object.fromEntries(verdict.destinations.map((d) => [d.ip, d]));
+    expect(byIp['95.163.0.1']).toMatchObject({ status: 'violation', bytesSent: 5000 });
+    expect(byIp['54.239.28.85']).toMatchObject({ status: 'allowed', bytesSent: 700 });
+    expect(byIp['77.88.55.60']).toMatchObject({ status: 'blocked', bytesSent: 0 });
+  });
+
+  it('refuses to start with a RESIDENCY_VPC_FORMAT naming no address, and says which variable', async () => {
+    useEnv({ RESIDENCY_VPC_FORMAT: '${version} ${bytes}' });
+    const facts = await upload('incoming/custom-bad.log', POP3);
+    await expect(handler(sqsEvent(sqsRecord(s3EventBody(facts))))).rejects.toThrow(/^Environment variable RESIDENCY_VPC_FORMAT: /);
+  });
+
   it('writes an error verdict for an object deleted before it was checked', async () => {
     // Prepare
     const facts = await upload('incoming/gone.conn.log', POP3);

@@ -11,6 +11,7 @@ import {
   ENV_POLICY,
   ENV_VERDICT_BUCKET,
   ENV_VERDICT_PREFIX,
+  ENV_VPC_FORMAT,
 } from '../../lambda/env-names';
 import { BUNDLED_GEOIP_FILES, maxDestinationsFor } from '../../lib/constructs/checker-function';
 import { ResidencyStack, type ResidencyStackProps } from '../../lib/residency-stack';
@@ -569,6 +570,19 @@ describe('ResidencyStack props validation', () => {
 
   it.each([0, 1.5, -1])('rejects %p retention days', (verdictRetentionDays) => {
     expect(build({ verdictRetentionDays })).toThrow(/retentionDays: expected a whole number/);
+  });
+
+  it('gives RESIDENCY_VPC_FORMAT to every function that checks logs, and refuses a format naming no address', () => {
+    const vpcFormat = '${interface-id} ${srcaddr} ${dstaddr} ${bytes} ${action}';
+    const stack = new ResidencyStack(newTestApp(SKIP_BUNDLING), 'Residency', { vpcFormat, auditPrefixes: ['incoming/'] });
+    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const checking = functions.filter((f) => f.Properties.Environment?.Variables?.[ENV_POLICY] !== undefined);
+    // The checker, the big log check's function and the audit's.
+    expect(checking.length).toBe(3);
+    for (const f of checking) expect(f.Properties.Environment!.Variables![ENV_VPC_FORMAT]).toBe(vpcFormat);
+    expect(build({ vpcFormat: '${version} ${bytes}' })).toThrow(/^CheckerFunction vpcFormat: /);
   });
 
   it.each([0, 1001])('rejects maxReceiveCount %p', (maxReceiveCount) => {
