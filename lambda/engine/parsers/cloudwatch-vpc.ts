@@ -321,7 +321,7 @@ export class CloudWatchVpcParser implements ChunkParser {
     // Without a header line or the format given, only the default format's records say which
     // field is which (the VPC parser would read any record of 14 fields as one).
     if (this.fields === undefined && !isDefaultV2Line(text)) {
-      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields: give the format with --vpc-format)', `${fieldCount(this.scratch, end)} fields`);
+      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)', `${fieldCount(this.scratch, end)} fields`);
       return;
     }
     this.vpc.line(this.scratch, 0, end, unit, sink);

@@ -317,7 +317,7 @@ export function vpcFlowHint(lines: readonly string[]): string | null {
   const vocabulary = t.filter((x) => /^(eni|vpc|subnet|tgw|tgw-attach)-[0-9a-f]{8,17}$/.test(x) || /^(ACCEPT|REJECT|OK|NODATA|SKIPDATA)$/.test(x)).length;
   const addresses = t.filter((x) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x) || (x.includes(':') && /^[0-9a-fA-F:]+$/.test(x))).length;
   if (vocabulary < 2 || addresses < 1) return null;
-  return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status), or give the format with --vpc-format';
+  return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status), or give the format with --vpc-format (RESIDENCY_VPC_FORMAT in the pipeline)';
 }
 
 /** Parser for VPC flow log text. */

@@ -117,7 +117,7 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
     const { flows, skips } = seen(sink);
     expect(flows).toEqual(['8.8.8.8', '1.1.1.1']);
     expect(skips).toEqual([
-      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields: give the format with --vpc-format)", detail: '14 fields' },
+      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)", detail: '14 fields' },
       { line: 3, reason: 'CloudWatch Logs event without a message' },
       { line: 4, reason: 'CloudWatch Logs message is not valid JSON', detail: expect.stringMatching(/JSON/) },
       { line: 5, reason: 'bytes between CloudWatch Logs messages that are not a message', detail: '7 bytes' },
@@ -249,7 +249,7 @@ describe('a custom flow log format given (--vpc-format)', () => {
   it('reads a header-less flow log file in that format, which detection alone cannot place', async () => {
     const text = `${natRecord('47.246.1.1', 5200)}\n${natRecord('8.8.8.8', 10)}\n`;
     const unknown = await checkBytes(text, { policy: policyOf('us') });
-    expect(unknown.error).toMatch(/^unknown log format: it looks like VPC Flow Logs in a custom format without its header line: .* or give the format with --vpc-format$/);
+    expect(unknown.error).toMatch(/^unknown log format: it looks like VPC Flow Logs in a custom format without its header line: .* or give the format with --vpc-format \(RESIDENCY_VPC_FORMAT in the pipeline\)$/);
     const v = await checkBytes(text, { policy: policyOf('us'), parserOptions: { vpcFields: fields } });
     expect(v.input.format).toBe('vpc-flow');
     expect(v.totals).toMatchObject({ records: 2, connections: 2, bytesSent: 5210 });
