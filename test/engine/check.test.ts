@@ -300,6 +300,8 @@ describe('verdict contract', () => {
       '2 eni-b 10.0.0.6 1.1.1.1 40003 443 6 1 40 1700000000 1700000060 REJECT OK',
       '2 - 10.0.0.7 1.1.1.1 40004 443 6 1 7 1700000000 1700000060 ACCEPT OK',
       '2 - 10.0.0.7 8.8.8.8 40005 443 6 1 9 1700000000 1700000060 ACCEPT OK',
+      '2 eni-c 10.0.0.8 9.9.9.9 40006 443 6 1 11 1700000000 1700000060 ACCEPT OK',
+      '2 eni-c 10.0.0.8 9.9.9.9 40007 443 6 1 13 1700000000 1700000060 REJECT OK',
     ].join('\n');
 
     // Act
@@ -313,6 +315,8 @@ describe('verdict contract', () => {
       { app: 'eni-b', connections: 1, blockedAttempts: 1, bytesSent: 200, bytesReceived: 0 },
     ]);
     expect(destination(v, '8.8.8.8')).not.toHaveProperty('appTraffic');
+    // One app (kept without a list until a second comes): its share is the destination's.
+    expect(destination(v, '9.9.9.9')).toMatchObject({ apps: ['eni-c'], appTraffic: [{ app: 'eni-c', connections: 1, blockedAttempts: 1, bytesSent: 11, bytesReceived: 0 }] });
     expect(JSON.parse(JSON.stringify(v)).destinations.find((x: { ip: string }) => x.ip === '1.1.1.1').appTraffic).toEqual(d.appTraffic);
   });
 

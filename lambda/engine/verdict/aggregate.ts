@@ -269,10 +269,16 @@ interface DestinationExtras {
   /** Protocols without a bit. */
   protocols?: string[];
   hostnames?: Set<string>;
+  /**
+   * The apps listed, made when a second app reaches the destination: until then its one app is
+   * {@link lastApp}, with {@link lastAppCounts} (most destinations of a VPC flow log are reached
+   * from one interface, and a Set and a Map for each took some 10 MB at 37,000 destinations).
+   */
   apps?: Set<string>;
   /**
-   * Each listed app's counts; null once an app past {@link MAX_NAMES_LISTED} reached the
-   * destination (its share is unknown, so none is given: a split check could not merge them exactly).
+   * Each listed app's counts (made with {@link apps}); null once an app past
+   * {@link MAX_NAMES_LISTED} reached the destination (its share is unknown, so none is given: a
+   * split check could not merge them exactly).
    */
   appCounts?: Map<string, AppCounts> | null;
   /** The last name added, so a run of records with one name costs a comparison, not a Set. */
@@ -342,10 +348,15 @@ class RowView implements DestinationAggregate {
     return this.destExtras[this.d]?.hostnames ?? null;
   }
   get apps(): ReadonlySet<string> | null {
-    return this.destExtras[this.d]?.apps ?? null;
+    const x = this.destExtras[this.d];
+    if (x === undefined) return null;
+    return x.apps ?? (x.lastApp !== undefined ? new Set([x.lastApp]) : null);
   }
   get appCounts(): ReadonlyMap<string, AppCounts> | null {
-    return this.destExtras[this.d]?.appCounts ?? null;
+    const x = this.destExtras[this.d];
+    if (x === undefined) return null;
+    if (x.appCounts !== undefined) return x.appCounts;
+    return x.lastApp !== undefined && x.lastAppCounts !== undefined ? new Map([[x.lastApp, x.lastAppCounts]]) : null;
   }
   get evidenceLines(): readonly number[] {
     return evidenceOf(this.rows, this.at, this.evidenceList);
@@ -692,8 +703,18 @@ export class Aggregator implements RecordSink, AggregateTotals {
    */
   private noteApp(d: number, app: string): AppCounts | undefined {
     const x = this.extras(d);
+    if (x.apps === undefined) {
+      if (x.lastApp === undefined) {
+        // The first app: no list until a second one comes.
+        x.lastApp = app;
+        x.lastAppCounts = { connections: 0, blockedAttempts: 0, bytesSent: 0, bytesReceived: 0 };
+        return x.lastAppCounts;
+      }
+      x.apps = new Set([x.lastApp]);
+      x.appCounts = new Map([[x.lastApp, x.lastAppCounts!]]);
+    }
     x.lastApp = app;
-    const apps = (x.apps ??= new Set<string>());
+    const apps = x.apps;
     let counts: AppCounts | undefined;
     if (x.appCounts !== null) {
       const all = (x.appCounts ??= new Map<string, AppCounts>());
