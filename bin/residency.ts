@@ -16,7 +16,7 @@
  * cli/deferred-ca.ts. (Linux reads a `#!` line of up to 255 bytes since 5.1; macOS 511.)
  */
 import { join } from 'node:path';
-import { BUNDLE_FILE, bundleOutOfDate, CACHE_FILE, loadBundle, type LoadedBundle } from './cli/code-cache';
+import { BUNDLE_FILE, bundleOutOfDate, CACHE_FILE, INPUTS_FILE, loadBundle, type LoadedBundle } from './cli/code-cache';
 
 const mode = process.env.RESIDENCY_CODE_CACHE;
 const debug = (line: string): void => {
@@ -25,8 +25,8 @@ const debug = (line: string): void => {
 const bundlePath = join(__dirname, BUNDLE_FILE);
 const cachePath = join(__dirname, CACHE_FILE);
 let bundle: LoadedBundle | null = null;
-if (bundleOutOfDate(bundlePath, join(__dirname, 'cli', 'main.js'))) {
-  debug(`${BUNDLE_FILE} is older than the modules (run npm run build): not used`);
+if (bundleOutOfDate(bundlePath, join(__dirname, INPUTS_FILE))) {
+  debug(`${BUNDLE_FILE} is missing or older than the modules (npm run build makes it): not used`);
 } else {
   try {
     bundle = loadBundle(bundlePath, cachePath, mode !== 'off' && mode !== 'write');
@@ -38,7 +38,15 @@ if (bundleOutOfDate(bundlePath, join(__dirname, 'cli', 'main.js'))) {
 }
 if (bundle !== null && mode === 'write') {
   const made = bundle;
-  process.on('exit', () => made.writeCache(cachePath));
+  process.on('exit', () => {
+    try {
+      made.writeCache(cachePath);
+    } catch (err) {
+      // The build says when no cache was made; a start without one is only slower.
+      process.exitCode = 2;
+      process.stderr.write(`residency: code cache not written: ${(err as Error).message}\n`);
+    }
+  });
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only where there is no bundle
 const cli = (bundle?.exports ?? (require('./cli/main') as Record<string, unknown>)) as { run(): void };

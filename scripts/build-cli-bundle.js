@@ -6,17 +6,19 @@
 // the #! line cannot run, the CLI starts as before, from its modules or without a cache.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync, mkdtempSync, rmSync, statSync } = require('node:fs');
+const { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { join, relative, sep } = require('node:path');
 
 const root = join(__dirname, '..');
 const binDir = join(root, 'dist', 'bin');
 const bundle = join(binDir, 'residency-cli.js');
 const cache = join(binDir, 'residency-cli.cache');
 
+const inputsList = join(binDir, 'residency-cli.inputs');
 rmSync(bundle, { force: true });
 rmSync(cache, { force: true });
+rmSync(inputsList, { force: true });
 
 let esbuild;
 try {
@@ -26,7 +28,8 @@ try {
   process.exit(0);
 }
 
-esbuild.buildSync({
+const built = esbuild.buildSync({
+  absWorkingDir: root,
   entryPoints: [join(binDir, 'cli', 'main.js')],
   outfile: bundle,
   bundle: true,
@@ -36,7 +39,14 @@ esbuild.buildSync({
   // The AWS SDK is loaded only by submit and audit s3://; bundled, every start would carry it.
   external: ['@aws-sdk/*'],
   logLevel: 'warning',
+  metafile: true,
 });
+// The modules of this package the bundle was made from: a later tsc run that rewrites one of them
+// makes the bundle out of date (bin/cli/code-cache.ts), and the CLI then starts from the modules.
+const own = Object.keys(built.metafile.inputs)
+  .map((input) => relative(binDir, join(root, input)))
+  .filter((input) => !input.split(sep).includes('node_modules'));
+writeFileSync(inputsList, `${own.join('\n')}\n`);
 
 const out = mkdtempSync(join(tmpdir(), 'residency-code-cache-'));
 try {

@@ -9,14 +9,14 @@
  * line's), and rejects it otherwise (`node dist/bin/residency.js` runs without those flags): then
  * the bundle is compiled as usual. The cache also starts with the SHA-256 of the bundle it was made
  * from, as V8 checks only the source's length: a bundle changed since is compiled, never run with
- * another's code. A bundle older than the modules it was made from (compiled again by tsc alone)
- * is not run: the modules are. `RESIDENCY_CODE_CACHE=off` starts without the cache; with
+ * another's code. A bundle older than any of the modules it was made from (compiled again by tsc
+ * alone) is not run: the modules are. `RESIDENCY_CODE_CACHE=off` starts without the cache; with
  * `RESIDENCY_DEBUG` set, what was started is written to standard error.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 /** The bundle the build makes of bin/cli/main.ts, and its code cache, beside bin/residency.js. */
@@ -36,13 +36,33 @@ export interface LoadedBundle {
 
 const DIGEST_BYTES = 32;
 
-/** Whether the bundle at `bundlePath` was made before `entryPath` (its entry module) was last written. */
-export function bundleOutOfDate(bundlePath: string, entryPath: string): boolean {
+/** The list of the bundle's own modules (paths relative to it, one a line) the build writes beside it. */
+export const INPUTS_FILE = 'residency-cli.inputs';
+
+/**
+ * Whether the bundle at `bundlePath` is older than any of the modules it was made from (listed in
+ * `inputsPath`): a build by tsc alone (or tsc --watch, which writes only what changed) leaves the
+ * bundle behind. Without the list the bundle is taken as out of date.
+ */
+export function bundleOutOfDate(bundlePath: string, inputsPath: string): boolean {
+  let made: number;
+  let inputs: string[];
   try {
-    return statSync(bundlePath).mtimeMs < statSync(entryPath).mtimeMs;
+    made = statSync(bundlePath).mtimeMs;
+    inputs = readFileSync(inputsPath, 'utf8').split('\n').filter((l) => l !== '');
   } catch {
-    return false;
+    return true;
   }
+  const dir = dirname(bundlePath);
+  for (const input of inputs) {
+    try {
+      if (statSync(join(dir, input)).mtimeMs > made) return true;
+    } catch {
+      // A module gone since: tsc removed nothing it wrote, so the bundle is another build's.
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -81,8 +101,12 @@ export function loadBundle(bundlePath: string, cachePath: string, useCache = tru
     cache,
     writeCache(path: string): void {
       const temp = `${path}.${process.pid}.tmp`;
-      writeFileSync(temp, Buffer.concat([digest, script.createCachedData()]));
-      renameSync(temp, path);
+      try {
+        writeFileSync(temp, Buffer.concat([digest, script.createCachedData()]));
+        renameSync(temp, path);
+      } finally {
+        rmSync(temp, { force: true });
+      }
     },
   };
 }

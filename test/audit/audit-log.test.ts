@@ -48,6 +48,22 @@ describe('auditLog', () => {
     expect(outcome.diff?.countryChanges).toEqual([expect.objectContaining({ ip: '1.1.1.1', before: 'ZZ' })]);
   });
 
+  it('reads flow logs of a custom format given without a header line, as the checker does (RESIDENCY_VPC_FORMAT)', async () => {
+    // Prepare
+    const log = '2023-11-14T22:14:20.000Z eni-0a1b 10.0.1.5 95.163.0.1 5000 ACCEPT\n2023-11-14T22:14:21.000Z eni-0a1b 10.0.1.5 54.239.28.85 700 ACCEPT\n';
+    const parserOptions = { vpcFields: ['interface-id', 'srcaddr', 'dstaddr', 'bytes', 'action'] };
+
+    // Act
+    const io = memoryIo(log);
+    const given = await auditLog('vpc/custom.log', io, { ...options, parserOptions });
+    const notGiven = await auditLog('vpc/custom.log', memoryIo(log), options);
+
+    // Assess
+    expect(given.error).toBeNull();
+    expect(io.written[0]).toMatchObject({ input: { format: 'vpc-flow' }, totals: { records: 2, connections: 2, bytesSent: 5700 } });
+    expect(notGiven.error).toMatch(/^unknown log format/);
+  });
+
   it('turns an unreadable log into an error outcome with an error verdict, and never diffs it', async () => {
     // Prepare
     const io = memoryIo('not a log\n', { databases: [], destinations: [], violations: [] });

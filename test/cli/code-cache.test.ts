@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleOutOfDate, BUNDLE_FILE, CACHE_FILE } from '../../bin/cli/code-cache';
+import { bundleOutOfDate, BUNDLE_FILE, CACHE_FILE, INPUTS_FILE } from '../../bin/cli/code-cache';
 import { REPO_ROOT, tempDir } from '../helpers/cli';
 
 const DIST_BIN = join(REPO_ROOT, 'dist', 'bin');
@@ -82,16 +82,25 @@ describe('loadBundle', () => {
     expect(r.stdout).toBe('null');
   });
 
-  it('calls a bundle older than its entry module out of date', () => {
+  it('calls a bundle older than any module it was made from out of date, or without its list of them', () => {
     const entry = join(dir, 'entry.js');
+    const other = join(dir, 'other.js');
+    const inputs = join(dir, 'bundle.inputs');
     writeFileSync(bundle, source(1));
     writeFileSync(entry, '');
+    writeFileSync(other, '');
+    writeFileSync(inputs, 'entry.js\nother.js\n');
     utimesSync(bundle, new Date(2026, 0, 2), new Date(2026, 0, 2));
     utimesSync(entry, new Date(2026, 0, 1), new Date(2026, 0, 1));
-    expect(bundleOutOfDate(bundle, entry)).toBe(false);
-    utimesSync(entry, new Date(2026, 0, 3), new Date(2026, 0, 3));
-    expect(bundleOutOfDate(bundle, entry)).toBe(true);
-    expect(bundleOutOfDate(join(dir, 'missing.js'), entry)).toBe(false);
+    utimesSync(other, new Date(2026, 0, 1), new Date(2026, 0, 1));
+    expect(bundleOutOfDate(bundle, inputs)).toBe(false);
+    // tsc --watch rewrites only the module that changed.
+    utimesSync(other, new Date(2026, 0, 3), new Date(2026, 0, 3));
+    expect(bundleOutOfDate(bundle, inputs)).toBe(true);
+    utimesSync(other, new Date(2026, 0, 1), new Date(2026, 0, 1));
+    expect(bundleOutOfDate(bundle, join(dir, 'no.inputs'))).toBe(true);
+    writeFileSync(inputs, 'entry.js\ngone.js\n');
+    expect(bundleOutOfDate(bundle, inputs)).toBe(true);
   });
 });
 
@@ -109,6 +118,11 @@ describe('the built command line', () => {
   it('has the bundle and the code cache the build made', () => {
     expect(statSync(join(DIST_BIN, BUNDLE_FILE)).size).toBeGreaterThan(100_000);
     expect(statSync(join(DIST_BIN, CACHE_FILE)).size).toBeGreaterThan(32);
+    const inputs = readFileSync(join(DIST_BIN, INPUTS_FILE), 'utf8').split('\n');
+    expect(inputs).toContain(join('cli', 'main.js'));
+    expect(inputs).toContain(join('..', 'lambda', 'engine', 'check.js'));
+    expect(inputs.some((i) => i.includes('node_modules'))).toBe(false);
+    expect(bundleOutOfDate(join(DIST_BIN, BUNDLE_FILE), join(DIST_BIN, INPUTS_FILE))).toBe(false);
   });
 
   it('starts through its #! line from the cache, and checks as the modules do', () => {

@@ -21,7 +21,7 @@ export interface AuditLogIo {
 }
 
 /** What a check of an audited log needs besides the log. */
-export interface AuditLogOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'toolVersion' | 'shouldStop' | 'maxDestinations'> {
+export interface AuditLogOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'toolVersion' | 'shouldStop' | 'maxDestinations' | 'parserOptions'> {
   /** The time of each check. */
   now: () => Date;
   /**
@@ -54,6 +54,7 @@ export async function auditLog(path: string, io: AuditLogIo, options: AuditLogOp
       ...(source ? { source } : {}),
       ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
       ...(options.maxDestinations ? { maxDestinations: options.maxDestinations } : {}),
+      ...(options.parserOptions ? { parserOptions: options.parserOptions } : {}),
     });
   } catch (err) {
     if (err instanceof InputError) error = err.message;

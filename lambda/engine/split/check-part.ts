@@ -87,11 +87,12 @@ export interface PartResult extends PartSpec {
   fingerprint: string;
 }
 
-/** A fingerprint of the policy and databases a check uses. */
-export function checkFingerprint(options: Pick<CheckOptions, 'policy' | 'databases' | 'operator'>): string {
+/** A fingerprint of the policy, databases and parser options (a VPC format given) a check uses. */
+export function checkFingerprint(options: Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'parserOptions'>): string {
   const dbs = (options.databases as readonly GeoLookup[]).map((g) => g.info.sha256);
   const operator = [options.operator?.country?.info.sha256 ?? '', options.operator?.asn?.info.sha256 ?? ''];
-  return [(options.policy as CompiledPolicy).sha256, ...dbs, ...operator].join(',');
+  const parsing = options.parserOptions ? [JSON.stringify(options.parserOptions)] : [];
+  return [(options.policy as CompiledPolicy).sha256, ...dbs, ...operator, ...parsing].join(',');
 }
 
 const LEADING_LINE = /^line (\d+): /;

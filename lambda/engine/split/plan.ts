@@ -7,6 +7,7 @@ import { DETECT_BYTES, headLines } from '../check';
 import { InputError } from '../errors';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../input/line-splitter';
 import { detectFormat, findFormat, FORMATS } from '../parsers';
+import { vpcFlowFormat } from '../parsers/vpc-flow';
 import type { FormatName, ParserOptions } from '../types';
 import { csvPrefixOf, dialectOf, type DialectParams } from './context';
 
@@ -70,9 +71,15 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
     return { whole: true, reason: 'gzip data can only be decoded from its start' };
   }
   const detectHead = head.subarray(0, DETECT_BYTES);
-  const format = options.format
+  let format = options.format
     ? findFormat(options.format)
     : detectFormat(headLines(detectHead, size > DETECT_BYTES), detectHead);
+  let fromOption = options.format !== undefined;
+  // Records of a custom flow log format without a header line, as runCheck takes them.
+  if (!format && !options.format && options.parserOptions?.vpcFields !== undefined) {
+    format = vpcFlowFormat;
+    fromOption = true;
+  }
   if (!format) {
     if (options.format) throw new InputError(`unknown format '${options.format}'`);
     return { whole: true, reason: `not a known format (none of ${FORMATS.map((f) => f.name).join(', ')})` };
@@ -119,7 +126,7 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
   return {
     size,
     format: format.name,
-    formatSource: options.format ? 'option' : 'detected',
+    formatSource: fromOption ? 'option' : 'detected',
     params,
     headerEnd,
     context,

@@ -789,10 +789,12 @@ function countriesOf(c: DestinationColumns, order: readonly number[]): Verdict['
 const PLAIN_CODE = /^[0-9A-Z]{2}$/;
 
 /**
- * `a.localeCompare(b)`, the order the per-country table has always had, without ICU where the
- * answer is known: its first use in a process sets up ICU's collation, about 15 ms. For codes of
- * digits and capitals ICU's root order is the code points' (digits before capitals), and it puts
- * the `~` of "no country" before both. Anything else still goes to localeCompare.
+ * The per-country table's last tie-break: `a.localeCompare(b)` as an English or root locale
+ * orders, without ICU where the answer is known (its first use in a process sets up ICU's
+ * collation, about 15 ms). For codes of digits and capitals that order is the code points'
+ * (digits before capitals), and it puts the `~` of "no country" before both. It used to follow
+ * the process's locale, whose collation orders some codes apart (Slovak puts CH after H): now the
+ * same input gives the same table everywhere. Anything else still goes to localeCompare.
  */
 export function countryOrder(a: string, b: string): number {
   const plainA = a === '~' || PLAIN_CODE.test(a);

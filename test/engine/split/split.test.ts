@@ -68,6 +68,26 @@ describe('planSplit', () => {
 });
 
 describe('checkSplit', () => {
+  it('splits flow logs of a custom format given without a header line (RESIDENCY_VPC_FORMAT), as one pass reads them', async () => {
+    // Prepare: CloudWatch Logs export records, five fields, no header: no format is detected.
+    const fields = ['interface-id', 'srcaddr', 'dstaddr', 'bytes', 'action'];
+    const log = Buffer.from(
+      Array.from({ length: 600 }, (_, i) => `2023-11-14T22:14:${String(i % 60).padStart(2, '0')}.000Z eni-0a1b 10.0.1.5 ${i % 3 === 0 ? '95.163.0.1' : `54.239.28.${80 + (i % 7)}`} ${100 + i} ${i % 10 === 0 ? 'REJECT' : 'ACCEPT'}`).join('\n') + '\n',
+    );
+    const options = optionsOf({ parserOptions: { vpcFields: fields } });
+
+    // Act
+    const single = await checkBytes(log, options);
+    const split = await checkSplit(bufferSource(log, 512), options, { cuts: evenCuts(log.length, 5) });
+
+    // Assess
+    expect(single.totals).toMatchObject({ records: 600, skipped: 0 });
+    expect(single.input).toMatchObject({ format: 'vpc-flow', formatSource: 'option' });
+    expect(split.mode).toBe('split');
+    expect(verdictJson(split.verdict)).toBe(verdictJson(single));
+    expect((await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, 5) })).mode).toBe('whole');
+  });
+
   it('stops where a single pass stops: a dns.log header block in the middle', async () => {
     // Prepare
     const log = zeekLog(300, ['#separator \\x09', '#path\tdns', '#fields\tts\tid.orig_h\tid.resp_h']);
