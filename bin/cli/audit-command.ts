@@ -29,7 +29,7 @@ import { AuditSummarizer } from '../../lambda/engine/audit/summary';
 import { UsageError } from '../../lambda/engine/errors';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS } from './check-command';
-import { POLICY_OPTIONS, resolvePolicy } from './options';
+import { parseVpcFormat, POLICY_OPTIONS, resolvePolicy } from './options';
 
 export { listFolderLogs, verdictRelativePath } from '../../lambda/adapters/fs-audit';
 
@@ -62,6 +62,8 @@ Options:
                            by relative path. A run that did not finish (complete: false) is
                            followed by the runs before it beside it, down to the newest complete
                            one: a log it did not check is compared with its newest verdict
+      --vpc-format FORMAT  VPC Flow Logs whose records come with no header line in a custom
+                           format, as for check (the pipeline's RESIDENCY_VPC_FORMAT)
   -o, --out DIR            where the run goes (default .): DIR/audits/<timestamp>/summary.json,
                            summary.md, summary.html and verdicts/<relative path>.verdict.json
   -q, --quiet              print nothing but errors
@@ -156,6 +158,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       ...POLICY_OPTIONS,
       db: { type: 'string', multiple: true },
       previous: { type: 'string' },
+      'vpc-format': { type: 'string' },
       out: { type: 'string', short: 'o' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -171,6 +174,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
   if (isS3) parseS3Folder(root);
   else if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`audit: ${root}: not a folder`);
   const policy = resolvePolicy(values);
+  const vpcFields = parseVpcFormat(values['vpc-format']);
   const databases = loadGeoDatabases(values.db ?? []);
   const operator = loadOperatorSources();
 
@@ -186,7 +190,14 @@ export async function auditCommand(argv: string[]): Promise<number> {
 
     const summarizer = new AuditSummarizer({ directory: root, previous: values.previous ?? null, toolVersion: TOOL_VERSION, startedAt });
     summarizer.addSkipped(skipped);
-    const base: Omit<AuditLogOptions, 'readFailure'> = { policy, databases, operator, toolVersion: TOOL_VERSION, now: () => new Date() };
+    const base: Omit<AuditLogOptions, 'readFailure'> = {
+      policy,
+      databases,
+      operator,
+      toolVersion: TOOL_VERSION,
+      now: () => new Date(),
+      ...(vpcFields ? { parserOptions: { vpcFields } } : {}),
+    };
     const started = process.hrtime.bigint();
     await forEachLimited(items, isS3 ? S3_AUDIT_CONCURRENCY : 1, async (item) => {
       const io: AuditLogIo = {

@@ -170,6 +170,22 @@ describe('residency audit', () => {
     expect(r.stdout).toContain('b/notes.txt: error: unknown log format');
   });
 
+  it('reads flow logs of a custom format without a header line with --vpc-format, as check does', () => {
+    // Prepare: 5.6.7.8 is where v1 puts it (outside us): a violation once the records are read.
+    const dir = logFolder(join(work, 'logs-vpc'), { 'vpc/custom.log': '2023-11-14T22:14:20.000Z eni-0a1b 10.0.1.5 5.6.7.8 5000 ACCEPT\n' });
+
+    // Act
+    const without = runCli(['audit', dir, '--db', v1, '-j', 'us', '--out', join(work, 'out-vpc-0')]);
+    const given = runCli(['audit', dir, '--db', v1, '-j', 'us', '--out', join(work, 'out-vpc-1'), '--vpc-format', '${interface-id} ${srcaddr} ${dstaddr} ${bytes} ${action}']);
+    const bad = runCli(['audit', dir, '--db', v1, '-j', 'us', '--vpc-format', '${version} ${bytes}']);
+
+    // Assess
+    expect(without.status).toBe(2);
+    expect(given.status).toBe(1);
+    expect(readSummary(latestRun(join(work, 'out-vpc-1'))).totals).toMatchObject({ logs: 1, nonCompliant: 1, errors: 0 });
+    expect(bad).toMatchObject({ status: 2, stderr: expect.stringMatching(/^residency: --vpc-format: /) as string });
+  });
+
   it('refuses a folder with no logs, and a missing one, with exit 2', () => {
     // Prepare
     const empty = join(work, 'empty');
