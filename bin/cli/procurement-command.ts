@@ -17,7 +17,7 @@ import { printable } from '../../lambda/engine/verdict/render-summary';
 import type { Verdict } from '../../lambda/engine/verdict/verdict';
 import { TOOL_VERSION } from '../../lambda/version';
 import { EXIT_COMPLIANT, EXIT_ERROR, EXIT_VIOLATIONS, printError } from './check-command';
-import { POLICY_OPTIONS, printWarning, resolvePolicy } from './options';
+import { parseVpcFormat, POLICY_OPTIONS, printWarning, resolvePolicy } from './options';
 import { DNS_LOG_REASON, isDnsLogName, type NameSource, type Product, type ProductLog } from './procurement-products';
 
 export { isDnsLogName, type Product } from './procurement-products';
@@ -62,6 +62,8 @@ Options:
       --local LIST          networks of the monitored side, added to the policy's localNetworks
       --categories FILE     the host name → category table (default: data/categories.json)
       --db FILE             MMDB country/city database (repeatable; default: the bundled ones)
+      --vpc-format FORMAT   VPC Flow Logs whose records come with no header line in a custom
+                            format, as for check
   -o, --out DIR             where statements go (default ./procurement):
                             DIR/<product>.procurement.md and DIR/<product>.procurement.json
   -q, --quiet               print nothing but errors
@@ -175,6 +177,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
       ...POLICY_OPTIONS,
       categories: { type: 'string' },
       db: { type: 'string', multiple: true },
+      'vpc-format': { type: 'string' },
       out: { type: 'string', short: 'o' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -192,6 +195,7 @@ export async function procurementCommand(argv: string[]): Promise<number> {
       ? { policy: [DEFAULT_PROCUREMENT_POLICY], local: values.local }
       : values;
   const policy = resolvePolicy(policyFlags);
+  const vpcFields = parseVpcFormat(values['vpc-format']);
   const { table, sha256: tableSha256 } = loadCategoryTable(values.categories ?? bundledCategoriesPath());
   // Loaded only for S3: the AWS SDK would add its load time to every local run.
   const s3 = isS3 ? await (await import('./procurement-s3')).findS3Products(dir, process.env) : undefined;
@@ -200,14 +204,23 @@ export async function procurementCommand(argv: string[]): Promise<number> {
     const databases = loadGeoDatabases(values.db ?? []);
     const operator = loadOperatorSources();
     const outDir = values.out ?? 'procurement';
-    return await writeStatements(products, { policy, databases, operator, table, tableSha256, outDir, quiet: values.quiet === true });
+    return await writeStatements(products, {
+      policy,
+      databases,
+      operator,
+      ...(vpcFields ? { parserOptions: { vpcFields } } : {}),
+      table,
+      tableSha256,
+      outDir,
+      quiet: values.quiet === true,
+    });
   } finally {
     s3?.close();
   }
 }
 
 /** What {@link writeStatements} judges by and where it writes. */
-interface StatementOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator'> {
+interface StatementOptions extends Pick<CheckOptions, 'policy' | 'databases' | 'operator' | 'parserOptions'> {
   table: CategoryTable;
   tableSha256: string;
   outDir: string;
@@ -215,7 +228,10 @@ interface StatementOptions extends Pick<CheckOptions, 'policy' | 'databases' | '
 }
 
 /** Checks each product's logs and writes its statement; returns the exit code. */
-async function writeStatements(products: readonly Product[], { policy, databases, operator, table, tableSha256, outDir, quiet }: StatementOptions): Promise<number> {
+async function writeStatements(
+  products: readonly Product[],
+  { policy, databases, operator, parserOptions, table, tableSha256, outDir, quiet }: StatementOptions,
+): Promise<number> {
   const now = new Date();
   let exit = EXIT_COMPLIANT;
   const used = new Set<string>();
@@ -234,6 +250,7 @@ async function writeStatements(products: readonly Product[], { policy, databases
             databases,
             operator,
             ...(names ? { names } : {}),
+            ...(parserOptions ? { parserOptions } : {}),
             toolVersion: TOOL_VERSION,
             now,
           }),

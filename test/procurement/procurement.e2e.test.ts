@@ -145,6 +145,26 @@ describe('residency procurement', () => {
     expect(r2.stderr).toMatch(/no such folder/);
   });
 
+  it('reads a product\'s flow logs of a custom format without a header line with --vpc-format, as check does', () => {
+    // Prepare: one product whose only log is a CloudWatch Logs export of a five-field format.
+    const vpc = join(dir, 'vpc-products');
+    mkdirSync(join(vpc, 'cloud-app'), { recursive: true });
+    writeFileSync(join(vpc, 'cloud-app', 'flows.log'), '2023-11-14T22:14:20.000Z eni-0a1b 10.0.1.5 54.239.28.85 700 ACCEPT\n');
+    const format = '${interface-id} ${srcaddr} ${dstaddr} ${bytes} ${action}';
+
+    // Act
+    const without = runCli(['procurement', vpc, '--categories', TEST_TABLE, '--out', join(vpc, 'out-0')]);
+    const given = runCli(['procurement', vpc, '--categories', TEST_TABLE, '--out', join(vpc, 'out-1'), '--vpc-format', format]);
+
+    // Assess: unread, the product fails on its log (exit 2: a log could not be checked); read, its one destination is judged.
+    expect(without.status).toBe(2);
+    expect(readStatement(join(vpc, 'out-0'), 'cloud-app').reasons.join(' ')).toMatch(/unknown log format/);
+    expect(given.stderr).toBe('');
+    const statement = readStatement(join(vpc, 'out-1'), 'cloud-app');
+    expect(statement.evidence.inputs).toEqual([expect.objectContaining({ format: 'vpc-flow' })]);
+    expect(statement.destinations.map((d) => d.ip)).toEqual(['54.239.28.85']);
+  });
+
   it('accepts --policy us-gov-drone in check too', () => {
     const r = runCli(['check', join(dir, 'us-only', 'conn.log'), '--policy', 'us-gov-drone', '--out', join(dir, 'v'), '--report', 'none', '-q']);
     expect(r.stderr).toBe('');
