@@ -289,6 +289,28 @@ describe('verdict contract', () => {
     expect(JSON.stringify({ ...a, checkedAt: '' })).toBe(JSON.stringify({ ...b, checkedAt: '' }));
   });
 
+  it('lists a destination\'s host names once each, sorted: the first 32 that came', async () => {
+    // Prepare: 1.1.1.1 named once (kept without a list), 8.8.8.8 by two names in turn, 9.9.9.9 by 40.
+    const rows = [
+      '10.0.0.5,1.1.1.1,100,one.example',
+      '10.0.0.5,1.1.1.1,100,one.example',
+      '10.0.0.5,8.8.8.8,100,b.example',
+      '10.0.0.5,8.8.8.8,100,a.example',
+      '10.0.0.5,8.8.8.8,100,b.example',
+      '10.0.0.5,8.8.8.8,100,a.example',
+      ...Array.from({ length: 40 }, (_, i) => `10.0.0.5,9.9.9.9,100,n${String(i).padStart(2, '0')}.example`),
+    ];
+    const log = ['src_ip,dst_ip,bytes_sent,host', ...rows].join('\n');
+
+    // Act
+    const v = await checkBytes(log, { policy: policyOf('us') });
+
+    // Assess
+    expect(destination(v, '1.1.1.1').hostnames).toEqual(['one.example']);
+    expect(destination(v, '8.8.8.8').hostnames).toEqual(['a.example', 'b.example']);
+    expect(destination(v, '9.9.9.9').hostnames).toEqual(Array.from({ length: 32 }, (_, i) => `n${String(i).padStart(2, '0')}.example`));
+  });
+
   it('gives each app its own share of a destination several apps reached (appTraffic)', async () => {
     // Prepare: a VPC flow log of two interfaces reaching 1.1.1.1 (one refused), and records naming
     // no interface, which count for the destination only.

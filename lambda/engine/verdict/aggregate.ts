@@ -95,10 +95,20 @@ export interface AppCounts {
   bytesReceived: number;
 }
 
-function addName(set: Set<string> | undefined, name: string): Set<string> {
-  const s = set ?? new Set<string>();
-  if (s.size < MAX_NAMES_LISTED) s.add(name);
-  return s;
+/**
+ * Lists host name `name` for a destination (unless its list is full) and makes it the last one:
+ * the first name alone, the list made when a second one comes.
+ */
+function noteHostname(x: DestinationExtras, name: string): void {
+  if (x.hostnames === undefined) {
+    if (x.lastHostname === undefined || x.lastHostname === name) {
+      x.lastHostname = name;
+      return;
+    }
+    x.hostnames = new Set([x.lastHostname]);
+  }
+  x.lastHostname = name;
+  if (x.hostnames.size < MAX_NAMES_LISTED) x.hostnames.add(name);
 }
 
 /** Distinct skip reasons counted apart in `skippedByReason`; the rest as {@link OTHER_SKIP_REASONS}. */
@@ -268,6 +278,10 @@ interface DestinationExtras {
   ports?: number[];
   /** Protocols without a bit. */
   protocols?: string[];
+  /**
+   * The host names listed, made when a second name reaches the destination: until then its one
+   * name is {@link lastHostname} (most destinations have one name; a Set each is some 100 bytes).
+   */
   hostnames?: Set<string>;
   /**
    * The apps listed, made when a second app reaches the destination: until then its one app is
@@ -281,7 +295,10 @@ interface DestinationExtras {
    * split check could not merge them exactly).
    */
   appCounts?: Map<string, AppCounts> | null;
-  /** The last name added, so a run of records with one name costs a comparison, not a Set. */
+  /**
+   * A name in the destination's list (the last one added), so a run of records with one name
+   * costs a comparison; the whole list while {@link hostnames} is not made.
+   */
   lastHostname?: string;
   lastApp?: string;
   /** The counts of {@link lastApp} (undefined once they are not kept). */
@@ -345,7 +362,9 @@ class RowView implements DestinationAggregate {
     return protocolsOf(this.rows, this.at, this.protocolNames, this.destExtras[this.d]?.protocols, this.protocolList);
   }
   get hostnames(): ReadonlySet<string> | null {
-    return this.destExtras[this.d]?.hostnames ?? null;
+    const x = this.destExtras[this.d];
+    if (x === undefined) return null;
+    return x.hostnames ?? (x.lastHostname !== undefined ? new Set([x.lastHostname]) : null);
   }
   get apps(): ReadonlySet<string> | null {
     const x = this.destExtras[this.d];
@@ -668,14 +687,12 @@ export class Aggregator implements RecordSink, AggregateTotals {
     }
     const hostname = r.hostname;
     if (hostname !== null && remote === resp && hostname !== this.destExtras[d]?.lastHostname) {
-      const x = this.extras(d);
-      x.lastHostname = hostname;
-      x.hostnames = addName(x.hostnames, hostname);
+      noteHostname(this.extras(d), hostname);
     }
     const otherHostnames = r.otherHostnames;
     if (otherHostnames != null && remote === resp) {
       const x = this.extras(d);
-      for (let i = 0; i < otherHostnames.length; i++) x.hostnames = addName(x.hostnames, otherHostnames[i]!);
+      for (let i = 0; i < otherHostnames.length; i++) noteHostname(x, otherHostnames[i]!);
     }
     const app = r.app;
     if (app !== null) {
