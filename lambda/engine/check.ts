@@ -8,12 +8,12 @@ import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
 import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm } from './input/text-form';
-import { detectFormat, findFormat, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
+import { findFormat, formatOfHead, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { ZeekFastPath } from './fast/zeek-fast-path';
 import { ZeekTsvParser } from './parsers/zeek-tsv';
-import { vpcFlowFormat, vpcFlowHint } from './parsers/vpc-flow';
+import { vpcFlowHint } from './parsers/vpc-flow';
 import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
 import type { Verdict } from './verdict/verdict';
@@ -202,14 +202,9 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (!format) {
       const start = all.subarray(0, detectBytes);
       const lines = headLines(start, all.length > detectBytes);
-      format = detectFormat(lines, start);
-      formatSource = 'detected';
-      // Records of a custom flow log format without a header line: no format takes them, but the
-      // format given says what they are.
-      if (!format && options.parserOptions?.vpcFields !== undefined) {
-        format = vpcFlowFormat;
-        formatSource = 'option';
-      }
+      const found = formatOfHead(lines, start, options.parserOptions);
+      format = found?.format ?? null;
+      formatSource = found?.source ?? 'detected';
       if (!format) {
         const form = unreadableForm(all);
         const hint = form === null ? vpcFlowHint(lines) : null;

@@ -119,6 +119,21 @@ export function findFormat(name: string): FormatDefinition | undefined {
   return FORMATS.find((f) => f.name === name);
 }
 
+/**
+ * The format of a log whose format was not named, from its first lines: the best match (`detected`),
+ * else, when the fields of a VPC flow log format were given, VPC Flow Logs (`option`: records of a
+ * custom format without a header line, which no format takes); null when neither.
+ */
+export function formatOfHead(
+  lines: readonly string[],
+  head: Buffer,
+  parserOptions: ParserOptions | undefined,
+): { format: FormatDefinition; source: 'detected' | 'option' } | null {
+  const detected = detectFormat(lines, head);
+  if (detected !== null) return { format: detected, source: 'detected' };
+  return parserOptions?.vpcFields !== undefined ? { format: vpcFlowFormat, source: 'option' } : null;
+}
+
 /** The best-matching format for the first lines, or null when none is confident enough. */
 export function detectFormat(lines: readonly string[], head: Buffer = Buffer.alloc(0)): FormatDefinition | null {
   let best: FormatDefinition | null = null;

@@ -6,8 +6,7 @@
 import { DETECT_BYTES, headLines } from '../check';
 import { InputError } from '../errors';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../input/line-splitter';
-import { detectFormat, findFormat, FORMATS } from '../parsers';
-import { vpcFlowFormat } from '../parsers/vpc-flow';
+import { findFormat, formatOfHead, FORMATS } from '../parsers';
 import type { FormatName, ParserOptions } from '../types';
 import { csvPrefixOf, dialectOf, type DialectParams } from './context';
 
@@ -71,15 +70,8 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
     return { whole: true, reason: 'gzip data can only be decoded from its start' };
   }
   const detectHead = head.subarray(0, DETECT_BYTES);
-  let format = options.format
-    ? findFormat(options.format)
-    : detectFormat(headLines(detectHead, size > DETECT_BYTES), detectHead);
-  let fromOption = options.format !== undefined;
-  // Records of a custom flow log format without a header line, as runCheck takes them.
-  if (!format && !options.format && options.parserOptions?.vpcFields !== undefined) {
-    format = vpcFlowFormat;
-    fromOption = true;
-  }
+  const found = options.format ? null : formatOfHead(headLines(detectHead, size > DETECT_BYTES), detectHead, options.parserOptions);
+  const format = options.format ? findFormat(options.format) : found?.format;
   if (!format) {
     if (options.format) throw new InputError(`unknown format '${options.format}'`);
     return { whole: true, reason: `not a known format (none of ${FORMATS.map((f) => f.name).join(', ')})` };
@@ -126,7 +118,7 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
   return {
     size,
     format: format.name,
-    formatSource: fromOption ? 'option' : 'detected',
+    formatSource: found?.source ?? 'option',
     params,
     headerEnd,
     context,
