@@ -4,10 +4,11 @@
  * and `""` inside it stands for one `"`. Offsets go into a reusable {@link CsvFields}, so splitting
  * allocates nothing; only the fields a parser needs become strings.
  *
- * Out of RFC 4180: the line splitter hands over single lines, so a quoted field holding a line
- * break arrives cut in two and reads as an unterminated quoted field. Spaces before an opening
- * quote or after a closing one are dropped (`a, "b"` is common in hand-written files); other text
- * after a closing quote makes the field read raw, quotes included, as lenient readers do.
+ * The line splitter hands over single lines: a quoted field holding a line break arrives cut in
+ * two, and a reader that takes such fields joins the lines again ({@link csvQuoteOpenAfter} says
+ * whether a record runs on). Spaces before an opening quote or after a closing one are dropped
+ * (`a, "b"` is common in hand-written files); other text after a closing quote makes the field
+ * read raw, quotes included, as lenient readers do.
  */
 import { latin1, utf8 } from './bytes';
 
@@ -116,6 +117,39 @@ export function splitCsvLine(
   }
   out.count = n;
   return n;
+}
+
+/**
+ * Whether a quoted field is still open at the end of line `buf[start, end)`, read as
+ * {@link splitCsvLine} reads it; `open` says whether one was open at its start (the line goes on
+ * a field that an earlier line opened). So a record whose quoted field holds line breaks is
+ * followed line by line without splitting it again: the joined lines (with a line break between
+ * them) split as one record exactly when this turns false.
+ */
+export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delimiter: number, open: boolean): boolean {
+  let i = start;
+  for (let inside = open; ; inside = false) {
+    if (!inside) {
+      // At a field's start: a quote after spaces opens it; otherwise it runs to the delimiter.
+      let q = i;
+      while (q < end && buf[q] === SPACE) q++;
+      if (q >= end || buf[q] !== QUOTE) {
+        while (q < end && buf[q] !== delimiter) q++;
+        if (q >= end) return false;
+        i = q + 1;
+        continue;
+      }
+      i = q + 1;
+    }
+    // Inside a quoted field: `""` is a quote; a lone quote closes it.
+    while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+    if (i >= end) return true;
+    // After the closing quote, anything up to the delimiter is part of the field (read raw).
+    i++;
+    while (i < end && buf[i] !== delimiter) i++;
+    if (i >= end) return false;
+    i++;
+  }
 }
 
 /** Text of field `i` of the last split line, `""` unescaped; `decode` picks the byte decoding. */

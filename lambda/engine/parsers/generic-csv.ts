@@ -6,6 +6,12 @@
  *
  * Without a source column every record is taken as sent by the monitored side (see
  * {@link MONITORED_SIDE}). A single `bytes` column counts as bytes sent.
+ *
+ * A quoted field may hold line breaks (RFC 4180): the record's lines are joined again, and the
+ * record is numbered by its first line. A quote that is never closed (within
+ * {@link MAX_RECORD_LINES} lines and {@link MAX_RECORD_BYTES} bytes, or before the log ends) skips
+ * only its own line as an unterminated quoted field, and the lines after it are read again one by
+ * one, so a stray quote costs one record, as it would without joining.
  */
 import { InputError, UsageError } from '../errors';
 import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
@@ -13,6 +19,7 @@ import type { FormatDefinition } from './index';
 import { bytesEqual, latin1, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
+  csvQuoteOpenAfter,
   csvText,
   skipBlanks,
   splitCsvLine,
@@ -23,6 +30,22 @@ import {
 } from './csv';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
+import { DEFAULT_MAX_LINE_BYTES } from '../input/line-splitter';
+
+/** Most lines one record may span (a quoted field holding line breaks). */
+export const MAX_RECORD_LINES = 10_000;
+/** Most bytes of one record spanning several lines: as many as one line may hold. */
+export const MAX_RECORD_BYTES = DEFAULT_MAX_LINE_BYTES;
+
+/** The lines of a record whose quoted field runs on, copied: they stay until it closes. */
+interface HeldRecord {
+  bytes: Buffer;
+  length: number;
+  /** Line number, start and end (in `bytes`) of each held line. */
+  lines: number[];
+  starts: number[];
+  ends: number[];
+}
 
 /**
  * The source address given to records of a log without a source column. `0.0.0.0` is "this host
@@ -410,6 +433,8 @@ export class GenericCsvParser implements LineParser {
   private at = 0;
   private atEnd = 0;
   private atPort = -1;
+  /** A record whose quoted field runs past the lines read so far (see {@link continueRecord}). */
+  private held: HeldRecord | null = null;
 
   /**
    * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
@@ -424,6 +449,10 @@ export class GenericCsvParser implements LineParser {
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    if (this.held !== null) {
+      this.continueRecord(buf, start, end, lineNo, sink);
+      return;
+    }
     start = skipBom(buf, start, end);
     const first = skipBlanks(buf, start, end);
     if (first === end || buf[first] === 35) return;
@@ -453,12 +482,80 @@ export class GenericCsvParser implements LineParser {
       return;
     }
 
-    const f = this.fields;
-    const n = splitCsvLine(buf, start, end, this.delimiter, f, this.needed);
-    if (n === UNTERMINATED_QUOTE) {
-      sink.skip(lineNo, 'unterminated quoted field');
+    const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.needed);
+    if (n === UNTERMINATED_QUOTE || (n === this.needed && this.opensPast(buf, end))) {
+      this.hold(buf, start, end, lineNo);
       return;
     }
+    this.record(buf, n, lineNo, sink);
+  }
+
+  /**
+   * Whether a field after the last one needed (which the split did not reach) opens a quote that
+   * runs past the end of the line.
+   */
+  private opensPast(buf: Buffer, end: number): boolean {
+    let at = this.fields.pos[this.needed * 2 - 1]!;
+    while (at < end && buf[at] !== this.delimiter) at++;
+    return at < end && csvQuoteOpenAfter(buf, at + 1, end, this.delimiter, false);
+  }
+
+  /** Keeps a copy of the first line of a record that runs on. */
+  private hold(buf: Buffer, start: number, end: number, lineNo: number): void {
+    const bytes = Buffer.allocUnsafe(Math.max(1024, 2 * (end - start)));
+    buf.copy(bytes, 0, start, end);
+    this.held = { bytes, length: end - start, lines: [lineNo], starts: [0], ends: [end - start] };
+  }
+
+  /** The next line of a held record: joins it, and reads the record once its quote is closed. */
+  private continueRecord(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
+    const h = this.held!;
+    const size = h.length + 1 + end - start;
+    if (lineNo !== h.lines[h.lines.length - 1]! + 1 || size > MAX_RECORD_BYTES || h.lines.length >= MAX_RECORD_LINES) {
+      // Not a record after all (or a line too long for the splitter came between).
+      this.release(sink);
+      this.line(buf, start, end, lineNo, sink);
+      return;
+    }
+    if (size > h.bytes.length) {
+      const bytes = Buffer.allocUnsafe(Math.min(MAX_RECORD_BYTES, Math.max(size, 2 * h.bytes.length)));
+      h.bytes.copy(bytes, 0, 0, h.length);
+      h.bytes = bytes;
+    }
+    h.bytes[h.length] = 10;
+    buf.copy(h.bytes, h.length + 1, start, end);
+    h.lines.push(lineNo);
+    h.starts.push(h.length + 1);
+    h.ends.push(size);
+    h.length = size;
+    if (csvQuoteOpenAfter(buf, start, end, this.delimiter, true)) return;
+    this.held = null;
+    const n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.needed);
+    // The line-by-line reading and the split agree on where the quote closed; a disagreement
+    // would be a fault here, never a reason to lose the record's lines silently.
+    if (n === UNTERMINATED_QUOTE) {
+      this.held = h;
+      this.release(sink);
+      return;
+    }
+    this.record(h.bytes, n, h.lines[0]!, sink);
+  }
+
+  /**
+   * Gives up a held record: its first line is skipped as an unterminated quoted field, and the
+   * lines after it are read again as lines of their own.
+   */
+  private release(sink: RecordSink): void {
+    const h = this.held!;
+    this.held = null;
+    sink.skip(h.lines[0]!, 'unterminated quoted field');
+    for (let k = 1; k < h.lines.length; k++) this.line(h.bytes, h.starts[k]!, h.ends[k]!, h.lines[k]!, sink);
+  }
+
+  /** Reads a record split into `n` fields (in {@link fields}). */
+  private record(buf: Buffer, n: number, lineNo: number, sink: RecordSink): void {
+    const f = this.fields;
+    const cols = this.cols!;
     if (n < this.needed) {
       sink.skip(
         lineNo,
@@ -736,7 +833,9 @@ export class GenericCsvParser implements LineParser {
     this.fields.grow(this.needed);
   }
 
-  finish(): void {}
+  finish(sink: RecordSink): void {
+    while (this.held !== null) this.release(sink);
+  }
 }
 
 /** Registry entry: 0.5 for a header with a destination column, below the specific formats. */

@@ -9,7 +9,8 @@
  * difference would be caught by the split tests (`test/engine/split/`), never hidden.
  */
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
-import { skipBlanks, trimBlanksEnd } from '../parsers/csv';
+import { csvQuoteOpenAfter, skipBlanks, trimBlanksEnd } from '../parsers/csv';
+import { detectDelimiter } from '../parsers/generic-csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
 import { insightsHeaderLine, trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
 import { zeekCutHeaderNames } from '../parsers/zeek-tsv';
@@ -24,7 +25,15 @@ export type ContextSeen =
   | { kind: 'zeek-tsv'; blocks: string[][]; overflow: boolean }
   | { kind: 'vpc-flow'; defaultBeforeHeader: boolean; lastHeader: string | null }
   | { kind: 'pcapdroid-csv'; lastHeader: string | null }
-  | { kind: 'csv'; trailer: boolean | null }
+  | {
+      kind: 'csv';
+      trailer: boolean | null;
+      /**
+       * The part ends inside a quoted field (one holding line breaks runs on into the next part,
+       * whose first lines are then no records of their own). Absent in older parts.
+       */
+      endsInQuote?: boolean;
+    }
   | { kind: 'eve'; mayLearnNames: boolean };
 
 /** Format facts a tracker needs, found by the planner in the head of the log. */
@@ -205,17 +214,31 @@ const pcapdroid: SplitDialect = {
 
 const SEP_LINE = /^sep=(.)\s*$/i;
 
+/** The delimiter byte a CSV parser takes from the leading lines (a `sep=` line, the header). */
+function csvDelimiterOf(prefix: readonly string[]): number {
+  const sep = prefix.length > 1 ? SEP_LINE.exec(prefix[0]!) : null;
+  return (sep ? sep[1]! : detectDelimiter(prefix.at(-1) ?? '')).charCodeAt(0);
+}
+
 /**
  * Generic and nfdump CSV: the layout is fixed by the first header row (after an optional `sep=`
  * line); later, a `Summary` line starts nfdump's trailer (no records) and the header row again
- * ends it. The context is the header rows, plus `Summary` inside a trailer.
+ * ends it. The context is the header rows, plus `Summary` inside a trailer. A quoted field holding
+ * line breaks is followed as the parser follows it: a part that ends inside one is reported
+ * (`endsInQuote`), and the merge then checks the log in one pass.
  */
 const csv: SplitDialect = {
   tracker: (params) => {
     const header = Buffer.from(params.csvPrefix?.at(-1) ?? '', 'latin1');
+    const delimiter = csvDelimiterOf(params.csvPrefix ?? []);
     let trailer: boolean | null = null;
+    let inQuote = false;
     return {
       line(buf, s, end) {
+        if (inQuote) {
+          inQuote = csvQuoteOpenAfter(buf, s, end, delimiter, true);
+          return;
+        }
         const start = skipBom(buf, s, end);
         const first = skipBlanks(buf, start, end);
         if (first === end || buf[first] === HASH) return;
@@ -223,9 +246,11 @@ const csv: SplitDialect = {
           trailer = false;
         } else if (bytesEqual(buf, start, trimBlanksEnd(buf, start, end), 'Summary')) {
           trailer = true;
+        } else if (trailer !== true) {
+          inQuote = csvQuoteOpenAfter(buf, start, end, delimiter, false);
         }
       },
-      seen: () => ({ kind: 'csv', trailer }),
+      seen: () => ({ kind: 'csv', trailer, ...(inQuote ? { endsInQuote: true } : {}) }),
     };
   },
   compose(context, seen, params) {

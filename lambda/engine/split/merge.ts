@@ -244,6 +244,9 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
 
   for (let k = 0; k < last; k++) {
     const seen = byIndex[k]!.seen;
+    if (seen.kind === 'csv' && seen.endsInQuote === true) {
+      return { kind: 'whole', reason: `range ${k} ends inside a quoted field that holds line breaks, which the next range cannot tell from records` };
+    }
     if (seen.kind === 'eve' && seen.mayLearnNames) {
       return {
         kind: 'whole',

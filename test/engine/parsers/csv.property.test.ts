@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   CsvFields,
+  csvQuoteOpenAfter,
   csvText,
   splitCsvLine,
   UNTERMINATED_QUOTE,
@@ -56,6 +57,27 @@ describe('CSV splitter properties', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+  it('follows quoted fields across lines exactly where the splitter finds the record closed', () => {
+    // Lines made of quotes, delimiters, spaces and letters: csvQuoteOpenAfter, line after line, is
+    // open exactly when the lines so far, joined by line breaks, split as an unterminated field.
+    const piece = fc.constantFrom('"', '""', ',', ' ', 'a', 'b c', '\t');
+    const line = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), (lines) => {
+        let open = false;
+        let from = 0;
+        for (let k = 0; k < lines.length; k++) {
+          const bytes = Buffer.from(lines[k]!, 'latin1');
+          open = csvQuoteOpenAfter(bytes, 0, bytes.length, 44, open);
+          const joined = Buffer.from(lines.slice(from, k + 1).join('\n'), 'latin1');
+          const n = splitCsvLine(joined, 0, joined.length, 44, new CsvFields(1));
+          expect(open).toBe(n === UNTERMINATED_QUOTE);
+          if (!open) from = k + 1;
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,5 +1,6 @@
 import {
   CsvFields,
+  csvQuoteOpenAfter,
   csvText,
   splitCsvLine,
   splitCsvText,
@@ -61,6 +62,44 @@ describe('splitCsvLine (RFC 4180 over bytes)', () => {
   it('splitCsvText splits a decoded header', () => {
     expect(splitCsvText('"Time";"Dest IP"', ';')).toEqual(['Time', 'Dest IP']);
     expect(splitCsvText('"open', ',')).toBeNull();
+  });
+});
+
+describe('csvQuoteOpenAfter (a quoted field running on to the next line)', () => {
+  const open = (line: string, before = false, delimiter = ','): boolean => {
+    const buf = Buffer.from(`xx${line}yy`, 'utf8');
+    return csvQuoteOpenAfter(buf, 2, buf.length - 2, delimiter.charCodeAt(0), before);
+  };
+
+  it('is false for lines whose quotes all close, true for one left open', () => {
+    expect(open('')).toBe(false);
+    expect(open('a,b,"c,d",e')).toBe(false);
+    expect(open('a,"say ""hi""",c')).toBe(false);
+    expect(open('a,"b')).toBe(true);
+    expect(open('a,"b,""c""')).toBe(true);
+    expect(open('a, "b')).toBe(true);
+  });
+
+  it('counts only a quote that opens a field, as the splitter does', () => {
+    // Quotes inside an unquoted field, and text after a closing quote, open nothing.
+    expect(open('a,b"c,d')).toBe(false);
+    expect(open('"ab"c"d,e')).toBe(false);
+    expect(open('"ab" "c,e')).toBe(false);
+  });
+
+  it("follows a field already open at the line's start to its closing quote", () => {
+    expect(open('', true)).toBe(true);
+    expect(open('still inside, ""quoted"" text', true)).toBe(true);
+    expect(open('end of it",next,"and"', true)).toBe(false);
+    expect(open('end of it",next,"again', true)).toBe(true);
+    expect(open('"', true)).toBe(false);
+    expect(open('""', true)).toBe(true);
+  });
+
+  it('uses the delimiter it is given', () => {
+    expect(open('a;"b;c', false, ';')).toBe(true);
+    expect(open('a;b,"c', false, ';')).toBe(false);
+    expect(open('a\t"b', false, '\t')).toBe(true);
   });
 });
 

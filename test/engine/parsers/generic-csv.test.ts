@@ -6,6 +6,7 @@ import {
   detectDelimiter,
   detectGenericCsv,
   GenericCsvParser,
+  MAX_RECORD_LINES,
   MONITORED_SIDE,
   normalizeColumnName,
   resolveColumns,
@@ -13,7 +14,7 @@ import {
 import { parseTimestampText } from '../../../lambda/engine/parsers/bytes';
 import type { ParserOptions } from '../../../lambda/engine/types';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
-import { endpoints, parseAll, total } from './harness';
+import { endpoints, parseAll, RecordingSink, total } from './harness';
 
 const FIXTURES = join(__dirname, '../../fixtures/csv');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
@@ -535,5 +536,103 @@ describe("generic CSV: Wireshark's Endpoints table", () => {
     // The same with the address column mapped by hand.
     const mapped = await checkBytes(csv, { policy: policyOf('us'), parserOptions: { columns: { dst: 'Address' } } });
     expect(destination(mapped, '77.88.8.8')).toMatchObject({ bytesSent: 80, bytesReceived: 100 });
+  });
+});
+
+describe('generic CSV: quoted fields holding line breaks (RFC 4180)', () => {
+  it('joins a record whose quoted field holds line breaks and numbers it by its first line', () => {
+    const text = [
+      'dst,bytes_sent,note',
+      '8.8.8.8,10,"first line',
+      '',
+      '# not a comment: still the note',
+      'dst,bytes_sent,note',
+      'last line"',
+      '1.1.1.1,20,plain',
+    ].join('\r\n');
+    const result = parse(text);
+    expect(result.flows.map((r) => [r.line, r.respIp, r.origBytes])).toEqual([
+      [2, '8.8.8.8', 10],
+      [7, '1.1.1.1', 20],
+    ]);
+    expect(result.skips).toEqual([]);
+  });
+
+  it('reads the fields of a joined record that come after the line break', () => {
+    const text = 'note,dst,dst_port,bytes_out\n"line one\nline ""two""",9.9.9.9,443,77\n';
+    expect(parse(text).flows.map((r) => [r.line, r.respIp, r.respPort, r.origBytes])).toEqual([[2, '9.9.9.9', 443, 77]]);
+  });
+
+  it('notices a quote opened in a column after the last one it reads', () => {
+    // Only dst and bytes are read; the open quote is in the third column.
+    const text = 'dst,bytes,comment,extra\n8.8.8.8,5,"a\n1.2.3.4,6,not a record",x\n8.8.4.4,7,b,y\n';
+    expect(parse(text).flows.map((r) => [r.line, r.respIp])).toEqual([
+      [2, '8.8.8.8'],
+      [4, '8.8.4.4'],
+    ]);
+  });
+
+  it('skips only the line of a quote never closed, and reads the lines after it one by one', () => {
+    const text = 'dst,bytes,comment\n8.8.8.8,5,"stray\n1.1.1.1,6,ok\n9.9.9.9,7,fine\n';
+    const result = parse(text);
+    expect(result.skips).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+    expect(result.flows.map((r) => [r.line, r.respIp])).toEqual([
+      [3, '1.1.1.1'],
+      [4, '9.9.9.9'],
+    ]);
+  });
+
+  it('gives up a record at MAX_RECORD_LINES lines, and reads those lines again', () => {
+    const rows = Array.from({ length: MAX_RECORD_LINES + 5 }, (_, i) => `10.0.0.1,${i % 250}.1.1.1,1`);
+    const text = ['src,dst,bytes,comment', '10.0.0.1,8.8.8.8,5,"never closed', ...rows].join('\n');
+    const result = parse(text);
+    expect(result.skips).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+    expect(result.flows).toHaveLength(rows.length);
+    expect(result.flows[0]!.line).toBe(3);
+  });
+
+  it('gives up a record when a line too long for the splitter came between its lines', () => {
+    const parser = new GenericCsvParser();
+    const sink = new RecordingSink();
+    const feed = (line: string, n: number) => parser.line(Buffer.from(line), 0, Buffer.byteLength(line), n, sink);
+    feed('dst,comment', 1);
+    feed('8.8.8.8,"open', 2);
+    // Line 3 was too long: the line splitter skipped it.
+    feed('1.1.1.1,closed"', 4);
+    parser.finish(sink);
+    // Line 4 is read on its own: a quote inside an unquoted field opens nothing.
+    expect(sink.calls.map((c) => [c.kind, c.line])).toEqual([
+      ['skip', 2],
+      ['flow', 4],
+    ]);
+  });
+
+  it('skips the first line of a record still open at the end of the log, and reads the rest', () => {
+    const result = parse('dst,comment\n8.8.8.8,"open\n1.1.1.1,x\n');
+    expect(result.skips).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+    expect(result.flows.map((r) => [r.line, r.respIp])).toEqual([[3, '1.1.1.1']]);
+  });
+
+  it('checks a Splunk-style export whose _raw events span lines, end to end', async () => {
+    const text = [
+      '"_time","src_ip","dest_ip","bytes_out","_raw"',
+      '"2024-05-01T10:00:00.000+0000","10.0.0.5","1.1.1.1","100","conn start',
+      'at=10:00:00 dest=1.1.1.1',
+      'end"',
+      '"2024-05-01T10:00:01.000+0000","10.0.0.5","8.8.8.8","200","single line"',
+      '',
+    ].join('\n');
+    const verdict = await checkBytes(text, { policy: policyOf('eu') });
+    expect(verdict.input.format).toBe('generic-csv');
+    expect(verdict.totals.records).toBe(2);
+    expect(verdict.totals.skipped).toBe(0);
+    expect(verdict.totals.bytesSent).toBe(300);
+    expect(destination(verdict, '1.1.1.1').connections).toBe(1);
+    expect(destination(verdict, '8.8.8.8').bytesSent).toBe(200);
+    // Evidence points at each record's first line.
+    expect(verdict.violations.map((v) => [v.ip, v.evidenceLines])).toEqual([
+      ['8.8.8.8', [5]],
+      ['1.1.1.1', [2]],
+    ]);
   });
 });

@@ -3,6 +3,8 @@
  * dropped) and records every sink call, so tests can assert on what a parser reported per line.
  */
 import fc from 'fast-check';
+import { csvQuoteOpenAfter } from '../../../lambda/engine/parsers/csv';
+import { detectDelimiter } from '../../../lambda/engine/parsers/generic-csv';
 import type { CommonAddresses, FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
 
 export type SinkCall =
@@ -140,4 +142,56 @@ export function joinLines(lines: readonly Buffer[]): Buffer {
     parts.push(l);
   });
   return Buffer.concat(parts);
+}
+
+/**
+ * Sink calls a generic or nfdump CSV reader makes for each line after `header` (index i is line
+ * i + 2), by the reader's rules written out plainly: blank and `#` lines, the header again, and
+ * nfdump's trailer make none; a record makes one, on its first line, also when a quoted field
+ * holding line breaks joins the lines after it into it; a record still open at the end skips its
+ * first line, and the lines after it are read again on their own.
+ */
+export function csvCallsPerLine(header: string, lines: readonly Buffer[]): number[] {
+  const delimiter = detectDelimiter(header).charCodeAt(0);
+  const calls = lines.map(() => 0);
+  let trailer = false;
+  let held: number[] | null = null;
+  const bytesOf = (i: number): Buffer => {
+    let l = lines[i]!;
+    if (l.length > 0 && l[l.length - 1] === 13) l = l.subarray(0, l.length - 1);
+    return l;
+  };
+  const step = (i: number): void => {
+    const bytes = bytesOf(i);
+    if (held !== null) {
+      held.push(i);
+      if (!csvQuoteOpenAfter(bytes, 0, bytes.length, delimiter, true)) {
+        calls[held[0]!]!++;
+        held = null;
+      }
+      return;
+    }
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    const t = bytes.toString('latin1', bom);
+    if (/^[ \t]*(#|$)/.test(t)) return;
+    if (t === header) {
+      trailer = false;
+      return;
+    }
+    if (trailer) return;
+    if (/^Summary[ \t]*$/.test(t)) {
+      trailer = true;
+      return;
+    }
+    if (csvQuoteOpenAfter(bytes, bom, bytes.length, delimiter, false)) held = [i];
+    else calls[i]!++;
+  };
+  lines.forEach((_, i) => step(i));
+  while (held !== null) {
+    const h: number[] = held;
+    held = null;
+    calls[h[0]!]!++;
+    h.slice(1).forEach(step);
+  }
+  return calls;
 }

@@ -289,6 +289,12 @@ export const genericCsvLog = fc
         { weight: 10, arbitrary: fc.record({ s: local, d: remote, dp: port, ob: bytes, ib: bytes, t: time, host: fc.constantFrom(...NAMES, '-', ''), quoted: fc.boolean() }).map((r) =>
           [r.s, r.quoted ? `"${r.d}"` : r.d, r.dp, 'tcp', r.ob < 0 ? '' : r.ob, r.ib < 0 ? '-' : r.ib, new Date(r.t * 1000).toISOString(), r.host, r.quoted ? '"App ""quoted"""' : 'app'].join(delimiter),
         ) },
+        // A quoted field holding line breaks (blank, `#` and header-like lines among them), and a
+        // quote never closed: records that span lines, and lines read again after a give-up.
+        { weight: 2, arbitrary: fc.record({ s: local, d: remote, ob: bytes, note: fc.array(fc.constantFrom('', '# not a comment', 'src_ip,dst_ip', 'a, "b"', '""', 'x'), { minLength: 1, maxLength: 4 }) }).map((r) =>
+          [r.s, r.d, 443, 'tcp', r.ob < 0 ? '' : r.ob, 1, '', '', `"${r.note.join('\n').replace(/"/g, '""')}"`].join(delimiter),
+        ) },
+        { weight: 1, arbitrary: fc.record({ s: local, d: remote }).map((r) => [r.s, r.d, 443, 'tcp', 1, 1, '', '', '"never closed'].join(delimiter)) },
         { weight: 1, arbitrary: junk },
         { weight: 1, arbitrary: fc.constant('# a comment line') },
         { weight: 1, arbitrary: fc.constant('') },

@@ -185,6 +185,27 @@ describe('checkSplit', () => {
     expect(() => mergeParts(plan, results, { sha256: 'f'.repeat(64), bytes: log.length }, optionsOf())).toThrow(PartMismatchError);
   });
 
+  it('checks a CSV in one pass when a range ends inside a quoted field holding line breaks, and splits it otherwise', async () => {
+    // Prepare: record 20's note spans three lines; the others are one line each.
+    const lines = ['src_ip,dst_ip,bytes_out,note'];
+    for (let i = 0; i < 40; i++) lines.push(i === 20 ? `10.0.0.5,8.8.8.8,${i},"first\n1.1.1.1 is no record here,\nlast"` : `10.0.0.5,${i % 2 ? '8.8.8.8' : '1.1.1.1'},${i},plain`);
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+    const inside = log.indexOf('1.1.1.1 is no record');
+    const after = log.indexOf('last"') + 6;
+
+    // Act
+    const single = await checkBytes(log, optionsOf());
+    const cutInside = await checkSplit(bufferSource(log), optionsOf(), { cuts: [inside] });
+    const cutAfter = await checkSplit(bufferSource(log), optionsOf(), { cuts: [after] });
+
+    // Assess
+    expect(single.totals).toMatchObject({ records: 40, skipped: 0, bytesSent: 780 });
+    expect(cutInside).toMatchObject({ mode: 'whole', reason: 'range 0 ends inside a quoted field that holds line breaks, which the next range cannot tell from records' });
+    expect(cutAfter.mode).toBe('split');
+    expect(verdictJson(cutInside.verdict)).toBe(verdictJson(single));
+    expect(verdictJson(cutAfter.verdict)).toBe(verdictJson(single));
+  });
+
   it('checks a log naming more than 30 transport protocols in one pass (their listing depends on the whole order)', async () => {
     // Prepare
     const lines = ['src_ip,dst_ip,proto'];
