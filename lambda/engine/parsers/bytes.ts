@@ -88,6 +88,33 @@ export function epochNumberMs(n: number): number {
 }
 
 /**
+ * {@link parseTimestampText} of `buf[start, end)` when it is a plain decimal number (digits, an
+ * optional fraction, its digits together at most 2^53), read from the bytes without making a string;
+ * undefined when it is anything else (the text must be read). The digits as one integer over a
+ * power of ten is the double `Number` reads: both are exact, and division rounds correctly.
+ */
+export function parseTimestampBytes(buf: Buffer, start: number, end: number): number | undefined {
+  let v = 0;
+  let digits = 0;
+  let point = -1;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 46 && point < 0 && digits > 0 && i + 1 < end) {
+      point = digits;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+    digits++;
+  }
+  if (digits === 0 || digits > 17 || v > Number.MAX_SAFE_INTEGER) return undefined;
+  const n = point < 0 ? v : v / POWERS_OF_TEN[digits - point]!;
+  return n < RELATIVE_BELOW ? NaN : epochNumberMs(n);
+}
+
+const POWERS_OF_TEN = Array.from({ length: 18 }, (_, k) => 10 ** k);
+
+/**
  * Epoch seconds, milliseconds, microseconds or nanoseconds ({@link epochNumberMs}), or an ISO
  * 8601 date, as epoch milliseconds; NaN when neither (a number too small to be a date included).
  */

@@ -16,7 +16,7 @@
 import { InputError, UsageError } from '../errors';
 import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
+import { bytesEqual, latin1, parseTimestampBytes, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvQuoteOpenAfter,
@@ -763,6 +763,12 @@ export class GenericCsvParser implements LineParser {
    * is reported; a small number is not (a time relative to the capture's start, as Wireshark writes).
    */
   private time(buf: Buffer, col: number, lineNo: number, sink: RecordSink): number {
+    const f = this.fields;
+    if (f.escaped[col] === 0) {
+      const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+      const ms = parseTimestampBytes(buf, s, trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!));
+      if (ms !== undefined) return ms;
+    }
     const text = csvText(buf, this.fields, col, 'latin1');
     const ms = parseTimestampText(text);
     if (ms !== ms && !/^\d+(\.\d+)?$/.test(text.trim())) this.reportUnlessUnset(csvText(buf, this.fields, col).trim(), col, lineNo, sink);
