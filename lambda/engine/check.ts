@@ -240,14 +240,16 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
       // Only for a log larger than its head: setting up the fold's memory costs more than the
       // JavaScript path takes over a few hundred lines (an audit checks thousands of small logs).
-      const fast =
-        parser instanceof ZeekTsvParser && options.fastPath !== false && (!done || options.fastPath === true)
-          ? ZeekFastPath.create(parser, maxDestinations, maxLineBytes)
-          : null;
+      const large = options.fastPath !== false && (!done || options.fastPath === true);
+      const fast = parser instanceof ZeekTsvParser && large ? ZeekFastPath.create(parser, maxDestinations, maxLineBytes) : null;
       if (fast !== null) {
         // Nothing has been read yet: the aggregator starts again on the fast path's rows.
         agg = new Aggregator(options.policy, options.databases, options.operator, maxDestinations, fast.shared());
         fast.attach(agg);
+      } else if (large) {
+        // Other formats fill rows in the module's memory too: it writes their verdict's numbers.
+        const rows = ZeekFastPath.rowsOnly(maxDestinations);
+        if (rows !== null) agg = new Aggregator(options.policy, options.databases, options.operator, maxDestinations, rows);
       }
       const sink = agg;
       const splitter = new LineSplitter(

@@ -82,6 +82,83 @@ function foldModule(): WebAssembly.Module | null {
 
 const align = (n: number): number => Math.ceil(n / 64) * 64;
 
+/** Where {@link instantiate} put each region of the module's memory. */
+interface Regions {
+  input: number;
+  scratch: number;
+  out: number;
+  rows: number;
+  epDest: number;
+}
+
+/** The functions the fold calls (see zeek-fold.c). */
+interface FoldImports {
+  first_seen(at: number, len: number): number;
+  new_destination(ep: number): number;
+  note_port(d: number, port: number): void;
+}
+
+/**
+ * An instance of the module for a check with this destination limit, its memory laid out and the
+ * fold initialised; null when WebAssembly is not available or the layout needs more than 32-bit
+ * memory.
+ */
+function instantiate(maxDestinations: number, imports: FoldImports): { fold: FoldExports; buf: ArrayBuffer; at: Regions; entries: FoldEntries | null } | null {
+  const mod = foldModule();
+  const rowsBytes = maxDestinations * ROW_DOUBLES * 8;
+  if (mod === null || rowsBytes > MAX_ROWS_BYTES) return null;
+  // The layout: input window, scratch, rows, endpoint → destination, keys, table arena. Pages
+  // are reserved, not touched: memory in use grows with what is written.
+  const none = (): number => -1;
+  const probe = new WebAssembly.Instance(mod, {
+    env: { memory: new WebAssembly.Memory({ initial: 2 }), first_seen: none, new_destination: none, note_port: none },
+  });
+  const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
+  const input = base;
+  const scratch = align(input + WINDOW_BYTES);
+  const out = align(scratch + 64);
+  const rows = align(out + OUT_BYTES);
+  const epDest = align(rows + rowsBytes);
+  const keys = align(epDest + ENDPOINT_CAP * 4);
+  const arena = align(keys + KEY_CAP * KEY_CELL);
+  // Then, when 32-bit memory has room for them, the whole entries' regions (see FoldEntries).
+  const ips = align(arena + ARENA_BYTES);
+  // Address texts end to end, up to MAX_IP_TEXT bytes each (longer ones are not described).
+  const descs = align(ips + maxDestinations * MAX_IP_TEXT);
+  const destinationOrder = align(descs + maxDestinations * DESC_WORDS * 4);
+  const violationOrder = align(destinationOrder + maxDestinations * 4);
+  const textAt = align(violationOrder + maxDestinations * 4);
+  const textBytes = align(textAt + MAX_TEXTS * 8);
+  const withEntries = textBytes + TEXT_BYTES <= 2 ** 32 - PAGE;
+  const end = withEntries ? textBytes + TEXT_BYTES : arena + ARENA_BYTES;
+  if (end > 2 ** 32 - PAGE) return null;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
+  const instance = new WebAssembly.Instance(mod, { env: { memory, ...imports } });
+  const fold = instance.exports as unknown as FoldExports;
+  fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
+  fold.set_out(out);
+  const buf = memory.buffer;
+  let entries: FoldEntries | null = null;
+  if (withEntries) {
+    fold.set_entry_regions(ips, descs, destinationOrder, violationOrder, textAt, textBytes);
+    entries = new FoldEntries(fold, Buffer.from(buf), maxDestinations, ips, descs, [destinationOrder, violationOrder], textAt, textBytes, OUT_BYTES);
+  }
+  return { fold, buf, at: { input, scratch, out, rows, epDest }, entries };
+}
+
+/** The verdict writer of rows in the module's memory (see RowWriter). */
+function rowWriter(fold: FoldExports, out: Buffer, entries: FoldEntries | null): RowWriter {
+  return {
+    buffer: out,
+    busy: false,
+    destinationCounts: (d, p) => fold.put_destination_counts(d, p),
+    evidence: (d, p) => fold.put_evidence(d, p),
+    destinationLists: (d, p) => fold.put_destination_lists(d, p),
+    violationCounts: (d, p) => fold.put_violation_counts(d, p),
+    ...(entries !== null ? { entries } : {}),
+  };
+}
+
 /** One check's fast path: its memory holds the aggregator's rows. */
 export class ZeekFastPath implements BlockHandler, FoldListener {
   private agg: Aggregator | null = null;
@@ -107,83 +184,59 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
    * available or the limit needs more than 32-bit memory (the JS path then does everything).
    */
   static create(parser: ZeekTsvParser, maxDestinations: number, maxLineBytes: number): ZeekFastPath | null {
-    const mod = foldModule();
-    const rowsBytes = maxDestinations * ROW_DOUBLES * 8;
-    if (mod === null || rowsBytes > MAX_ROWS_BYTES) return null;
-    // The layout: input window, scratch, rows, endpoint → destination, keys, table arena. Pages
-    // are reserved, not touched: memory in use grows with what is written.
-    const none = (): number => -1;
-    const probe = new WebAssembly.Instance(mod, {
-      env: { memory: new WebAssembly.Memory({ initial: 2 }), first_seen: none, new_destination: none, note_port: none },
-    });
-    const base = align((probe.exports as unknown as FoldExports).__heap_base.value as number);
-    const input = base;
-    const scratch = align(input + WINDOW_BYTES);
-    const out = align(scratch + 64);
-    const rows = align(out + OUT_BYTES);
-    const epDest = align(rows + rowsBytes);
-    const keys = align(epDest + ENDPOINT_CAP * 4);
-    const arena = align(keys + KEY_CAP * KEY_CELL);
-    // Then, when 32-bit memory has room for them, the whole entries' regions (see FoldEntries).
-    const ips = align(arena + ARENA_BYTES);
-    // Address texts end to end, up to MAX_IP_TEXT bytes each (longer ones are not described).
-    const descs = align(ips + maxDestinations * MAX_IP_TEXT);
-    const destinationOrder = align(descs + maxDestinations * DESC_WORDS * 4);
-    const violationOrder = align(destinationOrder + maxDestinations * 4);
-    const textAt = align(violationOrder + maxDestinations * 4);
-    const textBytes = align(textAt + MAX_TEXTS * 8);
-    const withEntries = textBytes + TEXT_BYTES <= 2 ** 32 - PAGE;
-    const end = withEntries ? textBytes + TEXT_BYTES : arena + ARENA_BYTES;
-    if (end > 2 ** 32 - PAGE) return null;
-    const memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
     // The fold calls back into the fast path made below (the memory never grows, so views of it
     // stay valid).
     let self: ZeekFastPath | null = null;
-    const instance = new WebAssembly.Instance(mod, {
-      env: {
-        memory,
-        first_seen: (at: number, len: number): number => (self === null ? -1 : self.firstSeen(at, len)),
-        new_destination: (ep: number): number => (self === null ? -1 : self.newDestination(ep)),
-        note_port: (d: number, port: number): void => self?.agg?.notePortPastRow(d, port),
-      },
+    const made = instantiate(maxDestinations, {
+      first_seen: (at: number, len: number): number => (self === null ? -1 : self.firstSeen(at, len)),
+      new_destination: (ep: number): number => (self === null ? -1 : self.newDestination(ep)),
+      note_port: (d: number, port: number): void => self?.agg?.notePortPastRow(d, port),
     });
-    const fold = instance.exports as unknown as FoldExports;
-    fold.init(input, scratch, rows, epDest, ENDPOINT_CAP, keys, KEY_CAP, arena, end);
-    fold.set_out(out);
-    const buf = memory.buffer;
-    let entries: FoldEntries | null = null;
-    if (withEntries) {
-      fold.set_entry_regions(ips, descs, destinationOrder, violationOrder, textAt, textBytes);
-      entries = new FoldEntries(fold, Buffer.from(buf), maxDestinations, ips, descs, [destinationOrder, violationOrder], textAt, textBytes, OUT_BYTES);
-    }
+    if (made === null) return null;
+    const { fold, buf, at } = made;
     self = new ZeekFastPath(
       fold,
       Buffer.from(buf),
-      new Uint8Array(buf, input, WINDOW_BYTES),
-      new Uint8Array(buf, scratch, 64),
-      new Int32Array(buf, epDest, ENDPOINT_CAP),
-      new Float64Array(buf, rows, maxDestinations * ROW_DOUBLES),
+      new Uint8Array(buf, at.input, WINDOW_BYTES),
+      new Uint8Array(buf, at.scratch, 64),
+      new Int32Array(buf, at.epDest, ENDPOINT_CAP),
+      new Float64Array(buf, at.rows, maxDestinations * ROW_DOUBLES),
       parser,
       maxLineBytes,
-      Buffer.from(buf, out, OUT_BYTES),
-      entries,
+      Buffer.from(buf, at.out, OUT_BYTES),
+      made.entries,
     );
     return self;
   }
 
+  /**
+   * Rows in the module's memory for a check of another format, which the JavaScript parser and
+   * aggregator fill: nothing is folded, but the verdict's numbers and whole entries are written
+   * by the module, as for a Zeek log. Null where the fast path would be.
+   */
+  static rowsOnly(maxDestinations: number): SharedRows | null {
+    const none = (): number => -1;
+    const made = instantiate(maxDestinations, { first_seen: none, new_destination: none, note_port: () => {} });
+    if (made === null) return null;
+    const { fold, buf, at } = made;
+    const listener: FoldListener = {
+      endpoint: () => {},
+      destination: () => {},
+      protocolBit: (name, bit) => {
+        const which = PROTOCOLS.indexOf(name);
+        if (which >= 0) fold.set_proto_bit(which, bit);
+      },
+    };
+    return {
+      rows: new Float64Array(buf, at.rows, maxDestinations * ROW_DOUBLES),
+      listener,
+      writer: rowWriter(fold, Buffer.from(buf, at.out, OUT_BYTES), made.entries),
+    };
+  }
+
   /** The rows to build the aggregator with; it reports to this fast path, and its verdict's numbers are written here. */
   shared(): SharedRows {
-    const fold = this.fold;
-    const writer: RowWriter = {
-      buffer: this.out,
-      busy: false,
-      destinationCounts: (d, p) => fold.put_destination_counts(d, p),
-      evidence: (d, p) => fold.put_evidence(d, p),
-      destinationLists: (d, p) => fold.put_destination_lists(d, p),
-      violationCounts: (d, p) => fold.put_violation_counts(d, p),
-      ...(this.entries !== null ? { entries: this.entries } : {}),
-    };
-    return { rows: this.rows, listener: this, writer };
+    return { rows: this.rows, listener: this, writer: rowWriter(this.fold, this.out, this.entries) };
   }
 
   /** The aggregator built with {@link shared}, which folded records are counted in. */
