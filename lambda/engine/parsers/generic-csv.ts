@@ -11,7 +11,7 @@
  * record is numbered by its first line. A quote that is never closed (within
  * {@link MAX_RECORD_LINES} lines and {@link MAX_RECORD_BYTES} bytes, or before the log ends) skips
  * only its own line as an unterminated quoted field, and the lines after it are read again one by
- * one, so a stray quote costs one record, as it would without joining.
+ * one, as without joining: a stray quote costs one record, and no line is read more than twice.
  */
 import { InputError, UsageError } from '../errors';
 import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
@@ -435,6 +435,8 @@ export class GenericCsvParser implements LineParser {
   private atPort = -1;
   /** A record whose quoted field runs past the lines read so far (see {@link continueRecord}). */
   private held: HeldRecord | null = null;
+  /** While the lines of a record given up are read again (see {@link release}). */
+  private replaying = false;
 
   /**
    * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
@@ -483,6 +485,12 @@ export class GenericCsvParser implements LineParser {
     }
 
     const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.needed);
+    if (this.replaying) {
+      // A line read again after a give-up: on its own, never the start of another record.
+      if (n === UNTERMINATED_QUOTE) sink.skip(lineNo, 'unterminated quoted field');
+      else this.record(buf, n, lineNo, sink);
+      return;
+    }
     if (n === UNTERMINATED_QUOTE || (n === this.needed && this.opensPast(buf, end))) {
       this.hold(buf, start, end, lineNo);
       return;
@@ -543,13 +551,20 @@ export class GenericCsvParser implements LineParser {
 
   /**
    * Gives up a held record: its first line is skipped as an unterminated quoted field, and the
-   * lines after it are read again as lines of their own.
+   * lines after it are read again as lines of their own, as they would be without joining (none
+   * starts a record of several lines: lines that each close one quote and open another would
+   * otherwise be held and read again over and over).
    */
   private release(sink: RecordSink): void {
     const h = this.held!;
     this.held = null;
     sink.skip(h.lines[0]!, 'unterminated quoted field');
-    for (let k = 1; k < h.lines.length; k++) this.line(h.bytes, h.starts[k]!, h.ends[k]!, h.lines[k]!, sink);
+    this.replaying = true;
+    try {
+      for (let k = 1; k < h.lines.length; k++) this.line(h.bytes, h.starts[k]!, h.ends[k]!, h.lines[k]!, sink);
+    } finally {
+      this.replaying = false;
+    }
   }
 
   /** Reads a record split into `n` fields (in {@link fields}). */
@@ -840,7 +855,7 @@ export class GenericCsvParser implements LineParser {
   }
 
   finish(sink: RecordSink): void {
-    while (this.held !== null) this.release(sink);
+    if (this.held !== null) this.release(sink);
   }
 }
 

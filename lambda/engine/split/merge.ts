@@ -247,6 +247,11 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
     if (seen.kind === 'csv' && seen.endsInQuote === true) {
       return { kind: 'whole', reason: `range ${k} ends inside a quoted field that holds line breaks, which the next range cannot tell from records` };
     }
+    // A record given up (a quote not closed) is read again line by line: which lines started
+    // records after it depends on where the range began.
+    if (seen.kind === 'csv' && byIndex[k]!.aggregate.skippedByReason.some(([reason]) => reason === 'unterminated quoted field')) {
+      return { kind: 'whole', reason: `range ${k} holds a quoted field that is never closed` };
+    }
     if (seen.kind === 'eve' && seen.mayLearnNames) {
       return {
         kind: 'whole',

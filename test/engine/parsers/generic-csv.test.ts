@@ -591,6 +591,16 @@ describe('generic CSV: quoted fields holding line breaks (RFC 4180)', () => {
     expect(result.flows[0]!.line).toBe(3);
   });
 
+  it('reads no line more than twice when every line closes one quote and opens another', () => {
+    // Each line closes the quote the last one opened and opens another: held until MAX_RECORD_LINES,
+    // then read again one by one, none of them holding again.
+    const rows = Array.from({ length: 25_000 }, () => 'a",8.8.8.8,100,"b');
+    const result = parse(['x,dst,bytes,comment', ...rows].join('\n'));
+    expect(MAX_RECORD_LINES).toBe(10_000);
+    expect(result.skips).toEqual([2, 10_002, 20_002].map((line) => ({ line, reason: 'unterminated quoted field' })));
+    expect(result.flows).toHaveLength(24_997);
+  });
+
   it('gives up a record when a line too long for the splitter came between its lines', () => {
     const parser = new GenericCsvParser();
     const sink = new RecordingSink();

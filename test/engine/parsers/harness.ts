@@ -149,7 +149,7 @@ export function joinLines(lines: readonly Buffer[]): Buffer {
  * i + 2), by the reader's rules written out plainly: blank and `#` lines, the header again, and
  * nfdump's trailer make none; a record makes one, on its first line, also when a quoted field
  * holding line breaks joins the lines after it into it; a record still open at the end skips its
- * first line, and the lines after it are read again on their own.
+ * first line, and the lines after it are read again on their own (each a record).
  */
 export function csvCallsPerLine(header: string, lines: readonly Buffer[]): number[] {
   const delimiter = detectDelimiter(header).charCodeAt(0);
@@ -161,7 +161,7 @@ export function csvCallsPerLine(header: string, lines: readonly Buffer[]): numbe
     if (l.length > 0 && l[l.length - 1] === 13) l = l.subarray(0, l.length - 1);
     return l;
   };
-  const step = (i: number): void => {
+  const step = (i: number, replay = false): void => {
     const bytes = bytesOf(i);
     if (held !== null) {
       held.push(i);
@@ -183,15 +183,16 @@ export function csvCallsPerLine(header: string, lines: readonly Buffer[]): numbe
       trailer = true;
       return;
     }
-    if (csvQuoteOpenAfter(bytes, bom, bytes.length, delimiter, false)) held = [i];
+    // A line read again after a record was given up is a record of its own.
+    if (!replay && csvQuoteOpenAfter(bytes, bom, bytes.length, delimiter, false)) held = [i];
     else calls[i]!++;
   };
   lines.forEach((_, i) => step(i));
-  while (held !== null) {
+  if (held !== null) {
     const h: number[] = held;
     held = null;
     calls[h[0]!]!++;
-    h.slice(1).forEach(step);
+    h.slice(1).forEach((i) => step(i, true));
   }
   return calls;
 }
