@@ -77,6 +77,16 @@ export interface CheckOptions {
 export const DEFAULT_MAX_SKIPPED_RECORDS = 10_000;
 
 /**
+ * Whether a log gave no connection to judge: none was read, and either nothing else was either
+ * or some records could not be read. Records that by design carry no connection (VPC `NODATA`,
+ * a capture's ARP frames) make a log of no traffic, compliant; beside records that could not be
+ * read they prove nothing (one ARP frame among unreadable packets is no check).
+ */
+export function noConnectionRead(t: { connections: number; noDataRecords: number; skipped: number; notConnectionRecords: number }): boolean {
+  return t.connections === 0 && (t.noDataRecords === 0 || t.skipped > t.notConnectionRecords);
+}
+
+/**
  * While the input is read, it is stopped as unreadable only once its bad records outnumber the
  * good ones this many times over; at the end, once they outnumber them at all.
  */
@@ -278,7 +288,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (agg.records === 0 && !options.part) {
       throw new InputError(`no records found in this ${format.name} log`);
     }
-    if (agg.connections === 0 && agg.noDataRecords === 0 && !options.part) {
+    if (noConnectionRead(agg) && !options.part) {
       const first = agg.errors[0] ?? agg.unattributedKept[0];
       const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
       throw new InputError(

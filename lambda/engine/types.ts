@@ -86,7 +86,7 @@ export interface RecordSink {
   flow(record: FlowRecord): void;
   /** A record that could not be used; `reason` is a short stable phrase, `detail` the value seen. */
   skip(line: number, reason: string, detail?: string): void;
-  /** A record that by design carries no connection (VPC `NODATA` / `SKIPDATA`). */
+  /** A record that by design carries no connection (VPC `NODATA`; not `SKIPDATA`, whose traffic went unrecorded: skipped). */
   noData(line: number, status: string): void;
   /**
    * A record of a connection that happened but names no server address to attribute it to (a HAR

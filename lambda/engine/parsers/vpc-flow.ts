@@ -320,6 +320,9 @@ export function vpcFlowHint(lines: readonly string[]): string | null {
   return 'it looks like VPC Flow Logs in a custom format without its header line: put the format\'s field names on a first line, space-separated, as the flow log\'s LogFormat names them without ${} (for example: version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status), or give the format with --vpc-format (RESIDENCY_VPC_FORMAT in the pipeline)';
 }
 
+/** The skip reason of a `SKIPDATA` record. */
+export const SKIPDATA_REASON = 'SKIPDATA: AWS skipped the flow records of this interval (traffic went unrecorded)';
+
 /** Parser for VPC flow log text. */
 export class VpcFlowParser implements LineParser {
   readonly format = 'vpc-flow' as const;
@@ -474,7 +477,9 @@ export class VpcFlowParser implements LineParser {
         return;
       }
       if (bytesEqual(buf, s, e, 'SKIPDATA')) {
-        sink.noData(lineNo, 'SKIPDATA');
+        // Not "no traffic": AWS skipped the interval's records (a capacity limit or an internal
+        // error), so traffic went unrecorded; counted as a record that could not be read.
+        sink.skip(lineNo, SKIPDATA_REASON);
         return;
       }
     }

@@ -95,7 +95,7 @@ export interface VerdictTotals {
   connections: number;
   /** Records that could not be used (see `errors` and `skippedByReason`). */
   skipped: number;
-  /** Records that by design carry no connection (VPC NODATA/SKIPDATA). */
+  /** Records that by design carry no connection (VPC NODATA, a capture's ARP frames). */
   noData: number;
   bytesSent: number;
   bytesSentViolating: number;

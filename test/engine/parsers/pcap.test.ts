@@ -504,11 +504,15 @@ describe('pcap reader', () => {
 
     // Act
     const onlyHidden = await checkBytes(withLinkType(pcapFile(true, false, [...hidden, ...hidden], 1_700_000_000_000), 1));
+    // An ARP frame beside them is no traffic read: still nothing checked.
+    const hiddenAndArp = await checkBytes(withLinkType(pcapFile(true, false, [control[0]!, ...hidden, ...hidden], 1_700_000_000_000), 1));
     const mixed = parseCapture(withLinkType(pcapFile(true, false, [...control, ...hidden, ether(0x0800, udpTo(10, [8, 8, 8, 8]))], 1_700_000_000_000), 1));
 
     // Assess
     expect(onlyHidden.compliant).toBe(false);
     expect(onlyHidden.error).toMatch(/^none of the 4 records could be read as pcap \(first problem: line 1: unsupported encapsulation: "ethertype 0x88e5"\)$/);
+    expect(hiddenAndArp.compliant).toBe(false);
+    expect(hiddenAndArp.error).toMatch(/^none of the 5 records could be read as pcap \(first problem: line 2: unsupported encapsulation: "ethertype 0x88e5"\)$/);
     expect(mixed.skips.map((s) => [s.line, s.reason, s.detail])).toEqual([
       [3, 'unsupported encapsulation', 'ethertype 0x88e5'],
       [4, 'unsupported encapsulation', 'ethertype 0x893f'],

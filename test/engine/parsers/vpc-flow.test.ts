@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
-import { VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
+import { SKIPDATA_REASON, VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
 import { buildPolicy, compilePolicy } from '../../../lambda/engine/policy/policy';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, total } from './harness';
@@ -13,17 +13,16 @@ const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 const parse = (input: string | Buffer) => parseAll(new VpcFlowParser(), input);
 
 describe('VPC flow logs, default v2 format (AWS documentation records)', () => {
-  it('reads accepted, rejected, ICMP and IPv6 records and reports NODATA/SKIPDATA as no data', () => {
+  it('reads accepted, rejected, ICMP and IPv6 records; NODATA is no data, SKIPDATA records AWS could not write', () => {
     // Act
     const result = parse(fixture('default-v2-awsdocs.log'));
 
     // Assess
     expect(result.flows).toHaveLength(5);
-    expect(result.noData).toEqual([
-      { line: 4, status: 'NODATA' },
-      { line: 5, status: 'SKIPDATA' },
-    ]);
-    expect(result.skips).toEqual([]);
+    expect(result.noData).toEqual([{ line: 4, status: 'NODATA' }]);
+    // SKIPDATA: "some flow log records were skipped during the aggregation interval" (AWS): traffic
+    // went unrecorded, so it is a record that could not be read, not a quiet interval.
+    expect(result.skips).toEqual([{ line: 5, reason: SKIPDATA_REASON }]);
     expect(endpoints(result.flows)).toEqual([
       '172.31.16.139 -> 172.31.16.21',
       '172.31.9.69 -> 172.31.9.12',
@@ -90,7 +89,8 @@ describe('VPC flow logs, default v2 format (AWS documentation records)', () => {
 
     // Assess
     expect(result.flows).toHaveLength(5);
-    expect(result.noData).toHaveLength(2);
+    expect(result.noData).toHaveLength(1);
+    expect(result.skips).toHaveLength(1);
     expect(result.flows[0]!.line).toBe(1);
   });
 });
@@ -546,5 +546,26 @@ describe('VPC flow logs queried with Athena, results saved as CSV', () => {
   it('counts a broken quoted record as skipped, with its line', async () => {
     const v = await checkBytes(`${csv.split('\n')[0]}\n"5","1","eni-1","10.0.1.5\n`, { policy: policyOf('us') });
     expect(v.errors).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+  });
+});
+
+describe('VPC flow logs that carry no connection', () => {
+  const header = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+
+  it('are compliant when every record is NODATA (no traffic), and not checked when a record is SKIPDATA (traffic unrecorded)', async () => {
+    const nodata = `${header}\n2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA\n`;
+    const skipped = `${nodata}2 123456789010 eni-11111111111111111 - - - - - - - 1431280876 1431280934 - SKIPDATA\n`;
+    const quiet = await checkBytes(nodata, { policy: policyOf('us') });
+    expect(quiet).toMatchObject({ compliant: true, totals: { connections: 0, noData: 1, skipped: 0 } });
+    const unrecorded = await checkBytes(skipped, { policy: policyOf('us') });
+    expect(unrecorded.compliant).toBe(false);
+    expect(unrecorded.error).toBe(`none of the 2 records could be read as vpc-flow (first problem: line 3: ${SKIPDATA_REASON})`);
+  });
+
+  it('count SKIPDATA records among the skipped beside connections', async () => {
+    const log = `${header}\n2 123456789010 eni-1235b8ca123456789 172.31.16.139 8.8.8.8 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK\n2 123456789010 eni-11111111111111111 - - - - - - - 1431280876 1431280934 - SKIPDATA\n`;
+    const v = await checkBytes(log, { policy: policyOf('us') });
+    expect(v.totals).toMatchObject({ connections: 1, skipped: 1, noData: 0 });
+    expect(v.errors).toEqual([{ line: 3, reason: SKIPDATA_REASON }]);
   });
 });
