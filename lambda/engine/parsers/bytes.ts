@@ -135,9 +135,15 @@ export function parseTimestampText(text: string): number {
   const dashed = /^\d{4}\/\d{2}\/\d{2}(?:[ T]|$)/.test(t) ? `${t.slice(0, 4)}-${t.slice(5, 7)}-${t.slice(8)}` : t;
   const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(dashed) ? `${dashed.replace(' ', 'T')}Z` : dashed;
   if (!/^\d{4}-\d{2}-\d{2}/.test(iso)) return NaN;
-  const ms = Date.parse(iso);
+  // V8 reads other spellings (`2024-03-01 1:05`, `10:00 AM`, `10:00:00 (UTC)`: parentheses are a
+  // comment to it) in the process's time zone when they name none: those are read as UTC, so a
+  // verdict never depends on the machine's zone.
+  const ms = Date.parse(NAMES_ZONE.test(iso) ? iso : `${iso} UTC`);
   return Number.isNaN(ms) ? NaN : ms;
 }
+
+/** A time that names its zone: `Z`, an offset, UTC/GMT (with an offset), or a US zone V8 knows. */
+const NAMES_ZONE = /(?:[\dZ]|\s)(?:Z|[+-]\d\d(?::?\d\d)?|(?:UTC|GMT|UT)(?:[+-]\d{1,4}(?::\d\d)?)?|[ECMP][SD]T)\s*(?:\([^)]*\)\s*)?$/i;
 
 /**
  * Skips a UTF-8 byte order mark at `start` (a file's first line, or a file concatenated onto

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../../../lambda/engine/errors';
@@ -368,6 +369,29 @@ describe('generic CSV: times', () => {
     // Palo Alto's exports: slashes, no zone (UTC, as for dashes).
     expect(parseTimestampText('2024/03/01 10:00:05')).toBe(Date.UTC(2024, 2, 1, 10, 0, 5));
     expect(parseTimestampText('2024/03/01')).toBe(Date.UTC(2024, 2, 1));
+  });
+
+  it('reads a time that names no zone as UTC in every spelling, whatever the machine\'s zone', () => {
+    const spellings: [string, number][] = [
+      ['2024-03-01 1:05', Date.UTC(2024, 2, 1, 1, 5)],
+      ['2024-03-01 10:00:00 (UTC)', Date.UTC(2024, 2, 1, 10)],
+      ['2024-03-01 10:00 AM', Date.UTC(2024, 2, 1, 10)],
+      ['2024-03-01  10:00:00', Date.UTC(2024, 2, 1, 10)],
+      ['2024-03-01, 10:00:00', Date.UTC(2024, 2, 1, 10)],
+      // A zone given is kept.
+      ['2024-03-01 10:00:00 GMT+1', Date.UTC(2024, 2, 1, 9)],
+      ['2024-03-01T10:00:00+0100', Date.UTC(2024, 2, 1, 9)],
+      ['2024-03-01 10:00:00.123456 +01:00', Date.UTC(2024, 2, 1, 9, 0, 0, 123)],
+      ['2024-03-01 10:00:00 PST', Date.UTC(2024, 2, 1, 18)],
+      ['2024-03-01 10:00:00 UTC', Date.UTC(2024, 2, 1, 10)],
+    ];
+    // The zone is the process's: each is read in a Node of its own (the built module, as the CLI runs it).
+    const script = `const { parseTimestampText } = require(${JSON.stringify(join(__dirname, '../../../dist/lambda/engine/parsers/bytes.js'))});
+      process.stdout.write(JSON.stringify(${JSON.stringify(spellings.map(([t]) => t))}.map(parseTimestampText)));`;
+    for (const tz of ['UTC', 'Asia/Tokyo', 'America/Los_Angeles']) {
+      const run = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+      expect([tz, JSON.parse(run.stdout)]).toEqual([tz, spellings.map(([, ms]) => ms)]);
+    }
   });
 
   it('reads epoch microseconds and nanoseconds by their magnitude, and no number past the dates a Date holds', () => {
