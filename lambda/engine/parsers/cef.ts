@@ -21,7 +21,7 @@
 import type { LineParser, ParserOptions, RecordSink } from '../types';
 import { utf8 } from './bytes';
 import { quoteCsvField } from './csv';
-import { COLUMN_KEYS, GenericCsvParser, type ColumnKey } from './generic-csv';
+import { COLUMN_KEYS, GenericCsvParser, isCsvHeaderFirst, type ColumnKey } from './generic-csv';
 import type { FormatDefinition } from './index';
 
 /**
@@ -179,6 +179,9 @@ export class CefParser implements LineParser {
 
 /** Detection: certain of a CEF line among the first. */
 export function detectCef(lines: readonly string[]): number {
+  // A CSV whose header names a destination and whose rows quote CEF events (a SIEM export's raw
+  // event column) is that CSV: its columns are the record.
+  if (isCsvHeaderFirst(lines, (l) => cefExtensionStart(l) >= 0)) return 0;
   return lines.slice(0, 20).some((l) => cefExtensionStart(l) >= 0) ? 1 : 0;
 }
 

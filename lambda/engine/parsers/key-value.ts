@@ -21,7 +21,7 @@
 import { InputError } from '../errors';
 import type { LineParser, ParserOptions, RecordSink } from '../types';
 import { quoteCsvField } from './csv';
-import { GenericCsvParser, resolveColumns } from './generic-csv';
+import { GenericCsvParser, isCsvHeaderFirst, resolveColumns } from './generic-csv';
 import type { FormatDefinition } from './index';
 
 /** Fewer pairs than this on a line is no record of such a log. */
@@ -325,6 +325,8 @@ export class KeyValueParser implements LineParser {
 
 /** Detection: 0.9 when one of the first lines is a key=value record naming a destination (not CEF). */
 export function detectKeyValue(lines: readonly string[]): number {
+  // A CSV whose rows quote key=value events (a SIEM export's raw event column) is that CSV.
+  if (isCsvHeaderFirst(lines, (l) => keyValuePairs(l) !== null)) return 0;
   for (const line of lines.slice(0, 20)) {
     if (line.trim() === '' || /(^|\|)CEF:\d/.test(line)) continue;
     const pairs = keyValuePairs(line);

@@ -670,3 +670,43 @@ describe('generic CSV: quoted fields holding line breaks (RFC 4180)', () => {
     ]);
   });
 });
+
+describe('generic CSV: SIEM exports', () => {
+  it('reads a Splunk export whose _raw column quotes CEF or key=value events as the CSV it is', async () => {
+    const cef = [
+      '_time,src_ip,dest_ip,dest_port,bytes_out,bytes_in,_raw',
+      '2024-03-01T10:00:00.000+0000,10.0.0.1,8.8.8.8,443,4200,1200,"CEF:0|Vendor|Firewall|1.0|100|Connection|3|src=10.0.0.1 dst=8.8.8.8"',
+      '2024-03-01T10:00:01.000+0000,10.0.0.1,1.1.1.1,443,100,50,"CEF:0|Vendor|Firewall|1.0|100|Connection|3|src=10.0.0.1 dst=1.1.1.1"',
+    ].join('\n');
+    const kv = [
+      '_time,src_ip,dest_ip,bytes_out,_raw',
+      '2024-03-01T10:00:00.000+0000,10.0.0.1,8.8.8.8,4200,"date=2024-03-01 time=10:00:00 srcip=10.0.0.1 dstip=8.8.8.8 sentbyte=4200"',
+    ].join('\n');
+    expect(detectFormat(firstLines(cef))?.name).toBe('generic-csv');
+    expect(detectFormat(firstLines(kv))?.name).toBe('generic-csv');
+    const v = await checkBytes(`${cef}\n`, { policy: policyOf('us') });
+    expect(v.input.format).toBe('generic-csv');
+    expect(v.totals).toMatchObject({ records: 2, connections: 2, skipped: 0, bytesSent: 4300 });
+    // A CEF log itself is still CEF.
+    expect(detectFormat(['CEF:0|Vendor|Firewall|1.0|100|Connection|3|src=10.0.0.1 dst=8.8.8.8'])?.name).toBe('cef');
+  });
+
+  it('reads Elastic (ECS) exports: source.bytes is what the source sent, destination.bytes what came back', () => {
+    const text = '"@timestamp","source.ip","destination.ip","destination.port","destination.bytes","source.bytes","network.bytes"\n"2024-03-01T10:00:00.000Z","10.0.0.5","8.8.8.8",443,"90000","1200","91200"\n';
+    const [r] = parse(text).flows;
+    expect(r).toMatchObject({ origIp: '10.0.0.5', respIp: '8.8.8.8', respPort: 443, origBytes: 1200, respBytes: 90000, firstSeenMs: Date.UTC(2024, 2, 1, 10) });
+  });
+
+  it('reads IBM QRadar flow exports: Source and Destination Bytes, First and Last Packet Time', () => {
+    const text = 'Source IP,Destination IP,Source Port,Destination Port,Protocol,Source Bytes,Destination Bytes,First Packet Time,Last Packet Time\n10.0.0.5,8.8.8.8,51000,443,tcp,1200,90000,1709287200000,1709287260000\n';
+    const [r] = parse(text).flows;
+    expect(r).toMatchObject({ origBytes: 1200, respBytes: 90000, firstSeenMs: 1709287200000, lastSeenMs: 1709287260000 });
+    const aql = 'sourceIP,destinationIP,sourceBytes,destinationBytes,firstPacketTime,lastPacketTime\n10.0.0.5,8.8.8.8,1200,90000,1709287200000,1709287260000\n';
+    expect(parse(aql).flows[0]).toMatchObject({ origBytes: 1200, respBytes: 90000, firstSeenMs: 1709287200000, lastSeenMs: 1709287260000 });
+  });
+
+  it('reads counts a number format wrote with two zero decimals, and no more', () => {
+    const result = parse('dst,bytes\n8.8.8.8,1234.00\n8.8.4.4,48.000\n');
+    expect(result.flows.map((r) => r.origBytes)).toEqual([1234, -1]);
+  });
+});
