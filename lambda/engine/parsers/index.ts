@@ -58,6 +58,14 @@ function jsonObjectOf(line: string): Record<string, unknown> | null {
   }
 }
 
+/** Whether a JSON record names a connection's responder as Zeek does. */
+function isZeekConnObject(o: Record<string, unknown> | null): boolean {
+  if (o === null) return false;
+  const id = o.id as Record<string, unknown> | undefined;
+  // id_resp_h: a Zeek with `redef Log::default_scope_sep = "_"`.
+  return 'id.resp_h' in o || 'id_resp_h' in o || (id !== null && typeof id === 'object' && 'resp_h' in id);
+}
+
 const zeekTsv: FormatDefinition = {
   name: 'zeek-tsv',
   description: 'Zeek conn.log, TSV with #separator/#fields header lines (or the names alone, as zeek-cut -m writes them)',
@@ -75,9 +83,11 @@ const zeekJson: FormatDefinition = {
   detect: (lines) => {
     const o = firstJsonObject(lines);
     if (!o) return 0;
-    const id = o.id as Record<string, unknown> | undefined;
-    // id_resp_h: a Zeek with `redef Log::default_scope_sep = "_"`.
-    return 'id.resp_h' in o || 'id_resp_h' in o || (id && typeof id === 'object' && 'resp_h' in id) ? 1 : 0;
+    if (isZeekConnObject(o)) return 1;
+    // A stream of every log (`_path` in each record) starts with what Zeek writes first
+    // (packet_filter, reporter, loaded_scripts): a conn record further on makes it Zeek's.
+    if (typeof o._path !== 'string') return 0;
+    return lines.slice(0, 200).some((l) => l.trimStart().startsWith('{') && isZeekConnObject(jsonObjectOf(l.trim()))) ? 1 : 0;
   },
   create: () => new ZeekJsonParser(),
 };

@@ -401,8 +401,9 @@ export class PcapParser implements ChunkParser {
           this.pcapNanos = native === 0xa1b23c4d;
           this.pcapRecordHeader = native === 0xa1b2cd34 ? 24 : 16;
           this.pcapMaxRecord = Math.min(MAX_PACKET_BYTES, Math.max(this.u32(buf, pos + 16), 262144));
-          // The upper bits of the link-type field carry FCS information.
-          this.pcapLinkType = this.u32(buf, pos + 20) & 0x0fffffff;
+          // The upper bits of the link-type field carry FCS information (libpcap's LT_LINKTYPE:
+          // bit 26 says an FCS length is given, bits 28-31 give it).
+          this.pcapLinkType = this.u32(buf, pos + 20) & 0x03ffffff;
           pos += 24;
           this.state = State.PcapRecord;
           continue;

@@ -521,6 +521,13 @@ describe('pcap reader', () => {
     expect(mixed.flows.map((f) => f.respIp)).toEqual(['8.8.8.8']);
   });
 
+  it('reads the link type under the FCS bits libpcap may set in the header (Ethernet, FCS length known)', () => {
+    const ether = Buffer.concat([Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00]), udpTo(100, [8, 8, 8, 8])]);
+    const p = parseCapture(withLinkType(pcapFile(true, false, [ether], 1_700_000_000_000), 0x24000001));
+    expect(p.skips).toEqual([]);
+    expect(p.flows.map((f) => [f.respIp, f.origBytes])).toEqual([['8.8.8.8', 100]]);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);

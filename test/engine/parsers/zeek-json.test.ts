@@ -243,3 +243,17 @@ describe('Zeek JSON written with Log::default_scope_sep = "_"', () => {
     expect(destination(v, '31.3.245.133')).toMatchObject({ bytesSent: 77, ports: [80] });
   });
 });
+
+describe('Zeek JSON streams of every log', () => {
+  it('are detected when the first records are other logs (packet_filter, as Zeek writes it at start)', async () => {
+    const filter = { _path: 'packet_filter', _write_ts: '2023-01-01T00:00:00.000000Z', ts: '2023-01-01T00:00:00.000000Z', node: 'zeek', filter: 'ip or not ip', init: true, success: true };
+    const text = jsonLines(filter, { _path: 'conn', ...CONN, 'id.resp_h': '1.2.4.8', orig_bytes: 100 });
+    expect(detectFormat(text.split('\n'))?.name).toBe('zeek-json');
+    const v = await checkBytes(text);
+    expect(v.input.format).toBe('zeek-json');
+    expect(destination(v, '1.2.4.8').bytesSent).toBe(100);
+    // JSON records naming no Zeek log and no connection are not Zeek's.
+    expect(detectFormat(jsonLines({ a: 1 }, { b: 2 }).split('\n'))?.name).not.toBe('zeek-json');
+    expect(detectFormat(jsonLines({ _path: 'packet_filter' }, { _path: 'reporter' }).split('\n'))?.name).not.toBe('zeek-json');
+  });
+});
