@@ -21,8 +21,8 @@
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
  * direction; the side that sent the first packet is the originator, unless that packet was the
  * server's: a TCP SYN-ACK (the capture began after the SYN), or, with no SYN (a capture begun
- * mid-connection) and for UDP, a packet from a service port to one that is not (see
- * `sentByServer`). Bytes are transport payload
+ * mid-connection) and for UDP, a packet from a service port to one that is not, or from a port
+ * below the ephemeral range to one in it (see `sentByServer`). Bytes are transport payload
  * (TCP/UDP data, or the whole IP payload for other protocols). IPv4 and IPv6 fragments are not
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
@@ -209,7 +209,8 @@ export interface PcapStats {
  * Whether the first packet seen of a connection was sent by its server, so that the receiver
  * opened it: a TCP SYN-ACK (the SYN was not captured), or, where no SYN is seen at all (a capture
  * begun mid-connection) and for UDP, a packet from a service port to a port that is not one, as
- * Zeek's likely-server-port heuristic decides. A SYN alone always comes from the opener.
+ * Zeek's likely-server-port heuristic decides, or from a port below the ephemeral range to one in
+ * it (see fromServerPort). A SYN alone always comes from the opener.
  */
 function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: number, dport: number): boolean {
   if (proto === 6) {
@@ -845,7 +846,9 @@ export class PcapParser implements ChunkParser {
           }
         } else this.dnsResponse(b, start, stop);
       } else if (proto === 6 && fromOrig && !c.helloDone) {
-        this.clientHello(c, b, start, stop, b.readUInt32BE(p + 4), payload);
+        // Data in a SYN (TCP Fast Open, RFC 7413) starts at its sequence number plus one.
+        const syn = (b[p + 13]! & 0x02) !== 0 ? 1 : 0;
+        this.clientHello(c, b, start, stop, (b.readUInt32BE(p + 4) + syn) >>> 0, payload);
       } else if (proto === 17 && fromOrig && !c.quicDecided) {
         this.quicDatagram(c, b, start, stop);
       }

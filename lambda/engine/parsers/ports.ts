@@ -15,7 +15,20 @@ const SERVICE_PORTS: ReadonlySet<number> = new Set([
   5432, 5671, 5672, 5900, 6379, 6443, 8000, 8008, 8080, 8081, 8443, 8883, 8888, 9092, 9200, 9443, 19302, 27017,
 ]);
 
-/** Whether traffic from `sport` to `dport` goes from a server's port to a client's. */
+/**
+ * Where clients' ports begin: Linux and Android pick them from 32768-60999, Windows, macOS and
+ * iOS from 49152-65535 (IANA's dynamic range).
+ */
+const EPHEMERAL_FROM = 32768;
+
+/**
+ * Whether traffic from `sport` to `dport` goes from a server's port to a client's: from a
+ * service port to a port that is not one; or, when neither is one, from a port below the
+ * ephemeral range to one in it (a server on an unlisted port answering a client).
+ */
 export function fromServerPort(sport: number, dport: number): boolean {
-  return SERVICE_PORTS.has(sport) && !SERVICE_PORTS.has(dport);
+  const fromService = SERVICE_PORTS.has(sport);
+  const toService = SERVICE_PORTS.has(dport);
+  if (fromService || toService) return fromService && !toService;
+  return sport < EPHEMERAL_FROM && dport >= EPHEMERAL_FROM;
 }

@@ -4,7 +4,7 @@ import { detectFormat } from '../../../lambda/engine/parsers';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
 import { InputError } from '../../../lambda/engine/errors';
-import { checkBytes, destination, fixture, fixturePath } from '../../helpers/engine';
+import { checkBytes, destination, fixture, fixturePath, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
 interface Parsed {
@@ -526,6 +526,31 @@ describe('pcap reader', () => {
     const p = parseCapture(withLinkType(pcapFile(true, false, [ether], 1_700_000_000_000), 0x24000001));
     expect(p.skips).toEqual([]);
     expect(p.flows.map((f) => [f.respIp, f.origBytes])).toEqual([['8.8.8.8', 100]]);
+  });
+
+  it('takes a connection begun before the capture to the server on an unlisted port, not to the phone (its port is ephemeral)', async () => {
+    // Prepare: a download already running: the server (CN, port 4070) sends, the phone (port 51000) ACKs.
+    const phone = '2a01:e0a:1:2::10';
+    const server = '240e:83:205:1::1';
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 5; i++) {
+      packets.push(tcp6(server, phone, 4070, 51000, 0x18, Buffer.alloc(1400, 1), 1000 + i * 1400));
+      packets.push(tcp6(phone, server, 51000, 4070, 0x10, Buffer.alloc(0), 77));
+    }
+
+    // Act
+    const v = await checkBytes(pcapFile(true, false, packets, 1_700_000_000_000), { policy: policyOf('us') });
+
+    // Assess
+    expect(v.destinations.map((d) => [d.ip, d.status, d.bytesReceived, d.ports])).toEqual([[server, 'violation', 7000, [4070]]]);
+  });
+
+  it('reads the server name of a ClientHello sent in the SYN (TCP Fast Open)', () => {
+    const hello = clientHello('tfo.example.com');
+    const p = parseCapture(
+      pcapFile(true, false, [tcp6('2001:db8::1', '2a00:1450:4001::1', 51000, 443, 0x02, hello, 5000), tcp6('2a00:1450:4001::1', '2001:db8::1', 443, 51000, 0x12, Buffer.alloc(0), 9000)], 1_700_000_000_000),
+    );
+    expect(p.flows.map((f) => [f.respIp, f.hostname])).toEqual([['2a00:1450:4001::1', 'tfo.example.com']]);
   });
 
   it('fails closed at a pcap record length no packet has', async () => {
