@@ -191,6 +191,21 @@ describe('runCheck input handling', () => {
     expect(v.destinations).toEqual(whole.destinations);
   });
 
+  it('reads zeek-cut -m -F output (the names alone, comma-separated) as the conn.log it came from, not as a CSV', async () => {
+    const cut = fixture('zeek', 'conn-pop3-zeekcut-m.tsv').toString('latin1').replace(/\t/g, ',');
+    const tabs = await checkBytes(fixture('zeek', 'conn-pop3-zeekcut-m.tsv'));
+    const commas = await checkBytes(cut);
+    expect(commas.input.format).toBe('zeek-tsv');
+    expect(commas.totals).toEqual(tabs.totals);
+    expect(commas.destinations).toEqual(tabs.destinations);
+    // local_resp says the responder is inside: the originator is the remote party, sent resp_bytes.
+    const site = await checkBytes(
+      'ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,duration,orig_bytes,resp_bytes,local_orig,local_resp\n1672531200.5,1.2.4.9,5000,52.20.1.1,22,tcp,2.0,100,5000,F,T\n',
+    );
+    expect(site.input.format).toBe('zeek-tsv');
+    expect(site.destinations.map((d) => [d.ip, d.bytesSent, d.bytesReceived, d.lastSeen])).toEqual([['1.2.4.9', 5000, 100, '2023-01-01T00:00:02.500Z']]);
+  });
+
   it('refuses a conn.log header without address columns, naming them', async () => {
     const v = await checkBytes(log.toString().replace('id.resp_h', 'id_resp_h'));
     expect(v.error).toBe('line 8: #fields has no id.orig_h/id.resp_h columns, which every Zeek conn.log has');

@@ -14,7 +14,7 @@ import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
 import { cloudWatchVpcFormat } from './cloudwatch-vpc';
 import { ZeekJsonParser } from './zeek-json';
-import { ZeekTsvParser, zeekCutHeaderNames } from './zeek-tsv';
+import { ZeekTsvParser, zeekCutHeader } from './zeek-tsv';
 
 /** A log format the engine can read. */
 export interface FormatDefinition {
@@ -72,7 +72,7 @@ const zeekTsv: FormatDefinition = {
   detect: (lines) => {
     if (lines.some((l) => l.startsWith('#separator') || l.startsWith('#fields\t'))) return 1;
     const first = lines.find((l) => l.trim() !== '');
-    return first !== undefined && zeekCutHeaderNames(first) !== null ? 1 : 0;
+    return first !== undefined && zeekCutHeader(first) !== null ? 1 : 0;
   },
   create: () => new ZeekTsvParser(),
 };

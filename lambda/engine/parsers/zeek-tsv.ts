@@ -37,21 +37,32 @@ function cutTimeMs(buf: Buffer, s: number, e: number): number {
   return parseTimestampText(latin1(buf, s, e));
 }
 
-/**
- * The field names of a header line as `zeek-cut -m` writes it (the names alone, tab-separated, no
- * `#fields`), or null: the line must name the connection's two addresses (id.orig_h and id.resp_h,
- * or id_orig_h and id_resp_h) and be names only (Zeek's: letters, digits, `_` and `.`).
- */
-export function zeekCutHeaderNames(line: string): string[] | null {
-  if (!line.includes('\t')) return null;
-  const names = line.replace(/^\uFEFF/, '').split('\t');
-  if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(n))) return null;
-  const has = (a: string, b: string): boolean => names.includes(a) || names.includes(b);
-  return has('id.orig_h', 'id_orig_h') && has('id.resp_h', 'id_resp_h') ? names : null;
-}
-
 /** Separators a #fields line may use instead of the #separator line's (zeek-cut -F): , ; | and space. */
 const FIELDS_SEPARATORS = [44, 59, 124, 32];
+
+/**
+ * The field names of a header line as `zeek-cut -m` writes it (the names alone, no `#fields`),
+ * and their separator (a tab, or what `-F` gave: `,` `;` `|`), or null: the line must name the
+ * connection's two addresses (id.orig_h and id.resp_h, or id_orig_h and id_resp_h) and be names
+ * only (Zeek's: letters, digits, `_` and `.`).
+ */
+export function zeekCutHeader(line: string): { names: string[]; sep: number } | null {
+  const text = line.replace(/^\uFEFF/, '');
+  const sep = [9, 44, 59, 124].find((c) => text.includes(String.fromCharCode(c)));
+  if (sep === undefined) return null;
+  const names = text.split(String.fromCharCode(sep));
+  if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(n))) return null;
+  const has = (a: string, b: string): boolean => names.includes(a) || names.includes(b);
+  return has('id.orig_h', 'id_orig_h') && has('id.resp_h', 'id_resp_h') ? { names, sep } : null;
+}
+
+/** The `#fields` line a `zeek-cut -m` header stands for (in its own separator), or null. */
+export function zeekCutFieldsLine(line: string): string | null {
+  const cut = zeekCutHeader(line);
+  if (cut === null) return null;
+  const sep = String.fromCharCode(cut.sep);
+  return `#fields${sep}${cut.names.join(sep)}`;
+}
 
 /** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
@@ -94,10 +105,11 @@ export class ZeekTsvParser implements LineParser {
     const cols = this.cols;
     if (cols === null) {
       // `zeek-cut -m`: the field names on a line of their own, no `#` lines.
-      const names = zeekCutHeaderNames(latin1(buf, start, end));
-      if (names !== null) {
+      const cut = zeekCutHeader(latin1(buf, start, end));
+      if (cut !== null) {
         this.headerVersion++;
-        this.setFields(names, lineNo);
+        this.sep = cut.sep;
+        this.setFields(cut.names, lineNo);
         return;
       }
       sink.skip(lineNo, 'record before the #fields header line');

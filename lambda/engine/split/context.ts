@@ -13,7 +13,7 @@ import { csvQuoteOpenAfter, skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { detectDelimiter } from '../parsers/generic-csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
 import { insightsHeaderLine, trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
-import { zeekCutHeaderNames } from '../parsers/zeek-tsv';
+import { zeekCutFieldsLine, zeekCutHeader } from '../parsers/zeek-tsv';
 import type { FormatName } from '../types';
 
 /** Largest context (header lines carried from part to part), in bytes. */
@@ -80,9 +80,9 @@ const zeekTsv: SplitDialect = {
     return {
       line(buf, start, end) {
         // A zeek-cut -m header is carried as the #fields line it stands for.
-        const cut = start !== end && buf[start] !== HASH && blocks.length === 0 ? zeekCutHeaderNames(latin1(buf, start, end)) : null;
+        const cut = start !== end && buf[start] !== HASH && blocks.length === 0 ? zeekCutFieldsLine(latin1(buf, start, end)) : null;
         if (cut !== null) {
-          blocks.push([`#fields\t${cut.join('\t')}`]);
+          blocks.push([cut]);
           current = null;
           return;
         }
@@ -120,7 +120,7 @@ const zeekTsv: SplitDialect = {
     if (out.reduce((n, l) => n + l.length + 1, 0) > MAX_CONTEXT_BYTES) throw new ContextOverflowError();
     return out;
   },
-  isLeadingLine: (buf, start, end) => start === end || buf[start] === HASH || zeekCutHeaderNames(latin1(buf, start, end)) !== null,
+  isLeadingLine: (buf, start, end) => start === end || buf[start] === HASH || zeekCutHeader(latin1(buf, start, end)) !== null,
 };
 
 function isSelfContained(block: readonly string[]): boolean {

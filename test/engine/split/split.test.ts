@@ -206,6 +206,15 @@ describe('checkSplit', () => {
     expect(verdictJson(cutAfter.verdict)).toBe(verdictJson(single));
   });
 
+  it('splits zeek-cut -m -F , output as one pass reads it (the names line carried to every range in its separator)', async () => {
+    const log = Buffer.from(fixture('zeek', 'conn-pop3-zeekcut-m.tsv').toString('latin1').replace(/\t/g, ','), 'latin1');
+    const single = await checkBytes(log, optionsOf());
+    const split = await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, 4) });
+    expect(single.totals.connections).toBeGreaterThan(0);
+    expect(split.mode).toBe('split');
+    expect(verdictJson(split.verdict)).toBe(verdictJson(single));
+  });
+
   it('checks a log naming more than 30 transport protocols in one pass (their listing depends on the whole order)', async () => {
     // Prepare
     const lines = ['src_ip,dst_ip,proto'];
