@@ -22,8 +22,10 @@
  * direction; the side that sent the first packet is the originator, unless that packet was the
  * server's: a TCP SYN-ACK (the capture began after the SYN), or, with no SYN (a capture begun
  * mid-connection) and for UDP, a packet from a service port to one that is not, or from a port
- * below the ephemeral range to one in it (see `sentByServer`). Bytes are transport payload
- * (TCP/UDP data, or the whole IP payload for other protocols). IPv4 and IPv6 fragments are not
+ * below the ephemeral range to one in it (see `sentByServer`); a SYN on the ports of a TCP
+ * connection that ended (FIN or RST) starts another. Bytes are transport payload (UDP data, TCP
+ * data by its sequence numbers: see `Connection.tcpBytes`; the whole IP payload for other
+ * protocols). IPv4 and IPv6 fragments are not
  * reassembled: the first fragment carries the ports, later ones are added to its connection
  * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
  * Names come from DNS answers in the capture (address → the name asked for) and from TLS
@@ -180,6 +182,10 @@ class Connection {
   helloStartSeq: number | null = null;
   /** The originator's UDP datagrams have said all they will about a QUIC ClientHello. */
   quicDecided = false;
+  /** TCP: a FIN or RST was seen, so a SYN on the same ports opens another connection. */
+  ended = false;
+  /** TCP: the sequence number past each side's data (unwrapped), -1 before its first segment. */
+  private readonly seqTop = [-1, -1];
   constructor(
     readonly firstPacket: number,
     readonly proto: string,
@@ -191,7 +197,37 @@ class Connection {
   ) {
     this.lastMs = firstMs;
   }
+
+  /**
+   * The bytes a TCP segment adds to what its side sent: its data past the highest sequence number
+   * that side reached, so that a retransmission, or a packet captured twice (`tcpdump -i any`),
+   * adds nothing, and data the capture missed between two segments is counted, as Zeek counts a
+   * connection's bytes. A SYN's data starts one past its sequence number.
+   */
+  tcpBytes(fromOrig: boolean, seq: number, flags: number, payload: number): number {
+    const side = fromOrig ? 0 : 1;
+    const start = (flags & 0x02) !== 0 ? (seq + 1) % SEQ_SPACE : seq;
+    const top = this.seqTop[side]!;
+    // A segment without data adds nothing (after a FIN, the sequence number is one past the data);
+    // a SYN gives where the side's data will start.
+    if (payload === 0) {
+      if (top < 0 && (flags & 0x02) !== 0) this.seqTop[side] = start;
+      return 0;
+    }
+    if (top < 0) {
+      this.seqTop[side] = start + payload;
+      return payload;
+    }
+    // The end's distance past the top, as a signed 32-bit difference (sequence numbers wrap).
+    const ahead = ((start + payload) % SEQ_SPACE - (top % SEQ_SPACE)) | 0;
+    if (ahead <= 0) return 0;
+    this.seqTop[side] = top + ahead;
+    return ahead;
+  }
 }
+
+/** TCP sequence numbers run modulo 2^32. */
+const SEQ_SPACE = 2 ** 32;
 
 /** Counters a test can check: `packets === inConnections + skipped + noData`. */
 export interface PcapStats {
@@ -248,6 +284,8 @@ export class PcapParser implements ChunkParser {
 
   private packetNo = 0;
   private readonly connections = new Map<string, Connection>();
+  /** Connections whose ports a later one used again (see transport). */
+  private endedConnections: Connection[] = [];
   private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
   private readonly dnsNames = new AddressNames(MAX_DNS_NAMES, false);
   /** Connections whose ClientHello reader holds a partial record. */
@@ -306,7 +344,9 @@ export class PcapParser implements ChunkParser {
     this.pending = [];
     this.pendingLen = 0;
     const r = newRecord();
-    for (const c of this.connections.values()) {
+    // In the order of their first packets, those whose ports were used again among them.
+    const all = this.endedConnections.length === 0 ? [...this.connections.values()] : [...this.endedConnections, ...this.connections.values()].sort((a, b) => a.firstPacket - b.firstPacket);
+    for (const c of all) {
       if (c.hello !== null) {
         // The capture ended while a ClientHello was still coming: read what came.
         c.hello.end();
@@ -329,8 +369,9 @@ export class PcapParser implements ChunkParser {
       r.app = c.app;
       sink.flow(r);
     }
-    this.stats.connections = this.connections.size;
+    this.stats.connections = all.length;
     this.connections.clear();
+    this.endedConnections = [];
     this.gatheringHellos = 0;
     this.fragments.clear();
     this.quicInitials.clear();
@@ -797,29 +838,38 @@ export class PcapParser implements ChunkParser {
       name = proto === 58 ? 'icmpv6' : ipProtocolName(proto);
     }
     const key = `${name} ${src} ${sport} ${dst} ${dport}`;
+    const flags = proto === 6 && have > 13 ? b[p + 13]! : 0;
     let c = this.connections.get(key);
     let fromOrig = true;
     if (c === undefined) {
       c = this.connections.get(`${name} ${dst} ${dport} ${src} ${sport}`);
       fromOrig = false;
-      if (c === undefined) {
-        if (this.connections.size >= MAX_CONNECTIONS) {
-          return this.skipPacket(this.sink!, 'too many connections', `more than ${MAX_CONNECTIONS}`);
-        }
-        if (sentByServer(proto, b, p, have, sport, dport)) {
-          // The capture began after the connection opened: its first packet is the server's.
-          c = new Connection(this.packetNo, name, dst, dport, src, sport, this.tsMs);
-          this.connections.set(`${name} ${dst} ${dport} ${src} ${sport}`, c);
-          fromOrig = false;
-        } else {
-          c = new Connection(this.packetNo, name, src, sport, dst, dport, this.tsMs);
-          this.connections.set(key, c);
-          fromOrig = true;
-        }
+    }
+    if (c !== undefined && c.ended && (flags & 0x12) === 0x02) {
+      // A SYN on the ports of a connection that ended: the ports are used again, by another one.
+      this.connections.delete(`${name} ${c.origIp} ${c.origPort} ${c.respIp} ${c.respPort}`);
+      this.endedConnections.push(c);
+      c = undefined;
+    }
+    if (c === undefined) {
+      if (this.connections.size + this.endedConnections.length >= MAX_CONNECTIONS) {
+        return this.skipPacket(this.sink!, 'too many connections', `more than ${MAX_CONNECTIONS}`);
+      }
+      if (sentByServer(proto, b, p, have, sport, dport)) {
+        // The capture began after the connection opened: its first packet is the server's.
+        c = new Connection(this.packetNo, name, dst, dport, src, sport, this.tsMs);
+        this.connections.set(`${name} ${dst} ${dport} ${src} ${sport}`, c);
+        fromOrig = false;
+      } else {
+        c = new Connection(this.packetNo, name, src, sport, dst, dport, this.tsMs);
+        this.connections.set(key, c);
+        fromOrig = true;
       }
     }
-    if (fromOrig) c.origBytes += payload;
-    else c.respBytes += payload;
+    const added = proto === 6 && have >= 8 ? c.tcpBytes(fromOrig, b.readUInt32BE(p + 4), flags, payload) : payload;
+    if (fromOrig) c.origBytes += added;
+    else c.respBytes += added;
+    if ((flags & 0x05) !== 0) c.ended = true;
     if (c.app === null && this.trailerAt >= 0) c.app = trailerApp(b, this.trailerAt);
     this.touch(c);
     // A SYN from the originator: its first payload byte will be the next sequence number.

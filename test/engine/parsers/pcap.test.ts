@@ -553,6 +553,41 @@ describe('pcap reader', () => {
     expect(p.flows.map((f) => [f.respIp, f.hostname])).toEqual([['2a00:1450:4001::1', 'tfo.example.com']]);
   });
 
+  it('counts TCP data once however often it was sent or captured, and data the capture missed between segments', () => {
+    const [c, s] = ['2001:db8::1', '2a00:1450:4001::1'];
+    const data = Buffer.alloc(1000, 7);
+    const packets = [
+      tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), 100),
+      tcp6(s, c, 443, 51000, 0x12, Buffer.alloc(0), 900),
+      // 1000 bytes, then sent three times more (retransmissions), and once captured twice.
+      ...[0, 1, 2, 3, 4].map(() => tcp6(c, s, 51000, 443, 0x18, data, 101)),
+      // 300 bytes the capture missed (seq 1101-1400), then 100 more.
+      tcp6(c, s, 51000, 443, 0x18, Buffer.alloc(100, 1), 1401),
+      tcp6(s, c, 443, 51000, 0x18, Buffer.alloc(50, 2), 901),
+      // After the data, a FIN and its ACK (one past the data): nothing more.
+      tcp6(c, s, 51000, 443, 0x11, Buffer.alloc(0), 1501),
+      tcp6(c, s, 51000, 443, 0x10, Buffer.alloc(0), 1502),
+    ];
+    const p = parseCapture(pcapFile(true, false, packets, 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.respIp, f.origBytes, f.respBytes])).toEqual([[s, 1400, 50]]);
+  });
+
+  it('takes a SYN on the ports of a connection that ended for another connection (ports used again)', () => {
+    const [c, s] = ['2001:db8::1', '2a00:1450:4001::1'];
+    const session = (isn: number, n: number): Buffer[] => [
+      tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), isn),
+      tcp6(s, c, 443, 51000, 0x12, Buffer.alloc(0), 5000),
+      tcp6(c, s, 51000, 443, 0x18, Buffer.alloc(n, 1), isn + 1),
+      tcp6(c, s, 51000, 443, 0x11, Buffer.alloc(0), isn + 1 + n),
+      tcp6(s, c, 443, 51000, 0x11, Buffer.alloc(0), 5001),
+    ];
+    const p = parseCapture(pcapFile(true, false, [...session(100, 300), ...session(90_000, 30)], 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.line, f.origBytes])).toEqual([
+      [1, 300],
+      [6, 30],
+    ]);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);

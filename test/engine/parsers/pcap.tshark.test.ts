@@ -5,9 +5,10 @@
  * - The set of TCP and UDP conversations (`tshark -z conv,tcp -z conv,udp`): endpoint pairs,
  *   unordered, one row per 5-tuple. The table's byte columns are frame bytes (link headers
  *   included) and Wireshark 4 prints them rounded (`11 kB`), so they are not compared.
- * - Payload bytes per conversation and direction, from per-frame fields: `tcp.len` (TCP payload)
- *   and `udp.length - 8` (UDP payload), summed per 5-tuple, the direction taken from the first
- *   frame. tshark reassembles IPv4/IPv6 fragments and reports the datagram's `udp.length` once;
+ * - Payload bytes per conversation and direction, from per-frame fields: `tcp.len` (TCP payload,
+ *   leaving out the segments tshark marks `tcp.analysis.retransmission`: the reader counts data
+ *   once, by its sequence numbers) and `udp.length - 8` (UDP payload), summed per 5-tuple, the
+ *   direction taken from the first frame. tshark reassembles IPv4/IPv6 fragments and reports the datagram's `udp.length` once;
  *   the reader adds the fragments' payloads to the first fragment's connection: the sums agree.
  *
  * - The server name of each QUIC conversation: tshark decrypts client Initial packets and
@@ -88,7 +89,7 @@ function tsharkView(file: string): TsharkView {
   if (seen) return seen;
   const out = tshark([
     '-r', file,
-    '-Y', '(tcp or udp) and not icmp and not icmpv6',
+    '-Y', '((tcp and not tcp.analysis.retransmission) or udp) and not icmp and not icmpv6',
     '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f]),
     '-z', 'conv,tcp', '-z', 'conv,udp',
   ]);
