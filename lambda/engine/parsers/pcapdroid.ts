@@ -158,6 +158,8 @@ export class PcapdroidCsvParser implements LineParser {
   private readonly rec: FlowRecord = newRecord();
   /** Fields the current row has beyond the header (commas inside App). */
   private extra = 0;
+  /** The header ends with the optional Malicious column. */
+  private lastIsMalicious = false;
   /** App and host name strings by their bytes: a capture names few, so each is made once. */
   private readonly apps = new TextCache(256);
   private readonly names = new TextCache(1024);
@@ -181,7 +183,10 @@ export class PcapdroidCsvParser implements LineParser {
       sink.skip(lineNo, 'unterminated quoted field');
       return;
     }
-    const extra = n - this.fieldCount;
+    let extra = n - this.fieldCount;
+    // A spreadsheet that re-saves the export may drop the delimiter of an empty last cell: the
+    // trailing Malicious column (empty for most connections), which is not read.
+    if (extra === -1 && this.lastIsMalicious) extra = 0;
     const appCol = cols[APP]!;
     if (extra < 0 || (extra > 0 && appCol < 0)) {
       sink.skip(
@@ -307,6 +312,7 @@ export class PcapdroidCsvParser implements LineParser {
     this.cols = cols;
     this.delimiter = delimiter;
     this.fieldCount = names.length;
+    this.lastIsMalicious = names[names.length - 1] === 'malicious';
     this.fields.grow(names.length + 8);
   }
 

@@ -132,6 +132,21 @@ describe('PCAPdroid connections CSV (synthetic, from the writer source)', () => 
     ]);
     expect(result.flows[1]).toMatchObject({ hostname: 'internetbadguys.com', origBytes: 700 });
   });
+
+  it('reads rows whose empty Malicious cell lost its delimiter (a spreadsheet re-save), and no row missing another field', () => {
+    // Prepare: the fixture's rows without the trailing `,` of an empty Malicious cell.
+    const text = fixture('connections-synthetic-malicious.csv').toString('utf8').replace(/,\r?\n/g, '\n');
+    const cut = text.split('\n')[1]!.split(',').slice(0, -2).join(',');
+
+    // Act
+    const result = parse(text);
+    const short = parse(`${text.split('\n')[0]}\n${cut}\n`);
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual(endpoints(parse(fixture('connections-synthetic-malicious.csv')).flows));
+    expect(result.skips).toEqual([]);
+    expect(short.skips.map((k) => k.reason)).toEqual(['record field count differs from the header']);
+  });
 });
 
 describe('PCAPdroid times', () => {
