@@ -124,25 +124,48 @@ export function vpcHeaderLine(buf: Buffer, start: number, end: number): string[]
   return vpcHeaderFields(latin1(buf, start, end));
 }
 
-/** The bounds of a VPC line as the parser reads it: without a BOM, surrounding spaces and a CloudWatch Logs export's time. */
+/**
+ * The bounds of a VPC line as the parser reads it: without a BOM, surrounding spaces, and what
+ * CloudWatch Logs tools put around each event (see {@link afterEventPrefix}).
+ */
 export function trimVpcLine(buf: Buffer, start: number, end: number): [number, number] {
   start = skipBom(buf, start, end);
   while (start < end && buf[start] === SPACE) start++;
-  start = afterExportTime(buf, start, end);
+  if (bytesEqual(buf, start, Math.min(end, start + 7), 'EVENTS\t')) {
+    // `aws logs filter-log-events --output text`: EVENTS, event id, ingestion time, stream, the
+    // message, its time, tab-separated.
+    let at = start;
+    for (let tabs = 0; tabs < 4 && at >= 0; tabs++) at = indexIn(buf, TAB, at + 1, end);
+    if (at >= 0) {
+      const stop = indexIn(buf, TAB, at + 1, end);
+      start = at + 1;
+      if (stop >= 0) end = stop;
+    }
+  }
+  start = afterEventPrefix(buf, start, end);
   while (start < end && buf[start] === SPACE) start++;
   while (end > start && buf[end - 1] === SPACE) end--;
   return [start, end];
 }
 
+/** The first offset of byte `c` in `buf[from, end)`, or -1. */
+function indexIn(buf: Buffer, c: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === c) return i;
+  return -1;
+}
+
 /**
- * Where a line's record starts after the time a CloudWatch Logs export to S3 puts before each
- * event (`2018-09-22T20:28:14.000Z `: UTC, milliseconds), or `start` when it has none. No field of
- * a flow log record is written that way (its times are epoch seconds), so a record is never taken
- * for one.
+ * Where a line's record starts after the time CloudWatch Logs tools put before each event, or
+ * `start` when it has none: an export to S3 (`2018-09-22T20:28:14.000Z `), `aws logs tail`
+ * (`2014-12-14T04:07:50.000000+00:00 eni-1235b8ca123456789-all `, the log stream after the time;
+ * `--format short`: `2014-12-14T04:07:50 `). No field of a flow log record is written that way
+ * (its times are epoch seconds), so a record is never taken for one; a stream is taken only after
+ * such a time, and only as flow logs name theirs (an interface, then `-all`, `-accept` or
+ * `-reject`), never for an `interface-id` field.
  */
-function afterExportTime(buf: Buffer, start: number, end: number): number {
-  // YYYY-MM-DDTHH:MM:SS, then an optional fraction, Z and a space.
-  if (end - start < 22 || buf[start + 4] !== DASH || buf[start + 10] !== T) return start;
+function afterEventPrefix(buf: Buffer, start: number, end: number): number {
+  // YYYY-MM-DDTHH:MM:SS, then an optional fraction, an optional zone (Z or ±HH:MM) and a space.
+  if (end - start < 20 || buf[start + 4] !== DASH || buf[start + 10] !== T) return start;
   for (let k = 0; k < 19; k++) {
     const c = buf[start + k]!;
     const want = EXPORT_TIME_SHAPE.charCodeAt(k);
@@ -155,8 +178,20 @@ function afterExportTime(buf: Buffer, start: number, end: number): number {
     while (i < end && buf[i]! >= ZERO && buf[i]! <= NINE) i++;
     if (i === digits) return start;
   }
-  return i + 1 < end && buf[i] === Z && buf[i + 1] === SPACE ? i + 1 : start;
+  if (buf[i] === Z) i++;
+  else if ((buf[i] === PLUS || buf[i] === DASH) && end - i > 6 && isDigit(buf[i + 1]) && isDigit(buf[i + 2]) && buf[i + 3] === COLON && isDigit(buf[i + 4]) && isDigit(buf[i + 5])) i += 6;
+  if (i >= end || buf[i] !== SPACE) return start;
+  i++;
+  // The log stream: letters, digits and dashes up to a space, ending in -all, -accept or -reject.
+  let j = i;
+  while (j < end && buf[j] !== SPACE) j++;
+  return j < end && STREAM_NAME.test(buf.toString('latin1', i, j)) ? j + 1 : i;
 }
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= ZERO && c <= NINE;
+
+/** A flow log's log stream as CloudWatch Logs names it (see afterEventPrefix). */
+const STREAM_NAME = /^(?:eni|tgw-attach|tgw|vpc|subnet)-[0-9a-f]+-(?:all|accept|reject)$/;
 
 /** What a CloudWatch Logs export time looks like up to its seconds (9: any digit). */
 const EXPORT_TIME_SHAPE = '9999-99-99T99:99:99';
@@ -166,10 +201,15 @@ const ZERO = 48;
 const NINE = 57;
 const T = 84;
 const Z = 90;
+const PLUS = 43;
+const COLON = 58;
+const TAB = 9;
 
-/** `line` without the time a CloudWatch Logs export puts before each event (see {@link afterExportTime}). */
+/** `line` as the parser reads it (see {@link trimVpcLine}). */
 function withoutExportTime(line: string): string {
-  return line.replace(/^\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z +/, '');
+  const b = Buffer.from(line, 'latin1');
+  const [s, e] = trimVpcLine(b, 0, b.length);
+  return b.toString('latin1', s, e);
 }
 
 /** The column layout of a header line. */

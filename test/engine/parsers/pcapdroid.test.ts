@@ -135,7 +135,7 @@ describe('PCAPdroid connections CSV (synthetic, from the writer source)', () => 
 
   it('reads rows whose empty Malicious cell lost its delimiter (a spreadsheet re-save), and no row missing another field', () => {
     // Prepare: the fixture's rows without the trailing `,` of an empty Malicious cell.
-    const text = fixture('connections-synthetic-malicious.csv').toString('utf8').replace(/,\r?\n/g, '\n');
+    const text = fixture('connections-synthetic-malicious.csv').replace(/,\r?\n/g, '\n');
     const cut = text.split('\n')[1]!.split(',').slice(0, -2).join(',');
 
     // Act

@@ -129,13 +129,33 @@ describe('VPC flow logs exported from CloudWatch Logs to S3 (a time before each 
     expect(endpoints(parse('2024-02-29T23:59:59Z version srcaddr dstaddr bytes\n2024-02-29T23:59:59Z 5 10.0.0.1 198.51.100.7 10\n').flows)).toEqual([
       '10.0.0.1 -> 198.51.100.7',
     ]);
-    // Not the export's time (no Z, a time zone, no space after it, a date alone): the line is read as it is.
-    for (const notTime of ['2024-02-29T23:59:59 ', '2024-02-29T23:59:59+00:00 ', '2024-02-29 ', '2024-02-29T23:59:59.Z ']) {
+    // Not a time as CloudWatch Logs tools write it (a date alone, no digits after the point): read as it is.
+    for (const notTime of ['2024-02-29 ', '2024-02-29T23:59:59.Z ', '2024-02-29T23:59:59+0000 ']) {
       expect(parse(notTime + record).skips).toEqual([
         expect.objectContaining({ line: 1, reason: 'record before a header line and not in the default format' }),
       ]);
     }
     expect(parse('2024-02-29T23:59:59Z' + record).skips).toHaveLength(1);
+  });
+
+  it('passes over what aws logs tail and filter-log-events put around each event', () => {
+    const record = '2 123456789010 eni-1235b8ca123456789 10.0.0.1 198.51.100.7 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK';
+    const lines = [
+      // aws logs tail (the default, detailed format): the time with its zone, then the log stream.
+      `2014-12-14T04:07:50.000000+00:00 eni-1235b8ca123456789-all ${record}`,
+      // aws logs tail --format short.
+      `2014-12-14T04:07:50 ${record}`,
+      // aws logs filter-log-events --output text.
+      `EVENTS\t36223456789012345678901234567890123456789012345678901234\t1418530130000\teni-1235b8ca123456789-all\t${record}\t1418530070000`,
+    ];
+    const result = parse(lines.join('\n'));
+    expect(result.skips).toEqual([]);
+    expect(endpoints(result.flows)).toEqual(lines.map(() => '10.0.0.1 -> 198.51.100.7'));
+    expect(detectFormat(lines.slice(0, 1))?.name).toBe('vpc-flow');
+    expect(detectFormat(lines.slice(2))?.name).toBe('vpc-flow');
+    // An interface-id field after a time is a field, not a log stream (no -all): a custom format's.
+    const custom = parseAll(new VpcFlowParser(['interface-id', 'srcaddr', 'dstaddr', 'bytes']), '2014-12-14T04:07:50Z eni-1235b8ca123456789 10.0.0.1 198.51.100.7 10\n');
+    expect(custom.flows.map((r) => [r.app, r.respIp])).toEqual([['eni-1235b8ca123456789', '198.51.100.7']]);
   });
 
   it('is detected as VPC flow logs like the same records without the time', () => {
