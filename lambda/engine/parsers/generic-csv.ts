@@ -409,6 +409,9 @@ function parseCount(buf: Buffer, s: number, e: number): number {
   return Number.isSafeInteger(n) ? n : -1;
 }
 
+/** A time of day alone: `10:00`, `10:00:05`, `10:00:05.123`. */
+const TIME_OF_DAY = /^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
 /** A number in a spreadsheet's scientific format: `1.2E+03`, `5e6`. */
 const SCIENTIFIC = /^\d(\.\d+)?[eE]\+?\d{1,2}$/;
 
@@ -456,6 +459,8 @@ export class GenericCsvParser implements LineParser {
   private held: HeldRecord | null = null;
   /** While the lines of a record given up are read again (see {@link release}). */
   private replaying = false;
+  /** The `date` column whose day the start column's time of day is on, else -1. */
+  private dateCol = -1;
 
   /**
    * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
@@ -803,7 +808,8 @@ export class GenericCsvParser implements LineParser {
       const ms = parseTimestampBytes(buf, s, trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!));
       if (ms !== undefined) return ms;
     }
-    const text = csvText(buf, this.fields, col, 'latin1');
+    let text = csvText(buf, this.fields, col, 'latin1');
+    if (col === this.cols!.start && this.dateCol >= 0 && TIME_OF_DAY.test(text.trim())) text = `${csvText(buf, f, this.dateCol, 'latin1').trim()} ${text.trim()}`;
     const ms = parseTimestampText(text);
     if (ms !== ms && !/^\d+(\.\d+)?$/.test(text.trim())) this.reportUnlessUnset(csvText(buf, this.fields, col).trim(), col, lineNo, sink);
     return ms;
@@ -869,7 +875,10 @@ export class GenericCsvParser implements LineParser {
     const action = cols.action >= 0 ? this.names[cols.action]! : '';
     this.deniedLetter = action !== '' && [normalizeColumnName(action), ...alternativeNames(action)].includes('flowstatus');
     this.delimiter = delimiter.charCodeAt(0);
-    this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst) + 1;
+    // A start time in a `time` column beside a `date` column (FortiAnalyzer, Check Point exports):
+    // the time of day on that date.
+    this.dateCol = cols.start >= 0 && named.normalized[cols.start] === 'time' && this.mapping.start === undefined ? named.normalized.indexOf('date') : -1;
+    this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
     this.fields.grow(this.needed);
   }
 

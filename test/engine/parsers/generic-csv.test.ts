@@ -710,3 +710,13 @@ describe('generic CSV: SIEM exports', () => {
     expect(result.flows.map((r) => r.origBytes)).toEqual([1234, -1]);
   });
 });
+
+describe('generic CSV: a date and a time of day in columns of their own', () => {
+  it('reads the start as the time of day on that date (FortiAnalyzer exports)', () => {
+    const result = parse('date,time,srcip,srcport,dstip,dstport,proto,action,sentbyte,rcvdbyte\n2024-03-01,10:00:05,10.0.0.5,51000,8.8.8.8,443,6,close,1200,900\n2024/03/02,9:05,10.0.0.5,51001,8.8.8.8,443,6,close,1,1\n');
+    expect(result.flows.map((r) => r.firstSeenMs)).toEqual([Date.UTC(2024, 2, 1, 10, 0, 5), Date.UTC(2024, 2, 2, 9, 5)]);
+    expect(result.malformed).toEqual([]);
+    // A time column that holds whole times is read as it is, the date column beside it unread.
+    expect(parse('date,time,dst\n2024-03-01,2024-03-05T00:00:00Z,8.8.8.8\n').flows[0]!.firstSeenMs).toBe(Date.UTC(2024, 2, 5));
+  });
+});
