@@ -27,7 +27,8 @@
  * data by its sequence numbers: see `Connection.tcpBytes`; the whole IP payload for other
  * protocols). IPv4 and IPv6 fragments are not
  * reassembled: the first fragment carries the ports, later ones are added to its connection
- * through (addresses, protocol, fragment id), or skipped when that first fragment was not seen.
+ * through (addresses, protocol, fragment id), also when they came before it, or skipped (at the
+ * end) when that first fragment never came.
  * Names come from DNS answers in the capture (address → the name asked for) and from TLS
  * ClientHello SNI (the connection's server); SNI wins. QUIC connections (UDP, recognised by the
  * packet, not the port) get their SNI from the client's Initial packets, decrypted as
@@ -284,6 +285,9 @@ export class PcapParser implements ChunkParser {
 
   private packetNo = 0;
   private readonly connections = new Map<string, Connection>();
+  /** Later fragments that came before their first fragment, by fragment key (see laterFragment). */
+  private readonly orphans = new Map<string, { packetNo: number; src: string; bytes: number }[]>();
+  private orphanCount = 0;
   /** Connections whose ports a later one used again (see transport). */
   private endedConnections: Connection[] = [];
   private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
@@ -343,6 +347,14 @@ export class PcapParser implements ChunkParser {
     }
     this.pending = [];
     this.pendingLen = 0;
+    for (const [key, waiting] of this.orphans) {
+      for (const w of waiting) {
+        this.stats.skipped++;
+        sink.skip(w.packetNo, 'IP fragment without its first fragment', key);
+      }
+    }
+    this.orphans.clear();
+    this.orphanCount = 0;
     const r = newRecord();
     // In the order of their first packets, those whose ports were used again among them.
     const all = this.endedConnections.length === 0 ? [...this.connections.values()] : [...this.endedConnections, ...this.connections.values()].sort((a, b) => a.firstPacket - b.firstPacket);
@@ -782,13 +794,27 @@ export class PcapParser implements ChunkParser {
     this.skipPacket(this.sink!, 'not an IP packet', `IP version ${version}`);
   }
 
-  /** A non-first fragment: its bytes go to the first fragment's connection, when seen. */
+  /**
+   * A non-first fragment: its bytes go to the first fragment's connection. One that comes before
+   * its first fragment (senders may send the last first) waits for it, within a bound; one whose
+   * first fragment never came is skipped at the end.
+   */
   private laterFragment(key: string, src: string, l4len: number): void {
     const f = this.fragments.get(key);
-    if (!f) return this.skipPacket(this.sink!, 'IP fragment without its first fragment', key);
-    const c = f.conn;
-    if (src === c.origIp) c.origBytes += l4len;
-    else c.respBytes += l4len;
+    if (!f) {
+      if (this.orphanCount >= MAX_PENDING_FRAGMENTS) return this.skipPacket(this.sink!, 'IP fragment without its first fragment', key);
+      let waiting = this.orphans.get(key);
+      if (waiting === undefined) this.orphans.set(key, (waiting = []));
+      waiting.push({ packetNo: this.packetNo, src, bytes: l4len });
+      this.orphanCount++;
+      return;
+    }
+    this.addFragment(f.conn, src, l4len);
+  }
+
+  private addFragment(c: Connection, src: string, bytes: number): void {
+    if (src === c.origIp) c.origBytes += bytes;
+    else c.respBytes += bytes;
     this.touch(c);
   }
 
@@ -879,6 +905,13 @@ export class PcapParser implements ChunkParser {
     if (fragKey !== null) {
       if (this.fragments.size >= MAX_PENDING_FRAGMENTS) this.fragments.clear();
       this.fragments.set(fragKey, { conn: c, fromOrig });
+      const waiting = this.orphans.get(fragKey);
+      if (waiting !== undefined) {
+        // Fragments of this packet that came before it.
+        this.orphans.delete(fragKey);
+        this.orphanCount -= waiting.length;
+        for (const w of waiting) this.addFragment(c, w.src, w.bytes);
+      }
     }
     if (proto === 17 || proto === 6) {
       const start = proto === 6 ? p + (b[p + 12]! >> 4) * 4 : p + 8;

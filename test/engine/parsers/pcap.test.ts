@@ -588,6 +588,30 @@ describe('pcap reader', () => {
     ]);
   });
 
+  it('adds fragments that came before their first fragment to its connection, and skips those whose first never came', () => {
+    // A 3000-byte UDP datagram (2992 bytes of data) in three IPv4 fragments, sent last first.
+    const datagram = Buffer.alloc(3000, 5);
+    datagram.writeUInt16BE(40000, 0);
+    datagram.writeUInt16BE(443, 2);
+    datagram.writeUInt16BE(3000, 4);
+    const fragment = (id: number, offset: number, data: Buffer, more: boolean): Buffer => {
+      const ip = Buffer.alloc(20);
+      ip[0] = 0x45;
+      ip.writeUInt16BE(20 + data.length, 2);
+      ip.writeUInt16BE(id, 4);
+      ip.writeUInt16BE((more ? 0x2000 : 0) | (offset / 8), 6);
+      ip[8] = 64;
+      ip[9] = 17;
+      Buffer.from([10, 0, 0, 1, 8, 8, 8, 8]).copy(ip, 12);
+      return Buffer.concat([ip, data]);
+    };
+    const parts = [fragment(7, 0, datagram.subarray(0, 1480), true), fragment(7, 1480, datagram.subarray(1480, 2960), true), fragment(7, 2960, datagram.subarray(2960), false)];
+    const lost = fragment(8, 1480, datagram.subarray(1480, 2960), false);
+    const p = parseCapture(pcapFile(true, false, [parts[2]!, parts[1]!, lost, parts[0]!], 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.respIp, f.origBytes])).toEqual([['8.8.8.8', 2992]]);
+    expect(p.skips.map((k) => [k.line, k.reason])).toEqual([[3, 'IP fragment without its first fragment']]);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
