@@ -409,6 +409,9 @@ function parseCount(buf: Buffer, s: number, e: number): number {
   return Number.isSafeInteger(n) ? n : -1;
 }
 
+/** A port with its service name and protocol, as consoles show it: `443 (https) / tcp`, `53 (domain)`. */
+const SHOWN_PORT = /^(\d{1,5})\s*(?:\([^)]*\))?\s*(?:\/\s*[A-Za-z0-9-]+)?$/;
+
 /** A time of day alone: `10:00`, `10:00:05`, `10:00:05.123`. */
 const TIME_OF_DAY = /^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
@@ -661,12 +664,12 @@ export class GenericCsvParser implements LineParser {
     // A port column wins over a port written with the address, unless it is empty (then a second
     // port column may give it).
     if (cols.dst_port >= 0) {
-      const p = this.count(buf, cols.dst_port, -1);
-      r.respPort = p >= 0 ? p : alt.dst_port >= 0 ? this.count(buf, alt.dst_port, r.respPort) : r.respPort;
+      const p = this.port(buf, cols.dst_port, lineNo, sink);
+      r.respPort = p >= 0 ? p : alt.dst_port >= 0 ? this.port(buf, alt.dst_port, lineNo, sink, r.respPort) : r.respPort;
     }
     if (cols.src_port >= 0) {
-      const p = this.count(buf, cols.src_port, -1);
-      r.origPort = p >= 0 ? p : alt.src_port >= 0 ? this.count(buf, alt.src_port, r.origPort) : r.origPort;
+      const p = this.port(buf, cols.src_port, lineNo, sink);
+      r.origPort = p >= 0 ? p : alt.src_port >= 0 ? this.port(buf, alt.src_port, lineNo, sink, r.origPort) : r.origPort;
     }
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
     if (withBytes) {
@@ -785,6 +788,21 @@ export class GenericCsvParser implements LineParser {
     const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
     const v = parseCount(buf, s, trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!));
     return v >= 0 ? v : otherwise;
+  }
+
+  /**
+   * The port in field `col`: a number up to 65535, also as a firewall console shows it with its
+   * service and protocol (`443 (https) / tcp`, Cisco FMC); else `otherwise`, and a value that is
+   * there but no port is reported.
+   */
+  private port(buf: Buffer, col: number, lineNo: number, sink: RecordSink, otherwise = -1): number {
+    const v = this.count(buf, col, -1);
+    if (v >= 0 && v <= 65535) return v;
+    const text = csvText(buf, this.fields, col, 'latin1').trim();
+    const shown = SHOWN_PORT.exec(text);
+    if (shown !== null && Number(shown[1]) <= 65535) return Number(shown[1]);
+    this.reportUnlessUnset(text, col, lineNo, sink);
+    return otherwise;
   }
 
   /** Reports field `col`, a byte count that did not read as one, unless it is empty or an unset marker. */

@@ -720,3 +720,18 @@ describe('generic CSV: a date and a time of day in columns of their own', () => 
     expect(parse('date,time,dst\n2024-03-01,2024-03-05T00:00:00Z,8.8.8.8\n').flows[0]!.firstSeenMs).toBe(Date.UTC(2024, 2, 5));
   });
 });
+
+describe('generic CSV: ports', () => {
+  it('reads ports shown with their service and protocol (443 (https) / tcp), and reports a value that is no port', () => {
+    const result = parse('Initiator IP,Responder IP,Source Port / ICMP Type,Destination Port / ICMP Code\n10.1.1.5,8.8.8.8,51000 / tcp,443 (https) / tcp\n10.1.1.5,8.8.4.4,-,https\n10.1.1.5,1.1.1.1,1,70000\n');
+    expect(result.flows.map((r) => [r.origPort, r.respPort])).toEqual([
+      [51000, 443],
+      [-1, -1],
+      [1, -1],
+    ]);
+    expect(result.malformed.map((m) => [m.line, m.value])).toEqual([
+      [3, 'https'],
+      [4, '70000'],
+    ]);
+  });
+});
