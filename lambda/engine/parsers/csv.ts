@@ -152,6 +152,21 @@ export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delim
   }
 }
 
+/**
+ * Whether line `buf[start, end)`, which goes on a quoted field an earlier line opened, closes it
+ * as RFC 4180 closes a field: its first lone quote followed by nothing but spaces before the
+ * delimiter or the line's end. A quote followed by text (`...,"ok"` after a stray quote) closes
+ * nothing a writer meant: the lines are no record of several lines.
+ */
+export function csvQuoteClosesCleanly(buf: Buffer, start: number, end: number, delimiter: number): boolean {
+  let i = start;
+  while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+  if (i >= end) return false;
+  i++;
+  while (i < end && buf[i] === SPACE) i++;
+  return i >= end || buf[i] === delimiter;
+}
+
 /** Text of field `i` of the last split line, `""` unescaped; `decode` picks the byte decoding. */
 export function csvText(
   buf: Buffer,

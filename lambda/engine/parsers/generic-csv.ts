@@ -8,7 +8,8 @@
  * {@link MONITORED_SIDE}). A single `bytes` column counts as bytes sent.
  *
  * A quoted field may hold line breaks (RFC 4180): the record's lines are joined again, and the
- * record is numbered by its first line. A quote that is never closed (within
+ * record is numbered by its first line, when the field's closing quote ends it (spaces, then the
+ * delimiter or the line's end). A quote that is never closed so (within
  * {@link MAX_RECORD_LINES} lines and {@link MAX_RECORD_BYTES} bytes, or before the log ends) skips
  * only its own line as an unterminated quoted field, and the lines after it are read again one by
  * one, as without joining: a stray quote costs one record, and no line is read more than twice.
@@ -19,6 +20,7 @@ import type { FormatDefinition } from './index';
 import { bytesEqual, latin1, parseTimestampBytes, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
 import {
   CsvFields,
+  csvQuoteClosesCleanly,
   csvQuoteOpenAfter,
   csvText,
   skipBlanks,
@@ -391,10 +393,10 @@ function validateMapping(mapping: Readonly<Record<string, string>>): void {
 }
 
 /**
- * A count: `1234`; `1234.0` or `1234.00` as a float column or a number format writes a whole number; `1.2E+03` as a spreadsheet
- * writes one in scientific format, when it is a whole number. -1 for anything else, reported as
- * malformed (docs/verdict.md): a fraction (`1.5`), hex or binary (`0x10`), a thousands separator
- * (`48.000`, `1,234`), 16 or more digits.
+ * A count: `1234`; `1234.0` or `1234.00` as a float column or a number format writes a whole
+ * number; `1.2E+03` as a spreadsheet writes one in scientific format, when it is a whole number.
+ * -1 for anything else, reported as malformed (docs/verdict.md): a fraction (`1.5`), hex or
+ * binary (`0x10`), a thousands separator (`48.000`, `1,234`), 16 or more digits.
  */
 function parseCount(buf: Buffer, s: number, e: number): number {
   const v = parseUint(buf, s, e);
@@ -564,6 +566,12 @@ export class GenericCsvParser implements LineParser {
     h.ends.push(size);
     h.length = size;
     if (csvQuoteOpenAfter(buf, start, end, this.delimiter, true)) return;
+    // Closed, but by a quote followed by text: a stray quote that a later field's quote met, not
+    // a field holding line breaks; its lines are read one by one (none is absorbed unsaid).
+    if (!csvQuoteClosesCleanly(buf, start, end, this.delimiter)) {
+      this.release(sink);
+      return;
+    }
     this.held = null;
     const n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.needed);
     // The line-by-line reading and the split agree on where the quote closed; a disagreement

@@ -615,6 +615,19 @@ describe('generic CSV: quoted fields holding line breaks (RFC 4180)', () => {
     expect(result.flows[0]!.line).toBe(3);
   });
 
+  it('takes a stray quote that a later field\'s quote meets for no record of several lines, and absorbs no line unsaid', async () => {
+    const text = 'dst,port,bytes,note\n8.8.8.8,443,100,"unbalanced\n1.1.1.1,443,5000,"ok"\n9.9.9.9,443,7,x\n';
+    const result = parse(text);
+    expect(result.skips).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
+    expect(result.flows.map((r) => [r.line, r.respIp, r.origBytes])).toEqual([
+      [3, '1.1.1.1', 5000],
+      [4, '9.9.9.9', 7],
+    ]);
+    const v = await checkBytes(text, { policy: policyOf('us') });
+    expect(v.compliant).toBe(false);
+    expect(destination(v, '1.1.1.1').bytesSent).toBe(5000);
+  });
+
   it('reads no line more than twice when every line closes one quote and opens another', () => {
     // Each line closes the quote the last one opened and opens another: held until MAX_RECORD_LINES,
     // then read again one by one, none of them holding again.

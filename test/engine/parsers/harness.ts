@@ -3,7 +3,7 @@
  * dropped) and records every sink call, so tests can assert on what a parser reported per line.
  */
 import fc from 'fast-check';
-import { csvQuoteOpenAfter } from '../../../lambda/engine/parsers/csv';
+import { csvQuoteClosesCleanly, csvQuoteOpenAfter } from '../../../lambda/engine/parsers/csv';
 import { detectDelimiter } from '../../../lambda/engine/parsers/generic-csv';
 import type { CommonAddresses, FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
 
@@ -148,8 +148,9 @@ export function joinLines(lines: readonly Buffer[]): Buffer {
  * Sink calls a generic or nfdump CSV reader makes for each line after `header` (index i is line
  * i + 2), by the reader's rules written out plainly: blank and `#` lines, the header again, and
  * nfdump's trailer make none; a record makes one, on its first line, also when a quoted field
- * holding line breaks joins the lines after it into it; a record still open at the end skips its
- * first line, and the lines after it are read again on their own (each a record).
+ * holding line breaks joins the lines after it into it, when its closing quote ends the field; a
+ * record still open at the end, or closed by a quote followed by text, skips its first line, and
+ * the lines after it are read again on their own (each a record).
  */
 export function csvCallsPerLine(header: string, lines: readonly Buffer[]): number[] {
   const delimiter = detectDelimiter(header).charCodeAt(0);
@@ -166,8 +167,11 @@ export function csvCallsPerLine(header: string, lines: readonly Buffer[]): numbe
     if (held !== null) {
       held.push(i);
       if (!csvQuoteOpenAfter(bytes, 0, bytes.length, delimiter, true)) {
-        calls[held[0]!]!++;
+        const h: number[] = held;
         held = null;
+        calls[h[0]!]!++;
+        // A quote closed by one followed by text: the lines are read again one by one.
+        if (!csvQuoteClosesCleanly(bytes, 0, bytes.length, delimiter)) h.slice(1).forEach((k) => step(k, true));
       }
       return;
     }
