@@ -187,6 +187,8 @@ class Connection {
   ended = false;
   /** TCP: the sequence number past each side's data (unwrapped), -1 before its first segment. */
   private readonly seqTop = [-1, -1];
+  /** TCP: each side's SYN's sequence number, -1 before one is seen. */
+  private readonly synSeq = [-1, -1];
   constructor(
     readonly firstPacket: number,
     readonly proto: string,
@@ -207,28 +209,39 @@ class Connection {
    */
   tcpBytes(fromOrig: boolean, seq: number, flags: number, payload: number): number {
     const side = fromOrig ? 0 : 1;
-    const start = (flags & 0x02) !== 0 ? (seq + 1) % SEQ_SPACE : seq;
+    const syn = (flags & 0x02) !== 0;
+    if (syn && this.synSeq[side] < 0) this.synSeq[side] = seq;
+    const start = syn ? (seq + 1) % SEQ_SPACE : seq;
     const top = this.seqTop[side]!;
     // A segment without data adds nothing (after a FIN, the sequence number is one past the data);
     // a SYN gives where the side's data will start.
     if (payload === 0) {
-      if (top < 0 && (flags & 0x02) !== 0) this.seqTop[side] = start;
+      if (top < 0 && syn) this.seqTop[side] = start;
       return 0;
     }
-    if (top < 0) {
+    // The end's distance past the top, as a signed 32-bit difference (sequence numbers wrap).
+    const ahead = top < 0 ? 0 : ((start + payload) % SEQ_SPACE - (top % SEQ_SPACE)) | 0;
+    if (top < 0 || ahead > MAX_TCP_WINDOW || ahead < -MAX_TCP_WINDOW) {
+      // The first data, or data no window could place after what came before (a stream the
+      // capture did not see begin): counted from here.
       this.seqTop[side] = start + payload;
       return payload;
     }
-    // The end's distance past the top, as a signed 32-bit difference (sequence numbers wrap).
-    const ahead = ((start + payload) % SEQ_SPACE - (top % SEQ_SPACE)) | 0;
     if (ahead <= 0) return 0;
     this.seqTop[side] = top + ahead;
     return ahead;
+  }
+
+  /** Whether a SYN with this sequence number from one side opens another connection on these ports. */
+  isAnotherSyn(fromOrig: boolean, seq: number): boolean {
+    return this.ended || this.synSeq[fromOrig ? 0 : 1] !== seq;
   }
 }
 
 /** TCP sequence numbers run modulo 2^32. */
 const SEQ_SPACE = 2 ** 32;
+/** The largest TCP window (RFC 7323: 2^30 bytes): no segment lies further from the last. */
+const MAX_TCP_WINDOW = 2 ** 30;
 
 /** Counters a test can check: `packets === inConnections + skipped + noData`. */
 export interface PcapStats {
@@ -286,11 +299,12 @@ export class PcapParser implements ChunkParser {
   private packetNo = 0;
   private readonly connections = new Map<string, Connection>();
   /** Later fragments that came before their first fragment, by fragment key (see laterFragment). */
-  private readonly orphans = new Map<string, { packetNo: number; src: string; bytes: number }[]>();
+  private readonly orphans = new Map<string, { packetNo: number; src: string; bytes: number; offset: number }[]>();
   private orphanCount = 0;
   /** Connections whose ports a later one used again (see transport). */
   private endedConnections: Connection[] = [];
-  private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean }>();
+  /** First fragments by fragment key: the connection, and for TCP the segment's sequence number and header length (else -1). */
+  private readonly fragments = new Map<string, { conn: Connection; fromOrig: boolean; seq: number; headerBytes: number }>();
   private readonly dnsNames = new AddressNames(MAX_DNS_NAMES, false);
   /** Connections whose ClientHello reader holds a partial record. */
   private gatheringHellos = 0;
@@ -743,7 +757,7 @@ export class PcapParser implements ChunkParser {
       if ((frag & 0x3fff) !== 0) {
         this.stats.fragments++;
         fragKey = `4 ${src} ${dst} ${proto} ${b.readUInt16BE(start + 4)}`;
-        if ((frag & 0x1fff) !== 0) return this.laterFragment(fragKey, src, l4len);
+        if ((frag & 0x1fff) !== 0) return this.laterFragment(fragKey, src, l4len, (frag & 0x1fff) * 8);
       }
       // IPv4 AH (RFC 4302): skip it to reach the transport header.
       if (proto === 51 && capEnd - p >= 2) {
@@ -776,7 +790,7 @@ export class PcapParser implements ChunkParser {
             const off = b.readUInt16BE(p + 2) & 0xfff8;
             const more = b[p + 3]! & 1;
             if (off !== 0 || more !== 0) fragKey = `6 ${src} ${dst} ${b.readUInt32BE(p + 4)}`;
-            if (off !== 0) return this.laterFragment(fragKey!, src, l4len - hl);
+            if (off !== 0) return this.laterFragment(fragKey!, src, l4len - hl, off);
           } else {
             hl = next === 51 ? (b[p + 1]! + 2) * 4 : (b[p + 1]! + 1) * 8;
           }
@@ -799,22 +813,29 @@ export class PcapParser implements ChunkParser {
    * its first fragment (senders may send the last first) waits for it, within a bound; one whose
    * first fragment never came is skipped at the end.
    */
-  private laterFragment(key: string, src: string, l4len: number): void {
+  private laterFragment(key: string, src: string, l4len: number, offset: number): void {
     const f = this.fragments.get(key);
     if (!f) {
       if (this.orphanCount >= MAX_PENDING_FRAGMENTS) return this.skipPacket(this.sink!, 'IP fragment without its first fragment', key);
       let waiting = this.orphans.get(key);
       if (waiting === undefined) this.orphans.set(key, (waiting = []));
-      waiting.push({ packetNo: this.packetNo, src, bytes: l4len });
+      waiting.push({ packetNo: this.packetNo, src, bytes: l4len, offset });
       this.orphanCount++;
       return;
     }
-    this.addFragment(f.conn, src, l4len);
+    this.addFragment(f, src, l4len, offset);
   }
 
-  private addFragment(c: Connection, src: string, bytes: number): void {
-    if (src === c.origIp) c.origBytes += bytes;
-    else c.respBytes += bytes;
+  /**
+   * The bytes of a later fragment, `offset` bytes into its packet's payload: for TCP, the
+   * segment's data at that place, counted once as {@link Connection.tcpBytes} counts data.
+   */
+  private addFragment(first: { conn: Connection; seq: number; headerBytes: number }, src: string, bytes: number, offset: number): void {
+    const c = first.conn;
+    const fromOrig = src === c.origIp;
+    const added = first.seq >= 0 && offset >= first.headerBytes ? c.tcpBytes(fromOrig, (first.seq + offset - first.headerBytes) % SEQ_SPACE, 0, bytes) : bytes;
+    if (fromOrig) c.origBytes += added;
+    else c.respBytes += added;
     this.touch(c);
   }
 
@@ -871,8 +892,9 @@ export class PcapParser implements ChunkParser {
       c = this.connections.get(`${name} ${dst} ${dport} ${src} ${sport}`);
       fromOrig = false;
     }
-    if (c !== undefined && c.ended && (flags & 0x12) === 0x02) {
-      // A SYN on the ports of a connection that ended: the ports are used again, by another one.
+    if (c !== undefined && (flags & 0x12) === 0x02 && have >= 8 && c.isAnotherSyn(fromOrig, b.readUInt32BE(p + 4))) {
+      // A SYN on the ports of a connection that ended, or one that did not open it (another
+      // sequence number): the ports are used again, by another connection.
       this.connections.delete(`${name} ${c.origIp} ${c.origPort} ${c.respIp} ${c.respPort}`);
       this.endedConnections.push(c);
       c = undefined;
@@ -904,13 +926,14 @@ export class PcapParser implements ChunkParser {
     }
     if (fragKey !== null) {
       if (this.fragments.size >= MAX_PENDING_FRAGMENTS) this.fragments.clear();
-      this.fragments.set(fragKey, { conn: c, fromOrig });
+      const first = { conn: c, fromOrig, seq: proto === 6 && have >= 13 ? b.readUInt32BE(p + 4) : -1, headerBytes: proto === 6 && have >= 13 ? (b[p + 12]! >> 4) * 4 : 0 };
+      this.fragments.set(fragKey, first);
       const waiting = this.orphans.get(fragKey);
       if (waiting !== undefined) {
         // Fragments of this packet that came before it.
         this.orphans.delete(fragKey);
         this.orphanCount -= waiting.length;
-        for (const w of waiting) this.addFragment(c, w.src, w.bytes);
+        for (const w of waiting) this.addFragment(first, w.src, w.bytes, w.offset);
       }
     }
     if (proto === 17 || proto === 6) {

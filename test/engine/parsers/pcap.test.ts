@@ -612,6 +612,49 @@ describe('pcap reader', () => {
     expect(p.skips.map((k) => [k.line, k.reason])).toEqual([[3, 'IP fragment without its first fragment']]);
   });
 
+  it('takes a SYN with another sequence number on a connection\'s ports for another connection, though its end was not captured', () => {
+    const [c, s] = ['2001:db8::1', '2a00:1450:4001::1'];
+    const open = (isn: number, n: number): Buffer[] => [
+      tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), isn),
+      tcp6(s, c, 443, 51000, 0x12, Buffer.alloc(0), 5000),
+      tcp6(c, s, 51000, 443, 0x18, Buffer.alloc(n, 1), isn + 1),
+    ];
+    // The first connection's FIN was not captured; a retransmitted SYN is the same connection.
+    const p = parseCapture(pcapFile(true, false, [...open(3_000_000_000, 1000), ...open(100, 500), tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), 100)], 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.line, f.origBytes])).toEqual([
+      [1, 1000],
+      [4, 500],
+    ]);
+  });
+
+  it('counts a fragmented TCP segment once, its retransmission not again', () => {
+    // A TCP segment of 3000 bytes of data in two IPv4 fragments (20 + 1460, then 1540), sent twice, then 1000 bytes more.
+    const segment = (seq: number, n: number): Buffer => {
+      const tcp = Buffer.alloc(20 + n, 3);
+      tcp.writeUInt16BE(51000, 0);
+      tcp.writeUInt16BE(443, 2);
+      tcp.writeUInt32BE(seq, 4);
+      tcp[12] = 5 << 4;
+      tcp[13] = 0x18;
+      return tcp;
+    };
+    const ip4 = (id: number, offset: number, data: Buffer, more: boolean): Buffer => {
+      const ip = Buffer.alloc(20);
+      ip[0] = 0x45;
+      ip.writeUInt16BE(20 + data.length, 2);
+      ip.writeUInt16BE(id, 4);
+      ip.writeUInt16BE((more ? 0x2000 : 0) | (offset / 8), 6);
+      ip[8] = 64;
+      ip[9] = 6;
+      Buffer.from([10, 0, 0, 1, 8, 8, 8, 8]).copy(ip, 12);
+      return Buffer.concat([ip, data]);
+    };
+    const big = segment(1000, 3000);
+    const fragments = (id: number): Buffer[] => [ip4(id, 0, big.subarray(0, 1480), true), ip4(id, 1480, big.subarray(1480), false)];
+    const p = parseCapture(pcapFile(true, false, [...fragments(1), ...fragments(2), ip4(3, 0, segment(4000, 1000), false)], 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.respIp, f.origBytes])).toEqual([['8.8.8.8', 4000]]);
+  });
+
   it('fails closed at a pcap record length no packet has', async () => {
     // Prepare: one good packet, then a record header claiming 0x70000000 bytes.
     const good = pcapFile(true, false, [udpTo(100, [8, 8, 8, 8])], 1_700_000_000_000);
