@@ -204,6 +204,10 @@ describe('runCheck input handling', () => {
     );
     expect(site.input.format).toBe('zeek-tsv');
     expect(site.destinations.map((d) => [d.ip, d.bytesSent, d.bytesReceived, d.lastSeen])).toEqual([['1.2.4.9', 5000, 100, '2023-01-01T00:00:02.500Z']]);
+    // A CSV export of a conn.log with quoted fields (pandas, a SIEM) is a CSV: its quotes are read.
+    const exported = await checkBytes('ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,service,orig_bytes,resp_bytes\n1672531200.5,10.0.0.5,5000,8.8.8.8,443,tcp,"ssl,http",1000,2000\n');
+    expect(exported.input.format).toBe('generic-csv');
+    expect(exported.destinations.map((d) => [d.ip, d.bytesSent, d.bytesReceived])).toEqual([['8.8.8.8', 1000, 2000]]);
   });
 
   it('refuses a conn.log header without address columns, naming them', async () => {

@@ -72,7 +72,11 @@ const zeekTsv: FormatDefinition = {
   detect: (lines) => {
     if (lines.some((l) => l.startsWith('#separator') || l.startsWith('#fields\t'))) return 1;
     const first = lines.find((l) => l.trim() !== '');
-    return first !== undefined && zeekCutHeader(first) !== null ? 1 : 0;
+    const cut = first === undefined ? null : zeekCutHeader(first);
+    // Names separated by commas over quoted fields are a CSV export (pandas, a SIEM) of a conn.log,
+    // which the generic CSV reader reads with its quoting; zeek-cut -F quotes nothing.
+    if (cut === null || (cut.sep !== 9 && lines.some((l) => l.includes('"')))) return 0;
+    return 1;
   },
   create: () => new ZeekTsvParser(),
 };

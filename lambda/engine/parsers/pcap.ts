@@ -21,8 +21,8 @@
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
  * direction; the side that sent the first packet is the originator, unless that packet was the
  * server's: a TCP SYN-ACK (the capture began after the SYN), or, with no SYN (a capture begun
- * mid-connection) and for UDP, a packet from a service port to one that is not, or from a port
- * below the ephemeral range to one in it (see `sentByServer`); a SYN on the ports of a TCP
+ * mid-connection) and for UDP, a packet from a service port to one that is not, or (TCP) from a
+ * port below the ephemeral range to one in it (see `sentByServer`); a SYN on the ports of a TCP
  * connection that ended (FIN or RST) starts another. Bytes are transport payload (UDP data, TCP
  * data by its sequence numbers: see `Connection.tcpBytes`; the whole IP payload for other
  * protocols). IPv4 and IPv6 fragments are not
@@ -50,7 +50,7 @@ import type { ChunkParser, FormatName, RecordSink } from '../types';
 import { AddressNames } from './address-names';
 import { formatIpv4, formatIpv6, readDnsAnswers } from './pcap-names';
 import { QuicInitialTable } from './quic-initial';
-import { fromServerPort } from './ports';
+import { fromServerPort, fromServerPortOrRange } from './ports';
 import { newRecord, resetRecord } from './record';
 import { ClientHelloReader } from './tls-hello';
 import { ipProtocolName } from './vpc-flow';
@@ -259,8 +259,8 @@ export interface PcapStats {
  * Whether the first packet seen of a connection was sent by its server, so that the receiver
  * opened it: a TCP SYN-ACK (the SYN was not captured), or, where no SYN is seen at all (a capture
  * begun mid-connection) and for UDP, a packet from a service port to a port that is not one, as
- * Zeek's likely-server-port heuristic decides, or from a port below the ephemeral range to one in
- * it (see fromServerPort). A SYN alone always comes from the opener.
+ * Zeek's likely-server-port heuristic decides, or, for TCP, from a port below the ephemeral range
+ * to one in it (see fromServerPortOrRange). A SYN alone always comes from the opener.
  */
 function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: number, dport: number): boolean {
   if (proto === 6) {
@@ -268,10 +268,9 @@ function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: 
     const flags = b[p + 13]!;
     if ((flags & 0x12) === 0x12) return true;
     if ((flags & 0x02) !== 0) return false;
-  } else if (proto !== 17 && proto !== 132 && proto !== 136) {
-    return false;
+    return fromServerPortOrRange(sport, dport);
   }
-  return fromServerPort(sport, dport);
+  return (proto === 17 || proto === 132 || proto === 136) && fromServerPort(sport, dport);
 }
 
 /** Reads pcap and pcapng captures chunk by chunk; see the file comment. */

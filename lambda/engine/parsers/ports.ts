@@ -21,12 +21,18 @@ const SERVICE_PORTS: ReadonlySet<number> = new Set([
  */
 const EPHEMERAL_FROM = 32768;
 
-/**
- * Whether traffic from `sport` to `dport` goes from a server's port to a client's: from a
- * service port to a port that is not one; or, when neither is one, from a port below the
- * ephemeral range to one in it (a server on an unlisted port answering a client).
- */
+/** Whether traffic from `sport` to `dport` goes from a service port to a port that is not one. */
 export function fromServerPort(sport: number, dport: number): boolean {
+  return SERVICE_PORTS.has(sport) && !SERVICE_PORTS.has(dport);
+}
+
+/**
+ * {@link fromServerPort}, or, when neither port is a service port, from a port below the
+ * ephemeral range to one in it: for a TCP connection met after its SYN, whose first packet seen
+ * may be either side's (a server on an unlisted port answering a phone). Not for UDP, whose first
+ * datagram is nearly always the client's, whatever its port (RTP from 16384, say).
+ */
+export function fromServerPortOrRange(sport: number, dport: number): boolean {
   const fromService = SERVICE_PORTS.has(sport);
   const toService = SERVICE_PORTS.has(dport);
   if (fromService || toService) return fromService && !toService;

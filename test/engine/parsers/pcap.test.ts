@@ -545,6 +545,14 @@ describe('pcap reader', () => {
     expect(v.destinations.map((d) => [d.ip, d.status, d.bytesReceived, d.ports])).toEqual([[server, 'violation', 7000, [4070]]]);
   });
 
+  it('keeps the sender of a UDP flow\'s first datagram as its opener, whatever its port (RTP from 16384)', () => {
+    const rtp = udpPacket(160);
+    rtp.writeUInt16BE(16384, 20);
+    rtp.writeUInt16BE(40000, 22);
+    const p = parseCapture(pcapFile(true, false, [rtp], 1_700_000_000_000));
+    expect(p.flows.map((f) => [f.origPort, f.respIp, f.respPort])).toEqual([[16384, '192.0.2.9', 40000]]);
+  });
+
   it('reads the server name of a ClientHello sent in the SYN (TCP Fast Open)', () => {
     const hello = clientHello('tfo.example.com');
     const p = parseCapture(
