@@ -16,7 +16,9 @@
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
  * network byte order family). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
- * trailer that names the Android app) gives each connection its app.
+ * trailer that names the Android app) gives each connection its app, and so does its pcapng with
+ * app information (a custom block mapping each UID to its package, a `u-<uid>` comment on each
+ * packet).
  *
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
  * direction; the side that sent the first packet is the originator, unless that packet was the
@@ -78,6 +80,11 @@ const PCAPNG_OPB = 2;
 const PCAPNG_SPB = 3;
 const PCAPNG_EPB = 6;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
+/** Custom Blocks (pcapng 4.8), copyable or not. */
+const PCAPNG_CB = 0x00000bad;
+const PCAPNG_DCB = 0x40000bad;
+/** PCAPdroid's IANA enterprise number, in its custom blocks (pcap_dump.c, pcapdroid.lua). */
+const PCAPDROID_PEN = 62652;
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -146,6 +153,8 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
  */
 const PCAPDROID_TRAILER_MAGIC = 0x01072021;
 const PCAPDROID_TRAILER_BYTES = 32;
+/** UID mappings kept from a PCAPdroid pcapng (one per app that sent a packet). */
+const MAX_UID_APPS = 100_000;
 
 /** The app a PCAPdroid trailer at `b[at, at + 32)` names: its name, else its UID, else null. */
 function trailerApp(b: Buffer, at: number): string | null {
@@ -321,6 +330,10 @@ export class PcapParser implements ChunkParser {
   private tsMs = NaN;
   /** Where its PCAPdroid trailer starts in the frame's buffer, or -1 when it has none. */
   private trailerAt = -1;
+  /** The app of the packet being read, from a PCAPdroid pcapng packet's comment; else null. */
+  private packetApp: string | null = null;
+  /** PCAPdroid pcapng: package (or app) names by UID, from its mapping blocks. */
+  private readonly uidApps = new Map<number, string>();
   private sink: RecordSink | null = null;
 
   constructor(readonly format: FormatName = 'pcap') {}
@@ -603,9 +616,15 @@ export class PcapParser implements ChunkParser {
           this.skipPacket(sink, 'bad pcapng packet block', `captured length ${cap} exceeds the block`);
           return;
         }
+        this.packetApp = type === PCAPNG_EPB ? this.pcapdroidApp(b, at + 28 + ((cap + 3) & ~3), at + len - 4) : null;
         this.frame(iface.linkType, b, at + 28, at + 28 + cap);
+        this.packetApp = null;
         return;
       }
+      case PCAPNG_CB:
+      case PCAPNG_DCB:
+        this.customBlock(b, at, len);
+        return;
       case PCAPNG_SPB: {
         this.packetNo++;
         this.stats.packets++;
@@ -622,6 +641,39 @@ export class PcapParser implements ChunkParser {
       default:
         return;
     }
+  }
+
+  /**
+   * PCAPdroid's UID mapping block (its pcapng with app information): after the enterprise number,
+   * version 1 (16 bits), type 1 (8 bits), a reserved byte, the UID (32 bits), the package and app
+   * names' lengths (8 bits each), then the names.
+   */
+  private customBlock(b: Buffer, at: number, len: number): void {
+    if (len < 28 || this.u32(b, at + 8) !== PCAPDROID_PEN || this.u16(b, at + 12) !== 1 || b[at + 14] !== 1) return;
+    const uid = this.u32(b, at + 16) | 0;
+    const packageLen = b[at + 20]!;
+    const appLen = b[at + 21]!;
+    if (22 + packageLen + appLen > len - 4) return;
+    const name = b.toString('utf8', at + 22, at + 22 + packageLen).trim() || b.toString('utf8', at + 22 + packageLen, at + 22 + packageLen + appLen).trim();
+    if (name !== '' && this.uidApps.size < MAX_UID_APPS) this.uidApps.set(uid, name);
+  }
+
+  /**
+   * The app of an Enhanced Packet Block's packet, from PCAPdroid's comment option `u-<uid>` (its
+   * pcapng with app information): the UID's package name from its mapping block, else `uid N`.
+   */
+  private pcapdroidApp(b: Buffer, p: number, end: number): string | null {
+    while (p + 4 <= end) {
+      const code = this.u16(b, p);
+      const olen = this.u16(b, p + 2);
+      if (code === 0 || p + 4 + olen > end) return null;
+      if (code === 1 && olen > 2 && olen < 16 && b[p + 4] === 0x75 && b[p + 5] === 0x2d) {
+        const uid = Number(b.toString('latin1', p + 6, p + 4 + olen));
+        if (Number.isInteger(uid)) return this.uidApps.get(uid) ?? `uid ${uid}`;
+      }
+      p += 4 + ((olen + 3) & ~3);
+    }
+    return null;
   }
 
   /** A pcap record: counts it, then decodes the frame. */
@@ -917,7 +969,7 @@ export class PcapParser implements ChunkParser {
     if (fromOrig) c.origBytes += added;
     else c.respBytes += added;
     if ((flags & 0x05) !== 0) c.ended = true;
-    if (c.app === null && this.trailerAt >= 0) c.app = trailerApp(b, this.trailerAt);
+    if (c.app === null) c.app = this.trailerAt >= 0 ? trailerApp(b, this.trailerAt) : this.packetApp;
     this.touch(c);
     // A SYN from the originator: its first payload byte will be the next sequence number.
     if (proto === 6 && fromOrig && capEnd - p > 13 && (b[p + 13]! & 0x12) === 0x02) {

@@ -790,6 +790,37 @@ function udpTo(n: number, dst: number[]): Buffer {
   return p;
 }
 
+describe('pcap reader: PCAPdroid pcapng with app information', () => {
+  it('names each connection\'s app from the UID mapping blocks and the packets\' u-<uid> comments', () => {
+    // Prepare: as PCAPdroid's pcap_dump.c writes it: SHB, IDB (raw IP), a custom block (PEN 62652,
+    // version 1, type 1: UID 10123 -> com.android.chrome / Chrome), EPBs whose comment names the UID.
+    const le = true;
+    const w16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+    const w32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+    const shb = block(0x0a0d0d0a, Buffer.concat([w32(0x1a2b3c4d), w16(1), w16(0), Buffer.alloc(8, 0xff)]), le);
+    const idb = block(1, Buffer.concat([w16(101), w16(0), w32(65535)]), le);
+    const pkg = Buffer.from('com.android.chrome');
+    const app = Buffer.from('Chrome');
+    const mapping = block(0x00000bad, Buffer.concat([w32(62652), w16(1), Buffer.from([1, 0]), w32(10123), Buffer.from([pkg.length, app.length]), pkg, app]), le);
+    const epb = (packet: Buffer, comment: string): Buffer => {
+      const text = Buffer.from(comment);
+      const padded = Buffer.concat([packet, Buffer.alloc((4 - (packet.length % 4)) % 4)]);
+      const option = Buffer.concat([w16(1), w16(text.length), text, Buffer.alloc((4 - (text.length % 4)) % 4), w32(0)]);
+      return block(6, Buffer.concat([w32(0), w32(0), w32(1_700_000_000), w32(packet.length), w32(packet.length), padded, option]), le);
+    };
+
+    // Act
+    const p = parseCapture(Buffer.concat([shb, idb, mapping, epb(udpTo(100, [8, 8, 8, 8]), 'u-10123'), epb(udpTo(50, [1, 1, 1, 1]), 'u-999')]));
+
+    // Assess
+    expect(p.skips).toEqual([]);
+    expect(p.flows.map((f) => [f.respIp, f.app, f.origBytes])).toEqual([
+      ['8.8.8.8', 'com.android.chrome', 100],
+      ['1.1.1.1', 'uid 999', 50],
+    ]);
+  });
+});
+
 describe('pcap reader: PCAPdroid captures with the app trailer', () => {
   it('names each connection\'s app from the trailer and counts only the IP packet\'s bytes', () => {
     // Act
