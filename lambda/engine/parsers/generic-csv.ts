@@ -414,6 +414,20 @@ function parseCount(buf: Buffer, s: number, e: number): number {
 /** A port with its service name and protocol, as consoles show it: `443 (https) / tcp`, `53 (domain)`. */
 const SHOWN_PORT = /^(\d{1,5})\s*(?:\([^)]*\))?\s*(?:\/\s*[A-Za-z0-9-]+)?$/;
 
+/**
+ * Bytes per unit a column header names in brackets (`Bytes Sent (KB)`, `Rx [MiB]`): decimal
+ * prefixes as SI and IEC 80000-13 define them (kB, KB, MB, GB, TB: powers of 1000), binary ones
+ * as IEC names them (KiB, MiB, GiB, TiB: powers of 1024); 1 for bytes, no unit or another one.
+ */
+const UNIT_BYTES: Readonly<Record<string, number>> = {
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+};
+
+function unitOf(name: string): number {
+  const unit = /[([]\s*([A-Za-z]{2,3})\s*[)\]]/.exec(name)?.[1]?.toLowerCase();
+  return unit !== undefined ? (UNIT_BYTES[unit] ?? 1) : 1;
+}
+
 /** A time of day alone: `10:00`, `10:00:05`, `10:00:05.123`. */
 const TIME_OF_DAY = /^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
@@ -466,6 +480,8 @@ export class GenericCsvParser implements LineParser {
   private replaying = false;
   /** The `date` column whose day the start column's time of day is on, else -1. */
   private dateCol = -1;
+  /** Bytes per unit of each column whose header names a unit larger than a byte (see UNIT_BYTES). */
+  private unitBytes: number[] = [];
 
   /**
    * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
@@ -684,8 +700,8 @@ export class GenericCsvParser implements LineParser {
     }
     if (cols.proto >= 0) r.proto = this.proto(buf, cols.proto);
     if (withBytes) {
-      if (cols.bytes_out >= 0 && (r.origBytes = this.count(buf, cols.bytes_out, -1)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
-      if (cols.bytes_in >= 0 && (r.respBytes = this.count(buf, cols.bytes_in, -1)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
+      if (cols.bytes_out >= 0 && (r.origBytes = this.bytes(buf, cols.bytes_out)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
+      if (cols.bytes_in >= 0 && (r.respBytes = this.bytes(buf, cols.bytes_in)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
     }
     if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
@@ -816,6 +832,17 @@ export class GenericCsvParser implements LineParser {
     return otherwise;
   }
 
+  /**
+   * The byte count in field `col`, or -1: in a column whose header names a larger unit
+   * (`Bytes Sent (KB)`), the number, which may have a fraction, times the unit (see UNIT_BYTES).
+   */
+  private bytes(buf: Buffer, col: number): number {
+    const unit = this.unitBytes[col] ?? 1;
+    if (unit === 1) return this.count(buf, col, -1);
+    const text = csvText(buf, this.fields, col, 'latin1').trim();
+    return /^\d{1,15}(\.\d+)?$/.test(text) ? Math.round(Number(text) * unit) : -1;
+  }
+
   /** Reports field `col`, a byte count that did not read as one, unless it is empty or an unset marker. */
   private badCount(buf: Buffer, col: number, lineNo: number, sink: RecordSink): void {
     this.reportUnlessUnset(csvText(buf, this.fields, col).trim(), col, lineNo, sink);
@@ -907,6 +934,7 @@ export class GenericCsvParser implements LineParser {
     // A start time in a `time` column beside a `date` column (FortiAnalyzer, Check Point exports):
     // the time of day on that date.
     this.dateCol = cols.start >= 0 && named.normalized[cols.start] === 'time' && this.mapping.start === undefined ? named.normalized.indexOf('date') : -1;
+    this.unitBytes = this.names.map(unitOf);
     this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
     this.fields.grow(this.needed);
   }

@@ -748,3 +748,17 @@ describe('generic CSV: ports', () => {
     ]);
   });
 });
+
+describe('generic CSV: byte counts in larger units', () => {
+  it('reads a byte column whose header names kB, MB or MiB in those units, fractions too', () => {
+    const result = parse('Destination IP,Bytes Sent (KB),Bytes Received [MiB]\n1.2.4.8,2048,1\n8.8.8.8,12.5,0.5\n9.9.9.9,lots,1\n');
+    expect(result.flows.map((r) => [r.origBytes, r.respBytes])).toEqual([
+      [2_048_000, 1_048_576],
+      [12_500, 524_288],
+      [-1, 1_048_576],
+    ]);
+    expect(result.malformed.map((m) => [m.line, m.field, m.value])).toEqual([[4, 'Bytes Sent (KB)', 'lots']]);
+    // Bytes named as bytes stay bytes.
+    expect(parse('dst,Bytes Sent (B)\n8.8.8.8,2048\n').flows[0]!.origBytes).toBe(2048);
+  });
+});
