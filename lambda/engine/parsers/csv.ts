@@ -119,6 +119,12 @@ export function splitCsvLine(
   return n;
 }
 
+/** Inside a quoted field from `i`: where its closing quote is (a lone quote; `""` is a quote), or `end`. */
+function closingQuote(buf: Buffer, i: number, end: number): number {
+  while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+  return i;
+}
+
 /**
  * Whether a quoted field is still open at the end of line `buf[start, end)`, read as
  * {@link splitCsvLine} reads it; `open` says whether one was open at its start (the line goes on
@@ -141,8 +147,7 @@ export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delim
       }
       i = q + 1;
     }
-    // Inside a quoted field: `""` is a quote; a lone quote closes it.
-    while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+    i = closingQuote(buf, i, end);
     if (i >= end) return true;
     // After the closing quote, anything up to the delimiter is part of the field (read raw).
     i++;
@@ -159,8 +164,7 @@ export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delim
  * nothing a writer meant: the lines are no record of several lines.
  */
 export function csvQuoteClosesCleanly(buf: Buffer, start: number, end: number, delimiter: number): boolean {
-  let i = start;
-  while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+  let i = closingQuote(buf, start, end);
   if (i >= end) return false;
   i++;
   while (i < end && buf[i] === SPACE) i++;

@@ -33,8 +33,6 @@ export function fromServerPort(sport: number, dport: number): boolean {
  * datagram is nearly always the client's, whatever its port (RTP from 16384, say).
  */
 export function fromServerPortOrRange(sport: number, dport: number): boolean {
-  const fromService = SERVICE_PORTS.has(sport);
-  const toService = SERVICE_PORTS.has(dport);
-  if (fromService || toService) return fromService && !toService;
+  if (SERVICE_PORTS.has(sport) || SERVICE_PORTS.has(dport)) return fromServerPort(sport, dport);
   return sport < EPHEMERAL_FROM && dport >= EPHEMERAL_FROM;
 }

@@ -146,6 +146,19 @@ function tcp6(src: string, dst: string, sport: number, dport: number, flags: num
   return Buffer.concat([ip, tcp, payload]);
 }
 
+/** An IPv4 packet 10.0.0.1 -> 8.8.8.8 of protocol `proto` carrying `data` at `offset` of its payload (a fragment unless whole). */
+function ipv4Fragment(proto: number, id: number, offset: number, data: Buffer, more: boolean): Buffer {
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + data.length, 2);
+  ip.writeUInt16BE(id, 4);
+  ip.writeUInt16BE((more ? 0x2000 : 0) | (offset / 8), 6);
+  ip[8] = 64;
+  ip[9] = proto;
+  Buffer.from([10, 0, 0, 1, 8, 8, 8, 8]).copy(ip, 12);
+  return Buffer.concat([ip, data]);
+}
+
 /** A TLS ClientHello record naming `sni` (RFC 8446 §4.1.2, server_name extension of RFC 6066). */
 function clientHello(sni: string): Buffer {
   const name = Buffer.from(sni);
@@ -602,17 +615,7 @@ describe('pcap reader', () => {
     datagram.writeUInt16BE(40000, 0);
     datagram.writeUInt16BE(443, 2);
     datagram.writeUInt16BE(3000, 4);
-    const fragment = (id: number, offset: number, data: Buffer, more: boolean): Buffer => {
-      const ip = Buffer.alloc(20);
-      ip[0] = 0x45;
-      ip.writeUInt16BE(20 + data.length, 2);
-      ip.writeUInt16BE(id, 4);
-      ip.writeUInt16BE((more ? 0x2000 : 0) | (offset / 8), 6);
-      ip[8] = 64;
-      ip[9] = 17;
-      Buffer.from([10, 0, 0, 1, 8, 8, 8, 8]).copy(ip, 12);
-      return Buffer.concat([ip, data]);
-    };
+    const fragment = (id: number, offset: number, data: Buffer, more: boolean): Buffer => ipv4Fragment(17, id, offset, data, more);
     const parts = [fragment(7, 0, datagram.subarray(0, 1480), true), fragment(7, 1480, datagram.subarray(1480, 2960), true), fragment(7, 2960, datagram.subarray(2960), false)];
     const lost = fragment(8, 1480, datagram.subarray(1480, 2960), false);
     const p = parseCapture(pcapFile(true, false, [parts[2]!, parts[1]!, lost, parts[0]!], 1_700_000_000_000));
@@ -646,17 +649,7 @@ describe('pcap reader', () => {
       tcp[13] = 0x18;
       return tcp;
     };
-    const ip4 = (id: number, offset: number, data: Buffer, more: boolean): Buffer => {
-      const ip = Buffer.alloc(20);
-      ip[0] = 0x45;
-      ip.writeUInt16BE(20 + data.length, 2);
-      ip.writeUInt16BE(id, 4);
-      ip.writeUInt16BE((more ? 0x2000 : 0) | (offset / 8), 6);
-      ip[8] = 64;
-      ip[9] = 6;
-      Buffer.from([10, 0, 0, 1, 8, 8, 8, 8]).copy(ip, 12);
-      return Buffer.concat([ip, data]);
-    };
+    const ip4 = (id: number, offset: number, data: Buffer, more: boolean): Buffer => ipv4Fragment(6, id, offset, data, more);
     const big = segment(1000, 3000);
     const fragments = (id: number): Buffer[] => [ip4(id, 0, big.subarray(0, 1480), true), ip4(id, 1480, big.subarray(1480), false)];
     const p = parseCapture(pcapFile(true, false, [...fragments(1), ...fragments(2), ip4(3, 0, segment(4000, 1000), false)], 1_700_000_000_000));
