@@ -159,6 +159,18 @@ function ipv4Fragment(proto: number, id: number, offset: number, data: Buffer, m
   return Buffer.concat([ip, data]);
 }
 
+const OPENER = '2001:db8::1';
+const SERVER = '2a00:1450:4001::1';
+
+/** A TCP connection OPENER:51000 -> SERVER:443 opened with sequence number `isn`, then `n` bytes from the opener. */
+function opened(isn: number, n: number): Buffer[] {
+  return [
+    tcp6(OPENER, SERVER, 51000, 443, 0x02, Buffer.alloc(0), isn),
+    tcp6(SERVER, OPENER, 443, 51000, 0x12, Buffer.alloc(0), 5000),
+    tcp6(OPENER, SERVER, 51000, 443, 0x18, Buffer.alloc(n, 1), isn + 1),
+  ];
+}
+
 /** A TLS ClientHello record naming `sni` (RFC 8446 §4.1.2, server_name extension of RFC 6066). */
 function clientHello(sni: string): Buffer {
   const name = Buffer.from(sni);
@@ -594,11 +606,9 @@ describe('pcap reader', () => {
   });
 
   it('takes a SYN on the ports of a connection that ended for another connection (ports used again)', () => {
-    const [c, s] = ['2001:db8::1', '2a00:1450:4001::1'];
+    const [c, s] = [OPENER, SERVER];
     const session = (isn: number, n: number): Buffer[] => [
-      tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), isn),
-      tcp6(s, c, 443, 51000, 0x12, Buffer.alloc(0), 5000),
-      tcp6(c, s, 51000, 443, 0x18, Buffer.alloc(n, 1), isn + 1),
+      ...opened(isn, n),
       tcp6(c, s, 51000, 443, 0x11, Buffer.alloc(0), isn + 1 + n),
       tcp6(s, c, 443, 51000, 0x11, Buffer.alloc(0), 5001),
     ];
@@ -624,12 +634,8 @@ describe('pcap reader', () => {
   });
 
   it('takes a SYN with another sequence number on a connection\'s ports for another connection, though its end was not captured', () => {
-    const [c, s] = ['2001:db8::1', '2a00:1450:4001::1'];
-    const open = (isn: number, n: number): Buffer[] => [
-      tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), isn),
-      tcp6(s, c, 443, 51000, 0x12, Buffer.alloc(0), 5000),
-      tcp6(c, s, 51000, 443, 0x18, Buffer.alloc(n, 1), isn + 1),
-    ];
+    const [c, s] = [OPENER, SERVER];
+    const open = opened;
     // The first connection's FIN was not captured; a retransmitted SYN is the same connection.
     const p = parseCapture(pcapFile(true, false, [...open(3_000_000_000, 1000), ...open(100, 500), tcp6(c, s, 51000, 443, 0x02, Buffer.alloc(0), 100)], 1_700_000_000_000));
     expect(p.flows.map((f) => [f.line, f.origBytes])).toEqual([
