@@ -8,21 +8,27 @@
  * two, and a reader that takes such fields joins the lines again ({@link csvQuoteOpenAfter} says
  * whether a record runs on). Spaces before an opening quote or after a closing one are dropped
  * (`a, "b"` is common in hand-written files); other text after a closing quote makes the field
- * read raw, quotes included, as lenient readers do.
+ * read raw, quotes included, as lenient readers do. The quote byte is `"` unless a reader says
+ * otherwise (tshark's `-E quote=s` wraps values in `'`).
  */
 import { latin1, utf8 } from './bytes';
 
-const QUOTE = 34;
+/** `"`, the quote byte of RFC 4180. */
+export const QUOTE = 34;
+/** `'`, the quote byte of tshark's `-E quote=s`. */
+export const SINGLE_QUOTE = 39;
 const SPACE = 32;
 
 /** Field offsets of the last split line; grows as needed and is reused line after line. */
 export class CsvFields {
   /** Start and end offset of field i at `[2i]` and `[2i + 1]` (quotes excluded). */
   pos: Int32Array;
-  /** 1 when field i was quoted and holds `""` escapes that {@link csvText} must undo. */
+  /** 1 when field i was quoted and holds doubled quotes (`""`) that {@link csvText} must undo. */
   escaped: Uint8Array;
   /** Number of fields of the last split line. */
   count = 0;
+  /** The quote byte of the last split line. */
+  quote = QUOTE;
 
   constructor(capacity = 32) {
     this.pos = new Int32Array(capacity * 2);
@@ -48,7 +54,7 @@ export const UNTERMINATED_QUOTE = -1;
 /**
  * Splits `buf[start, end)` on the `delimiter` byte into `out` and returns the field count, or
  * {@link UNTERMINATED_QUOTE}. An empty line is one empty field. With `limit`, stops after that many
- * fields (the rest of the line is not examined).
+ * fields (the rest of the line is not examined). `quote` is the quote byte.
  */
 export function splitCsvLine(
   buf: Buffer,
@@ -57,24 +63,26 @@ export function splitCsvLine(
   delimiter: number,
   out: CsvFields,
   limit = 0x7fffffff,
+  quote = QUOTE,
 ): number {
   let n = 0;
   let i = start;
+  out.quote = quote;
   for (;;) {
     if (n >= out.escaped.length) out.grow(n + 1);
     const pos = out.pos;
     // A field may open with a quote after spaces.
     let q = i;
     while (q < end && buf[q] === SPACE) q++;
-    if (q < end && buf[q] === QUOTE) {
+    if (q < end && buf[q] === quote) {
       const fieldStart = i;
       let j = q + 1;
       let escaped = 0;
       let close = -1;
       while (j < end) {
         const c = buf[j];
-        if (c === QUOTE) {
-          if (j + 1 < end && buf[j + 1] === QUOTE) {
+        if (c === quote) {
+          if (j + 1 < end && buf[j + 1] === quote) {
             escaped = 1;
             j += 2;
             continue;
@@ -120,8 +128,8 @@ export function splitCsvLine(
 }
 
 /** Inside a quoted field from `i`: where its closing quote is (a lone quote; `""` is a quote), or `end`. */
-function closingQuote(buf: Buffer, i: number, end: number): number {
-  while (i < end && !(buf[i] === QUOTE && (i + 1 >= end || buf[i + 1] !== QUOTE))) i += buf[i] === QUOTE ? 2 : 1;
+function closingQuote(buf: Buffer, i: number, end: number, quote: number): number {
+  while (i < end && !(buf[i] === quote && (i + 1 >= end || buf[i + 1] !== quote))) i += buf[i] === quote ? 2 : 1;
   return i;
 }
 
@@ -132,14 +140,21 @@ function closingQuote(buf: Buffer, i: number, end: number): number {
  * followed line by line without splitting it again: the joined lines (with a line break between
  * them) split as one record exactly when this turns false.
  */
-export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delimiter: number, open: boolean): boolean {
+export function csvQuoteOpenAfter(
+  buf: Buffer,
+  start: number,
+  end: number,
+  delimiter: number,
+  open: boolean,
+  quote = QUOTE,
+): boolean {
   let i = start;
   for (let inside = open; ; inside = false) {
     if (!inside) {
       // At a field's start: a quote after spaces opens it; otherwise it runs to the delimiter.
       let q = i;
       while (q < end && buf[q] === SPACE) q++;
-      if (q >= end || buf[q] !== QUOTE) {
+      if (q >= end || buf[q] !== quote) {
         while (q < end && buf[q] !== delimiter) q++;
         if (q >= end) return false;
         i = q + 1;
@@ -147,7 +162,7 @@ export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delim
       }
       i = q + 1;
     }
-    i = closingQuote(buf, i, end);
+    i = closingQuote(buf, i, end, quote);
     if (i >= end) return true;
     // After the closing quote, anything up to the delimiter is part of the field (read raw).
     i++;
@@ -163,15 +178,15 @@ export function csvQuoteOpenAfter(buf: Buffer, start: number, end: number, delim
  * delimiter or the line's end. A quote followed by text (`...,"ok"` after a stray quote) closes
  * nothing a writer meant: the lines are no record of several lines.
  */
-export function csvQuoteClosesCleanly(buf: Buffer, start: number, end: number, delimiter: number): boolean {
-  let i = closingQuote(buf, start, end);
+export function csvQuoteClosesCleanly(buf: Buffer, start: number, end: number, delimiter: number, quote = QUOTE): boolean {
+  let i = closingQuote(buf, start, end, quote);
   if (i >= end) return false;
   i++;
   while (i < end && buf[i] === SPACE) i++;
   return i >= end || buf[i] === delimiter;
 }
 
-/** Text of field `i` of the last split line, `""` unescaped; `decode` picks the byte decoding. */
+/** Text of field `i` of the last split line, doubled quotes unescaped; `decode` picks the byte decoding. */
 export function csvText(
   buf: Buffer,
   fields: CsvFields,
@@ -181,7 +196,9 @@ export function csvText(
   const s = fields.pos[i * 2]!;
   const e = fields.pos[i * 2 + 1]!;
   const text = decode === 'utf8' ? utf8(buf, s, e) : latin1(buf, s, e);
-  return fields.escaped[i] === 1 ? text.replaceAll('""', '"') : text;
+  if (fields.escaped[i] !== 1) return text;
+  const q = String.fromCharCode(fields.quote);
+  return text.replaceAll(q + q, q);
 }
 
 /** First offset of `buf[start, end)` that is not a space or tab. */
@@ -200,10 +217,10 @@ export function trimBlanksEnd(buf: Buffer, start: number, end: number): number {
  * Splits a decoded line (a header) into unescaped field texts. For headers and detection only:
  * it allocates, and returns null for an unterminated quoted field.
  */
-export function splitCsvText(line: string, delimiter: string): string[] | null {
+export function splitCsvText(line: string, delimiter: string, quote = QUOTE): string[] | null {
   const buf = Buffer.from(line, 'utf8');
   const fields = new CsvFields();
-  const n = splitCsvLine(buf, 0, buf.length, delimiter.charCodeAt(0), fields);
+  const n = splitCsvLine(buf, 0, buf.length, delimiter.charCodeAt(0), fields, 0x7fffffff, quote);
   if (n === UNTERMINATED_QUOTE) return null;
   const names: string[] = [];
   for (let i = 0; i < n; i++) names.push(csvText(buf, fields, i));

@@ -23,6 +23,8 @@ import {
   csvQuoteClosesCleanly,
   csvQuoteOpenAfter,
   csvText,
+  QUOTE,
+  SINGLE_QUOTE,
   skipBlanks,
   splitCsvLine,
   splitCsvText,
@@ -361,14 +363,27 @@ export function resolveColumns(
 const SEP_LINE = /^sep=(.)\s*$/i;
 
 /** Detection: 0.5 when the first line is a header with a recognisable destination column. */
+/**
+ * The names of a header line, and the quote byte of its file: `'` when every name is wrapped in
+ * single quotes (a header quoted as tshark's `-E quote=s` quotes values), else `"`.
+ */
+function splitHeader(line: string, delimiter: string): { names: string[]; quote: number } | null {
+  const names = splitCsvText(line, delimiter);
+  if (names !== null && names.length > 0 && names.every((n) => /^\s*'[^]*'\s*$/.test(n))) {
+    const single = splitCsvText(line, delimiter, SINGLE_QUOTE);
+    if (single !== null) return { names: single, quote: SINGLE_QUOTE };
+  }
+  return names === null ? null : { names, quote: QUOTE };
+}
+
 export function detectGenericCsv(lines: readonly string[]): number {
   const candidates = lines.filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   const sep = SEP_LINE.exec(candidates[0] ?? '');
   const header = sep === null ? candidates[0] : candidates[1];
   if (header === undefined) return 0;
-  const names = splitCsvText(header, sep?.[1] ?? detectDelimiter(header));
-  if (names === null) return 0;
-  const named = headerNames(names);
+  const split = splitHeader(header, sep?.[1] ?? detectDelimiter(header));
+  if (split === null) return 0;
+  const named = headerNames(split.names);
   return findColumn(named, SYNONYMS.dst) >= 0 || endpointsLayout(named.normalized) !== null ? 0.5 : 0;
 }
 
@@ -482,6 +497,10 @@ export class GenericCsvParser implements LineParser {
   private dateCol = -1;
   /** Bytes per unit of each column whose header names a unit larger than a byte (see UNIT_BYTES). */
   private unitBytes: number[] = [];
+  /** The quote byte of the records: `"`, or `'` (see {@link decideQuote}). */
+  private quote = QUOTE;
+  /** Whether {@link quote} is known (from the header or the first record). */
+  private quoteDecided = false;
 
   /**
    * @param oneWay its records count one direction of a connection each (nfdump's unidirectional
@@ -529,7 +548,8 @@ export class GenericCsvParser implements LineParser {
       return;
     }
 
-    const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.needed);
+    if (!this.quoteDecided) this.decideQuote(buf, start, end);
+    const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.needed, this.quote);
     if (this.replaying) {
       // A line read again after a give-up: on its own, never the start of another record.
       if (n === UNTERMINATED_QUOTE) sink.skip(lineNo, 'unterminated quoted field');
@@ -544,6 +564,29 @@ export class GenericCsvParser implements LineParser {
   }
 
   /**
+   * At the first record: whether its values are all wrapped in `'`, as tshark's `-E quote=s` writes
+   * them (it quotes no header, and leaves empty values empty); then `'` is the file's quote byte,
+   * so a value holding the delimiter (`'80 → 443 [SYN, ACK]'`) stays one field.
+   */
+  private decideQuote(buf: Buffer, start: number, end: number): void {
+    this.quoteDecided = true;
+    const f = this.fields;
+    const n = splitCsvLine(buf, start, end, this.delimiter, f, 0x7fffffff, SINGLE_QUOTE);
+    if (n === UNTERMINATED_QUOTE) return;
+    let wrapped = 0;
+    for (let i = 0; i < n; i++) {
+      const s = f.pos[i * 2]!;
+      const e = f.pos[i * 2 + 1]!;
+      const t = skipBlanks(buf, s, e);
+      const u = trimBlanksEnd(buf, t, e);
+      // Quoted (the split took the quotes off), or read raw after a quote inside it (`'it's'`).
+      if ((s > start && buf[s - 1] === SINGLE_QUOTE && e < end && buf[e] === SINGLE_QUOTE) || (u - t >= 2 && buf[t] === SINGLE_QUOTE && buf[u - 1] === SINGLE_QUOTE)) wrapped++;
+      else if (u > t) return;
+    }
+    if (wrapped > 0) this.quote = SINGLE_QUOTE;
+  }
+
+  /**
    * Whether a field after the last one needed (which the split did not reach) opens a quote that
    * runs past the end of the line.
    */
@@ -552,8 +595,8 @@ export class GenericCsvParser implements LineParser {
     while (at < end && buf[at] !== this.delimiter) at++;
     // Most rows have no quote past their last needed field (a wide export's raw event): found
     // natively, without reading the rest byte by byte.
-    if (at >= end || buf.subarray(at + 1, end).indexOf(34) < 0) return false;
-    return csvQuoteOpenAfter(buf, at + 1, end, this.delimiter, false);
+    if (at >= end || buf.subarray(at + 1, end).indexOf(this.quote) < 0) return false;
+    return csvQuoteOpenAfter(buf, at + 1, end, this.delimiter, false, this.quote);
   }
 
   /** Keeps a copy of the first line of a record that runs on. */
@@ -584,15 +627,15 @@ export class GenericCsvParser implements LineParser {
     h.starts.push(h.length + 1);
     h.ends.push(size);
     h.length = size;
-    if (csvQuoteOpenAfter(buf, start, end, this.delimiter, true)) return;
+    if (csvQuoteOpenAfter(buf, start, end, this.delimiter, true, this.quote)) return;
     // Closed, but by a quote followed by text: a stray quote that a later field's quote met, not
     // a field holding line breaks; its lines are read one by one (none is absorbed unsaid).
-    if (!csvQuoteClosesCleanly(buf, start, end, this.delimiter)) {
+    if (!csvQuoteClosesCleanly(buf, start, end, this.delimiter, this.quote)) {
       this.release(sink);
       return;
     }
     this.held = null;
-    const n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.needed);
+    const n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.needed, this.quote);
     // The line-by-line reading and the split agree on where the quote closed; a disagreement
     // would be a fault here, never a reason to lose the record's lines silently.
     if (n === UNTERMINATED_QUOTE) {
@@ -914,9 +957,12 @@ export class GenericCsvParser implements LineParser {
 
   private header(line: string, lineNo: number): void {
     const delimiter = this.forcedDelimiter ?? detectDelimiter(line);
-    const names = splitCsvText(line, delimiter);
-    if (names === null)
+    const split = splitHeader(line, delimiter);
+    if (split === null)
       throw new InputError(`line ${lineNo}: CSV header has an unterminated quoted field`);
+    const names = split.names;
+    this.quote = split.quote;
+    this.quoteDecided = split.quote === SINGLE_QUOTE;
     const cols = resolveColumns(
       names.map((n) => n.trim()),
       this.mapping,

@@ -516,6 +516,41 @@ describe('generic CSV: tshark -T fields output', () => {
     const mapped = await checkBytes(csv, { policy: policyOf('us'), parserOptions: { columns: { dst: 'ip.dst' } } });
     expect(mapped.totals).toMatchObject({ records: 2, connections: 1, skipped: 1 });
   });
+
+  it("reads values tshark wraps in single quotes (-E quote=s), the delimiter inside them included (real tool output)", async () => {
+    // tshark 4.0.17 -E separator=, -E quote=s: the header is not quoted, empty values are empty,
+    // and the Info column before the addresses holds commas.
+    const text = fixture('tshark-fields-quote-s.csv');
+    const result = parse(text);
+    expect(result.skips).toEqual([]);
+    expect(result.flows).toHaveLength(78);
+    expect(result.flows[0]).toMatchObject({ origIp: '192.168.2.16', respIp: '192.168.2.255', respPort: 138, origBytes: 243 });
+    expect(result.flows[0]!.firstSeenMs).toBe(1210953046591.933);
+    expect(result.flows[1]).toMatchObject({ origIp: '75.126.130.163', respIp: '192.168.2.16', respPort: 1576, origBytes: 54 });
+
+    // The same packets exported with -E quote=d give the same verdict.
+    const doubled = text.split('\n').map((line, i) => (i === 0 ? line : line.replace(/'/g, '"'))).join('\n');
+    const [single, double] = await Promise.all([checkBytes(text, { policy: policyOf('us') }), checkBytes(doubled, { policy: policyOf('us') })]);
+    expect(single.input.format).toBe('generic-csv');
+    expect(single.totals).toMatchObject({ records: 78, skipped: 0, bytesSent: 8032, bytesReceived: 16993 });
+    expect(single.totals).toEqual(double.totals);
+    expect(single.destinations).toEqual(double.destinations);
+  });
+
+  it("reads a header quoted with single quotes, and leaves apostrophes in double-quoted or unquoted CSV alone", () => {
+    const quoted = parse("'ip.src','ip.dst','tcp.dstport'\n'10.0.0.1','8.8.8.8','443'\n'10.0.0.1','1.1.1.1',\n");
+    expect(quoted.skips).toEqual([]);
+    expect(endpoints(quoted.flows)).toEqual(['10.0.0.1 -> 8.8.8.8', '10.0.0.1 -> 1.1.1.1']);
+    expect(quoted.flows[0]!.respPort).toBe(443);
+
+    // A first record whose values are not all wrapped: quotes are double quotes, apostrophes text.
+    const plain = parse("user,dst,bytes_out\nO'Brien's laptop,8.8.8.8,10\n'x',\"1.1.1.1\",\"20\"\n");
+    expect(plain.skips).toEqual([]);
+    expect(plain.flows.map((r) => [r.respIp, r.origBytes])).toEqual([
+      ['8.8.8.8', 10],
+      ['1.1.1.1', 20],
+    ]);
+  });
 });
 
 describe('generic CSV: Azure traffic analytics exported from Log Analytics', () => {
