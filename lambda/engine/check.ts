@@ -7,7 +7,7 @@ import type { AsnLookup } from './geo/asn-table';
 import type { GeoLookup } from './geo/geo-lookup';
 import { decodeInput, SourceError } from './input/decode';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './input/line-splitter';
-import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm } from './input/text-form';
+import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm, utf16ByBom, utf16ByNuls, Utf16ToUtf8 } from './input/text-form';
 import { findFormat, formatOfHead, FORMATS, isChunkParser, type FormatDefinition } from './parsers';
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
@@ -205,25 +205,50 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
     if (isTarArchive(all)) {
       throw new InputError('not a log: the input is a tar archive: extract the logs from it first, and check each');
     }
+    const detect = (bytes: Buffer): { lines: string[]; found: ReturnType<typeof formatOfHead> } => {
+      const start = bytes.subarray(0, detectBytes);
+      const lines = headLines(start, bytes.length > detectBytes);
+      return { lines, found: formatOfHead(lines, start, options.parserOptions) };
+    };
+    // UTF-16 text (PowerShell 5.1's `>` and Out-File, Excel's "Unicode Text") is read as the UTF-8
+    // it spells, line for line: with a byte order mark always; without one when its bytes are no
+    // known format as they are (a capture has NULs too). The evidence is still the bytes as given.
+    let utf16 = utf16ByBom(all);
+    if (utf16 === null && !format) {
+      const guess = utf16ByNuls(all);
+      if (guess !== null && detect(all).found === null) utf16 = guess;
+    }
+    const transcoder = utf16 === null ? null : new Utf16ToUtf8(utf16);
+    if (transcoder !== null) all = transcoder.push(all, done);
     // Lines ended by a carriage return alone (classic Mac OS, Excel's "CSV (Macintosh)"): each CR
     // is read as a line end, so line numbers are the file's.
     const crAlone = endsLinesWithCrAlone(all);
     if (crAlone) all = crToLf(all);
+    /** A chunk read after the head, as the parser reads it. */
+    const text = (chunk: Buffer): Buffer => {
+      const b = transcoder !== null ? transcoder.push(chunk) : chunk;
+      return crAlone ? crToLf(b) : b;
+    };
+    /** What the end of the input leaves (the transcoder's unfinished character), or null. */
+    const rest = (): Buffer | null => {
+      if (transcoder === null || done) return null;
+      const b = transcoder.end();
+      return b.length === 0 ? null : crAlone ? crToLf(b) : b;
+    };
     if (!format) {
-      const start = all.subarray(0, detectBytes);
-      const lines = headLines(start, all.length > detectBytes);
-      const found = formatOfHead(lines, start, options.parserOptions);
+      const { lines, found } = detect(all);
       format = found?.format ?? null;
       formatSource = found?.source ?? 'detected';
       if (!format) {
         const form = unreadableForm(all);
         const hint = form === null ? vpcFlowHint(lines) : null;
+        const read = utf16 === null ? '' : ` (read as ${utf16 === 'utf-16le' ? 'UTF-16 little-endian' : 'UTF-16 big-endian'} text)`;
         throw new InputError(
           form !== null
             ? `unknown log format: the input is ${form}`
             : hint !== null
-              ? `unknown log format: ${hint}`
-              : `unknown log format: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
+              ? `unknown log format${read}: ${hint}`
+              : `unknown log format${read}: none of ${FORMATS.map((f) => f.name).join(', ')} (a CSV needs a header naming a destination column)`,
         );
       }
     }
@@ -242,10 +267,12 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       while (!done) {
         const next = await it.next();
         if (next.done) break;
-        parser.push(next.value, agg);
+        parser.push(transcoder !== null ? text(next.value) : next.value, agg);
         progress(next.value.length);
         checkpoint();
       }
+      const last = rest();
+      if (last !== null) parser.push(last, agg);
     } else {
       const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
       // Only for a log larger than its head: setting up the fold's memory costs more than the
@@ -274,10 +301,12 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       while (!done) {
         const next = await it.next();
         if (next.done) break;
-        splitter.push(crAlone ? crToLf(next.value) : next.value);
+        splitter.push(text(next.value));
         progress(next.value.length);
         checkpoint();
       }
+      const last = rest();
+      if (last !== null) splitter.push(last);
       splitter.end();
     }
     parser.finish(agg);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm } from '../../../lambda/engine/input/text-form';
+import { crToLf, endsLinesWithCrAlone, isTarArchive, unreadableForm, utf16ByBom, utf16ByNuls, Utf16ToUtf8 } from '../../../lambda/engine/input/text-form';
 import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 
@@ -17,9 +17,6 @@ describe('unreadableForm', () => {
     ['an OpenDocument spreadsheet', Buffer.from(`PK\x03\x04${'\0'.repeat(26)}mimetypeapplication/vnd.oasis.opendocument.spreadsheet`, 'latin1'), /^an OpenDocument spreadsheet/],
     ['7-Zip', Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), /^a 7-Zip archive/],
     ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), /^a Parquet file/],
-    ['UTF-16 with a byte order mark', Buffer.from('\ufeffts,dst\n', 'utf16le'), /^UTF-16 text/],
-    ['UTF-16 big-endian', Buffer.from([0xfe, 0xff, 0, 0x74, 0, 0x73]), /^UTF-16 text/],
-    ['UTF-16 without a byte order mark', Buffer.from('dst_ip,bytes_out\n8.8.8.8,10\n', 'utf16le'), /^UTF-16 text/],
     // The head it is given is decoded: gzip there is gzip inside gzip.
     ['gzip inside gzip', Buffer.from([0x1f, 0x8b, 8, 0]), /^gzip-compressed twice: decompress it once first/],
   ])('names %s', (_what, head, message) => {
@@ -30,6 +27,75 @@ describe('unreadableForm', () => {
     for (const head of [Buffer.from('ts,dst\n1,8.8.8.8\n'), Buffer.from('#separator \\x09\n'), Buffer.alloc(0)]) {
       expect(unreadableForm(head)).toBeNull();
     }
+  });
+});
+
+/** `text` as UTF-16 big-endian bytes. */
+const utf16be = (text: string): Buffer => Buffer.from(text, 'utf16le').swap16();
+
+describe('UTF-16 text', () => {
+  it('is told by its byte order mark, or without one by the NULs beside its ASCII characters', () => {
+    expect(utf16ByBom(Buffer.from('\ufeffts,dst\n', 'utf16le'))).toBe('utf-16le');
+    expect(utf16ByBom(utf16be('\ufeffts,dst\n'))).toBe('utf-16be');
+    expect(utf16ByBom(Buffer.from('ts,dst\n'))).toBeNull();
+    expect(utf16ByNuls(Buffer.from('dst_ip,bytes_out\n8.8.8.8,10\n', 'utf16le'))).toBe('utf-16le');
+    expect(utf16ByNuls(utf16be('dst_ip,bytes_out\n8.8.8.8,10\n'))).toBe('utf-16be');
+    expect(utf16ByNuls(Buffer.from('dst_ip,bytes_out\n8.8.8.8,10\n'))).toBeNull();
+  });
+
+  it('becomes UTF-8 chunk by chunk, characters cut between chunks included', () => {
+    // An address, a CJK name and a character outside the BMP (a surrogate pair), cut at every byte.
+    const text = '\ufeffdst,app\n8.8.8.8,微信 \u{1F600}\n';
+    for (const [encoding, bytes] of [
+      ['utf-16le', Buffer.from(text, 'utf16le')],
+      ['utf-16be', utf16be(text)],
+    ] as const) {
+      for (let size = 1; size <= 5; size++) {
+        const t = new Utf16ToUtf8(encoding);
+        const out: Buffer[] = [];
+        for (let i = 0; i < bytes.length; i += size) out.push(t.push(bytes.subarray(i, i + size)));
+        out.push(t.end());
+        expect(Buffer.concat(out).toString('utf8')).toBe(text.slice(1));
+      }
+    }
+    // An odd byte at the end, or half a surrogate pair: U+FFFD, never a lost line.
+    const odd = new Utf16ToUtf8('utf-16be');
+    expect(Buffer.concat([odd.push(utf16be('a\n')), odd.push(Buffer.from([0x00])), odd.end()]).toString()).toBe('a\n\ufffd');
+    const half = new Utf16ToUtf8('utf-16le');
+    expect(half.push(Buffer.from('a\ud83d', 'utf16le'), true).toString()).toBe('a\ufffd');
+  });
+
+  it('is checked as the UTF-8 it spells (PowerShell 5.1 redirection, Excel "Unicode Text"), line numbers the same', async () => {
+    // Prepare: one CSV, as UTF-8 and as UTF-16 with and without a byte order mark, both byte orders
+    const csv = 'Time\tSource IP\tDestination IP\tDestination Port\tBytes Sent\r\n2024-03-01 10:00:00\t10.0.0.5\t1.2.4.8\t443\t5000\r\n2024-03-01 10:00:01\t10.0.0.5\tnot-an-ip\t443\t1\r\n2024-03-01 10:00:02\t10.0.0.5\t8.8.8.8\t443\t70\r\n';
+    const utf8 = await checkBytes(csv, { policy: policyOf('us') });
+    expect(utf8.totals).toMatchObject({ records: 3, skipped: 1, bytesSent: 5070 });
+    for (const bytes of [Buffer.from(`\ufeff${csv}`, 'utf16le'), Buffer.from(csv, 'utf16le'), utf16be(`\ufeff${csv}`), utf16be(csv)]) {
+      // Act: in chunks of 7 bytes, so characters are cut between them
+      const v = await checkBytes(bytes, { policy: policyOf('us') }, 7);
+
+      // Assess
+      expect(v.error).toBeUndefined();
+      expect(v.input).toMatchObject({ format: 'generic-csv', bytes: bytes.length });
+      expect(v.totals).toEqual(utf8.totals);
+      expect(v.destinations).toEqual(utf8.destinations);
+      expect(v.errors).toEqual([{ line: 3, reason: 'destination address is not an IP address: "not-an-ip"' }]);
+    }
+  });
+
+  it('is named when it is no log either, and a capture is still a capture', async () => {
+    const v = await checkBytes(Buffer.from('\ufeffhello\nworld\n', 'utf16le'));
+    expect(v.error).toMatch(/^unknown log format \(read as UTF-16 little-endian text\): none of /);
+    // A capture whose bytes look like UTF-16 (a packet of 01 00 01 00 ...): read as the capture it is.
+    const header = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
+    const packet = Buffer.concat([Buffer.alloc(14), Buffer.from('0100'.repeat(200), 'hex')]);
+    const record = Buffer.alloc(16);
+    record.writeUInt32LE(1709287200, 0);
+    record.writeUInt32LE(packet.length, 8);
+    record.writeUInt32LE(packet.length, 12);
+    const pcap = Buffer.concat([header, record, packet]);
+    expect(utf16ByNuls(pcap)).toBe('utf-16le');
+    expect((await checkBytes(pcap, { policy: policyOf('us') })).input.format).toBe('pcap');
   });
 });
 
