@@ -48,6 +48,9 @@ export class CsvFields {
   }
 }
 
+/** Excel's `sep=;` line, which names the delimiter of the lines after it. */
+export const SEP_LINE = /^sep=(.)\s*$/i;
+
 /** {@link splitCsvLine} result for a line whose last quoted field is not closed. */
 export const UNTERMINATED_QUOTE = -1;
 

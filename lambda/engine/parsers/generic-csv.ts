@@ -24,6 +24,7 @@ import {
   csvQuoteOpenAfter,
   csvText,
   QUOTE,
+  SEP_LINE,
   SINGLE_QUOTE,
   skipBlanks,
   splitCsvLine,
@@ -360,7 +361,6 @@ export function resolveColumns(
   return cols;
 }
 
-const SEP_LINE = /^sep=(.)\s*$/i;
 
 /** Detection: 0.5 when the first line is a header with a recognisable destination column. */
 /**

@@ -23,6 +23,9 @@
  * - A spreadsheet that re-saves the export may also change its delimiter: Excel in locales whose
  *   decimal mark is a comma writes `;`, and "text (tab delimited)" a tab. The header says which:
  *   the byte after `IPProto`.
+ * - A file saved again from a data frame may start with its index, a column without a name
+ *   (pandas' `to_csv` writes `,IPProto,...`, R's `write.csv` `"","IPProto",...`), and one saved
+ *   for Excel with a `sep=,` line: both are passed over.
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
@@ -31,6 +34,7 @@ import { bytesEqual, epochNumberMs, latin1, parseTimestampText, parseUint, utf8,
 import {
   CsvFields,
   csvText,
+  SEP_LINE,
   skipBlanks,
   splitCsvLine,
   TextCache,
@@ -81,9 +85,12 @@ export function isPcapdroidHeader(line: string): boolean {
   const b = Buffer.from(line.trim(), 'utf8');
   const delimiter = pcapdroidDelimiter(b, 0, b.length);
   if (delimiter < 0) return false;
-  const names = line.trim().split(String.fromCharCode(delimiter), 5);
-  return names.length === 5 && names.slice(0, 4).map(headerName).join(',') === 'ipproto,srcip,srcport,dstip';
+  const names = line.trim().split(String.fromCharCode(delimiter), 6).map(headerName);
+  // After an index column's empty name (see pcapdroidDelimiter).
+  const from = names[0] === '' ? 1 : 0;
+  return names.length >= from + 5 && names.slice(from, from + 4).join(',') === 'ipproto,srcip,srcport,dstip';
 }
+
 
 /** A header name as compared: trimmed, unquoted (`"SrcIP"` as a spreadsheet re-saves it), lower case. */
 function headerName(field: string): string {
@@ -104,9 +111,21 @@ export function startsPcapdroidHeader(buf: Buffer, start: number, end: number): 
 /**
  * The delimiter of a PCAPdroid header at `buf[start, end)`: the byte after its first name,
  * `IPProto` (`,` as PCAPdroid writes it; `;` or a tab as a spreadsheet may re-save it); -1 when
- * the line does not start as the header does.
+ * the line does not start as the header does. A data frame's index column may come first, its
+ * name empty (`,IPProto` from pandas, `"","IPProto"` from R), with the same delimiter after it.
  */
 function pcapdroidDelimiter(buf: Buffer, start: number, end: number): number {
+  const isDelimiter = (c: number | undefined): boolean => c === COMMA || c === SEMICOLON || c === TAB;
+  let index = -1;
+  if (isDelimiter(buf[start]) && start < end) index = buf[start]!;
+  else if (start + 2 < end && buf[start] === QUOTE && buf[start + 1] === QUOTE && isDelimiter(buf[start + 2])) index = buf[start + 2]!;
+  const at = index < 0 ? start : buf[start] === QUOTE ? start + 3 : start + 1;
+  const d = delimiterAfterIpproto(buf, at, end);
+  return index < 0 || d === index ? d : -1;
+}
+
+/** The delimiter after an `IPProto` name (quoted or not) at `buf[start, end)`, or -1. */
+function delimiterAfterIpproto(buf: Buffer, start: number, end: number): number {
   let i = start;
   const quoted = i < end && buf[i] === QUOTE;
   if (quoted) i++;
@@ -174,6 +193,7 @@ export class PcapdroidCsvParser implements LineParser {
     }
     const cols = this.cols;
     if (cols === null) {
+      if (SEP_LINE.test(latin1(buf, start, end))) return;
       sink.skip(lineNo, 'record before the PCAPdroid header line');
       return;
     }
@@ -323,6 +343,9 @@ export class PcapdroidCsvParser implements LineParser {
 export const pcapdroidCsvFormat: FormatDefinition = {
   name: 'pcapdroid-csv',
   description: 'PCAPdroid connections export (CSV)',
-  detect: (lines) => (lines[0] !== undefined && isPcapdroidHeader(lines[0]) ? 1 : 0),
+  detect: (lines) => {
+    const header = lines[0] !== undefined && SEP_LINE.test(lines[0]) ? lines[1] : lines[0];
+    return header !== undefined && isPcapdroidHeader(header) ? 1 : 0;
+  },
   create: () => new PcapdroidCsvParser(),
 };

@@ -9,7 +9,7 @@
  * difference would be caught by the split tests (`test/engine/split/`), never hidden.
  */
 import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
-import { csvQuoteOpenAfter, skipBlanks, trimBlanksEnd } from '../parsers/csv';
+import { csvQuoteOpenAfter, SEP_LINE, skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { detectDelimiter } from '../parsers/generic-csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
 import { insightsHeaderLine, trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
@@ -208,11 +208,9 @@ const pcapdroid: SplitDialect = {
   },
   isLeadingLine(buf, s, end) {
     const start = skipBom(buf, s, end);
-    return start === end || startsPcapdroidHeader(buf, start, end);
+    return start === end || startsPcapdroidHeader(buf, start, end) || SEP_LINE.test(latin1(buf, start, end));
   },
 };
-
-const SEP_LINE = /^sep=(.)\s*$/i;
 
 /** The delimiter byte a CSV parser takes from the leading lines (a `sep=` line, the header). */
 function csvDelimiterOf(prefix: readonly string[]): number {

@@ -35,8 +35,12 @@ const text = (b: Buffer): string =>
     .toString('latin1')
     .replace(/\r$/, '')
     .replace(/^\xef\xbb\xbf/, '');
-// The parser's header: IPProto, quoted or not, then a delimiter (`,`, or `;` or a tab as a re-save writes).
-const isHeader = (b: Buffer): boolean => /^(?:ipproto|"ipproto")[,;\t]/i.test(text(b));
+// The parser's header: IPProto, quoted or not, then a delimiter (`,`, or `;` or a tab as a re-save
+// writes), after a data frame's unnamed index column (empty or `""`) with the same delimiter.
+const isHeader = (b: Buffer): boolean => {
+  const m = /^(?:(?:"")?([,;\t]))?(?:ipproto|"ipproto")([,;\t])/i.exec(text(b));
+  return m !== null && (m[1] === undefined || m[1] === m[2]);
+};
 
 describe('PCAPdroid CSV parser properties', () => {
   it('never throws on arbitrary lines, except InputError for an IPProto header without SrcIP/DstIp', () => {

@@ -231,12 +231,45 @@ describe('PCAPdroid CSV edge cases', () => {
     expect(semicolon.flows.map((f) => f.hostname)).toContain('dnspod.cn');
   });
 
+  it('reads a file saved again from a data frame (its index column first) or for Excel (a sep= line) as the file it came from', () => {
+    // Prepare: the quoted fixture as pandas' DataFrame.to_csv() writes it (an unnamed index column,
+    // quotes only where needed), as R's write.csv() does (row names in a column named "", strings
+    // quoted), and with Excel's sep= line before the header
+    const lines = fixture('connections-synthetic-quoted.csv').split('\n').filter((l) => l !== '');
+    const unquote = (l: string): string => l.replace(/"([^",]*)"/g, '$1');
+    const pandas = [`,${unquote(lines[0]!)}`, ...lines.slice(1).map((l, i) => `${i},${unquote(l)}`)].join('\n');
+    const r = [`"",${lines[0]}`, ...lines.slice(1).map((l, i) => `"${i + 1}",${l.replace(/"(\d+)"/g, '$1')}`)].join('\n');
+    const sep = ['sep=,', ...lines].join('\n');
+
+    // Act
+    const plain = parse(fixture('connections-synthetic-quoted.csv'));
+    const resaved = [pandas, r, sep].map(parse);
+
+    // Assess
+    const withoutOffsets = (flows: typeof plain.flows) =>
+      flows.map((f) => ({ ...f, line: 0, origIpStart: 0, origIpEnd: 0, respIpStart: 0, respIpEnd: 0 }));
+    for (const [i, text] of [pandas, r, sep].entries()) {
+      expect(detectFormat(text.split('\n'))?.name).toBe('pcapdroid-csv');
+      expect(resaved[i]!.skips).toEqual([]);
+      expect(withoutOffsets(resaved[i]!.flows)).toEqual(withoutOffsets(plain.flows));
+    }
+    // The apps and host names are the PCAPdroid reading's (a generic CSV reading loses the names).
+    expect(resaved[0]!.flows.map((f) => f.hostname)).toContain('dnspod.cn');
+    expect(resaved[1]!.flows.map((f) => f.app)).toContain('com.tencent.mm');
+    // After the sep= line, every record is numbered by its line in the file.
+    expect(resaved[2]!.flows.map((f) => f.line)).toEqual(plain.flows.map((f) => f.line + 1));
+  });
+
   it('takes a header for one only when its first name is IPProto, quoted or not, then a delimiter', () => {
     const buf = (s: string): Buffer => Buffer.from(s);
     for (const yes of ['IPProto,SrcIP', 'ipproto,', '"IPProto","SrcIP"', '"ipPROTO",x', 'IPProto;SrcIP', '"IPProto";"SrcIP"', 'IPProto\tSrcIP']) {
       expect(startsPcapdroidHeader(buf(yes), 0, yes.length)).toBe(true);
     }
-    for (const no of ['"IPProto,SrcIP', 'IPProto",', 'IPProtocol,', '"6","10.0.0.1"', '6,10.0.0.1', 'IPProto', '"IPProto"', 'IPProto|SrcIP', 'IPProto SrcIP']) {
+    // After a data frame's unnamed index column, with the same delimiter.
+    for (const yes of [',IPProto,SrcIP', '"","IPProto","SrcIP"', ';IPProto;SrcIP', '\tIPProto\tSrcIP']) {
+      expect(startsPcapdroidHeader(buf(yes), 0, yes.length)).toBe(true);
+    }
+    for (const no of ['"IPProto,SrcIP', 'IPProto",', 'IPProtocol,', '"6","10.0.0.1"', '6,10.0.0.1', 'IPProto', '"IPProto"', 'IPProto|SrcIP', 'IPProto SrcIP', ',IPProto;SrcIP', 'x,IPProto,SrcIP', ',,IPProto,SrcIP', '0,IPProto,SrcIP']) {
       expect(startsPcapdroidHeader(buf(no), 0, no.length)).toBe(false);
     }
   });
