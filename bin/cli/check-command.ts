@@ -43,7 +43,8 @@ Options:
       --format NAME        skip detection: ${FORMATS.map((f) => f.name).join(', ')}
       --columns MAP        generic CSV column mapping, e.g. dst=remote_ip,bytes_out=tx (reads
                            the file as generic CSV); keys: dst, src, dst_port, src_port, proto,
-                           bytes_out, bytes_in, start, end, host, app, action, nat_dst
+                           bytes_out, bytes_in, start, end, host, app, action, nat_dst,
+                           local_orig, local_resp
       --vpc-format FORMAT  VPC Flow Logs whose records come with no header line in a custom
                            format (as CloudWatch Logs and Firehose deliver them): the flow log's
                            LogFormat, e.g. '\${version} \${interface-id} \${srcaddr} \${dstaddr} ...'

@@ -204,6 +204,14 @@ describe('runCheck input handling', () => {
     );
     expect(site.input.format).toBe('zeek-tsv');
     expect(site.destinations.map((d) => [d.ip, d.bytesSent, d.bytesReceived, d.lastSeen])).toEqual([['1.2.4.9', 5000, 100, '2023-01-01T00:00:02.500Z']]);
+    // Exports spell the flags as their tools spell booleans (true/false, pandas' True/False, 1/0):
+    // each says the same, never that both sides are outside (the responder, inside, judged instead).
+    for (const [no, yes] of [['false', 'true'], ['False', 'True'], ['FALSE', 'TRUE'], ['0', '1'], ['f', 't']]) {
+      const spelled = await checkBytes(
+        `ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,duration,orig_bytes,resp_bytes,local_orig,local_resp\n1672531200.5,1.2.4.9,5000,52.20.1.1,22,tcp,2.0,100,5000,${no},${yes}\n`,
+      );
+      expect(spelled.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['1.2.4.9', 5000]]);
+    }
     // A CSV export of a conn.log with quoted fields (pandas, a SIEM) is a CSV: its quotes are read.
     const exported = await checkBytes('ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,service,orig_bytes,resp_bytes\n1672531200.5,10.0.0.5,5000,8.8.8.8,443,tcp,"ssl,http",1000,2000\n');
     expect(exported.input.format).toBe('generic-csv');

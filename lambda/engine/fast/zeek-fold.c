@@ -336,6 +336,12 @@ static f64 parse_epoch_ms(i32 s, i32 e) {
 }
 
 /** Whether field `ci` of the line is Zeek's unset marker `-` (the fast path runs only where it is). */
+/* Whether in[s, e) says yes as bytes.ts saysTrue reads it: T, t, 1, or true in any case. */
+static i32 says_true(i32 s, i32 e) {
+  if (e - s == 1) return in[s] == 'T' || in[s] == 't' || in[s] == '1';
+  return e - s == 4 && (in[s] | 0x20) == 't' && (in[s + 1] | 0x20) == 'r' && (in[s + 2] | 0x20) == 'u' && (in[s + 3] | 0x20) == 'e';
+}
+
 static i32 is_unset(const i32 *pos, i32 ci) { return pos[ci * 2 + 1] - pos[ci * 2] == 1 && in[pos[ci * 2]] == '-'; }
 
 /** 0 tcp, 1 udp, 2 icmp, -1 anything else. */
@@ -530,8 +536,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
        * JavaScript takes the line (FlowRecord.origLocal), so the fold's flags stay the policy's.
        */
       i32 lo = cols[W_LOCAL_O], lr = cols[W_LOCAL_R];
-      if ((forig & FLAG_LOCAL) == 0 && lo >= 0 && pos[lo * 2 + 1] - pos[lo * 2] == 1 && in[pos[lo * 2]] == 'T') goto stop;
-      if ((fresp & FLAG_LOCAL) == 0 && lr >= 0 && pos[lr * 2 + 1] - pos[lr * 2] == 1 && in[pos[lr * 2]] == 'T') goto stop;
+      if ((forig & FLAG_LOCAL) == 0 && lo >= 0 && says_true(pos[lo * 2], pos[lo * 2 + 1])) goto stop;
+      if ((fresp & FLAG_LOCAL) == 0 && lr >= 0 && says_true(pos[lr * 2], pos[lr * 2 + 1])) goto stop;
       i32 ci;
       f64 orig_bytes = -1, resp_bytes = -1;
       f64 first = NaN, last = NaN;

@@ -70,6 +70,34 @@ export function bytesEqual(buf: Buffer, start: number, end: number, s: string): 
   return true;
 }
 
+/**
+ * Whether `buf[start, end)` says yes as a boolean column may: Zeek's `T` (TSV), `true` (JSON, and
+ * exports that spell booleans so), `True` (pandas), `TRUE`, `t`, `1`. Anything else says no.
+ * (The WebAssembly fold's `says_true` reads the same spellings.)
+ */
+export function saysTrue(buf: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
+  if (n === 1) {
+    const c = buf[start];
+    return c === 84 || c === 116 || c === 49;
+  }
+  return (
+    n === 4 &&
+    (buf[start]! | 0x20) === 116 &&
+    (buf[start + 1]! | 0x20) === 114 &&
+    (buf[start + 2]! | 0x20) === 117 &&
+    (buf[start + 3]! | 0x20) === 101
+  );
+}
+
+/** {@link saysTrue} of a JSON value: `true`, or a string that says yes (`"T"`, `"true"`). */
+export function saysTrueValue(v: unknown): boolean {
+  if (v === true) return true;
+  if (typeof v !== 'string' || v.length > 4) return false;
+  const b = Buffer.from(v, 'latin1');
+  return saysTrue(b, 0, b.length);
+}
+
 /** Numbers below this are relative times, not dates: see {@link parseTimestampText}. */
 const RELATIVE_BELOW = 1e8;
 

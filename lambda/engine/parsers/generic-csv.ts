@@ -17,7 +17,7 @@
 import { InputError, UsageError } from '../errors';
 import type { FlowRecord, LineParser, ParserOptions, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
-import { bytesEqual, latin1, parseTimestampBytes, parseTimestampText, parseUint, utf8, skipBom } from './bytes';
+import { bytesEqual, latin1, parseTimestampBytes, parseTimestampText, parseUint, saysTrue, utf8, skipBom } from './bytes';
 import {
   CsvFields,
   csvQuoteClosesCleanly,
@@ -75,6 +75,8 @@ export const COLUMN_KEYS = [
   'app',
   'action',
   'nat_dst',
+  'local_orig',
+  'local_resp',
 ] as const;
 export type ColumnKey = (typeof COLUMN_KEYS)[number];
 
@@ -182,6 +184,10 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'xlatedst', 'xlatedestination', 'translateddestinationip', 'translateddestinationaddress',
     'translateddestination', 'postnatdestinationip', 'postnatdstip', 'tranip',
   ],
+  // Zeek's word that a side is inside Site::local_nets, in an export of its conn.log (T or F, true
+  // or false): it picks the remote party of the row (FlowRecord.origLocal).
+  local_orig: ['localorig'],
+  local_resp: ['localresp'],
 };
 
 /** Columns a second column may stand in for, in the rows where the first is empty. */
@@ -759,6 +765,15 @@ export class GenericCsvParser implements LineParser {
       r.app = app !== null && app.length > MAX_APP_CHARS ? `${app.slice(0, MAX_APP_CHARS)}…` : app;
     }
     if (cols.action >= 0) r.rejected = this.refused(buf, cols.action);
+    if (cols.local_orig >= 0) r.origLocal = this.saysTrue(buf, cols.local_orig);
+    if (cols.local_resp >= 0) r.respLocal = this.saysTrue(buf, cols.local_resp);
+  }
+
+  /** Whether field `col` says yes (T, true, True, 1: see saysTrue). */
+  private saysTrue(buf: Buffer, col: number): boolean {
+    const f = this.fields;
+    const s = skipBlanks(buf, f.pos[col * 2]!, f.pos[col * 2 + 1]!);
+    return saysTrue(buf, s, trimBlanksEnd(buf, s, f.pos[col * 2 + 1]!));
   }
 
   /**

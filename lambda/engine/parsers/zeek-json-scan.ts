@@ -15,7 +15,7 @@
  * agree, on Zeek's lines and on arbitrary changes to them.
  */
 import type { FlowRecord } from '../types';
-import { MAX_DATE_MS, epochNumberMs, internProto, latin1, parseTimestampText, parseUint } from './bytes';
+import { MAX_DATE_MS, epochNumberMs, internProto, latin1, parseTimestampText, parseUint, saysTrue } from './bytes';
 import { resetRecord } from './record';
 import { isConnLogPath } from './zeek-paths';
 
@@ -192,8 +192,9 @@ export class ZeekJsonScanner {
     r.firstSeenMs = first;
     const last = first + dur;
     r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : first;
-    r.origLocal = kind[K_LOCAL_O] === V_TRUE;
-    r.respLocal = kind[K_LOCAL_R] === V_TRUE;
+    // true as Zeek writes it, or a string a pipeline made of it (see saysTrue).
+    r.origLocal = kind[K_LOCAL_O] === V_TRUE || (kind[K_LOCAL_O] === V_STRING && saysTrue(buf, vs[K_LOCAL_O]!, ve[K_LOCAL_O]!));
+    r.respLocal = kind[K_LOCAL_R] === V_TRUE || (kind[K_LOCAL_R] === V_STRING && saysTrue(buf, vs[K_LOCAL_R]!, ve[K_LOCAL_R]!));
     r.ipBytes = buf;
     r.origIpStart = vs[K_ORIG_H]!;
     r.origIpEnd = ve[K_ORIG_H]!;

@@ -11,7 +11,7 @@
  * only when it is a conn.log record: see {@link otherZeekLog}.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
+import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue, saysTrueValue } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { ZeekJsonScanner } from './zeek-json-scan';
 import { CONN_LONG, CONN_LONG_WHAT, isConnLogPath } from './zeek-paths';
@@ -166,9 +166,10 @@ export class ZeekJsonParser implements LineParser {
     // A duration that would end past the dates a Date holds is no duration.
     const last = r.firstSeenMs + dur;
     r.lastSeenMs = Math.abs(last) <= MAX_DATE_MS ? last : r.firstSeenMs;
-    // true when the sensor's Site::local_nets holds the address (see FlowRecord.origLocal).
-    r.origLocal = o.local_orig === true;
-    r.respLocal = o.local_resp === true;
+    // true when the sensor's Site::local_nets holds the address (see FlowRecord.origLocal); a
+    // pipeline may have made it a string ("T", "true").
+    r.origLocal = saysTrueValue(o.local_orig);
+    r.respLocal = saysTrueValue(o.local_resp);
     sink.flow(r);
   }
 

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, utf8 } from './bytes';
+import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, saysTrue, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { isConnLogPath, notConnLogReason } from './zeek-paths';
 
@@ -184,10 +184,11 @@ export class ZeekTsvParser implements LineParser {
         r.lastSeenMs = ts;
       }
     }
+    // T as Zeek writes it; true, True or 1 as exports of its logs may (see saysTrue).
     c = cols[9]!;
-    if (c >= 0) r.origLocal = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'T');
+    if (c >= 0) r.origLocal = saysTrue(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     c = cols[10]!;
-    if (c >= 0) r.respLocal = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'T');
+    if (c >= 0) r.respLocal = saysTrue(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     sink.flow(r);
   }
 

@@ -65,7 +65,7 @@ const time = fc.oneof(
 const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') }, { weight: 1, arbitrary: fc.constantFrom('-', 'TCP', 'sctp', '') });
 
 // local_orig/local_resp: T when the sensor's Site::local_nets holds the address (and odd values).
-const localFlag = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('T', 'F', '-') }, { weight: 1, arbitrary: fc.constantFrom('', 't', 'TT', 'true') });
+const localFlag = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('T', 'F', '-') }, { weight: 1, arbitrary: fc.constantFrom('', 't', 'TT', 'true', 'True', 'TRUE', '1', 'false', '0', 'truex') });
 
 const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count, lo: localFlag, lr: localFlag });
 type Rec = typeof record extends fc.Arbitrary<infer T> ? T : never;
@@ -355,6 +355,14 @@ describe('Zeek fast path', () => {
     expect(v.destinations.find((d) => d.ip === '128.112.7.7')).toMatchObject({ status: 'allowed', country: 'US', bytesSent: 70 });
     expect(v.destinations.map((d) => d.ip)).not.toContain('128.112.128.15');
     expect(v.totals.bytesSent).toBe(250020 + 500 + 70);
+    // An export that spells the flags true/True/1 says the same on either path (see saysTrue).
+    for (const [no, yes] of [['false', 'true'], ['False', 'True'], ['0', '1']]) {
+      const spelled = `${lines.slice(0, 4).join('\n')}\n${lines.slice(4).map((l) => l.replace(/\tF(?=\t|$)/g, `\t${no}`).replace(/\tT(?=\t|$)/g, `\t${yes}`)).join('\n')}\n`;
+      expect(spelled).toContain(`\t${yes}`);
+      const [f, s] = await both(spelled, 4096);
+      expect(f).toBe(s);
+      expect(fileOf(f).destinations).toEqual(v.destinations);
+    }
   });
 
   it('never exempts a destination because another record calls its address local', async () => {

@@ -488,6 +488,29 @@ describe('generic CSV detection', () => {
   });
 });
 
+describe('generic CSV: a conn.log exported with local_orig/local_resp', () => {
+  it("takes the side the sensor calls local as inside, however the export spells the flag", async () => {
+    // A conn.log through pandas or a SIEM (quoted fields, so a CSV, not zeek-cut output): a
+    // campus server with a public address answered a host abroad, then reached out itself.
+    for (const [no, yes] of [['F', 'T'], ['false', 'true'], ['False', 'True'], ['0', '1']]) {
+      const csv = [
+        'ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,orig_bytes,resp_bytes,conn_state,local_orig,local_resp',
+        `1714557600.1,"C1","1.2.4.8",40000,"128.112.128.15",22,"tcp",3000,250000,"SF",${no},${yes}`,
+        `1714557600.2,"C2","128.112.128.15",51000,"8.8.8.8",443,"tcp",500,900,"SF",${yes},${no}`,
+      ].join('\n');
+      const v = await checkBytes(csv, { policy: policyOf('us') });
+      expect(v.input.format).toBe('generic-csv');
+      expect(v.destinations.map((d) => [d.ip, d.status, d.bytesSent, d.bytesReceived])).toEqual([
+        ['1.2.4.8', 'violation', 250000, 3000],
+        ['8.8.8.8', 'allowed', 500, 900],
+      ]);
+    }
+    // Mapped by --columns when named otherwise.
+    const mappedYes = parse('src,dst,orig_inside,resp_inside\n1.2.4.8,128.112.128.15,F,T\n', { columns: { local_orig: 'orig_inside', local_resp: 'resp_inside' } });
+    expect(mappedYes.flows[0]).toMatchObject({ origLocal: false, respLocal: true });
+  });
+});
+
 describe('generic CSV: tshark -T fields output', () => {
   it('reads ipv6.dst where ip.dst is empty, udp ports where tcp ports are empty, frame.time_epoch and frame.len', async () => {
     // tshark -r capture.pcap -T fields -E header=y -e frame.time_epoch -e ip.src -e ipv6.src -e ip.dst

@@ -176,6 +176,16 @@ describe('Zeek JSON: local_orig/local_resp', () => {
     expect(v.destinations.map((d) => d.ip).sort()).toEqual(['1.2.4.8', '8.8.8.8']);
     expect(v.compliant).toBe(false);
   });
+
+  it('reads the flags a pipeline turned into strings ("T", "true") as Zeek\'s, on the byte reader and JSON.parse alike', async () => {
+    for (const [no, yes] of [['F', 'T'], ['false', 'true'], ['False', 'True']]) {
+      const inbound = { ...CONN, 'id.orig_h': '1.2.4.8', 'id.resp_h': '128.112.128.15', 'id.resp_p': 22, orig_bytes: 3000, resp_bytes: 250000, local_orig: no, local_resp: yes };
+      // The second line's escape sends it to JSON.parse (see zeek-json-scan.ts).
+      const escaped = JSON.stringify(inbound).replace('"uid":"C', '"uid":"\\u0043');
+      const v = await checkBytes(`${JSON.stringify(inbound)}\n${escaped}\n`);
+      expect(v.destinations.map((d) => [d.ip, d.connections, d.bytesSent])).toEqual([['1.2.4.8', 2, 500000]]);
+    }
+  });
 });
 
 describe('Zeek JSON timestamps', () => {
