@@ -42,6 +42,14 @@
  * length cannot be right ends reading: the rest of the capture cannot be found, so the check is
  * an error (failing closed, as for gzip with garbage after it), not a verdict on part of it.
  *
+ * Tunnels are opened as Zeek opens them: the packets inside VXLAN (UDP 4789; AWS VPC Traffic
+ * Mirroring delivers mirrored traffic so), VXLAN-GPE (4790), Geneve (6081; AWS Gateway Load
+ * Balancer), GRE (IP protocol 47, with Ethernet, ERSPAN type I, II and III, IP, MPLS, and PPTP's
+ * PPP inside) and IP in IP (4 and 41: 6in4) are read as packets of their own, beside the tunnel's
+ * own connection (which is where they went on the wire), up to {@link MAX_TUNNEL_DEPTH} deep. A
+ * tunnel whose payload cannot be read (encrypted PPP, an unknown GRE protocol) is a skipped
+ * record as well: it may carry traffic the reader cannot see. Teredo is not opened.
+ *
  * Record "lines" are packet numbers (1-based, as Wireshark numbers frames). Connections are
  * reported at the end, in order of their first packet, with that packet's number as evidence.
  * Every packet ends in a connection, a skip (truncated, malformed, orphan fragment) or `noData`
@@ -73,6 +81,17 @@ const MAX_GATHERING_HELLOS = 1024;
 const MAX_IPV6_EXTENSIONS = 16;
 /** VLAN tags unwrapped per Ethernet frame. */
 const MAX_VLAN_TAGS = 8;
+/** Tunnels inside tunnels opened, at most. */
+const MAX_TUNNEL_DEPTH = 4;
+/** UDP ports of the tunnels opened (see the module comment). */
+const VXLAN_PORT = 4789;
+const VXLAN_GPE_PORT = 4790;
+const GENEVE_PORT = 6081;
+/** GRE protocol types that are no Ethertype of an IP packet: Ethernet, ERSPAN II, ERSPAN III, PPP. */
+const GRE_ETHERNET = 0x6558;
+const GRE_ERSPAN_2 = 0x88be;
+const GRE_ERSPAN_3 = 0x22eb;
+const GRE_PPP = 0x880b;
 
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_IDB = 1;
@@ -271,6 +290,11 @@ export interface PcapStats {
  * Zeek's likely-server-port heuristic decides, or, for TCP, from a port below the ephemeral range
  * to one in it (see fromServerPortOrRange). A SYN alone always comes from the opener.
  */
+/** Whether a UDP datagram between these ports is a tunnel's (see the module comment). */
+function isTunnelPort(sport: number, dport: number): boolean {
+  return sport === VXLAN_PORT || dport === VXLAN_PORT || sport === GENEVE_PORT || dport === GENEVE_PORT || sport === VXLAN_GPE_PORT || dport === VXLAN_GPE_PORT;
+}
+
 function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: number, dport: number): boolean {
   if (proto === 6) {
     if (have <= 13) return false;
@@ -335,6 +359,8 @@ export class PcapParser implements ChunkParser {
   /** PCAPdroid pcapng: package (or app) names by UID, from its mapping blocks. */
   private readonly uidApps = new Map<number, string>();
   private sink: RecordSink | null = null;
+  /** How many tunnels the packet being read is inside (see {@link tunnel}). */
+  private depth = 0;
 
   constructor(readonly format: FormatName = 'pcap') {}
 
@@ -703,18 +729,7 @@ export class PcapParser implements ChunkParser {
         if (have >= 14 + 20 + PCAPDROID_TRAILER_BYTES && b.readUInt32BE(end - PCAPDROID_TRAILER_BYTES) === PCAPDROID_TRAILER_MAGIC) {
           this.trailerAt = end - PCAPDROID_TRAILER_BYTES;
         }
-        // Ethernet: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type.
-        let p = start + 12;
-        let tags = 0;
-        for (;;) {
-          if (end - p < 2) return this.truncated('Ethernet header', have);
-          const type = b.readUInt16BE(p);
-          if ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && ++tags <= MAX_VLAN_TAGS) {
-            p += 4;
-            continue;
-          }
-          return this.etherType(type, b, p + 2, end);
-        }
+        return this.ethernet(b, start, end);
       }
       case 101:
       case 12:
@@ -745,6 +760,21 @@ export class PcapParser implements ChunkParser {
       default:
         this.skipPacket(this.sink!, 'unsupported link type', String(linkType));
         return;
+    }
+  }
+
+  /** An Ethernet frame: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type. */
+  private ethernet(b: Buffer, start: number, end: number): void {
+    let p = start + 12;
+    let tags = 0;
+    for (;;) {
+      if (end - p < 2) return this.truncated('Ethernet header', end - start);
+      const type = b.readUInt16BE(p);
+      if ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && ++tags <= MAX_VLAN_TAGS) {
+        p += 4;
+        continue;
+      }
+      return this.etherType(type, b, p + 2, end);
     }
   }
 
@@ -892,7 +922,8 @@ export class PcapParser implements ChunkParser {
 
   private touch(c: Connection): void {
     c.packets++;
-    this.stats.inConnections++;
+    // A packet in a tunnel is in a connection already: the tunnel's.
+    if (this.depth === 0) this.stats.inConnections++;
     if (this.tsMs === this.tsMs && !(this.tsMs <= c.lastMs)) c.lastMs = this.tsMs;
   }
 
@@ -987,6 +1018,16 @@ export class PcapParser implements ChunkParser {
         for (const w of waiting) this.addFragment(first, w.src, w.bytes, w.offset);
       }
     }
+    if (proto === 47 || proto === 4 || proto === 41 || (proto === 17 && isTunnelPort(sport, dport))) {
+      if (this.depth >= MAX_TUNNEL_DEPTH) return this.skipPacket(this.sink!, 'unsupported encapsulation', `more than ${MAX_TUNNEL_DEPTH} tunnels deep`);
+      this.depth++;
+      try {
+        this.tunnel(proto, sport, dport, b, proto === 17 ? p + 8 : p, capEnd);
+      } finally {
+        this.depth--;
+      }
+      return;
+    }
     if (proto === 17 || proto === 6) {
       const start = proto === 6 ? p + (b[p + 12]! >> 4) * 4 : p + 8;
       const stop = Math.min(capEnd, start + payload);
@@ -1010,6 +1051,84 @@ export class PcapParser implements ChunkParser {
         this.quicDatagram(c, b, start, stop);
       }
     }
+  }
+
+  /**
+   * The packet inside a tunnel whose payload (after the UDP header, for UDP tunnels) is
+   * `b[p, end)`: read as a packet of its own (see the module comment).
+   */
+  private tunnel(proto: number, sport: number, dport: number, b: Buffer, p: number, end: number): void {
+    const have = end - p;
+    if (proto === 4 || proto === 41) return this.ip(b, p, end);
+    if (proto === 47) {
+      // GRE (RFC 2784, RFC 2890): C, R, K, S flags and the version, then the protocol type, then
+      // the checksum (C or R), key (K) and sequence number (S) words that are present.
+      if (have < 4) return this.truncated('GRE header', have);
+      const flags = b[p]!;
+      const version = b[p + 1]! & 7;
+      const type = b.readUInt16BE(p + 2);
+      if (version === 1) {
+        // PPTP's enhanced GRE (RFC 2637): key always, sequence (S) and acknowledgment (A) numbers.
+        const hl = 8 + (flags & 0x10 ? 4 : 0) + (b[p + 1]! & 0x80 ? 4 : 0);
+        if (type !== GRE_PPP) return this.skipPacket(this.sink!, 'unsupported encapsulation', `PPTP GRE protocol 0x${type.toString(16).padStart(4, '0')}`);
+        if (have <= hl) return have < hl ? this.truncated('GRE header', have) : this.notIp('PPTP acknowledgment');
+        return this.ppp(b, p + hl, end);
+      }
+      if (version !== 0 || (flags & 0x40) !== 0) return this.skipPacket(this.sink!, 'unsupported encapsulation', `GRE version ${version}${flags & 0x40 ? ' with routing' : ''}`);
+      let q = p + 4 + (flags & 0x80 ? 4 : 0) + (flags & 0x20 ? 4 : 0) + (flags & 0x10 ? 4 : 0);
+      if (end < q) return this.truncated('GRE header', have);
+      if (type === GRE_ETHERNET) return this.ethernet(b, q, end);
+      if (type === GRE_ERSPAN_2) {
+        // ERSPAN: type I has no header of its own (and no sequence number), type II 8 bytes.
+        if (flags & 0x10) q += 8;
+        if (end < q) return this.truncated('ERSPAN header', have);
+        return this.ethernet(b, q, end);
+      }
+      if (type === GRE_ERSPAN_3) {
+        // ERSPAN type III: 12 bytes, and an 8-byte platform subheader when its O flag is set.
+        if (end - q < 12) return this.truncated('ERSPAN header', have);
+        q += 12 + (b[q + 11]! & 1 ? 8 : 0);
+        if (end < q) return this.truncated('ERSPAN header', have);
+        return this.ethernet(b, q, end);
+      }
+      // Otherwise an Ethertype: IPv4, IPv6, MPLS, ...
+      return this.etherType(type, b, q, end);
+    }
+    if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
+      // VXLAN (RFC 7348): flags (I set), reserved, the 24-bit network identifier, reserved.
+      if (have < 8) return this.truncated('VXLAN header', have);
+      return this.ethernet(b, p + 8, end);
+    }
+    if (sport === GENEVE_PORT || dport === GENEVE_PORT) {
+      // Geneve (RFC 8926): version and options length (in 4-byte words), flags, protocol type,
+      // network identifier; then the options.
+      if (have < 8) return this.truncated('Geneve header', have);
+      const q = p + 8 + (b[p]! & 0x3f) * 4;
+      if (end < q) return this.truncated('Geneve header', have);
+      const type = b.readUInt16BE(p + 2);
+      return type === GRE_ETHERNET ? this.ethernet(b, q, end) : this.etherType(type, b, q, end);
+    }
+    // VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): flags, reserved, next protocol, network identifier.
+    if (have < 8) return this.truncated('VXLAN-GPE header', have);
+    const next = b[p + 3]!;
+    if (next === 1 || next === 2) return this.ip(b, p + 8, end);
+    if (next === 3) return this.ethernet(b, p + 8, end);
+    if (next === 5) return this.etherType(0x8847, b, p + 8, end);
+    this.skipPacket(this.sink!, 'unsupported encapsulation', `VXLAN-GPE next protocol ${next}`);
+  }
+
+  /** A PPP frame (in PPTP's GRE): IPv4 or IPv6, after the address and control bytes when present. */
+  private ppp(b: Buffer, p: number, end: number): void {
+    if (end - p >= 2 && b[p] === 0xff && b[p + 1] === 0x03) p += 2;
+    if (end - p < 1) return this.truncated('PPP header', end - p);
+    // The protocol field is one byte when compressed (odd), else two (RFC 1661 §2).
+    const protocol = b[p]! & 1 ? b[p]! : end - p >= 2 ? b.readUInt16BE(p) : -1;
+    const q = p + (b[p]! & 1 ? 1 : 2);
+    if (protocol === 0x21 || protocol === 0x57) return this.ip(b, q, end);
+    // Control protocols (LCP, IPCP, CCP: 0x8000 and up) carry no data; anything else (0x00fd,
+    // MPPE-encrypted data) may carry traffic that cannot be seen.
+    if (protocol >= 0x8000) return this.notIp(`PPP protocol 0x${protocol.toString(16).padStart(4, '0')}`);
+    this.skipPacket(this.sink!, 'unsupported encapsulation', `PPP protocol 0x${protocol.toString(16).padStart(4, '0')}`);
   }
 
   /** Feeds a client segment to the connection's ClientHello reader. */

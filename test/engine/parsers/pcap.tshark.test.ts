@@ -17,8 +17,9 @@
  *   no DNS, the comparison covers every UDP conversation both ways (a name where tshark has one,
  *   none where it has none); on the others, every name tshark finds must be the reader's.
  *
- * Teredo is disabled in tshark: the reader does not decapsulate tunnels, so it reports the outer
- * UDP conversation, as tshark then does. ICMP errors (whose quoted headers tshark would count as
+ * Teredo is disabled in tshark: the reader does not open Teredo (it opens VXLAN, Geneve, GRE and
+ * IP in IP, compared with tshark in pcap-tunnels.test.ts), so it reports the outer UDP
+ * conversation, as tshark then does. ICMP errors (whose quoted headers tshark would count as
  * TCP/UDP) are excluded from the field query.
  *
  * tshark is required: `.ci/run` installs it (Debian package `tshark`); without it this test fails.
