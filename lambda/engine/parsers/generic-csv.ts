@@ -484,6 +484,11 @@ export class GenericCsvParser implements LineParser {
   private names: string[] = [];
   /** Number of leading fields a record must have (the last needed column + 1). */
   private needed = 0;
+  /**
+   * How many fields a row is split into: {@link needed}, and one more when the header's last
+   * column is needed, so a row with more fields than the header is seen.
+   */
+  private limit = 0;
   private headerBytes: Buffer = Buffer.alloc(0);
   /** After nfdump's `Summary` line, until the header comes again. */
   private inTrailer = false;
@@ -555,7 +560,10 @@ export class GenericCsvParser implements LineParser {
     }
 
     if (!this.quoteDecided) this.decideQuote(buf, start, end);
-    const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.needed, this.quote);
+    let n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.limit, this.quote);
+    // A field past the header's last (every column is needed, so the split looked for one): the
+    // whole row, to see whether the extra fields hold anything (see record).
+    if (n > this.needed) n = splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote);
     if (this.replaying) {
       // A line read again after a give-up: on its own, never the start of another record.
       if (n === UNTERMINATED_QUOTE) sink.skip(lineNo, 'unterminated quoted field');
@@ -681,6 +689,23 @@ export class GenericCsvParser implements LineParser {
         `${n} fields, need ${this.needed}`,
       );
       return;
+    }
+    // More fields than the header names, not all empty (a trailing delimiter is common): a
+    // delimiter inside an unquoted value moved the values after it (tshark joins the values of
+    // several IP layers, an ICMP error's or a tunnel's, with `,`), so none can be trusted.
+    if (n > this.names.length && n > this.needed) {
+      for (let i = this.names.length; i < n; i++) {
+        const s = f.pos[i * 2]!;
+        if (skipBlanks(buf, s, f.pos[i * 2 + 1]!) < f.pos[i * 2 + 1]!) {
+          const tshark = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
+          sink.skip(
+            lineNo,
+            'record has more fields than the header',
+            `${n} fields, header names ${this.names.length}${tshark ? '; tshark joins layers\' values with ",": -E occurrence=f' : ''}`,
+          );
+          return;
+        }
+      }
     }
     const r = this.rec;
     resetRecord(r, lineNo);
@@ -997,7 +1022,8 @@ export class GenericCsvParser implements LineParser {
     this.dateCol = cols.start >= 0 && named.normalized[cols.start] === 'time' && this.mapping.start === undefined ? named.normalized.indexOf('date') : -1;
     this.unitBytes = this.names.map(unitOf);
     this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
-    this.fields.grow(this.needed);
+    this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
+    this.fields.grow(this.limit);
   }
 
   finish(sink: RecordSink): void {

@@ -560,6 +560,27 @@ describe('generic CSV: tshark -T fields output', () => {
     expect(single.destinations).toEqual(double.destinations);
   });
 
+  it('skips a row with more fields than the header (tshark joins the values of two IP layers with the separator), never reading it shifted', () => {
+    // tshark -T fields -E header=y -E separator=, (occurrence=a, no quotes) on a capture with an
+    // ICMP error (its quoted IP header is a second layer) and a VXLAN packet.
+    const csv = [
+      'frame.time_epoch,ip.src,ip.dst,tcp.dstport,frame.len',
+      '1700000000.000000000,192.168.1.10,8.8.8.8,,74',
+      '1700000001.000000000,8.8.8.8,192.168.1.10,192.168.1.10,8.8.8.8,,70',
+      '1700000002.000000000,10.0.0.5,10.0.1.7,10.0.0.9,77.88.8.8,443,1304',
+      '1700000003.000000000,192.168.1.10,1.1.1.1,443,54,',
+    ].join('\n');
+    const result = parse(csv);
+    expect(result.flows.map((r) => r.respIp)).toEqual(['8.8.8.8', '1.1.1.1']);
+    expect(result.skips).toEqual([
+      { line: 3, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark joins layers\' values with ",": -E occurrence=f' },
+      { line: 4, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark joins layers\' values with ",": -E occurrence=f' },
+    ]);
+    // Where the header has columns no key reads, extra fields past them are not looked for.
+    expect(parse('dst,bytes_out,note\n8.8.8.8,10,a,b\n').flows).toHaveLength(1);
+    expect(parse('dst,bytes_out\n8.8.8.8,10,x\n').skips).toEqual([{ line: 2, reason: 'record has more fields than the header', detail: '3 fields, header names 2' }]);
+  });
+
   it("reads a header quoted with single quotes, and leaves apostrophes in double-quoted or unquoted CSV alone", () => {
     const quoted = parse("'ip.src','ip.dst','tcp.dstport'\n'10.0.0.1','8.8.8.8','443'\n'10.0.0.1','1.1.1.1',\n");
     expect(quoted.skips).toEqual([]);
