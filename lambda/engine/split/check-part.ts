@@ -63,6 +63,8 @@ export interface PartAggregate {
    * cannot say: the merge then gives up every hint.
    */
   commonAddresses?: CommonAddresses[] | null;
+  /** Records that count both directions of a connection (Aggregator.twoWayRecords); absent in older parts. */
+  twoWay?: number;
 }
 
 /** What checking a range found; JSON, stored between the steps of a split check. */
@@ -98,7 +100,7 @@ export function checkFingerprint(options: Pick<CheckOptions, 'policy' | 'databas
 const LEADING_LINE = /^line (\d+): /;
 
 function emptyAggregate(): PartAggregate {
-  return { records: 0, connections: 0, skipped: 0, noData: 0, unattributed: 0, skippedByReason: [], errors: [], unattributedKept: [], destinations: [], commonAddresses: [] };
+  return { records: 0, connections: 0, skipped: 0, noData: 0, unattributed: 0, skippedByReason: [], errors: [], unattributedKept: [], destinations: [], commonAddresses: [], twoWay: 0 };
 }
 
 /** The aggregate as JSON, lines shifted so that the range's first line is 1. */
@@ -113,6 +115,7 @@ function aggregateOf(agg: Aggregator, shift: number): PartAggregate {
     noData: agg.noDataRecords,
     unattributed: agg.unattributedRecords,
     notConnections: agg.notConnectionRecords,
+    twoWay: agg.twoWayRecords,
     skippedByReason: [...agg.skippedByReason.entries()],
     errors: lines(agg.errors),
     unattributedKept: lines(agg.unattributedKept),
@@ -278,7 +281,13 @@ export async function checkPart(
     format: plan.format,
     // The rule for unreadable input looks at the whole log so far: only the first range knows it.
     maxSkippedRecords: first ? options.maxSkippedRecords : Number.POSITIVE_INFINITY,
-    part: { onAggregate: (agg) => (aggregate = aggregateOf(agg, shift)) },
+    part: {
+      onAggregate: (agg) => {
+        // The range's records as read: the merge decides over every range (Aggregator.foldInboundOnly).
+        agg.foldsInboundOnly = false;
+        aggregate = aggregateOf(agg, shift);
+      },
+    },
   });
   // A check that stopped early leaves the source open: close it.
   await gen.return(undefined);

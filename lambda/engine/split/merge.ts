@@ -90,6 +90,9 @@ class MergedAggregate implements AggregateTotals {
   /** What the ranges' parsers found on one side of every record of an interface, intersected. */
   private readonly commonHints = new CommonAddressHints();
   private hintsApplied = false;
+  /** Records of whole connections over the ranges (Aggregator.twoWayRecords); NaN once a range could not say. */
+  private twoWayRecords = 0;
+  private inboundFolded = false;
 
   constructor(private readonly options: CheckOptions) {}
 
@@ -102,6 +105,7 @@ class MergedAggregate implements AggregateTotals {
     this.noDataRecords += a.noData;
     this.unattributedRecords += a.unattributed;
     this.notConnectionRecords += a.notConnections ?? 0;
+    this.twoWayRecords += a.twoWay ?? NaN;
     // A range that could not say (too many interfaces, or written before ranges said) gives every hint up.
     if (a.commonAddresses === undefined || a.commonAddresses === null) this.commonHints.giveUp();
     else for (const h of a.commonAddresses) this.commonHints.add(h);
@@ -149,6 +153,21 @@ class MergedAggregate implements AggregateTotals {
       // As the single pass does (Aggregator.applyCommonHints): once, after the last range.
       this.hintsApplied = true;
       for (const [ip, facts] of this.commonHints.warnedFacts((a) => this.byIp.get(a)?.facts)) this.byIp.get(ip)!.facts = facts;
+    }
+    if (!this.inboundFolded) {
+      // As the single pass does (Aggregator.foldInboundOnly): over every range, once.
+      this.inboundFolded = true;
+      if (this.twoWayRecords === 0) {
+        for (const d of this.byIp.values()) {
+          if (d.connections === 0 || d.bytesSent !== 0 || d.connectionsWithUnknownBytes !== 0) continue;
+          d.blockedAttempts += d.connections;
+          d.connections = 0;
+          for (const counts of d.appCounts?.values() ?? []) {
+            counts.blockedAttempts += counts.connections;
+            counts.connections = 0;
+          }
+        }
+      }
     }
     return [...this.byIp.values()];
   }

@@ -434,6 +434,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
   unattributedRecords = 0;
   /** Skipped records of another kind mixed in with connections (see RecordSink.notConnection). */
   notConnectionRecords = 0;
+  /** Records that count both directions of a connection (not FlowRecord.oneWay). */
+  twoWayRecords = 0;
   readonly errors: { line: number; reason: string }[] = [];
   /** The first {@link MAX_ERRORS_KEPT} unattributed records, with line and reason. */
   readonly unattributedKept: { line: number; reason: string }[] = [];
@@ -475,6 +477,10 @@ export class Aggregator implements RecordSink, AggregateTotals {
   readonly commonHints = new CommonAddressHints();
   /** Whether the hints' warnings are in the facts already. */
   private hintsApplied = false;
+  /** Whether {@link foldInboundOnly} has run. */
+  private inboundFolded = false;
+  /** False for a range of a split check: the merge folds, over every range (see foldInboundOnly). */
+  foldsInboundOnly = true;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -495,6 +501,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   addFolded(records: number): void {
     this.records += records;
     this.connections += records;
+    this.twoWayRecords += records;
   }
 
   /** Endpoint number of an address text, numbering it on first sight; INVALID when not an IP. */
@@ -618,6 +625,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
     }
     this.records++;
     this.connections++;
+    if (!r.oneWay) this.twoWayRecords++;
     const flags = this.epFlags;
     if (this.listener !== null && b !== null) {
       this.listener.endpoint(b, r.origIpStart, r.origIpEnd, orig, (flags[orig]! & FLAG_LOCAL) !== 0);
@@ -893,6 +901,35 @@ export class Aggregator implements RecordSink, AggregateTotals {
   }
 
 
+  /**
+   * In a log whose records are one direction each (VPC Flow Logs, NetFlow), a destination that
+   * only ever sent to the monitored side, which sent nothing back (a scanner's probes, accepted
+   * by the network and never answered): its records are attempts, as a connection opened from
+   * outside and answered with nothing is in a log of whole connections ({@link flow}), so nothing
+   * was sent to it and it is `blocked`, not judged. (Each record from the monitored side adds to
+   * bytes sent or to the connections with unknown byte counts: a destination with neither got
+   * none.) After the last record; a split check's merge does the same over its ranges.
+   */
+  private foldInboundOnly(): void {
+    this.inboundFolded = true;
+    if (this.twoWayRecords > 0) return;
+    const rows = this.rows;
+    for (let d = 0; d < this.destCount; d++) {
+      const at = d * ROW;
+      const connections = rows[at + C_CONNECTIONS]!;
+      if (connections === 0 || rows[at + C_SENT]! !== 0 || rows[at + C_UNKNOWN_BYTES]! !== 0) continue;
+      rows[at + C_BLOCKED] += connections;
+      rows[at + C_CONNECTIONS] = 0;
+      const x = this.destExtras[d];
+      if (x === undefined) continue;
+      for (const counts of x.appCounts?.values() ?? [x.lastAppCounts]) {
+        if (counts === undefined) continue;
+        counts.blockedAttempts += counts.connections;
+        counts.connections = 0;
+      }
+    }
+  }
+
   /** Every destination's totals, in order of first sight. */
   destinations(): DestinationAggregate[] {
     const table = this.destinationTable();
@@ -923,6 +960,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
   destinationTable(): DestinationTable {
     this.settle();
     if (!this.hintsApplied && this.commonHints.size > 0) this.applyCommonHints();
+    if (!this.inboundFolded && this.foldsInboundOnly) this.foldInboundOnly();
     const view = new RowView(
       this.rows, this.destEndpoint, this.epFacts, this.destExtras, this.protocolNames,
     );

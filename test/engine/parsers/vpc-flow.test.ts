@@ -165,6 +165,46 @@ describe('VPC flow logs exported from CloudWatch Logs to S3 (a time before each 
   });
 });
 
+describe('VPC flow logs: addresses that only sent to the monitored side', () => {
+  it('lists a scanner whose probes were accepted and never answered as blocked, not as a violation (real CloudWatch export)', async () => {
+    // Four SYNs from abroad (1 packet, 40 bytes each) to a private instance, and no record back.
+    const v = await checkBytes(fixture('cloudwatch-export-goaccess1341.log'), { policy: policyOf('us') });
+    expect(v.compliant).toBe(true);
+    expect(v.destinations.map((d) => [d.ip, d.status, d.connections, d.blockedAttempts, d.bytesSent, d.bytesReceived])).toEqual([
+      ['134.119.193.57', 'blocked', 0, 1, 0, 40],
+      ['176.119.7.38', 'blocked', 0, 1, 0, 40],
+      ['197.46.163.49', 'blocked', 0, 1, 0, 40],
+      ['209.141.42.153', 'blocked', 0, 1, 0, 40],
+    ]);
+    // The records are still read and counted as connections in the totals.
+    expect(v.totals).toMatchObject({ records: 5, connections: 4, noData: 1, bytesSent: 0 });
+  });
+
+  it('judges an address the instance answered, and one whose answer the network refused is blocked (AWS record examples)', async () => {
+    // From "Flow log record examples": a ping the security group accepts and whose reply the
+    // network ACL rejects, with the source address made foreign; then a client in RU that got a reply.
+    const log = [
+      '2 123456789010 eni-1235b8ca123456789 77.88.8.8 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK',
+      '2 123456789010 eni-1235b8ca123456789 172.31.16.139 77.88.8.8 0 0 1 4 336 1432917094 1432917142 REJECT OK',
+      '2 123456789010 eni-1235b8ca123456789 5.255.255.5 172.31.16.139 51000 443 6 10 800 1432917027 1432917142 ACCEPT OK',
+      '2 123456789010 eni-1235b8ca123456789 172.31.16.139 5.255.255.5 443 51000 6 12 9000 1432917027 1432917142 ACCEPT OK',
+    ].join('\n');
+    const v = await checkBytes(log, { policy: policyOf('us') });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 336 });
+    expect(destination(v, '5.255.255.5')).toMatchObject({ status: 'violation', connections: 2, blockedAttempts: 0, bytesSent: 9000, bytesReceived: 800 });
+    // Per interface too: the scanner's record is an attempt in the interface's share.
+    expect(destination(v, '77.88.8.8').appTraffic).toEqual([{ app: 'eni-1235b8ca123456789', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 336 }]);
+    expect(v.compliant).toBe(false);
+  });
+
+  it('leaves a log of whole connections as it was: an outbound connection that sent nothing is still judged', async () => {
+    // A Zeek record of an outbound SYN the far side reset (REJ): 0 bytes sent, a violation.
+    const zeek = 'ts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\tconn_state\n1432917027.0\t172.31.16.139\t51000\t77.88.8.8\t443\ttcp\t0\t0\tREJ\n';
+    const v = await checkBytes(zeek, { policy: policyOf('us') });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', connections: 1, bytesSent: 0 });
+  });
+});
+
 describe('VPC flow logs, custom formats', () => {
   it('reads a v3 custom order with pkt-srcaddr/pkt-dstaddr and the doc double space', () => {
     // Act
