@@ -12,8 +12,9 @@
  * a flow log file. Messages carry no header line: a custom format's records are read only when
  * the format is given (ParserOptions.vpcFields); otherwise each is skipped with the reason, and
  * records must be in the default version 2 format. `CONTROL_MESSAGE` objects
- * (CloudWatch Logs checking that the destination is reachable) hold no records: they are counted
- * as records of another kind.
+ * (CloudWatch Logs checking that the destination is reachable, as it does when a subscription is
+ * made) hold no records: each is a record without data, as a `NODATA` record is, so an object of
+ * control messages alone is a log of no traffic, not an unreadable one.
  *
  * Messages saved as one JSON array (`[{...},{...}]`) are read alike.
  *
@@ -262,7 +263,7 @@ export class CloudWatchVpcParser implements ChunkParser {
     if (message === INVALID) return;
     const type = isObject(message) ? message.messageType : undefined;
     if (type === 'CONTROL_MESSAGE') {
-      (sink.notConnection ?? sink.skip).call(sink, ++this.unit, 'CloudWatch Logs control message');
+      sink.noData(++this.unit, 'CloudWatch Logs control message');
       return;
     }
     const events = isObject(message) ? message.logEvents : undefined;

@@ -64,15 +64,23 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
     // Act
     const v = await checkBytes(firehoseObject(messages), { policy: policyOf('us') });
 
-    // Assess: the control message is counted, not read; NODATA is no connection.
+    // Assess: the control message and NODATA are records without data.
     expect(v.error).toBeUndefined();
     expect(v.input.format).toBe('vpc-flow-cloudwatch');
-    expect(v.totals).toMatchObject({ records: 6, connections: 4, noData: 1, bytesSent: 6300 });
+    expect(v.totals).toMatchObject({ records: 6, connections: 4, noData: 2, skipped: 0, bytesSent: 6300 });
+    expect(v.errors).toEqual([]);
     const aliyun = destination(v, '47.246.1.1');
     expect(aliyun).toMatchObject({ connections: 2, bytesSent: 6000, status: 'violation', evidenceLines: [2, 5] });
     expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 300, evidenceLines: [3] });
     expect(destination(v, '203.0.113.9').status).not.toBe('violation');
     expect(v.compliant).toBe(false);
+  });
+
+  it('takes an object of control messages alone, as a new subscription delivers, for a log of no traffic', async () => {
+    const v = await checkBytes(firehoseObject([CONTROL]), { policy: policyOf('us') });
+    expect(v.error).toBeUndefined();
+    expect(v.compliant).toBe(true);
+    expect(v.totals).toMatchObject({ records: 1, connections: 0, noData: 1, skipped: 0 });
   });
 
   it('reads them the same with line breaks between them, pretty-printed, and cut into any chunks', async () => {
