@@ -178,6 +178,33 @@ describe('runCheck input handling', () => {
     expect(site.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['1.2.4.8', 5000000]]);
   });
 
+  it('reads zeek-cut -M output (the names again before each log\'s records) and -m -F \' \' (names and values between spaces)', async () => {
+    // zcat conn.*.log.gz | zeek-cut -M: each rotated log's records after its names; the second
+    // log has another column order.
+    const blocks = [
+      'ts\tid.orig_h\tid.resp_h\torig_bytes\tresp_bytes',
+      '1714557600.123456\t192.168.1.10\t212.227.15.166\t1000\t5000',
+      'ts\tid.orig_h\tid.resp_h\torig_bytes\tresp_bytes',
+      '1714557601.123456\t192.168.1.10\t8.8.8.8\t7\t9',
+      'ts\tid.resp_h\tid.orig_h\tresp_bytes\torig_bytes',
+      '1714557602.123456\t1.1.1.1\t192.168.1.10\t9\t70',
+    ];
+    const v = await checkBytes(`${blocks.join('\n')}\n`);
+    expect(v.input.format).toBe('zeek-tsv');
+    expect(v.totals).toMatchObject({ records: 3, skipped: 0, malformedValues: 0 });
+    expect(v.destinations.map((d) => [d.ip, d.bytesSent, d.evidenceLines])).toEqual([
+      ['212.227.15.166', 1000, [2]],
+      ['1.1.1.1', 70, [6]],
+      ['8.8.8.8', 7, [4]],
+    ]);
+    // The fold reads it alike: a names line among its records goes to the JavaScript path.
+    const folded = await checkBytes(`${blocks.join('\n')}\n`, { fastPath: true }, 40);
+    expect(folded.destinations).toEqual(v.destinations);
+    const spaced = await checkBytes(`${blocks.slice(0, 2).join('\n').replace(/\t/g, ' ')}\n`);
+    expect(spaced.input.format).toBe('zeek-tsv');
+    expect(spaced.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([['212.227.15.166', 1000]]);
+  });
+
   it('reads zeek-cut -F output, whose #fields line has the new separator and #separator the old one', async () => {
     // zeek-cut -c -F , : the separator changes in the #fields, #types and data lines only.
     const lines = log.toString().split('\n');

@@ -42,13 +42,13 @@ const FIELDS_SEPARATORS = [44, 59, 124, 32];
 
 /**
  * The field names of a header line as `zeek-cut -m` writes it (the names alone, no `#fields`),
- * and their separator (a tab, or what `-F` gave: `,` `;` `|`), or null: the line must name the
+ * and their separator (a tab, or what `-F` gave: `,` `;` `|` or a space), or null: the line must name the
  * connection's two addresses (id.orig_h and id.resp_h, or id_orig_h and id_resp_h) and be names
  * only (Zeek's: letters, digits, `_` and `.`).
  */
 export function zeekCutHeader(line: string): { names: string[]; sep: number } | null {
   const text = line.replace(/^\uFEFF/, '');
-  const sep = [9, 44, 59, 124].find((c) => text.includes(String.fromCharCode(c)));
+  const sep = [9, 44, 59, 124, 32].find((c) => text.includes(String.fromCharCode(c)));
   if (sep === undefined) return null;
   const names = text.split(String.fromCharCode(sep));
   if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(n))) return null;
@@ -105,16 +105,15 @@ export class ZeekTsvParser implements LineParser {
     const cols = this.cols;
     if (cols === null) {
       // `zeek-cut -m`: the field names on a line of their own, no `#` lines.
-      const cut = zeekCutHeader(latin1(buf, start, end));
-      if (cut !== null) {
-        this.headerVersion++;
-        this.sep = cut.sep;
-        this.setFields(cut.names, lineNo);
-        return;
-      }
+      if (this.cutNames(buf, start, end, lineNo)) return;
       sink.skip(lineNo, 'record before the #fields header line');
       return;
     }
+    // `zeek-cut -M` writes the names line again before each log's records (its first name is a
+    // name, where a record starts with a time, a number or an address). A range of a split check
+    // has the first names as a #fields line: any such line is taken.
+    const c0 = buf[start]! | 0x20;
+    if (c0 >= 97 && c0 <= 122 && this.cutNames(buf, start, end, lineNo)) return;
     // Locate the columns we need, stopping after the last one.
     const pos = this.pos;
     const need = this.neededCount;
@@ -207,6 +206,16 @@ export class ZeekTsvParser implements LineParser {
     if (c !== this.unsetFirst && c !== this.emptyFirst) return false;
     return bytesEqual(buf, s, e, this.unset) || bytesEqual(buf, s, e, this.empty);
   }
+  /** Takes a names line as `zeek-cut -m` writes it for the layout; false when the line is none. */
+  private cutNames(buf: Buffer, start: number, end: number, lineNo: number): boolean {
+    const cut = zeekCutHeader(latin1(buf, start, end));
+    if (cut === null) return false;
+    this.headerVersion++;
+    this.sep = cut.sep;
+    this.setFields(cut.names, lineNo);
+    return true;
+  }
+
   private header(line: string, lineNo: number): void {
     this.headerVersion++;
     if (line.startsWith('#separator')) {

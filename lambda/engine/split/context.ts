@@ -79,10 +79,13 @@ const zeekTsv: SplitDialect = {
     let overflow = false;
     return {
       line(buf, start, end) {
-        // A zeek-cut -m header is carried as the #fields line it stands for.
-        const cut = start !== end && buf[start] !== HASH && blocks.length === 0 ? zeekCutFieldsLine(latin1(buf, start, end)) : null;
+        // A zeek-cut -m header is carried as the #fields line it stands for; -M writes it again
+        // before each log's records (a line starting with a letter, as no record does).
+        const c0 = start !== end ? buf[start]! | 0x20 : 0;
+        const cut = c0 !== 0 && buf[start] !== HASH && (blocks.length === 0 || (c0 >= 97 && c0 <= 122)) ? zeekCutFieldsLine(latin1(buf, start, end)) : null;
         if (cut !== null) {
-          blocks.push([cut]);
+          // The same names again change nothing.
+          if (blocks.at(-1)?.length !== 1 || blocks.at(-1)![0] !== cut) blocks.push([cut]);
           current = null;
           return;
         }
@@ -114,7 +117,8 @@ const zeekTsv: SplitDialect = {
     for (const block of seen.blocks) {
       // A block opening with the only `#separator` line it holds reads the same whatever came
       // before it, so repeating it (concatenated logs of one kind) changes nothing.
-      if (isSelfContained(block) && endsWith(out, block)) continue;
+      // Nor does a lone #fields line after the same one (zeek-cut -M's names, carried so).
+      if ((isSelfContained(block) || (block.length === 1 && block[0]!.startsWith('#fields'))) && endsWith(out, block)) continue;
       out.push(...block);
     }
     if (out.reduce((n, l) => n + l.length + 1, 0) > MAX_CONTEXT_BYTES) throw new ContextOverflowError();

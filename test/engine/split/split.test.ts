@@ -215,6 +215,25 @@ describe('checkSplit', () => {
     expect(verdictJson(split.verdict)).toBe(verdictJson(single));
   });
 
+  it('splits zeek-cut -M output as one pass reads it (the names again before each log, in another order too)', async () => {
+    const lines: string[] = [];
+    for (let k = 0; k < 6; k++) {
+      lines.push(k % 2 === 0 ? 'ts\tid.orig_h\tid.resp_h\torig_bytes' : 'ts\tid.resp_h\tid.orig_h\torig_bytes');
+      for (let i = 0; i < 20; i++) {
+        const [a, b] = ['192.168.1.10', `${k % 2 === 0 ? 8 : 1}.${k}.${i}.8`];
+        lines.push(`1714557600.${i}\t${k % 2 === 0 ? a : b}\t${k % 2 === 0 ? b : a}\t${100 + i}`);
+      }
+    }
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+    const single = await checkBytes(log, optionsOf());
+    expect(single.totals).toMatchObject({ records: 120, skipped: 0, connections: 120 });
+    for (const n of [2, 3, 5, 8]) {
+      const split = await checkSplit(bufferSource(log, 512), optionsOf(), { cuts: evenCuts(log.length, n) });
+      expect(split.mode).toBe('split');
+      expect(verdictJson(split.verdict)).toBe(verdictJson(single));
+    }
+  });
+
   it('checks a log naming more than 30 transport protocols in one pass (their listing depends on the whole order)', async () => {
     // Prepare
     const lines = ['src_ip,dst_ip,proto'];
