@@ -33,6 +33,7 @@ import {
   trimBlanksEnd,
   UNTERMINATED_QUOTE,
 } from './csv';
+import { CommonSides } from './common-sides';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/line-splitter';
@@ -508,6 +509,12 @@ export class GenericCsvParser implements LineParser {
   private dateCol = -1;
   /** Bytes per unit of each column whose header names a unit larger than a byte (see UNIT_BYTES). */
   private unitBytes: number[] = [];
+  /**
+   * The addresses on one side of every row with a source (a capture host's own, in a packet list
+   * or tshark's fields): a public one is listed as a destination of the rows it received, which
+   * the verdict warns of (see verdict/common-addresses).
+   */
+  private readonly sides = new CommonSides();
   /** The quote byte of the records: `"`, or `'` (see {@link decideQuote}). */
   private quote = QUOTE;
   /** Whether {@link quote} is known (from the header or the first record). */
@@ -741,6 +748,8 @@ export class GenericCsvParser implements LineParser {
       sc = alt.src;
     }
     if (hasSrc) r.origPort = this.atPort;
+    const ss = this.at;
+    const se = this.atEnd;
     if (hasSrc && dstPlain && f.escaped[sc] === 0) {
       r.ipBytes = buf;
       r.origIpStart = this.at;
@@ -752,6 +761,7 @@ export class GenericCsvParser implements LineParser {
       r.respIp = this.addressText(buf, dc, ds, de);
     }
     this.common(buf, r, lineNo, sink, true);
+    if (hasSrc) this.sides.note(null, buf, ss, se, ds, de);
     sink.flow(r);
   }
 
@@ -1028,6 +1038,7 @@ export class GenericCsvParser implements LineParser {
 
   finish(sink: RecordSink): void {
     if (this.held !== null) this.release(sink);
+    this.sides.report(sink);
   }
 }
 

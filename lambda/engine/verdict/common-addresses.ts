@@ -105,7 +105,7 @@ export class CommonAddressHints {
       if (addresses.length === 0 || !addresses.every(outside)) continue;
       const where = `every IPv${g.family} record of ${g.app ?? 'the log'} (${g.records} records)`;
       const own = `${g.app === null ? 'the monitored side' : 'that interface'}'s own address, listed as a destination because the log does not say which side of a record is inside`;
-      const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\", or log flow-direction";
+      const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs: or log flow-direction)";
       for (const a of addresses) {
         const other = addresses.find((b) => b !== a);
         const text =

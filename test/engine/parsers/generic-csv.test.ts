@@ -14,6 +14,7 @@ import {
 } from '../../../lambda/engine/parsers/generic-csv';
 import { parseTimestampText } from '../../../lambda/engine/parsers/bytes';
 import type { ParserOptions } from '../../../lambda/engine/types';
+import { buildPolicy, compilePolicy } from '../../../lambda/engine/policy/policy';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, RecordingSink, total } from './harness';
 
@@ -558,6 +559,26 @@ describe('generic CSV: tshark -T fields output', () => {
     expect(single.totals).toMatchObject({ records: 78, skipped: 0, bytesSent: 8032, bytesReceived: 16993 });
     expect(single.totals).toEqual(double.totals);
     expect(single.destinations).toEqual(double.destinations);
+  });
+
+  it("warns that a public address on one side of every row is likely the capture host's own (a phone's IPv6), as for VPC logs", async () => {
+    // tshark -T fields of a host with a public IPv6 address: its requests and the replies to it.
+    const csv = [
+      'frame.time_epoch,ipv6.src,ipv6.dst,udp.srcport,udp.dstport,frame.len',
+      '1700000000.0,2a02:6bf:8080:165::1:12,2620:fe::fe,40000,53,90',
+      '1700000000.1,2620:fe::fe,2a02:6bf:8080:165::1:12,53,40000,130',
+      '1700000001.0,2a02:6bf:8080:165::1:12,2607:f8b0:4005:80a::200e,40001,443,1200',
+      '1700000001.1,2607:f8b0:4005:80a::200e,2a02:6bf:8080:165::1:12,443,40001,5000',
+    ].join('\n');
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+    expect(destination(v, '2a02:6bf:8080:165::1:12').warning).toMatch(/^this address is on one side of every IPv6 record of the log \(4 records\): likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it \(or its network\) to the policy's localNetworks/);
+    expect(destination(v, '2620:fe::fe').warning).toBeNull();
+    // With its address among the monitored networks, it is no destination, and only what it sent counts.
+    const local = await checkBytes(csv, { policy: compilePolicy(buildPolicy({ allowedCountries: ['US'], localNetworks: ['non-public', '2a02:6bf:8080:165::/64'] })) });
+    expect(local.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([
+      ['2607:f8b0:4005:80a::200e', 1200],
+      ['2620:fe::fe', 90],
+    ]);
   });
 
   it('skips a row with more fields than the header (tshark joins the values of two IP layers with the separator), never reading it shifted', () => {

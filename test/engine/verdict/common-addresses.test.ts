@@ -36,7 +36,7 @@ describe('CommonAddressHints: addresses on one side of every record of an interf
     // Assess: the IPv4 peer's other end is inside, so it is simply the peer.
     expect([...warnings.keys()]).toEqual(['2600:1f18::5', '2a00:1450:4001:82a::200e']);
     expect(warnings.get('2600:1f18::5')).toBe(
-      "this address and 2a00:1450:4001:82a::200e are the two sides of every IPv6 record of the log (4 records): one of the two is likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it (or its network) to the policy's localNetworks, beside \"non-public\", or log flow-direction",
+      "this address and 2a00:1450:4001:82a::200e are the two sides of every IPv6 record of the log (4 records): one of the two is likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs: or log flow-direction)",
     );
   });
 
