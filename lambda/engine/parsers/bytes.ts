@@ -160,6 +160,7 @@ export function parseTimestampText(text: string): number {
   }
   // ISO 8601, or `YYYY-MM-DD HH:MM:SS` without zone (read as UTC, as tools that omit it write UTC);
   // `YYYY/MM/DD HH:MM:SS` as Palo Alto's log exports write it, likewise.
+  if (t.charCodeAt(0) >= 65) return wiresharkAbsoluteMs(t);
   const dashed = /^\d{4}\/\d{2}\/\d{2}(?:[ T]|$)/.test(t) ? `${t.slice(0, 4)}-${t.slice(5, 7)}-${t.slice(8)}` : t;
   const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(dashed) ? `${dashed.replace(' ', 'T')}Z` : dashed;
   if (!/^\d{4}-\d{2}-\d{2}/.test(iso)) return NaN;
@@ -168,6 +169,37 @@ export function parseTimestampText(text: string): number {
   // verdict never depends on the machine's zone.
   const ms = Date.parse(NAMES_ZONE.test(iso) ? iso : `${iso} UTC`);
   return Number.isNaN(ms) ? NaN : ms;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * Offsets in minutes of the zone abbreviations a time may end with, as strftime's %Z writes them
+ * (tshark's frame.time). Ambiguous ones (CST: US Central or China; IST: India, Ireland or Israel;
+ * BST, AST) are left out: a time naming one is not read.
+ */
+const ZONE_MINUTES: Readonly<Record<string, number>> = {
+  UTC: 0, GMT: 0, UT: 0, Z: 0, WET: 0, WEST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120, EET: 120,
+  EEST: 180, MSK: 180, EST: -300, EDT: -240, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420,
+  AKST: -540, AKDT: -480, HST: -600, JST: 540, KST: 540, HKT: 480, SGT: 480, AWST: 480, ACST: 570,
+  ACDT: 630, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780,
+};
+
+/**
+ * Wireshark's absolute time, as tshark writes `frame.time` (`Aug 22, 2013 20:00:33.570191000 UTC`,
+ * the zone the machine's, `CEST`, or none): epoch milliseconds, NaN for anything else or a zone
+ * that is not known for certain. A time naming no zone is read as UTC, as others are.
+ */
+function wiresharkAbsoluteMs(t: string): number {
+  const m = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?: ([A-Z]{1,5}|[+-]\d{4}))?$/.exec(t);
+  if (m === null) return NaN;
+  const month = MONTHS.indexOf(m[1]!);
+  if (month < 0) return NaN;
+  const zone = m[8];
+  const offset = zone === undefined ? 0 : /^[+-]/.test(zone) ? (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3))) : ZONE_MINUTES[zone];
+  if (offset === undefined) return NaN;
+  const ms = Date.UTC(Number(m[3]), month, Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60000;
+  return m[7] === undefined ? ms : ms + Number(`0.${m[7]}`) * 1000;
 }
 
 /** A time that names its zone: `Z`, an offset, UTC/GMT (with an offset), or a US zone V8 knows. */

@@ -146,6 +146,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'bytes', 'totalbytes', 'bytestotal', 'bytecount', 'numbytes', 'octets', 'size',
     // Wireshark's packet list exported as CSV: one packet per row, Source to Destination; tshark's frame.len.
     'length', 'framelen',
+    // tshark's other lengths: the IP packet's, the TCP segment's data, the UDP datagram's.
+    'iplen', 'tcplen', 'udplength',
   ],
   start: [
     'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',
@@ -698,8 +700,9 @@ export class GenericCsvParser implements LineParser {
       return;
     }
     // More fields than the header names, not all empty (a trailing delimiter is common): a
-    // delimiter inside an unquoted value moved the values after it (tshark joins the values of
-    // several IP layers, an ICMP error's or a tunnel's, with `,`), so none can be trusted.
+    // delimiter inside an unquoted value moved the values after it (tshark writes frame.time as
+    // `Aug 22, 2013 ...` and joins the values of several IP layers, an ICMP error's or a tunnel's,
+    // with `,`), so none can be trusted.
     if (n > this.names.length && n > this.needed) {
       for (let i = this.names.length; i < n; i++) {
         const s = f.pos[i * 2]!;
@@ -708,7 +711,7 @@ export class GenericCsvParser implements LineParser {
           sink.skip(
             lineNo,
             'record has more fields than the header',
-            `${n} fields, header names ${this.names.length}${tshark ? '; tshark joins layers\' values with ",": -E occurrence=f' : ''}`,
+            `${n} fields, header names ${this.names.length}${tshark ? '; tshark: use -E quote=d, and -E occurrence=f' : ''}`,
           );
           return;
         }

@@ -372,6 +372,23 @@ describe('generic CSV: times', () => {
     expect(parseTimestampText('2024/03/01')).toBe(Date.UTC(2024, 2, 1));
   });
 
+  it("reads tshark's frame.time (Wireshark's absolute time, the machine's zone abbreviated) and its other lengths", async () => {
+    // tshark 4.0 -e frame.time, TZ=UTC and TZ=Europe/Berlin; an offset; no zone (UTC).
+    expect(parseTimestampText('Aug 22, 2013 20:00:33.570191000 UTC')).toBeCloseTo(Date.UTC(2013, 7, 22, 20, 0, 33) + 570.191, 3);
+    expect(parseTimestampText('Aug 22, 2013 22:00:33.570191000 CEST')).toBeCloseTo(Date.UTC(2013, 7, 22, 20, 0, 33) + 570.191, 3);
+    expect(parseTimestampText('Jan  2, 2024 07:05:09.000000000 PST')).toBe(Date.UTC(2024, 0, 2, 15, 5, 9));
+    expect(parseTimestampText('Aug 22, 2013 20:00:33.5 +0200')).toBe(Date.UTC(2013, 7, 22, 18, 0, 33, 500));
+    expect(parseTimestampText('Aug 22, 2013 20:00:33')).toBe(Date.UTC(2013, 7, 22, 20, 0, 33));
+    // Ambiguous abbreviations (CST: US Central or China) and other text are no time.
+    for (const t of ['Aug 22, 2013 20:00:33.5 CST', 'Aug 22, 2013 20:00:33.5 IST', 'Foo 22, 2013 20:00:33', 'August 22, 2013']) expect(parseTimestampText(t)).toBeNaN();
+    // tshark -T fields -E quote=d -e frame.time -e ip.src -e ip.dst -e ip.len
+    const v = parse('frame.time,ip.src,ip.dst,ip.len\n"Aug 22, 2013 20:00:33.570191000 UTC","192.168.0.4","212.227.15.188","52"\n');
+    expect(v.flows[0]).toMatchObject({ respIp: '212.227.15.188', origBytes: 52 });
+    expect(v.flows[0]!.firstSeenMs).toBeCloseTo(Date.UTC(2013, 7, 22, 20, 0, 33) + 570.191, 3);
+    expect(parse('ip.dst,tcp.len\n8.8.8.8,1200\n').flows[0]!.origBytes).toBe(1200);
+    expect(parse('ip.dst,udp.length\n8.8.8.8,38\n').flows[0]!.origBytes).toBe(38);
+  });
+
   it('reads a time that names no zone as UTC in every spelling, whatever the machine\'s zone', () => {
     const spellings: [string, number][] = [
       ['2024-03-01 1:05', Date.UTC(2024, 2, 1, 1, 5)],
@@ -594,8 +611,8 @@ describe('generic CSV: tshark -T fields output', () => {
     const result = parse(csv);
     expect(result.flows.map((r) => r.respIp)).toEqual(['8.8.8.8', '1.1.1.1']);
     expect(result.skips).toEqual([
-      { line: 3, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark joins layers\' values with ",": -E occurrence=f' },
-      { line: 4, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark joins layers\' values with ",": -E occurrence=f' },
+      { line: 3, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
+      { line: 4, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
     ]);
     // Where the header has columns no key reads, extra fields past them are not looked for.
     expect(parse('dst,bytes_out,note\n8.8.8.8,10,a,b\n').flows).toHaveLength(1);
