@@ -133,13 +133,13 @@ export function trimVpcLine(buf: Buffer, start: number, end: number): [number, n
   while (start < end && buf[start] === SPACE) start++;
   if (bytesEqual(buf, start, Math.min(end, start + 7), 'EVENTS\t')) {
     // `aws logs filter-log-events --output text`: EVENTS, event id, ingestion time, stream, the
-    // message, its time, tab-separated.
-    let at = start;
-    for (let tabs = 0; tabs < 4 && at >= 0; tabs++) at = indexIn(buf, TAB, at + 1, end);
-    if (at >= 0) {
-      const stop = indexIn(buf, TAB, at + 1, end);
-      start = at + 1;
-      if (stop >= 0) end = stop;
+    // message, its time; `get-log-events`: EVENTS, ingestion time, the message, its time. The AWS
+    // CLI writes an event's fields in the order of their names, so the message is the last but one.
+    const last = lastIndexIn(buf, TAB, start + 6, end);
+    const before = last > start + 6 ? lastIndexIn(buf, TAB, start + 6, last) : -1;
+    if (before >= 0) {
+      start = before + 1;
+      end = last;
     }
   }
   start = afterEventPrefix(buf, start, end);
@@ -148,10 +148,19 @@ export function trimVpcLine(buf: Buffer, start: number, end: number): [number, n
   return [start, end];
 }
 
-/** The first offset of byte `c` in `buf[from, end)`, or -1. */
-function indexIn(buf: Buffer, c: number, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === c) return i;
+/** The last offset of byte `c` in `buf[from, end)`, or -1. */
+function lastIndexIn(buf: Buffer, c: number, from: number, end: number): number {
+  for (let i = end - 1; i >= from; i--) if (buf[i] === c) return i;
   return -1;
+}
+
+/**
+ * Whether a line is what the AWS CLI prints first for `aws logs get-log-events --output text` (its
+ * backward and forward tokens, `b/...` and `f/...`) or `filter-log-events` (`nextToken`), or one of
+ * the `SEARCHEDLOGSTREAMS` rows it may print: no record, and no header.
+ */
+export function isCliOutputLine(line: string): boolean {
+  return /^[A-Za-z0-9/+=_-]{16,}(?:\t[A-Za-z0-9/+=_-]{16,})?$/.test(line) || line.startsWith('SEARCHEDLOGSTREAMS\t');
 }
 
 /**
@@ -456,6 +465,12 @@ export class VpcFlowParser implements LineParser {
     }
     const [start, end] = trimVpcLine(buf, lineStart, lineEnd);
     if (start === end) return;
+    // The AWS CLI's own lines around the events (see isCliOutputLine): its tokens, first, and its
+    // SEARCHEDLOGSTREAMS rows.
+    if (!this.started) {
+      this.started = true;
+      if (isCliOutputLine(latin1(buf, start, end))) return;
+    } else if (buf[start] === 83 && bytesEqual(buf, start, Math.min(end, start + 19), 'SEARCHEDLOGSTREAMS\t')) return;
     const names = vpcHeaderLine(buf, start, end);
     if (names !== null) {
       this.layout = layoutOf(names, lineNo);
@@ -605,6 +620,9 @@ export class VpcFlowParser implements LineParser {
   }
 
 
+  /** Whether a line with content has been read (the AWS CLI's tokens come first). */
+  private started = false;
+
   private growPos(): Int32Array {
     const next = new Int32Array(this.pos.length * 2);
     next.set(this.pos);
@@ -622,7 +640,7 @@ export const vpcFlowFormat: FormatDefinition = {
   name: 'vpc-flow',
   description: 'AWS VPC Flow Logs, space-separated text with or without the header line, or CSV from Athena or CloudWatch Logs Insights',
   detect: (lines) => {
-    const first = lines[0];
+    const first = lines[0] !== undefined && isCliOutputLine(lines[0].trimEnd()) ? lines[1] : lines[0];
     if (first === undefined) return 0;
     if (vpcHeaderFields(first) !== null || vpcCsvHeaderFields(first.replace(/^\uFEFF/, '')) !== null) return 1;
     // Logs Insights results as CSV, their first row's @message a default-format record.

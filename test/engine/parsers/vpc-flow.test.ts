@@ -158,6 +158,34 @@ describe('VPC flow logs exported from CloudWatch Logs to S3 (a time before each 
     expect(custom.flows.map((r) => [r.app, r.respIp])).toEqual([['eni-1235b8ca123456789', '198.51.100.7']]);
   });
 
+  it('reads aws logs get-log-events --output text, and the tokens and rows the AWS CLI prints around events', () => {
+    const record = '2 123456789010 eni-1235b8ca123456789 10.0.0.1 198.51.100.7 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK';
+    // get-log-events: its backward and forward tokens first, then EVENTS, ingestion time, message, time.
+    const gle = [
+      'b/37573839839832843838383838383838383838383838383838383838/s\tf/37573839839832843838383838383838383838383838383838383839/s',
+      `EVENTS\t1418530130000\t${record}\t1418530070000`,
+      `EVENTS\t1418530130000\t${record.replace('198.51.100.7', '198.51.100.8')}\t1418530070000`,
+    ];
+    // filter-log-events --no-paginate: the nextToken first; the searched streams after.
+    const fle = [
+      'Bxkq6kVGFtq2y_MoigeqscgAAAAAAABZHc2NQdW1qYnZ6aEJfZnB0',
+      `EVENTS\t36223456789012345678901234567890123456789012345678901234\t1418530130000\teni-1235b8ca123456789-all\t${record}\t1418530070000`,
+      'SEARCHEDLOGSTREAMS\tTrue\teni-1235b8ca123456789-all',
+    ];
+    for (const [lines, want] of [
+      [gle, ['10.0.0.1 -> 198.51.100.7', '10.0.0.1 -> 198.51.100.8']],
+      [gle.slice(1), ['10.0.0.1 -> 198.51.100.7', '10.0.0.1 -> 198.51.100.8']],
+      [fle, ['10.0.0.1 -> 198.51.100.7']],
+    ] as const) {
+      const result = parse(lines.join('\n'));
+      expect(result.skips).toEqual([]);
+      expect(endpoints(result.flows)).toEqual(want);
+      expect(detectFormat([...lines])?.name).toBe('vpc-flow');
+    }
+    // A token line after the first is no token line: a record that is none is skipped.
+    expect(parse([`EVENTS\t1418530130000\t${record}\t1418530070000`, gle[0]].join('\n')).skips).toHaveLength(1);
+  });
+
   it('is detected as VPC flow logs like the same records without the time', () => {
     const text = fixture('cloudwatch-export-goaccess1341.log').toString('utf8');
     expect(findFormat('vpc-flow')!.detect(text.split('\n').filter((l) => l !== ''))).toBe(0.8);
