@@ -56,6 +56,12 @@ const WANTED = [
   'log-status',
   'interface-id',
   'flow-direction',
+  'packets',
+  // Transit Gateway flow logs: the record's packets the gateway dropped, by reason.
+  'packets-lost-no-route',
+  'packets-lost-blackhole',
+  'packets-lost-mtu-exceeded',
+  'packets-lost-ttl-expired',
 ] as const;
 const SRC = 0;
 const DST = 1;
@@ -71,6 +77,9 @@ const ACTION = 10;
 const LOG_STATUS = 11;
 const INTERFACE_ID = 12;
 const FLOW_DIRECTION = 13;
+const PACKETS = 14;
+/** The packets-lost-* fields' slots. */
+const LOST = [15, 16, 17, 18] as const;
 
 const PROTOCOL_NAMES: readonly string[] = Array.from({ length: 256 }, (_, n) => {
   switch (n) {
@@ -234,6 +243,8 @@ interface Layout {
    * packet's, so a reply from the internet leaving the gateway is no local sender.
    */
   readonly interfaceDirection: boolean;
+  /** Columns of the packets-lost-* fields present (Transit Gateway flow logs), when packets is too. */
+  readonly lost: readonly number[];
 }
 
 function layoutOf(names: readonly string[], lineNo: number): Layout {
@@ -249,7 +260,8 @@ function layoutOf(names: readonly string[], lineNo: number): Layout {
     );
   }
   const transitGateway = names.some((n) => n === 'resource-type' || n.startsWith('tgw-'));
-  return { cols, fieldCount: names.length, interfaceDirection: !transitGateway };
+  const lost = cols[PACKETS]! >= 0 ? LOST.map((k) => cols[k]!).filter((c) => c >= 0) : [];
+  return { cols, fieldCount: names.length, interfaceDirection: !transitGateway, lost };
 }
 
 const DEFAULT_LAYOUT: Layout = layoutOf(VPC_DEFAULT_FIELDS, 0);
@@ -579,6 +591,14 @@ export class VpcFlowParser implements LineParser {
     if (c >= 0 && (r.lastSeenMs = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!)) !== r.lastSeenMs) badValue(buf, pos, c, lineNo, 'end', sink);
     c = cols[ACTION]!;
     if (c >= 0) r.rejected = bytesEqual(buf, pos[c * 2]!, pos[c * 2 + 1]!, 'REJECT');
+    // A Transit Gateway record whose every packet the gateway dropped (no route, a blackhole
+    // route, too large, TTL expired) reached nothing past it: as refused as a REJECT.
+    if (layout.lost.length > 0) {
+      const packets = parseUint(buf, pos[cols[PACKETS]! * 2]!, pos[cols[PACKETS]! * 2 + 1]!);
+      let lost = 0;
+      for (const l of layout.lost) lost += Math.max(0, parseUint(buf, pos[l * 2]!, pos[l * 2 + 1]!));
+      if (packets > 0 && lost >= packets) r.rejected = true;
+    }
     c = cols[INTERFACE_ID]!;
     if (c >= 0) {
       const s = pos[c * 2]!;

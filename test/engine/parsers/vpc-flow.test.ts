@@ -483,6 +483,26 @@ describe('Transit Gateway flow logs (flow-direction is relative to an attachment
     expect(destination(v, '8.8.8.8')).toMatchObject({ bytesSent: 10000, bytesReceived: 180000 });
     expect(v.totals).toMatchObject({ bytesSent: 10000, bytesReceived: 180000 });
   });
+
+  it('takes a record whose every packet the gateway dropped (no route, a blackhole route) as refused', async () => {
+    // packets 10, then packets-lost-no-route, -blackhole, -mtu-exceeded, -ttl-expired.
+    const lost = (r: string, counts: string): string => r.replace(' OK IPv4 0 0 0 0 ', ` OK IPv4 ${counts} `);
+    const log = [
+      HEADER,
+      lost(record('tgw-attach-a', '10.0.0.5', '114.114.114.114', 49152, 443, 5000, 'ingress'), '10 0 0 0'),
+      lost(record('tgw-attach-a', '10.0.0.5', '1.2.4.8', 49153, 443, 5000, 'ingress'), '0 6 0 4'),
+      lost(record('tgw-attach-a', '10.0.0.5', '77.88.8.8', 49154, 443, 5000, 'ingress'), '0 3 0 0'),
+      lost(record('tgw-attach-a', '10.0.0.5', '5.255.255.5', 49155, 443, 5000, 'ingress'), '- - - -'),
+    ].join('\n');
+    const v = await checkBytes(log, { policy: policyOf('us') });
+    expect(v.destinations.map((d) => [d.ip, d.status, d.blockedAttempts, d.bytesSent]).sort()).toEqual([
+      ['1.2.4.8', 'blocked', 1, 0],
+      ['114.114.114.114', 'blocked', 1, 0],
+      // Some packets got through: what was sent is the record's (AWS does not say what of the bytes was lost).
+      ['5.255.255.5', 'violation', 0, 5000],
+      ['77.88.8.8', 'violation', 0, 5000],
+    ]);
+  });
 });
 
 describe('VPC flow logs, bad records and headers', () => {
