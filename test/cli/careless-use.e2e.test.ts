@@ -121,7 +121,7 @@ describe('residency check --columns: a mapping that cannot be meant', () => {
     const r = run('dest=peer,bytes_out=up');
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "residency: --columns: unknown key 'dest' in 'dest=peer' (expected one of dst, src, dst_port, src_port, proto, bytes_out, bytes_in, start, end, host, app, action, nat_dst)\n",
+      "residency: --columns: unknown key 'dest' in 'dest=peer' (expected one of dst, src, dst_port, src_port, proto, bytes_out, bytes_in, start, end, host, app, action, nat_dst, local_orig, local_resp)\n",
     );
     expect(existsSync(r.out)).toBe(false);
   });
