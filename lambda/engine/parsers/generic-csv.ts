@@ -592,9 +592,13 @@ export class GenericCsvParser implements LineParser {
    * so a value holding the delimiter (`'80 → 443 [SYN, ACK]'`) stays one field.
    */
   private decideQuote(buf: Buffer, start: number, end: number): void {
-    this.quoteDecided = true;
     const f = this.fields;
     const n = splitCsvLine(buf, start, end, this.delimiter, f, 0x7fffffff, SINGLE_QUOTE);
+    // A record of empty values (tshark's row for an ARP frame: `,,`) says nothing: the next decides.
+    let values = 0;
+    for (let i = 0; i < n; i++) if (skipBlanks(buf, f.pos[i * 2]!, f.pos[i * 2 + 1]!) < f.pos[i * 2 + 1]!) values++;
+    if (n !== UNTERMINATED_QUOTE && values === 0) return;
+    this.quoteDecided = true;
     if (n === UNTERMINATED_QUOTE) return;
     let wrapped = 0;
     for (let i = 0; i < n; i++) {
@@ -658,7 +662,8 @@ export class GenericCsvParser implements LineParser {
       return;
     }
     this.held = null;
-    const n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.needed, this.quote);
+    let n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.limit, this.quote);
+    if (n > this.needed) n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, 0x7fffffff, this.quote);
     // The line-by-line reading and the split agree on where the quote closed; a disagreement
     // would be a fault here, never a reason to lose the record's lines silently.
     if (n === UNTERMINATED_QUOTE) {

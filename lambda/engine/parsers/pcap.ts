@@ -290,9 +290,9 @@ export interface PcapStats {
  * Zeek's likely-server-port heuristic decides, or, for TCP, from a port below the ephemeral range
  * to one in it (see fromServerPortOrRange). A SYN alone always comes from the opener.
  */
-/** Whether a UDP datagram between these ports is a tunnel's (see the module comment). */
-function isTunnelPort(sport: number, dport: number): boolean {
-  return sport === VXLAN_PORT || dport === VXLAN_PORT || sport === GENEVE_PORT || dport === GENEVE_PORT || sport === VXLAN_GPE_PORT || dport === VXLAN_GPE_PORT;
+/** Whether a UDP datagram to this port is a tunnel's (see the module comment): tunnels send to it both ways. */
+function isTunnelPort(dport: number): boolean {
+  return dport === VXLAN_PORT || dport === GENEVE_PORT || dport === VXLAN_GPE_PORT;
 }
 
 function sentByServer(proto: number, b: Buffer, p: number, have: number, sport: number, dport: number): boolean {
@@ -448,6 +448,9 @@ export class PcapParser implements ChunkParser {
 
   private skipPacket(sink: RecordSink, reason: string, detail?: string): void {
     this.stats.skipped++;
+    // A tunnel's packet whose inside cannot be read: counted as skipped, not as in a connection
+    // (the tunnel's connection still has it), so every packet is counted once.
+    if (this.depth > 0) this.stats.inConnections--;
     sink.skip(this.packetNo, reason, detail);
   }
 
@@ -714,6 +717,9 @@ export class PcapParser implements ChunkParser {
   }
 
   private notIp(what: string): void {
+    // Inside a tunnel (an ARP frame over VXLAN, a PPTP acknowledgment), the packet is in the
+    // tunnel's connection already.
+    if (this.depth > 0) return;
     this.stats.noData++;
     this.sink!.noData(this.packetNo, what);
   }
@@ -1018,11 +1024,11 @@ export class PcapParser implements ChunkParser {
         for (const w of waiting) this.addFragment(first, w.src, w.bytes, w.offset);
       }
     }
-    if (proto === 47 || proto === 4 || proto === 41 || (proto === 17 && isTunnelPort(sport, dport))) {
+    if (proto === 47 || proto === 4 || proto === 41 || (proto === 17 && isTunnelPort(dport))) {
       if (this.depth >= MAX_TUNNEL_DEPTH) return this.skipPacket(this.sink!, 'unsupported encapsulation', `more than ${MAX_TUNNEL_DEPTH} tunnels deep`);
       this.depth++;
       try {
-        this.tunnel(proto, sport, dport, b, proto === 17 ? p + 8 : p, capEnd);
+        this.tunnel(proto, dport, b, proto === 17 ? p + 8 : p, capEnd);
       } finally {
         this.depth--;
       }
@@ -1057,7 +1063,7 @@ export class PcapParser implements ChunkParser {
    * The packet inside a tunnel whose payload (after the UDP header, for UDP tunnels) is
    * `b[p, end)`: read as a packet of its own (see the module comment).
    */
-  private tunnel(proto: number, sport: number, dport: number, b: Buffer, p: number, end: number): void {
+  private tunnel(proto: number, dport: number, b: Buffer, p: number, end: number): void {
     const have = end - p;
     if (proto === 4 || proto === 41) return this.ip(b, p, end);
     if (proto === 47) {
@@ -1094,12 +1100,12 @@ export class PcapParser implements ChunkParser {
       // Otherwise an Ethertype: IPv4, IPv6, MPLS, ...
       return this.etherType(type, b, q, end);
     }
-    if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
+    if (dport === VXLAN_PORT) {
       // VXLAN (RFC 7348): flags (I set), reserved, the 24-bit network identifier, reserved.
       if (have < 8) return this.truncated('VXLAN header', have);
       return this.ethernet(b, p + 8, end);
     }
-    if (sport === GENEVE_PORT || dport === GENEVE_PORT) {
+    if (dport === GENEVE_PORT) {
       // Geneve (RFC 8926): version and options length (in 4-byte words), flags, protocol type,
       // network identifier; then the options.
       if (have < 8) return this.truncated('Geneve header', have);
@@ -1120,9 +1126,9 @@ export class PcapParser implements ChunkParser {
   /** A PPP frame (in PPTP's GRE): IPv4 or IPv6, after the address and control bytes when present. */
   private ppp(b: Buffer, p: number, end: number): void {
     if (end - p >= 2 && b[p] === 0xff && b[p + 1] === 0x03) p += 2;
-    if (end - p < 1) return this.truncated('PPP header', end - p);
     // The protocol field is one byte when compressed (odd), else two (RFC 1661 §2).
-    const protocol = b[p]! & 1 ? b[p]! : end - p >= 2 ? b.readUInt16BE(p) : -1;
+    if (end - p < (b[p]! & 1 ? 1 : 2)) return this.truncated('PPP header', end - p);
+    const protocol = b[p]! & 1 ? b[p]! : b.readUInt16BE(p);
     const q = p + (b[p]! & 1 ? 1 : 2);
     if (protocol === 0x21 || protocol === 0x57) return this.ip(b, q, end);
     // Control protocols (LCP, IPCP, CCP: 0x8000 and up) carry no data; anything else (0x00fd,

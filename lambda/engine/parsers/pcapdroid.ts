@@ -319,7 +319,8 @@ export class PcapdroidCsvParser implements LineParser {
   }
 
   private header(line: string, delimiter: number, lineNo: number): void {
-    const names = line.trim().split(String.fromCharCode(delimiter)).map(headerName);
+    // Not trimmed as a whole: a tab-separated data frame's index name is empty before the first tab.
+    const names = line.split(String.fromCharCode(delimiter)).map(headerName);
     const cols = new Int32Array(WANTED.length);
     WANTED.forEach((name, i) => {
       cols[i] = names.indexOf(name);

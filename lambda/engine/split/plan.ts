@@ -6,6 +6,7 @@
 import { DETECT_BYTES, headLines } from '../check';
 import { InputError } from '../errors';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../input/line-splitter';
+import { utf16ByBom, utf16ByNuls } from '../input/text-form';
 import { findFormat, formatOfHead, FORMATS } from '../parsers';
 import type { FormatName, ParserOptions } from '../types';
 import { csvPrefixOf, dialectOf, type DialectParams } from './context';
@@ -68,6 +69,11 @@ export function planSplit(head: Buffer, size: number, options: PlanOptions = {})
   if (size === 0 || head.length === 0) return { whole: true, reason: 'the log is empty' };
   if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
     return { whole: true, reason: 'gzip data can only be decoded from its start' };
+  }
+  // As the check reads it (runCheck): UTF-16 with a byte order mark, or without one when its
+  // bytes are no known format as they are; a format given does not make its bytes UTF-8.
+  if (utf16ByBom(head) !== null || ((options.format !== undefined || options.parserOptions?.vpcFields !== undefined) && utf16ByNuls(head) !== null)) {
+    return { whole: true, reason: 'UTF-16 text is read from its start' };
   }
   const detectHead = head.subarray(0, DETECT_BYTES);
   const found = options.format ? null : formatOfHead(headLines(detectHead, size > DETECT_BYTES), detectHead, options.parserOptions);

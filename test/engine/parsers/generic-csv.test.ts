@@ -614,12 +614,19 @@ describe('generic CSV: tshark -T fields output', () => {
       { line: 3, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
       { line: 4, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
     ]);
+    // A record of several lines is counted the same.
+    expect(parse('src,dst,bytes\n10.0.0.1,10.9.0.1,5.255.255.5,"a\nb"\n').skips).toEqual([
+      { line: 2, reason: 'record has more fields than the header', detail: '4 fields, header names 3' },
+    ]);
     // Where the header has columns no key reads, extra fields past them are not looked for.
     expect(parse('dst,bytes_out,note\n8.8.8.8,10,a,b\n').flows).toHaveLength(1);
     expect(parse('dst,bytes_out\n8.8.8.8,10,x\n').skips).toEqual([{ line: 2, reason: 'record has more fields than the header', detail: '3 fields, header names 2' }]);
   });
 
   it("reads a header quoted with single quotes, and leaves apostrophes in double-quoted or unquoted CSV alone", () => {
+    // A first record of empty values (an ARP frame's row) decides nothing.
+    const arpFirst = parse("ip.src,ip.dst,frame.len\n,,\n'10.0.0.1','5.255.255.5','1500'\n");
+    expect(arpFirst.flows.map((r) => [r.respIp, r.origBytes])).toEqual([['5.255.255.5', 1500]]);
     const quoted = parse("'ip.src','ip.dst','tcp.dstport'\n'10.0.0.1','8.8.8.8','443'\n'10.0.0.1','1.1.1.1',\n");
     expect(quoted.skips).toEqual([]);
     expect(endpoints(quoted.flows)).toEqual(['10.0.0.1 -> 8.8.8.8', '10.0.0.1 -> 1.1.1.1']);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PcapParser } from '../../../lambda/engine/parsers/pcap';
+import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
 import { ethernet, ipv4, pcapOf, tcp, udp } from '../../helpers/capture-builders';
 import { tempDir } from '../../helpers/cli';
@@ -41,7 +41,7 @@ const TUNNELS: Record<string, (inner: Buffer) => Buffer> = {
   pptp: (inner) => ipv4(47, '10.0.0.5', '10.0.0.9', Buffer.concat([hex(`3001 880b ${(inner.length + 4).toString(16).padStart(4, '0')} 0001 00000001 ff03 0021`), inner])),
 };
 
-function flowsOf(capture: Buffer): { flows: FlowRecord[]; skips: { line: number; reason: string; detail?: string }[] } {
+function flowsOf(capture: Buffer): { flows: FlowRecord[]; skips: { line: number; reason: string; detail?: string }[]; stats: PcapStats } {
   const sink = new RecordingSink();
   const parser = new PcapParser();
   parser.push(capture, sink);
@@ -49,6 +49,7 @@ function flowsOf(capture: Buffer): { flows: FlowRecord[]; skips: { line: number;
   return {
     flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
     skips: sink.calls.flatMap((c) => (c.kind === 'skip' ? [{ line: c.line, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) }] : [])),
+    stats: parser.stats,
   };
 }
 
@@ -108,7 +109,11 @@ describe('pcap reader: tunnels', () => {
     // PPTP data encrypted with MPPE (PPP protocol 0x00fd); a GRE protocol that is no known Ethertype.
     const mppe = ipv4(47, '10.0.0.5', '203.0.113.9', hex('3001 880b 0008 0001 00000001 ff03 00fd 90a1b2c3'));
     const unknown = ipv4(47, '10.0.0.5', '203.0.113.9', hex('0000 88b5 00112233'));
-    const { skips } = flowsOf(pcapOf(101, [mppe, unknown]));
+    // A PPTP acknowledgment carries no packet: it is in the tunnel's connection, nothing more.
+    const ack = ipv4(47, '10.0.0.5', '203.0.113.9', hex('3081 880b 0000 0001 00000001 00000002'));
+    const { skips, stats } = flowsOf(pcapOf(101, [mppe, unknown, ack]));
+    // Every packet counted once: in a connection, skipped, or without data.
+    expect(stats).toMatchObject({ packets: 3, inConnections: 1, skipped: 2, noData: 0 });
     expect(skips).toEqual([
       { line: 1, reason: 'unsupported encapsulation', detail: 'PPP protocol 0x00fd' },
       { line: 2, reason: 'unsupported encapsulation', detail: 'ethertype 0x88b5' },
@@ -125,6 +130,13 @@ describe('pcap reader: tunnels', () => {
     const { flows, skips } = flowsOf(pcapOf(101, [ok, deep]));
     expect(flows.find((f) => f.respIp === '77.88.8.8')).toMatchObject({ origBytes: 1200 });
     expect(skips).toEqual([{ line: 2, reason: 'unsupported encapsulation', detail: 'more than 4 tunnels deep' }]);
+  });
+
+  it('opens a UDP tunnel by the port it is sent to: a DNS query from port 4790 is DNS', () => {
+    const query = ipv4(17, '10.0.0.5', '8.8.8.8', udp(4790, 53, Buffer.alloc(30, 1)));
+    const { flows, skips } = flowsOf(pcapOf(101, [query]));
+    expect(skips).toEqual([]);
+    expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([['8.8.8.8', 53, 30]]);
   });
 
   it('counts a truncated tunnel header as a truncated packet', () => {

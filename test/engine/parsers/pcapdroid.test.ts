@@ -240,15 +240,16 @@ describe('PCAPdroid CSV edge cases', () => {
     const pandas = [`,${unquote(lines[0]!)}`, ...lines.slice(1).map((l, i) => `${i},${unquote(l)}`)].join('\n');
     const r = [`"",${lines[0]}`, ...lines.slice(1).map((l, i) => `"${i + 1}",${l.replace(/"(\d+)"/g, '$1')}`)].join('\n');
     const sep = ['sep=,', ...lines].join('\n');
+    const tabs = [`\t${unquote(lines[0]!).replace(/,/g, '\t')}`, ...lines.slice(1).map((l, i) => `${i}\t${unquote(l).replace(/,(?! Photos)/g, '\t')}`)].join('\n');
 
     // Act
     const plain = parse(fixture('connections-synthetic-quoted.csv'));
-    const resaved = [pandas, r, sep].map(parse);
+    const resaved = [pandas, r, sep, tabs].map(parse);
 
     // Assess
     const withoutOffsets = (flows: typeof plain.flows) =>
       flows.map((f) => ({ ...f, line: 0, origIpStart: 0, origIpEnd: 0, respIpStart: 0, respIpEnd: 0 }));
-    for (const [i, text] of [pandas, r, sep].entries()) {
+    for (const [i, text] of [pandas, r, sep, tabs].entries()) {
       expect(detectFormat(text.split('\n'))?.name).toBe('pcapdroid-csv');
       expect(resaved[i]!.skips).toEqual([]);
       expect(withoutOffsets(resaved[i]!.flows)).toEqual(withoutOffsets(plain.flows));

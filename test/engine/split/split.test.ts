@@ -215,6 +215,18 @@ describe('checkSplit', () => {
     expect(verdictJson(split.verdict)).toBe(verdictJson(single));
   });
 
+  it('checks UTF-16 text in one pass, whose ranges past the first could not be read as it is', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => `eni-0a1b2c3d 10.0.1.5 5.255.${i % 250}.5 ${100 + i} ACCEPT`).join('\n');
+    const options = optionsOf({ parserOptions: { vpcFields: ['interface-id', 'srcaddr', 'dstaddr', 'bytes', 'action'] } });
+    for (const log of [Buffer.from(`\ufeff${records}\n`, 'utf16le'), Buffer.from(`${records}\n`, 'utf16le')]) {
+      const single = await checkBytes(log, options);
+      const split = await checkSplit(bufferSource(log, 512), options, { cuts: evenCuts(log.length, 4) });
+      expect(split).toMatchObject({ mode: 'whole', reason: 'UTF-16 text is read from its start' });
+      expect(verdictJson(split.verdict)).toBe(verdictJson(single));
+    }
+    expect((await checkBytes(Buffer.from(`\ufeff${records}\n`, 'utf16le'), options)).totals).toMatchObject({ records: 300, connections: 300, skipped: 0 });
+  });
+
   it('splits zeek-cut -M output as one pass reads it (the names again before each log, in another order too)', async () => {
     const lines: string[] = [];
     for (let k = 0; k < 6; k++) {
