@@ -128,6 +128,12 @@ export interface CommonAddresses {
   readonly addresses: readonly string[];
   /** Records of the group. */
   readonly records: number;
+  /**
+   * Of `addresses`, those that were the source of a record, when the parser says (generic CSV):
+   * only those are warned of, as a host's own address sends as well as receives, where a server
+   * every row went to only receives. Absent: every address may be.
+   */
+  readonly sources?: readonly string[];
 }
 
 /** A parser for a line-oriented format. Header and comment lines produce no sink call. */

@@ -20,6 +20,9 @@ class FamilySides {
   /** Both ends of the first record while every later record has them, else null. */
   a: Buffer | null = null;
   b: Buffer | null = null;
+  /** Whether `a` and `b` were the source of a record. */
+  aSource = false;
+  bSource = false;
 }
 
 function same(x: Buffer, buf: Buffer, start: number, end: number): boolean {
@@ -34,6 +37,9 @@ function isIpv6(buf: Buffer, start: number, end: number): boolean {
 export class CommonSides {
   private readonly groups = new Map<string | null, FamilySides[]>();
   private overflow = false;
+
+  /** @param trackSources report which common addresses were a record's source (CommonAddresses.sources) */
+  constructor(private readonly trackSources = false) {}
 
   /** A record of interface `app` between `buf[s1, e1)` and `buf[s2, e2)`. */
   note(app: string | null, buf: Buffer, s1: number, e1: number, s2: number, e2: number): void {
@@ -51,11 +57,18 @@ export class CommonSides {
     const f = g[isIpv6(buf, s1, e1) ? 1 : 0]!;
     if (f.records++ === 0) {
       f.a = Buffer.from(buf.subarray(s1, e1));
+      f.aSource = true;
       f.b = same(f.a, buf, s2, e2) ? null : Buffer.from(buf.subarray(s2, e2));
       return;
     }
-    if (f.a !== null && !same(f.a, buf, s1, e1) && !same(f.a, buf, s2, e2)) f.a = null;
-    if (f.b !== null && !same(f.b, buf, s1, e1) && !same(f.b, buf, s2, e2)) f.b = null;
+    if (f.a !== null) {
+      if (same(f.a, buf, s1, e1)) f.aSource = true;
+      else if (!same(f.a, buf, s2, e2)) f.a = null;
+    }
+    if (f.b !== null) {
+      if (same(f.b, buf, s1, e1)) f.bSource = true;
+      else if (!same(f.b, buf, s2, e2)) f.b = null;
+    }
   }
 
   /** Tells the sink what each interface's records had in common. */
@@ -70,8 +83,13 @@ export class CommonSides {
         const f = g[i]!;
         if (f.records === 0) continue;
         const addresses: string[] = [];
-        for (const x of [f.a, f.b]) if (x !== null) addresses.push(latin1(x, 0, x.length));
-        sink.commonAddresses({ app, family: i === 0 ? 4 : 6, addresses, records: f.records });
+        const sources: string[] = [];
+        for (const [x, source] of [[f.a, f.aSource], [f.b, f.bSource]] as const) {
+          if (x === null) continue;
+          addresses.push(latin1(x, 0, x.length));
+          if (source) sources.push(latin1(x, 0, x.length));
+        }
+        sink.commonAddresses({ app, family: i === 0 ? 4 : 6, addresses, records: f.records, ...(this.trackSources ? { sources } : {}) });
       }
     }
   }

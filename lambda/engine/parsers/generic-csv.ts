@@ -513,10 +513,11 @@ export class GenericCsvParser implements LineParser {
   private unitBytes: number[] = [];
   /**
    * The addresses on one side of every row with a source (a capture host's own, in a packet list
-   * or tshark's fields): a public one is listed as a destination of the rows it received, which
-   * the verdict warns of (see verdict/common-addresses).
+   * or tshark's fields): a public one that was also a source is listed as a destination of the rows
+   * it received, which the verdict warns of (see verdict/common-addresses). A server every row went
+   * to was no source: not warned of.
    */
-  private readonly sides = new CommonSides();
+  private readonly sides = new CommonSides(true);
   /** The quote byte of the records: `"`, or `'` (see {@link decideQuote}). */
   private quote = QUOTE;
   /** Whether {@link quote} is known (from the header or the first record). */

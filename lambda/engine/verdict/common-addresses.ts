@@ -18,7 +18,7 @@ export type { CommonAddresses };
 
 /** Per group: the addresses left after intersecting every range's, as the log spells them. */
 export class CommonAddressHints {
-  private readonly groups = new Map<string, { app: string | null; family: 4 | 6; addresses: string[]; records: number }>();
+  private readonly groups = new Map<string, { app: string | null; family: 4 | 6; addresses: string[]; records: number; sources?: string[] }>();
 
   /** Distinct interfaces (null for records naming none). */
   private readonly apps = new Set<string | null>();
@@ -56,16 +56,18 @@ export class CommonAddressHints {
         }
         this.apps.add(h.app);
       }
-      this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(h.addresses)], records: h.records });
+      this.groups.set(key, { app: h.app, family: h.family, addresses: [...new Set(h.addresses)], records: h.records, ...(h.sources ? { sources: [...new Set(h.sources)] } : {}) });
       return;
     }
     g.addresses = g.addresses.filter((a) => h.addresses.includes(a));
     g.records += h.records;
+    // A source in any range was a source in the log.
+    if (h.sources) g.sources = [...new Set([...(g.sources ?? []), ...h.sources])];
   }
 
   /** The groups, for a range of a split log to pass on. */
   list(): CommonAddresses[] {
-    return [...this.groups.values()].map((g) => ({ ...g, addresses: [...g.addresses] }));
+    return [...this.groups.values()].map((g) => ({ ...g, addresses: [...g.addresses], ...(g.sources ? { sources: [...g.sources] } : {}) }));
   }
 
   /**
@@ -101,7 +103,9 @@ export class CommonAddressHints {
   warnings(outside: (ip: string) => boolean): Map<string, string> {
     const out = new Map<string, string>();
     for (const g of this.groups.values()) {
-      const addresses = [...new Set(g.addresses.map(canonical))];
+      // Where the parser said which were sources, only those (see CommonAddresses.sources).
+      const sources = g.sources;
+      const addresses = [...new Set(g.addresses.filter((a) => sources === undefined || sources.includes(a)).map(canonical))];
       if (addresses.length === 0 || !addresses.every(outside)) continue;
       const where = `every IPv${g.family} record of ${g.app ?? 'the log'} (${g.records} records)`;
       const own = `${g.app === null ? 'the monitored side' : 'that interface'}'s own address, listed as a destination because the log does not say which side of a record is inside`;

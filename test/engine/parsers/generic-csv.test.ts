@@ -590,6 +590,9 @@ describe('generic CSV: tshark -T fields output', () => {
     const v = await checkBytes(csv, { policy: policyOf('us') });
     expect(destination(v, '2a02:6bf:8080:165::1:12').warning).toMatch(/^this address is on one side of every IPv6 record of the log \(4 records\): likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it \(or its network\) to the policy's localNetworks/);
     expect(destination(v, '2620:fe::fe').warning).toBeNull();
+    // A server every row went to, from several hosts, was never a source: no hint to call it local.
+    const oneServer = await checkBytes('src,dst,bytes\n10.0.0.1,5.255.255.5,100\n10.0.0.2,5.255.255.5,100\n10.0.0.3,5.255.255.5,100\n', { policy: policyOf('us') });
+    expect(destination(oneServer, '5.255.255.5')).toMatchObject({ status: 'violation', warning: null });
     // With its address among the monitored networks, it is no destination, and only what it sent counts.
     const local = await checkBytes(csv, { policy: compilePolicy(buildPolicy({ allowedCountries: ['US'], localNetworks: ['non-public', '2a02:6bf:8080:165::/64'] })) });
     expect(local.destinations.map((d) => [d.ip, d.bytesSent])).toEqual([
