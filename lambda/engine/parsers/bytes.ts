@@ -198,7 +198,11 @@ function wiresharkAbsoluteMs(t: string): number {
   const zone = m[8];
   const offset = zone === undefined ? 0 : /^[+-]/.test(zone) ? (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3))) : ZONE_MINUTES[zone];
   if (offset === undefined) return NaN;
-  const ms = Date.UTC(Number(m[3]), month, Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60000;
+  const [day, hour, minute, second] = [Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6])];
+  const utc = new Date(Date.UTC(Number(m[3]), month, day, hour, minute, second));
+  // No rolling over: Feb 30 or 25:00 is no time.
+  if (utc.getUTCDate() !== day || utc.getUTCHours() !== hour || minute > 59 || second > 59) return NaN;
+  const ms = utc.getTime() - offset * 60000;
   return m[7] === undefined ? ms : ms + Number(`0.${m[7]}`) * 1000;
 }
 

@@ -64,6 +64,9 @@ export function zeekCutFieldsLine(line: string): string | null {
   return `#fields${sep}${cut.names.join(sep)}`;
 }
 
+/** What every names line holds (id.orig_h or id_orig_h): looked for before reading a line as one. */
+const ORIG_H = Buffer.from('orig_h');
+
 /** Decodes Zeek's `\xNN` escapes in header values. */
 function unescapeZeek(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -113,7 +116,7 @@ export class ZeekTsvParser implements LineParser {
     // name, where a record starts with a time, a number or an address). A range of a split check
     // has the first names as a #fields line: any such line is taken.
     const c0 = buf[start]! | 0x20;
-    if (c0 >= 97 && c0 <= 122 && this.cutNames(buf, start, end, lineNo)) return;
+    if (c0 >= 97 && c0 <= 122 && buf.subarray(start, end).indexOf(ORIG_H) >= 0 && this.cutNames(buf, start, end, lineNo)) return;
     // Locate the columns we need, stopping after the last one.
     const pos = this.pos;
     const need = this.neededCount;

@@ -380,7 +380,7 @@ describe('generic CSV: times', () => {
     expect(parseTimestampText('Aug 22, 2013 20:00:33.5 +0200')).toBe(Date.UTC(2013, 7, 22, 18, 0, 33, 500));
     expect(parseTimestampText('Aug 22, 2013 20:00:33')).toBe(Date.UTC(2013, 7, 22, 20, 0, 33));
     // Ambiguous abbreviations (CST: US Central or China) and other text are no time.
-    for (const t of ['Aug 22, 2013 20:00:33.5 CST', 'Aug 22, 2013 20:00:33.5 IST', 'Foo 22, 2013 20:00:33', 'August 22, 2013']) expect(parseTimestampText(t)).toBeNaN();
+    for (const t of ['Aug 22, 2013 20:00:33.5 CST', 'Aug 22, 2013 20:00:33.5 IST', 'Foo 22, 2013 20:00:33', 'August 22, 2013', 'Feb 30, 2024 10:00:00 UTC', 'Aug 22, 2013 25:00:00 UTC', 'Aug 22, 2013 20:61:00']) expect(parseTimestampText(t)).toBeNaN();
     // tshark -T fields -E quote=d -e frame.time -e ip.src -e ip.dst -e ip.len
     const v = parse('frame.time,ip.src,ip.dst,ip.len\n"Aug 22, 2013 20:00:33.570191000 UTC","192.168.0.4","212.227.15.188","52"\n');
     expect(v.flows[0]).toMatchObject({ respIp: '212.227.15.188', origBytes: 52 });
