@@ -4,6 +4,7 @@ import { detectFormat } from '../../../lambda/engine/parsers';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
 import { InputError } from '../../../lambda/engine/errors';
+import { tcp } from '../../helpers/capture-builders';
 import { checkBytes, destination, fixture, fixturePath, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
@@ -120,13 +121,6 @@ function withLinkType(file: Buffer, linkType: number): Buffer {
 
 /** IPv6 + TCP with the given flags and payload (sequence numbers from `seq`, checksums zero). */
 function tcp6(src: string, dst: string, sport: number, dport: number, flags: number, payload: Buffer = Buffer.alloc(0), seq = 0): Buffer {
-  const tcp = Buffer.alloc(20);
-  tcp.writeUInt16BE(sport, 0);
-  tcp.writeUInt16BE(dport, 2);
-  tcp.writeUInt32BE(seq, 4);
-  tcp[12] = 5 << 4;
-  tcp[13] = flags;
-  tcp.writeUInt16BE(65535, 14);
   const ip = Buffer.alloc(40);
   ip[0] = 0x60;
   ip.writeUInt16BE(20 + payload.length, 4);
@@ -143,7 +137,7 @@ function tcp6(src: string, dst: string, sport: number, dport: number, flags: num
   };
   groups(src).copy(ip, 8);
   groups(dst).copy(ip, 24);
-  return Buffer.concat([ip, tcp, payload]);
+  return Buffer.concat([ip, tcp(sport, dport, flags, seq, payload)]);
 }
 
 /** An IPv4 packet 10.0.0.1 -> 8.8.8.8 of protocol `proto` carrying `data` at `offset` of its payload (a fragment unless whole). */
