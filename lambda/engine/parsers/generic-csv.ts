@@ -492,6 +492,8 @@ export class GenericCsvParser implements LineParser {
    * column is needed, so a row with more fields than the header is seen.
    */
   private limit = 0;
+  /** The header names tshark fields (`ip.src`): a row with more fields than it gets tshark's fix. */
+  private tsharkNames = false;
   private headerBytes: Buffer = Buffer.alloc(0);
   /** After nfdump's `Summary` line, until the header comes again. */
   private inTrailer = false;
@@ -570,10 +572,7 @@ export class GenericCsvParser implements LineParser {
     }
 
     if (!this.quoteDecided) this.decideQuote(buf, start, end);
-    let n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.limit, this.quote);
-    // A field past the header's last (every column is needed, so the split looked for one): the
-    // whole row, to see whether the extra fields hold anything (see record).
-    if (n > this.needed) n = splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote);
+    const n = this.split(buf, start, end);
     if (this.replaying) {
       // A line read again after a give-up: on its own, never the start of another record.
       if (n === UNTERMINATED_QUOTE) sink.skip(lineNo, 'unterminated quoted field');
@@ -585,6 +584,16 @@ export class GenericCsvParser implements LineParser {
       return;
     }
     this.record(buf, n, lineNo, sink);
+  }
+
+  /**
+   * Splits a record into its needed fields ({@link limit}); when a field past the header's last
+   * turns up (every column is needed, so the split looked for one), the whole record, to see
+   * whether the extra fields hold anything (see record).
+   */
+  private split(buf: Buffer, start: number, end: number): number {
+    const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.limit, this.quote);
+    return n > this.needed ? splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote) : n;
   }
 
   /**
@@ -663,8 +672,7 @@ export class GenericCsvParser implements LineParser {
       return;
     }
     this.held = null;
-    let n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, this.limit, this.quote);
-    if (n > this.needed) n = splitCsvLine(h.bytes, 0, h.length, this.delimiter, this.fields, 0x7fffffff, this.quote);
+    const n = this.split(h.bytes, 0, h.length);
     // The line-by-line reading and the split agree on where the quote closed; a disagreement
     // would be a fault here, never a reason to lose the record's lines silently.
     if (n === UNTERMINATED_QUOTE) {
@@ -713,11 +721,10 @@ export class GenericCsvParser implements LineParser {
       for (let i = this.names.length; i < n; i++) {
         const s = f.pos[i * 2]!;
         if (skipBlanks(buf, s, f.pos[i * 2 + 1]!) < f.pos[i * 2 + 1]!) {
-          const tshark = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
           sink.skip(
             lineNo,
             'record has more fields than the header',
-            `${n} fields, header names ${this.names.length}${tshark ? '; tshark: use -E quote=d, and -E occurrence=f' : ''}`,
+            `${n} fields, header names ${this.names.length}${this.tsharkNames ? '; tshark: use -E quote=d, and -E occurrence=f' : ''}`,
           );
           return;
         }
@@ -1042,6 +1049,7 @@ export class GenericCsvParser implements LineParser {
     this.unitBytes = this.names.map(unitOf);
     this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
     this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
+    this.tsharkNames = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
     this.fields.grow(this.limit);
   }
 
