@@ -1,4 +1,4 @@
-#!/usr/bin/env -S RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining --no-concurrent-osr
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1:${GLIBC_TUNABLES} RESIDENCY_DEFERRED_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node --max-semi-space-size=2 --v8-pool-size=1 --no-turbo-inlining --no-concurrent-osr
 /**
  * Starts the residency command line (bin/cli/main.ts): from the bundle the build makes of it, with
  * V8's code cache, where there is one (see cli/code-cache.ts), else from its modules.
@@ -13,7 +13,13 @@
  *
  * It also sets `NODE_EXTRA_CA_CERTS` aside, so that Node does not load CA certificates at start-up
  * for commands that open no TLS connection (about 90 ms of CPU with Debian's bundle): see
- * cli/deferred-ca.ts. (Linux reads a `#!` line of up to 255 bytes since 5.1; macOS 511.)
+ * cli/deferred-ca.ts. And it asks glibc's malloc for transparent huge pages
+ * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, ahead of the user's own tunables, which win): the
+ * databases and the AS table are read into large buffers, and where the kernel gives huge pages
+ * only to memory that asks (`/sys/kernel/mm/transparent_hugepage/enabled` = madvise, as on the
+ * build machine) each 4 KiB page of them was a fault of its own, about 15 us each in a virtual
+ * machine. The processes the CLI starts get the user's tunables back (cli/deferred-ca.ts).
+ * (Linux reads a `#!` line of up to 255 bytes since 5.1; macOS 511.)
  */
 import { join } from 'node:path';
 import { BUNDLE_FILE, bundleOutOfDate, CACHE_FILE, INPUTS_FILE, loadBundle, type LoadedBundle } from './cli/code-cache';

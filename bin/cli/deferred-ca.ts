@@ -40,6 +40,25 @@ export function restoreCaCertificates(env: NodeJS.ProcessEnv = process.env): voi
   delete env[ENV_DEFERRED_CA_CERTS];
 }
 
+/**
+ * What the CLI's `#!` line puts ahead of the user's `GLIBC_TUNABLES`: malloc asks for transparent
+ * huge pages for its large blocks (bin/residency.ts). Later tunables override earlier ones, so the
+ * user's own setting still wins.
+ */
+export const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1:';
+
+/**
+ * Gives the processes this one starts the user's `GLIBC_TUNABLES` back, without what the `#!` line
+ * added for this process (unset when the user had none). Called where the CA certificates are.
+ */
+export function restoreGlibcTunables(env: NodeJS.ProcessEnv = process.env): void {
+  const tunables = env.GLIBC_TUNABLES;
+  if (tunables === undefined || !tunables.startsWith(HUGE_PAGES_TUNABLE)) return;
+  const users = tunables.slice(HUGE_PAGES_TUNABLE.length);
+  if (users === '') delete env.GLIBC_TUNABLES;
+  else env.GLIBC_TUNABLES = users;
+}
+
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
 
 /**

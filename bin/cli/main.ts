@@ -7,7 +7,7 @@
 import { ResidencyError } from '../../lambda/engine/errors';
 import { TOOL_VERSION } from '../../lambda/version';
 import { checkCommand, EXIT_ERROR, printError } from './check-command';
-import { deferredCaCertificates, needsCaCertificates, relaunchWithCaCertificates, restoreCaCertificates } from './deferred-ca';
+import { deferredCaCertificates, needsCaCertificates, relaunchWithCaCertificates, restoreCaCertificates, restoreGlibcTunables } from './deferred-ca';
 import { policyCommand } from './policy-command';
 
 const HELP = `residency ${TOOL_VERSION}: where did the data in this connection log go, and was it allowed?
@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const caCertificates = deferredCaCertificates();
   if (caCertificates !== null && needsCaCertificates(argv)) return relaunchWithCaCertificates(argv, caCertificates);
   restoreCaCertificates();
+  restoreGlibcTunables();
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:

@@ -96,6 +96,37 @@ describe('NODE_EXTRA_CA_CERTS', () => {
   });
 });
 
+describe('GLIBC_TUNABLES', () => {
+  // What the process started with (read by a preloaded probe before the CLI runs) and what its
+  // children would get (at exit).
+  const probe = (): string => {
+    const file = join(tempDir(), 'probe.cjs');
+    writeFileSync(
+      file,
+      "const start = process.env.GLIBC_TUNABLES; process.on('exit', () => process.stderr.write('TUNABLES ' + JSON.stringify([start, process.env.GLIBC_TUNABLES]) + '\\n'));\n",
+    );
+    return file;
+  };
+
+  it("asks malloc for huge pages for the check, and gives the children the user's tunables back", () => {
+    const file = probe();
+    const out = tempDir();
+    const none = runScript(['check', log, '--jurisdiction', 'us', '--out', out, '--quiet'], { GLIBC_TUNABLES: undefined, NODE_OPTIONS: `-r ${file}` });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain(`TUNABLES ${JSON.stringify(['glibc.malloc.hugetlb=1:', undefined])}`);
+    const users = 'glibc.malloc.tcache_count=7';
+    const own = runScript(['policy', 'show', 'us'], { GLIBC_TUNABLES: users, NODE_OPTIONS: `-r ${file}` });
+    expect(own.status).toBe(0);
+    expect(own.stderr).toContain(`TUNABLES ${JSON.stringify([`glibc.malloc.hugetlb=1:${users}`, users])}`);
+  });
+
+  it('is left as it is when the CLI is not started by its #! line', () => {
+    const r = runNode(['policy', 'show', 'us'], { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=7', NODE_OPTIONS: `-r ${probe()}` });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`TUNABLES ${JSON.stringify(['glibc.malloc.tcache_count=7', 'glibc.malloc.tcache_count=7'])}`);
+  });
+});
+
 describe('audit and procurement of s3:// over TLS with a certificate that only NODE_EXTRA_CA_CERTS trusts', () => {
   let s3: LocalS3;
   let proxy: Server;
