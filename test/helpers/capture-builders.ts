@@ -69,3 +69,23 @@ export function pcapOf(linkType: number, packets: readonly Buffer[], seconds = 1
     }),
   ]);
 }
+
+/**
+ * An Apple PKTAP record (xnu `struct pktap_header`, 156 bytes, little-endian as a Mac writes it)
+ * carrying `packet` of link type `dlt`, on interface `ifname`, for process `comm` (and the
+ * effective process `ecomm`, when a daemon sent it for an app).
+ */
+export function pktap(dlt: number, packet: Buffer, opts: { comm?: string; ecomm?: string; ifname?: string; type?: number; pid?: number } = {}): Buffer {
+  const h = Buffer.alloc(156);
+  h.writeUInt32LE(156, 0);
+  h.writeUInt32LE(opts.type ?? 1, 4);
+  h.writeUInt32LE(dlt, 8);
+  h.write(opts.ifname ?? 'en0', 12, 23, 'latin1');
+  h.writeUInt32LE(opts.ecomm ? 0x4 : 0, 36);
+  h.writeUInt32LE(2, 40);
+  h.writeInt32LE(opts.comm ? (opts.pid ?? 412) : -1, 52);
+  if (opts.comm) h.write(opts.comm, 56, 16, 'utf8');
+  h.writeInt32LE(opts.ecomm ? 977 : -1, 84);
+  if (opts.ecomm) h.write(opts.ecomm, 88, 16, 'utf8');
+  return Buffer.concat([h, packet]);
+}

@@ -15,7 +15,7 @@
  * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
- * network byte order family). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
+ * network byte order family), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
  * trailer that names the Android app) gives each connection its app, and so does its pcapng with
  * app information (a custom block mapping each UID to its package, a `u-<uid>` comment on each
  * packet).
@@ -172,6 +172,18 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
  */
 const PCAPDROID_TRAILER_MAGIC = 0x01072021;
 const PCAPDROID_TRAILER_BYTES = 32;
+/** `pth_type_next` of a PKTAP header followed by a packet (xnu bsd/net/pktap.h). */
+const PTH_TYPE_PACKET = 1;
+
+/** The process name (`pth_comm`, `pth_ecomm`: 17 bytes, NUL-padded) at `b[at, ...)` inside a PKTAP header ending at `headerEnd`, or null. */
+function pktapName(b: Buffer, at: number, headerEnd: number): string | null {
+  if (at + 17 > headerEnd) return null;
+  let end = at;
+  while (end < at + 17 && b[end] !== 0) end++;
+  const name = b.toString('utf8', at, end).trim();
+  return name === '' ? null : name;
+}
+
 /** UID mappings kept from a PCAPdroid pcapng (one per app that sent a packet). */
 const MAX_UID_APPS = 100_000;
 
@@ -751,6 +763,11 @@ export class PcapParser implements ChunkParser {
         // Linux cooked v2: protocol first, then reserved, interface, ARPHRD, type, address.
         if (have < 20) return this.truncated('Linux cooked v2 header', have);
         return this.etherType(b.readUInt16BE(start), b, start + 20, end);
+      case 258:
+      case 149:
+        // Apple's PKTAP: a header naming the process, then the packet in its own link type (258
+        // in files; 149 is the DLT macOS uses for it, which other systems leave to users).
+        return this.pktap(linkType, b, start, end);
       case 0:
       case 108: {
         // BSD loopback: a 4-byte address family, in the writer's byte order (0) or network order (108).
@@ -766,6 +783,39 @@ export class PcapParser implements ChunkParser {
       default:
         this.skipPacket(this.sink!, 'unsupported link type', String(linkType));
         return;
+    }
+  }
+
+  /**
+   * An Apple PKTAP record (macOS `tcpdump -i any` or `-i pktap`, and `-i rvi0`, the Remote Virtual
+   * Interface of an iPhone or iPad): xnu's `struct pktap_header`, in the writer's byte order (a
+   * Mac's, little-endian), its length first, then the type of what follows (1: a packet), the
+   * packet's own link type (a DLT), the interface name (24 bytes) and, at 56, the name of the
+   * process the packet belongs to (17 bytes, NUL-padded), and at 88 the effective process's, the
+   * app a daemon worked for (`nsurlsessiond` downloading for an app). Each connection's app is that
+   * name, as PCAPdroid's trailer gives an Android app.
+   */
+  private pktap(linkType: number, b: Buffer, start: number, end: number): void {
+    const have = end - start;
+    if (have < 12) return this.truncated('PKTAP header', have);
+    const length = b.readUInt32LE(start);
+    if (length < 12 || length > have) {
+      // DLT 149 that is no PKTAP header: another system's user-defined link type.
+      if (linkType === 149) return this.skipPacket(this.sink!, 'unsupported link type', '149');
+      return length > have ? this.truncated('PKTAP header', have) : this.skipPacket(this.sink!, 'bad PKTAP header', `header length ${length}`);
+    }
+    const next = b.readUInt32LE(start + 4);
+    if (next !== PTH_TYPE_PACKET) return this.notIp(`PKTAP record type ${next}`);
+    const dlt = b.readUInt32LE(start + 8);
+    // A PKTAP inside PKTAP would be read again and again: no writer makes one.
+    if (dlt === 149 || dlt === 258) return this.skipPacket(this.sink!, 'unsupported link type', `PKTAP carrying ${dlt}`);
+    const app = pktapName(b, start + 88, start + length) ?? pktapName(b, start + 56, start + length);
+    const outer = this.packetApp;
+    if (app !== null) this.packetApp = app;
+    try {
+      this.frame(dlt, b, start + length, end);
+    } finally {
+      this.packetApp = outer;
     }
   }
 
