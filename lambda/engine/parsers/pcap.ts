@@ -15,7 +15,7 @@
  * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
- * network byte order family), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
+ * network byte order family), PPP (9, 50) and Cisco HDLC (104), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
  * trailer that names the Android app) gives each connection its app, and so does its pcapng with
  * app information (a custom block mapping each UID to its package, a `u-<uid>` comment on each
  * packet).
@@ -763,6 +763,18 @@ export class PcapParser implements ChunkParser {
         // Linux cooked v2: protocol first, then reserved, interface, ARPHRD, type, address.
         if (have < 20) return this.truncated('Linux cooked v2 header', have);
         return this.etherType(b.readUInt16BE(start), b, start + 20, end);
+      case 9:
+        // PPP (RFC 1661), with or without the HDLC-like framing's address and control bytes.
+        return this.ppp(b, start, end);
+      case 50:
+      case 104:
+        // PPP in HDLC-like framing (RFC 1662), or Cisco HDLC: address 0x0f or 0x8f, control, then an Ethertype.
+        if (have >= 1 && (b[start] === 0x0f || b[start] === 0x8f)) {
+          if (have < 4) return this.truncated('Cisco HDLC header', have);
+          return this.etherType(b.readUInt16BE(start + 2), b, start + 4, end);
+        }
+        if (linkType === 104) return this.skipPacket(this.sink!, 'unsupported link type', `104 with address 0x${(b[start] ?? 0).toString(16).padStart(2, '0')}`);
+        return this.ppp(b, start, end);
       case 258:
       case 149:
         // Apple's PKTAP: a header naming the process, then the packet in its own link type (258
@@ -1173,7 +1185,7 @@ export class PcapParser implements ChunkParser {
     this.skipPacket(this.sink!, 'unsupported encapsulation', `VXLAN-GPE next protocol ${next}`);
   }
 
-  /** A PPP frame (in PPTP's GRE): IPv4 or IPv6, after the address and control bytes when present. */
+  /** A PPP frame (a PPP link, PPTP's GRE): IPv4 or IPv6, after the address and control bytes when present. */
   private ppp(b: Buffer, p: number, end: number): void {
     if (end - p >= 2 && b[p] === 0xff && b[p + 1] === 0x03) p += 2;
     // The protocol field is one byte when compressed (odd), else two (RFC 1661 §2).

@@ -94,3 +94,42 @@ describe('pcap reader: Apple PKTAP (macOS tcpdump -i any, an iPhone through rvic
     expect(read(pcapOf(149, [pktap(12, ok, { comm: 'curl' })])).flows.map((f) => f.app)).toEqual(['curl']);
   });
 });
+
+describe('pcap reader: PPP and Cisco HDLC links', () => {
+  const hex = (s: string): Buffer => Buffer.from(s.replace(/ /g, ''), 'hex');
+  const dns = ipv4(17, '100.64.0.7', '8.8.8.8', udp(40000, 53, Buffer.alloc(30, 1)));
+  const web = ipv4(6, '100.64.0.7', '77.88.8.8', tcp(50000, 443, 0x18, 1, Buffer.alloc(500, 2)));
+
+  it.each([
+    // BSD's ppp0 (DLT_PPP): HDLC-like framing, and without it (address and control compressed away).
+    ['PPP', 9, [Buffer.concat([hex('ff03 0021'), dns]), Buffer.concat([hex('0021'), web])]],
+    // Protocol-field compression: one byte for IPv4.
+    ['PPP, compressed protocol', 9, [Buffer.concat([hex('ff03 21'), dns]), Buffer.concat([hex('21'), web])]],
+    ['PPP in HDLC-like framing', 50, [Buffer.concat([hex('ff03 0021'), dns]), Buffer.concat([hex('ff03 0021'), web])]],
+    // Cisco HDLC (a router's serial link): unicast 0x0f, broadcast 0x8f, then an Ethertype.
+    ['Cisco HDLC', 104, [Buffer.concat([hex('0f00 0800'), dns]), Buffer.concat([hex('8f00 0800'), web])]],
+    ['Cisco HDLC in a PPP_HDLC capture', 50, [Buffer.concat([hex('0f00 0800'), dns]), Buffer.concat([hex('0f00 0800'), web])]],
+  ] as const)('%s (%d): the IP packets, as tshark reads them', async (_name, linkType, frames) => {
+    const capture = pcapOf(linkType, [...frames]);
+    const { flows, skips } = read(capture);
+    expect(skips).toEqual([]);
+    expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([
+      ['8.8.8.8', 53, 30],
+      ['77.88.8.8', 443, 500],
+    ]);
+    expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
+    const v = await checkBytes(capture, { policy: policyOf('us') });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
+  });
+
+  it('counts PPP control frames as frames without data, and skips what it cannot read', () => {
+    const lcp = hex('ff03 c021 0101 0004');
+    const ipcp = hex('8021 0101 0004');
+    const mppe = hex('ff03 00fd 90a1b2c3');
+    const { skips, stats } = read(pcapOf(9, [lcp, ipcp, mppe]));
+    expect(stats).toMatchObject({ packets: 3, noData: 2, skipped: 1 });
+    expect(skips).toEqual([{ line: 3, reason: 'unsupported encapsulation', detail: 'PPP protocol 0x00fd' }]);
+    expect(read(pcapOf(104, [hex('ff03 0021 4500')])).skips).toEqual([{ line: 1, reason: 'unsupported link type', detail: '104 with address 0xff' }]);
+    expect(read(pcapOf(104, [hex('0f00')])).skips).toEqual([{ line: 1, reason: 'truncated packet', detail: '2 bytes captured, Cisco HDLC header cut short' }]);
+  });
+});
