@@ -89,3 +89,21 @@ export function pktap(dlt: number, packet: Buffer, opts: { comm?: string; ecomm?
   if (opts.ecomm) h.write(opts.ecomm, 88, 16, 'utf8');
   return Buffer.concat([h, packet]);
 }
+
+/** A pcapng block: type, total length, body padded to 4 bytes, total length. */
+export function pcapngBlock(type: number, body: Buffer, le: boolean): Buffer {
+  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+  const len = padded.length + 12;
+  const head = Buffer.alloc(8);
+  const tail = Buffer.alloc(4);
+  if (le) {
+    head.writeUInt32LE(type, 0);
+    head.writeUInt32LE(len, 4);
+    tail.writeUInt32LE(len, 0);
+  } else {
+    head.writeUInt32BE(type, 0);
+    head.writeUInt32BE(len, 4);
+    tail.writeUInt32BE(len, 0);
+  }
+  return Buffer.concat([head, padded, tail]);
+}

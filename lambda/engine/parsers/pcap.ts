@@ -15,10 +15,12 @@
  * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
- * network byte order family), PPP (9, 50) and Cisco HDLC (104), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
+ * network byte order family), PPP (9, 50) and Cisco HDLC (104), Wi-Fi (802.11: 105, with radiotap
+ * 127 or PPI 192 headers; see `wifi`), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
  * trailer that names the Android app) gives each connection its app, and so does its pcapng with
  * app information (a custom block mapping each UID to its package, a `u-<uid>` comment on each
- * packet).
+ * packet), and so does macOS tcpdump's pcapng (Darwin process blocks, numbered in each section,
+ * and each packet's process and effective process numbers among its options).
  *
  * Packets are grouped into connections by (protocol, address, port, address, port) in either
  * direction; the side that sent the first packet is the originator, unless that packet was the
@@ -100,6 +102,13 @@ const PCAPNG_SPB = 3;
 const PCAPNG_EPB = 6;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 /** Custom Blocks (pcapng 4.8), copyable or not. */
+/** Apple's Darwin Process Information Block (macOS tcpdump's pcapng): a process id, then its name (option 2). */
+const PCAPNG_DPIB = 0x80000001;
+/** Options of an Enhanced Packet Block in Apple's pcapng: the process's and the effective process's DPIB numbers. */
+const EPB_DARWIN_PROC = 0x8001;
+const EPB_DARWIN_EFFECTIVE_PROC = 0x8003;
+/** Darwin process blocks kept per section (one per process that sent or received a packet). */
+const MAX_DARWIN_PROCS = 65536;
 const PCAPNG_CB = 0x00000bad;
 const PCAPNG_DCB = 0x40000bad;
 /** PCAPdroid's IANA enterprise number, in its custom blocks (pcap_dump.c, pcapdroid.lua). */
@@ -370,6 +379,8 @@ export class PcapParser implements ChunkParser {
   private packetApp: string | null = null;
   /** PCAPdroid pcapng: package (or app) names by UID, from its mapping blocks. */
   private readonly uidApps = new Map<number, string>();
+  /** Apple pcapng: the process names of the section's Darwin process blocks, in their order (packets name them by number). */
+  private darwinProcs: (string | null)[] = [];
   private sink: RecordSink | null = null;
   /** How many tunnels the packet being read is inside (see {@link tunnel}). */
   private depth = 0;
@@ -598,6 +609,7 @@ export class PcapParser implements ChunkParser {
     switch (type) {
       case PCAPNG_SHB:
         this.interfaces = [];
+        this.darwinProcs = [];
         return;
       case PCAPNG_IDB: {
         if (len < 20) {
@@ -657,7 +669,7 @@ export class PcapParser implements ChunkParser {
           this.skipPacket(sink, 'bad pcapng packet block', `captured length ${cap} exceeds the block`);
           return;
         }
-        this.packetApp = type === PCAPNG_EPB ? this.pcapdroidApp(b, at + 28 + ((cap + 3) & ~3), at + len - 4) : null;
+        this.packetApp = type === PCAPNG_EPB ? this.packetOptionsApp(b, at + 28 + ((cap + 3) & ~3), at + len - 4) : null;
         this.frame(iface.linkType, b, at + 28, at + 28 + cap);
         this.packetApp = null;
         return;
@@ -665,6 +677,9 @@ export class PcapParser implements ChunkParser {
       case PCAPNG_CB:
       case PCAPNG_DCB:
         this.customBlock(b, at, len);
+        return;
+      case PCAPNG_DPIB:
+        if (this.darwinProcs.length < MAX_DARWIN_PROCS) this.darwinProcs.push(len >= 16 ? this.optionString(b, at + 12, at + len - 4, 2) : null);
         return;
       case PCAPNG_SPB: {
         this.packetNo++;
@@ -700,22 +715,49 @@ export class PcapParser implements ChunkParser {
   }
 
   /**
-   * The app of an Enhanced Packet Block's packet, from PCAPdroid's comment option `u-<uid>` (its
-   * pcapng with app information): the UID's package name from its mapping block, else `uid N`.
+   * The app of an Enhanced Packet Block's packet, from its options `b[p, end)`: Apple's process
+   * numbers (macOS tcpdump's pcapng: the effective process's name first, then the process's, from
+   * the section's Darwin process blocks), or PCAPdroid's comment `u-<uid>` (its pcapng with app
+   * information: the UID's package name from its mapping block, else `uid N`); else null.
    */
-  private pcapdroidApp(b: Buffer, p: number, end: number): string | null {
+  private packetOptionsApp(b: Buffer, p: number, end: number): string | null {
+    let proc: string | null = null;
+    let effective: string | null = null;
     while (p + 4 <= end) {
       const code = this.u16(b, p);
       const olen = this.u16(b, p + 2);
-      if (code === 0 || p + 4 + olen > end) return null;
+      if (code === 0 || p + 4 + olen > end) break;
       if (code === 1 && olen > 2 && olen < 16 && b[p + 4] === 0x75 && b[p + 5] === 0x2d) {
         const uid = Number(b.toString('latin1', p + 6, p + 4 + olen));
         if (Number.isInteger(uid)) return this.uidApps.get(uid) ?? `uid ${uid}`;
+      } else if ((code === EPB_DARWIN_PROC || code === EPB_DARWIN_EFFECTIVE_PROC) && olen === 4) {
+        const name = this.darwinProcs[this.u32(b, p + 4)] ?? null;
+        if (code === EPB_DARWIN_PROC) proc = name;
+        else effective = name;
+      }
+      p += 4 + ((olen + 3) & ~3);
+    }
+    return effective ?? proc;
+  }
+
+  /** The text of the first option `code` among the options `b[p, end)`, trimmed; null when absent or empty. */
+  private optionString(b: Buffer, p: number, end: number, code: number): string | null {
+    while (p + 4 <= end) {
+      const c = this.u16(b, p);
+      const olen = this.u16(b, p + 2);
+      if (c === 0 || p + 4 + olen > end) return null;
+      if (c === code) {
+        let stop = p + 4 + olen;
+        // Some writers count a terminating NUL.
+        while (stop > p + 4 && b[stop - 1] === 0) stop--;
+        const text = b.toString('utf8', p + 4, stop).trim();
+        return text === '' ? null : text;
       }
       p += 4 + ((olen + 3) & ~3);
     }
     return null;
   }
+
 
   /** A pcap record: counts it, then decodes the frame. */
   private packet(linkType: number, b: Buffer, start: number, end: number): void {
@@ -775,6 +817,24 @@ export class PcapParser implements ChunkParser {
         }
         if (linkType === 104) return this.skipPacket(this.sink!, 'unsupported link type', `104 with address 0x${(b[start] ?? 0).toString(16).padStart(2, '0')}`);
         return this.ppp(b, start, end);
+      case 105:
+        return this.wifi(b, start, end);
+      case 127: {
+        // Radiotap: version, pad, its length (little-endian), then the 802.11 frame.
+        if (have < 4) return this.truncated('radiotap header', have);
+        const length = b.readUInt16LE(start + 2);
+        if (length < 8 || length > have) return length > have ? this.truncated('radiotap header', have) : this.skipPacket(this.sink!, 'bad radiotap header', `length ${length}`);
+        return this.wifi(b, start + length, end);
+      }
+      case 192: {
+        // PPI: version, flags, its length (little-endian), the link type of what follows.
+        if (have < 8) return this.truncated('PPI header', have);
+        const length = b.readUInt16LE(start + 2);
+        if (length < 8 || length > have) return length > have ? this.truncated('PPI header', have) : this.skipPacket(this.sink!, 'bad PPI header', `length ${length}`);
+        const dlt = b.readUInt32LE(start + 4);
+        if (dlt !== 105 && dlt !== 1) return this.skipPacket(this.sink!, 'unsupported link type', `PPI carrying ${dlt}`);
+        return this.frame(dlt, b, start + length, end);
+      }
       case 258:
       case 149:
         // Apple's PKTAP: a header naming the process, then the packet in its own link type (258
@@ -829,6 +889,34 @@ export class PcapParser implements ChunkParser {
     } finally {
       this.packetApp = outer;
     }
+  }
+
+  /**
+   * An IEEE 802.11 frame (a Wi-Fi capture in monitor mode): data frames only, after their header
+   * (24 bytes, the fourth address of a frame between access points, QoS control, HT control),
+   * through LLC/SNAP to the Ethertype. A protected frame's data is encrypted (WPA): skipped, as
+   * traffic that cannot be seen (airdecap-ng writes a capture decrypted). Management and
+   * control frames, and data frames without data, are frames without data.
+   */
+  private wifi(b: Buffer, start: number, end: number): void {
+    const have = end - start;
+    if (have < 2) return this.truncated('802.11 header', have);
+    const fc = b[start]!;
+    const flags = b[start + 1]!;
+    const type = (fc >> 2) & 3;
+    const subtype = fc >> 4;
+    if (type !== 2) return this.notIp(type === 0 ? '802.11 management frame' : '802.11 control frame');
+    // Null data (subtypes 4-7 and 12-15 carry no frame body).
+    if ((subtype & 0x4) !== 0) return this.notIp('802.11 frame without data');
+    const qos = (subtype & 0x8) !== 0;
+    const header = 24 + ((flags & 0x03) === 0x03 ? 6 : 0) + (qos ? 2 : 0) + (qos && (flags & 0x80) !== 0 ? 4 : 0);
+    if (have < header) return this.truncated('802.11 header', have);
+    if ((flags & 0x40) !== 0) return this.skipPacket(this.sink!, 'encrypted 802.11 frame', 'protected (WPA/WEP): decrypt the capture first (airdecap-ng)');
+    const p = start + header;
+    if (end - p < 8) return this.truncated('LLC/SNAP header', have);
+    // LLC with SNAP (AA AA 03), organisation 00-00-00 or 00-00-F8: the Ethertype follows.
+    if (b[p] === 0xaa && b[p + 1] === 0xaa && b[p + 2] === 0x03) return this.etherType(b.readUInt16BE(p + 6), b, p + 8, end);
+    return this.notIp('802.11 frame without LLC/SNAP');
   }
 
   /** An Ethernet frame: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type. */

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
-import { ethernet, ipv4, pcapOf, pktap, tcp, udp } from '../../helpers/capture-builders';
+import { ethernet, ipv4, pcapngBlock, pcapOf, pktap, tcp, udp } from '../../helpers/capture-builders';
 import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
@@ -95,6 +95,86 @@ describe('pcap reader: Apple PKTAP (macOS tcpdump -i any, an iPhone through rvic
   });
 });
 
+/** A little-endian pcapng option: code, length, value padded to 4 bytes. */
+function option(code: number, value: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16LE(code, 0);
+  head.writeUInt16LE(value.length, 2);
+  return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+}
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
+const u16 = (v: number): Buffer => u32(v).subarray(0, 2);
+
+/**
+ * A section of pcapng as macOS tcpdump writes it from PKTAP (Apple libpcap's pcap_ng_dump_pktap):
+ * an interface (raw IP, with its name), a Darwin process block (0x80000001: pid, name option 2)
+ * per process, and each packet with its process's and effective process's numbers (options
+ * 0x8001, 0x8003) and its direction (epb_flags).
+ */
+function appleSection(procs: string[], packets: { packet: Buffer; proc?: number; effective?: number }[]): Buffer {
+  const shb = pcapngBlock(0x0a0d0d0a, Buffer.concat([u32(0x1a2b3c4d), u16(1), u16(0), Buffer.alloc(8, 0xff)]), true);
+  const idb = pcapngBlock(1, Buffer.concat([u16(101), u16(0), u32(0), option(2, Buffer.from('pdp_ip0')), u32(0)]), true);
+  const dpibs = procs.map((name, i) => pcapngBlock(0x80000001, Buffer.concat([u32(400 + i), option(2, Buffer.from(name)), u32(0)]), true));
+  const epbs = packets.map(({ packet, proc, effective }, i) => {
+    const options = Buffer.concat([
+      option(2, u32(2)),
+      ...(proc === undefined ? [] : [option(0x8001, u32(proc))]),
+      ...(effective === undefined ? [] : [option(0x8003, u32(effective))]),
+      u32(0),
+    ]);
+    const padded = Buffer.concat([packet, Buffer.alloc((4 - (packet.length % 4)) % 4)]);
+    return pcapngBlock(6, Buffer.concat([u32(0), u32(395), u32(1_000_000 * i), u32(packet.length), u32(packet.length), padded, options]), true);
+  });
+  return Buffer.concat([shb, idb, ...dpibs, ...epbs]);
+}
+
+describe("pcap reader: macOS tcpdump's pcapng (Darwin process blocks)", () => {
+  const web = (dst: string, port: number, n: number): Buffer => ipv4(6, '10.0.0.2', dst, tcp(port, 443, 0x18, 1, Buffer.alloc(n, 1)));
+  const capture = Buffer.concat([
+    appleSection(
+      ['DJI GO 4', 'nsurlsessiond', 'mDNSResponder'],
+      [
+        { packet: web('1.2.4.8', 50000, 700), proc: 0 },
+        { packet: web('8.8.4.4', 50001, 300), proc: 1, effective: 0 },
+        { packet: ipv4(17, '10.0.0.2', '8.8.8.8', udp(5353, 53, Buffer.alloc(40))), proc: 2 },
+        { packet: web('9.9.9.9', 50002, 10) },
+      ],
+    ),
+    // A second section numbers its process blocks from 0 again.
+    appleSection(['Safari'], [{ packet: web('77.88.8.8', 50003, 50), proc: 0 }, { packet: web('77.88.8.9', 50004, 60), proc: 7 }]),
+  ]);
+
+  it("names each connection's app from the process blocks, the effective process first", async () => {
+    const { flows, skips, stats } = read(capture);
+    expect(skips).toEqual([]);
+    expect(stats).toMatchObject({ packets: 6, inConnections: 6 });
+    expect(flows.map((f) => [f.respIp, f.origBytes, f.app])).toEqual([
+      ['1.2.4.8', 700, 'DJI GO 4'],
+      ['8.8.4.4', 300, 'DJI GO 4'],
+      ['8.8.8.8', 40, 'mDNSResponder'],
+      ['9.9.9.9', 10, null],
+      ['77.88.8.8', 50, 'Safari'],
+      // A number with no process block: no app, not another section's.
+      ['77.88.8.9', 60, null],
+    ]);
+    const v = await checkBytes(capture, { policy: policyOf('us') });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', apps: ['DJI GO 4'] });
+  });
+
+  it('is a capture tshark reads: the same packets, and the process numbers it sees', () => {
+    expect(tsharkFields(capture, ['ip.dst', 'tcp.len'])).toEqual(['1.2.4.8\t700', '8.8.4.4\t300', '8.8.8.8\t', '9.9.9.9\t10', '77.88.8.8\t50', '77.88.8.9\t60']);
+    // Wireshark dissects the file's own blocks too: the packets' process numbers.
+    const file = join(tempDir(), 'apple.pcapng');
+    writeFileSync(file, capture);
+    const r = spawnSync('tshark', ['-n', '-r', file, '-X', 'read_format:MIME Files Format', '-T', 'fields', '-e', 'pcapng.options.option.data.packet.darwin.dpeb_id', '-e', 'pcapng.options.option.data.packet.darwin.edpeb_id'], { encoding: 'utf8' });
+    expect(r.stdout.split('\n').filter((l) => /\d/.test(l))).toEqual(['0,1,2,0,7\t0']);
+  });
+});
+
 describe('pcap reader: PPP and Cisco HDLC links', () => {
   const hex = (s: string): Buffer => Buffer.from(s.replace(/ /g, ''), 'hex');
   const dns = ipv4(17, '100.64.0.7', '8.8.8.8', udp(40000, 53, Buffer.alloc(30, 1)));
@@ -131,5 +211,46 @@ describe('pcap reader: PPP and Cisco HDLC links', () => {
     expect(skips).toEqual([{ line: 3, reason: 'unsupported encapsulation', detail: 'PPP protocol 0x00fd' }]);
     expect(read(pcapOf(104, [hex('ff03 0021 4500')])).skips).toEqual([{ line: 1, reason: 'unsupported link type', detail: '104 with address 0xff' }]);
     expect(read(pcapOf(104, [hex('0f00')])).skips).toEqual([{ line: 1, reason: 'truncated packet', detail: '2 bytes captured, Cisco HDLC header cut short' }]);
+  });
+});
+
+describe('pcap reader: Wi-Fi (802.11, radiotap, PPI)', () => {
+  const hex = (s: string): Buffer => Buffer.from(s.replace(/ /g, ''), 'hex');
+  const snap = hex('aaaa03 000000 0800');
+  const macs = hex('020000000001 020000000002 020000000003 0000');
+  // A data frame to the access point (ToDS), and a QoS data frame (subtype 8: two bytes of QoS control).
+  const data = (packet: Buffer): Buffer => Buffer.concat([hex('0801 0000'), macs, snap, packet]);
+  const qos = (packet: Buffer): Buffer => Buffer.concat([hex('8801 0000'), macs, hex('0000'), snap, packet]);
+  const dns = ipv4(17, '192.168.1.20', '8.8.8.8', udp(40000, 53, Buffer.alloc(30, 1)));
+  const web = ipv4(6, '192.168.1.20', '77.88.8.8', tcp(50000, 443, 0x18, 1, Buffer.alloc(500, 2)));
+  const radiotap = (frame: Buffer): Buffer => Buffer.concat([hex('0000 0800 00000000'), frame]);
+  const ppi = (frame: Buffer): Buffer => Buffer.concat([hex('0000 0800 69000000'), frame]);
+
+  it.each([
+    ['802.11', 105, [data(dns), qos(web)]],
+    ['radiotap', 127, [radiotap(data(dns)), radiotap(qos(web))]],
+    ['PPI', 192, [ppi(data(dns)), ppi(qos(web))]],
+  ] as const)('%s (%d): the IP packets of data frames, as tshark reads them', async (_name, linkType, frames) => {
+    const capture = pcapOf(linkType, [...frames]);
+    const { flows, skips } = read(capture);
+    expect(skips).toEqual([]);
+    expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([
+      ['8.8.8.8', 53, 30],
+      ['77.88.8.8', 443, 500],
+    ]);
+    expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
+    const v = await checkBytes(capture, { policy: policyOf('us') });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
+  });
+
+  it('skips encrypted data frames, so that a capture of WPA traffic is no verdict on nothing', async () => {
+    const beacon = Buffer.concat([hex('8000 0000'), macs, Buffer.alloc(12)]);
+    const nullData = Buffer.concat([hex('4801 0000'), macs]);
+    const encrypted = Buffer.concat([hex('0841 0000'), macs, Buffer.alloc(40, 9)]);
+    const { skips, stats } = read(pcapOf(105, [beacon, nullData, encrypted, data(dns)]));
+    expect(stats).toMatchObject({ packets: 4, noData: 2, skipped: 1, inConnections: 1 });
+    expect(skips).toEqual([{ line: 3, reason: 'encrypted 802.11 frame', detail: 'protected (WPA/WEP): decrypt the capture first (airdecap-ng)' }]);
+    const v = await checkBytes(pcapOf(105, [beacon, encrypted, encrypted]), { policy: policyOf('us') });
+    expect(v.totals).toMatchObject({ connections: 0, skipped: 2, skippedByReason: { 'encrypted 802.11 frame': 2 } });
   });
 });

@@ -4,7 +4,7 @@ import { detectFormat } from '../../../lambda/engine/parsers';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
 import { InputError } from '../../../lambda/engine/errors';
-import { tcp } from '../../helpers/capture-builders';
+import { pcapngBlock as block, tcp } from '../../helpers/capture-builders';
 import { checkBytes, destination, fixture, fixturePath, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
@@ -44,24 +44,6 @@ const ALL = [
     .filter((f) => /\.pcap(ng)?$/.test(f))
     .map((f) => join('generated', f)),
 ];
-
-/** A pcapng block: type, total length, body padded to 4 bytes, total length. */
-function block(type: number, body: Buffer, le: boolean): Buffer {
-  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-  const len = padded.length + 12;
-  const head = Buffer.alloc(8);
-  const tail = Buffer.alloc(4);
-  if (le) {
-    head.writeUInt32LE(type, 0);
-    head.writeUInt32LE(len, 4);
-    tail.writeUInt32LE(len, 0);
-  } else {
-    head.writeUInt32BE(type, 0);
-    head.writeUInt32BE(len, 4);
-    tail.writeUInt32BE(len, 0);
-  }
-  return Buffer.concat([head, padded, tail]);
-}
 
 /**
  * A one-packet pcapng section in the given byte order (pcapng draft §4.1–4.3): SHB, an IDB for
