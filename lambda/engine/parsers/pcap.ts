@@ -15,7 +15,7 @@
  * Link types (https://www.tcpdump.org/linktypes.html): Ethernet with stacked 802.1Q/802.1ad tags,
  * raw IP (101, 228, 229, and the DLT values 12 and 14 some systems write), Linux cooked capture
  * v1 (113) and v2 (276), BSD loopback (0, host byte order family) and OpenBSD loopback (108,
- * network byte order family), PPP (9, 50) and Cisco HDLC (104), Wi-Fi (802.11: 105, with radiotap
+ * network byte order family), Linux NFLOG (239), PPP (9, 50) and Cisco HDLC (104), Wi-Fi (802.11: 105, with radiotap
  * 127 or PPI 192 headers; see `wifi`), and Apple's PKTAP (258; see `pktap`). PCAPdroid's pcap "with trailer" (Ethernet frames ending in a
  * trailer that names the Android app) gives each connection its app, and so does its pcapng with
  * app information (a custom block mapping each UID to its package, a `u-<uid>` comment on each
@@ -181,6 +181,10 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
  */
 const PCAPDROID_TRAILER_MAGIC = 0x01072021;
 const PCAPDROID_TRAILER_BYTES = 32;
+/** NFLOG TLV types (linux/netfilter/nfnetlink_log.h): the packet, and the sending socket's UID. */
+const NFULA_PAYLOAD = 9;
+const NFULA_UID = 11;
+
 /** `pth_type_next` of a PKTAP header followed by a packet (xnu bsd/net/pktap.h). */
 const PTH_TYPE_PACKET = 1;
 
@@ -817,6 +821,8 @@ export class PcapParser implements ChunkParser {
         }
         if (linkType === 104) return this.skipPacket(this.sink!, 'unsupported link type', `104 with address 0x${(b[start] ?? 0).toString(16).padStart(2, '0')}`);
         return this.ppp(b, start, end);
+      case 239:
+        return this.nflog(b, start, end);
       case 105:
         return this.wifi(b, start, end);
       case 127: {
@@ -886,6 +892,42 @@ export class PcapParser implements ChunkParser {
     if (app !== null) this.packetApp = app;
     try {
       this.frame(dlt, b, start + length, end);
+    } finally {
+      this.packetApp = outer;
+    }
+  }
+
+  /**
+   * A Linux NFLOG record (`tcpdump -i nflog:N`, packets an iptables or nftables rule logged):
+   * address family, version 0, resource id, then TLVs whose length (header included, padded to 4
+   * bytes) and type are in the writer's byte order, their values big-endian. The payload (type 9)
+   * is the IP packet; the sending socket's UID (type 11), where the rule asked for it, is the
+   * connection's app (`uid N`), as Android apps are told apart.
+   */
+  private nflog(b: Buffer, start: number, end: number): void {
+    if (end - start < 4) return this.truncated('NFLOG header', end - start);
+    if (b[start + 1] !== 0) return this.skipPacket(this.sink!, 'unsupported link type', `NFLOG version ${b[start + 1]}`);
+    let p = start + 4;
+    let payload = -1;
+    let payloadEnd = -1;
+    let uid = -1;
+    while (end - p >= 4) {
+      const length = this.u16(b, p);
+      if (length < 4 || length > end - p) break;
+      const type = this.u16(b, p + 2) & 0x7fff;
+      if (type === NFULA_PAYLOAD) {
+        payload = p + 4;
+        payloadEnd = p + length;
+      } else if (type === NFULA_UID && length >= 8) {
+        uid = b.readUInt32BE(p + 4);
+      }
+      p += (length + 3) & ~3;
+    }
+    if (payload < 0) return this.notIp('NFLOG record without a packet');
+    const outer = this.packetApp;
+    if (uid >= 0) this.packetApp = this.uidApps.get(uid) ?? `uid ${uid}`;
+    try {
+      this.ip(b, payload, payloadEnd);
     } finally {
       this.packetApp = outer;
     }

@@ -26,7 +26,7 @@ function tsharkFields(capture: Buffer, fields: string[]): string[] {
   writeFileSync(file, capture);
   const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   if (r.error) throw new Error(`tshark is required for this test (.ci/run installs it): ${r.error.message}`);
-  return r.stdout.trimEnd().split('\n');
+  return r.stdout.replace(/\n$/, '').split('\n');
 }
 
 describe('pcap reader: Apple PKTAP (macOS tcpdump -i any, an iPhone through rvictl)', () => {
@@ -252,5 +252,50 @@ describe('pcap reader: Wi-Fi (802.11, radiotap, PPI)', () => {
     expect(skips).toEqual([{ line: 3, reason: 'encrypted 802.11 frame', detail: 'protected (WPA/WEP): decrypt the capture first (airdecap-ng)' }]);
     const v = await checkBytes(pcapOf(105, [beacon, encrypted, encrypted]), { policy: policyOf('us') });
     expect(v.totals).toMatchObject({ connections: 0, skipped: 2, skippedByReason: { 'encrypted 802.11 frame': 2 } });
+  });
+});
+
+describe('pcap reader: Linux NFLOG (tcpdump -i nflog:N)', () => {
+  /** A TLV as the writer's (little-endian) host writes its header; the value as given (big-endian numbers). */
+  const tlv = (type: number, value: Buffer): Buffer => {
+    const head = Buffer.alloc(4);
+    head.writeUInt16LE(4 + value.length, 0);
+    head.writeUInt16LE(type, 2);
+    return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+  };
+  const be32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    return b;
+  };
+  const nflog = (packet: Buffer | null, uid?: number): Buffer =>
+    Buffer.concat([
+      Buffer.from([2, 0, 0, 5]),
+      tlv(1, Buffer.from([0x08, 0x00, 3, 0])),
+      tlv(10, Buffer.from('OUT\0')),
+      ...(uid === undefined ? [] : [tlv(11, be32(uid))]),
+      ...(packet === null ? [] : [tlv(9, packet)]),
+    ]);
+  const web = ipv4(6, '10.0.0.2', '77.88.8.8', tcp(50000, 443, 0x18, 1, Buffer.alloc(501, 2)));
+  const dns = ipv4(17, '10.0.0.2', '8.8.8.8', udp(40000, 53, Buffer.alloc(30, 1)));
+
+  it('reads the logged packets, with the UID of the socket that sent them as the app, as tshark does', async () => {
+    const capture = pcapOf(239, [nflog(web, 10123), nflog(dns), nflog(null, 0)]);
+    const { flows, skips, stats } = read(capture);
+    expect(skips).toEqual([]);
+    expect(stats).toMatchObject({ packets: 3, inConnections: 2, noData: 1 });
+    expect(flows.map((f) => [f.respIp, f.origBytes, f.app])).toEqual([
+      ['77.88.8.8', 501, 'uid 10123'],
+      ['8.8.8.8', 30, null],
+    ]);
+    expect(tsharkFields(capture, ['nflog.uid', 'ip.dst', 'tcp.len', 'udp.length'])).toEqual(['10123\t77.88.8.8\t501\t', '\t8.8.8.8\t\t38', '0\t\t\t']);
+    const v = await checkBytes(capture, { policy: policyOf('us') });
+    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 501, apps: ['uid 10123'] });
+  });
+
+  it('refuses another version, counted', () => {
+    const v1 = Buffer.from(nflog(dns));
+    v1[1] = 1;
+    expect(read(pcapOf(239, [v1])).skips).toEqual([{ line: 1, reason: 'unsupported link type', detail: 'NFLOG version 1' }]);
   });
 });
