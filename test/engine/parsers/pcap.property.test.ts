@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { InputError } from '../../../lambda/engine/errors';
 import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
+import { pcapOf } from '../../helpers/capture-builders';
 import { fixture, fixturePath } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
@@ -97,6 +98,36 @@ describe('pcap reader properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('accounts for every frame of any link type, whatever its bytes, and never throws', () => {
+    // Each link type read, and the headers they carry (PKTAP, NFLOG TLVs, radiotap, PPI, 802.11,
+    // PPP, Cisco HDLC), with frames of random bytes, some starting as that link type would.
+    const LINK_TYPES = [0, 1, 9, 12, 50, 101, 104, 105, 108, 113, 127, 149, 192, 239, 258, 276, 147];
+    const starts: Record<number, number[]> = {
+      9: [0xff, 0x03, 0x00, 0x21, 0x45],
+      104: [0x0f, 0x00, 0x08, 0x00, 0x45],
+      105: [0x08, 0x01],
+      127: [0x00, 0x00, 0x08, 0x00],
+      192: [0x00, 0x00, 0x08, 0x00, 0x69, 0x00, 0x00, 0x00],
+      239: [0x02, 0x00, 0x00, 0x00],
+      258: [0x9c, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00],
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LINK_TYPES),
+        fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 300 })), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 512 }),
+        (linkType, frames, chunk) => {
+          const packets = frames.map(([typed, bytes]) => Buffer.concat([Buffer.from(typed ? (starts[linkType] ?? []) : []), Buffer.from(bytes)]));
+          const result = run(pcapOf(linkType, packets), chunk);
+          expect(result.error).toBeNull();
+          expectAccounted(result);
+          expect(result.stats.packets).toBe(packets.length);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 
