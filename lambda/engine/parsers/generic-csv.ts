@@ -36,6 +36,7 @@ import {
 import { CommonSides } from './common-sides';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
+import { parseIp } from '../net/ip';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/line-splitter';
 
 /** Most lines one record may span (a quoted field holding line breaks). */
@@ -593,7 +594,9 @@ export class GenericCsvParser implements LineParser {
    */
   private split(buf: Buffer, start: number, end: number): number {
     const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.limit, this.quote);
-    return n > this.needed ? splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote) : n;
+    // tshark's rows are split whole even when their last column is not read (see plausible).
+    const whole = n > this.needed || (this.tsharkNames && n === this.needed && this.limit === this.needed);
+    return whole ? splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote) : n;
   }
 
   /**
@@ -717,7 +720,9 @@ export class GenericCsvParser implements LineParser {
     // delimiter inside an unquoted value moved the values after it (tshark writes frame.time as
     // `Aug 22, 2013 ...` and joins the values of several IP layers, an ICMP error's or a tunnel's,
     // with `,`), so none can be trusted.
-    if (n > this.names.length && n > this.needed) {
+    // When the last column is not read, the extra fields may be its own (tshark's _ws.col.Info,
+    // `[SYN, ACK]`): the row is refused only when its needed values are not what their columns hold.
+    if (n > this.names.length && n > this.needed && (this.limit > this.needed || !this.plausible(buf))) {
       for (let i = this.names.length; i < n; i++) {
         const s = f.pos[i * 2]!;
         if (skipBlanks(buf, s, f.pos[i * 2 + 1]!) < f.pos[i * 2 + 1]!) {
@@ -779,6 +784,30 @@ export class GenericCsvParser implements LineParser {
     this.common(buf, r, lineNo, sink, true);
     if (hasSrc) this.sides.note(null, buf, ss, se, ds, de);
     sink.flow(r);
+  }
+
+  /**
+   * Whether a tshark row's needed values are what their columns hold: an address (or nothing)
+   * where an address goes, digits (or nothing) where a port or a byte count goes. A row whose
+   * extra fields are its last column's commas has them so; a row where tshark joined the values of
+   * several layers with `,` (an ICMP error's or a tunnel's two `ip.dst`) has moved every value after
+   * the first joined one, an address into a port or byte column (tshark's own export of a GRE
+   * tunnel: `10.0.0.5,10.0.1.7,10.0.0.9,77.88.8.8,443,...` under `ip.src,ip.dst,tcp.dstport`).
+   */
+  private plausible(buf: Buffer): boolean {
+    const cols = this.cols!;
+    const alt = this.alt;
+    for (const c of [cols.dst, cols.src, alt.dst, alt.src]) {
+      if (c < 0) continue;
+      const text = csvText(buf, this.fields, c, 'latin1').trim();
+      if (text !== '' && text !== '-' && parseIp(text) === null) return false;
+    }
+    for (const c of [cols.dst_port, cols.src_port, alt.dst_port, alt.src_port, cols.bytes_out, cols.bytes_in]) {
+      if (c < 0) continue;
+      const text = csvText(buf, this.fields, c, 'latin1').trim();
+      if (text !== '-' && !/^\d*$/.test(text)) return false;
+    }
+    return true;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../../../lambda/engine/errors';
 import { detectFormat } from '../../../lambda/engine/parsers';
@@ -15,6 +15,8 @@ import {
 import { parseTimestampText } from '../../../lambda/engine/parsers/bytes';
 import type { ParserOptions } from '../../../lambda/engine/types';
 import { buildPolicy, compilePolicy } from '../../../lambda/engine/policy/policy';
+import { ipv4, pcapOf, tcp, udp } from '../../helpers/capture-builders';
+import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, RecordingSink, total } from './harness';
 
@@ -624,6 +626,46 @@ describe('generic CSV: tshark -T fields output', () => {
     // Where the header has columns no key reads, extra fields past them are not looked for.
     expect(parse('dst,bytes_out,note\n8.8.8.8,10,a,b\n').flows).toHaveLength(1);
     expect(parse('dst,bytes_out\n8.8.8.8,10,x\n').skips).toEqual([{ line: 2, reason: 'record has more fields than the header', detail: '3 fields, header names 2' }]);
+  });
+
+  it("tells tshark's joined layers from the commas of a last column it does not read (_ws.col.Info), by what the needed values hold", async () => {
+    // Prepare: tshark's own export (-E separator=, without quotes) of a GRE tunnel to 77.88.8.8,
+    // an ICMP error quoting the UDP packet it answers, and a SYN-ACK whose Info has commas.
+    const hex = (h: string): Buffer => Buffer.from(h.replace(/ /g, ''), 'hex');
+    const inner = ipv4(6, '10.0.1.7', '77.88.8.8', tcp(50000, 443, 0x18, 101, Buffer.alloc(1200, 1)));
+    const capture = pcapOf(101, [
+      ipv4(47, '10.0.0.5', '10.0.0.9', Buffer.concat([hex('0000 0800'), inner])),
+      ipv4(1, '192.168.1.1', '10.0.1.7', Buffer.concat([hex('0303 0000 00000000'), ipv4(17, '10.0.1.7', '8.8.8.8', udp(40000, 53, Buffer.alloc(8)))])),
+      ipv4(6, '10.0.1.7', '8.8.4.4', tcp(50001, 443, 0x12, 5)),
+    ]);
+    const file = join(tempDir(), 'tunnel.pcap');
+    writeFileSync(file, capture);
+    const run = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=,', '-E', 'header=y', ...['ip.src', 'ip.dst', 'tcp.dstport', 'frame.len', '_ws.col.Info'].flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+    if (run.error) throw new Error(`tshark is required for this test (.ci/run installs it): ${run.error.message}`);
+    const csv = run.stdout;
+    // What tshark wrote: the tunnel's and the error's two IP layers joined, the SYN-ACK's Info with commas.
+    expect(csv.split('\n').slice(1, 4)).toEqual([
+      '10.0.0.5,10.0.1.7,10.0.0.9,77.88.8.8,443,1264,Continuation Data',
+      '192.168.1.1,10.0.1.7,10.0.1.7,8.8.8.8,,64,Destination unreachable (Port unreachable)',
+      '10.0.1.7,8.8.4.4,443,40,50001 → 443 [SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0',
+    ]);
+
+    // Act
+    const result = parse(csv);
+    const v = await checkBytes(csv, { policy: policyOf('us') });
+
+    // Assess: never read shifted (the tunnel's row read so named 10.0.1.7 its destination and hid
+    // 77.88.8.8: a compliant verdict); the row whose extra commas are Info's is read.
+    expect(result.skips).toEqual([
+      { line: 2, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
+      { line: 3, reason: 'record has more fields than the header', detail: '7 fields, header names 5; tshark: use -E quote=d, and -E occurrence=f' },
+    ]);
+    expect(result.flows.map((r) => [r.respIp, r.respPort, r.origBytes])).toEqual([['8.8.4.4', 443, 40]]);
+    expect(v.totals).toMatchObject({ skipped: 2, malformedValues: 0 });
+    // Exported as advised, every layer's first value only: each row read, the tunnel's outer packet.
+    const advised = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=,', '-E', 'header=y', '-E', 'quote=d', '-E', 'occurrence=f', ...['ip.src', 'ip.dst', 'tcp.dstport', 'frame.len', '_ws.col.Info'].flatMap((f) => ['-e', f])], { encoding: 'utf8' }).stdout;
+    expect(parse(advised).skips).toEqual([]);
+    expect(parse(advised).flows.map((r) => r.respIp)).toEqual(['10.0.0.9', '10.0.1.7', '8.8.4.4']);
   });
 
   it("reads a header quoted with single quotes, and leaves apostrophes in double-quoted or unquoted CSV alone", () => {
