@@ -16,7 +16,11 @@
  * in from what the entry does hold: Chrome and Safari write -1 for every HTTP/2 and HTTP/3
  * header size, so a request's header list counts as its text would, and a response counts
  * `_transferSize` (its bytes on the wire). What stays unknown makes the total unknown, never zero.
- * A WebSocket's messages (`_webSocketMessages`) add to the bytes of its upgrade request.
+ * A WebSocket's messages (`_webSocketMessages`) add to the bytes of its upgrade request. HTTP/3
+ * entries (`httpVersion` `h3`, `HTTP/3`) are UDP. A response Chrome took from its cache
+ * (`_fromCache`) went nowhere: a record without data, whatever address it names. Writers that
+ * record no server address (HTTP Toolkit, Insomnia, Playwright's minimal mode) give entries that
+ * are unattributed.
  *
  * A browser that went through a proxy on the same machine (mitmproxy, Charles, Burp, Fiddler)
  * writes the proxy's address, `127.0.0.1`, as `serverIPAddress`: such an entry names no server,
@@ -166,7 +170,20 @@ function isLoopback(text: string): boolean {
 /** Host names that are this machine's own: `localhost` and its subdomains (RFC 6761). */
 function isLocalName(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, '');
-  return h === 'localhost' || h.endsWith('.localhost');
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.test')) return true;
+  // Public names whose DNS answers loopback for every subdomain, kept for local development.
+  if (LOOPBACK_DOMAINS.some((d) => h === d || h.endsWith(`.${d}`))) return true;
+  // nip.io and sslip.io answer the address spelled in the name: 127.0.0.1.nip.io, app.127-0-0-1.sslip.io.
+  return /(^|\.)127[.-]\d{1,3}[.-]\d{1,3}[.-]\d{1,3}\.(nip\.io|sslip\.io)$/.test(h);
+}
+
+/** Domains that resolve, with every name under them, to 127.0.0.1 (local development servers). */
+const LOOPBACK_DOMAINS = ['lvh.me', 'localtest.me', 'vcap.me', 'lacolhost.com'];
+
+/** Whether a request or response's `httpVersion` is HTTP/3 (`h3`, `h3-29`, `HTTP/3`, `http/3.0`). */
+function isHttp3(message: unknown): boolean {
+  if (!isObject(message) || typeof message.httpVersion !== 'string') return false;
+  return /^(h3(-\w+)?|http\/3(\.0)?)$/i.test(message.httpVersion.trim());
 }
 
 /** `connection` as a port: only a plain decimal 1-65535. */
@@ -233,15 +250,16 @@ export class HarParser implements ChunkParser {
       unattributed(sink, line, `serverIPAddress ${address} is a proxy on the capturing machine, not the server of ${url.hostname} (record the HAR without the proxy, or export it from the proxy)`, request.url);
       return;
     }
+    // Chrome writes the server's address for a response it took from its disk or memory cache
+    // (`_fromCache`): nothing went over the network for it.
+    if (typeof e._fromCache === 'string' && e._fromCache !== '') {
+      sink.noData(line, `served from the browser's ${e._fromCache} cache`);
+      return;
+    }
     if (address === null) {
-      // Chrome marks cache hits with `_fromCache` and failed requests with `response._error`.
+      // Chrome marks failed requests with `response._error`.
       const response = isObject(e.response) ? e.response : {};
-      const reason =
-        typeof e._fromCache === 'string'
-          ? 'no serverIPAddress (served from cache)'
-          : typeof response._error === 'string' && response._error !== ''
-            ? 'no serverIPAddress (request failed)'
-            : 'no serverIPAddress';
+      const reason = typeof response._error === 'string' && response._error !== '' ? 'no serverIPAddress (request failed)' : 'no serverIPAddress';
       unattributed(sink, line, reason, request.url);
       return;
     }
@@ -252,7 +270,8 @@ export class HarParser implements ChunkParser {
     // Chrome's `connection` is a socket id ("159834"), Firefox's the server port: the URL's port
     // is the server port for both; `connection` only fills in for schemes without a default.
     r.respPort = url.port >= 0 ? url.port : connectionPort(e.connection);
-    r.proto = 'tcp';
+    // HTTP/3 runs over QUIC, on UDP (Chrome writes `h3`, Firefox `HTTP/3`).
+    r.proto = isHttp3(e.response) || isHttp3(e.request) ? 'udp' : 'tcp';
     r.origBytes = requestBytes(e.request);
     r.respBytes = responseBytes(e.response);
     if (Array.isArray(e._webSocketMessages)) {
@@ -285,7 +304,7 @@ export function detectHar(lines: readonly string[], head?: Buffer): number {
 /** Registry entry. */
 export const harFormat: FormatDefinition = {
   name: 'har',
-  description: 'HTTP Archive (HAR 1.2) from browser dev tools, mitmproxy, Charles or HTTP Toolkit',
+  description: 'HTTP Archive (HAR 1.2) from browser dev tools, mitmproxy, Charles, Playwright',
   detect: detectHar,
   create: () => new HarParser(),
 };

@@ -2,7 +2,7 @@ import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
 import { detectHar, HarParser, serverAddress } from '../../../lambda/engine/parsers/har';
 import type { RecordSink } from '../../../lambda/engine/types';
-import { checkBytes, destination, fixture } from '../../helpers/engine';
+import { checkBytes, destination, fixture, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
 
 /** A recording sink that also records unattributed entries. */
@@ -189,14 +189,43 @@ describe('HAR entries (inline)', () => {
 
   it('counts entries without a server address as unattributed, with their entry number', () => {
     // Act
-    const sink = parseHar(har([entry({ serverIPAddress: '' }), entry({ serverIPAddress: undefined, _fromCache: 'memory' }), entry()]));
+    const sink = parseHar(har([entry({ serverIPAddress: '' }), entry({ serverIPAddress: undefined, response: { status: 0, _error: 'net::ERR_NAME_NOT_RESOLVED' } }), entry()]));
 
     // Assess
     expect(sink.unattributedCalls).toEqual([
       { line: 1, reason: 'no serverIPAddress', detail: 'https://api.example.com/upload' },
-      { line: 2, reason: 'no serverIPAddress (served from cache)', detail: 'https://api.example.com/upload' },
+      { line: 2, reason: 'no serverIPAddress (request failed)', detail: 'https://api.example.com/upload' },
     ]);
     expect(sink.flows.map((r) => r.line)).toEqual([3]);
+  });
+
+  it("counts a response Chrome took from its cache as a record without data, whatever address it names", async () => {
+    // Chrome 142 writes the server's address for disk and memory cache hits, with no bytes on the
+    // wire (_transferSize 0); its request headers were never sent.
+    const cached = (kind: string, ip: string | undefined): Record<string, unknown> =>
+      entry({
+        _fromCache: kind,
+        serverIPAddress: ip,
+        request: { method: 'GET', url: 'https://cdn.example.de/app.js', headersSize: -1, bodySize: 0, headers: [{ name: ':authority', value: 'cdn.example.de' }] },
+        response: { status: 200, headersSize: -1, bodySize: 0, _transferSize: 0 },
+      });
+    const input = har([cached('disk', '85.13.128.1'), cached('memory', undefined), entry()]);
+    const sink = parseHar(input);
+    expect(sink.flows.map((r) => r.line)).toEqual([3]);
+    expect(sink.unattributedCalls).toEqual([]);
+    expect(sink.calls.filter((c) => c.kind === 'noData')).toEqual([
+      { kind: 'noData', line: 1, status: "served from the browser's disk cache" },
+      { kind: 'noData', line: 2, status: "served from the browser's memory cache" },
+    ]);
+    const v = await checkBytes(Buffer.from(input), { policy: policyOf('us') });
+    expect(v.destinations.map((d) => d.ip)).toEqual(['93.184.216.34']);
+    expect(v.totals).toMatchObject({ records: 3, connections: 1, noData: 2 });
+  });
+
+  it('reads an HTTP/3 entry as UDP (Chrome h3, Firefox HTTP/3)', () => {
+    const versions = ['h3', 'h3-29', 'HTTP/3', 'http/3.0', 'h2', 'HTTP/1.1', undefined];
+    const sink = parseHar(har(versions.map((httpVersion) => entry({ response: { status: 200, httpVersion, headersSize: 1, bodySize: 1 } }))));
+    expect(sink.flows.map((r) => r.proto)).toEqual(['udp', 'udp', 'udp', 'udp', 'tcp', 'tcp', 'tcp']);
   });
 
   it('falls back to skip for a sink without unattributed', () => {
@@ -398,9 +427,13 @@ describe('HAR recorded through a proxy on the capturing machine', () => {
         entry({ serverIPAddress: '127.0.0.1', request: { method: 'GET', url: 'http://localhost:3000/', headersSize: 1, bodySize: 0 } }),
         entry({ serverIPAddress: '127.0.0.1', request: { method: 'GET', url: 'http://127.0.0.1:3000/', headersSize: 1, bodySize: 0 } }),
         entry({ serverIPAddress: '[::1]', request: { method: 'GET', url: 'http://app.localhost/', headersSize: 1, bodySize: 0 } }),
+        // Names kept for local development: RFC 6761's .test, and public domains whose every name is 127.0.0.1.
+        ...['http://myapp.test/', 'http://app.lvh.me:3000/', 'http://api.localtest.me:8080/', 'http://127.0.0.1.nip.io/', 'http://app.127-0-0-1.sslip.io/'].map((url) =>
+          entry({ serverIPAddress: '127.0.0.1', request: { method: 'GET', url, headersSize: 1, bodySize: 0 } }),
+        ),
       ]),
     );
-    expect(sink.flows.map((r) => r.respIp)).toEqual(['127.0.0.1', '127.0.0.1', '::1']);
+    expect(sink.flows.map((r) => r.respIp)).toEqual(['127.0.0.1', '127.0.0.1', '::1', '127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1']);
     expect(sink.unattributedCalls).toEqual([]);
   });
 
