@@ -24,7 +24,8 @@
  *
  * A browser that went through a proxy on the same machine (mitmproxy, Charles, Burp, Fiddler)
  * writes the proxy's address, `127.0.0.1`, as `serverIPAddress`: such an entry names no server,
- * and is unattributed, never a non-public destination that passes.
+ * and is unattributed, never a non-public destination that passes; so is a proxy elsewhere on the
+ * network, once told apart from a server inside (see HarParser.lanEntry).
  */
 import { classifyAddress } from '../net/address-class';
 import { parseIp } from '../net/ip';
@@ -200,6 +201,35 @@ function unattributed(sink: RecordSink, line: number, reason: string, url: unkno
   else sink.skip(line, reason, detail);
 }
 
+/**
+ * Entries held back at most, over the non-public server addresses not yet told apart as a server
+ * or a proxy (see HarParser.lanEntry): past it they are read as a server's, as before they were held.
+ */
+export const MAX_HELD_ENTRIES = 20_000;
+
+/**
+ * The site a host name belongs to, roughly its registrable domain: its last two labels, three
+ * under a country code's second-level domain (`example.co.uk`). A proxy's entries name hosts of
+ * several sites; a server inside (an intranet's reverse proxy) serves names of one.
+ */
+function siteOf(host: string): string {
+  const labels = host.toLowerCase().replace(/\.$/, '').split('.');
+  const n = labels.length;
+  if (n <= 2) return labels.join('.');
+  const three = labels[n - 1]!.length === 2 && /^(co|com|net|org|gov|ac|edu|ne|or|go|gob|nic)$/.test(labels[n - 2]!);
+  return labels.slice(three ? -3 : -2).join('.');
+}
+
+/** A non-public server address of a HAR, while its entries are held (see HarParser.lanEntry). */
+interface LanServer {
+  /** The sites of its entries' URLs, and the first host name of each (two at most). */
+  readonly sites: Map<string, string>;
+  /** Why it is a proxy, once it is one. */
+  proxy: string | null;
+  /** Its entries held back; null once they were read as a server's. */
+  held: { rec: FlowRecord; url: unknown }[] | null;
+}
+
 /** Parser for HAR 1.2 documents. */
 export class HarParser implements ChunkParser {
   readonly format = 'har' as const;
@@ -207,6 +237,9 @@ export class HarParser implements ChunkParser {
   private readonly elements: JsonArrayElements;
   /** The sink of the chunk being read (entries are handed over during push). */
   private sink: RecordSink | null = null;
+  /** Non-public server addresses, by their text (see lanEntry). */
+  private readonly lan = new Map<string, LanServer>();
+  private held = 0;
 
   constructor(maxEntryBytes = MAX_HAR_ENTRY_BYTES) {
     this.elements = new JsonArrayElements(['log', 'entries'], (bytes, index) => this.element(bytes, index + 1), maxEntryBytes, 'HAR');
@@ -221,8 +254,63 @@ export class HarParser implements ChunkParser {
     }
   }
 
-  finish(_sink: RecordSink): void {
+  finish(sink: RecordSink): void {
     this.elements.finish();
+    this.releaseAll(sink);
+  }
+
+  /**
+   * An entry whose server address is not public and not this machine's. A browser set to use a
+   * proxy elsewhere on the network (a company's, Charles on another machine) writes the proxy's
+   * address for every entry: read as the server, it would be a non-public destination that
+   * passes. So such an address's entries are held until it is told apart: a proxy once its
+   * entries' URLs name hosts of two sites (`www.google.com`, `upload.bugly.qq.com`), or name an
+   * address other than it; then every entry of it is unattributed. At the end (or past
+   * {@link MAX_HELD_ENTRIES}) an address of one site is a server inside, an intranet's, and its
+   * entries are read as its, in their order.
+   */
+  private lanEntry(r: FlowRecord, url: UrlFacts, urlText: unknown, sink: RecordSink): void {
+    let server = this.lan.get(r.respIp);
+    if (server === undefined) {
+      server = { sites: new Map(), proxy: null, held: [] };
+      this.lan.set(r.respIp, server);
+    }
+    if (server.proxy === null) {
+      if (url.address !== null && parseIp(url.address)?.text !== parseIp(r.respIp)?.text) {
+        server.proxy = `serverIPAddress ${r.respIp} is a proxy, not the server of ${url.address} (record the HAR without the proxy, or export it from the proxy)`;
+      } else if (url.hostname !== null && server.sites.size < 2) {
+        const site = siteOf(url.hostname);
+        if (!server.sites.has(site)) server.sites.set(site, url.hostname);
+        if (server.sites.size >= 2) {
+          server.proxy = `serverIPAddress ${r.respIp} answered for hosts of several sites (${[...server.sites.values()].join(', ')}): a proxy, not their server (record the HAR without the proxy, or export it from the proxy)`;
+        }
+      }
+      if (server.proxy !== null && server.held !== null) {
+        for (const h of server.held) unattributed(sink, h.rec.line, server.proxy, h.url);
+        this.held -= server.held.length;
+        server.held = [];
+      }
+    }
+    if (server.proxy !== null) {
+      unattributed(sink, r.line, server.proxy, urlText);
+      return;
+    }
+    if (server.held === null) {
+      sink.flow(r);
+      return;
+    }
+    server.held.push({ rec: { ...r }, url: urlText });
+    if (++this.held > MAX_HELD_ENTRIES) this.releaseAll(sink);
+  }
+
+  /** Reads every entry held as its address's, a server's (see lanEntry). */
+  private releaseAll(sink: RecordSink): void {
+    for (const server of this.lan.values()) {
+      if (server.held === null || server.proxy !== null) continue;
+      for (const h of server.held) sink.flow(h.rec);
+      server.held = null;
+    }
+    this.held = 0;
   }
 
   private element(bytes: Buffer, line: number): void {
@@ -284,6 +372,12 @@ export class HarParser implements ChunkParser {
     const time = typeof e.time === 'number' && e.time >= 0 ? e.time : NaN;
     r.lastSeenMs = r.firstSeenMs + time;
     r.hostname = url.hostname;
+    const ip = parseIp(r.respIp);
+    const kind = ip === null ? 'public' : classifyAddress(ip);
+    if (kind !== 'public' && kind !== 'loopback') {
+      this.lanEntry(r, url, request.url, sink);
+      return;
+    }
     sink.flow(r);
   }
 }

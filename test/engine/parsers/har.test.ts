@@ -1,6 +1,6 @@
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
-import { detectHar, HarParser, serverAddress } from '../../../lambda/engine/parsers/har';
+import { detectHar, HarParser, MAX_HELD_ENTRIES, serverAddress } from '../../../lambda/engine/parsers/har';
 import type { RecordSink } from '../../../lambda/engine/types';
 import { checkBytes, destination, fixture, policyOf } from '../../helpers/engine';
 import { RecordingSink } from './harness';
@@ -445,6 +445,75 @@ describe('HAR recorded through a proxy on the capturing machine', () => {
   });
 });
 
+
+describe('HAR recorded through a proxy elsewhere on the network', () => {
+  const via = (serverIPAddress: string, url: string, bodySize = 500): Record<string, unknown> =>
+    entry({ serverIPAddress, request: { method: 'POST', url, headersSize: 100, bodySize } });
+
+  it("leaves every entry of a private address that answered for two sites unattributed, the ones before the second site too", async () => {
+    // A browser set to use a proxy at 192.168.1.50:8888 writes its address for every entry.
+    const input = har([
+      via('192.168.1.50', 'https://www.google.com/'),
+      via('93.184.216.34', 'https://example.com/'),
+      via('192.168.1.50', 'https://www.google.com/complete'),
+      via('192.168.1.50', 'https://upload.bugly.qq.com/rqd/async'),
+      via('192.168.1.50', 'https://mail.google.com/'),
+    ]);
+    const sink = parseHar(input, 64);
+    expect(sink.flows.map((r) => [r.line, r.respIp])).toEqual([[2, '93.184.216.34']]);
+    const reason = 'serverIPAddress 192.168.1.50 answered for hosts of several sites (www.google.com, upload.bugly.qq.com): a proxy, not their server (record the HAR without the proxy, or export it from the proxy)';
+    expect(sink.unattributedCalls.map((u) => [u.line, u.reason])).toEqual([
+      [1, reason],
+      [3, reason],
+      [4, reason],
+      [5, reason],
+    ]);
+    const v = await checkBytes(Buffer.from(input), { policy: policyOf('us') });
+    expect(v.destinations.map((d) => d.ip)).toEqual(['93.184.216.34']);
+    expect(v.totals).toMatchObject({ unattributed: 4, connections: 1 });
+    // Only the proxy's entries: an error, never a compliant verdict.
+    const only = await checkBytes(Buffer.from(har([via('10.1.2.3', 'https://www.google.com/'), via('10.1.2.3', 'https://api.weixin.qq.com/')])), { policy: policyOf('us') });
+    expect(only.compliant).toBe(false);
+    expect(only.error).toMatch(/none of the 2 records named a server address/);
+  });
+
+  it('calls a private address a proxy at once when the URL names another address', () => {
+    const sink = parseHar(har([via('192.168.1.50', 'https://93.184.216.34/upload'), via('10.0.0.5', 'http://10.0.0.5:8080/'), via('10.0.0.5', 'http://10.0.0.7/')]));
+    expect(sink.unattributedCalls.map((u) => [u.line, u.reason])).toEqual([
+      [1, 'serverIPAddress 192.168.1.50 is a proxy, not the server of 93.184.216.34 (record the HAR without the proxy, or export it from the proxy)'],
+      [2, 'serverIPAddress 10.0.0.5 is a proxy, not the server of 10.0.0.7 (record the HAR without the proxy, or export it from the proxy)'],
+      [3, 'serverIPAddress 10.0.0.5 is a proxy, not the server of 10.0.0.7 (record the HAR without the proxy, or export it from the proxy)'],
+    ]);
+    expect(sink.flows).toEqual([]);
+  });
+
+  it("reads a private address that served one site's hosts (an intranet) as a server inside, its entries in order", async () => {
+    const input = har([
+      via('10.0.0.5', 'https://wiki.corp.example.co.uk/'),
+      via('93.184.216.34', 'https://example.com/'),
+      via('10.0.0.5', 'https://jira.corp.example.co.uk/', 700),
+      via('fd00::5', 'https://nas.home.arpa/'),
+    ]);
+    const sink = parseHar(input);
+    expect(sink.unattributedCalls).toEqual([]);
+    expect(sink.flows.map((r) => [r.line, r.respIp, r.hostname, r.origBytes])).toEqual([
+      [2, '93.184.216.34', 'example.com', 600],
+      [1, '10.0.0.5', 'wiki.corp.example.co.uk', 600],
+      [3, '10.0.0.5', 'jira.corp.example.co.uk', 800],
+      [4, 'fd00::5', 'nas.home.arpa', 600],
+    ]);
+    const v = await checkBytes(Buffer.from(input), { policy: policyOf('us') });
+    expect(destination(v, '10.0.0.5')).toMatchObject({ status: 'non-public', connections: 2, evidenceLines: [1, 3] });
+  });
+
+  it(`holds at most ${MAX_HELD_ENTRIES} entries: past them, the addresses held are read as servers`, () => {
+    const entries = Array.from({ length: MAX_HELD_ENTRIES + 1 }, (_, i) => via('10.0.0.5', `https://h${i}.corp.example.com/`, 1));
+    const sink = parseHar(har(entries), 1 << 20);
+    expect(sink.flows).toHaveLength(MAX_HELD_ENTRIES + 1);
+    expect(sink.flows[0]!.line).toBe(1);
+    expect(sink.flows.at(-1)!.line).toBe(MAX_HELD_ENTRIES + 1);
+  });
+});
 
 describe('HAR nesting', () => {
   it('refuses a document nested past MAX_JSON_DEPTH with a one-line InputError, before its brackets pile up', () => {
