@@ -333,6 +333,9 @@ export class SuricataEveParser implements LineParser {
     if (!this.tuple(tupleSource, lineNo, sink)) return;
     const r = this.rec;
     r.rejected = true;
+    // An alert is no record of a connection's two directions: a log of netflow halves with IPS
+    // alerts among them is still a one-way log (see Aggregator.foldInboundOnly).
+    r.oneWay = true;
     r.firstSeenMs = eveTimeMs(ev.timestamp);
     const own = appLayerName(ev);
     r.hostname = own ?? this.names.nameFor(ev.flow_id, r.respIp);

@@ -258,6 +258,26 @@ describe('Suricata EVE lines (inline)', () => {
     expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', connections: 1 });
   });
 
+  it('keeps a log of netflow halves one-way with IPS alerts among them: a scanner nobody answered is blocked', async () => {
+    // Prepare: netflow halves of a DNS exchange, a scanner's probe with no half back, and a blocked
+    // alert (AWS Network Firewall and Suricata write alerts beside netflow records).
+    const nf = (id: number, src: string, sport: number, dst: string, dport: number, bytes: number): string =>
+      JSON.stringify({ event_type: 'netflow', flow_id: id, src_ip: src, src_port: sport, dest_ip: dst, dest_port: dport, proto: 'UDP', netflow: { pkts: 1, bytes, start: '2024-01-01T00:00:00.000000+0000', end: '2024-01-01T00:00:00.000000+0000' } });
+    const alert = JSON.stringify({ event_type: 'alert', flow_id: 30, src_ip: '10.1.2.15', src_port: 50000, dest_ip: '1.2.4.8', dest_port: 443, proto: 'TCP', alert: { action: 'blocked', signature: 'blocked domain' } });
+    const lines = [nf(1, '10.1.2.15', 53001, '8.8.8.8', 53, 74), nf(1, '8.8.8.8', 53, '10.1.2.15', 53001, 90), nf(2, '45.129.33.153', 47047, '10.1.2.15', 16463, 60)];
+
+    // Act
+    const without = await checkBytes(lines.join('\n'), { format: 'suricata-eve' });
+    const withAlert = await checkBytes([...lines, alert].join('\n'), { format: 'suricata-eve' });
+
+    // Assess
+    for (const v of [without, withAlert]) {
+      expect(destination(v, '45.129.33.153')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 1 });
+      expect(v.compliant).toBe(true);
+    }
+    expect(destination(withAlert, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
+  });
+
   it('gives a flow_id name only to a record whose server is the named address', () => {
     // Prepare
     const tls = JSON.stringify({ event_type: 'tls', flow_id: 7, src_ip: '10.0.0.1', dest_ip: '203.0.113.7', tls: { sni: 'seven.example' } });
