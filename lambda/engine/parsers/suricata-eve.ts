@@ -14,6 +14,9 @@
  * - `alert` with `alert.action` `blocked` (IPS drop or reject; Network Firewall alert logs): a
  *   refused connection attempt (`rejected`).
  *
+ * Events Suricata sent to syslog keep their syslog header (`... suricata[5123]: {...}`, `@cee: {...}`):
+ * it is passed over.
+ *
  * Every other event (`dns`, `tls`, `http`, `quic`, allowed alerts, `stats`, `fileinfo`, ...) is not
  * a record, like a comment line: it makes no sink call, so a log holding none of the three types
  * has no records and is reported as such rather than passing with nothing checked. Those events
@@ -232,7 +235,7 @@ export class SuricataEveParser implements LineParser {
   constructor(readonly format: 'suricata-eve' | 'aws-network-firewall' = 'suricata-eve') {}
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
-    const obj = jsonLineObject(buf, start, end, lineNo, sink) as Json | null;
+    const obj = jsonLineObject(buf, start + syslogPrefixLength(buf, start, end), end, lineNo, sink) as Json | null;
     if (obj === null) return;
     // Network Firewall wraps the EVE event; a plain EVE event has event_type at the top.
     const ev = obj.event_type === undefined && isObject(obj.event) ? obj.event : obj;
@@ -346,12 +349,33 @@ export class SuricataEveParser implements LineParser {
   finish(): void {}
 }
 
+/**
+ * What Suricata's syslog output (`filetype: syslog`, optionally with `prefix: "@cee: "`) puts
+ * before each event: a syslog header ending in the program's tag (`suricata[5123]:`, RFC 5424's
+ * `suricata 5123 - -`) or `@cee:`. Lines copied out of /var/log/syslog or a syslog server's files.
+ */
+const SYSLOG_PREFIX = /(?:@cee:|\bsuricata(?:\[\d+\])?:|\bsuricata \d+ \S+ (?:-|\[[^\]]*\]))\s*$/;
+
+/** How many bytes of `buf[start, end)` are a syslog prefix before the event's `{` (0 when none). */
+function syslogPrefixLength(buf: Buffer, start: number, end: number): number {
+  if (start < end && buf[start] === 0x7b) return 0;
+  const brace = buf.indexOf(0x7b, start);
+  if (brace < 0 || brace >= end || brace - start > 512) return 0;
+  return SYSLOG_PREFIX.test(buf.toString('latin1', start, brace)) ? brace - start : 0;
+}
+
+/** An event line without its syslog prefix, if it has one. */
+function withoutSyslogPrefix(line: string): string {
+  const brace = line.indexOf('{');
+  return brace > 0 && brace <= 512 && SYSLOG_PREFIX.test(line.slice(0, brace)) ? line.slice(brace) : line;
+}
+
 /** The first lines that parse as JSON objects. */
 function jsonObjects(lines: readonly string[]): Json[] {
   const out: Json[] = [];
   let first = true;
   for (const l of lines) {
-    const t = l.trim();
+    const t = withoutSyslogPrefix(l.trim());
     if (t === '') continue;
     let v: unknown;
     try {

@@ -278,6 +278,27 @@ describe('Suricata EVE lines (inline)', () => {
     expect(destination(withAlert, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
   });
 
+  it('reads events Suricata sent to syslog, their syslog header passed over (BSD, RFC 5424, @cee:)', async () => {
+    const event = flow({ flow_id: 21, src_ip: '10.0.0.5', dest_ip: '1.2.4.8', dest_port: 443 }, { bytes_toserver: 700, bytes_toclient: 90 });
+    const lines = [
+      `Nov 27 10:00:00 sensor suricata[5123]: ${event}`,
+      `2017-03-01T10:00:00.000000+00:00 sensor suricata[5123]: @cee: ${event}`,
+      `<134>1 2025-03-01T10:00:00Z sensor suricata 5123 - - ${event}`,
+      `Nov 27 10:00:01 sensor kernel: [1.0] not an event {`,
+    ];
+    expect(detectFormat(lines)?.name).toBe('suricata-eve');
+    const result = parse(lines.join('\n'));
+    expect(result.flows.map((r) => [r.line, r.respIp, r.origBytes])).toEqual([
+      [1, '1.2.4.8', 700],
+      [2, '1.2.4.8', 700],
+      [3, '1.2.4.8', 700],
+    ]);
+    expect(result.skips.map((k) => [k.line, k.reason])).toEqual([[4, 'not a JSON object']]);
+    const v = await checkBytes(lines.slice(0, 3).join('\n'));
+    expect(v.input.format).toBe('suricata-eve');
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', connections: 3, bytesSent: 2100 });
+  });
+
   it('gives a flow_id name only to a record whose server is the named address', () => {
     // Prepare
     const tls = JSON.stringify({ event_type: 'tls', flow_id: 7, src_ip: '10.0.0.1', dest_ip: '203.0.113.7', tls: { sni: 'seven.example' } });
