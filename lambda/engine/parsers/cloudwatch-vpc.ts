@@ -16,7 +16,9 @@
  * made) hold no records: each is a record without data, as a `NODATA` record is, so an object of
  * control messages alone is a log of no traffic, not an unreadable one.
  *
- * Messages saved as one JSON array (`[{...},{...}]`) are read alike.
+ * Messages saved as one JSON array (`[{...},{...}]`) are read alike. A message that is a JSON
+ * object is an AWS Network Firewall record (a firewall logging to a CloudWatch Logs group), read
+ * as `suricata-eve.ts` reads its S3 files' lines.
  *
  * So is what the AWS CLI prints for `aws logs filter-log-events` and `aws logs get-log-events`
  * (`--output json`, its default), one object whose first member is the list of events:
@@ -35,6 +37,7 @@
 import type { ChunkParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT as CLOSE, COMMA, isJsonSpace, OPEN_ARRAY, OPEN_OBJECT as OPEN, QUOTE } from './json-syntax-bytes';
+import { SuricataEveParser } from './suricata-eve';
 import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
 
 /**
@@ -107,6 +110,9 @@ export class CloudWatchVpcParser implements ChunkParser {
   private expectEvent = false;
 
   /** `fields`: the flow log's format (see VpcFlowParser); without it, the default format's records are read. */
+  /** AWS Network Firewall's events, for a log group it logs to (made at its first). */
+  private firewall: SuricataEveParser | null = null;
+
   constructor(fields?: readonly string[]) {
     this.fields = fields;
     this.vpc = new VpcFlowParser(fields);
@@ -319,6 +325,14 @@ export class CloudWatchVpcParser implements ChunkParser {
       sink.skip(unit, 'CloudWatch Logs event with an empty message');
       return;
     }
+    // AWS Network Firewall logging to CloudWatch Logs: each message is one of its JSON records
+    // (`{"firewall_name": ..., "event": {...}}`), read as in its S3 files.
+    let first = 0;
+    while (first < end && (this.scratch[first] === 0x20 || this.scratch[first] === 0x09)) first++;
+    if (this.scratch[first] === 0x7b) {
+      (this.firewall ??= new SuricataEveParser('aws-network-firewall')).line(this.scratch, first, end, unit, sink);
+      return;
+    }
     // Without a header line or the format given, only the default format's records say which
     // field is which (the VPC parser would read any record of 14 fields as one).
     if (this.fields === undefined && !isDefaultV2Line(text)) {
@@ -337,7 +351,7 @@ export class CloudWatchVpcParser implements ChunkParser {
  */
 export const cloudWatchVpcFormat: FormatDefinition = {
   name: 'vpc-flow-cloudwatch',
-  description: 'VPC Flow Logs in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3), or as the AWS CLI prints them (aws logs filter-log-events, get-log-events)',
+  description: 'VPC Flow Logs (or AWS Network Firewall logs) in CloudWatch Logs subscription messages (JSON with logEvents, as Firehose writes them to S3), or as the AWS CLI prints them (aws logs filter-log-events, get-log-events)',
   detect: (lines) => {
     const first = lines.find((l) => l.trim() !== '');
     // A message, or an array of them (its `[` maybe alone on the first line).

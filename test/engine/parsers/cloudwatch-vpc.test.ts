@@ -5,6 +5,8 @@
  * subscriptionFilters, messageType, logEvents of id, timestamp, message), with flow log records
  * in the default version 2 format.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { detectFormat } from '../../../lambda/engine/parsers';
 import { CloudWatchVpcParser } from '../../../lambda/engine/parsers/cloudwatch-vpc';
@@ -276,5 +278,24 @@ describe('a custom flow log format given (--vpc-format)', () => {
   it('takes the names alone, with commas or spaces, and AWS\'s ${...} form alike', () => {
     expect(vpcFormatFields('version, srcaddr,dstaddr  bytes')).toEqual(['version', 'srcaddr', 'dstaddr', 'bytes']);
     expect(vpcFormatFields(FORMAT)).toEqual(FORMAT.split(' ').map((f) => f.slice(2, -1)));
+  });
+});
+
+describe('AWS Network Firewall logs in CloudWatch Logs', () => {
+  // The firewall's flow and alert records (the S3 fixture's lines), as a log group holds them:
+  // each record one log event's message.
+  const nfw = readFileSync(join(__dirname, '../../fixtures/suricata/aws-network-firewall-synthetic.log'), 'utf8').split('\n').filter((l) => l !== '');
+
+  it.each([
+    ['a subscription to Firehose', (): Buffer => firehoseObject([CONTROL, dataMessage(nfw.slice(0, 3)), dataMessage(nfw.slice(3), 4)])],
+    ['aws logs filter-log-events', (): Buffer => Buffer.from(cliOutput(nfw))],
+  ])('reads each message as a firewall record, as in its S3 files (%s)', async (_how, input) => {
+    const bytes = input();
+    const s3 = await checkBytes(nfw.join('\n'), { policy: policyOf('us') });
+    const v = await checkBytes(bytes, { policy: policyOf('us') });
+    expect(v.input.format).toBe('vpc-flow-cloudwatch');
+    expect(v.totals).toMatchObject({ connections: s3.totals.connections, skipped: 0 });
+    expect(v.destinations.map((d) => [d.ip, d.status, d.bytesSent, d.bytesReceived])).toEqual(s3.destinations.map((d) => [d.ip, d.status, d.bytesSent, d.bytesReceived]));
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
   });
 });
