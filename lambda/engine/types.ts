@@ -18,7 +18,8 @@ export type FormatName =
   | 'aws-network-firewall'
   | 'nfdump-csv'
   | 'key-value'
-  | 'cef';
+  | 'cef'
+  | 'gcp-vpc-flow';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a

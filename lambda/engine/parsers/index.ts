@@ -13,6 +13,7 @@ import { pcapdroidCsvFormat } from './pcapdroid';
 import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
 import { cloudWatchVpcFormat } from './cloudwatch-vpc';
+import { gcpVpcFlowFormat } from './gcp-vpc-flow';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser, zeekCutHeader } from './zeek-tsv';
 
@@ -122,6 +123,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   suricataEveFormat,
   awsNetworkFirewallFormat,
   nfdumpCsvFormat,
+  gcpVpcFlowFormat,
   keyValueFormat,
   cefFormat,
   pcap,

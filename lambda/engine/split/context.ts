@@ -325,6 +325,7 @@ const DIALECTS: Partial<Record<FormatName, SplitDialect>> = {
   'nfdump-csv': csv,
   'suricata-eve': eve,
   'aws-network-firewall': eve,
+  'gcp-vpc-flow': stateless,
 };
 
 /** The split dialect of a format, or undefined when its logs cannot be split by lines. */

@@ -61,44 +61,6 @@ describe('generic CSV: nfdump -o csv (real tool output)', () => {
   });
 });
 
-describe('nfdump 1.7.5 and later: columns named by output_csv.c', () => {
-  // nfdump >= 1.7.5 `-o csv` (FORMAT_CSV "%ts,%td,%pr,%sa,%sp,%da,%dp,%pkt,%byt,%fl"): a DNS
-  // exchange (two NetFlow records, one per direction) and a scanner's probe nobody answered.
-  const csv175 = [
-    'firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes,flows',
-    '2025-03-01 10:00:00.100,0.020,UDP,10.0.0.5,53001,8.8.8.8,53,1,74,1',
-    '2025-03-01 10:00:00.120,0.000,UDP,8.8.8.8,53,10.0.0.5,53001,1,90,1',
-    '2025-03-01 10:00:01.000,0.000,TCP,45.129.33.153,47047,10.0.0.5,16463,1,60,1',
-    'Summary',
-    'flows,bytes,packets,avg_bps,avg_pps,avg_bpp',
-    '3,224,3,0,0,74',
-  ].join('\n');
-
-  it('is nfdump CSV, read by name: one-way records, the scanner blocked', async () => {
-    expect(detectFormat(firstLines(csv175))?.name).toBe('nfdump-csv');
-    const v = await checkBytes(csv175, { policy: policyOf('us') });
-    expect(v.input.format).toBe('nfdump-csv');
-    expect(v.compliant).toBe(true);
-    expect(destination(v, '8.8.8.8')).toMatchObject({ status: 'allowed', bytesSent: 74, bytesReceived: 90, ports: [53] });
-    expect(destination(v, '45.129.33.153')).toMatchObject({ status: 'blocked', blockedAttempts: 1, bytesSent: 0 });
-    expect(v.totals).toMatchObject({ records: 3, skipped: 0, connectionsWithUnknownBytes: 0 });
-  });
-
-  it('reads -o csv:%ts,%te,%pr,%sa,%sp,%da,%dp,%ibyt,%obyt: inBytes from the source, outBytes back', async () => {
-    const custom = [
-      'firstSeen,lastSeen,proto,srcAddr,srcPort,dstAddr,dstPort,inBytes,outBytes',
-      '2025-03-01 10:00:00.000,2025-03-01 10:05:00.000,TCP,10.0.0.5,50000,1.2.4.8,443,5000000,9000',
-    ].join('\n');
-    expect(detectFormat(firstLines(custom))?.name).toBe('nfdump-csv');
-    const v = await checkBytes(custom, { policy: policyOf('us') });
-    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 5_000_000, bytesReceived: 9000, lastSeen: '2025-03-01T10:05:00.000Z' });
-  });
-
-  it('leaves a CSV with srcAddr and dstAddr among names nfdump does not write to generic CSV', () => {
-    expect(detectFormat(['srcAddr,dstAddr,bytesSent', '10.0.0.5,8.8.8.8,10'])?.name).toBe('generic-csv');
-  });
-});
-
 describe('generic CSV: names of hosts and apps', () => {
   it('keeps a host name of up to 253 characters, none longer; cuts an app name past 255', () => {
     const host253 = `${'a'.repeat(249)}.com`;
