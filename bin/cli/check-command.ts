@@ -25,7 +25,8 @@ export const CHECK_HELP = `Usage: residency check <file>... [options]
 
 Checks connection logs against a jurisdiction and writes one verdict per file.
 Formats are detected from content (gzip included): Zeek conn.log (TSV or JSON),
-AWS VPC Flow Logs, Google Cloud VPC Flow Logs (Cloud Logging JSON lines),
+AWS VPC Flow Logs, Google Cloud VPC Flow Logs (Cloud Logging JSON lines), Azure
+virtual network and network security group flow logs (PT1H.json),
 PCAPdroid connections CSV, pcap/pcapng captures, HAR files,
 Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, FortiGate key=value
 logs, CEF, and any CSV whose header names a destination column. '-' reads standard input.

@@ -19,7 +19,8 @@ export type FormatName =
   | 'nfdump-csv'
   | 'key-value'
   | 'cef'
-  | 'gcp-vpc-flow';
+  | 'gcp-vpc-flow'
+  | 'azure-flow-log';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a

@@ -14,6 +14,7 @@ import { awsNetworkFirewallFormat, suricataEveFormat } from './suricata-eve';
 import { vpcFlowFormat } from './vpc-flow';
 import { cloudWatchVpcFormat } from './cloudwatch-vpc';
 import { gcpVpcFlowFormat } from './gcp-vpc-flow';
+import { azureFlowFormat } from './azure-flow';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser, zeekCutHeader } from './zeek-tsv';
 
@@ -124,6 +125,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   awsNetworkFirewallFormat,
   nfdumpCsvFormat,
   gcpVpcFlowFormat,
+  azureFlowFormat,
   keyValueFormat,
   cefFormat,
   pcap,
