@@ -831,8 +831,6 @@ export class GenericCsvParser implements LineParser {
     if (withBytes) {
       if (cols.bytes_out >= 0 && (r.origBytes = this.bytes(buf, cols.bytes_out)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
       if (cols.bytes_in >= 0 && (r.respBytes = this.bytes(buf, cols.bytes_in)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
-      // A one-way record (a NetFlow flow) carries one direction: the reverse is a record of its own.
-      else if (cols.bytes_in < 0 && this.oneWay && cols.bytes_out >= 0) r.respBytes = 0;
     }
     if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);

@@ -14,6 +14,9 @@
  * `firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes,flows`, and `-o
  * csv:%ts,%sa,...` the names of the elements asked for): `srcAddr`/`dstAddr`, `bytes` or `inBytes`
  * the bytes from source to destination, `outBytes` the reverse. Either header is read by name.
+ * Without `outBytes` (1.7.5's default) the reverse bytes are unknown, not 0: a NetFlow record's
+ * reverse is a record of its own, but a bidirectional one's (NSEL, IPFIX biflow) is not in the
+ * output, and the CSV does not say which it is.
  */
 import type { LineParser, RecordSink } from '../types';
 import { GenericCsvParser } from './generic-csv';

@@ -101,7 +101,6 @@ const PCAPNG_OPB = 2;
 const PCAPNG_SPB = 3;
 const PCAPNG_EPB = 6;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
-/** Custom Blocks (pcapng 4.8), copyable or not. */
 /** Apple's Darwin Process Information Block (macOS tcpdump's pcapng): a process id, then its name (option 2). */
 const PCAPNG_DPIB = 0x80000001;
 /** Options of an Enhanced Packet Block in Apple's pcapng: the process's and the effective process's DPIB numbers. */
@@ -109,6 +108,9 @@ const EPB_DARWIN_PROC = 0x8001;
 const EPB_DARWIN_EFFECTIVE_PROC = 0x8003;
 /** Darwin process blocks kept per section (one per process that sent or received a packet). */
 const MAX_DARWIN_PROCS = 65536;
+/** Longest process name kept, in characters (xnu's are 16 bytes; an app's name is short). */
+const MAX_PROCESS_NAME = 255;
+/** Custom Blocks (pcapng 4.8), copyable or not. */
 const PCAPNG_CB = 0x00000bad;
 const PCAPNG_DCB = 0x40000bad;
 /** PCAPdroid's IANA enterprise number, in its custom blocks (pcap_dump.c, pcapdroid.lua). */
@@ -754,7 +756,7 @@ export class PcapParser implements ChunkParser {
         let stop = p + 4 + olen;
         // Some writers count a terminating NUL.
         while (stop > p + 4 && b[stop - 1] === 0) stop--;
-        const text = b.toString('utf8', p + 4, stop).trim();
+        const text = b.toString('utf8', p + 4, Math.min(stop, p + 4 + 4 * MAX_PROCESS_NAME)).trim().slice(0, MAX_PROCESS_NAME);
         return text === '' ? null : text;
       }
       p += 4 + ((olen + 3) & ~3);
@@ -819,7 +821,8 @@ export class PcapParser implements ChunkParser {
           if (have < 4) return this.truncated('Cisco HDLC header', have);
           return this.etherType(b.readUInt16BE(start + 2), b, start + 4, end);
         }
-        if (linkType === 104) return this.skipPacket(this.sink!, 'unsupported link type', `104 with address 0x${(b[start] ?? 0).toString(16).padStart(2, '0')}`);
+        if (have < 1) return this.truncated('Cisco HDLC header', have);
+        if (linkType === 104) return this.skipPacket(this.sink!, 'unsupported link type', `104 with address 0x${b[start]!.toString(16).padStart(2, '0')}`);
         return this.ppp(b, start, end);
       case 239:
         return this.nflog(b, start, end);
@@ -883,7 +886,8 @@ export class PcapParser implements ChunkParser {
       return length > have ? this.truncated('PKTAP header', have) : this.skipPacket(this.sink!, 'bad PKTAP header', `header length ${length}`);
     }
     const next = b.readUInt32LE(start + 4);
-    if (next !== PTH_TYPE_PACKET) return this.notIp(`PKTAP record type ${next}`);
+    // Another type of record (xnu's drop records) may stand for traffic: skipped, not without data.
+    if (next !== PTH_TYPE_PACKET) return this.skipPacket(this.sink!, linkType === 149 ? 'unsupported link type' : 'unsupported encapsulation', linkType === 149 ? '149' : `PKTAP record type ${next}`);
     const dlt = b.readUInt32LE(start + 8);
     // A PKTAP inside PKTAP would be read again and again: no writer makes one.
     if (dlt === 149 || dlt === 258) return this.skipPacket(this.sink!, 'unsupported link type', `PKTAP carrying ${dlt}`);
@@ -955,10 +959,16 @@ export class PcapParser implements ChunkParser {
     if (have < header) return this.truncated('802.11 header', have);
     if ((flags & 0x40) !== 0) return this.skipPacket(this.sink!, 'encrypted 802.11 frame', 'protected (WPA/WEP): decrypt the capture first (airdecap-ng)');
     const p = start + header;
-    if (end - p < 8) return this.truncated('LLC/SNAP header', have);
+    // An aggregate of several frames (A-MSDU, QoS control's bit 7: 802.11n and later) carries
+    // subframes, not one LLC/SNAP header: not read, so skipped, as is any other body.
+    const qosControl = start + 24 + ((flags & 0x03) === 0x03 ? 6 : 0);
+    if (qos && (b[qosControl]! & 0x80) !== 0) {
+      return this.skipPacket(this.sink!, 'unsupported encapsulation', '802.11 A-MSDU (aggregated frames)');
+    }
+    if (end - p < 8) return this.truncated('LLC/SNAP header', end - p);
     // LLC with SNAP (AA AA 03), organisation 00-00-00 or 00-00-F8: the Ethertype follows.
     if (b[p] === 0xaa && b[p + 1] === 0xaa && b[p + 2] === 0x03) return this.etherType(b.readUInt16BE(p + 6), b, p + 8, end);
-    return this.notIp('802.11 frame without LLC/SNAP');
+    return this.skipPacket(this.sink!, 'unsupported encapsulation', '802.11 frame without LLC/SNAP');
   }
 
   /** An Ethernet frame: dst, src, type; 802.1Q/802.1ad/QinQ tags insert 4 bytes before the type. */

@@ -84,10 +84,12 @@ describe('pcap reader: Apple PKTAP (macOS tcpdump -i any, an iPhone through rvic
     const { skips, stats } = read(pcapOf(258, [short, notPacket, nested, badLength]));
     expect(skips).toEqual([
       { line: 1, reason: 'truncated packet', detail: '100 bytes captured, PKTAP header cut short' },
+      // Another type of record (xnu's drop records) may stand for traffic.
+      { line: 2, reason: 'unsupported encapsulation', detail: 'PKTAP record type 2' },
       { line: 3, reason: 'unsupported link type', detail: 'PKTAP carrying 258' },
       { line: 4, reason: 'bad PKTAP header', detail: 'header length 8' },
     ]);
-    expect(stats).toMatchObject({ packets: 4, skipped: 3, noData: 1, inConnections: 0 });
+    expect(stats).toMatchObject({ packets: 4, skipped: 4, noData: 0, inConnections: 0 });
     // DLT 149 is PKTAP on a Mac; elsewhere a user-defined link type, refused as such.
     const user = Buffer.alloc(40, 0xee);
     expect(read(pcapOf(149, [pktap(12, ok, { comm: 'curl' }), user])).skips).toEqual([{ line: 2, reason: 'unsupported link type', detail: '149' }]);
@@ -165,6 +167,11 @@ describe("pcap reader: macOS tcpdump's pcapng (Darwin process blocks)", () => {
     expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', apps: ['DJI GO 4'] });
   });
 
+  it('keeps no process name past 255 characters', () => {
+    const long = appleSection(['x'.repeat(5000)], [{ packet: web('1.2.4.8', 50000, 1), proc: 0 }]);
+    expect(read(long).flows[0]!.app).toBe('x'.repeat(255));
+  });
+
   it('is a capture tshark reads: the same packets, and the process numbers it sees', () => {
     expect(tsharkFields(capture, ['ip.dst', 'tcp.len'])).toEqual(['1.2.4.8\t700', '8.8.4.4\t300', '8.8.8.8\t', '9.9.9.9\t10', '77.88.8.8\t50', '77.88.8.9\t60']);
     // Wireshark dissects the file's own blocks too: the packets' process numbers.
@@ -211,6 +218,7 @@ describe('pcap reader: PPP and Cisco HDLC links', () => {
     expect(skips).toEqual([{ line: 3, reason: 'unsupported encapsulation', detail: 'PPP protocol 0x00fd' }]);
     expect(read(pcapOf(104, [hex('ff03 0021 4500')])).skips).toEqual([{ line: 1, reason: 'unsupported link type', detail: '104 with address 0xff' }]);
     expect(read(pcapOf(104, [hex('0f00')])).skips).toEqual([{ line: 1, reason: 'truncated packet', detail: '2 bytes captured, Cisco HDLC header cut short' }]);
+    expect(read(pcapOf(104, [Buffer.alloc(0), hex('0f00 0800')])).skips[0]).toEqual({ line: 1, reason: 'truncated packet', detail: '0 bytes captured, Cisco HDLC header cut short' });
   });
 });
 
@@ -241,6 +249,18 @@ describe('pcap reader: Wi-Fi (802.11, radiotap, PPI)', () => {
     expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
     const v = await checkBytes(capture, { policy: policyOf('us') });
     expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
+  });
+
+  it('skips an aggregate of frames (A-MSDU) and a body without LLC/SNAP: they may carry traffic', () => {
+    // QoS data with QoS control bit 7 set: the body is A-MSDU subframes (802.11n and later).
+    const amsdu = Buffer.concat([hex('8801 0000'), macs, hex('8000'), Buffer.alloc(14), hex('0200'), snap, web]);
+    const noSnap = Buffer.concat([hex('0801 0000'), macs, hex('424203 000000 0800'), dns]);
+    const { skips, stats } = read(pcapOf(105, [amsdu, noSnap, data(dns)]));
+    expect(skips).toEqual([
+      { line: 1, reason: 'unsupported encapsulation', detail: '802.11 A-MSDU (aggregated frames)' },
+      { line: 2, reason: 'unsupported encapsulation', detail: '802.11 frame without LLC/SNAP' },
+    ]);
+    expect(stats).toMatchObject({ packets: 3, skipped: 2, noData: 0, inConnections: 1 });
   });
 
   it('skips encrypted data frames, so that a capture of WPA traffic is no verdict on nothing', async () => {
