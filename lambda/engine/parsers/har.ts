@@ -215,10 +215,17 @@ export const MAX_HELD_ENTRIES = 20_000;
 function siteOf(host: string): string {
   const labels = host.toLowerCase().replace(/\.$/, '').split('.');
   const n = labels.length;
+  // Names that are no public site's (a single label, a private-use or special top-level domain:
+  // `wiki`, `gitlab.corp`, `nas.lan`, `a.test`) are all one intranet's: an internal reverse proxy
+  // serves many of them.
+  if (n === 1 || INTERNAL_TLDS.has(labels[n - 1]!) || host.toLowerCase().endsWith('.home.arpa')) return '(internal names)';
   if (n <= 2) return labels.join('.');
   const three = labels[n - 1]!.length === 2 && /^(co|com|net|org|gov|ac|edu|ne|or|go|gob|nic)$/.test(labels[n - 2]!);
   return labels.slice(three ? -3 : -2).join('.');
 }
+
+/** Top-level domains no public site has: private use by convention, and RFC 6761's special names. */
+const INTERNAL_TLDS = new Set(['corp', 'lan', 'local', 'home', 'internal', 'intranet', 'private', 'localdomain', 'test', 'localhost', 'example', 'invalid']);
 
 /** A non-public server address of a HAR, while its entries are held (see HarParser.lanEntry). */
 interface LanServer {
@@ -255,8 +262,12 @@ export class HarParser implements ChunkParser {
   }
 
   finish(sink: RecordSink): void {
-    this.elements.finish();
-    this.releaseAll(sink);
+    try {
+      this.elements.finish();
+    } finally {
+      // Also for a document cut off: the entries read before it stopped are in the error verdict.
+      this.releaseAll(sink);
+    }
   }
 
   /**

@@ -506,6 +506,30 @@ describe('HAR recorded through a proxy elsewhere on the network', () => {
     expect(destination(v, '10.0.0.5')).toMatchObject({ status: 'non-public', connections: 2, evidenceLines: [1, 3] });
   });
 
+  it("counts an intranet's names as one site: single labels, private-use and special top-level domains", () => {
+    const names = ['https://gitlab.corp/', 'https://jira.corp/', 'http://wiki/', 'http://nas.lan/', 'https://a.test/', 'https://b.test/', 'http://printer.home.arpa/', 'https://app.internal/'];
+    const sink = parseHar(har(names.map((url) => via('10.0.0.5', url))));
+    expect(sink.unattributedCalls).toEqual([]);
+    expect(sink.flows).toHaveLength(names.length);
+    // A public site beside them is a second site: a proxy.
+    const mixed = parseHar(har([via('10.0.0.5', 'https://gitlab.corp/'), via('10.0.0.5', 'https://www.google.com/')]));
+    expect(mixed.flows).toEqual([]);
+    expect(mixed.unattributedCalls.map((u) => u.line)).toEqual([1, 2]);
+  });
+
+  it('gives the entries it held to the error verdict of a HAR cut off', async () => {
+    const input = har([via('10.0.0.5', 'https://wiki.corp.example.com/'), via('93.184.216.34', 'https://example.com/')]);
+    const cut = input.slice(0, input.indexOf('93.184.216.34'));
+    const sink = new HarSink();
+    const parser = new HarParser();
+    parser.push(Buffer.from(cut), sink);
+    expect(() => parser.finish(sink)).toThrow(InputError);
+    expect(sink.flows.map((r) => [r.line, r.respIp])).toEqual([[1, '10.0.0.5']]);
+    const v = await checkBytes(Buffer.from(cut));
+    expect(v.error).toBeDefined();
+    expect(v.totals.records).toBe(1);
+  });
+
   it(`holds at most ${MAX_HELD_ENTRIES} entries: past them, the addresses held are read as servers`, () => {
     const entries = Array.from({ length: MAX_HELD_ENTRIES + 1 }, (_, i) => via('10.0.0.5', `https://h${i}.corp.example.com/`, 1));
     const sink = parseHar(har(entries), 1 << 20);
