@@ -722,7 +722,7 @@ export class GenericCsvParser implements LineParser {
     // with `,`), so none can be trusted.
     // When the last column is not read, the extra fields may be its own (tshark's _ws.col.Info,
     // `[SYN, ACK]`): the row is refused only when its needed values are not what their columns hold.
-    if (n > this.names.length && n > this.needed && (this.limit > this.needed || !this.plausible(buf))) {
+    if (n > this.names.length && n > this.needed && (this.limit > this.needed || !this.plausible(buf, n))) {
       for (let i = this.names.length; i < n; i++) {
         const s = f.pos[i * 2]!;
         if (skipBlanks(buf, s, f.pos[i * 2 + 1]!) < f.pos[i * 2 + 1]!) {
@@ -794,9 +794,17 @@ export class GenericCsvParser implements LineParser {
    * the first joined one, an address into a port or byte column (tshark's own export of a GRE
    * tunnel: `10.0.0.5,10.0.1.7,10.0.0.9,77.88.8.8,443,...` under `ip.src,ip.dst,tcp.dstport`).
    */
-  private plausible(buf: Buffer): boolean {
+  private plausible(buf: Buffer, n: number): boolean {
     const cols = this.cols!;
     const alt = this.alt;
+    // The first column not read holds an address where its name says no address goes: the
+    // layers' second values moved it there (`ip.src,ip.dst,_ws.col.Info` over a tunnel, whose
+    // Info is never an address alone).
+    const next = this.needed;
+    if (next < n && next < this.names.length && !/(src|dst|addr|host)$/i.test(this.names[next]!)) {
+      const text = csvText(buf, this.fields, next, 'latin1').trim();
+      if (text !== '' && parseIp(text) !== null) return false;
+    }
     for (const c of [cols.dst, cols.src, alt.dst, alt.src]) {
       if (c < 0) continue;
       const text = csvText(buf, this.fields, c, 'latin1').trim();

@@ -662,6 +662,11 @@ describe('generic CSV: tshark -T fields output', () => {
     ]);
     expect(result.flows.map((r) => [r.respIp, r.respPort, r.origBytes])).toEqual([['8.8.4.4', 443, 40]]);
     expect(v.totals).toMatchObject({ skipped: 2, malformedValues: 0 });
+    // With the addresses alone read, the address moved into Info tells the joined layers apart.
+    const addressesOnly = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=,', '-E', 'header=y', ...['ip.src', 'ip.dst', '_ws.col.Info'].flatMap((f) => ['-e', f])], { encoding: 'utf8' }).stdout;
+    expect(addressesOnly.split('\n')[1]).toBe('10.0.0.5,10.0.1.7,10.0.0.9,77.88.8.8,Continuation Data');
+    expect(parse(addressesOnly).skips.map((k) => k.line)).toEqual([2, 3]);
+    expect(parse(addressesOnly).flows.map((r) => r.respIp)).toEqual(['8.8.4.4']);
     // Exported as advised, every layer's first value only: each row read, the tunnel's outer packet.
     const advised = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=,', '-E', 'header=y', '-E', 'quote=d', '-E', 'occurrence=f', ...['ip.src', 'ip.dst', 'tcp.dstport', 'frame.len', '_ws.col.Info'].flatMap((f) => ['-e', f])], { encoding: 'utf8' }).stdout;
     expect(parse(advised).skips).toEqual([]);
