@@ -109,10 +109,10 @@ export class CloudWatchVpcParser implements ChunkParser {
   /** In events mode, the next value of the events list is due (after its `[` or a `,`). */
   private expectEvent = false;
 
-  /** `fields`: the flow log's format (see VpcFlowParser); without it, the default format's records are read. */
   /** AWS Network Firewall's events, for a log group it logs to (made at its first). */
   private firewall: SuricataEveParser | null = null;
 
+  /** `fields`: the flow log's format (see VpcFlowParser); without it, the default format's records are read. */
   constructor(fields?: readonly string[]) {
     this.fields = fields;
     this.vpc = new VpcFlowParser(fields);

@@ -352,9 +352,11 @@ export class SuricataEveParser implements LineParser {
 /**
  * What Suricata's syslog output (`filetype: syslog`, optionally with `prefix: "@cee: "`) puts
  * before each event: a syslog header ending in the program's tag (`suricata[5123]:`, RFC 5424's
- * `suricata 5123 - -`) or `@cee:`. Lines copied out of /var/log/syslog or a syslog server's files.
+ * `suricata 5123 - -` or its structured data, `[meta sequenceId="1"][origin ip="..."]`, and the
+ * BOM RFC 5424 allows before the message) or `@cee:`. Lines copied out of /var/log/syslog or a
+ * syslog server's files. (Lines are read as Latin-1, detection's as UTF-8: the BOM is either.)
  */
-const SYSLOG_PREFIX = /(?:@cee:|\bsuricata(?:\[\d+\])?:|\bsuricata \d+ \S+ (?:-|\[[^\]]*\]))\s*$/;
+const SYSLOG_PREFIX = /(?:@cee:|\bsuricata(?:\[\d+\])?:|\bsuricata \d+ \S+ (?:-|(?:\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*")*\])+))\s*(?:\u00ef\u00bb\u00bf|\ufeff)?$/;
 
 /** How many bytes of `buf[start, end)` are a syslog prefix before the event's `{` (0 when none). */
 function syslogPrefixLength(buf: Buffer, start: number, end: number): number {

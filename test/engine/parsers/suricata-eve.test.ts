@@ -284,6 +284,7 @@ describe('Suricata EVE lines (inline)', () => {
       `Nov 27 10:00:00 sensor suricata[5123]: ${event}`,
       `2017-03-01T10:00:00.000000+00:00 sensor suricata[5123]: @cee: ${event}`,
       `<134>1 2025-03-01T10:00:00Z sensor suricata 5123 - - ${event}`,
+      `<134>1 2025-03-01T10:00:00Z sensor suricata 5123 - [meta sequenceId="1"][origin ip="192.0.2.1" software="suricata"] \ufeff${event}`,
       `Nov 27 10:00:01 sensor kernel: [1.0] not an event {`,
     ];
     expect(detectFormat(lines)?.name).toBe('suricata-eve');
@@ -292,8 +293,9 @@ describe('Suricata EVE lines (inline)', () => {
       [1, '1.2.4.8', 700],
       [2, '1.2.4.8', 700],
       [3, '1.2.4.8', 700],
+      [4, '1.2.4.8', 700],
     ]);
-    expect(result.skips.map((k) => [k.line, k.reason])).toEqual([[4, 'not a JSON object']]);
+    expect(result.skips.map((k) => [k.line, k.reason])).toEqual([[5, 'not a JSON object']]);
     const v = await checkBytes(lines.slice(0, 3).join('\n'));
     expect(v.input.format).toBe('suricata-eve');
     expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', connections: 3, bytesSent: 2100 });
