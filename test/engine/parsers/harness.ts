@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { csvQuoteClosesCleanly, csvQuoteOpenAfter } from '../../../lambda/engine/parsers/csv';
 import { detectDelimiter } from '../../../lambda/engine/parsers/generic-csv';
+import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { CommonAddresses, FlowRecord, LineParser, RecordSink } from '../../../lambda/engine/types';
 
 export type SinkCall =
@@ -199,4 +200,17 @@ export function csvCallsPerLine(header: string, lines: readonly Buffer[]): numbe
     h.slice(1).forEach((i) => step(i, true));
   }
   return calls;
+}
+
+/** A capture read whole by the pcap reader: its connections, its skips (line, reason, detail) and its counters. */
+export function readCapture(capture: Buffer): { flows: FlowRecord[]; skips: { line: number; reason: string; detail?: string }[]; stats: PcapStats } {
+  const sink = new RecordingSink();
+  const parser = new PcapParser();
+  parser.push(capture, sink);
+  parser.finish(sink);
+  return {
+    flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
+    skips: sink.calls.flatMap((c) => (c.kind === 'skip' ? [{ line: c.line, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) }] : [])),
+    stats: parser.stats,
+  };
 }

@@ -1,24 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
-import type { FlowRecord } from '../../../lambda/engine/types';
 import { ethernet, ipv4, pcapngBlock, pcapOf, pktap, tcp, udp } from '../../helpers/capture-builders';
 import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
-import { RecordingSink } from './harness';
+import { readCapture } from './harness';
 
-function read(capture: Buffer): { flows: FlowRecord[]; skips: { line: number; reason: string; detail?: string }[]; stats: PcapStats } {
-  const sink = new RecordingSink();
-  const parser = new PcapParser();
-  parser.push(capture, sink);
-  parser.finish(sink);
-  return {
-    flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
-    skips: sink.calls.flatMap((c) => (c.kind === 'skip' ? [{ line: c.line, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) }] : [])),
-    stats: parser.stats,
-  };
-}
+const read = readCapture;
 
 /** tshark's fields of each packet of `capture`, tab-separated, one line a packet. */
 function tsharkFields(capture: Buffer, fields: string[]): string[] {
@@ -27,6 +15,22 @@ function tsharkFields(capture: Buffer, fields: string[]): string[] {
   const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   if (r.error) throw new Error(`tshark is required for this test (.ci/run installs it): ${r.error.message}`);
   return r.stdout.replace(/\n$/, '').split('\n');
+}
+
+/**
+ * The two packets the PPP and Wi-Fi cases carry, a DNS query of 30 bytes to 8.8.8.8 and 500 bytes
+ * of TCP to 77.88.8.8: read as tshark reads them, and the second a violation.
+ */
+async function expectDnsAndWeb(capture: Buffer): Promise<void> {
+  const { flows, skips } = read(capture);
+  expect(skips).toEqual([]);
+  expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([
+    ['8.8.8.8', 53, 30],
+    ['77.88.8.8', 443, 500],
+  ]);
+  expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
+  const v = await checkBytes(capture, { policy: policyOf('us') });
+  expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
 }
 
 describe('pcap reader: Apple PKTAP (macOS tcpdump -i any, an iPhone through rvictl)', () => {
@@ -197,16 +201,7 @@ describe('pcap reader: PPP and Cisco HDLC links', () => {
     ['Cisco HDLC', 104, [Buffer.concat([hex('0f00 0800'), dns]), Buffer.concat([hex('8f00 0800'), web])]],
     ['Cisco HDLC in a PPP_HDLC capture', 50, [Buffer.concat([hex('0f00 0800'), dns]), Buffer.concat([hex('0f00 0800'), web])]],
   ] as const)('%s (%d): the IP packets, as tshark reads them', async (_name, linkType, frames) => {
-    const capture = pcapOf(linkType, [...frames]);
-    const { flows, skips } = read(capture);
-    expect(skips).toEqual([]);
-    expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([
-      ['8.8.8.8', 53, 30],
-      ['77.88.8.8', 443, 500],
-    ]);
-    expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
-    const v = await checkBytes(capture, { policy: policyOf('us') });
-    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
+    await expectDnsAndWeb(pcapOf(linkType, [...frames]));
   });
 
   it('counts PPP control frames as frames without data, and skips what it cannot read', () => {
@@ -239,16 +234,7 @@ describe('pcap reader: Wi-Fi (802.11, radiotap, PPI)', () => {
     ['radiotap', 127, [radiotap(data(dns)), radiotap(qos(web))]],
     ['PPI', 192, [ppi(data(dns)), ppi(qos(web))]],
   ] as const)('%s (%d): the IP packets of data frames, as tshark reads them', async (_name, linkType, frames) => {
-    const capture = pcapOf(linkType, [...frames]);
-    const { flows, skips } = read(capture);
-    expect(skips).toEqual([]);
-    expect(flows.map((f) => [f.respIp, f.respPort, f.origBytes])).toEqual([
-      ['8.8.8.8', 53, 30],
-      ['77.88.8.8', 443, 500],
-    ]);
-    expect(tsharkFields(capture, ['ip.dst', 'udp.length', 'tcp.len'])).toEqual(['8.8.8.8\t38\t', '77.88.8.8\t\t500']);
-    const v = await checkBytes(capture, { policy: policyOf('us') });
-    expect(destination(v, '77.88.8.8')).toMatchObject({ status: 'violation', bytesSent: 500 });
+    await expectDnsAndWeb(pcapOf(linkType, [...frames]));
   });
 
   it('skips an aggregate of frames (A-MSDU) and a body without LLC/SNAP: they may carry traffic', () => {

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PcapParser, type PcapStats } from '../../../lambda/engine/parsers/pcap';
 import type { FlowRecord } from '../../../lambda/engine/types';
 import { ethernet, ipv4, pcapOf, tcp, udp } from '../../helpers/capture-builders';
 import { tempDir } from '../../helpers/cli';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
-import { RecordingSink } from './harness';
+import { readCapture } from './harness';
 
 /**
  * The traffic inside each tunnel: a TCP connection 10.0.1.7:50000 -> 77.88.8.8:443 (SYN, SYN-ACK,
@@ -41,17 +40,7 @@ const TUNNELS: Record<string, (inner: Buffer) => Buffer> = {
   pptp: (inner) => ipv4(47, '10.0.0.5', '10.0.0.9', Buffer.concat([hex(`3001 880b ${(inner.length + 4).toString(16).padStart(4, '0')} 0001 00000001 ff03 0021`), inner])),
 };
 
-function flowsOf(capture: Buffer): { flows: FlowRecord[]; skips: { line: number; reason: string; detail?: string }[]; stats: PcapStats } {
-  const sink = new RecordingSink();
-  const parser = new PcapParser();
-  parser.push(capture, sink);
-  parser.finish(sink);
-  return {
-    flows: sink.calls.flatMap((c) => (c.kind === 'flow' ? [c.record] : [])),
-    skips: sink.calls.flatMap((c) => (c.kind === 'skip' ? [{ line: c.line, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) }] : [])),
-    stats: parser.stats,
-  };
-}
+const flowsOf = readCapture;
 
 /** `proto a:port b:port`, endpoints sorted, for the TCP and UDP connections of a capture. */
 function conversations(flows: FlowRecord[]): string[] {
