@@ -241,7 +241,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       formatSource = found?.source ?? 'detected';
       if (!format) {
         const form = unreadableForm(all);
-        const hint = form === null ? vpcFlowHint(lines) : null;
+        const hint = form === null ? (vpcFlowHint(lines) ?? jsonArrayHint(lines)) : null;
         const read = utf16 === null ? '' : ` (read as ${utf16 === 'utf-16le' ? 'UTF-16 little-endian' : 'UTF-16 big-endian'} text)`;
         throw new InputError(
           form !== null
@@ -340,4 +340,15 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
   }
   options.part?.onAggregate(agg);
   return buildVerdict({ options, stats, format: format.name, formatSource, agg });
+}
+
+/**
+ * For an input that opens a JSON array (`gcloud logging read --format=json`, `jq .records`): the
+ * line formats read objects one per line, and say so.
+ */
+function jsonArrayHint(lines: readonly string[]): string | null {
+  const first = lines.find((l) => l.trim() !== '');
+  return first !== undefined && first.trimStart().startsWith('[')
+    ? "a JSON array; JSON logs are read one object per line (make it lines with jq -c '.[]')"
+    : null;
 }

@@ -12,11 +12,13 @@
  *   direction (I/O),decision (A/D)`, and in version 2 `,state (B/C/E),packets src->dst,bytes
  *   src->dst,packets dst->src,bytes dst->src`.
  *
- * Each tuple is a record (its "line" is its number in the document, 1-based, in document order):
- * `src` opened the flow, the counts are those since the flow's last tuple (a flow's tuples add up),
- * a begin tuple has none (0), a denied flow (state D, decision D) was refused. Version 1 tuples
- * carry no counts: their bytes are unknown. A tuple that cannot be read is a skipped record with
- * its reason; a record without tuples adds nothing.
+ * Each tuple is a record (its "line" is its number in the document, 1-based, in document order),
+ * so a flow's begin, continuing and end tuples count as connections each, as AWS's per-interval
+ * records do: `src` opened the flow, the counts are those since the flow's previous tuple (a flow's
+ * tuples add up), a begin tuple has none (its bytes unknown), a denied flow (state D, decision D,
+ * or a VNet flow dropped for want of encryption) was refused. Version 1 tuples carry no counts:
+ * their bytes are unknown. Times in seconds or milliseconds are told by their magnitude. A tuple
+ * that cannot be read is a skipped record with its reason; a record without tuples adds nothing.
  */
 import type { ChunkParser, FlowRecord, RecordSink } from '../types';
 import { skipBom } from './bytes';
@@ -38,11 +40,23 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** A count field of a tuple: digits, or empty (none given: 0); -1 for anything else. */
+/** A count field of a tuple: digits; -1 for anything else (empty: none given). */
 function count(s: string | undefined): number {
-  if (s === undefined || s === '') return 0;
-  return /^\d{1,16}$/.test(s) ? Number(s) : -1;
+  return s !== undefined && /^\d{1,16}$/.test(s) ? Number(s) : -1;
 }
+
+/** A tuple's time in milliseconds: VNet tuples write milliseconds, NSG tuples seconds; told by magnitude. */
+function tupleTime(s: string): number {
+  if (!/^\d{1,16}$/.test(s)) return NaN;
+  const n = Number(s);
+  return n < 1e11 ? n * 1000 : n;
+}
+
+/**
+ * Encryption states of a VNet tuple whose packets were dropped (Microsoft: the VM's virtual
+ * network requires encryption, and this flow's could not be).
+ */
+const DROPPED_UNENCRYPTED = new Set(['NX_NOT_ACCEPTED', 'NX_SW_NOT_READY']);
 
 function port(s: string | undefined): number {
   return s !== undefined && /^\d{1,5}$/.test(s) && Number(s) <= 65535 ? Number(s) : -1;
@@ -139,10 +153,9 @@ export class AzureFlowParser implements ChunkParser {
     if (f === null) return;
     const r = this.rec;
     r.proto = /^\d{1,3}$/.test(f[5]!) ? ipProtocolName(Number(f[5])) : f[5]!.toLowerCase();
-    const ms = /^\d{1,16}$/.test(f[0]!) ? Number(f[0]) : NaN;
-    r.firstSeenMs = ms;
-    r.rejected = f[7] === 'D';
-    this.counts(f[10], f[12], sink);
+    r.firstSeenMs = tupleTime(f[0]!);
+    r.rejected = f[7] === 'D' || DROPPED_UNENCRYPTED.has(f[8]!);
+    this.counts(f[7]!, f[10], f[12], sink);
   }
 
   private nsgTuple(tuple: unknown, sink: RecordSink): void {
@@ -150,19 +163,32 @@ export class AzureFlowParser implements ChunkParser {
     if (f === null) return;
     const r = this.rec;
     r.proto = f[5] === 'T' ? 'tcp' : f[5] === 'U' ? 'udp' : f[5]!.toLowerCase();
-    r.firstSeenMs = /^\d{1,12}$/.test(f[0]!) ? Number(f[0]) * 1000 : NaN;
+    r.firstSeenMs = tupleTime(f[0]!);
     r.rejected = f[7] === 'D';
-    if (f.length >= 13) this.counts(f[10], f[12], sink);
+    if (f.length >= 13) this.counts(f[8]!, f[10], f[12], sink);
     else sink.flow(r);
   }
 
-  /** Sets the two byte counts (unknown where a count is no number) and hands the record over. */
-  private counts(sent: string | undefined, received: string | undefined, sink: RecordSink): void {
+  /**
+   * Sets the two byte counts and hands the record over. A begin tuple (state B) gives none, by
+   * definition: its bytes are unknown, not 0 (a flow under a non-default inbound rule only ever has
+   * its begin tuple, Microsoft says, so reading 0 would make an accepted connection an unanswered
+   * probe). A denied flow sent nothing. Otherwise a count that is no number is unknown, and named.
+   */
+  private counts(state: string, sent: string | undefined, received: string | undefined, sink: RecordSink): void {
     const r = this.rec;
-    r.origBytes = count(sent);
-    r.respBytes = count(received);
-    if (r.origBytes < 0) sink.malformed?.(r.line, 'bytes src->dst', sent ?? '');
-    if (r.respBytes < 0) sink.malformed?.(r.line, 'bytes dst->src', received ?? '');
+    if (r.rejected) {
+      r.origBytes = 0;
+      r.respBytes = 0;
+    } else if (state === 'B') {
+      r.origBytes = -1;
+      r.respBytes = -1;
+    } else {
+      r.origBytes = count(sent);
+      r.respBytes = count(received);
+      if (r.origBytes < 0) sink.malformed?.(r.line, 'bytes src->dst', sent ?? '');
+      if (r.respBytes < 0) sink.malformed?.(r.line, 'bytes dst->src', received ?? '');
+    }
     sink.flow(r);
   }
 }

@@ -13,8 +13,12 @@
  * record of AWS is: `bytes_sent` went from `src_ip` to `dest_ip` (64-bit counts are JSON strings,
  * numbers are read too), and the reverse direction is a record of its own (`oneWay`). A flow
  * between two VMs that both log is reported by each (`reporter` SRC and DEST), so it counts twice;
- * traffic to the internet is reported once, by the VM's side. Google's own location fields
- * (`dest_location`) are not used: the policy's databases judge the address.
+ * traffic to the internet is reported once, by the VM's side. `reporter` says which end of the
+ * record logged it, and that end is inside, whatever its address (a dual-stack VM's IPv6 address
+ * is public). Google samples egress packets before egress firewall rules: an egress record is no
+ * proof the packets left. Google's own location fields (`dest_location`) are not used: the
+ * policy's databases judge the address. Firewall Rules Logging entries of the same resource are
+ * skipped.
  *
  * A line that is not a JSON object, or a log entry that is no flow record (another log in the
  * same export), is a skipped record with its reason.
@@ -66,6 +70,12 @@ export class GcpVpcFlowParser implements LineParser {
       return;
     }
     const payload = entry.jsonPayload as Json;
+    // Firewall Rules Logging writes entries of the same resource with a connection too: a rule's
+    // decision, no traffic counted.
+    if ('disposition' in payload || 'rule_details' in payload) {
+      sink.skip(lineNo, 'log entry is a firewall rule log, not a VPC flow record');
+      return;
+    }
     const src = text(c.src_ip);
     const dest = text(c.dest_ip);
     if (src === null || dest === null) {
@@ -84,6 +94,10 @@ export class GcpVpcFlowParser implements LineParser {
     if (r.origBytes < 0) reportJsonValue(payload.bytes_sent, lineNo, 'bytes_sent', sink);
     r.respBytes = r.origBytes < 0 ? -1 : 0;
     r.oneWay = true;
+    // The VM that logged the record is inside, whatever its address (a dual-stack VM's IPv6
+    // address is public): SRC reports an egress record, DEST an ingress one.
+    if (payload.reporter === 'SRC') r.origLocal = true;
+    else if (payload.reporter === 'DEST') r.respLocal = true;
     r.firstSeenMs = this.time(payload.start_time, lineNo, 'start_time', sink);
     r.lastSeenMs = this.time(payload.end_time, lineNo, 'end_time', sink);
     sink.flow(r);
@@ -103,7 +117,10 @@ export class GcpVpcFlowParser implements LineParser {
  * payload's `connection`, and the flow log's name, resource type or `reporter`).
  */
 export function detectGcpVpcFlow(lines: readonly string[]): number {
-  for (const l of lines) {
+  // Cloud Logging entries (each with a logName or jsonPayload) until one is a flow record: an
+  // export holds other logs too, which the parser skips.
+  let first = true;
+  for (const l of lines.slice(0, 200)) {
     const t = l.trim();
     if (t === '') continue;
     let o: unknown;
@@ -111,12 +128,18 @@ export function detectGcpVpcFlow(lines: readonly string[]): number {
       o = t.startsWith('{') ? JSON.parse(t) : null;
     } catch {
       // A first line cut off: the next decides.
-      continue;
+      if (first) {
+        first = false;
+        continue;
+      }
+      return 0;
     }
-    if (!isObject(o)) return 0;
+    first = false;
+    if (!isObject(o) || (typeof o.logName !== 'string' && !isObject(o.jsonPayload))) return 0;
     const c = connectionOf(o);
-    if (c === null || !('src_ip' in c) || !('dest_ip' in c)) return 0;
+    if (c === null || !('src_ip' in c) || !('dest_ip' in c)) continue;
     const payload = o.jsonPayload as Json;
+    if ('disposition' in payload || 'rule_details' in payload) continue;
     const resource = isObject(o.resource) ? o.resource.type : undefined;
     const flowLog = (typeof o.logName === 'string' && o.logName.includes('vpc_flows')) || resource === 'gce_subnetwork' || typeof payload.reporter === 'string';
     return flowLog ? 1 : 0;

@@ -92,7 +92,7 @@ export class JsonArrayElements {
 
   /** `reason` at byte `at` of the document. */
   private invalid(reason: string, at = this.offset): InputError {
-    return new InputError(`${this.what} is not valid JSON (${reason} at byte ${at}); a truncated capture cannot be read`);
+    return new InputError(`${this.what} is not valid JSON (${reason} at byte ${at}); a document cut off or joined to another cannot be read`);
   }
 
   push(chunk: Buffer): void {

@@ -82,7 +82,7 @@ describe('Azure network security group flow logs (version 2)', () => {
     const sink = read(NSG_V2);
     expect(flows(sink).map((r) => [r.line, r.origIp, r.respIp, r.respPort, r.proto, r.origBytes, r.respBytes, r.rejected])).toEqual([
       [1, '45.129.33.153', '10.0.0.4', 3389, 'tcp', 0, 0, true],
-      [2, '10.0.0.4', '1.2.4.8', 443, 'tcp', 0, 0, false],
+      [2, '10.0.0.4', '1.2.4.8', 443, 'tcp', -1, -1, false],
       [3, '10.0.0.4', '1.2.4.8', 443, 'tcp', 5200, 66000, false],
       [4, '10.0.0.4', '8.8.8.8', 53, 'udp', 66, 90, false],
     ]);
@@ -100,12 +100,29 @@ describe('Azure network security group flow logs (version 2)', () => {
   });
 });
 
+describe('Azure flow logs: begin tuples, and flows accepted from outside', () => {
+  it("reads a begin tuple's bytes as unknown: an accepted inbound flow is a connection, not a refused probe", async () => {
+    // Microsoft: flows under non-default inbound rules are non-terminating, and only their begin
+    // tuple is written.
+    const doc = NSG_V2.replace('1542110380,45.129.33.153,10.0.0.4,47047,3389,T,I,D,B,,,,', '1542110380,1.2.4.8,10.0.0.4,51000,443,T,I,A,B,,,,');
+    const v = await checkBytes(doc, { policy: policyOf('us') });
+    expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', blockedAttempts: 0 });
+    expect(v.compliant).toBe(false);
+  });
+
+  it('reads times in seconds or milliseconds by their magnitude, and a flow dropped for want of encryption as refused', () => {
+    const doc = VNET_V4.replace('1663146003599,10.0.0.6,1.2.4.8,23956,443,6,O,B,NX,0,0,0,0', '1663146003,10.0.0.6,1.2.4.8,23956,443,6,O,B,NX_NOT_ACCEPTED,0,0,0,0');
+    const first = flows(read(doc))[0]!;
+    expect([first.firstSeenMs, first.rejected, first.origBytes]).toEqual([1663146003000, true, 0]);
+  });
+});
+
 describe('Azure virtual network flow logs (flowLogVersion 4)', () => {
   it('reads each tuple: IANA protocol numbers, times in milliseconds, state D denied', async () => {
     expect(detectFormat([], Buffer.from(VNET_V4))?.name).toBe('azure-flow-log');
     const sink = read(VNET_V4, 7);
     expect(flows(sink).map((r) => [r.line, r.origIp, r.respIp, r.proto, r.origBytes, r.respBytes, r.rejected, r.firstSeenMs])).toEqual([
-      [1, '10.0.0.6', '1.2.4.8', 'tcp', 0, 0, false, 1663146003599],
+      [1, '10.0.0.6', '1.2.4.8', 'tcp', -1, -1, false, 1663146003599],
       [2, '10.0.0.6', '1.2.4.8', 'tcp', 767, 1580, false, 1663146003606],
       [3, '45.129.33.153', '10.0.0.6', 'tcp', 0, 0, true, 1663146003640],
     ]);

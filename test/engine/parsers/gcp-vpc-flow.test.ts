@@ -80,6 +80,41 @@ describe('Google Cloud VPC Flow Logs (Cloud Logging entries, one per line)', () 
     expect(malformed).toEqual([{ line: 3, field: 'bytes_sent', value: '"lots"' }]);
   });
 
+  it("takes the reporting VM's side as inside, a dual-stack VM's public IPv6 address too", async () => {
+    const vm = '2600:1900:4000:abcd:0:1::';
+    const v6 = [entry(vm, 50112, '240e:e9:6002:1::1', 443, '52000', 'SRC'), entry('240e:e9:6002:1::1', 443, vm, 50112, '2400', 'DEST')];
+    const { flows } = parseAll(new GcpVpcFlowParser(), v6.join('\n'));
+    expect(flows.map((r) => [r.origLocal, r.respLocal])).toEqual([
+      [true, false],
+      [false, true],
+    ]);
+    const v = await checkBytes(v6.join('\n'), { policy: policyOf('us') });
+    expect(v.destinations.map((d) => d.ip)).toEqual(['240e:e9:6002:1::1']);
+    expect(destination(v, '240e:e9:6002:1::1')).toMatchObject({ status: 'violation', bytesSent: 52000, bytesReceived: 2400 });
+  });
+
+  it('skips Firewall Rules Logging entries, and finds the flow records after other logs of the export', () => {
+    const firewall = JSON.stringify({
+      jsonPayload: { connection: { src_ip: '10.128.0.2', src_port: 50000, dest_ip: '1.2.4.8', dest_port: 443, protocol: 6 }, disposition: 'DENIED', rule_details: { reference: 'network:default/firewall:deny-cn', direction: 'EGRESS' } },
+      logName: 'projects/p/logs/compute.googleapis.com%2Ffirewall',
+      resource: { type: 'gce_subnetwork' },
+    });
+    const syslog = JSON.stringify({ jsonPayload: { message: 'started' }, logName: 'projects/p/logs/syslog', resource: { type: 'gce_instance' } });
+    const lines = [syslog, firewall, entry('10.128.0.2', 50112, '47.246.1.1', 443, '52000', 'SRC')];
+    expect(detectFormat(lines)?.name).toBe('gcp-vpc-flow');
+    const { flows, skips } = parseAll(new GcpVpcFlowParser(), lines.join('\n'));
+    expect(skips.map((k) => [k.line, k.reason])).toEqual([
+      [1, 'log entry is not a VPC flow record'],
+      [2, 'log entry is a firewall rule log, not a VPC flow record'],
+    ]);
+    expect(flows.map((r) => r.line)).toEqual([3]);
+  });
+
+  it("tells a user with gcloud's JSON array to make it lines", async () => {
+    const v = await checkBytes(`[\n${[entry('10.128.0.2', 50112, '47.246.1.1', 443, '52000', 'SRC')].join(',\n')}\n]\n`);
+    expect(v.error).toMatch(/unknown log format: a JSON array; JSON logs are read one object per line \(make it lines with jq -c '\.\[\]'\)/);
+  });
+
   it('is not taken for other JSON lines with a connection object', () => {
     expect(detectFormat([JSON.stringify({ jsonPayload: { connection: { src_ip: '1.1.1.1', dest_ip: '2.2.2.2' } } })])?.name).not.toBe('gcp-vpc-flow');
   });
