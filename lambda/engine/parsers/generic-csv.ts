@@ -594,9 +594,25 @@ export class GenericCsvParser implements LineParser {
    */
   private split(buf: Buffer, start: number, end: number): number {
     const n = splitCsvLine(buf, start, end, this.delimiter, this.fields, this.limit, this.quote);
-    // tshark's rows are split whole even when their last column is not read (see plausible).
-    const whole = n > this.needed || (this.tsharkNames && n === this.needed && this.limit === this.needed);
+    // A tshark row with more fields than its header is split whole even when its last column is
+    // not read (see plausible).
+    const whole = n > this.needed || (this.tsharkNames && n === this.needed && this.limit === this.needed && this.moreFieldsThanNames(buf, end));
     return whole ? splitCsvLine(buf, start, end, this.delimiter, this.fields, 0x7fffffff, this.quote) : n;
+  }
+
+  /**
+   * Whether more fields follow the last needed one than the header names, counted by their
+   * delimiters, found natively (a quoted delimiter counts too: the whole split then decides).
+   */
+  private moreFieldsThanNames(buf: Buffer, end: number): boolean {
+    const past = this.names.length - this.needed;
+    let at = this.fields.pos[this.needed * 2 - 1]!;
+    for (let found = 0; found <= past; found++) {
+      const d = buf.indexOf(this.delimiter, at);
+      if (d < 0 || d >= end) return false;
+      at = d + 1;
+    }
+    return true;
   }
 
   /**
