@@ -21,7 +21,7 @@
  * that cannot be read is a skipped record with its reason; a record without tuples adds nothing.
  */
 import type { ChunkParser, FlowRecord, RecordSink } from '../types';
-import { skipBom } from './bytes';
+import { isJsonObject, skipBom } from './bytes';
 import type { FormatDefinition } from './index';
 import { JsonArrayElements } from './json-elements';
 import { newRecord, resetRecord } from './record';
@@ -29,12 +29,6 @@ import { ipProtocolName } from './vpc-flow';
 
 /** Largest record read, in bytes (an hour's tuples of one NSG rule or flow group are in one). */
 export const MAX_AZURE_RECORD_BYTES = 64 * 1024 * 1024;
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
@@ -97,25 +91,25 @@ export class AzureFlowParser implements ChunkParser {
       sink.skip(++this.tuples, 'flow log record is not valid JSON');
       return;
     }
-    if (!isObject(r)) {
+    if (!isJsonObject(r)) {
       sink.skip(++this.tuples, 'flow log record is not an object');
       return;
     }
-    if (isObject(r.flowRecords)) {
+    if (isJsonObject(r.flowRecords)) {
       // Virtual network flow logs.
       for (const flow of list(r.flowRecords.flows)) {
-        for (const group of list(isObject(flow) ? flow.flowGroups : undefined)) {
-          for (const tuple of list(isObject(group) ? group.flowTuples : undefined)) this.vnetTuple(tuple, sink);
+        for (const group of list(isJsonObject(flow) ? flow.flowGroups : undefined)) {
+          for (const tuple of list(isJsonObject(group) ? group.flowTuples : undefined)) this.vnetTuple(tuple, sink);
         }
       }
       return;
     }
-    const properties = isObject(r.properties) ? r.properties : null;
+    const properties = isJsonObject(r.properties) ? r.properties : null;
     if (properties !== null && Array.isArray(properties.flows)) {
       // Network security group flow logs.
       for (const rule of properties.flows) {
-        for (const mac of list(isObject(rule) ? rule.flows : undefined)) {
-          for (const tuple of list(isObject(mac) ? mac.flowTuples : undefined)) this.nsgTuple(tuple, sink);
+        for (const mac of list(isJsonObject(rule) ? rule.flows : undefined)) {
+          for (const tuple of list(isJsonObject(mac) ? mac.flowTuples : undefined)) this.nsgTuple(tuple, sink);
         }
       }
       return;

@@ -219,6 +219,11 @@ export function skipBom(buf: Buffer, start: number, end: number): number {
     : start;
 }
 
+/** Whether a parsed JSON value is an object (not null, not an array). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
 /**
  * Reads one JSON-lines record: the object on `buf[start, end)` (leading blanks allowed), or null
  * for a blank line (no sink call) and for a line that is not a JSON object (counted as skipped).

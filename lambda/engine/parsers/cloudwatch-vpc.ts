@@ -39,6 +39,7 @@ import type { FormatDefinition } from './index';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT as CLOSE, COMMA, isJsonSpace, OPEN_ARRAY, OPEN_OBJECT as OPEN, QUOTE } from './json-syntax-bytes';
 import { SuricataEveParser } from './suricata-eve';
 import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
+import { isJsonObject } from './bytes';
 
 /**
  * Largest message object read, in bytes. CloudWatch Logs sends at most about 1 MB at a time; a
@@ -68,10 +69,6 @@ function fieldCount(buf: Buffer, end: number): number {
 
 /** What {@link CloudWatchVpcParser} reads from bytes that are not JSON. */
 const INVALID: unique symbol = Symbol('invalid JSON');
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Parser for CloudWatch Logs subscription messages holding VPC Flow Logs records. */
 export class CloudWatchVpcParser implements ChunkParser {
@@ -267,12 +264,12 @@ export class CloudWatchVpcParser implements ChunkParser {
     }
     const message = this.parsed(pieces, 'message', sink);
     if (message === INVALID) return;
-    const type = isObject(message) ? message.messageType : undefined;
+    const type = isJsonObject(message) ? message.messageType : undefined;
     if (type === 'CONTROL_MESSAGE') {
       sink.noData(++this.unit, 'CloudWatch Logs control message');
       return;
     }
-    const events = isObject(message) ? message.logEvents : undefined;
+    const events = isJsonObject(message) ? message.logEvents : undefined;
     if (type !== 'DATA_MESSAGE' || !Array.isArray(events)) {
       sink.skip(++this.unit, 'not a CloudWatch Logs subscription message', type === undefined ? 'no messageType' : `messageType ${JSON.stringify(type)}`);
       return;
@@ -305,7 +302,7 @@ export class CloudWatchVpcParser implements ChunkParser {
 
   /** One log event: its message is a flow log record. */
   private logEvent(event: unknown, sink: RecordSink): void {
-    const text: unknown = isObject(event) ? event.message : undefined;
+    const text: unknown = isJsonObject(event) ? event.message : undefined;
     if (typeof text !== 'string') {
       sink.skip(++this.unit, 'CloudWatch Logs event without a message');
       return;

@@ -12,8 +12,8 @@
  * Each record is one direction of a connection over the aggregation interval, as a VPC Flow Logs
  * record of AWS is: `bytes_sent` went from `src_ip` to `dest_ip` (64-bit counts are JSON strings,
  * numbers are read too), and the reverse direction is a record of its own (`oneWay`). A flow
- * between two VMs that both log is reported by each (`reporter` SRC and DEST), so it counts twice;
- * traffic to the internet is reported once, by the VM's side. `reporter` says which end of the
+ * between two VMs that both log is logged by each VM, so it counts twice; traffic to the
+ * internet is logged once, by the VM's side. `reporter` says which end of the
  * record logged it, and that end is inside, whatever its address (a dual-stack VM's IPv6 address
  * is public). Google samples egress packets before egress firewall rules: an egress record is no
  * proof the packets left. Google's own location fields (`dest_location`) are not used: the
@@ -24,16 +24,12 @@
  * same export), is a skipped record with its reason.
  */
 import type { FlowRecord, LineParser, RecordSink } from '../types';
-import { jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
+import { isJsonObject, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import type { FormatDefinition } from './index';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 
 type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function text(v: unknown): string | null {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : null;
@@ -52,8 +48,16 @@ function count(v: unknown): number {
 
 /** The connection of a VPC flow record's payload, or null when the entry is none. */
 function connectionOf(o: Json | null): Json | null {
-  const payload = o !== null && isObject(o.jsonPayload) ? o.jsonPayload : null;
-  return payload !== null && isObject(payload.connection) ? payload.connection : null;
+  const payload = o !== null && isJsonObject(o.jsonPayload) ? o.jsonPayload : null;
+  return payload !== null && isJsonObject(payload.connection) ? payload.connection : null;
+}
+
+/**
+ * Whether a payload is a Firewall Rules Logging entry's: the same resource and a connection too,
+ * but a rule's decision, no traffic counted.
+ */
+function isFirewallRuleLog(payload: Json): boolean {
+  return 'disposition' in payload || 'rule_details' in payload;
 }
 
 /** Parser for Google Cloud VPC Flow Logs (Cloud Logging entries, one per line). */
@@ -70,9 +74,7 @@ export class GcpVpcFlowParser implements LineParser {
       return;
     }
     const payload = entry.jsonPayload as Json;
-    // Firewall Rules Logging writes entries of the same resource with a connection too: a rule's
-    // decision, no traffic counted.
-    if ('disposition' in payload || 'rule_details' in payload) {
+    if (isFirewallRuleLog(payload)) {
       sink.skip(lineNo, 'log entry is a firewall rule log, not a VPC flow record');
       return;
     }
@@ -135,12 +137,12 @@ export function detectGcpVpcFlow(lines: readonly string[]): number {
       return 0;
     }
     first = false;
-    if (!isObject(o) || (typeof o.logName !== 'string' && !isObject(o.jsonPayload))) return 0;
+    if (!isJsonObject(o) || (typeof o.logName !== 'string' && !isJsonObject(o.jsonPayload))) return 0;
     const c = connectionOf(o);
     if (c === null || !('src_ip' in c) || !('dest_ip' in c)) continue;
     const payload = o.jsonPayload as Json;
-    if ('disposition' in payload || 'rule_details' in payload) continue;
-    const resource = isObject(o.resource) ? o.resource.type : undefined;
+    if (isFirewallRuleLog(payload)) continue;
+    const resource = isJsonObject(o.resource) ? o.resource.type : undefined;
     const flowLog = (typeof o.logName === 'string' && o.logName.includes('vpc_flows')) || resource === 'gce_subnetwork' || typeof payload.reporter === 'string';
     return flowLog ? 1 : 0;
   }

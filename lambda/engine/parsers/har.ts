@@ -30,7 +30,7 @@
 import { classifyAddress } from '../net/address-class';
 import { parseIp } from '../net/ip';
 import type { ChunkParser, FlowRecord, RecordSink } from '../types';
-import { skipBom } from './bytes';
+import { isJsonObject, skipBom } from './bytes';
 import { JsonArrayElements } from './json-elements';
 import { MONITORED_SIDE } from './generic-csv';
 import type { FormatDefinition } from './index';
@@ -51,10 +51,6 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = {
   'ftp:': 21,
 };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 /** A HAR size field: a non-negative integer, or -1 for "not available" and anything else. */
 function size(v: unknown): number {
   // Past 2^53 a number is no size of anything (1e308 bytes would make the totals Infinity).
@@ -70,7 +66,7 @@ function headerListBytes(headers: unknown): number {
   if (!Array.isArray(headers)) return -1;
   let n = 2;
   for (const h of headers) {
-    if (!isObject(h) || typeof h.name !== 'string' || typeof h.value !== 'string') return -1;
+    if (!isJsonObject(h) || typeof h.name !== 'string' || typeof h.value !== 'string') return -1;
     n += Buffer.byteLength(h.name) + 2 + Buffer.byteLength(h.value) + 2;
   }
   return n;
@@ -82,11 +78,11 @@ function headerListBytes(headers: unknown): number {
  * `bodySize` is -1, the posted text (`postData.text`). -1 when either is still unknown.
  */
 function requestBytes(request: unknown): number {
-  if (!isObject(request)) return -1;
+  if (!isJsonObject(request)) return -1;
   let headers = size(request.headersSize);
   if (headers < 0) headers = headerListBytes(request.headers);
   let body = size(request.bodySize);
-  if (body < 0 && isObject(request.postData) && typeof request.postData.text === 'string') body = Buffer.byteLength(request.postData.text);
+  if (body < 0 && isJsonObject(request.postData) && typeof request.postData.text === 'string') body = Buffer.byteLength(request.postData.text);
   return headers < 0 || body < 0 ? -1 : headers + body;
 }
 
@@ -95,7 +91,7 @@ function requestBytes(request: unknown): number {
  * Chrome and WebKit write as `_transferSize`. -1 when neither is known.
  */
 function responseBytes(response: unknown): number {
-  if (!isObject(response)) return -1;
+  if (!isJsonObject(response)) return -1;
   const headers = size(response.headersSize);
   const body = size(response.bodySize);
   if (headers >= 0 && body >= 0) return headers + body;
@@ -111,7 +107,7 @@ function webSocketBytes(messages: unknown): [number, number] {
   let received = 0;
   if (!Array.isArray(messages)) return [0, 0];
   for (const m of messages) {
-    if (!isObject(m) || typeof m.data !== 'string') continue;
+    if (!isJsonObject(m) || typeof m.data !== 'string') continue;
     const n = m.opcode === 2 ? Buffer.byteLength(m.data, 'base64') : Buffer.byteLength(m.data);
     if (m.type === 'send') sent += n;
     else if (m.type === 'receive') received += n;
@@ -183,7 +179,7 @@ const LOOPBACK_DOMAINS = ['lvh.me', 'localtest.me', 'vcap.me', 'lacolhost.com'];
 
 /** Whether a request or response's `httpVersion` is HTTP/3 (`h3`, `h3-29`, `HTTP/3`, `http/3.0`). */
 function isHttp3(message: unknown): boolean {
-  if (!isObject(message) || typeof message.httpVersion !== 'string') return false;
+  if (!isJsonObject(message) || typeof message.httpVersion !== 'string') return false;
   return /^(h3(-\w+)?|http\/3(\.0)?)$/i.test(message.httpVersion.trim());
 }
 
@@ -337,11 +333,11 @@ export class HarParser implements ChunkParser {
   }
 
   private entry(e: unknown, line: number, sink: RecordSink): void {
-    if (!isObject(e)) {
+    if (!isJsonObject(e)) {
       sink.skip(line, 'entry is not an object');
       return;
     }
-    const request = isObject(e.request) ? e.request : {};
+    const request = isJsonObject(e.request) ? e.request : {};
     const url = urlFacts(request.url);
     // A URL such as http://192.0.2.1/ names the server itself when serverIPAddress is missing.
     const address = serverAddress(e.serverIPAddress) ?? url.address;
@@ -357,7 +353,7 @@ export class HarParser implements ChunkParser {
     }
     if (address === null) {
       // Chrome marks failed requests with `response._error`.
-      const response = isObject(e.response) ? e.response : {};
+      const response = isJsonObject(e.response) ? e.response : {};
       const reason = typeof response._error === 'string' && response._error !== '' ? 'no serverIPAddress (request failed)' : 'no serverIPAddress';
       unattributed(sink, line, reason, request.url);
       return;

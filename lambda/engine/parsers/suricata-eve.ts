@@ -26,7 +26,7 @@ import { parseIp } from '../net/ip';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { AddressNames } from './address-names';
 import type { FormatDefinition } from './index';
-import { jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
+import { isJsonObject, jsonLineObject, parseTimestampText, reportJsonValue } from './bytes';
 import { fromServerPort } from './ports';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
@@ -35,10 +35,6 @@ import { ipProtocolName } from './vpc-flow';
 export const MAX_NAMES_REMEMBERED = 65_536;
 
 type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function count(v: unknown): number {
   // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
@@ -174,15 +170,15 @@ export class HostnameMemory {
   }
 
   private learnDns(dns: unknown): void {
-    if (!isObject(dns)) return;
+    if (!isJsonObject(dns)) return;
     // Format 3 (Suricata 8) lists `queries`; formats 1 and 2 give the query as `rrname`.
     const queries = Array.isArray(dns.queries) ? dns.queries : [];
-    const query = text(isObject(queries[0]) ? queries[0].rrname : undefined) ?? text(dns.rrname);
+    const query = text(isJsonObject(queries[0]) ? queries[0].rrname : undefined) ?? text(dns.rrname);
     if (Array.isArray(dns.answers)) {
       for (const a of dns.answers) {
-        if (isObject(a) && (a.rrtype === 'A' || a.rrtype === 'AAAA')) this.learnAddress(a.rdata, query ?? text(a.rrname));
+        if (isJsonObject(a) && (a.rrtype === 'A' || a.rrtype === 'AAAA')) this.learnAddress(a.rdata, query ?? text(a.rrname));
       }
-    } else if (isObject(dns.grouped)) {
+    } else if (isJsonObject(dns.grouped)) {
       for (const t of ['A', 'AAAA']) {
         const list = dns.grouped[t];
         if (Array.isArray(list)) for (const rdata of list) this.learnAddress(rdata, query);
@@ -206,21 +202,21 @@ const LEARN_FROM: ReadonlySet<string> = new Set(['tls', 'http', 'quic', 'alert']
  * on a packet to the client, else `dest_ip`.
  */
 function serverOf(ev: Json): unknown {
-  if (isObject(ev.flow) && typeof ev.flow.dest_ip === 'string') return ev.flow.dest_ip;
+  if (isJsonObject(ev.flow) && typeof ev.flow.dest_ip === 'string') return ev.flow.dest_ip;
   return ev.event_type === 'alert' && ev.direction === 'to_client' ? ev.src_ip : ev.dest_ip;
 }
 
 /** The server name an application-layer event carries (`tls.sni`, `quic.sni`, `http.hostname`). */
 function appLayerName(ev: Json): string | null {
-  if (isObject(ev.tls)) {
+  if (isJsonObject(ev.tls)) {
     const sni = text(ev.tls.sni);
     if (sni !== null) return sni;
   }
-  if (isObject(ev.quic)) {
+  if (isJsonObject(ev.quic)) {
     const sni = text(ev.quic.sni);
     if (sni !== null) return sni;
   }
-  if (isObject(ev.http)) {
+  if (isJsonObject(ev.http)) {
     const host = text(ev.http.hostname);
     if (host !== null && parseIp(host) === null) return host;
   }
@@ -238,7 +234,7 @@ export class SuricataEveParser implements LineParser {
     const obj = jsonLineObject(buf, start + syslogPrefixLength(buf, start, end), end, lineNo, sink) as Json | null;
     if (obj === null) return;
     // Network Firewall wraps the EVE event; a plain EVE event has event_type at the top.
-    const ev = obj.event_type === undefined && isObject(obj.event) ? obj.event : obj;
+    const ev = obj.event_type === undefined && isJsonObject(obj.event) ? obj.event : obj;
     const type = ev.event_type;
     if (typeof type !== 'string') {
       sink.skip(lineNo, 'event has no event_type');
@@ -253,7 +249,7 @@ export class SuricataEveParser implements LineParser {
         return;
       case 'alert':
         this.names.learn(ev);
-        if (isObject(ev.alert) && ev.alert.action === 'blocked') this.blocked(ev, lineNo, sink);
+        if (isJsonObject(ev.alert) && ev.alert.action === 'blocked') this.blocked(ev, lineNo, sink);
         return;
       default:
         this.names.learn(ev);
@@ -281,7 +277,7 @@ export class SuricataEveParser implements LineParser {
   private flow(ev: Json, lineNo: number, sink: RecordSink): void {
     if (!this.tuple(ev, lineNo, sink)) return;
     const r = this.rec;
-    const f = isObject(ev.flow) ? ev.flow : {};
+    const f = isJsonObject(ev.flow) ? ev.flow : {};
     r.origBytes = countOf(f.bytes_toserver, lineNo, 'flow.bytes_toserver', sink);
     r.respBytes = countOf(f.bytes_toclient, lineNo, 'flow.bytes_toclient', sink);
     r.firstSeenMs = timeOf(f.start, lineNo, 'flow.start', sink);
@@ -298,7 +294,7 @@ export class SuricataEveParser implements LineParser {
   private netflow(ev: Json, lineNo: number, sink: RecordSink): void {
     if (!this.tuple(ev, lineNo, sink)) return;
     const r = this.rec;
-    const n = isObject(ev.netflow) ? ev.netflow : {};
+    const n = isJsonObject(ev.netflow) ? ev.netflow : {};
     const bytes = countOf(n.bytes, lineNo, 'netflow.bytes', sink);
     if (fromServerPort(r.origPort, r.respPort)) {
       // The server's half of the connection (a service port to a client's): the client opened
@@ -326,7 +322,7 @@ export class SuricataEveParser implements LineParser {
   private blocked(ev: Json, lineNo: number, sink: RecordSink): void {
     // The alerting packet may go to the client: Suricata 7+ gives the flow's own direction in
     // `flow.src_ip`/`dest_ip` and the packet's in `direction`; older versions only the packet's.
-    const f = isObject(ev.flow) && text(ev.flow.src_ip) !== null && text(ev.flow.dest_ip) !== null ? ev.flow : null;
+    const f = isJsonObject(ev.flow) && text(ev.flow.src_ip) !== null && text(ev.flow.dest_ip) !== null ? ev.flow : null;
     const tupleSource =
       f !== null
         ? { ...ev, src_ip: f.src_ip, dest_ip: f.dest_ip, src_port: f.src_port, dest_port: f.dest_port }
@@ -385,7 +381,7 @@ function jsonObjects(lines: readonly string[]): Json[] {
     } catch {
       v = undefined;
     }
-    if (!isObject(v)) {
+    if (!isJsonObject(v)) {
       // A first line cut off (`split -b`, `tail -c`, a copy of a log being written) is passed
       // over: the parser counts it as skipped.
       if (first && t.endsWith('}')) {
@@ -418,7 +414,7 @@ export function detectSuricataEve(lines: readonly string[]): number {
 /** Detection: 1 when the first JSON line is a Network Firewall record wrapping an EVE event. */
 export function detectAwsNetworkFirewall(lines: readonly string[]): number {
   const first = jsonObjects(lines)[0];
-  if (first === undefined || !isObject(first.event) || !isEveEvent(first.event)) return 0;
+  if (first === undefined || !isJsonObject(first.event) || !isEveEvent(first.event)) return 0;
   return 'firewall_name' in first ? 1 : 0.6;
 }
 
