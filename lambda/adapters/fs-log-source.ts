@@ -58,7 +58,14 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
     const st = await fsp.stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const handle = await fsp.open(path, 'r');
-    return closedIfUnread(handle, readReusing(handle, path));
+    let opened: { isFile(): boolean; size: number };
+    try {
+      opened = await handle.stat();
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return closedIfUnread(handle, opened.isFile() ? readRegular(handle, opened.size, path) : readStream(handle));
   } catch (err) {
     throw new InputError(describeFsError(path, err), { cause: err });
   }
@@ -101,43 +108,41 @@ function closedIfUnread(handle: FileHandle, chunks: AsyncGenerator<Uint8Array>):
  *
  * Anything else (a pipe, a device) is read at its position, a chunk ahead of the engine (two
  * buffers in turn), which keeps the order.
- */
-async function* readReusing(handle: FileHandle, path: string): AsyncGenerator<Uint8Array> {
-  try {
-    const st = await handle.stat();
-    if (st.isFile()) yield* readRegular(handle.fd, st.size, path);
-    else yield* readStream(handle);
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
+ *
+ * Each reader closes the file when it ends or is stopped: one generator between the file and the
+ * engine, not two (each layer is a promise or two per chunk, and code V8 compiles on the check's
+ * core; see docs/performance.md).
+ *
  * @param size the file's size when it was opened: a file that ends before it was cut while it was
  *   read (logrotate's `copytruncate`), and its verdict would judge only a part of it
  */
-async function* readRegular(fd: number, size: number, path: string): AsyncGenerator<Uint8Array> {
+async function* readRegular(handle: FileHandle, size: number, path: string): AsyncGenerator<Uint8Array> {
   const buf = Buffer.allocUnsafe(REGULAR_CHUNK_BYTES);
+  const fd = handle.fd;
   let offset = 0;
   let sinceTurn = 0;
-  for (;;) {
-    // Only a read of nothing is the end: some file systems (network, FUSE) may read short.
-    const bytesRead = readSync(fd, buf, 0, buf.length, offset);
-    if (bytesRead === 0) {
-      if (offset < size) {
-        throw new InputError(
-          `${path}: the file shrank while it was read (${offset} of its ${size} bytes; rotated with copytruncate?): check a copy that is not being written to`,
-        );
+  try {
+    for (;;) {
+      // Only a read of nothing is the end: some file systems (network, FUSE) may read short.
+      const bytesRead = readSync(fd, buf, 0, buf.length, offset);
+      if (bytesRead === 0) {
+        if (offset < size) {
+          throw new InputError(
+            `${path}: the file shrank while it was read (${offset} of its ${size} bytes; rotated with copytruncate?): check a copy that is not being written to`,
+          );
+        }
+        return;
       }
-      return;
+      offset += bytesRead;
+      sinceTurn += bytesRead;
+      yield buf.subarray(0, bytesRead);
+      if (sinceTurn >= TURN_BYTES) {
+        sinceTurn = 0;
+        await nextTurn();
+      }
     }
-    offset += bytesRead;
-    sinceTurn += bytesRead;
-    yield buf.subarray(0, bytesRead);
-    if (sinceTurn >= TURN_BYTES) {
-      sinceTurn = 0;
-      await nextTurn();
-    }
+  } finally {
+    await handle.close();
   }
 }
 
@@ -164,6 +169,7 @@ async function* readStream(handle: FileHandle): AsyncGenerator<Uint8Array> {
   } finally {
     // Never close the file under a read.
     await pending.catch(() => undefined);
+    await handle.close();
   }
 }
 
