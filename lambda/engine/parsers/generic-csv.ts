@@ -125,8 +125,10 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'octetsout', 'tx', 'sentbyte',
     // nfdump `-o csv`: ibyt counts the flow's own bytes (sa to da), obyt the reverse direction.
     'ibyt',
-    // Wireshark's conversations: `Bytes A → B` (`Bytes A -> B` before 3.x).
-    'bytesa→b', 'bytesa>b',
+    // Wireshark's conversations: `Bytes A → B` (`Bytes A -> B` before 3.x); re-saved by Excel as
+    // "CSV (Comma delimited)", whose code page has no arrow (`Bytes A ? B`), or read as that code
+    // page and saved as UTF-8 (`Bytes A â†’ B`).
+    'bytesa→b', 'bytesa>b', 'bytesa?b', 'bytesaâ†’b',
     // Cisco FMC connection events; Azure traffic analytics (NTANetAnalytics) and flow tables.
     'initiatorbytes', 'bytessrctodest', 'bytessrctodst', 'srctodstbytes',
     // Elastic Common Schema's source.bytes (what the source sent); IBM QRadar flows' Source Bytes.
@@ -136,7 +138,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'bytesin', 'bytesreceived', 'bytesrcvd', 'rxbytes', 'receivedbytes', 'rcvdbytes', 'inbytes',
     'bytestoclient', 'respbytes', 'dstbytes', 'bytesdst', 'serverbytes', 'downloadbytes',
     'bytesdownload', 'downbytes', 'bytesdown', 'inboundbytes', 'bytesinbound', 'ingressbytes',
-    'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt', 'bytesb→a', 'bytesb>a',
+    'bytesrx', 'rxoctets', 'receivedoctets', 'octetsin', 'rx', 'obyt', 'bytesb→a', 'bytesb>a', 'bytesb?a', 'bytesbâ†’a',
     // FortiGate traffic logs: sentbyte, rcvdbyte.
     'rcvdbyte',
     'responderbytes', 'bytesdesttosrc', 'bytesdsttosrc', 'dsttosrcbytes',
@@ -238,6 +240,31 @@ const REFUSED_ACTIONS: ReadonlySet<string> = new Set([
   'deny', 'denied', 'drop', 'dropped', 'block', 'blocked', 'reject', 'rejected', 'refused',
   'resetclient', 'resetserver', 'resetboth', 'blockwithreset', 'dropicmp',
 ]);
+
+/**
+ * Whether `buf[s, e)` is a DNS host name (`www.baidu.com`): labels of letters, digits and hyphens
+ * joined by dots, at least two, the last not all digits. No address is one: IPv4 ends in digits,
+ * IPv6 has colons.
+ */
+export function isHostName(buf: Uint8Array, s: number, e: number): boolean {
+  let dots = 0;
+  let labelStart = s;
+  let lastAlpha = false;
+  for (let i = s; i <= e; i++) {
+    const c = i < e ? buf[i]! : 46;
+    if (c === 46) {
+      if (i === labelStart || buf[labelStart] === 45 || buf[i - 1] === 45) return false;
+      if (i < e) dots++;
+      labelStart = i + 1;
+      continue;
+    }
+    const alpha = (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+    if (!alpha && !(c >= 48 && c <= 57) && c !== 45 && c !== 95) return false;
+    if (i === labelStart) lastAlpha = false;
+    if (alpha) lastAlpha = true;
+  }
+  return dots >= 1 && lastAlpha;
+}
 
 /** A header name as compared: lower case, without `_`, `-`, `.` and white space. */
 export function normalizeColumnName(name: string): string {
@@ -495,6 +522,8 @@ export class GenericCsvParser implements LineParser {
   private limit = 0;
   /** The header names tshark fields (`ip.src`): a row with more fields than it gets tshark's fix. */
   private tsharkNames = false;
+  /** A Wireshark Conversations or Endpoints table, whose addresses are names when its name resolution was on. */
+  private wiresharkTable = false;
   private headerBytes: Buffer = Buffer.alloc(0);
   /** After nfdump's `Summary` line, until the header comes again. */
   private inTrailer = false;
@@ -777,6 +806,7 @@ export class GenericCsvParser implements LineParser {
       de = this.atEnd;
       if (this.atPort >= 0) r.respPort = this.atPort;
     }
+    if (this.wiresharkTable) this.refuseResolvedName(buf, dc, ds, de, lineNo);
     const dstPlain = f.escaped[dc] === 0;
     let sc = cols.src;
     let hasSrc = sc >= 0 && this.locate(buf, sc);
@@ -787,6 +817,7 @@ export class GenericCsvParser implements LineParser {
     if (hasSrc) r.origPort = this.atPort;
     const ss = this.at;
     const se = this.atEnd;
+    if (hasSrc && this.wiresharkTable) this.refuseResolvedName(buf, sc, ss, se, lineNo);
     if (hasSrc && dstPlain && f.escaped[sc] === 0) {
       r.ipBytes = buf;
       r.origIpStart = this.at;
@@ -964,6 +995,19 @@ export class GenericCsvParser implements LineParser {
     return true;
   }
 
+  /**
+   * Refuses a Wireshark table whose address in `buf[s, e)` (column `col`) is a host name: the
+   * table was copied with name resolution on, which writes names for the addresses it has one for.
+   * Its rows with names cannot be judged, and skipping them would judge the table on the others
+   * (the rows to `sdns.cn` and `www.baidu.com` left out, it was compliant).
+   */
+  private refuseResolvedName(buf: Buffer, col: number, s: number, e: number, lineNo: number): void {
+    if (!isHostName(buf, s, e)) return;
+    throw new InputError(
+      `line ${lineNo}: ${this.names[col]} is a host name (${latin1(buf, s, e)}), not an address: the table was copied with Wireshark's name resolution on; turn it off (the Name resolution box of the Conversations or Endpoints window) and copy the table again`,
+    );
+  }
+
   /** An address as a string: the located range, or the unescaped field when it was quoted with `""`. */
   private addressText(buf: Buffer, col: number, s: number, e: number): string {
     return this.fields.escaped[col] === 1
@@ -1103,6 +1147,7 @@ export class GenericCsvParser implements LineParser {
     this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
     this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
     this.tsharkNames = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
+    this.wiresharkTable = (named.normalized.includes('addressa') && named.normalized.includes('addressb')) || endpointsLayout(named.normalized) !== null;
     this.fields.grow(this.limit);
   }
 

@@ -197,6 +197,43 @@ describe('generic CSV: Wireshark exports', () => {
     });
   });
 
+  it('refuses a table copied with name resolution on, naming the line, the column and the fix', () => {
+    // Wireshark 3.x Conversations, "Name resolution" ticked: addresses it has a name for are names.
+    // Skipping those rows judged the table on the others: compliant, the rows to CN left out.
+    const text = [
+      '"Address A","Port A","Address B","Port B","Packets","Bytes","Packets A → B","Bytes A → B","Packets B → A","Bytes B → A","Rel Start","Duration","Bits/s A → B","Bits/s B → A"',
+      '"192.168.1.23",51514,"13.107.42.14","https",25,18230,12,2301,13,15929,0,5.2341,3516.6,24346.3',
+      '"192.168.1.23",51516,"sdns.cn","https",9,4210,5,3100,4,1110,0.512,0.003,"",""',
+    ].join('\n');
+
+    // Act and assess
+    expect(() => parse(text)).toThrow(InputError);
+    expect(() => parse(text)).toThrow(
+      "line 3: Address B is a host name (sdns.cn), not an address: the table was copied with Wireshark's name resolution on; turn it off (the Name resolution box of the Conversations or Endpoints window) and copy the table again",
+    );
+    // Address A (a host of the capture with a name) and the Endpoints table's Address alike.
+    expect(() => parse('Address A,Address B,Bytes A → B,Bytes B → A\nmy-laptop.lan,8.8.8.8,70,90\n')).toThrow('line 2: Address A is a host name (my-laptop.lan)');
+    expect(() => parse('Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx Packets,Rx Bytes\nwww.baidu.com,3,300,1,100,2,200\n')).toThrow('line 2: Address is a host name (www.baidu.com)');
+  });
+
+  it('reads addresses that look nothing like names in a Wireshark table as before (IPv6, MAC-like, odd values skipped)', () => {
+    // Act
+    const result = parse('Address A,Address B,Bytes A → B,Bytes B → A\n2001:db8::1,2606:4700::1111,70,90\n10.0.0.1,Broadcast,1,2\n10.0.0.1,8.8.8,1,2\n');
+
+    // Assess
+    expect(endpoints(result.flows)).toEqual(['2001:db8::1 -> 2606:4700::1111', '10.0.0.1 -> Broadcast', '10.0.0.1 -> 8.8.8']);
+  });
+
+  it("reads the arrows' bytes of a conversation table re-saved by Excel (`?`) or read as its code page (`â†’`)", () => {
+    for (const arrow of ['?', 'â†’']) {
+      // Act
+      const result = parse(`Address A,Address B,Bytes,Bytes A ${arrow} B,Bytes B ${arrow} A\n10.0.0.1,8.8.8.8,160,70,90\n`);
+
+      // Assess: A to B is what A sent, not the two directions' total.
+      expect(result.flows[0]).toMatchObject({ origBytes: 70, respBytes: 90 });
+    }
+  });
+
   it('reads the packet list exported as CSV: one packet a row, its Length sent by Source, relative times not read', () => {
     const text = [
       '"No.","Time","Source","Destination","Protocol","Length","Info"',
