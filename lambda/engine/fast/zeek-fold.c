@@ -70,7 +70,7 @@ enum {
 #define MAX_FIELDS 64
 
 /* Wanted columns, in the order of ZeekTsvParser's WANTED list. */
-enum { W_ORIG_H, W_RESP_H, W_ORIG_P, W_RESP_P, W_PROTO, W_ORIG_B, W_RESP_B, W_TS, W_DURATION, W_LOCAL_O, W_LOCAL_R, W_COUNT };
+enum { W_ORIG_H, W_RESP_H, W_ORIG_P, W_RESP_P, W_PROTO, W_ORIG_B, W_RESP_B, W_TS, W_DURATION, W_LOCAL_O, W_LOCAL_R, W_CONN_STATE, W_COUNT };
 
 /* Regions of the (imported) memory, laid out by the JavaScript side. */
 static u8 *in;
@@ -124,8 +124,8 @@ void init(u8 *in_, u8 *scratch_, f64 *rows_, i32 *ep_dest_, u32 ep_cap_, u8 *key
 /** Sets the column layout; returns 0 (and disables the fast path) when it cannot handle it. */
 EXPORT(configure)
 i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8, i32 c9,
-              i32 c10) {
-  i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10};
+              i32 c10, i32 c11) {
+  i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
   i32 n = 0;
   for (i32 i = 0; i < W_COUNT; i++) {
     cols[i] = c[i];
@@ -337,6 +337,21 @@ static f64 parse_epoch_ms(i32 s, i32 e) {
 
 /** Whether field `ci` of the line is Zeek's unset marker `-` (the fast path runs only where it is). */
 /* Whether in[s, e) says yes as bytes.ts saysTrue reads it: T, t, 1, or true in any case. */
+/* Whether in[s, e) is S0, REJ, RSTOS0 or SH: conn_state values whose responder sent no data (NO_REPLY_STATES). */
+static i32 no_reply(i32 s, i32 e) {
+  const u8 *p = in + s;
+  switch (e - s) {
+    case 2:
+      return (p[0] == 'S' && p[1] == '0') || (p[0] == 'S' && p[1] == 'H');
+    case 3:
+      return p[0] == 'R' && p[1] == 'E' && p[2] == 'J';
+    case 6:
+      return p[0] == 'R' && p[1] == 'S' && p[2] == 'T' && p[3] == 'O' && p[4] == 'S' && p[5] == '0';
+    default:
+      return 0;
+  }
+}
+
 static i32 says_true(i32 s, i32 e) {
   if (e - s == 1) return in[s] == 'T' || in[s] == 't' || in[s] == '1';
   return e - s == 4 && (in[s] | 0x20) == 't' && (in[s + 1] | 0x20) == 'r' && (in[s + 2] | 0x20) == 'u' && (in[s + 3] | 0x20) == 'e';
@@ -553,7 +568,11 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       }
       /* A byte count that is neither a count nor unset (`-`) is reported by JavaScript. */
       if ((ci = cols[W_ORIG_B]) >= 0 && (orig_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(pos, ci)) goto stop;
-      if ((ci = cols[W_RESP_B]) >= 0 && (resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0 && !is_unset(pos, ci)) goto stop;
+      if ((ci = cols[W_RESP_B]) >= 0 && (resp_bytes = parse_uint(pos[ci * 2], pos[ci * 2 + 1])) < 0) {
+        if (!is_unset(pos, ci)) goto stop;
+        /* Unset, and conn_state says the responder sent nothing (zeek-paths.ts NO_REPLY_STATES). */
+        if ((ci = cols[W_CONN_STATE]) >= 0 && no_reply(pos[ci * 2], pos[ci * 2 + 1])) resp_bytes = 0;
+      }
       if ((ci = cols[W_TS]) >= 0) {
         f64 ts = parse_epoch_ms(pos[ci * 2], pos[ci * 2 + 1]);
         /* Not epoch seconds and not unset: maybe a date (zeek-cut -d), which JavaScript reads. */

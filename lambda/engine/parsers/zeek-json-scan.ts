@@ -17,7 +17,7 @@
 import type { FlowRecord } from '../types';
 import { MAX_DATE_MS, epochNumberMs, internProto, latin1, parseTimestampText, parseUint, saysTrue } from './bytes';
 import { resetRecord } from './record';
-import { isConnLogPath } from './zeek-paths';
+import { isConnLogPath, NO_REPLY_STATES } from './zeek-paths';
 
 // The fields read, by number.
 const K_ORIG_H = 0;
@@ -32,12 +32,13 @@ const K_DURATION = 8;
 const K_LOCAL_O = 9;
 const K_LOCAL_R = 10;
 const K_PATH = 11;
-const KEYS = 12;
+const K_CONN_STATE = 12;
+const KEYS = 13;
 /** A field only conn.log has (ZeekJsonParser's CONN_FIELDS): the record is a connection. */
-const K_CONN = 12;
-/** Which numbers are of fields only conn.log has (the four read, and K_CONN). */
+const K_CONN = 13;
+/** Which numbers are of fields only conn.log has (the five read, and K_CONN). */
 const IS_CONN_FIELD = new Uint8Array(KEYS + 1);
-for (const k of [K_ORIG_B, K_RESP_B, K_LOCAL_O, K_LOCAL_R, K_CONN]) IS_CONN_FIELD[k] = 1;
+for (const k of [K_ORIG_B, K_RESP_B, K_LOCAL_O, K_LOCAL_R, K_CONN_STATE, K_CONN]) IS_CONN_FIELD[k] = 1;
 
 // Value kinds.
 const V_STRING = 1;
@@ -71,8 +72,8 @@ const NAMES: readonly (readonly [string, number])[] = [
   ['local_orig', K_LOCAL_O],
   ['local_resp', K_LOCAL_R],
   ['_path', K_PATH],
-  // ZeekJsonParser's CONN_FIELDS but the four read above.
-  ['conn_state', K_CONN],
+  ['conn_state', K_CONN_STATE],
+  // ZeekJsonParser's CONN_FIELDS but the five read above.
   ['missed_bytes', K_CONN],
   ['history', K_CONN],
   ['orig_pkts', K_CONN],
@@ -175,6 +176,8 @@ export class ZeekJsonScanner {
     r.origBytes = this.count(buf, K_ORIG_B);
     r.respBytes = this.count(buf, K_RESP_B);
     if (r.origPort === -2 || r.respPort === -2 || r.origBytes === -2 || r.respBytes === -2) return false;
+    // Unset, and the state says the responder sent nothing (ZeekJsonParser: NO_REPLY_STATES).
+    if (r.respBytes < 0 && kind[K_CONN_STATE] === V_STRING && NO_REPLY_STATES.has(latin1(buf, vs[K_CONN_STATE]!, ve[K_CONN_STATE]!))) r.respBytes = 0;
     // typeof o.proto === 'string' ? o.proto : ''
     if (kind[K_PROTO] === V_TEXT) return false;
     r.proto = kind[K_PROTO] === V_STRING ? internProto(buf, vs[K_PROTO]!, ve[K_PROTO]!) : '';

@@ -14,7 +14,7 @@ import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { MAX_DATE_MS, epochNumberMs, jsonLineObject, parseTimestampText, reportJsonValue, saysTrueValue } from './bytes';
 import { newRecord, resetRecord } from './record';
 import { ZeekJsonScanner } from './zeek-json-scan';
-import { CONN_LONG, CONN_LONG_WHAT, isConnLogPath } from './zeek-paths';
+import { CONN_LONG, CONN_LONG_WHAT, isConnLogPath, NO_REPLY_STATES } from './zeek-paths';
 
 function num(v: unknown): number {
   // Past 2^53 a number is no count of anything (1e308 bytes would make the totals Infinity).
@@ -158,7 +158,11 @@ export class ZeekJsonParser implements LineParser {
     r.origBytes = num(o.orig_bytes);
     if (r.origBytes < 0) reportJsonValue(o.orig_bytes, lineNo, 'orig_bytes', sink);
     r.respBytes = num(o.resp_bytes);
-    if (r.respBytes < 0) reportJsonValue(o.resp_bytes, lineNo, 'resp_bytes', sink);
+    if (r.respBytes < 0) {
+      reportJsonValue(o.resp_bytes, lineNo, 'resp_bytes', sink);
+      // Unset (Zeek leaves it out), and the state says the responder sent nothing: see NO_REPLY_STATES.
+      if (o.resp_bytes == null && typeof o.conn_state === 'string' && NO_REPLY_STATES.has(o.conn_state)) r.respBytes = 0;
+    }
     r.firstSeenMs = zeekTimeMs(o.ts);
     if (r.firstSeenMs !== r.firstSeenMs) reportJsonValue(o.ts, lineNo, 'ts', sink);
     const dur = typeof o.duration === 'number' ? o.duration * 1000 : NaN;

@@ -22,3 +22,13 @@ export function notConnLogReason(path: string): string {
     ? `this is a Zeek ${path}.log (snapshots of connections still open, with their totals so far: each connection's final record is in conn.log), not a conn.log`
     : `this is a Zeek ${path}.log, not a conn.log`;
 }
+
+/**
+ * Zeek's conn_state values that say the responder sent no data: `S0` (an attempt, no reply),
+ * `REJ` (refused: a reset), `RSTOS0` and `SH` (the originator gave up before any SYN-ACK). Zeek
+ * logs `duration` and both byte counts only for connections that lasted (duration > 0), so a lone
+ * SYN has its byte counts unset; its state still says the responder sent nothing: a scanner's probe
+ * of a monitored server is a refused attempt, not a connection of unknown size (see
+ * Aggregator.flow).
+ */
+export const NO_REPLY_STATES: ReadonlySet<string> = new Set(['S0', 'REJ', 'RSTOS0', 'SH']);

@@ -8,7 +8,7 @@ import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, saysTrue, utf8 } from './bytes';
 import { newRecord, resetRecord } from './record';
-import { isConnLogPath, notConnLogReason } from './zeek-paths';
+import { isConnLogPath, NO_REPLY_STATES, notConnLogReason } from './zeek-paths';
 
 const WANTED = [
   'id.orig_h',
@@ -23,6 +23,8 @@ const WANTED = [
   // T when the sensor's Site::local_nets holds the address: that side is inside (FlowRecord.origLocal).
   'local_orig',
   'local_resp',
+  // With resp_bytes unset, whether the responder sent nothing (see NO_REPLY_STATES).
+  'conn_state',
 ] as const;
 
 
@@ -92,8 +94,8 @@ export class ZeekTsvParser implements LineParser {
 
   /**
    * The separator byte and the column of each wanted field (`WANTED` order: id.orig_h, id.resp_h,
-   * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration, local_orig, local_resp; -1
-   * when absent), and whether the unset marker is `-`, or null before the `#fields` line.
+   * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration, local_orig, local_resp,
+   * conn_state; -1 when absent), and whether the unset marker is `-`, or null before the `#fields` line.
    */
   layout(): { sep: number; cols: Int32Array; unsetDash: boolean } | null {
     return this.cols === null ? null : { sep: this.sep, cols: this.cols, unsetDash: this.unset === '-' };
@@ -171,7 +173,11 @@ export class ZeekTsvParser implements LineParser {
     c = cols[5]!;
     if (c >= 0 && (r.origBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badValue(buf, c, lineNo, 'orig_bytes', sink);
     c = cols[6]!;
-    if (c >= 0 && (r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) this.badValue(buf, c, lineNo, 'resp_bytes', sink);
+    if (c >= 0 && (r.respBytes = parseUint(buf, pos[c * 2]!, pos[c * 2 + 1]!)) < 0) {
+      this.badValue(buf, c, lineNo, 'resp_bytes', sink);
+      const sc = cols[11]!;
+      if (sc >= 0 && this.isMissing(buf, pos[c * 2]!, pos[c * 2 + 1]!) && NO_REPLY_STATES.has(latin1(buf, pos[sc * 2]!, pos[sc * 2 + 1]!))) r.respBytes = 0;
+    }
     c = cols[7]!;
     if (c >= 0) {
       let ts = parseEpochSecondsMs(buf, pos[c * 2]!, pos[c * 2 + 1]!);

@@ -67,16 +67,19 @@ const proto = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('tcp', 'udp', 'ic
 // local_orig/local_resp: T when the sensor's Site::local_nets holds the address (and odd values).
 const localFlag = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('T', 'F', '-') }, { weight: 1, arbitrary: fc.constantFrom('', 't', 'TT', 'true', 'True', 'TRUE', '1', 'false', '0', 'truex') });
 
-const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count, lo: localFlag, lr: localFlag });
+// conn_state: with resp_bytes unset, S0, REJ, RSTOS0 and SH say the responder sent nothing (and near misses).
+const connState = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('SF', 'S0', 'REJ', 'SH', 'RSTOS0', 'S1', '-') }, { weight: 1, arbitrary: fc.constantFrom('s0', 'S0x', 'RE', 'RSTOS', 'SHR', 'OTH', '') });
+
+const record = fc.record({ ts: time, oh: address, op: port, rh: address, rp: port, proto, duration: time, ob: count, rb: count, lo: localFlag, lr: localFlag, cs: connState });
 type Rec = typeof record extends fc.Arbitrary<infer T> ? T : never;
 /** A record as the tests below write one: local_orig/local_resp unset unless given. */
-type Line = Omit<Rec, 'lo' | 'lr' | 'proto'> & { proto: string; lo?: string; lr?: string };
+type Line = Omit<Rec, 'lo' | 'lr' | 'proto' | 'cs'> & { proto: string; lo?: string; lr?: string; cs?: string };
 
 /** A data line in a layout (column names in order, separator). */
 function dataLine(r: Line, fields: readonly string[], sep: string): string {
   const value: Record<string, string> = {
     ts: r.ts, uid: 'C1', 'id.orig_h': r.oh, 'id.orig_p': r.op, 'id.resp_h': r.rh, 'id.resp_p': r.rp,
-    proto: r.proto, service: '-', duration: r.duration, orig_bytes: r.ob, resp_bytes: r.rb, conn_state: 'SF',
+    proto: r.proto, service: '-', duration: r.duration, orig_bytes: r.ob, resp_bytes: r.rb, conn_state: r.cs ?? 'SF',
     local_orig: r.lo ?? '-', local_resp: r.lr ?? '-',
   };
   return fields.map((f) => value[f] ?? '-').join(sep);
@@ -390,6 +393,12 @@ describe('Zeek fast path', () => {
     lines.push(dataLine({ ...r, oh: '192.168.1.10', rh: '46.4.0.1', rp: '443', ob: '1200', rb: '50' }, STANDARD, '\t'));
     // Unknown bytes back is not "nothing": still a connection.
     lines.push(dataLine({ ...r, oh: '2.16.0.1', rh: '192.168.1.10', rp: '80', ob: '10', rb: '-' }, STANDARD, '\t'));
+    // A lone SYN: Zeek leaves duration and both byte counts unset, and says S0 (no reply); a SYN
+    // answered by a reset, REJ. Probes, as the ones with counts of 0 are.
+    lines.push(dataLine({ ...r, oh: '138.197.148.152', rh: '192.168.1.10', rp: '2222', duration: '-', ob: '-', rb: '-', cs: 'S0' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '138.197.148.152', rh: '192.168.1.10', rp: '23', duration: '-', ob: '-', rb: '-', cs: 'REJ' }, STANDARD, '\t'));
+    // Unset with a state that had a reply: unknown still.
+    lines.push(dataLine({ ...r, oh: '2.16.0.1', rh: '192.168.1.10', rp: '80', duration: '-', ob: '-', rb: '-', cs: 'SF' }, STANDARD, '\t'));
     const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
     expect(fast).toBe(slow);
     const v = fileOf(fast);
@@ -397,7 +406,8 @@ describe('Zeek fast path', () => {
     expect(d('1.2.4.8')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 700, evidenceLines: [5, 6] });
     expect(d('5.8.8.8')).toMatchObject({ status: 'violation', connections: 1, blockedAttempts: 0, bytesSent: 9000 });
     expect(d('46.4.0.1')).toMatchObject({ status: 'violation', connections: 1, blockedAttempts: 1, bytesSent: 1200 });
-    expect(d('2.16.0.1')).toMatchObject({ connections: 1, blockedAttempts: 0, connectionsWithUnknownBytes: 1 });
+    expect(d('2.16.0.1')).toMatchObject({ connections: 2, blockedAttempts: 0, connectionsWithUnknownBytes: 2 });
+    expect(d('138.197.148.152')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, bytesSent: 0, connectionsWithUnknownBytes: 0 });
     expect(v.violations.map((x) => x.ip)).not.toContain('1.2.4.8');
   });
 

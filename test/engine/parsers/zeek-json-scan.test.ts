@@ -112,6 +112,8 @@ describe('ZeekJsonScanner', () => {
   test.each([
     ['whitespace between tokens', line(CONN).replace(/,/g, ', ')],
     ['a field given twice (the last counts)', line(CONN).replace('{', '{"id.resp_h":"8.8.8.8",')],
+    ['conn_state given twice, no resp_bytes (the last state counts)', line({ ...CONN, resp_bytes: undefined, conn_state: 'SF' }).replace('"conn_state":"SF"', '"conn_state":"S0","conn_state":"SF"')],
+    ['no resp_bytes and a state of no reply', line({ ...CONN, 'id.orig_h': '1.2.4.8', 'id.resp_h': '10.0.0.1', resp_bytes: undefined, conn_state: 'S0' }).replace('{', '{"uid":"\\u0043",')],
     ['trailing garbage', `${line(CONN)}x`],
     ['a cut line', line(CONN).slice(0, 120)],
     ['a leading zero (not JSON)', line(CONN).replace('"orig_bytes":77', '"orig_bytes":077')],

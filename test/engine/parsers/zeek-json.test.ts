@@ -188,6 +188,26 @@ describe('Zeek JSON: local_orig/local_resp', () => {
   });
 });
 
+describe('Zeek JSON: a connection the responder never answered', () => {
+  it("counts an inbound lone SYN (bytes left out, conn_state S0) as a refused attempt, on the byte reader and JSON.parse alike", async () => {
+    // Zeek logs duration and the byte counts only for a connection that lasted: a scanner's one
+    // SYN to a monitored server has none, and says S0. It was a violation of unknown size.
+    const probe = { ts: 1709287200.5, uid: 'C1', 'id.orig_h': '89.248.165.145', 'id.orig_p': 40000, 'id.resp_h': '198.71.247.91', 'id.resp_p': 22, proto: 'tcp', conn_state: 'S0', local_orig: false, local_resp: true, missed_bytes: 0, history: 'S', orig_pkts: 1, orig_ip_bytes: 44, resp_pkts: 0, resp_ip_bytes: 0 };
+    const escaped = JSON.stringify(probe).replace('"uid":"C', '"uid":"\\u0043');
+    // Not a probe: an answer of unknown size (SF), and a reply the state does not rule out (OTH).
+    const answered = { ...probe, 'id.orig_h': '5.8.8.8', conn_state: 'SF' };
+    const midstream = { ...probe, 'id.orig_h': '46.4.0.1', conn_state: 'OTH' };
+
+    // Act
+    const v = await checkBytes(`${JSON.stringify(probe)}\n${escaped}\n${JSON.stringify(answered)}\n${JSON.stringify(midstream)}\n`);
+
+    // Assess
+    expect(destination(v, '89.248.165.145')).toMatchObject({ status: 'blocked', connections: 0, blockedAttempts: 2, connectionsWithUnknownBytes: 0 });
+    expect(destination(v, '5.8.8.8')).toMatchObject({ status: 'violation', connections: 1, connectionsWithUnknownBytes: 1 });
+    expect(destination(v, '46.4.0.1')).toMatchObject({ status: 'violation', connections: 1, connectionsWithUnknownBytes: 1 });
+  });
+});
+
 describe('Zeek JSON timestamps', () => {
   it('reads epoch seconds (the default), milliseconds (JSON::TS_MILLIS) and ISO 8601 (JSON::TS_ISO8601) alike', () => {
     expect(zeekTimeMs(1591367999.305)).toBeCloseTo(1591367999305, 3);
