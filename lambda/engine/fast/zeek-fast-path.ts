@@ -246,13 +246,13 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
 
   // FoldListener: what the JS path settled.
 
-  endpoint(buf: Buffer, start: number, end: number, ep: number, local: boolean): void {
+  endpoint(buf: Buffer, start: number, end: number, ep: number, flags: number): void {
     const len = end - start;
     if (len > this.scratch.length || ep >= this.epDest.length) return;
     // Byte by byte: an address is short, and a subarray would be an object per call.
     const scratch = this.scratch;
     for (let i = 0; i < len; i++) scratch[i] = buf[start + i]!;
-    this.fold.learn(len, ep, local ? 1 : 0);
+    this.fold.learn(len, ep, flags);
   }
 
   destination(ep: number, d: number): void {
@@ -273,7 +273,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     if (agg === null) return -1;
     const ep = agg.endpointOfBytes(this.memory, at, at + len);
     if (ep < 0) return -1;
-    this.endpoint(this.memory, at, at + len, ep, agg.isLocalEndpoint(ep));
+    this.endpoint(this.memory, at, at + len, ep, agg.endpointFlags(ep));
     return ep;
   }
 

@@ -67,6 +67,8 @@ enum {
 #define SLOT 8
 #define LEN_SHIFT 8
 #define FLAG_LOCAL 1
+/* Link-scoped (224.0.0.0/24, 255.255.255.255, ff01::/16, ff02::/16): its sender is inside (Aggregator.flow). */
+#define FLAG_LINK 2
 #define MAX_FIELDS 64
 
 /* Wanted columns, in the order of ZeekTsvParser's WANTED list. */
@@ -244,7 +246,7 @@ i32 learn(i32 len, i32 ep, i32 flags) {
   u8 *k = keys + key_count * KEY_CELL;
   for (i32 i = 0; i < KEY_CELL; i++) k[i] = i < len ? scratch[i] : 0;
   key_count++;
-  i32 slot[SLOT] = {(i32)hash(scratch, len), (i32)key_count, ep, (flags & FLAG_LOCAL) | (len << LEN_SHIFT)};
+  i32 slot[SLOT] = {(i32)hash(scratch, len), (i32)key_count, ep, (flags & (FLAG_LOCAL | FLAG_LINK)) | (len << LEN_SHIFT)};
   for (i32 i = 0; i < 16; i++) ((u8 *)(slot + 4))[i] = k[i];
   insert(slots, mask, slot);
   return 1;
@@ -490,7 +492,7 @@ static void warm_batch(i32 k) {
     if (ho == 0 || hr == 0) continue;
     const i32 *so = slots + (ho & mask) * SLOT, *sr = slots + (hr & mask) * SLOT;
     if ((u32)so[0] != ho || (u32)sr[0] != hr || so[1] == 0 || sr[1] == 0) continue;
-    i32 remote = (so[3] & FLAG_LOCAL) == 0 && (sr[3] & FLAG_LOCAL) != 0 ? so[2] : sr[2];
+    i32 remote = (so[3] & FLAG_LOCAL) == 0 && (sr[3] & (FLAG_LOCAL | FLAG_LINK)) == FLAG_LOCAL ? so[2] : sr[2];
     b_remote[j] = remote;
     TOUCH(ep_dest[remote]);
   }
@@ -591,7 +593,8 @@ i32 scan(i32 off, i32 len, f64 line_no) {
       /* Aggregator.flow: who is the remote party. Only the remote party's port is read. */
       i32 remote;
       f64 sent, received, port = -1;
-      const i32 inbound = (forig & FLAG_LOCAL) == 0 && (fresp & FLAG_LOCAL) != 0;
+      /* Sent to a link-scoped address: the sender was on the observed link, inside. */
+      const i32 inbound = (forig & FLAG_LOCAL) == 0 && (fresp & (FLAG_LOCAL | FLAG_LINK)) == FLAG_LOCAL;
       if (inbound) {
         remote = orig;
         sent = resp_bytes;

@@ -93,6 +93,19 @@ function classifyIpv6(g: readonly number[]): AddressClass {
   return 'reserved';
 }
 
+/**
+ * Whether packets to `ip` never leave the link they were sent on: IPv4's local network control
+ * block 224.0.0.0/24 (mDNS, LLMNR, routing protocols) and limited broadcast 255.255.255.255, and
+ * IPv6 multicast of interface-local or link-local scope (ff01::/16, ff02::/16, with any flags). Who
+ * sent to one was on the observed link, so inside the monitored networks (Aggregator.flow).
+ */
+export function isLinkScoped(ip: ParsedIp): boolean {
+  if (ip.version === 4) return ip.v4 >>> 8 === 0xe00000 || ip.v4 === 0xffffffff;
+  const g0 = ip.groups[0]!;
+  const scope = g0 & 0x0f;
+  return g0 >= 0xff00 && (scope === 1 || scope === 2);
+}
+
 /** The special-purpose class of an address, or `public` when it is globally routable unicast. */
 export function classifyAddress(ip: ParsedIp): AddressClass {
   return ip.version === 4 ? classifyIpv4(ip.v4) : classifyIpv6(ip.groups);

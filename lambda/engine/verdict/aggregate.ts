@@ -9,7 +9,7 @@
  */
 import { InputError } from '../errors';
 import type { GeoLookup } from '../geo/geo-lookup';
-import { classifyAddress } from '../net/address-class';
+import { classifyAddress, isLinkScoped } from '../net/address-class';
 import { parseIp, type ParsedIp } from '../net/ip';
 import { latin1 } from '../parsers/bytes';
 import { evaluateAddresses, isLocal, type AddressFacts, type OperatorSources } from '../policy/evaluate';
@@ -63,6 +63,8 @@ const MAX_PROTOCOL_BITS = 30;
 const INVALID = -1;
 /** Inside the monitored networks by the policy (its address). */
 const FLAG_LOCAL = 1;
+/** The endpoint is link-scoped (isLinkScoped): a record sent to it is from inside, whatever its sender's address. */
+const FLAG_LINK = 2;
 
 /** A destination's totals, as the verdict builder reads them. */
 export interface DestinationAggregate {
@@ -152,8 +154,8 @@ function withDetail(reason: string, detail: string | undefined): string {
  * same rows) can take over the records that only need adding up.
  */
 export interface FoldListener {
-  /** The address spelled by `buf[start, end)` is endpoint `ep`. */
-  endpoint(buf: Buffer, start: number, end: number, ep: number, local: boolean): void;
+  /** The address spelled by `buf[start, end)` is endpoint `ep`, with its flags (see {@link Aggregator.endpointFlags}). */
+  endpoint(buf: Buffer, start: number, end: number, ep: number, flags: number): void;
   /** Endpoint `ep` is now destination `d`. */
   destination(ep: number, d: number): void;
   /** Protocol `name` has bit `bit` in a row's protocol mask. */
@@ -528,7 +530,7 @@ export class Aggregator implements RecordSink, AggregateTotals {
       dest.set(this.epDest);
       this.epDest = dest;
     }
-    this.epFlags[ep] = local ? FLAG_LOCAL : 0;
+    this.epFlags[ep] = (local ? FLAG_LOCAL : 0) | (isLinkScoped(ip) ? FLAG_LINK : 0);
     if (ip.version === 4) this.byIpv4.add(ip.v4, ep);
     else this.byCanonical.set(ip.text, ep);
     return ep;
@@ -570,9 +572,9 @@ export class Aggregator implements RecordSink, AggregateTotals {
     return this.endpointBytes(buf, start, end);
   }
 
-  /** Whether endpoint `ep` is inside the monitored networks. */
-  isLocalEndpoint(ep: number): boolean {
-    return (this.epFlags[ep]! & FLAG_LOCAL) !== 0;
+  /** Endpoint `ep`'s flags for a fast path: 1, inside the monitored networks; 2, link-scoped (isLinkScoped). */
+  endpointFlags(ep: number): number {
+    return this.epFlags[ep]!;
   }
 
   /** For a fast path folding a record: the destination of endpoint `ep`, made as {@link flow} would. */
@@ -628,8 +630,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     if (!r.oneWay) this.twoWayRecords++;
     const flags = this.epFlags;
     if (this.listener !== null && b !== null) {
-      this.listener.endpoint(b, r.origIpStart, r.origIpEnd, orig, (flags[orig]! & FLAG_LOCAL) !== 0);
-      this.listener.endpoint(b, r.respIpStart, r.respIpEnd, resp, (flags[resp]! & FLAG_LOCAL) !== 0);
+      this.listener.endpoint(b, r.origIpStart, r.origIpEnd, orig, flags[orig]!);
+      this.listener.endpoint(b, r.respIpStart, r.respIpEnd, resp, flags[resp]!);
     }
     let remote: number;
     let sent: number;
@@ -638,7 +640,8 @@ export class Aggregator implements RecordSink, AggregateTotals {
     let inbound = false;
     // The log's word that a side is inside (FlowRecord.origLocal) picks the remote party of this
     // record only: it never exempts an address from being judged where it is the remote party.
-    if (!((flags[orig]! & FLAG_LOCAL) !== 0 || r.origLocal) && ((flags[resp]! & FLAG_LOCAL) !== 0 || r.respLocal)) {
+    // Sent to a link-scoped address (mDNS, a broadcast): the sender was on the observed link, inside.
+    if (!((flags[orig]! & FLAG_LOCAL) !== 0 || r.origLocal) && ((flags[resp]! & FLAG_LOCAL) !== 0 || r.respLocal) && (flags[resp]! & FLAG_LINK) === 0) {
       // The outside party opened the connection: what the monitored side sent is the response.
       inbound = true;
       remote = orig;

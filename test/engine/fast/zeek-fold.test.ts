@@ -411,6 +411,31 @@ describe('Zeek fast path', () => {
     expect(v.violations.map((x) => x.ip)).not.toContain('1.2.4.8');
   });
 
+  it("takes a host that sent to a link-scoped address (mDNS, a broadcast) as inside, whatever its address, on either path", async () => {
+    // A campus network with public addresses (CTU's 147.32.83.0/24): its hosts' mDNS and
+    // broadcasts made each of them a foreign party that had opened a connection inward.
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '5353', rp: '5353', proto: 'udp' as const, duration: '1.0', ob: '120', rb: '0' };
+    lines.push(dataLine({ ...r, oh: '147.32.83.13', rh: '224.0.0.251' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '147.32.83.14', rh: '255.255.255.255', op: '68', rp: '67' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '2001:718:2:1663::13', rh: 'ff02::fb' }, STANDARD, '\t'));
+    // Routed multicast and a local server: the sender outside, as before.
+    lines.push(dataLine({ ...r, oh: '147.32.83.15', rh: '239.255.255.250', rp: '1900' }, STANDARD, '\t'));
+    lines.push(dataLine({ ...r, oh: '1.2.4.8', rh: '192.168.1.10', rp: '53', ob: '60', rb: '90' }, STANDARD, '\t'));
+    // Many lines: the fold reads most of them.
+    for (let i = 0; i < 50; i++) lines.push(dataLine({ ...r, oh: '147.32.83.13', rh: '224.0.0.251' }, STANDARD, '\t'));
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = fileOf(fast);
+    expect(v.destinations.map((d) => [d.ip, d.status, d.connections]).sort()).toEqual([
+      ['1.2.4.8', 'violation', 1],
+      ['147.32.83.15', 'blocked', 0],
+      ['224.0.0.251', 'non-public', 51],
+      ['255.255.255.255', 'non-public', 1],
+      ['ff02::fb', 'non-public', 1],
+    ]);
+  });
+
   it('lists no port past 65535, on either path', async () => {
     const lines = [...header(STANDARD, '\t')];
     const r = { ts: '1709287200.0', op: '40000', oh: '192.168.1.2', rh: '8.8.8.8', proto: 'tcp' as const, duration: '1.0', ob: '1', rb: '1' };

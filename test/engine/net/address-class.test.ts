@@ -1,4 +1,4 @@
-import { classifyAddress, isPublicClass } from '../../../lambda/engine/net/address-class';
+import { classifyAddress, isLinkScoped, isPublicClass } from '../../../lambda/engine/net/address-class';
 import { parseIp } from '../../../lambda/engine/net/ip';
 import type { AddressClass } from '../../../lambda/engine/types';
 
@@ -207,5 +207,30 @@ describe('isPublicClass', () => {
 
     // Assess
     expect(publicOnes).toEqual(['public']);
+  });
+});
+
+describe('isLinkScoped', () => {
+  it.each([
+    ['224.0.0.251', true], // mDNS
+    ['224.0.0.252', true], // LLMNR
+    ['224.0.0.0', true],
+    ['224.0.0.255', true],
+    ['255.255.255.255', true], // limited broadcast (DHCP)
+    ['ff02::fb', true], // mDNS over IPv6
+    ['ff02::1:2', true], // DHCPv6 relays and servers
+    ['ff01::1', true], // interface-local
+    ['ff12::8000:1', true], // transient, link-local scope
+    ['::ffff:224.0.0.251', true],
+    ['224.0.1.1', false], // NTP: routed multicast
+    ['239.255.255.250', false], // SSDP: organisation-local, not link-scoped
+    ['223.255.255.255', false],
+    ['192.168.1.255', false], // a directed broadcast is routable toward its network
+    ['ff05::1:3', false], // site-local scope
+    ['ff0e::1', false], // global scope
+    ['fe80::1', false], // link-local unicast: a host on the link, but it may be the remote party
+    ['8.8.8.8', false],
+  ])('%s: %s', (text, expected) => {
+    expect(isLinkScoped(parseIp(text)!)).toBe(expected);
   });
 });
