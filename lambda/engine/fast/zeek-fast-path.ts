@@ -25,7 +25,7 @@ interface FoldExports {
     arena: number,
     arenaEnd: number,
   ): void;
-  configure(sep: number, maxLine: number, ...cols: number[]): number;
+  configure(sep: number, maxLine: number, fieldCount: number, ...cols: number[]): number;
   set_proto_bit(which: number, bit: number): void;
   learn(len: number, ep: number, flags: number): number;
   scan(off: number, len: number, lineNo: number): number;
@@ -337,7 +337,7 @@ export class ZeekFastPath implements BlockHandler, FoldListener {
     this.headerVersion = this.parser.headerVersion;
     const layout = this.parser.layout();
     this.enabled =
-      layout !== null && layout.unsetDash && this.fold.configure(layout.sep, this.maxLineBytes, ...Array.from(layout.cols)) === 1;
+      layout !== null && layout.unsetDash && this.fold.configure(layout.sep, this.maxLineBytes, layout.fieldCount, ...Array.from(layout.cols)) === 1;
   }
 }
 

@@ -91,6 +91,8 @@ static u8 *arena_end;
 /* Layout of the current log, from its #fields header. 0 fields needed = no layout yet. */
 static i32 sep = 9;
 static i32 need;
+/* How many fields #fields names: a line with more goes to JavaScript (ZeekTsvParser skips it). */
+static i32 field_count;
 static i32 cols[W_COUNT];
 static i32 max_line;
 static i32 proto_bit[3] = {-1, -1, -1};
@@ -125,7 +127,7 @@ void init(u8 *in_, u8 *scratch_, f64 *rows_, i32 *ep_dest_, u32 ep_cap_, u8 *key
 
 /** Sets the column layout; returns 0 (and disables the fast path) when it cannot handle it. */
 EXPORT(configure)
-i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8, i32 c9,
+i32 configure(i32 sep_, i32 max_line_, i32 field_count_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i32 c5, i32 c6, i32 c7, i32 c8, i32 c9,
               i32 c10, i32 c11) {
   i32 c[W_COUNT] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
   i32 n = 0;
@@ -135,6 +137,7 @@ i32 configure(i32 sep_, i32 max_line_, i32 c0, i32 c1, i32 c2, i32 c3, i32 c4, i
   }
   sep = sep_;
   max_line = max_line_;
+  field_count = field_count_;
   if (n > MAX_FIELDS || c0 < 0 || c1 < 0 || sep_ == 10 || sep_ == 13 || sep_ < 0 || sep_ > 255) {
     need = 0;
     return 0;
@@ -442,15 +445,23 @@ static i32 split_batch(i32 p, i32 len) {
       if (i >= len) return k;
     }
   fields_done:
-    /* The rest of the line is only searched for its end. */
-    for (i = fs;; i += 16) {
-      if (i >= len) return k;
-      u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(in + i), v_nl));
-      if (m != 0) {
-        nl = i + __builtin_ctz(m);
-        if (nl >= len) return k;
-        break;
+    /* The rest of the line: its end, and its separators (more fields than #fields names is JavaScript's). */
+    {
+      i32 seps = 0;
+      for (i = fs;; i += 16) {
+        if (i >= len) return k;
+        v128_t v = wasm_v128_load(in + i);
+        u32 m = wasm_i8x16_bitmask(wasm_i8x16_eq(v, v_nl));
+        u32 ms = wasm_i8x16_bitmask(wasm_i8x16_eq(v, v_sep));
+        if (m != 0) {
+          nl = i + __builtin_ctz(m);
+          if (nl >= len) return k;
+          seps += __builtin_popcount(ms & ((1u << __builtin_ctz(m)) - 1));
+          break;
+        }
+        seps += __builtin_popcount(ms);
       }
+      if (n_need + seps + 1 > field_count) return k;
     }
   line_end:
     if (nl - p > max_line + 1) return k;

@@ -95,10 +95,11 @@ export class ZeekTsvParser implements LineParser {
   /**
    * The separator byte and the column of each wanted field (`WANTED` order: id.orig_h, id.resp_h,
    * id.orig_p, id.resp_p, proto, orig_bytes, resp_bytes, ts, duration, local_orig, local_resp,
-   * conn_state; -1 when absent), and whether the unset marker is `-`, or null before the `#fields` line.
+   * conn_state; -1 when absent), whether the unset marker is `-`, and how many fields `#fields`
+   * names; null before the `#fields` line.
    */
-  layout(): { sep: number; cols: Int32Array; unsetDash: boolean } | null {
-    return this.cols === null ? null : { sep: this.sep, cols: this.cols, unsetDash: this.unset === '-' };
+  layout(): { sep: number; cols: Int32Array; unsetDash: boolean; fieldCount: number } | null {
+    return this.cols === null ? null : { sep: this.sep, cols: this.cols, unsetDash: this.unset === '-', fieldCount: this.fieldCount };
   }
 
   line(buf: Buffer, start: number, end: number, lineNo: number, sink: RecordSink): void {
@@ -125,13 +126,18 @@ export class ZeekTsvParser implements LineParser {
     const sep = this.sep;
     let col = 0;
     let fieldStart = start;
+    // Whether a separator ended the last needed field: fields follow it.
+    let more = false;
     for (let i = start; i < end; i++) {
       if (buf[i] === sep) {
         pos[col * 2] = fieldStart;
         pos[col * 2 + 1] = i;
         col++;
         fieldStart = i + 1;
-        if (col === need) break;
+        if (col === need) {
+          more = true;
+          break;
+        }
       }
     }
     if (col < need) {
@@ -141,6 +147,12 @@ export class ZeekTsvParser implements LineParser {
     }
     if (col < need) {
       sink.skip(lineNo, `record has fewer fields than the #fields header names (${this.fieldCount})`);
+      return;
+    }
+    // More fields than #fields names (Zeek escapes a separator inside a value): the values are not
+    // where the names say; read by position, a protocol was `-` and a duration `tcp`.
+    if (more && this.moreFieldsThanNamed(buf, fieldStart, end, need)) {
+      sink.skip(lineNo, `record has more fields than the #fields header names (${this.fieldCount})`);
       return;
     }
     const r = this.rec;
@@ -198,6 +210,24 @@ export class ZeekTsvParser implements LineParser {
     c = cols[10]!;
     if (c >= 0) r.respLocal = saysTrue(buf, pos[c * 2]!, pos[c * 2 + 1]!);
     sink.flow(r);
+  }
+
+  /**
+   * Whether a line whose first `need` fields ended before `from` has more fields than `#fields`
+   * names, one of them not empty (a separator at the end of the line is no value).
+   */
+  private moreFieldsThanNamed(buf: Buffer, from: number, end: number, need: number): boolean {
+    // The separator that opens the first field past those named.
+    let extraAt = from - 1;
+    for (let k = this.fieldCount - need; k > 0; k--) {
+      extraAt = buf.indexOf(this.sep, extraAt + 1);
+      if (extraAt < 0 || extraAt >= end) return false;
+    }
+    for (let i = extraAt + 1; i < end; i++) {
+      const c = buf[i]!;
+      if (c !== this.sep && c !== 32 && c !== 13) return true;
+    }
+    return false;
   }
 
   /** Reports column `c` of this line, a value that did not read as its type, unless it is unset. */

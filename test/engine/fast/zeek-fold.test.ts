@@ -101,7 +101,7 @@ const layout = fc.record({
 const item = fc.oneof(
   { weight: 30, arbitrary: fc.tuple(fc.constant('record' as const), record, fc.nat(3)) },
   { weight: 1, arbitrary: fc.tuple(fc.constant('layout' as const), layout) },
-  { weight: 1, arbitrary: fc.constantFrom(['blank'] as const, ['comment'] as const, ['short'] as const, ['long'] as const) },
+  { weight: 1, arbitrary: fc.constantFrom(['blank'] as const, ['comment'] as const, ['short'] as const, ['long'] as const, ['wide'] as const) },
 );
 
 /** A log from a layout and items; `crlf` ends lines with CR LF. */
@@ -118,6 +118,7 @@ function logOf(first: { fields: readonly string[]; sep: string }, items: readonl
     } else if (it[0] === 'blank') lines.push('');
     else if (it[0] === 'comment') lines.push('#close\t2026-01-01-00-00-00');
     else if (it[0] === 'short') lines.push(`1700000000.0${cur.sep}C9`);
+    else if (it[0] === 'wide') lines.push(`${dataLine({ ts: '1700000000.5', oh: '192.168.1.10', op: '1', rh: '8.8.8.8', rp: '53', proto: 'udp', duration: '1.0', ob: '5', rb: '6' }, cur.fields, cur.sep)}${cur.sep}extra`);
     else lines.push(`1700000000.0${cur.sep}C9${cur.sep}${'x'.repeat(300)}`);
   }
   return lines.join(crlf ? '\r\n' : '\n') + (crlf ? '\r\n' : '\n');
@@ -433,6 +434,27 @@ describe('Zeek fast path', () => {
       ['224.0.0.251', 'non-public', 51],
       ['255.255.255.255', 'non-public', 1],
       ['ff02::fb', 'non-public', 1],
+    ]);
+  });
+
+  it('skips a record with more fields than #fields names, on either path, naming both counts', async () => {
+    // A documentation page's conn.log: rows of 37 columns under a #fields line of 20. Read by
+    // position, the protocol was `-`, a duration `tcp`, and every connection's bytes unknown.
+    const lines = [...header(STANDARD, '\t')];
+    const r = { ts: '1709287200.0', op: '40000', rp: '443', proto: 'tcp' as const, duration: '1.0', ob: '500', rb: '9000' };
+    for (let i = 0; i < 20; i++) lines.push(dataLine({ ...r, oh: '192.168.1.10', rh: '8.8.8.8' }, STANDARD, '\t'));
+    lines.push(`${dataLine({ ...r, oh: '192.168.1.10', rh: '91.189.89.199' }, STANDARD, '\t')}\tS0\tT`);
+    lines.push(`${dataLine({ ...r, oh: '192.168.1.10', rh: '91.189.89.197' }, STANDARD, '\t')}\t\tx`);
+    // A separator at the end of a line is no value: read.
+    lines.push(`${dataLine({ ...r, oh: '192.168.1.10', rh: '91.189.89.198' }, STANDARD, '\t')}\t`);
+    const [fast, slow] = await both(`${lines.join('\n')}\n`, 4096);
+    expect(fast).toBe(slow);
+    const v = fileOf(fast);
+    expect(v.destinations.map((d) => d.ip).sort()).toEqual(['8.8.8.8', '91.189.89.198']);
+    expect(v.totals).toMatchObject({ records: 23, connections: 21, skipped: 2 });
+    expect(v.errors).toEqual([
+      { line: 25, reason: `record has more fields than the #fields header names (${STANDARD.length})` },
+      { line: 26, reason: `record has more fields than the #fields header names (${STANDARD.length})` },
     ]);
   });
 
