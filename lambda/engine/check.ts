@@ -13,7 +13,7 @@ import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { ZeekFastPath } from './fast/zeek-fast-path';
 import { ZeekTsvParser } from './parsers/zeek-tsv';
-import { vpcFlowHint } from './parsers/vpc-flow';
+import { SKIPDATA_REASON, vpcFlowHint } from './parsers/vpc-flow';
 import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
 import type { Verdict } from './verdict/verdict';
@@ -84,6 +84,21 @@ export const DEFAULT_MAX_SKIPPED_RECORDS = 10_000;
  */
 export function noConnectionRead(t: { connections: number; noDataRecords: number; skipped: number; notConnectionRecords: number }): boolean {
   return t.connections === 0 && (t.noDataRecords === 0 || t.skipped > t.notConnectionRecords);
+}
+
+/** Why a log in which {@link noConnectionRead} holds is not checked (for a whole check and a split one alike). */
+export function noConnectionMessage(
+  agg: Pick<Aggregator, 'records' | 'skipped' | 'errors' | 'unattributedKept' | 'skippedByReason'>,
+  format: string,
+): string {
+  const first = agg.errors[0] ?? agg.unattributedKept[0];
+  // Every record read, and every one skipped a SKIPDATA: not a log that could not be read, but one
+  // whose traffic AWS did not record.
+  if (first !== undefined && agg.skippedByReason.size === 1 && agg.skippedByReason.has(SKIPDATA_REASON)) {
+    return `none of the ${agg.records} records is a connection: AWS skipped the flow records of ${agg.skipped === 1 ? 'an interval' : `${agg.skipped} intervals`} (SKIPDATA, first at line ${first.line}), so this log cannot show whether data left`;
+  }
+  const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
+  return `none of the ${agg.records} records ${why} as ${format}${first ? ` (first problem: line ${first.line}: ${first.reason})` : ''}`;
 }
 
 /**
@@ -318,11 +333,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       throw new InputError(`no records found in this ${format.name} log`);
     }
     if (noConnectionRead(agg) && !options.part) {
-      const first = agg.errors[0] ?? agg.unattributedKept[0];
-      const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
-      throw new InputError(
-        `none of the ${agg.records} records ${why} as ${format.name}${first ? ` (first problem: line ${first.line}: ${first.reason})` : ''}`,
-      );
+      throw new InputError(noConnectionMessage(agg, format.name));
     }
   } catch (err) {
     if (err instanceof SourceError) throw err.original;

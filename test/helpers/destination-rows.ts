@@ -58,7 +58,7 @@ export function everyFieldVerdict(): Verdict {
       asOrganization: 'Chinanet',
       operatorCountry: 'CN',
     }),
-    destinationOf({ ip: '203.0.113.9', country: 'RU', status: 'blocked', rule: 'every connection was refused by the network (2 attempts)', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 0 }),
+    destinationOf({ ip: '203.0.113.9', country: 'RU', status: 'blocked', rule: 'no connection carried data to it: every attempt was refused by the network or left unanswered (2 attempts)', connections: 0, blockedAttempts: 2, bytesSent: 0, bytesReceived: 0 }),
     destinationOf({ ip: '192.168.1.1', country: null, addressClass: 'private', status: 'non-public', firstSeen: null, lastSeen: null }),
   ]);
   return {

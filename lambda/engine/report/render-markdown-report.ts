@@ -110,7 +110,7 @@ export function renderMarkdownReport(v: Verdict, options: MarkdownReportOptions 
   out.push(`- Policy SHA-256 ${hex(v.policy.sha256)}`);
   for (const d of v.databases) out.push(`- Database ${code(d.name)} (${m(d.role)}${d.buildEpoch ? `, built ${m(d.buildEpoch)}` : ''}), SHA-256 ${hex(d.sha256)}`);
   out.push(`- Records ${t.records}, connections ${t.connections}, skipped ${t.skipped}${t.unattributed ? `, unattributed ${t.unattributed}` : ''}`);
-  if (t.connectionsWithUnknownBytes) out.push(`- Byte counts unknown on ${t.connectionsWithUnknownBytes} connections (in no byte total)`);
+  if (t.connectionsWithUnknownBytes) out.push(`- Byte counts unknown on ${t.connectionsWithUnknownBytes} connections (sent, received or both: what is not known is in no byte total)`);
   if (t.malformedValues) {
     const fields = Object.entries(t.malformedValuesByField ?? {}).map(([f, n]) => `${n}× ${code(f)}`).join(', ');
     const first = v.malformedValues?.[0];

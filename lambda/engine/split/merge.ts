@@ -5,7 +5,7 @@
  * checked against the one really in force at its first line; ranges read under a stale one are
  * returned to be checked again.
  */
-import { DEFAULT_MAX_SKIPPED_RECORDS, EARLY_STOP_MARGIN, noConnectionRead, type CheckOptions } from '../check';
+import { DEFAULT_MAX_SKIPPED_RECORDS, EARLY_STOP_MARGIN, noConnectionMessage, noConnectionRead, type CheckOptions } from '../check';
 import { ResidencyError } from '../errors';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
@@ -310,10 +310,7 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
   const stats = { sha256: whole.sha256, bytes: whole.bytes };
   if (agg.records === 0) return verdictOf(agg, plan, stats, options, `no records found in this ${plan.format} log`, false);
   if (noConnectionRead(agg)) {
-    const first = agg.errors[0] ?? agg.unattributedKept[0];
-    const why = agg.errors.length > 0 ? 'could be read' : 'named a server address';
-    const message = `none of the ${agg.records} records ${why} as ${plan.format}${first ? ` (first problem: line ${first.line}: ${first.reason})` : ''}`;
-    return verdictOf(agg, plan, stats, options, message, false);
+    return verdictOf(agg, plan, stats, options, noConnectionMessage(agg, plan.format), false);
   }
   return verdictOf(agg, plan, stats, options, null, false);
 }

@@ -487,7 +487,10 @@ export class DestinationCursor implements VerdictDestination {
 }
 
 function ruleOf(d: DestinationAggregate, status: DestinationStatus): string | null {
-  return status === 'blocked' ? `every connection was refused by the network (${d.blockedAttempts} attempts)` : d.facts.rule;
+  if (status !== 'blocked') return d.facts.rule;
+  // Refused (a REJECT, a deny) or opened from outside and answered with nothing: the rows count both alike.
+  const n = d.blockedAttempts;
+  return `no connection carried data to it: every attempt was refused by the network or left unanswered (${n} attempt${n === 1 ? '' : 's'})`;
 }
 
 function warningOf(d: DestinationAggregate, status: DestinationStatus): string | null {

@@ -120,6 +120,6 @@ export function renderSummary(v: Verdict, options: SummaryOptions = {}): string 
     lines.push(c.yellow(`Malformed values, read as unknown: ${fields}${at}`));
   }
   const unknown = t.connectionsWithUnknownBytes ?? 0;
-  if (unknown > 0) lines.push(`Byte counts unknown on ${unknown} connection${unknown === 1 ? '' : 's'}: in no byte total.`);
+  if (unknown > 0) lines.push(`Byte counts unknown on ${unknown} connection${unknown === 1 ? '' : 's'} (sent, received or both): what is not known is in no byte total.`);
   return `${lines.join('\n')}\n`;
 }

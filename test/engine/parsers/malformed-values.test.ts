@@ -178,7 +178,7 @@ describe('malformed byte counts in the verdict', () => {
     ]);
     const summary = renderSummary(v, { color: false });
     expect(summary).toContain('Malformed values, read as unknown: 1× orig_bytes; 1× resp_bytes (first at line 8: orig_bytes "12x3")');
-    expect(summary).toContain('Byte counts unknown on 3 connections: in no byte total.');
+    expect(summary).toContain('Byte counts unknown on 3 connections (sent, received or both): what is not known is in no byte total.');
     expect(renderMarkdownReport(v)).toContain('- Malformed values, read as unknown: 1× `orig_bytes`, 1× `resp_bytes` (first at line 8: `orig_bytes` `"12x3"`)');
     const html = renderHtmlReport(v);
     expect(html).toContain('<h3>Malformed values</h3>');
