@@ -106,10 +106,11 @@ export class CommonAddressHints {
       // Where the parser said which were sources, only those (see CommonAddresses.sources).
       const sources = g.sources;
       const addresses = [...new Set(g.addresses.filter((a) => sources === undefined || sources.includes(a)).map(canonical))];
-      if (addresses.length === 0 || !addresses.every(outside)) continue;
+      // One record has both its sides in common with itself: no sign of which is inside.
+      if (g.records < 2 || addresses.length === 0 || !addresses.every(outside)) continue;
       const where = `every IPv${g.family} record of ${g.app ?? 'the log'} (${g.records} records)`;
       const own = `${g.app === null ? 'the monitored side' : 'that interface'}'s own address, listed as a destination because the log does not say which side of a record is inside`;
-      const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs: or log flow-direction)";
+      const fix = "if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs without flow-direction: or log it)";
       for (const a of addresses) {
         const other = addresses.find((b) => b !== a);
         const text =

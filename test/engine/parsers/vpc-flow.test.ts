@@ -412,7 +412,7 @@ describe('VPC flow logs without flow-direction: an interface\'s own public addre
     expect(own.status).toBe('allowed');
     expect(own.warning).toBe(
       `this address is on one side of every IPv6 record of ${ENI} (5 records): likely that interface's own address, listed as a destination ` +
-        'because the log does not say which side of a record is inside; if so, add it (or its network) to the policy\'s localNetworks, beside "non-public" (VPC Flow Logs: or log flow-direction)',
+        'because the log does not say which side of a record is inside; if so, add it (or its network) to the policy\'s localNetworks, beside "non-public" (VPC Flow Logs without flow-direction: or log it)',
     );
     // An interface seen with one peer: either end may be its own, so both are warned of, and the peer stays judged.
     expect(destination(v, CLOUDFLARE).warning).toMatch(/^this address and 2600:1f18:4a3:6903::a are the two sides of every IPv6 record of eni-0f9e8d7c6b5a40312 \(2 records\): one of the two is likely/);

@@ -36,7 +36,7 @@ describe('CommonAddressHints: addresses on one side of every record of an interf
     // Assess: the IPv4 peer's other end is inside, so it is simply the peer.
     expect([...warnings.keys()]).toEqual(['2600:1f18::5', '2a00:1450:4001:82a::200e']);
     expect(warnings.get('2600:1f18::5')).toBe(
-      "this address and 2a00:1450:4001:82a::200e are the two sides of every IPv6 record of the log (4 records): one of the two is likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs: or log flow-direction)",
+      "this address and 2a00:1450:4001:82a::200e are the two sides of every IPv6 record of the log (4 records): one of the two is likely the monitored side's own address, listed as a destination because the log does not say which side of a record is inside; if so, add it (or its network) to the policy's localNetworks, beside \"non-public\" (VPC Flow Logs without flow-direction: or log it)",
     );
   });
 
@@ -52,12 +52,26 @@ describe('CommonAddressHints: addresses on one side of every record of an interf
   });
 });
 
+describe('CommonAddressHints of a single record', () => {
+  it('gives no hint: both sides of one record are on one side of every record', () => {
+    // A firewall export of one inbound connection: its foreign client was said likely to be the
+    // monitored side's own address.
+    const hints = new CommonAddressHints();
+    hints.add({ app: null, family: 4, addresses: ['203.0.113.50', '198.51.100.7'], records: 1 });
+
+    // Act / Assess
+    expect(hints.warnings(() => true).size).toBe(0);
+    hints.add({ app: null, family: 4, addresses: ['203.0.113.50'], records: 1 });
+    expect([...hints.warnings(() => true).keys()]).toEqual(['203.0.113.50']);
+  });
+});
+
 describe('CommonAddressHints past the interfaces tracked', () => {
   it('counts an interface once for both its families, and gives every hint up past the cap', () => {
     // Prepare: 4,096 dual-stack interfaces are within the cap.
     const hints = new CommonAddressHints();
     for (let i = 0; i < 4096; i++) {
-      hints.add({ app: `eni-${i}`, family: 4, addresses: ['10.0.0.5'], records: 1 });
+      hints.add({ app: `eni-${i}`, family: 4, addresses: ['10.0.0.5'], records: 2 });
       hints.add({ app: `eni-${i}`, family: 6, addresses: [`2600:1f18::${i.toString(16)}`], records: 2 });
     }
     expect(hints.overflow).toBe(false);
