@@ -38,7 +38,7 @@ import type { ChunkParser, RecordSink } from '../types';
 import type { FormatDefinition } from './index';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT as CLOSE, COMMA, isJsonSpace, OPEN_ARRAY, OPEN_OBJECT as OPEN, QUOTE } from './json-syntax-bytes';
 import { SuricataEveParser } from './suricata-eve';
-import { isDefaultV2Line, VpcFlowParser } from './vpc-flow';
+import { isDefaultFormatLine, VpcFlowParser } from './vpc-flow';
 import { isJsonObject } from './bytes';
 
 /**
@@ -330,10 +330,10 @@ export class CloudWatchVpcParser implements ChunkParser {
       (this.firewall ??= new SuricataEveParser('aws-network-firewall')).line(this.scratch, first, end, unit, sink);
       return;
     }
-    // Without a header line or the format given, only the default format's records say which
+    // Without a header line or the format given, only the default formats' records say which
     // field is which (the VPC parser would read any record of 14 fields as one).
-    if (this.fields === undefined && !isDefaultV2Line(text)) {
-      sink.skip(unit, 'flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format\'s fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)', `${fieldCount(this.scratch, end)} fields`);
+    if (this.fields === undefined && !isDefaultFormatLine(text)) {
+      sink.skip(unit, 'flow log record in no default format, VPC version 2 or Transit Gateway (CloudWatch Logs messages name no custom format\'s fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)', `${fieldCount(this.scratch, end)} fields`);
       return;
     }
     this.vpc.line(this.scratch, 0, end, unit, sink);

@@ -38,6 +38,19 @@ export const VPC_DEFAULT_FIELDS = [
   'log-status',
 ] as const;
 
+/**
+ * Transit Gateway flow logs' default format (every version 2 to 6 field, in this order; AWS allows
+ * no other default), the order of their header-less records (CloudWatch Logs, Firehose).
+ */
+export const TGW_DEFAULT_FIELDS = [
+  'version', 'resource-type', 'account-id', 'tgw-id', 'tgw-attachment-id', 'tgw-src-vpc-account-id',
+  'tgw-dst-vpc-account-id', 'tgw-src-vpc-id', 'tgw-dst-vpc-id', 'tgw-src-subnet-id', 'tgw-dst-subnet-id',
+  'tgw-src-eni', 'tgw-dst-eni', 'tgw-src-az-id', 'tgw-dst-az-id', 'tgw-pair-attachment-id', 'srcaddr',
+  'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end', 'log-status', 'type',
+  'packets-lost-no-route', 'packets-lost-blackhole', 'packets-lost-mtu-exceeded', 'packets-lost-ttl-expired',
+  'tcp-flags', 'region', 'flow-direction', 'pkt-src-aws-service', 'pkt-dst-aws-service',
+] as const;
+
 const ADDRESS_FIELDS = ['srcaddr', 'dstaddr', 'pkt-srcaddr', 'pkt-dstaddr'];
 
 /** Fields the parser reads, in slot order. */
@@ -265,6 +278,8 @@ function layoutOf(names: readonly string[], lineNo: number): Layout {
 }
 
 const DEFAULT_LAYOUT: Layout = layoutOf(VPC_DEFAULT_FIELDS, 0);
+const TGW_DEFAULT_LAYOUT: Layout = layoutOf(TGW_DEFAULT_FIELDS, 0);
+const TGW_RESOURCE_TYPES: readonly string[] = ['TransitGateway', 'TransitGatewayAttachment'];
 
 /**
  * The field names of a VPC header line, or null when the line is not one: every token is a
@@ -363,6 +378,20 @@ export function isDefaultV2Line(line: string): boolean {
     (action === 'ACCEPT' || action === 'REJECT' || action === '-') &&
     (status === 'OK' || status === 'NODATA' || status === 'SKIPDATA')
   );
+}
+
+/** True for a header-less line in Transit Gateway flow logs' default format (TGW_DEFAULT_FIELDS). */
+export function isDefaultTgwLine(line: string): boolean {
+  const t = withoutExportTime(line).trim().split(/ +/);
+  if (t.length !== TGW_DEFAULT_FIELDS.length || !/^\d+$/.test(t[0]!) || !TGW_RESOURCE_TYPES.includes(t[1]!)) return false;
+  const addr = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
+  const status = t[25]!;
+  return t[3]!.startsWith('tgw-') && addr(t[16]!) && addr(t[17]!) && (status === 'OK' || status === 'NODATA' || status === 'SKIPDATA');
+}
+
+/** True for a header-less line in a default format: VPC's version 2, or Transit Gateway's. */
+export function isDefaultFormatLine(line: string): boolean {
+  return isDefaultV2Line(line) || isDefaultTgwLine(line);
 }
 
 /**
@@ -516,6 +545,9 @@ export class VpcFlowParser implements LineParser {
       if (n === VPC_DEFAULT_FIELDS.length && bytesEqual(buf, pos[0]!, pos[1]!, '2')) {
         layout = DEFAULT_LAYOUT;
         this.layout = layout;
+      } else if (n === TGW_DEFAULT_FIELDS.length && TGW_RESOURCE_TYPES.includes(latin1(buf, pos[2]!, pos[3]!))) {
+        layout = TGW_DEFAULT_LAYOUT;
+        this.layout = layout;
       } else {
         sink.skip(
           lineNo,
@@ -655,7 +687,7 @@ export class VpcFlowParser implements LineParser {
   }
 }
 
-/** Registry entry: a header naming address fields is certain (1); header-less default v2, 0.8. */
+/** Registry entry: a header naming address fields is certain (1); header-less default v2 or Transit Gateway default, 0.8. */
 export const vpcFlowFormat: FormatDefinition = {
   name: 'vpc-flow',
   description: 'AWS VPC Flow Logs, space-separated text with or without the header line, or CSV from Athena or CloudWatch Logs Insights',
@@ -668,9 +700,9 @@ export const vpcFlowFormat: FormatDefinition = {
     if (col >= 0) {
       const row = lines.slice(1).find((l) => l.trim() !== '');
       const message = row === undefined ? undefined : splitCsvText(row, ',')?.[col];
-      return message !== undefined && isDefaultV2Line(message) ? 1 : 0;
+      return message !== undefined && isDefaultFormatLine(message) ? 1 : 0;
     }
-    return isDefaultV2Line(first) ? 0.8 : 0;
+    return isDefaultFormatLine(first) ? 0.8 : 0;
   },
   create: (options) => new VpcFlowParser(options.vpcFields),
 };

@@ -127,7 +127,7 @@ describe('VPC Flow Logs in CloudWatch Logs subscription messages', () => {
     const { flows, skips } = seen(sink);
     expect(flows).toEqual(['8.8.8.8', '1.1.1.1']);
     expect(skips).toEqual([
-      { line: 1, reason: "flow log record not in the default version 2 format (CloudWatch Logs messages name no custom format's fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)", detail: '14 fields' },
+      { line: 1, reason: "flow log record in no default format, VPC version 2 or Transit Gateway (CloudWatch Logs messages name no custom format's fields: give the format with --vpc-format, or RESIDENCY_VPC_FORMAT in the pipeline)", detail: '14 fields' },
       { line: 3, reason: 'CloudWatch Logs event without a message' },
       { line: 4, reason: 'CloudWatch Logs message is not valid JSON', detail: expect.stringMatching(/JSON/) },
       { line: 5, reason: 'bytes between CloudWatch Logs messages that are not a message', detail: '7 bytes' },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../../lambda/engine/errors';
 import { detectFormat, findFormat } from '../../../lambda/engine/parsers';
-import { SKIPDATA_REASON, VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
+import { SKIPDATA_REASON, TGW_DEFAULT_FIELDS, VpcFlowParser } from '../../../lambda/engine/parsers/vpc-flow';
 import { buildPolicy, compilePolicy } from '../../../lambda/engine/policy/policy';
 import { checkBytes, destination, policyOf } from '../../helpers/engine';
 import { endpoints, parseAll, total } from './harness';
@@ -463,6 +463,30 @@ describe('Transit Gateway flow logs (flow-direction is relative to an attachment
     'version resource-type account-id tgw-id tgw-attachment-id tgw-src-vpc-account-id tgw-dst-vpc-account-id tgw-src-vpc-id tgw-dst-vpc-id tgw-src-subnet-id tgw-dst-subnet-id tgw-src-eni tgw-dst-eni tgw-src-az-id tgw-dst-az-id tgw-pair-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status type packets-lost-no-route packets-lost-blackhole packets-lost-mtu-exceeded packets-lost-ttl-expired tcp-flags region flow-direction pkt-src-aws-service pkt-dst-aws-service';
   const record = (attachment: string, src: string, dst: string, sport: number, dport: number, bytes: number, direction: string): string =>
     `6 TransitGateway 123456789012 tgw-0123 ${attachment} 123456789012 123456789012 vpc-a vpc-e subnet-a subnet-e eni-a eni-e use1-az1 use1-az1 tgw-attach-x ${src} ${dst} ${sport} ${dport} 6 10 ${bytes} 1709287200 1709287260 OK IPv4 0 0 0 0 19 us-east-1 ${direction} - -`;
+
+  it('reads records without a header line in the default format, as CloudWatch Logs and Firehose deliver them', async () => {
+    // AWS allows no other default than every field in this order: its records alone say which field is which.
+    expect(TGW_DEFAULT_FIELDS.join(' ')).toBe(HEADER);
+    const lines = [
+      record('tgw-attach-a', '10.0.0.5', '8.8.8.8', 49152, 443, 5000, 'ingress'),
+      record('tgw-attach-a', '10.0.0.6', '1.2.4.8', 49153, 443, 700, 'ingress').replace('TransitGateway', 'TransitGatewayAttachment'),
+    ];
+
+    // Act
+    const v = await checkBytes(`${lines.join('\n')}\n`, { policy: policyOf('us') });
+    const exported = await checkBytes(lines.map((l) => `2024-03-01T10:00:00.000Z ${l}`).join('\n') + '\n', { policy: policyOf('us') });
+    const subscription = await checkBytes(
+      JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: 'tgw', logStream: 'tgw-attach-a', subscriptionFilters: ['f'], logEvents: lines.map((message, i) => ({ id: String(i), timestamp: 1709287260000, message })) }),
+      { policy: policyOf('us') },
+    );
+
+    // Assess
+    for (const [verdict, format] of [[v, 'vpc-flow'], [exported, 'vpc-flow'], [subscription, 'vpc-flow-cloudwatch']] as const) {
+      expect(verdict.input.format).toBe(format);
+      expect(verdict.totals).toMatchObject({ records: 2, connections: 2, skipped: 0, bytesSent: 5700 });
+      expect(destination(verdict, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 700 });
+    }
+  });
 
   it('does not take the sender of a record leaving the gateway for an interface of the VPC', async () => {
     // Prepare: an instance behind a centralised egress VPC; the gateway logs each direction as it
