@@ -119,7 +119,7 @@ const SPACE = 32;
 /** True when `buf[start, end)` holds the bytes `addr`. */
 function containsAddr(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i + 4 <= end; i++) {
-    if (buf[i] === 97 && buf[i + 1] === 100 && buf[i + 2] === 100 && buf[i + 3] === 114)
+    if ((buf[i]! | 0x20) === 97 && buf[i + 1] === 100 && buf[i + 2] === 100 && buf[i + 3] === 114)
       return true;
   }
   return false;
@@ -307,12 +307,36 @@ const CSV_VPC_FIELDS = ['version', 'account-id', 'interface-id', 'packets', 'sta
  */
 export function vpcCsvHeaderFields(line: string): string[] | null {
   if (!line.includes(',')) return null;
-  const names = csvHeaderNames(line).map((n) => n.toLowerCase().replace(/_/g, '-'));
-  if (!names.every((n) => /^[a-z][a-z0-9-]*$/.test(n))) return null;
+  const names = csvHeaderNames(line).map((n) => {
+    const name = n.toLowerCase().replace(/_/g, '-');
+    return CSV_FIELD_ALIASES[name] ?? name;
+  });
+  // Logs Insights' own fields (`@timestamp`) beside the flow log's.
+  if (!names.every((n) => /^@?[a-z][a-z0-9-]*$/.test(n))) return null;
   const has = (n: string): boolean => names.includes(n);
   if (!(has('srcaddr') || has('pkt-srcaddr')) || !(has('dstaddr') || has('pkt-dstaddr'))) return null;
   return CSV_VPC_FIELDS.filter(has).length >= 2 ? names : null;
 }
+
+/**
+ * Other names of flow log fields in CSV headers: the table the Athena User Guide long documented
+ * (`interfaceid`, `sourceaddress`, `numbytes`, `logstatus`), and the fields CloudWatch Logs
+ * Insights discovers in flow logs (`srcAddr`, `interfaceId`, `logStatus`), as lower-cased.
+ */
+const CSV_FIELD_ALIASES: Readonly<Record<string, string>> = {
+  account: 'account-id',
+  accountid: 'account-id',
+  interfaceid: 'interface-id',
+  sourceaddress: 'srcaddr',
+  destinationaddress: 'dstaddr',
+  sourceport: 'srcport',
+  destinationport: 'dstport',
+  numpackets: 'packets',
+  numbytes: 'bytes',
+  starttime: 'start',
+  endtime: 'end',
+  logstatus: 'log-status',
+};
 
 /**
  * Where a CSV header from CloudWatch Logs Insights names `@message`, or -1: query results exported
@@ -338,8 +362,8 @@ export function insightsHeaderLine(buf: Buffer, start: number, end: number): num
 export function vpcCsvHeaderLine(buf: Buffer, start: number, end: number): string[] | null {
   const s = skipBom(buf, start, end);
   const c0 = buf[s]!;
-  // A header starts with a quote or a name, and names an address field: most lines are not read.
-  if (s >= end || !(c0 === 34 || (c0 >= 97 && c0 <= 122)) || !containsAddr(buf, s, end)) return null;
+  // A header starts with a quote or a name (`@timestamp` too), and names an address field: most lines are not read.
+  if (s >= end || !(c0 === 34 || c0 === 64 || (c0 >= 97 && c0 <= 122)) || !containsAddr(buf, s, end)) return null;
   return vpcCsvHeaderFields(latin1(buf, s, end));
 }
 
@@ -497,7 +521,8 @@ export class VpcFlowParser implements LineParser {
         const values: string[] = [];
         for (let i = 0; i < n; i++) {
           const v = csvText(buf, f, i, 'latin1').trim();
-          values.push(v === '' ? '-' : v);
+          // Joined by spaces below: a value with one (Logs Insights' `@timestamp`) stays one value.
+          values.push(v === '' ? '-' : v.includes(' ') ? v.replace(/\s+/g, '_') : v);
         }
         buf = Buffer.from(values.join(' '), 'latin1');
         lineStart = 0;

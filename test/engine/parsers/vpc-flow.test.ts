@@ -675,6 +675,41 @@ describe('VPC flow logs queried with Athena, results saved as CSV', () => {
     expect(v.destinations.map((d) => d.ip)).not.toContain('10.0.0.220');
   });
 
+  it("reads the columns of the table the Athena User Guide long documented (sourceaddress, numbytes, logstatus), NODATA included", async () => {
+    // Its CREATE TABLE: version, account, interfaceid, sourceaddress, destinationaddress, sourceport,
+    // destinationport, protocol, numpackets, numbytes, starttime, endtime, action, logstatus; a date partition.
+    const legacy = [
+      '"version","account","interfaceid","sourceaddress","destinationaddress","sourceport","destinationport","protocol","numpackets","numbytes","starttime","endtime","action","logstatus","date"',
+      '"2","064076352821","eni-06e7f195abcbdfe3b","172.31.82.104","34.235.78.61","61110","443","6","174","142286","1654892433","1654892493","ACCEPT","OK","2022-06-10"',
+      '"2","064076352821","eni-06e7f195abcbdfe3b","34.235.78.61","172.31.82.104","443","61110","6","55","13934","1654892436","1654892493","ACCEPT","OK","2022-06-10"',
+      '"2","064076352821","eni-06e7f195abcbdfe3b","","","","","","","","1654892433","1654892493","","NODATA","2022-06-10"',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(`${legacy}\n`, { policy: policyOf('us') });
+
+    // Assess: one direction per record, so no byte count unknown; the interface is the app.
+    expect(v.input.format).toBe('vpc-flow');
+    expect(v.totals).toMatchObject({ records: 3, connections: 2, noData: 1, skipped: 0, bytesSent: 142286, bytesReceived: 13934, connectionsWithUnknownBytes: 0 });
+    expect(destination(v, '34.235.78.61').apps).toEqual(['eni-06e7f195abcbdfe3b']);
+  });
+
+  it('reads CloudWatch Logs Insights results of the fields it discovers in flow logs (srcAddr, interfaceId), beside @timestamp', async () => {
+    const insights = [
+      '@timestamp,srcAddr,dstAddr,srcPort,dstPort,protocol,packets,bytes,action,interfaceId',
+      '2018-09-22 20:28:14.000,10.155.108.192,209.141.42.153,8088,54252,6,1,40,ACCEPT,eni-d68830d4',
+      '2018-09-22 20:28:39.000,176.119.7.38,10.155.108.192,42742,4094,6,1,40,REJECT,eni-d68830d4',
+    ].join('\n');
+
+    // Act
+    const v = await checkBytes(`${insights}\n`, { policy: policyOf('us') });
+
+    // Assess
+    expect(v.input.format).toBe('vpc-flow');
+    expect(v.totals).toMatchObject({ records: 2, connections: 2, skipped: 0, bytesSent: 40 });
+    expect(destination(v, '176.119.7.38')).toMatchObject({ status: 'blocked', blockedAttempts: 1 });
+  });
+
   it('counts a broken quoted record as skipped, with its line', async () => {
     const v = await checkBytes(`${csv.split('\n')[0]}\n"5","1","eni-1","10.0.1.5\n`, { policy: policyOf('us') });
     expect(v.errors).toEqual([{ line: 2, reason: 'unterminated quoted field' }]);
