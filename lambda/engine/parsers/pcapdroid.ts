@@ -259,7 +259,11 @@ export class PcapdroidCsvParser implements LineParser {
     c = this.field(cols[INFO]!);
     if (c >= 0) {
       const s = pos[c * 2]!;
-      const e = pos[c * 2 + 1]!;
+      let e = pos[c * 2 + 1]!;
+      // An HTTP Host header names the port when it is not the default one (`example.org:8080`).
+      let colon = e - 1;
+      while (colon > s && colon >= e - 6 && buf[colon] !== 58) colon--;
+      if (colon > s && colon < e - 1 && buf[colon] === 58 && parseUint(buf, colon + 1, e) >= 0) e = colon;
       if (isHostnameBytes(buf, s, e)) r.hostname = this.names.get(buf, s, e, lowerLatin1);
     }
     c = this.field(cols[PACKAGE]!);

@@ -102,6 +102,16 @@ describe('PCAPdroid connections CSV (synthetic, from the writer source)', () => 
     });
   });
 
+  it("reads an HTTP Host with its port (example.org:8080) as the host name, and nothing else with a colon", () => {
+    const text = [
+      HEADER,
+      '6,10.215.173.1,50540,4.2.2.2,8080,10123,Chrome,com.android.chrome,HTTP,Closed,example.org:8080,700,0,5,0,1718000005000,1718000008000',
+      '6,10.215.173.1,50541,4.2.2.3,80,10123,Chrome,com.android.chrome,HTTP,Closed,example.org:,700,0,5,0,1718000005000,1718000008000',
+      '6,10.215.173.1,50542,4.2.2.4,80,10123,Chrome,com.android.chrome,HTTP,Closed,example.org:1234567,700,0,5,0,1718000005000,1718000008000',
+    ].join('\n');
+    expect(parse(text).flows.map((r) => r.hostname)).toEqual(['example.org', null, null]);
+  });
+
   it('leaves app unknown when App and PackageName are empty (unknown UID)', () => {
     expect(parse(fixture('connections-synthetic.csv')).flows[8]).toMatchObject({
       app: null,
