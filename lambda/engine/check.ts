@@ -12,7 +12,7 @@ import { findFormat, formatOfHead, FORMATS, isChunkParser, type FormatDefinition
 import type { CompiledPolicy } from './policy/policy';
 import type { FormatName, ParserOptions } from './types';
 import { ZeekFastPath } from './fast/zeek-fast-path';
-import { ZeekTsvParser } from './parsers/zeek-tsv';
+import { ZeekTsvParser, zeekCutHint } from './parsers/zeek-tsv';
 import { SKIPDATA_REASON, vpcFlowHint } from './parsers/vpc-flow';
 import { Aggregator, DEFAULT_MAX_DESTINATIONS } from './verdict/aggregate';
 import { buildVerdict, errorVerdict } from './verdict/build-verdict';
@@ -256,7 +256,7 @@ export async function runCheck(source: AsyncIterable<Uint8Array>, options: Check
       formatSource = found?.source ?? 'detected';
       if (!format) {
         const form = unreadableForm(all);
-        const hint = form === null ? (vpcFlowHint(lines) ?? jsonArrayHint(lines)) : null;
+        const hint = form === null ? (vpcFlowHint(lines) ?? zeekCutHint(lines) ?? jsonArrayHint(lines)) : null;
         const read = utf16 === null ? '' : ` (read as ${utf16 === 'utf-16le' ? 'UTF-16 little-endian' : 'UTF-16 big-endian'} text)`;
         throw new InputError(
           form !== null

@@ -134,6 +134,17 @@ describe('runCheck input handling', () => {
     expect(v.error).toMatch(/unknown log format/);
   });
 
+  it('says what to do with Zeek conn.log records that lost their header (zeek-cut without -c or -m)', async () => {
+    const cut = '1591367999.305988\tCMdzit1AMNsmfAIiQc\t192.168.4.76\t46378\t31.3.245.133\t80\ttcp\n';
+    const v = await checkBytes(cut);
+    expect(v.error).toBe(
+      'unknown log format: it looks like Zeek conn.log records without their header (zeek-cut without -c or -m): run zeek-cut with -m (a first line of field names) or -c (the # header lines), or check the conn.log itself',
+    );
+    // Addresses alone, as `zeek-cut id.orig_h id.resp_h` prints them; and no hint for text with one address.
+    expect((await checkBytes('192.168.4.76\t2001:db8::1\n')).error).toMatch(/without their header/);
+    expect((await checkBytes('hello\t8.8.8.8\n')).error).not.toMatch(/zeek-cut/);
+  });
+
   it('refuses a Zeek log whose #path is not conn, pointing a dns.log to --dns', async () => {
     const v = await checkBytes(log.toString().replace('#path\tconn', '#path\tdns'));
     expect(v.compliant).toBe(false);

@@ -310,3 +310,18 @@ export class ZeekTsvParser implements LineParser {
 
   finish(): void {}
 }
+
+/**
+ * Why a log no format took may be a Zeek conn.log's records without their header, or null: what
+ * `zeek-cut` prints without `-c` or `-m` (tab-separated values, two or more of them addresses),
+ * whose columns nothing names.
+ */
+export function zeekCutHint(lines: readonly string[]): string | null {
+  const first = lines.find((l) => l.trim() !== '');
+  if (first === undefined) return null;
+  const t = first.split('\t');
+  if (t.length < 2) return null;
+  const addresses = t.filter((x) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x) || (x.includes(':') && /^[0-9a-fA-F:.]+$/.test(x) && x.split(':').length > 2)).length;
+  if (addresses < 2) return null;
+  return 'it looks like Zeek conn.log records without their header (zeek-cut without -c or -m): run zeek-cut with -m (a first line of field names) or -c (the # header lines), or check the conn.log itself';
+}
