@@ -266,6 +266,15 @@ export function isHostName(buf: Uint8Array, s: number, e: number): boolean {
   return dots >= 1 && lastAlpha;
 }
 
+/**
+ * Link-layer control protocols as a packet list names them (lower-cased), which carry no data
+ * anywhere (pcap.ts ETHERTYPE_NAMES; Cisco's and the spanning tree's LLC frames too).
+ */
+const LINK_CONTROL_PROTOCOLS: ReadonlyMap<string, string> = new Map([
+  ['arp', 'ARP'], ['rarp', 'RARP'], ['lldp', 'LLDP'], ['eapol', 'EAPOL'], ['lacp', 'slow protocols (LACP)'],
+  ['stp', 'STP'], ['rstp', 'STP'], ['cdp', 'CDP'], ['dtp', 'DTP'], ['vtp', 'VTP'], ['ptpv2', 'PTP'], ['cfm', 'CFM'], ['loop', 'loopback test'],
+]);
+
 /** A header name as compared: lower case, without `_`, `-`, `.` and white space. */
 export function normalizeColumnName(name: string): string {
   return name.toLowerCase().replace(/[\s_.-]+/g, '');
@@ -829,6 +838,13 @@ export class GenericCsvParser implements LineParser {
       r.respIp = this.addressText(buf, dc, ds, de);
     }
     this.common(buf, r, lineNo, sink, true);
+    // A link-layer control frame in a packet list (Wireshark's Protocol column): no data, as a
+    // capture's own frames of it are; its addresses are MACs (Broadcast, Apple_12:34:56).
+    const control = LINK_CONTROL_PROTOCOLS.get(r.proto);
+    if (control !== undefined) {
+      sink.noData(lineNo, control);
+      return;
+    }
     if (hasSrc) this.sides.note(null, buf, ss, se, ds, de);
     sink.flow(r);
   }

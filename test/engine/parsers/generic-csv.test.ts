@@ -197,6 +197,24 @@ describe('generic CSV: Wireshark exports', () => {
     });
   });
 
+  it('counts the link-layer control frames of a packet list (ARP, LLDP, STP) as records without data, as a capture does', () => {
+    const text = [
+      '"No.","Time","Source","Destination","Protocol","Length","Info"',
+      '"1","0.000000","192.168.1.20","8.8.8.8","DNS","74","Standard query 0x1a2b A example.com"',
+      '"2","0.001000","Apple_12:34:56","Broadcast","ARP","42","Who has 192.168.1.1? Tell 192.168.1.20"',
+      '"3","0.002000","Cisco_aa:bb:cc","LLDP_Multicast","LLDP","60","NoS = 00:11:22:33:44:55"',
+      '"4","0.003000","Cisco_aa:bb:cc","Spanning-tree-(for-bridges)_00","STP","60","Conf. Root = 32768"',
+    ].join('\n');
+
+    // Act
+    const result = parse(text);
+
+    // Assess
+    expect(result.skips).toEqual([]);
+    expect(result.flows).toHaveLength(1);
+    expect(result.noData.map((n) => n.status)).toEqual(['ARP', 'LLDP', 'STP']);
+  });
+
   it('refuses a table copied with name resolution on, naming the line, the column and the fix', () => {
     // Wireshark 3.x Conversations, "Name resolution" ticked: addresses it has a name for are names.
     // Skipping those rows judged the table on the others: compliant, the rows to CN left out.
