@@ -37,6 +37,7 @@ import { CommonSides } from './common-sides';
 import { newRecord, resetRecord } from './record';
 import { ipProtocolName } from './vpc-flow';
 import { parseIp } from '../net/ip';
+import { classifyAddress } from '../net/address-class';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/line-splitter';
 
 /** Most lines one record may span (a quoted field holding line breaks). */
@@ -274,6 +275,9 @@ const LINK_CONTROL_PROTOCOLS: ReadonlyMap<string, string> = new Map([
   ['arp', 'ARP'], ['rarp', 'RARP'], ['lldp', 'LLDP'], ['eapol', 'EAPOL'], ['lacp', 'slow protocols (LACP)'],
   ['stp', 'STP'], ['rstp', 'STP'], ['cdp', 'CDP'], ['dtp', 'DTP'], ['vtp', 'VTP'], ['ptpv2', 'PTP'], ['cfm', 'CFM'], ['loop', 'loopback test'],
 ]);
+
+/** Rows of a Wireshark Endpoints table held to find the capture's own host among them (see releaseEndpoints). */
+const MAX_ENDPOINT_ROWS = 100_000;
 
 /** A header name as compared: lower case, without `_`, `-`, `.` and white space. */
 export function normalizeColumnName(name: string): string {
@@ -533,6 +537,11 @@ export class GenericCsvParser implements LineParser {
   private tsharkNames = false;
   /** A Wireshark Conversations or Endpoints table, whose addresses are names when its name resolution was on. */
   private wiresharkTable = false;
+  /**
+   * The rows of a Wireshark Endpoints table read so far, held until its end (see releaseEndpoints):
+   * one of them may be the capture's own host. Null when the table is not one, or held too many.
+   */
+  private endpointRows: FlowRecord[] | null = null;
   private headerBytes: Buffer = Buffer.alloc(0);
   /** After nfdump's `Summary` line, until the header comes again. */
   private inTrailer = false;
@@ -601,6 +610,11 @@ export class GenericCsvParser implements LineParser {
     const hb = this.headerBytes;
     if (end - start === hb.length && buf.compare(hb, 0, hb.length, start, end) === 0) {
       this.inTrailer = false;
+      // Another Endpoints table (another capture's): its own host is found among its own rows.
+      if (this.endpointRows !== null && this.endpointRows.length > 0) {
+        this.releaseEndpoints(sink, true);
+        this.endpointRows = [];
+      }
       return;
     }
     // nfdump `-o csv` ends with a `Summary` line, a summary header and a totals row: no records.
@@ -846,7 +860,70 @@ export class GenericCsvParser implements LineParser {
       return;
     }
     if (hasSrc) this.sides.note(null, buf, ss, se, ds, de);
+    if (this.endpointRows !== null) {
+      this.holdEndpoint(r, sink);
+      return;
+    }
     sink.flow(r);
+  }
+
+  /** Holds an Endpoints table's row (a copy: the record and its bytes are reused), up to MAX_ENDPOINT_ROWS. */
+  private holdEndpoint(r: FlowRecord, sink: RecordSink): void {
+    const rows = this.endpointRows!;
+    const copy: FlowRecord = { ...r, ipBytes: null };
+    if (r.ipBytes !== null) {
+      copy.origIp = latin1(r.ipBytes, r.origIpStart, r.origIpEnd);
+      copy.respIp = latin1(r.ipBytes, r.respIpStart, r.respIpEnd);
+    }
+    rows.push(copy);
+    if (rows.length >= MAX_ENDPOINT_ROWS) this.releaseEndpoints(sink, false);
+  }
+
+  /**
+   * Gives the held rows of an Endpoints table to the sink. Each row is an address with what it sent
+   * (Tx) and received (Rx) in the capture. The capture's own host is a row too, and every byte of
+   * the capture is its own: its bytes are the sum of every other row's (a little less where other
+   * hosts talked among themselves, as by broadcast). Its Rx, read as sent to it, was counted as
+   * data sent (a public capture host became a violation): with `whole`, the largest row of three or
+   * more whose Tx is 95-100% of the others' Rx together, and whose Rx is 95-100% of their Tx, is that
+   * host: a record without data when its address is not public, else a destination warned of.
+   * Rows past MAX_ENDPOINT_ROWS are given as they are read.
+   */
+  private releaseEndpoints(sink: RecordSink, whole: boolean): void {
+    const rows = this.endpointRows!;
+    this.endpointRows = null;
+    let hub = -1;
+    if (whole && rows.length >= 3) {
+      // Read as sent to a row: its Rx (origBytes); as received from it: its Tx (respBytes).
+      let rx = 0;
+      let tx = 0;
+      let top = 0;
+      let known = true;
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        if (r.origBytes < 0 || r.respBytes < 0) known = false;
+        rx += r.origBytes;
+        tx += r.respBytes;
+        if (r.origBytes + r.respBytes > rows[top]!.origBytes + rows[top]!.respBytes) top = i;
+      }
+      const h = rows[top]!;
+      // What it sent is what the others received, and what it received what they sent, but for
+      // what they sent among themselves.
+      const within = (own: number, others: number): boolean => own > 0 && own >= 0.95 * others && own <= others;
+      if (known && within(h.respBytes, rx - h.origBytes) && within(h.origBytes, tx - h.respBytes)) hub = top;
+      // A public address is never set aside on this evidence alone (a capture filtered to one
+      // server has that server at its centre): it stays a destination, with the warning an
+      // address on one side of every record gets (the policy's localNetworks is the fix).
+      const ip = hub >= 0 ? parseIp(h.respIp) : null;
+      if (ip !== null && classifyAddress(ip) === 'public') {
+        sink.commonAddresses?.({ app: null, family: ip.version, addresses: [h.respIp], records: rows.length });
+        hub = -1;
+      }
+    }
+    for (let i = 0; i < rows.length; i++) {
+      if (i === hub) sink.noData(rows[i]!.line, "the capture's own host: its bytes are the other addresses'");
+      else sink.flow(rows[i]!);
+    }
   }
 
   /**
@@ -1164,11 +1241,14 @@ export class GenericCsvParser implements LineParser {
     this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
     this.tsharkNames = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
     this.wiresharkTable = (named.normalized.includes('addressa') && named.normalized.includes('addressb')) || endpointsLayout(named.normalized) !== null;
+    const endpoints = endpointsLayout(named.normalized);
+    this.endpointRows = endpoints !== null && cols.dst === endpoints.address && cols.bytes_out === endpoints.rx && cols.bytes_in === endpoints.tx ? [] : null;
     this.fields.grow(this.limit);
   }
 
   finish(sink: RecordSink): void {
     if (this.held !== null) this.release(sink);
+    if (this.endpointRows !== null) this.releaseEndpoints(sink, true);
     this.sides.report(sink);
   }
 }

@@ -790,6 +790,32 @@ describe("generic CSV: Wireshark's Endpoints table", () => {
     const mapped = await checkBytes(csv, { policy: policyOf('us'), parserOptions: { columns: { dst: 'Address' } } });
     expect(destination(mapped, '77.88.8.8')).toMatchObject({ bytesSent: 80, bytesReceived: 100 });
   });
+
+  it("takes the row whose bytes are all the others' for the capture's own host: no destination, its Rx not counted as sent", async () => {
+    // A phone's capture: its row's Rx (79 kB from the internet) was counted as data sent.
+    const header = 'Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx Packets,Rx Bytes';
+    const rows = ['"192.168.1.23",40,99000,20,20000,20,79000', '"185.199.108.153",20,60000,10,50000,10,10000', '"8.8.8.8",20,39000,10,29000,10,10000'];
+    // Broadcasts among other hosts make the capture host's share a little less than the rest's.
+    const lan = '"192.168.1.30",1,1000,1,1000,0,0';
+
+    // Act
+    const v = await checkBytes([header, ...rows, lan].join('\n'), { policy: policyOf('us') });
+
+    // Assess
+    expect(v.destinations.map((d) => d.ip).sort()).toEqual(['185.199.108.153', '192.168.1.30', '8.8.8.8']);
+    expect(v.compliant).toBe(true);
+    expect(v.totals).toMatchObject({ records: 4, connections: 3, noData: 1, bytesSent: 20000 });
+
+    // A server's capture (a public address in DE): a destination still (a capture filtered to one
+    // foreign server has it at its centre too), warned of as likely the monitored side's own.
+    const server = await checkBytes([header, rows[0]!.replace('192.168.1.23', '49.12.34.56'), ...rows.slice(1), lan].join('\n'), { policy: policyOf('us') });
+    expect(destination(server, '49.12.34.56')).toMatchObject({ status: 'violation' });
+    expect(destination(server, '49.12.34.56').warning).toMatch(/^this address is on one side of every IPv4 record of the log \(4 records\): likely the monitored side's own address/);
+
+    // No row carries the others' bytes (a capture of a whole network): every row is a destination.
+    const span = await checkBytes([header, ...rows.slice(1), '"203.0.113.9",4,2000,2,1000,2,1000'].join('\n'), { policy: policyOf('us') });
+    expect(span.totals).toMatchObject({ connections: 3, noData: 0 });
+  });
 });
 
 describe('generic CSV: quoted fields holding line breaks (RFC 4180)', () => {
