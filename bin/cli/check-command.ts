@@ -29,7 +29,8 @@ AWS VPC Flow Logs, Google Cloud VPC Flow Logs (Cloud Logging JSON lines), Azure
 virtual network and network security group flow logs (PT1H.json),
 PCAPdroid connections CSV, pcap/pcapng captures, HAR files,
 Suricata EVE and AWS Network Firewall flow logs, nfdump CSV, FortiGate key=value
-logs, CEF, and any CSV whose header names a destination column. '-' reads standard input.
+logs, CEF, Windows Firewall logs (pfirewall.log), and any CSV whose header names a
+destination column. '-' reads standard input.
 
 Policy (one of):
   -j, --jurisdiction LIST  allowed countries: ISO codes and presets, e.g. us, eu, US,CA (repeated,

@@ -20,7 +20,8 @@ export type FormatName =
   | 'key-value'
   | 'cef'
   | 'gcp-vpc-flow'
-  | 'azure-flow-log';
+  | 'azure-flow-log'
+  | 'windows-firewall';
 
 /**
  * One connection (or one direction of one, for VPC flow logs) as a parser read it. Parsers reuse a

@@ -15,6 +15,7 @@ import { vpcFlowFormat } from './vpc-flow';
 import { cloudWatchVpcFormat } from './cloudwatch-vpc';
 import { gcpVpcFlowFormat } from './gcp-vpc-flow';
 import { azureFlowFormat } from './azure-flow';
+import { windowsFirewallFormat } from './windows-firewall';
 import { ZeekJsonParser } from './zeek-json';
 import { ZeekTsvParser, zeekCutHeader } from './zeek-tsv';
 
@@ -126,6 +127,7 @@ export const FORMATS: readonly FormatDefinition[] = [
   nfdumpCsvFormat,
   gcpVpcFlowFormat,
   azureFlowFormat,
+  windowsFirewallFormat,
   keyValueFormat,
   cefFormat,
   pcap,
