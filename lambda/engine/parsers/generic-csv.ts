@@ -92,6 +92,8 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'serverip', 'serveraddr', 'serveraddress', 'daddr', 'ipdst', 'idresph', 'respip', 'respaddr',
     'responderip', 'targetip', 'peerip', 'peeraddr', 'peeraddress', 'dstipaddr', 'destipaddr',
     'destinationipaddress', 'da', 'responderaddress',
+    // SiLK's rwcut: sIP, dIP (sPort, dPort, pro, sTime, eTime below).
+    'dip',
     // tshark -T fields: ip.dst, and ipv6.dst in the rows of IPv6 packets (ip.dst is then empty).
     'ipv6dst',
     // Wireshark's Statistics > Conversations, copied as CSV: A opened the conversation.
@@ -101,7 +103,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'srcip', 'srcaddr', 'srcaddress', 'src', 'sourceip', 'sourceaddress', 'source', 'localip',
     'localaddr', 'localaddress', 'clientip', 'clientaddr', 'clientaddress', 'saddr', 'ipsrc',
     'idorigh', 'origip', 'origaddr', 'originatorip', 'srcipaddr', 'sourceipaddress', 'deviceip',
-    'sa', 'addressa', 'ipv6src',
+    'sa', 'addressa', 'ipv6src', 'sip',
     // Cisco Secure Firewall (FMC) connection events; eStreamer names the same fields.
     'initiatorip', 'initiatoraddress',
   ],
@@ -117,7 +119,7 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
   ],
   proto: [
     'proto', 'protocol', 'transport', 'ipproto', 'ipprotocol', 'l4proto', 'l4protocol',
-    'transportprotocol', 'pr',
+    'transportprotocol', 'pr', 'pro',
   ],
   bytes_out: [
     'bytesout', 'bytessent', 'txbytes', 'sentbytes', 'outbytes', 'bytestoserver', 'origbytes',
@@ -157,11 +159,11 @@ const SYNONYMS: Readonly<Record<ColumnKey | 'bytes' | 'time', readonly string[]>
     'start', 'starttime', 'startts', 'starttimestamp', 'firstseen', 'begin', 'begintime',
     'flowstart', 'timestart', 'flowstarttime', 'firstpacket',
     // QRadar flows (First Packet Time, AQL firstPacketTime); ECS event.start.
-    'firstpackettime', 'eventstart',
+    'firstpackettime', 'eventstart', 'stime',
   ],
   end: [
     'end', 'endtime', 'endts', 'endtimestamp', 'lastseen', 'stop', 'stoptime', 'flowend', 'timeend',
-    'te', 'flowendtime', 'lastpacket', 'lastpackettime', 'eventend',
+    'te', 'flowendtime', 'lastpacket', 'lastpackettime', 'eventend', 'etime',
   ],
   time: [
     // eventtime before time: FortiGate logs have both, `time` the time of day alone.
@@ -284,7 +286,8 @@ export function normalizeColumnName(name: string): string {
   return name.toLowerCase().replace(/[\s_.-]+/g, '');
 }
 
-const DELIMITERS = [',', '\t', ';'];
+// `|`: SiLK's rwcut, whose default output pads its columns with spaces.
+const DELIMITERS = [',', '\t', ';', '|'];
 
 /** The delimiter a header line uses most (outside quotes); `,` when it has none. */
 export function detectDelimiter(header: string): string {
@@ -535,6 +538,8 @@ export class GenericCsvParser implements LineParser {
   private limit = 0;
   /** The header names tshark fields (`ip.src`): a row with more fields than it gets tshark's fix. */
   private tsharkNames = false;
+  /** SiLK flow records (rwcut's sIP and dIP columns): unidirectional, as NetFlow's are (FlowRecord.oneWay). */
+  private silk = false;
   /** A Wireshark Conversations or Endpoints table, whose addresses are names when its name resolution was on. */
   private wiresharkTable = false;
   /**
@@ -805,7 +810,7 @@ export class GenericCsvParser implements LineParser {
     }
     const r = this.rec;
     resetRecord(r, lineNo);
-    r.oneWay = this.oneWay;
+    r.oneWay = this.oneWay || this.silk;
     if ((this.publicIps.dst >= 0 || this.publicIps.src >= 0) && this.publicFlows(buf, r, lineNo, sink)) return;
     // Addresses go to the aggregator as byte ranges when both are plain (see FlowRecord.ipBytes).
     const alt = this.alt;
@@ -852,6 +857,8 @@ export class GenericCsvParser implements LineParser {
       r.respIp = this.addressText(buf, dc, ds, de);
     }
     this.common(buf, r, lineNo, sink, true);
+    // A SiLK record is one direction's: it carries nothing back (the reply is a record of its own).
+    if (this.silk && cols.bytes_in < 0 && r.respBytes < 0) r.respBytes = 0;
     // A link-layer control frame in a packet list (Wireshark's Protocol column): no data, as a
     // capture's own frames of it are; its addresses are MACs (Broadcast, Apple_12:34:56).
     const control = LINK_CONTROL_PROTOCOLS.get(r.proto);
@@ -1241,6 +1248,7 @@ export class GenericCsvParser implements LineParser {
     this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
     this.tsharkNames = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
     this.wiresharkTable = (named.normalized.includes('addressa') && named.normalized.includes('addressb')) || endpointsLayout(named.normalized) !== null;
+    this.silk = named.normalized.includes('sip') && named.normalized.includes('dip');
     const endpoints = endpointsLayout(named.normalized);
     this.endpointRows = endpoints !== null && cols.dst === endpoints.address && cols.bytes_out === endpoints.rx && cols.bytes_in === endpoints.tx ? [] : null;
     this.fields.grow(this.limit);

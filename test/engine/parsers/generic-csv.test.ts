@@ -173,6 +173,31 @@ describe('generic CSV: recognised columns', () => {
   });
 });
 
+describe("generic CSV: SiLK's rwcut", () => {
+  // rwcut's default output: columns padded with spaces, `|` after each (SiLK's rwcut manual page).
+  const padded = [
+    '            sIP|            dIP|sPort|dPort|pro|   packets|     bytes|   flags|                  sTime| duration|                  eTime|sen|',
+    '    10.30.30.30|    1.2.4.8    |62550|  443|  6|         6|      1068| FS PA  |2009/02/12T00:00:03.454|    0.163|2009/02/12T00:00:03.617|S0 |',
+    '        1.2.4.8|    10.30.30.30|  443|62550|  6|         5|      4900| FS PA  |2009/02/12T00:00:03.460|    0.150|2009/02/12T00:00:03.610|S0 |',
+    '   185.199.0.10|    10.30.30.30|40000|   22|  6|         1|        44|  S     |2009/02/12T00:00:04.000|    0.000|2009/02/12T00:00:04.000|S0 |',
+  ].join('\n');
+
+  it('reads its default output (| after padded columns) and --delimited=, alike: each record one direction', async () => {
+    const delimited = padded.replace(/ *\| */g, ',').replace(/^ +/gm, '');
+    for (const text of [padded, delimited]) {
+      // Act
+      const v = await checkBytes(text, { policy: policyOf('us') });
+
+      // Assess: what went to CN is its flow's bytes; the reply is a record of its own; a SYN from
+      // a host that got nothing back is a refused probe, as in NetFlow.
+      expect(v.input.format).toBe('generic-csv');
+      expect(v.totals).toMatchObject({ records: 3, skipped: 0, bytesSent: 1068, bytesReceived: 4900 + 44 });
+      expect(destination(v, '1.2.4.8')).toMatchObject({ status: 'violation', bytesSent: 1068, bytesReceived: 4900, firstSeen: '2009-02-12T00:00:03.454Z', ports: [443] });
+      expect(destination(v, '185.199.0.10')).toMatchObject({ status: 'blocked' });
+    }
+  });
+});
+
 describe('generic CSV: Wireshark exports', () => {
   it('reads Statistics > Conversations copied as CSV: A to B, bytes each way, B\'s port', () => {
     // The columns of Wireshark 4.x's IPv4 tab (3.x has no Stream ID; before 3.x arrows were "->").
