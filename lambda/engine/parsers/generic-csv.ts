@@ -417,6 +417,15 @@ export function resolveColumns(
 
 /** Detection: 0.5 when the first line is a header with a recognisable destination column. */
 /**
+ * Whether `line` is the header of a Wireshark Endpoints table (read as one: its capture host is
+ * found among all its rows, so a split check reads it whole).
+ */
+export function isEndpointsHeader(line: string): boolean {
+  const split = splitHeader(line, detectDelimiter(line));
+  return split !== null && endpointsLayout(headerNames(split.names.map((n) => n.trim())).normalized) !== null;
+}
+
+/**
  * The names of a header line, and the quote byte of its file: `'` when every name is wrapped in
  * single quotes (a header quoted as tshark's `-E quote=s` quotes values), else `"`.
  */
@@ -862,7 +871,8 @@ export class GenericCsvParser implements LineParser {
     // A link-layer control frame in a packet list (Wireshark's Protocol column): no data, as a
     // capture's own frames of it are; its addresses are MACs (Broadcast, Apple_12:34:56).
     const control = LINK_CONTROL_PROTOCOLS.get(r.proto);
-    if (control !== undefined) {
+    // Only where the addresses are no IP addresses: PTP over UDP is `PTPv2` too.
+    if (control !== undefined && parseIp(latin1(buf, ds, de)) === null) {
       sink.noData(lineNo, control);
       return;
     }

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_MAX_SKIPPED_RECORDS, EARLY_STOP_MARGIN, noConnectionMessage, noConnectionRead, type CheckOptions } from '../check';
 import { ResidencyError } from '../errors';
+import { isEndpointsHeader } from '../parsers/generic-csv';
 import type { DecodeStats } from '../input/decode';
 import { parseIp } from '../net/ip';
 import { evaluateAddress, type AddressFacts } from '../policy/evaluate';
@@ -260,6 +261,10 @@ export function mergeParts(plan: SplitPlan, parts: readonly PartResult[], whole:
     }
   }
   if (stale.length > 0) return { kind: 'recheck', parts: stale };
+  // A Wireshark Endpoints table: its capture host is found among all its rows, not a range's.
+  if (plan.format === 'generic-csv' && context.some(isEndpointsHeader)) {
+    return { kind: 'whole', reason: "a Wireshark Endpoints table is read whole (the capture's own host is found among all its rows)" };
+  }
 
   for (let k = 0; k < last; k++) {
     const seen = byIndex[k]!.seen;

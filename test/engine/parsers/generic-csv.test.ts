@@ -229,6 +229,8 @@ describe('generic CSV: Wireshark exports', () => {
       '"2","0.001000","Apple_12:34:56","Broadcast","ARP","42","Who has 192.168.1.1? Tell 192.168.1.20"',
       '"3","0.002000","Cisco_aa:bb:cc","LLDP_Multicast","LLDP","60","NoS = 00:11:22:33:44:55"',
       '"4","0.003000","Cisco_aa:bb:cc","Spanning-tree-(for-bridges)_00","STP","60","Conf. Root = 32768"',
+      // PTP over UDP is PTPv2 too: between IP addresses, a packet like any other.
+      '"5","0.004000","192.168.1.20","223.5.5.5","PTPv2","1400","Delay_Req Message"',
     ].join('\n');
 
     // Act
@@ -236,7 +238,7 @@ describe('generic CSV: Wireshark exports', () => {
 
     // Assess
     expect(result.skips).toEqual([]);
-    expect(result.flows).toHaveLength(1);
+    expect(endpoints(result.flows)).toEqual(['192.168.1.20 -> 8.8.8.8', '192.168.1.20 -> 223.5.5.5']);
     expect(result.noData.map((n) => n.status)).toEqual(['ARP', 'LLDP', 'STP']);
   });
 

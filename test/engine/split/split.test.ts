@@ -280,6 +280,20 @@ describe('checkSplit', () => {
     expect(whole.destinations.find((d) => d.ip === '128.112.128.15')).toMatchObject({ connections: 60, bytesSent: 7 * 60, country: 'US' });
   });
 
+  it("reads a Wireshark Endpoints table whole: its capture host is found among all its rows, not a range's", async () => {
+    const rows = ['"192.168.1.23",40,99000,20,20000,20,79000', '"185.199.108.153",20,60000,10,50000,10,10000', '"8.8.8.8",20,39000,10,29000,10,10000'];
+    const log = Buffer.from(`Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx Packets,Rx Bytes\n${rows.join('\n')}\n`);
+
+    // Act
+    const split = await checkSplit(bufferSource(log, 64), optionsOf(), { cuts: [log.indexOf('"185')] });
+    const whole = await checkBytes(log, optionsOf());
+
+    // Assess
+    expect(split.mode).toBe('whole');
+    expect(verdictJson(split.verdict)).toBe(verdictJson(whole));
+    expect(whole.totals).toMatchObject({ noData: 1, bytesSent: 20000 });
+  });
+
   it('checks a log over the decoded-size limit in one pass, which refuses it', async () => {
     const log = zeekLog(100);
     const split = await checkSplit(bufferSource(log), optionsOf({ maxDecodedBytes: 1000 }), { cuts: evenCuts(log.length, 3) });
