@@ -566,7 +566,9 @@ export class VpcFlowParser implements LineParser {
     n++;
 
     let layout = this.layout;
-    if (layout === null) {
+    // Without a header line, each record's own default format (a log group may hold a VPC's and a
+    // transit gateway's flow logs, one after the other): a layout taken from a default is taken again.
+    if (layout === null || layout === DEFAULT_LAYOUT || layout === TGW_DEFAULT_LAYOUT) {
       if (n === VPC_DEFAULT_FIELDS.length && bytesEqual(buf, pos[0]!, pos[1]!, '2')) {
         layout = DEFAULT_LAYOUT;
         this.layout = layout;

@@ -12,7 +12,7 @@ import { latin1, bytesEqual, skipBom } from '../parsers/bytes';
 import { csvQuoteOpenAfter, SEP_LINE, skipBlanks, trimBlanksEnd } from '../parsers/csv';
 import { detectDelimiter } from '../parsers/generic-csv';
 import { startsPcapdroidHeader } from '../parsers/pcapdroid';
-import { insightsHeaderLine, trimVpcLine, VPC_DEFAULT_FIELDS, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
+import { insightsHeaderLine, trimVpcLine, vpcCsvHeaderLine, vpcHeaderLine } from '../parsers/vpc-flow';
 import { zeekCutFieldsLine, zeekCutHeader } from '../parsers/zeek-tsv';
 import type { FormatName } from '../types';
 
@@ -23,7 +23,7 @@ export const MAX_CONTEXT_BYTES = 256 * 1024;
 export type ContextSeen =
   | { kind: 'none' }
   | { kind: 'zeek-tsv'; blocks: string[][]; overflow: boolean }
-  | { kind: 'vpc-flow'; defaultBeforeHeader: boolean; lastHeader: string | null }
+  | { kind: 'vpc-flow'; lastHeader: string | null }
   | { kind: 'pcapdroid-csv'; lastHeader: string | null }
   | {
       kind: 'csv';
@@ -58,10 +58,6 @@ export interface SplitDialect {
 }
 
 const HASH = 35;
-const SPACE = 32;
-
-/** The default (version 2) VPC header: the layout a header-less file takes from its first record. */
-export const VPC_DEFAULT_HEADER = VPC_DEFAULT_FIELDS.join(' ');
 
 /** Zeek header keys that change the parser's state; any other `#` line is a no-op to it. */
 const ZEEK_STATE_PREFIXES = ['#separator', '#unset_field', '#empty_field', '#path', '#fields'];
@@ -142,51 +138,24 @@ function isVpcHeader(buf: Buffer, start: number, end: number): boolean {
   return vpcHeaderLine(buf, start, end) !== null || vpcCsvHeaderLine(buf, start, end) !== null || insightsHeaderLine(buf, start, end) >= 0;
 }
 
-/** A record in the default version 2 layout: 14 space-separated fields, the first `2`. */
-function isVpcDefaultRecord(buf: Buffer, start: number, end: number): boolean {
-  let n = 0;
-  let fieldStart = start;
-  let firstEnd = end;
-  for (let i = start; i < end; i++) {
-    if (buf[i] === SPACE) {
-      if (i > fieldStart) {
-        if (n === 0) firstEnd = i;
-        n++;
-      }
-      fieldStart = i + 1;
-    }
-  }
-  n++;
-  return n === VPC_DEFAULT_FIELDS.length && bytesEqual(buf, start, firstEnd, '2');
-}
-
 /**
- * VPC flow logs: a header line sets the layout whole; without one, the first record in the
- * default format sets the default layout (carried as {@link VPC_DEFAULT_HEADER}, which gives the
- * same layout).
+ * VPC flow logs: a header line sets the layout whole; without one, each record in a default
+ * format (VPC's version 2, a transit gateway's) is read in its own, so nothing is carried.
  */
 const vpcFlow: SplitDialect = {
   tracker: () => {
-    let defaultBeforeHeader = false;
     let lastHeader: string | null = null;
     return {
       line(buf, s, e) {
         const [start, end] = trimVpcLine(buf, s, e);
-        if (start === end) return;
-        if (isVpcHeader(buf, start, end)) {
-          lastHeader = latin1(buf, start, end);
-          return;
-        }
-        if (lastHeader === null && !defaultBeforeHeader && isVpcDefaultRecord(buf, start, end)) defaultBeforeHeader = true;
+        if (start !== end && isVpcHeader(buf, start, end)) lastHeader = latin1(buf, start, end);
       },
-      seen: () => ({ kind: 'vpc-flow', defaultBeforeHeader, lastHeader }),
+      seen: () => ({ kind: 'vpc-flow', lastHeader }),
     };
   },
   compose(context, seen) {
     if (seen.kind !== 'vpc-flow') throw new Error(`vpc-flow context given ${seen.kind}`);
-    if (seen.lastHeader !== null) return [seen.lastHeader];
-    if (context.length === 0 && seen.defaultBeforeHeader) return [VPC_DEFAULT_HEADER];
-    return [...context];
+    return seen.lastHeader !== null ? [seen.lastHeader] : [...context];
   },
   isLeadingLine(buf, s, e) {
     const [start, end] = trimVpcLine(buf, s, e);

@@ -488,6 +488,19 @@ describe('Transit Gateway flow logs (flow-direction is relative to an attachment
     }
   });
 
+  it("takes each header-less record's default format from the record itself: a VPC's and a gateway's flow logs in one log group", async () => {
+    const tgw = record('tgw-attach-a', '10.0.0.5', '8.8.8.8', 49152, 443, 5000, 'ingress');
+    const vpc = '2 123456789012 eni-0a1b2c 10.0.1.5 223.5.5.5 49152 443 6 10 700 1709287200 1709287260 ACCEPT OK';
+    for (const lines of [[tgw, vpc], [vpc, tgw]]) {
+      // Act
+      const v = await checkBytes(`${lines.join('\n')}\n`, { policy: policyOf('us') });
+
+      // Assess
+      expect(v.totals).toMatchObject({ records: 2, connections: 2, skipped: 0, bytesSent: 5700 });
+      expect(destination(v, '223.5.5.5')).toMatchObject({ status: 'violation', bytesSent: 700 });
+    }
+  });
+
   it('does not take the sender of a record leaving the gateway for an interface of the VPC', async () => {
     // Prepare: an instance behind a centralised egress VPC; the gateway logs each direction as it
     // enters (ingress) and leaves (egress) through an attachment.

@@ -280,6 +280,22 @@ describe('checkSplit', () => {
     expect(whole.destinations.find((d) => d.ip === '128.112.128.15')).toMatchObject({ connections: 60, bytesSent: 7 * 60, country: 'US' });
   });
 
+  it("gives a header-less log of a VPC's and a transit gateway's records the verdict of one pass, cut anywhere", async () => {
+    const tgw = '6 TransitGateway 123456789012 tgw-0123 tgw-attach-a 123456789012 123456789012 vpc-a vpc-e subnet-a subnet-e eni-a eni-e use1-az1 use1-az1 tgw-attach-x 10.0.0.5 8.8.8.8 49152 443 6 10 5000 1709287200 1709287260 OK IPv4 0 0 0 0 19 us-east-1 ingress - -';
+    const vpc = '2 123456789012 eni-0a1b2c 10.0.1.5 223.5.5.5 49152 443 6 10 700 1709287200 1709287260 ACCEPT OK';
+    const log = Buffer.from(`${[...Array(30).fill(vpc), ...Array(30).fill(tgw), ...Array(30).fill(vpc)].join('\n')}\n`);
+    const whole = await checkBytes(log, optionsOf());
+    for (const n of [2, 3, 7]) {
+      // Act
+      const split = await checkSplit(bufferSource(log, 256), optionsOf(), { cuts: evenCuts(log.length, n) });
+
+      // Assess
+      expect(split.mode).toBe('split');
+      expect(verdictJson(split.verdict)).toBe(verdictJson(whole));
+    }
+    expect(whole.totals).toMatchObject({ records: 90, connections: 90, skipped: 0 });
+  });
+
   it("reads a Wireshark Endpoints table whole: its capture host is found among all its rows, not a range's", async () => {
     const rows = ['"192.168.1.23",40,99000,20,20000,20,79000', '"185.199.108.153",20,60000,10,50000,10,10000', '"8.8.8.8",20,39000,10,29000,10,10000'];
     const log = Buffer.from(`Address,Packets,Bytes,Tx Packets,Tx Bytes,Rx Packets,Rx Bytes\n${rows.join('\n')}\n`);
