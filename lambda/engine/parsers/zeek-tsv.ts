@@ -149,9 +149,11 @@ export class ZeekTsvParser implements LineParser {
       sink.skip(lineNo, `record has fewer fields than the #fields header names (${this.fieldCount})`);
       return;
     }
-    // More fields than #fields names (Zeek escapes a separator inside a value): the values are not
-    // where the names say; read by position, a protocol was `-` and a duration `tcp`.
-    if (more && this.moreFieldsThanNamed(buf, fieldStart, end, need)) {
+    // More fields than #fields names between tabs (Zeek writes a tab inside a value as \x09): the
+    // values are not where the names say; read by position, a protocol was `-` and a duration
+    // `tcp`. Another separator (zeek-cut -F ,) may be inside a value (a service `quic,ssl`, a set):
+    // such a row is read by position, as before, its addresses being before any such value.
+    if (more && sep === 9 && this.moreFieldsThanNamed(buf, fieldStart, end, need)) {
       sink.skip(lineNo, `record has more fields than the #fields header names (${this.fieldCount})`);
       return;
     }
