@@ -104,6 +104,27 @@ describe('runCheck input handling', () => {
     }
   });
 
+  it('lets the source go when it refuses a check before reading any of it (an unknown --format)', async () => {
+    // A file source closes its file when its iterator is returned, even before its first chunk.
+    let returned = false;
+    const source: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ done: false as const, value: Buffer.from('x\n') }),
+        return: () => {
+          returned = true;
+          return Promise.resolve({ done: true as const, value: undefined });
+        },
+      }),
+    };
+
+    // Act
+    const v = await runCheck(source, { name: 'x', policy: policyOf('us'), databases: [], toolVersion: '0', now: new Date(0), format: 'nosuch' as never });
+
+    // Assess
+    expect(v.error).toBe("unknown format 'nosuch'");
+    expect(returned).toBe(true);
+  });
+
   it('closes the source when it refuses a log after its first bytes, reading no more of it', async () => {
     // Prepare: 4 MiB that is no log format, as a source that records being closed.
     let read = 0;

@@ -169,5 +169,26 @@ export function decodeInput(
       }
     }
   }
-  return { stats, chunks: decode() };
+  const decoding = decode();
+  let started = false;
+  // A generator stopped before its first chunk never runs its `finally`: the source is let go here
+  // then (a check refused before reading, say for an unknown --format, must not leave its file open).
+  const iterator: AsyncIterator<Buffer> = {
+    next: () => {
+      started = true;
+      return decoding.next();
+    },
+    return: async (value?: unknown) => {
+      if (!started) {
+        started = true;
+        try {
+          await source[Symbol.asyncIterator]().return?.();
+        } catch {
+          // As in decode's own finally: the reason to stop is already known.
+        }
+      }
+      return decoding.return(value as Buffer);
+    },
+  };
+  return { stats, chunks: { [Symbol.asyncIterator]: () => iterator } };
 }
