@@ -2,6 +2,7 @@
 import { fstatSync, promises as fsp, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { withEarlyReturn } from '../engine/input/decode';
 import { InputError } from '../engine/errors';
 import { readDnsLogs, type NameIndex } from '../engine/names/zeek-dns';
 
@@ -65,33 +66,12 @@ export async function openLogFile(path: string): Promise<AsyncIterable<Uint8Arra
       await handle.close();
       throw err;
     }
-    return closedIfUnread(handle, opened.isFile() ? readRegular(handle, opened.size, path) : readStream(handle));
+    // The file closed even when the chunks are stopped before the first one is asked for: a check
+    // that fails before reading (say, an unknown --format) must not leave its log open.
+    return withEarlyReturn(opened.isFile() ? readRegular(handle, opened.size, path) : readStream(handle), () => handle.close());
   } catch (err) {
     throw new InputError(describeFsError(path, err), { cause: err });
   }
-}
-
-/**
- * The chunks of `chunks`, and the file closed even when they are stopped before the first one is
- * asked for (a generator's body, and so its `finally`, never runs then): a check that fails before
- * reading (say, an unknown --format) must not leave its log open.
- */
-function closedIfUnread(handle: FileHandle, chunks: AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
-  let started = false;
-  const iterator: AsyncIterator<Uint8Array> = {
-    next: () => {
-      started = true;
-      return chunks.next();
-    },
-    return: async (value?: unknown) => {
-      if (!started) {
-        started = true;
-        await handle.close();
-      }
-      return chunks.return(value);
-    },
-  };
-  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /**

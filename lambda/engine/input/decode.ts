@@ -30,6 +30,42 @@ export const DEFAULT_MAX_GZIP_RATIO = 1000;
 /** Decoded bytes below which the ratio is not judged (small inputs can expand a lot). */
 const RATIO_GRACE_BYTES = 16 * 1024 * 1024;
 
+/** The source's next chunk as a Buffer (a view, not a copy), or null at its end; its failure as a SourceError. */
+async function nextChunk(it: AsyncIterator<Uint8Array>): Promise<Buffer | null> {
+  let next: IteratorResult<Uint8Array>;
+  try {
+    next = await it.next();
+  } catch (err) {
+    throw new SourceError(err);
+  }
+  if (next.done) return null;
+  const v = next.value;
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/**
+ * `gen` as an iterable whose return before its first chunk runs `onEarlyReturn`: a generator
+ * stopped before it started never runs its `finally`, so what it would have released there (a
+ * file, a source) is released here.
+ */
+export function withEarlyReturn<T>(gen: AsyncGenerator<T>, onEarlyReturn: () => Promise<unknown>): AsyncIterable<T> {
+  let started = false;
+  const iterator: AsyncIterator<T> = {
+    next: () => {
+      started = true;
+      return gen.next();
+    },
+    return: async (value?: unknown) => {
+      if (!started) {
+        started = true;
+        await onEarlyReturn();
+      }
+      return gen.return(value as T);
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
 /**
  * The source's chunks, hashed and counted, each yielded as a copy: for the gzip stream, which reads
  * ahead, since the source may reuse a chunk's memory for the next.
@@ -43,15 +79,7 @@ async function* hashed(
   hash.update(first);
   stats.bytes += first.length;
   yield Buffer.from(first);
-  for (;;) {
-    let next: IteratorResult<Uint8Array>;
-    try {
-      next = await rest.next();
-    } catch (err) {
-      throw new SourceError(err);
-    }
-    if (next.done) break;
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+  for (let chunk = await nextChunk(rest); chunk !== null; chunk = await nextChunk(rest)) {
     hash.update(chunk);
     stats.bytes += chunk.length;
     yield Buffer.from(chunk);
@@ -79,20 +107,14 @@ export function decodeInput(
       // a time); a short one is copied, since the source may reuse its memory for the next.
       let first: Buffer | null = null;
       for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await it.next();
-        } catch (err) {
-          throw new SourceError(err);
-        }
-        if (next.done) {
+        const chunk = await nextChunk(it);
+        if (chunk === null) {
           if (first === null) {
             stats.sha256 = hash.digest('hex');
             return;
           }
           break;
         }
-        const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
         if (chunk.length === 0) continue;
         first = first === null ? chunk : Buffer.concat([first, chunk]);
         if (first.length >= 2) break;
@@ -109,14 +131,9 @@ export function decodeInput(
             throw new InputError(`input is larger than the limit of ${maxDecodedBytes} bytes`);
           }
           yield chunk;
-          let next: IteratorResult<Uint8Array>;
-          try {
-            next = await it.next();
-          } catch (err) {
-            throw new SourceError(err);
-          }
-          if (next.done) break;
-          chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+          const next = await nextChunk(it);
+          if (next === null) break;
+          chunk = next;
         }
         stats.sha256 = hash.digest('hex');
         return;
@@ -169,26 +186,14 @@ export function decodeInput(
       }
     }
   }
-  const decoding = decode();
-  let started = false;
-  // A generator stopped before its first chunk never runs its `finally`: the source is let go here
-  // then (a check refused before reading, say for an unknown --format, must not leave its file open).
-  const iterator: AsyncIterator<Buffer> = {
-    next: () => {
-      started = true;
-      return decoding.next();
-    },
-    return: async (value?: unknown) => {
-      if (!started) {
-        started = true;
-        try {
-          await source[Symbol.asyncIterator]().return?.();
-        } catch {
-          // As in decode's own finally: the reason to stop is already known.
-        }
-      }
-      return decoding.return(value as Buffer);
-    },
-  };
-  return { stats, chunks: { [Symbol.asyncIterator]: () => iterator } };
+  // Stopped before its first chunk (a check refused before reading, say for an unknown --format):
+  // the source is let go, as decode's own finally would.
+  const chunks = withEarlyReturn(decode(), async () => {
+    try {
+      await source[Symbol.asyncIterator]().return?.();
+    } catch {
+      // As in decode's finally: the reason to stop is already known.
+    }
+  });
+  return { stats, chunks };
 }
