@@ -179,21 +179,19 @@ export function decodeInput(
     } finally {
       // Closed before the end (a log refused after its first lines): let the source go (close the
       // file, end the S3 response) instead of leaving it open until it is collected.
-      try {
-        await it.return?.();
-      } catch {
-        // The source failing as it closes changes nothing: the reason to stop is already known.
-      }
+      await letGo(it);
     }
   }
   // Stopped before its first chunk (a check refused before reading, say for an unknown --format):
   // the source is let go, as decode's own finally would.
-  const chunks = withEarlyReturn(decode(), async () => {
-    try {
-      await source[Symbol.asyncIterator]().return?.();
-    } catch {
-      // As in decode's finally: the reason to stop is already known.
-    }
-  });
-  return { stats, chunks };
+  return { stats, chunks: withEarlyReturn(decode(), () => letGo(source[Symbol.asyncIterator]())) };
+}
+
+/** Returns a source's iterator (it closes its file, ends its response). */
+async function letGo(it: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    await it.return?.();
+  } catch {
+    // The source failing as it closes changes nothing: the reason to stop is already known.
+  }
 }

@@ -415,7 +415,6 @@ export function resolveColumns(
 }
 
 
-/** Detection: 0.5 when the first line is a header with a recognisable destination column. */
 /**
  * Whether `line` is the header of a Wireshark Endpoints table (read as one: its capture host is
  * found among all its rows, so a split check reads it whole).
@@ -438,6 +437,7 @@ function splitHeader(line: string, delimiter: string): { names: string[]; quote:
   return names === null ? null : { names, quote: QUOTE };
 }
 
+/** Detection: 0.5 when the first line is a header with a recognisable destination column. */
 export function detectGenericCsv(lines: readonly string[]): number {
   const candidates = lines.filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   const sep = SEP_LINE.exec(candidates[0] ?? '');
@@ -866,8 +866,6 @@ export class GenericCsvParser implements LineParser {
       r.respIp = this.addressText(buf, dc, ds, de);
     }
     this.common(buf, r, lineNo, sink, true);
-    // A SiLK record is one direction's: it carries nothing back (the reply is a record of its own).
-    if (this.silk && cols.bytes_in < 0 && r.respBytes < 0) r.respBytes = 0;
     // A link-layer control frame in a packet list (Wireshark's Protocol column): no data, as a
     // capture's own frames of it are; its addresses are MACs (Broadcast, Apple_12:34:56).
     const control = LINK_CONTROL_PROTOCOLS.get(r.proto);
@@ -996,6 +994,8 @@ export class GenericCsvParser implements LineParser {
     if (withBytes) {
       if (cols.bytes_out >= 0 && (r.origBytes = this.bytes(buf, cols.bytes_out)) < 0) this.badCount(buf, cols.bytes_out, lineNo, sink);
       if (cols.bytes_in >= 0 && (r.respBytes = this.bytes(buf, cols.bytes_in)) < 0) this.badCount(buf, cols.bytes_in, lineNo, sink);
+      // A SiLK record is one direction's: it carries nothing back (the reply is a record of its own).
+      else if (cols.bytes_in < 0 && this.silk) r.respBytes = 0;
     }
     if (cols.start >= 0) r.firstSeenMs = this.time(buf, cols.start, lineNo, sink);
     if (cols.end >= 0) r.lastSeenMs = this.time(buf, cols.end, lineNo, sink);
@@ -1257,9 +1257,9 @@ export class GenericCsvParser implements LineParser {
     this.needed = Math.max(...Object.values(cols), ...Object.values(this.alt), this.publicIps.src, this.publicIps.dst, this.dateCol) + 1;
     this.limit = this.needed >= this.names.length ? this.needed + 1 : this.needed;
     this.tsharkNames = this.names.some((name) => /^[a-z_][a-z0-9_]*\.[a-z0-9_.]+$/.test(name));
-    this.wiresharkTable = (named.normalized.includes('addressa') && named.normalized.includes('addressb')) || endpointsLayout(named.normalized) !== null;
-    this.silk = named.normalized.includes('sip') && named.normalized.includes('dip');
     const endpoints = endpointsLayout(named.normalized);
+    this.wiresharkTable = (named.normalized.includes('addressa') && named.normalized.includes('addressb')) || endpoints !== null;
+    this.silk = named.normalized.includes('sip') && named.normalized.includes('dip');
     this.endpointRows = endpoints !== null && cols.dst === endpoints.address && cols.bytes_out === endpoints.rx && cols.bytes_in === endpoints.tx ? [] : null;
     this.fields.grow(this.limit);
   }

@@ -389,28 +389,24 @@ export function vpcFormatFields(text: string): string[] {
   return names;
 }
 
+/** A record's address value in a default format: an address's characters, or `-`. */
+const addressToken = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
+/** A record's log-status value. */
+const logStatus = (s: string): boolean => s === 'OK' || s === 'NODATA' || s === 'SKIPDATA';
+
 /** True for a header-less line in the default version 2 format. */
 export function isDefaultV2Line(line: string): boolean {
   const t = withoutExportTime(line).trim().split(/ +/);
   if (t.length !== VPC_DEFAULT_FIELDS.length || t[0] !== '2') return false;
-  const addr = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
   const action = t[12]!;
-  const status = t[13]!;
-  return (
-    addr(t[3]!) &&
-    addr(t[4]!) &&
-    (action === 'ACCEPT' || action === 'REJECT' || action === '-') &&
-    (status === 'OK' || status === 'NODATA' || status === 'SKIPDATA')
-  );
+  return addressToken(t[3]!) && addressToken(t[4]!) && (action === 'ACCEPT' || action === 'REJECT' || action === '-') && logStatus(t[13]!);
 }
 
 /** True for a header-less line in Transit Gateway flow logs' default format (TGW_DEFAULT_FIELDS). */
 export function isDefaultTgwLine(line: string): boolean {
   const t = withoutExportTime(line).trim().split(/ +/);
   if (t.length !== TGW_DEFAULT_FIELDS.length || !/^\d+$/.test(t[0]!) || !TGW_RESOURCE_TYPES.includes(t[1]!)) return false;
-  const addr = (s: string): boolean => s === '-' || /^[0-9a-fA-F.:]+$/.test(s);
-  const status = t[25]!;
-  return t[3]!.startsWith('tgw-') && addr(t[16]!) && addr(t[17]!) && (status === 'OK' || status === 'NODATA' || status === 'SKIPDATA');
+  return t[3]!.startsWith('tgw-') && addressToken(t[16]!) && addressToken(t[17]!) && logStatus(t[25]!);
 }
 
 /** True for a header-less line in a default format: VPC's version 2, or Transit Gateway's. */

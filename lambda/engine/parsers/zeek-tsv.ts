@@ -7,6 +7,7 @@
 import { InputError } from '../errors';
 import type { FlowRecord, LineParser, RecordSink } from '../types';
 import { bytesEqual, internProto, latin1, parseEpochSecondsMs, parseTimestampText, parseUint, saysTrue, utf8 } from './bytes';
+import { parseIp } from '../net/ip';
 import { newRecord, resetRecord } from './record';
 import { isConnLogPath, NO_REPLY_STATES, notConnLogReason } from './zeek-paths';
 
@@ -323,7 +324,7 @@ export function zeekCutHint(lines: readonly string[]): string | null {
   if (first === undefined) return null;
   const t = first.split('\t');
   if (t.length < 2) return null;
-  const addresses = t.filter((x) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x) || (x.includes(':') && /^[0-9a-fA-F:.]+$/.test(x) && x.split(':').length > 2)).length;
+  const addresses = t.filter((x) => parseIp(x) !== null).length;
   if (addresses < 2) return null;
   return 'it looks like Zeek conn.log records without their header (zeek-cut without -c or -m): run zeek-cut with -m (a first line of field names) or -c (the # header lines), or check the conn.log itself';
 }
